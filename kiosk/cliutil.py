@@ -1,0 +1,60 @@
+"""What every `gatecast` subcommand shares: --state/--config and opening the store.
+
+Commands stay thin: resolve settings, open the database, call one library
+function, turn library errors into click errors.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from kiosk.settings import Settings, SettingsError, load_settings, with_database
+
+
+@dataclass
+class Context:
+    settings: Settings
+
+    _db = None
+
+    @property
+    def db(self):
+        """The migrated gate database, opened on first use."""
+        if self._db is None:
+            from kiosk.store import open_db
+
+            self._db = open_db(self.settings.db_path)
+            self.settings = with_database(self.settings, self._db)
+        return self._db
+
+
+def state_options(fn):
+    """Add --state and --config to a command and pass it a `Context` as `ctx_`."""
+
+    @click.option(
+        "--state",
+        "state_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="GATECAST_STATE_DIR",
+        help="State folder (database, media, screenshots). Default /var/lib/gatecast.",
+    )
+    @click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="GATECAST_CONFIG",
+        help="Config file. Default /etc/gatecast/gatecast.toml when it exists.",
+    )
+    @functools.wraps(fn)
+    def wrapper(*args, state_dir=None, config_file=None, **kwargs):
+        try:
+            settings = load_settings(config_file=config_file, state_dir=state_dir)
+        except SettingsError as e:
+            raise click.ClickException(str(e)) from None
+        return fn(*args, ctx_=Context(settings), **kwargs)
+
+    return wrapper

@@ -1,0 +1,235 @@
+"""gatecast settings: the one table every process, the CLI and the docs read.
+
+Precedence, lowest first: the default below, the config file
+(`/etc/gatecast/gatecast.toml` or `--config`), values an admin saved in the
+database (table `setting`), then `GATECAST_<NAME>` environment variables.
+Environment wins so that an operator can always force a value from systemd.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+DEFAULT_CONFIG_FILE = Path("/etc/gatecast/gatecast.toml")
+DEFAULT_STATE_DIR = Path("/var/lib/gatecast")
+
+
+class SettingsError(ValueError):
+    """A setting has a value of the wrong type or an unknown name."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: str  # "str", "int", "float", "bool", "json"
+    default: Any
+    help: str
+    section: str = "general"
+
+    @property
+    def env_var(self) -> str:
+        return "GATECAST_" + self.name.upper()
+
+
+# Areas keep their settings in their own section below, so that work on one
+# area does not touch another's lines. Every setting is documented in
+# docs/settings.md (tests/test_settings.py fails when one is missing).
+SETTINGS: tuple[Setting, ...] = (
+    # --- general -----------------------------------------------------------
+    Setting("state_dir", "str", str(DEFAULT_STATE_DIR),
+            "Folder holding gatecast.db, media/ and screenshots/."),
+    Setting("gate_id", "str", "gate-dev",
+            "Identifier of this gate at the central authority, e.g. 'lang-son-huu-nghi'."),
+    Setting("gate_name", "str", "gatecast development gate",
+            "Human name of the gate, shown in the admin and reports."),
+    Setting("timezone", "str", "Asia/Ho_Chi_Minh",
+            "IANA time zone in which schedules and power windows are evaluated."),
+    Setting("language", "str", "vi",
+            "Default language of the admin and of messages: 'vi' or 'en'."),
+    # --- faces and outputs -------------------------------------------------
+    Setting("outputs", "json",
+            [{"name": "main", "mpv_args": [], "width": 1920, "height": 1080}],
+            "Display outputs driven by this controller (1-2). Each: name, width, height, "
+            "and extra mpv_args (e.g. [\"--vo=gpu\", \"--drm-connector=HDMI-A-1\"]).",
+            "faces"),
+    Setting("faces", "json",
+            [{"id": 1, "name": "Face 1", "output": "main"},
+             {"id": 2, "name": "Face 2", "output": "main"}],
+            "Faces of the cluster (1-4). Each: id, name, output; relay_pin (BCM) and "
+            "relay_active_high (default false) when a power relay switches it. Faces on one "
+            "output are mirrored: the output shows the first of them.",
+            "faces"),
+    # --- player --------------------------------------------------------------
+    Setting("mpv_path", "str", "mpv", "mpv executable the player runs, one per output.", "player"),
+    Setting("mpv_vo", "str", "",
+            "mpv video output; empty picks 'gpu' when a display exists, else 'null'.", "player"),
+    Setting("image_duration_s", "float", 10.0,
+            "How long an image or text slide is held when neither item nor media says.", "player"),
+    Setting("screenshot_interval_s", "float", 30.0,
+            "Seconds between screenshots of each face; 0 turns them off.", "player"),
+    Setting("poll_interval_s", "float", 0.2,
+            "How often the player checks the database for a changed desired state.", "player"),
+    # --- power ---------------------------------------------------------------
+    # --- text ----------------------------------------------------------------
+    # --- admin ---------------------------------------------------------------
+    # --- sync ----------------------------------------------------------------
+    # --- central -------------------------------------------------------------
+)
+
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+def _coerce(setting: Setting, value: Any) -> Any:
+    """Turn a config-file, database or environment value into the setting's type."""
+    t = setting.type
+    try:
+        if t == "json":
+            return json.loads(value) if isinstance(value, str) else value
+        if t == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(value)
+        if t == "int":
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return int(value)
+        if t == "float":
+            return float(value)
+        return str(value)
+    except (ValueError, TypeError, json.JSONDecodeError) as e:
+        raise SettingsError(
+            f"setting {setting.name!r} wants a {t} value, got {value!r}"
+        ) from e
+
+
+class Settings(Mapping[str, Any]):
+    """Resolved settings; read like a dict or as attributes."""
+
+    def __init__(self, values: dict[str, Any], origins: dict[str, str]):
+        self._values = values
+        self.origins = origins
+
+    def __getitem__(self, name: str) -> Any:
+        return self._values[name]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    @property
+    def state_path(self) -> Path:
+        return Path(self._values["state_dir"])
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_path / "gatecast.db"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.state_path / "media"
+
+    @property
+    def screenshot_dir(self) -> Path:
+        return self.state_path / "screenshots"
+
+
+def read_config_file(path: Path | None) -> dict[str, Any]:
+    """Read the TOML config; a missing default file is fine, a missing named one is not."""
+    if path is None:
+        path = DEFAULT_CONFIG_FILE
+        if not path.exists():
+            return {}
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SettingsError(f"config file {path} is not valid TOML: {e}") from None
+    # Allow both flat keys and a [gatecast] table.
+    if "gatecast" in data and isinstance(data["gatecast"], dict):
+        data = {**data, **data.pop("gatecast")}
+    unknown = sorted(set(data) - set(SETTINGS_BY_NAME))
+    if unknown:
+        raise SettingsError(f"config file {path}: unknown setting(s) {', '.join(unknown)}")
+    return data
+
+
+def load_settings(
+    config_file: Path | None = None,
+    state_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    db_values: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Resolve every setting. `state_dir` (the --state option) beats everything."""
+    env = os.environ if env is None else env
+    file_values = read_config_file(config_file)
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for s in SETTINGS:
+        value, origin = s.default, "default"
+        if s.name in file_values:
+            value, origin = _coerce(s, file_values[s.name]), "file"
+        if db_values and s.name in db_values:
+            value, origin = _coerce(s, db_values[s.name]), "database"
+        if s.env_var in env:
+            value, origin = _coerce(s, env[s.env_var]), "environment"
+        if overrides and s.name in overrides:
+            value, origin = _coerce(s, overrides[s.name]), "override"
+        values[s.name] = value
+        origins[s.name] = origin
+    if state_dir is not None:
+        values["state_dir"], origins["state_dir"] = str(state_dir), "option"
+    return Settings(values, origins)
+
+
+def with_database(settings: Settings, db) -> Settings:
+    """Re-resolve settings including values an admin saved in the database."""
+    saved = {}
+    if "setting" in db.table_names():
+        for row in db["setting"].rows:
+            if row["name"] in SETTINGS_BY_NAME and row["name"] != "state_dir":
+                saved[row["name"]] = json.loads(row["value"])
+    values = dict(settings)
+    origins = dict(settings.origins)
+    for name, value in saved.items():
+        if origins.get(name) in ("default", "file"):
+            values[name] = _coerce(SETTINGS_BY_NAME[name], value)
+            origins[name] = "database"
+    return Settings(values, origins)
+
+
+def faces(settings: Settings) -> list[dict]:
+    """The configured faces, validated: ids 1..4, unique, on a known output."""
+    outputs = {o["name"] for o in settings["outputs"]}
+    result = []
+    for face in settings["faces"]:
+        fid = face.get("id")
+        if not isinstance(fid, int) or not 1 <= fid <= 4:
+            raise SettingsError(f"face id must be 1..4, got {fid!r}")
+        if face.get("output") not in outputs:
+            raise SettingsError(f"face {fid} names unknown output {face.get('output')!r}")
+        result.append(face)
+    ids = [f["id"] for f in result]
+    if len(set(ids)) != len(ids):
+        raise SettingsError("face ids must be unique")
+    return result

@@ -1,0 +1,136 @@
+"""The SQLite hub between player, admin and sync: opening it, migrating it,
+and the revision counter that tells the player the desired state changed.
+
+Every process calls `open_db()` at start; it applies pending migrations
+(sqlite-utils `Migrations`, safe to run at every start) and turns on WAL so
+readers never block the player.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from kiosk import migrations as core_migrations
+
+# Each area owns a named migration set (kiosk.migrations is the core one).
+# Areas append theirs here; sets are applied in this order.
+MIGRATION_SETS: list[str] = [
+    "kiosk.migrations",
+]
+
+
+def _migration_sets() -> list[Migrations]:
+    import importlib
+
+    return [importlib.import_module(name).migrations for name in MIGRATION_SETS]
+
+
+def connect(path: Path | str) -> sqlite_utils.Database:
+    """A connection with the pragmas every gatecast process wants."""
+    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # NORMAL is durable across power loss for committed WAL transactions except
+    # the last few; proof of play uses explicit commits and accepts that.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return sqlite_utils.Database(conn)
+
+
+def open_db(path: Path | str) -> sqlite_utils.Database:
+    """Open (creating if needed) and migrate the gate database."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = connect(path)
+    migrate(db)
+    return db
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    for migration_set in _migration_sets():
+        migration_set.apply(db)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime | None) -> str | None:
+    """Timestamps are stored as ISO 8601 strings with offset (UTC unless said)."""
+    return None if dt is None else dt.isoformat(timespec="milliseconds")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def desired_revision(db: sqlite_utils.Database) -> int:
+    """Bumped by triggers on every desired-state table; the player polls it."""
+    return db.execute("SELECT n FROM revision WHERE id = 1").fetchone()[0]
+
+
+def track_desired(db: sqlite_utils.Database, table: str) -> None:
+    """Make every write to `table` bump the desired-state revision.
+
+    Call it from a migration right after creating a desired-state table.
+    """
+    for op in ("INSERT", "UPDATE", "DELETE"):
+        db.execute(
+            f"CREATE TRIGGER IF NOT EXISTS [{table}_rev_{op.lower()}] AFTER {op} ON [{table}] "
+            "BEGIN UPDATE revision SET n = n + 1 WHERE id = 1; END"
+        )
+
+
+def log_event(
+    db: sqlite_utils.Database,
+    source: str,
+    level: str,
+    code: str,
+    message: str,
+    face_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Record something the operator should see (errors, warnings, notable facts)."""
+    db["event"].insert(
+        {
+            "at": iso(utcnow()),
+            "source": source,
+            "level": level,
+            "code": code,
+            "message": message,
+            "face_id": face_id,
+            "detail": json.dumps(detail or {}, ensure_ascii=False),
+        }
+    )
+
+
+def set_state(db: sqlite_utils.Database, key: str, value: Any) -> None:
+    """Actual state other than per-face state (health, sync status, ...)."""
+    db.execute(
+        "INSERT INTO state(key, value, updated_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        [key, json.dumps(value, ensure_ascii=False), iso(utcnow())],
+    )
+
+
+def get_state(db: sqlite_utils.Database, key: str, default: Any = None) -> Any:
+    row = db.execute("SELECT value FROM state WHERE key = ?", [key]).fetchone()
+    return default if row is None else json.loads(row[0])
+
+
+def wait_for_revision(db: sqlite_utils.Database, after: int, timeout: float) -> int:
+    """Block until the desired revision moves past `after` (for tests and tools)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        rev = desired_revision(db)
+        if rev != after or time.monotonic() >= deadline:
+            return rev
+        time.sleep(0.05)

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Set up a development/CI machine (Debian 12 or Raspberry Pi OS Bookworm):
+# system packages, then a virtualenv in .venv with gatecast installed.
+#   scripts/setup.sh           # what the demo needs
+#   scripts/setup.sh --tests   # also what the test suite needs (chromium, ansible ...)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+with_tests=0
+[[ "${1:-}" == "--tests" ]] && with_tests=1
+
+# Runtime: mpv drives the faces, ffmpeg/ffprobe make and check media, Xvfb
+# gives mpv a display where none exists, Noto fonts cover vi/en/zh/lo/km.
+packages=(python3 python3-venv python3-pip mpv ffmpeg xvfb xauth libgl1-mesa-dri
+          fonts-noto-core fonts-noto-cjk sqlite3 ca-certificates)
+if (( with_tests )); then
+  # Tests: a real browser for the admin, a Debian root for the Ansible
+  # converge, nft and systemd-analyze to check what Ansible wrote.
+  packages+=(chromium debootstrap nftables systemd)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if (( ${#missing[@]} )); then
+  SUDO=""
+  [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+  echo "setup: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [[ ! -x .venv/bin/python ]]; then
+  "$PYTHON" -m venv .venv
+fi
+.venv/bin/python -m pip install -q --upgrade pip
+if (( with_tests )); then
+  .venv/bin/python -m pip install -q -e '.[test]'
+else
+  .venv/bin/python -m pip install -q -e .
+fi
+echo "setup: done ($(.venv/bin/gatecast --version))"

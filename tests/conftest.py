@@ -1,0 +1,48 @@
+"""Shared fixtures: small, named for what they give."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from kiosk.settings import load_settings
+from kiosk.store import open_db
+
+# Tests never touch /etc/gatecast or the user's environment.
+for _k in list(os.environ):
+    if _k.startswith("GATECAST_"):
+        del os.environ[_k]
+os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
+
+
+@pytest.fixture
+def state_dir(tmp_path):
+    d = tmp_path / "state"
+    d.mkdir()
+    return d
+
+
+@pytest.fixture
+def settings(state_dir, tmp_path):
+    cfg = tmp_path / "gatecast.toml"
+    cfg.write_text("")
+    return load_settings(config_file=cfg, state_dir=state_dir, env={})
+
+
+@pytest.fixture
+def db_path(state_dir):
+    return state_dir / "gatecast.db"
+
+
+@pytest.fixture
+def fresh_db(db_path):
+    db = open_db(db_path)
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()

@@ -1,0 +1,71 @@
+import hashlib
+import sqlite3
+
+import pytest
+
+from kiosk.mediastore import HashMismatch, MediaStore, MediaStoreError
+from kiosk.store import desired_revision, get_state, open_db, set_state
+
+
+def test_migrations_are_recorded_and_idempotent(db_path):
+    db = open_db(db_path)
+    applied = [r["name"] for r in db["_sqlite_migrations"].rows]
+    assert "m001_core" in applied
+    db.close()
+    db = open_db(db_path)  # second start applies nothing new
+    assert [r["name"] for r in db["_sqlite_migrations"].rows] == applied
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_desired_writes_bump_revision_actual_writes_do_not(fresh_db):
+    r0 = desired_revision(fresh_db)
+    fresh_db["playlist"].insert({"id": "p1", "name": "Morning"})
+    r1 = desired_revision(fresh_db)
+    assert r1 == r0 + 1
+    set_state(fresh_db, "health", {"cpu_temp_c": 51.5})
+    fresh_db["face_state"].upsert({"face_id": 1, "power": "on"}, pk="face_id")
+    assert desired_revision(fresh_db) == r1
+    assert get_state(fresh_db, "health") == {"cpu_temp_c": 51.5}
+
+
+def test_revision_seen_by_another_connection(db_path):
+    a, b = open_db(db_path), open_db(db_path)
+    before = desired_revision(b)
+    a["blank"].update(1, {"active": 1, "reason": "test"})
+    assert desired_revision(b) == before + 1
+
+
+def test_foreign_keys_enforced(fresh_db):
+    with pytest.raises(sqlite3.IntegrityError):
+        fresh_db["playlist_item"].insert(
+            {"playlist_id": "nope", "position": 0, "media_sha256": "0" * 64}
+        )
+
+
+def test_media_store_verifies_before_rename(tmp_path):
+    store = MediaStore(tmp_path / "media")
+    data = b"picture bytes"
+    sha = store.add_bytes(data)
+    assert sha == hashlib.sha256(data).hexdigest() and store.path(sha).read_bytes() == data
+    with pytest.raises(HashMismatch):
+        store.add_bytes(b"tampered", expected=sha.replace(sha[0], "f" if sha[0] != "f" else "e", 1))
+    assert store.all() == [sha]  # nothing half-written left behind
+    assert not list((tmp_path / "media").glob(".incoming-*"))
+
+
+@pytest.mark.parametrize("name", ["../etc/passwd", "a" * 64 + "/x", "", "A" * 64, "x" * 63])
+def test_media_store_refuses_hostile_names(tmp_path, name):
+    with pytest.raises(MediaStoreError):
+        MediaStore(tmp_path).path(name)
+
+
+def test_interrupted_write_leaves_no_file(tmp_path):
+    store = MediaStore(tmp_path)
+
+    def chunks():
+        yield b"first half"
+        raise ConnectionError("link dropped")
+
+    with pytest.raises(ConnectionError):
+        store.add_stream(chunks())
+    assert store.all() == [] and not list(tmp_path.glob(".incoming-*"))
