@@ -226,3 +226,11 @@ def m001_core(db):
     )
     db.execute("CREATE INDEX proof_of_play_started ON proof_of_play(started_at)")
     db.execute("CREATE INDEX proof_of_play_unsent ON proof_of_play(sent_at) WHERE sent_at IS NULL")
+
+
+@migrations()
+def m002_entry_instants(db):
+    # Absolute bounds for entries that must stop at an instant (emergency
+    # releases with a short expiry, notices): ISO 8601 with offset, NULL = open.
+    db["schedule_entry"].add_column("not_before", str)
+    db["schedule_entry"].add_column("not_after", str)
