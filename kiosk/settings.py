@@ -75,6 +75,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("poll_interval_s", "float", 0.2,
             "How often the player checks the database for a changed desired state.", "player"),
     # --- power ---------------------------------------------------------------
+    Setting("power_stagger_s", "float", 2.0,
+            "Seconds between switching on two faces' relays, to limit the LED inrush current.",
+            "power"),
+    Setting("health_interval_s", "float", 10.0,
+            "How often the player samples controller health (temperature, throttling, "
+            "disk, memory, clock sync).", "power"),
+    Setting("cpu_temp_alarm_c", "float", 75.0,
+            "CPU temperature (degrees C) above which health raises an alarm. Border gates "
+            "reach 44 C in summer and a Pi 4/5 throttles from 80-85 C, so the alarm comes first.", "power"),
+    Setting("disk_free_alarm_mb", "int", 500,
+            "Free space (MB) of the state folder below which health raises an alarm.", "power"),
     # --- text ----------------------------------------------------------------
     # --- admin ---------------------------------------------------------------
     # --- sync ----------------------------------------------------------------
