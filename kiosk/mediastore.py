@@ -93,6 +93,18 @@ class MediaStore:
     def add_bytes(self, data: bytes, expected: str | None = None) -> str:
         return self.add_stream([data], expected)
 
+    def adopt(self, tmp: Path | str, expected: str | None = None) -> str:
+        """Move a finished temporary file from this store's folder into place
+        under its hash (no second copy of a large upload); returns the sha256."""
+        tmp = Path(tmp)
+        if tmp.parent.resolve() != self.root.resolve():
+            raise MediaStoreError(f"{tmp} is not in the media folder {self.root}")
+        if expected is not None:
+            check_sha256(expected)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        return self._commit(tmp, sha256_file(tmp), expected)
+
     def remove(self, sha256: str) -> None:
         self.path(sha256).unlink(missing_ok=True)
 

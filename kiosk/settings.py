@@ -88,6 +88,27 @@ SETTINGS: tuple[Setting, ...] = (
             "Free space (MB) of the state folder below which health raises an alarm.", "power"),
     # --- text ----------------------------------------------------------------
     # --- admin ---------------------------------------------------------------
+    Setting("admin_bind", "str", "127.0.0.1:8080",
+            "HOST:PORT the admin listens on; the deployment binds the gate's LAN address.", "admin"),
+    Setting("admin_secret_key", "str", "",
+            "Key signing admin sessions; empty keeps a random one in <state>/admin-secret-key.",
+            "admin"),
+    Setting("admin_login_max_failures", "int", 5,
+            "Failed logins (per user name and per client address) before a lockout.", "admin"),
+    Setting("admin_lockout_s", "int", 300,
+            "Seconds a user name or client address stays locked after too many failures.",
+            "admin"),
+    Setting("admin_session_hours", "float", 12.0,
+            "Hours an admin login stays valid.", "admin"),
+    Setting("admin_secure_cookie", "bool", False,
+            "Send the session cookie only over HTTPS (turn on behind a TLS proxy).", "admin"),
+    Setting("media_max_mb", "int", 1024,
+            "Largest media file accepted from an upload or the content library, in MiB.", "admin"),
+    Setting("media_max_pixels", "int", 40000000,
+            "Most pixels an image or video frame may have (guards against decompression bombs).",
+            "admin"),
+    Setting("media_max_duration_s", "float", 14400.0,
+            "Longest video accepted, in seconds.", "admin"),
     # --- sync ----------------------------------------------------------------
     # --- central -------------------------------------------------------------
 )
