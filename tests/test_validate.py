@@ -8,7 +8,7 @@ import pytest
 
 from kiosk.mediastore import MediaStore
 from kiosk.validate import Limits, MediaRejected, ingest, safe_display_name, validate_file
-from tests.media_samples import make_image, make_png_bomb, make_video, truncate
+from media_samples import make_image, make_png_bomb, make_video, truncate
 
 
 @pytest.fixture
