@@ -167,3 +167,21 @@ def blank_off_cmd(ctx_):
     except (service.PowerError, SettingsError) as e:
         _fail(e)
     click.echo("blank released" if was_active else "no blank was active")
+
+
+@power_group.command("health")
+@state_options
+def health_cmd(ctx_):
+    """Sample the controller's health now (temperature, throttling, disk, memory,
+    uptime, addresses, clock sync) and print it as JSON. Absent sensors are null.
+
+    \b
+    Example:
+        gatecast power health --state /var/lib/gatecast
+    """
+    from kiosk.power.health import read_health
+
+    s = ctx_.settings
+    h = read_health(s.state_path, temp_alarm_c=s["cpu_temp_alarm_c"],
+                    disk_alarm_mb=s["disk_free_alarm_mb"])
+    click.echo(json.dumps(h, indent=2, ensure_ascii=False))
