@@ -10,11 +10,23 @@ from click.testing import CliRunner
 from kiosk.settings import load_settings
 from kiosk.store import open_db
 
-# Tests never touch /etc/gatecast or the user's environment.
+# Tests never touch /etc/gatecast or the user's environment. GATECAST_HARDWARE_*
+# are not settings but the opt-in for tests on a real Raspberry Pi: they stay.
 for _k in list(os.environ):
-    if _k.startswith("GATECAST_"):
+    if _k.startswith("GATECAST_") and not _k.startswith("GATECAST_HARDWARE_"):
         del os.environ[_k]
 os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
+HARDWARE_TESTS = os.environ.get("GATECAST_HARDWARE_TESTS") == "1"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `hardware` need a real Pi; they run only with GATECAST_HARDWARE_TESTS=1."""
+    if HARDWARE_TESTS:
+        return
+    skip = pytest.mark.skip(reason="needs a Raspberry Pi: set GATECAST_HARDWARE_TESTS=1")
+    for item in items:
+        if "hardware" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture
