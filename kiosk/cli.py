@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, str] = {
     "migrate": "kiosk.cli:migrate_cmd",
     "power": "kiosk.power.cli:power_group",
     "blank": "kiosk.power.cli:blank_group",
+    "player": "kiosk.player.cli:player_cmd",
 }
 
 

@@ -1,0 +1,112 @@
+"""Small library for putting local content into the gate database: media files
+into the media store, playlists, schedule entries, fallbacks. Used by the demo,
+tests and benchmarks; the admin and sync may call it too.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from kiosk.mediastore import MediaStore
+from kiosk.schedule import LEVELS, ScheduleError, parse_date, parse_time
+from kiosk.store import iso, utcnow
+
+KIND_BY_SUFFIX = {
+    ".mp4": "video", ".mkv": "video", ".mov": "video", ".webm": "video",
+    ".png": "image", ".jpg": "image", ".jpeg": "image", ".webp": "image",
+    ".json": "text",
+}
+
+
+class ContentError(ValueError):
+    pass
+
+
+def probe_duration(path: Path | str) -> float | None:
+    """A video's duration by ffprobe, or None when it cannot tell."""
+    try:
+        out = subprocess.run(
+            ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],
+            capture_output=True, text=True, timeout=30, check=False,
+        )
+        return float(json.loads(out.stdout)["format"]["duration"])
+    except (OSError, ValueError, KeyError, subprocess.TimeoutExpired):
+        return None
+
+
+def add_media(db, store: MediaStore, path: Path | str, name: str | None = None,
+              kind: str | None = None, duration_s: float | None = None,
+              source: str = "local") -> str:
+    """Copy a file into the media store and describe it in `media`; returns its sha256."""
+    path = Path(path)
+    if not path.is_file():
+        raise ContentError(f"no such file: {path}")
+    kind = kind or KIND_BY_SUFFIX.get(path.suffix.lower())
+    if kind not in ("video", "image", "text"):
+        raise ContentError(f"cannot tell the media kind of {path.name}; say kind=video|image|text")
+    sha = store.add_file(path)
+    if duration_s is None and kind == "video":
+        duration_s = probe_duration(store.path(sha))
+    db["media"].upsert(
+        {
+            "sha256": sha, "kind": kind, "name": name or path.name,
+            "format": path.suffix.lower().lstrip("."), "size": path.stat().st_size,
+            "duration_s": duration_s, "source": source, "approved": 1,
+            "created_at": iso(utcnow()),
+        },
+        pk="sha256",
+    )
+    return sha
+
+
+def set_playlist(db, playlist_id: str, name: str,
+                 items: Sequence[tuple[str, float | None]], source: str = "local") -> str:
+    """Create or replace a playlist: items are (sha256, duration override or None)."""
+    with db.atomic():
+        db["playlist"].upsert({"id": playlist_id, "name": name, "source": source,
+                               "created_at": iso(utcnow())}, pk="id")
+        db.execute("DELETE FROM playlist_item WHERE playlist_id = ?", [playlist_id])
+        for position, (sha, duration) in enumerate(items):
+            db["playlist_item"].insert({"playlist_id": playlist_id, "position": position,
+                                        "media_sha256": sha, "duration_s": duration})
+    return playlist_id
+
+
+def add_schedule_entry(db, playlist_id: str, faces: Iterable[int], start_time: str = "00:00",
+                       end_time: str = "00:00", level: str = "normal",
+                       weekdays: Iterable[int] = range(7), start_date: str | None = None,
+                       end_date: str | None = None, name: str = "", entry_id: str | None = None,
+                       not_before=None, not_after=None, source: str = "local") -> str:
+    """Add a schedule entry (validated like the engine reads it); returns its id."""
+    if level not in LEVELS:
+        raise ContentError(f"unknown level {level!r}")
+    try:
+        parse_time(start_time)
+        parse_time(end_time, allow_24=True)
+        parse_date(start_date)
+        parse_date(end_date)
+    except ScheduleError as e:
+        raise ContentError(str(e)) from None
+    entry_id = entry_id or uuid.uuid4().hex[:12]
+    db["schedule_entry"].insert({
+        "id": entry_id, "name": name, "playlist_id": playlist_id,
+        "faces": json.dumps(sorted(set(faces))), "start_date": start_date, "end_date": end_date,
+        "weekdays": json.dumps(sorted(set(weekdays))), "start_time": start_time,
+        "end_time": end_time, "level": level, "source": source, "enabled": 1,
+        "created_at": iso(utcnow()),
+        "not_before": iso(not_before) if not_before else None,
+        "not_after": iso(not_after) if not_after else None,
+    })
+    return entry_id
+
+
+def set_fallback(db, face_id: int, playlist_id: str | None) -> None:
+    if playlist_id is None:
+        db.execute("DELETE FROM face_fallback WHERE face_id = ?", [face_id])
+    else:
+        db["face_fallback"].upsert({"face_id": face_id, "playlist_id": playlist_id,
+                                    "source": "local"}, pk="face_id")

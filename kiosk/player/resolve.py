@@ -1,0 +1,119 @@
+"""Item resolution: a schedule item (sha256 + kind + duration) becomes something
+mpv can play (a file path plus per-item mpv options), or the reason it cannot.
+
+This is the seam for new media kinds. `RESOLVERS` maps a media kind to a
+function `resolve(item, ctx) -> Playable`; the text engineer replaces the
+`text` entry with one that renders the slide's JSON spec to an image in
+`ctx.cache_dir` and returns `Playable(path, "image", duration)`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping
+
+from kiosk.mediastore import MediaStore, MediaStoreError
+from kiosk.schedule import Item
+
+# Formats mpv is asked to play. Anything else is skipped before mpv sees it.
+VIDEO_FORMATS = {"mp4", "mkv", "mov", "webm", "m4v", "ts"}
+IMAGE_FORMATS = {"png", "jpg", "jpeg", "webp", "bmp", "gif"}
+
+
+class Unplayable(Exception):
+    """This item cannot be shown; the message is the reason recorded."""
+
+
+@dataclass(frozen=True)
+class Playable:
+    """One entry of an output's mpv playlist."""
+
+    item: Item
+    path: str
+    kind: str  # what mpv sees: image | video
+    duration_s: float | None  # None: to the end (videos)
+    options: tuple[tuple[str, str], ...] = ()  # extra per-file mpv options
+
+    def mpv_options(self) -> dict[str, str]:
+        opts = dict(self.options)
+        if self.duration_s is not None:
+            if self.kind == "image":
+                opts["image-display-duration"] = f"{self.duration_s:.3f}"
+            else:
+                # A duration on a video cuts it (playlist item override).
+                opts["length"] = f"{self.duration_s:.3f}"
+        return opts
+
+
+@dataclass
+class ResolveContext:
+    media: MediaStore
+    cache_dir: Path  # resolvers that generate files (text) write here
+    output: Mapping  # the output the item will show on (name, width, height)
+    media_rows: Mapping[str, Mapping] = field(default_factory=dict)  # sha256 -> media row
+    settings: Mapping | None = None
+
+
+Resolver = Callable[[Item, ResolveContext], Playable]
+
+
+def _media_file(item: Item, ctx: ResolveContext) -> Path:
+    try:
+        path = ctx.media.path(item.media_sha256)
+    except MediaStoreError as e:
+        raise Unplayable(str(e)) from None
+    if not path.is_file():
+        raise Unplayable(f"media file {item.media_sha256[:12]} is missing from the media store")
+    return path
+
+
+def _format(item: Item, ctx: ResolveContext) -> str:
+    row = ctx.media_rows.get(item.media_sha256) or {}
+    return (row.get("format") or "").lower().lstrip(".")
+
+
+def resolve_video(item: Item, ctx: ResolveContext) -> Playable:
+    fmt = _format(item, ctx)
+    if fmt and fmt not in VIDEO_FORMATS:
+        raise Unplayable(f"unsupported video format {fmt!r}")
+    return Playable(item, str(_media_file(item, ctx)), "video", item.duration_s)
+
+
+def resolve_image(item: Item, ctx: ResolveContext) -> Playable:
+    fmt = _format(item, ctx)
+    if fmt and fmt not in IMAGE_FORMATS:
+        raise Unplayable(f"unsupported image format {fmt!r}")
+    duration = item.duration_s if item.duration_s is not None else 10.0
+    return Playable(item, str(_media_file(item, ctx)), "image", duration)
+
+
+def resolve_text_unavailable(item: Item, ctx: ResolveContext) -> Playable:
+    raise Unplayable("text slides need the text renderer (kiosk.text), which is not installed")
+
+
+# kind -> "module:function". Areas change or add their kind's line.
+RESOLVERS: dict[str, str] = {
+    "video": "kiosk.player.resolve:resolve_video",
+    "image": "kiosk.player.resolve:resolve_image",
+    "text": "kiosk.player.resolve:resolve_text_unavailable",
+}
+
+
+def _load(target: str) -> Resolver:
+    module, attr = target.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def resolve_item(item: Item, ctx: ResolveContext) -> Playable:
+    """Resolve one item or raise Unplayable with the reason to record."""
+    target = RESOLVERS.get(item.kind)
+    if target is None:
+        raise Unplayable(f"unsupported media kind {item.kind!r}")
+    try:
+        return _load(target)(item, ctx)
+    except Unplayable:
+        raise
+    except Exception as e:  # a resolver bug must cost one item, not the face
+        raise Unplayable(f"{item.kind} resolver failed: {e}") from e
