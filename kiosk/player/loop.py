@@ -35,11 +35,12 @@ from kiosk.player.output import Output, Slot, Want
 from kiosk.player.plugins import DARK_RECHECK_S, DarkFaces, PlayerPlugin, load_plugin_classes
 from kiosk.player.resolve import ResolveContext, Unplayable, resolve_item
 from kiosk.schedule import Decision, Schedule, evaluate, load_schedule
-from kiosk.store import desired_revision, iso, log_event, open_db, set_state, utcnow
+from kiosk.store import desired_revision, get_state, iso, log_event, open_db, set_state, utcnow
 
 logger = logging.getLogger("gatecast.player")
 
 HEARTBEAT_S = 10.0
+_WAKE = object()  # queued to wake the loop early
 
 
 @dataclass
@@ -77,6 +78,7 @@ class Player:
         self._schedule: Schedule | None = None
         self._media_rows: dict[str, dict] = {}
         self._want_keys: dict[str, tuple] = {}
+        self._force_reconcile = False
         self._next_eval: datetime | None = None
         self._next_dark_check = 0.0
         self._next_shot = time.monotonic() + 2.0
@@ -109,16 +111,23 @@ class Player:
         if closed:
             log(logger, logging.WARNING, "closed proof-of-play rows a previous run left open",
                 rows=closed)
-        # Resume each output at the item its first face was showing.
+        # Resume each output at the item it was showing: a clean stop saved
+        # it in state 'player'; after a crash face_state still says it.
+        saved = (get_state(self.db, "player") or {}).get("resume") or {}
         for name, output in self.outputs.items():
             faces = self.faces_on(name)
             state = facestate.get(self.db, faces[0]) if faces else None
-            if state and state.get("playing_sha256"):
-                output.resume_sha = state["playing_sha256"]
+            output.resume_sha = saved.get(name) or (state or {}).get("playing_sha256")
+
+    def request_reconcile(self) -> None:
+        """Re-evaluate every face on the next pass (thread-safe). Plugins whose
+        answer changes without a database write (a button, a sensor) call it."""
+        self._force_reconcile = True
+        self.events.put(_WAKE)
 
     def stop(self) -> None:
         self._stop.set()
-        self.events.put(None)  # wake the loop
+        self.events.put(_WAKE)
 
     def run(self, duration: float | None = None) -> None:
         deadline = None if duration is None else time.monotonic() + duration
@@ -135,6 +144,10 @@ class Player:
             self._shutdown()
 
     def _shutdown(self) -> None:
+        resume = {}
+        for name, output in self.outputs.items():
+            if output.current is not None:
+                resume[name] = output.current.slot.playable.item.media_sha256
         for output in self.outputs.values():
             try:
                 output.stop()
@@ -145,7 +158,12 @@ class Player:
                 plugin.close()
             except Exception:  # noqa: BLE001
                 logger.exception("plugin close failed")
-        self._heartbeat(running=False)
+        # Nothing is on the screens any more: say so, and keep where to resume.
+        for face in self.faces:
+            facestate.update(self.db, face["id"], playing_sha256=None, playing_name=None,
+                             playing_kind=None, since=iso(utcnow()), next_sha256=None,
+                             next_name=None, next_at=None)
+        self._heartbeat(running=False, resume=resume)
         shutil.rmtree(self.run_dir, ignore_errors=True)
         self.db.close()
         log(logger, logging.INFO, "player stopped")
@@ -164,19 +182,20 @@ class Player:
         return max(0.0, timeout)
 
     def _pass(self) -> None:
+        items = []
         try:
-            item = self.events.get(timeout=self._timeout())
+            items.append(self.events.get(timeout=self._timeout()))
+            while True:
+                items.append(self.events.get_nowait())
         except queue.Empty:
-            item = None
-        while item is not None:
+            pass
+        for item in items:
+            if item is _WAKE:
+                continue
             try:
                 self._handle(item)
             except Exception:  # noqa: BLE001 - one bad event must not stop the screens
                 logger.exception("handling %r failed", item)
-            try:
-                item = self.events.get_nowait()
-            except queue.Empty:
-                item = None
         now = time.monotonic()
         try:
             self._reconcile_if_needed(now)
@@ -211,7 +230,10 @@ class Player:
         changed = rev != self._revision
         due = self._next_eval is not None and wall >= self._next_eval
         dark_due = now >= self._next_dark_check
-        if not (changed or due or dark_due):
+        forced, self._force_reconcile = self._force_reconcile, False
+        if forced:
+            self._want_keys.clear()
+        if not (changed or due or dark_due or forced):
             return
         if changed:
             self._revision = rev
@@ -327,11 +349,12 @@ class Player:
         if output is not None:
             screenshots.finish(self, output, done)
 
-    def _heartbeat(self, running: bool = True) -> None:
+    def _heartbeat(self, running: bool = True, resume: dict | None = None) -> None:
         self._next_heartbeat = time.monotonic() + HEARTBEAT_S
         set_state(self.db, "player", {
             "pid": os.getpid(), "running": running, "started_at": iso(self.started_at),
             "heartbeat_at": iso(utcnow()),
             "outputs": {n: {"mpv_pid": o.proc.pid if o.proc else None, "generation": o.generation}
                         for n, o in self.outputs.items()},
+            "resume": resume or {},
         })

@@ -141,11 +141,22 @@ class Output:
             after_s=round(time.monotonic() - self.proc.started_at, 3))
         self.apply()
 
-    def _died(self, how: str) -> None:
+    def _died(self, how: str | None = None) -> None:
+        """mpv is gone (or useless): reap it, record it, schedule a restart."""
         proc, self.proc = self.proc, None
         lived = time.monotonic() - proc.started_at
+        was_alive = proc.alive()
         if proc.ipc is not None:
             proc.ipc.close()
+        try:
+            # After EOF on the socket the process is exiting: reaping it gives
+            # the real cause (signal, status); a live but broken mpv is killed.
+            proc.proc.wait(timeout=0.5)
+        except Exception:  # noqa: BLE001
+            pass
+        if how is None:
+            how = proc.exit_description() if proc.proc.poll() is not None and not (
+                was_alive and proc.proc.returncode == -15) else "closed its IPC connection"
         try:
             proc.stop(timeout=1.0)
         except Exception:  # noqa: BLE001 - already dead; reaping must not stop the loop
@@ -263,8 +274,7 @@ class Output:
         name = ev.name
         if name == "ipc-closed":
             if self.proc is not None:
-                self._died(self.proc.exit_description() if not self.proc.alive()
-                           else "closed its IPC connection")
+                self._died()
         elif name == "start-file":
             entry = self.entries.get(ev.data.get("playlist_entry_id"))
             self.current = entry
