@@ -19,6 +19,8 @@ SUBCOMMANDS: dict[str, str] = {
     "power": "kiosk.power.cli:power_group",
     "blank": "kiosk.power.cli:blank_group",
     "player": "kiosk.player.cli:player_cmd",
+    "notice": "kiosk.text.cli:notice_group",
+    "text": "kiosk.text.cli:text_group",
 }
 
 

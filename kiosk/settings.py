@@ -87,6 +87,22 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("disk_free_alarm_mb", "int", 500,
             "Free space (MB) of the state folder below which health raises an alarm.", "power"),
     # --- text ----------------------------------------------------------------
+    Setting("text_fonts", "json", {},
+            "Per-language font chains overriding the Noto defaults: {\"lo\": [\"Noto Sans Lao\", "
+            "\"Noto Sans\"]}; each entry a fontconfig family or a file path (path#N picks a face "
+            "of a collection). Text a chain cannot draw is refused, never shown as boxes.", "text"),
+    Setting("text_slide_background", "str", "#0B3D91",
+            "Background colour of notice slides below emergency level.", "text"),
+    Setting("text_emergency_background", "str", "#B00020",
+            "Background colour of emergency notice slides and tickers.", "text"),
+    Setting("ticker_position", "str", "bottom", "Where the ticker band runs: 'top' or 'bottom'.", "text"),
+    Setting("ticker_speed_px_s", "float", 120.0,
+            "Ticker speed in pixels per second on a 1080-line output (scaled to others).", "text"),
+    Setting("ticker_height", "float", 0.08, "Ticker band height as a fraction of the output's height.", "text"),
+    Setting("ticker_color", "str", "#FFFFFF", "Ticker text colour.", "text"),
+    Setting("ticker_background", "str", "#0B3D91", "Ticker band colour below emergency level.", "text"),
+    Setting("ticker_fps", "float", 50.0,
+            "How often per second the ticker redraws its band (match the display's refresh).", "text"),
     # --- admin ---------------------------------------------------------------
     Setting("admin_bind", "str", "127.0.0.1:8080",
             "HOST:PORT the admin listens on; the deployment binds the gate's LAN address.", "admin"),

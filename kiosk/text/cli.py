@@ -1,0 +1,228 @@
+"""`gatecast notice` (set, clear, list) and `gatecast text` (fonts, render)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import click
+
+from kiosk.cliutil import state_options
+from kiosk.text.fonts import LANGUAGE_ORDER, LANGUAGES, FontError, font_chain
+
+# A customs notice in every language gatecast shows: `gatecast text fonts`
+# proves the installed fonts draw each of them.
+SAMPLES = {
+    "vi": "Hành khách xuất nhập cảnh vui lòng khai báo hải quan tại cửa số 3.",
+    "en": "Travellers entering or leaving must declare goods to customs at counter 3.",
+    "zh": "出入境旅客请在3号窗口向海关申报。",
+    "lo": "ຜູ້ໂດຍສານເຂົ້າ-ອອກ ກະລຸນາແຈ້ງພາສີຢູ່ປ່ອງ 3.",
+    "km": "អ្នកដំណើរចេញចូល សូមប្រកាសគយនៅបញ្ជរលេខ ៣។",
+}
+
+
+def _text_options(fn):
+    for lang in reversed(LANGUAGE_ORDER):
+        fn = click.option(f"--text-{lang}", f"text_{lang}", metavar="TEXT",
+                          help=f"The notice in {LANGUAGES[lang]}.")(fn)
+    return fn
+
+
+@click.group("notice")
+def notice_group():
+    """Set, clear and list notices: text slides and tickers, up to emergency level.
+
+    \b
+    Example:
+        gatecast notice set --text-vi "Tạm dừng thông quan" --text-en "Clearance suspended" \\
+            --level emergency --for 30m
+    """
+
+
+@notice_group.command("set")
+@_text_options
+@click.option("--level", type=click.Choice(["emergency", "priority", "normal"]), default="normal",
+              show_default=True, help="emergency preempts everything on its faces.")
+@click.option("--kind", type=click.Choice(["slide", "ticker"]), default="slide", show_default=True,
+              help="A full-face slide, or a scrolling band over what plays.")
+@click.option("--for", "for_", metavar="DURATION", help="How long: 30m, 2h, 1h30m. Default: until cleared.")
+@click.option("--face", "faces", type=int, multiple=True, help="Face id (repeat for several). Default: all faces.")
+@click.option("--title", "titles", multiple=True, metavar="LANG=TEXT",
+              help="Slide title in one language, e.g. --title vi='THÔNG BÁO' (emergency slides have one).")
+@click.option("--position", type=click.Choice(["top", "bottom"]), help="Ticker band position.")
+@click.option("--by", default="cli", show_default=True, help="Who sets it (recorded).")
+@state_options
+def notice_set(level, kind, for_, faces, titles, position, by, ctx_, **texts):
+    """Put a notice on the faces now; an emergency one reaches them within a second.
+
+    The text of every language is checked against its font before anything is
+    stored: a language the installed fonts cannot draw is refused by name.
+
+    \b
+    Example:
+        gatecast notice set --text-vi "Cửa khẩu tạm đóng do mưa lũ" \\
+            --text-lo "ດ່ານປິດຊົ່ວຄາວຍ້ອນນ້ຳຖ້ວມ" --text-en "Border gate closed: flooding" \\
+            --level emergency --for 2h --face 1 --face 2
+    """
+    from kiosk.settings import faces as configured_faces
+    from kiosk.text.notices import NoticeError, parse_duration, set_notice
+
+    by_lang = {k.removeprefix("text_"): v for k, v in texts.items()}
+    style: dict = {}
+    if titles:
+        style["title"] = {}
+        for t in titles:
+            lang, sep, text = t.partition("=")
+            if not sep or lang not in LANGUAGES:
+                raise click.ClickException(f"--title wants LANG=TEXT with LANG one of {', '.join(LANGUAGES)}: {t!r}")
+            style["title"][lang] = text
+    if position:
+        style["position"] = position
+    db = ctx_.db
+    try:
+        notice = set_notice(
+            db, by_lang, level=level, kind=kind, faces=faces,
+            duration=parse_duration(for_) if for_ else None, style=style, created_by=by,
+            fonts=ctx_.settings["text_fonts"],
+            known_faces=[f["id"] for f in configured_faces(ctx_.settings)],
+        )
+    except (NoticeError, ValueError) as e:
+        raise click.ClickException(str(e)) from None
+    until = notice.expires_at.isoformat(timespec="seconds") if notice.expires_at else "cleared"
+    where = ", ".join(map(str, notice.faces)) or "all"
+    click.echo(f"notice {notice.id}: {notice.level} {notice.kind} on faces {where} until {until}")
+
+
+@notice_group.command("clear")
+@click.argument("notice_id", required=False)
+@click.option("--all", "include_central", is_flag=True,
+              help="Also withdraw notices that came in a release (central ones).")
+@click.option("--by", default="cli", show_default=True, help="Who clears it (recorded).")
+@state_options
+def notice_clear(notice_id, include_central, by, ctx_):
+    """Withdraw one notice by id, or every current local notice.
+
+    A release's notices stay unless named or --all is given; the next release
+    that still carries one brings it back.
+
+    \b
+    Example:
+        gatecast notice clear
+        gatecast notice clear 3f9c2a1b7d4e
+    """
+    from kiosk.text.notices import NoticeError, clear_notices
+
+    try:
+        cleared = clear_notices(ctx_.db, notice_id, include_central=include_central, by=by)
+    except NoticeError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"withdrew {len(cleared)} notice(s)" + (f": {', '.join(cleared)}" if cleared else ""))
+
+
+@notice_group.command("list")
+@click.option("--all", "include_ended", is_flag=True, help="Include expired and withdrawn notices.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@state_options
+def notice_list(include_ended, as_json, ctx_):
+    """Show current (and with --all, past) notices.
+
+    \b
+    Example:
+        gatecast notice list --all
+    """
+    from kiosk.text.notices import list_notices
+
+    notices = list_notices(ctx_.db, include_ended=include_ended)
+    if as_json:
+        click.echo(json.dumps([
+            {"id": n.id, "kind": n.kind, "level": n.level, "texts": n.texts, "faces": list(n.faces),
+             "starts_at": _iso(n.starts_at), "expires_at": _iso(n.expires_at),
+             "withdrawn_at": _iso(n.withdrawn_at), "source": n.source, "created_by": n.created_by}
+            for n in notices], ensure_ascii=False, indent=2))
+        return
+    if not notices:
+        click.echo("no notices")
+    for n in notices:
+        state = "withdrawn" if n.withdrawn_at else f"until {_iso(n.expires_at) or 'cleared'}"
+        where = ", ".join(map(str, n.faces)) or "all"
+        first = n.texts[n.languages()[0]]
+        click.echo(f"{n.id}  {n.level:<9} {n.kind:<6} faces {where:<7} {state}  [{n.source}] "
+                   f"{'/'.join(n.languages())}: {first[:60]}")
+
+
+def _iso(t):
+    return t.isoformat(timespec="seconds") if t else None
+
+
+@click.group("text")
+def text_group():
+    """Check the fonts and preview text slides.
+
+    \b
+    Example:
+        gatecast text fonts
+    """
+
+
+@text_group.command("fonts")
+@state_options
+def text_fonts(ctx_):
+    """Show the font chain of every language and check it draws a sample customs notice.
+
+    Exits non-zero when a language cannot be drawn, naming it.
+
+    \b
+    Example:
+        gatecast text fonts --config /etc/gatecast/gatecast.toml
+    """
+    overrides = ctx_.settings["text_fonts"]
+    failed = []
+    for lang in LANGUAGE_ORDER:
+        try:
+            chain = font_chain(lang, overrides)
+            chain.check(SAMPLES[lang])
+            font_chain(lang, overrides, bold=True).check(SAMPLES[lang])
+        except FontError as e:
+            failed.append(lang)
+            click.echo(f"{lang} {LANGUAGES[lang]:<10} FAIL  {e}")
+            continue
+        click.echo(f"{lang} {LANGUAGES[lang]:<10} ok    " + " > ".join(f.label for f in chain.faces))
+    if failed:
+        raise click.ClickException(f"fonts cannot draw: {', '.join(LANGUAGES[f] for f in failed)}")
+
+
+@text_group.command("render")
+@click.argument("spec", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--size", default="1920x1080", show_default=True, help="Face resolution WIDTHxHEIGHT.")
+@click.option("-o", "--output", "out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="PNG to write (in-turn slides write OUT-1.png, OUT-2.png ...).")
+@state_options
+def text_render(spec, size, out, ctx_):
+    """Render a slide spec (JSON) to PNG exactly as a face would show it.
+
+    \b
+    Example:
+        gatecast text render notice.json --size 1920x1080 -o preview.png
+    """
+    import tempfile
+
+    from kiosk.text.slide import SlideError, parse_spec, render
+
+    try:
+        width, height = (int(v) for v in size.lower().split("x"))
+    except ValueError:
+        raise click.BadParameter(f"want WIDTHxHEIGHT, got {size!r}", param_hint="--size") from None
+    try:
+        parsed = parse_spec(spec.read_bytes())
+        with tempfile.TemporaryDirectory() as tmp:
+            rendered = render(parsed, width, height, Path(tmp), ctx_.settings["text_fonts"],
+                              ctx_.settings.media_dir)
+            paths = [out] if len(rendered.paths) == 1 else [
+                out.with_name(f"{out.stem}-{i + 1}{out.suffix}") for i in range(len(rendered.paths))]
+            for src, dst in zip(rendered.paths, paths):
+                shutil.copyfile(src, dst)
+    except SlideError as e:
+        raise click.ClickException(str(e)) from None
+    for p in paths:
+        click.echo(str(p))
