@@ -16,6 +16,7 @@ from kiosk.cliutil import state_options
 SUBCOMMANDS: dict[str, str] = {
     "settings": "kiosk.cli:settings_cmd",
     "migrate": "kiosk.cli:migrate_cmd",
+    "admin": "admin.cli:admin_group",
     "power": "kiosk.power.cli:power_group",
     "blank": "kiosk.power.cli:blank_group",
     "player": "kiosk.player.cli:player_cmd",

@@ -24,6 +24,7 @@ from kiosk import migrations as core_migrations
 # Areas append theirs here; sets are applied in this order.
 MIGRATION_SETS: list[str] = [
     "kiosk.migrations",
+    "admin.migrations",
 ]
 
 

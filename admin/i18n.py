@@ -1,0 +1,72 @@
+"""Vietnamese first, English one click away.
+
+The catalogues are kept as .po files in admin/translations (reviewable text);
+they are compiled to .mo at start into the state folder whenever a .po is
+newer, so an installed package needs no build step and no write access to
+its own folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from flask import current_app, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+LANGUAGES = ("vi", "en")
+LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
+SOURCE = Path(__file__).parent / "translations"
+
+
+def compiled_catalogues(state: Path) -> Path:
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    target = state / "cache" / "translations"
+    for lang in LANGUAGES:
+        po = SOURCE / lang / "LC_MESSAGES" / "messages.po"
+        mo = target / lang / "LC_MESSAGES" / "messages.mo"
+        if not po.exists():
+            continue
+        if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+            continue
+        mo.parent.mkdir(parents=True, exist_ok=True)
+        with open(po, "rb") as f:
+            catalog = read_po(f, locale=lang)
+        tmp = mo.with_name(f".messages.mo.{os.getpid()}")
+        with open(tmp, "wb") as f:
+            write_mo(f, catalog)
+        os.replace(tmp, mo)  # atomic: concurrent workers never read half a file
+    return target
+
+
+def select_locale() -> str:
+    lang = session.get("lang")
+    if lang in LANGUAGES:
+        return lang
+    if current_user and current_user.is_authenticated and current_user.language in LANGUAGES:
+        return current_user.language
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def init_app(app) -> None:
+    @app.context_processor
+    def _languages():
+        from flask_babel import gettext as _
+
+        return {
+            "languages": LANGUAGE_NAMES,
+            "current_language": str(get_locale()),
+            "url_map_endpoints": set(current_app.view_functions),
+            "role_names": {"viewer": _("viewer"), "operator": _("operator"), "admin": _("admin")},
+            "level_names": level_names(),
+        }
+
+
+def level_names() -> dict:
+    from flask_babel import gettext as _
+
+    return {"emergency": _("emergency"), "priority": _("priority"), "normal": _("normal"),
+            "fallback": _("fallback"), "none": _("nothing scheduled")}

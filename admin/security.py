@@ -1,0 +1,145 @@
+"""Secure by default: every request needs a logged-in user (or an API token)
+except the few public endpoints below; roles gate what a user may do; every
+response carries strict security headers.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from flask import g, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import UserMixin, current_user
+from flask_wtf.csrf import CSRFError
+
+from admin.extensions import csrf, login_manager
+from admin.services import Actor, AdminError, role_at_least
+from admin.services import users as user_service
+
+# The only endpoints an anonymous client may reach. Static files are the
+# stylesheet and scripts of the login page and hold no gate data.
+PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "health.health", "static"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+
+
+class User(UserMixin):
+    def __init__(self, row: dict):
+        self.row = row
+        self.username = row["username"]
+        self.role = row["role"]
+        self.language = row.get("language") or "vi"
+        self.db_id = row["id"]
+
+    def get_id(self) -> str:
+        # The epoch makes old sessions invalid after a password or role change.
+        return f"{self.row['id']}:{self.row['epoch']}"
+
+    def can(self, role: str) -> bool:
+        return role_at_least(self.role, role)
+
+
+def actor() -> Actor:
+    return Actor(current_user.username, current_user.role, request.remote_addr or "")
+
+
+def is_api() -> bool:
+    return request.blueprint == "api" or request.path.startswith("/api/")
+
+
+def role_required(role: str):
+    """Refuse (403) users below `role`. Login itself is enforced for every route."""
+
+    def deco(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            if not current_user.can(role):
+                raise AdminError(_("Your role may not do this (needs %(role)s).",
+                                   role=_role_name(role)), 403)
+            return view(*args, **kwargs)
+
+        wrapper.required_role = role
+        return wrapper
+
+    return deco
+
+
+def _role_name(role: str) -> str:
+    return {"viewer": _("viewer"), "operator": _("operator"), "admin": _("admin")}[role]
+
+
+def init_app(app) -> None:
+    from admin.web import get_db
+
+    login_manager.session_protection = "strong"
+    login_manager.login_view = "auth.login"
+
+    @login_manager.user_loader
+    def load_user(session_id: str):
+        try:
+            uid, epoch = (int(x) for x in session_id.split(":"))
+        except ValueError:
+            return None
+        rows = list(get_db().query(
+            "SELECT * FROM admin_user WHERE id = ? AND epoch = ? AND disabled = 0", [uid, epoch]))
+        return User(rows[0]) if rows else None
+
+    @login_manager.request_loader
+    def load_token_user(req):
+        header = req.headers.get("Authorization", "")
+        if not header.startswith("Bearer ") or not is_api():
+            return None
+        row = user_service.user_for_token(get_db(), header[7:].strip())
+        if row is None:
+            return None
+        g.auth_via_token = True
+        return User(row)
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        if is_api():
+            return jsonify(error=_("Log in or send an API token.")), 401
+        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+
+    @app.before_request
+    def require_login():
+        if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
+            return None
+        if not user_service.has_users(get_db()):
+            if is_api():
+                return jsonify(error=_("No account exists yet: create the first admin.")), 401
+            return redirect(url_for("auth.setup"))
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        # The API is exempt from the automatic CSRF check because token
+        # requests carry no cookie; a browser session calling it still must
+        # send the token on every change.
+        if is_api() and not g.get("auth_via_token") and request.method not in SAFE_METHODS:
+            csrf.protect()
+        return None
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        from admin.web import error_response
+
+        return error_response(_("The form expired or did not come from this admin. "
+                                "Reload the page and try again."), 400)
+
+    @app.after_request
+    def headers(resp):
+        resp.headers["Content-Security-Policy"] = CSP
+        resp.headers["X-Frame-Options"] = "DENY"
+        resp.headers["X-Content-Type-Options"] = "nosniff"
+        resp.headers["Referrer-Policy"] = "same-origin"
+        resp.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        resp.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if request.endpoint == "static":
+            resp.headers["Cache-Control"] = "public, max-age=3600"
+        else:
+            resp.headers["Cache-Control"] = "no-store"
+        return resp

@@ -1,0 +1,49 @@
+"""The admin's service layer: pages and the JSON API call these functions and
+nothing else touches the database for a change. Each function validates its
+input completely before writing, writes in one transaction, and records the
+change in the audit log.
+
+Errors are `AdminError`s whose message is already in the user's language
+(flask_babel.gettext falls back to English outside a request).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class AdminError(ValueError):
+    """Bad input or a refused change. status: the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400, field: str | None = None):
+        super().__init__(message)
+        self.message = str(message)
+        self.status = status
+        self.field = field
+
+
+class NotFound(AdminError):
+    def __init__(self, message: str):
+        super().__init__(message, 404)
+
+
+class Conflict(AdminError):
+    def __init__(self, message: str):
+        super().__init__(message, 409)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: written to the audit log and to rows' created_by."""
+
+    username: str
+    role: str
+    client: str = ""
+
+
+ROLES = ("viewer", "operator", "admin")
+ROLE_RANK = {r: i for i, r in enumerate(ROLES)}
+
+
+def role_at_least(role: str, needed: str) -> bool:
+    return ROLE_RANK.get(role, -1) >= ROLE_RANK[needed]

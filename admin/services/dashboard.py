@@ -1,0 +1,108 @@
+"""What the dashboard shows: every face (power, what plays now and next, level,
+errors, screenshot), the controller's health and the sync state. Reads only."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from kiosk.power.service import power_status
+from kiosk.schedule import evaluate, load_schedule
+from kiosk.settings import faces as configured_faces
+from kiosk.store import get_state, iso, utcnow
+
+_SCREENSHOT_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}\.(png|jpg|jpeg)$")
+
+
+def screenshot_path(settings, db, face_id: int) -> Path | None:
+    """The face's latest screenshot file, named by the player in face_state
+    (a bare file name under screenshots/), else face-<id>.png."""
+    row = db.execute("SELECT screenshot FROM face_state WHERE face_id = ?", [face_id]).fetchone()
+    names = [row[0]] if row and row[0] else []
+    names.append(f"face-{face_id}.png")
+    for name in names:
+        if _SCREENSHOT_RE.match(name) and ".." not in name:
+            path = settings.screenshot_dir / name
+            if path.is_file():
+                return path
+    return None
+
+
+def status(db, settings, now: datetime | None = None) -> dict:
+    now = now or utcnow()
+    tz = ZoneInfo(settings["timezone"])
+    power = power_status(db, settings, now=now)
+    power_by_face = {f["id"]: f for f in power["faces"]}
+    actual = {r["face_id"]: r for r in db.query("SELECT * FROM face_state")}
+    schedule = load_schedule(db, float(settings["image_duration_s"]))
+    names = {r["id"]: r["name"] for r in db.query("SELECT id, name FROM schedule_entry")}
+    faces = []
+    for f in configured_faces(settings):
+        fid = f["id"]
+        a = actual.get(fid) or {}
+        plan = evaluate(schedule, fid, now, tz)
+        shot = screenshot_path(settings, db, fid)
+        p = power_by_face.get(fid, {})
+        faces.append({
+            "id": fid,
+            "name": f.get("name") or f"Face {fid}",
+            "output": f.get("output"),
+            "power": a.get("power") or p.get("power") or "unknown",
+            "power_want": p.get("want"),
+            "power_source": p.get("source"),
+            "power_until": p.get("until"),
+            "blanked": bool(a.get("blanked")),
+            "level": a.get("level") or plan.level,
+            "entry_id": a.get("entry_id"),
+            "playing": {"sha256": a.get("playing_sha256"), "name": a.get("playing_name"),
+                        "kind": a.get("playing_kind"), "since": a.get("since")},
+            "next": {"sha256": a.get("next_sha256"), "name": a.get("next_name"), "at": a.get("next_at")},
+            "planned": {"level": plan.level,
+                        "entries": [{"id": e, "name": names.get(e) or e} for e in plan.entry_ids],
+                        "items": [i.name or i.media_sha256[:12] for i in plan.items][:10],
+                        "next_change": iso(plan.next_change)},
+            "last_error": a.get("last_error"),
+            "updated_at": a.get("updated_at"),
+            "screenshot_at": a.get("screenshot_at") if shot else None,
+            "screenshot_version": int(shot.stat().st_mtime_ns // 1_000_000) if shot else None,
+        })
+    release = get_state(db, "release")
+    sync = get_state(db, "sync") or {}
+    since = iso(now - timedelta(hours=24))
+    errors = [dict(r, detail=json.loads(r["detail"] or "{}")) for r in db.query(
+        "SELECT * FROM event WHERE level IN ('error', 'warning') AND at >= ? "
+        "ORDER BY id DESC LIMIT 10", [since])]
+    return {
+        "now": now.astimezone(tz).isoformat(timespec="seconds"),
+        "gate": {"id": settings["gate_id"], "name": settings["gate_name"],
+                 "timezone": settings["timezone"]},
+        "blank": power["blank"],
+        "faces": faces,
+        "health": get_state(db, "health") or {},
+        "health_at": _state_time(db, "health"),
+        "player_alive": _player_alive(db, now),
+        "sync": sync,
+        "release": release,
+        "last_known_good": bool(sync.get("last_known_good") or sync.get("using_last_good")
+                                or (sync.get("state") in ("failed", "error"))),
+        "errors": errors,
+    }
+
+
+def _state_time(db, key: str) -> str | None:
+    row = db.execute("SELECT updated_at FROM state WHERE key = ?", [key]).fetchone()
+    return row[0] if row else None
+
+
+def _player_alive(db, now: datetime) -> bool:
+    """The player updates face_state continuously; silence for a minute means it is down."""
+    row = db.execute("SELECT MAX(updated_at) FROM face_state").fetchone()
+    if not row or not row[0]:
+        return False
+    try:
+        return (now - datetime.fromisoformat(row[0])).total_seconds() < 60
+    except ValueError:
+        return False

@@ -1,0 +1,139 @@
+"""First-run setup, login, logout, language, accounts and API tokens."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from admin.i18n import LANGUAGES
+from admin.security import User, actor, role_required
+from admin.services import AdminError
+from admin.services import users as user_service
+from admin.web import done, get_db, get_settings
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: a crafted ?next= must not send the user elsewhere.
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("dashboard.index")
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    db = get_db()
+    if user_service.has_users(db):
+        return redirect(url_for("auth.login"))
+    if request.method == "POST":
+        if request.form.get("password") != request.form.get("password2"):
+            raise AdminError(_("The two passwords differ."), field="password2")
+        user_service.create_first_admin(db, request.form.get("username", ""),
+                                        request.form.get("password", ""), request.remote_addr or "")
+        return done(_("The admin account was created. Log in with it."), url_for("auth.login"))
+    return render_template("setup.html", min_password=user_service.MIN_PASSWORD)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    db = get_db()
+    if not user_service.has_users(db):
+        return redirect(url_for("auth.setup"))
+    if request.method == "POST":
+        s = get_settings()
+        row = user_service.authenticate(
+            db, request.form.get("username", ""), request.form.get("password", ""),
+            request.remote_addr or "", max_failures=int(s["admin_login_max_failures"]),
+            lockout_s=int(s["admin_lockout_s"]))
+        lang = session.get("lang")
+        session.clear()  # a fresh session at login (no fixation)
+        if lang:
+            session["lang"] = lang
+        session.permanent = True
+        login_user(User(row))
+        return redirect(_safe_next(request.args.get("next")))
+    return render_template("login.html")
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return done(_("You are logged out."), url_for("auth.login"))
+
+
+@bp.post("/language")
+def language():
+    lang = request.form.get("lang", "")
+    if lang not in LANGUAGES:
+        raise AdminError(_("Unknown language."))
+    session["lang"] = lang
+    user_service.set_language(get_db(), current_user.db_id, lang)
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.get("/account")
+@login_required
+def account():
+    return render_template("account.html", tokens=user_service.list_tokens(get_db(), current_user.db_id),
+                           new_token=None)
+
+
+@bp.post("/account/password")
+def change_password():
+    db = get_db()
+    user_service.authenticate_password(db, current_user.db_id, request.form.get("current", ""))
+    if request.form.get("password") != request.form.get("password2"):
+        raise AdminError(_("The two passwords differ."), field="password2")
+    user_service.update_user(db, current_user.db_id, actor(), password=request.form.get("password", ""))
+    logout_user()
+    session.clear()
+    return done(_("Password changed. Log in with the new password."), url_for("auth.login"))
+
+
+@bp.post("/account/tokens")
+def create_token():
+    db = get_db()
+    secret, _row = user_service.create_token(db, current_user.db_id, request.form.get("name", ""), actor())
+    return render_template("account.html", tokens=user_service.list_tokens(db, current_user.db_id),
+                           new_token=secret)
+
+
+@bp.post("/account/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int):
+    user_service.revoke_token(get_db(), current_user.db_id, token_id, actor())
+    return done(_("The token was revoked."), url_for("auth.account"))
+
+
+@bp.get("/users")
+@role_required("admin")
+def users():
+    return render_template("users.html", users=user_service.list_users(get_db()),
+                           min_password=user_service.MIN_PASSWORD)
+
+
+@bp.post("/users")
+@role_required("admin")
+def create_user():
+    f = request.form
+    user_service.create_user(get_db(), f.get("username", ""), f.get("password", ""),
+                             f.get("role", ""), actor(), f.get("language", "vi"))
+    return done(_("The account was created."), url_for("auth.users"))
+
+
+@bp.post("/users/<int:user_id>")
+@role_required("admin")
+def update_user(user_id: int):
+    f = request.form
+    user_service.update_user(
+        get_db(), user_id, actor(), role=f.get("role") or None,
+        disabled={"1": True, "0": False}.get(f.get("disabled", "")),
+        password=f.get("password") or None)
+    return done(_("The account was changed."), url_for("auth.users"))

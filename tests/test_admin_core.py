@@ -1,0 +1,232 @@
+"""Admin access and safety: the factory, login, roles, CSRF, throttling,
+security headers, first-run setup and the audit log."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from admin_fixtures import PASSWORDS, Auth, accounts, app, auth, client, csrf_from, db  # noqa: F401
+
+PUBLIC = {"auth.login", "auth.setup", "health.health", "static"}
+
+
+def _sample_args(rule):
+    values = {}
+    for arg in rule.arguments:
+        conv = type(rule._converters[arg]).__name__
+        values[arg] = 1 if "Integer" in conv else ("a" * 64 if arg == "sha256" else "x")
+    return values
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC:
+            continue
+        path = rule.build(_sample_args(rule), append_unknown=False)[1]
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield rule.endpoint, method, path
+
+
+def test_factory_uses_test_config_and_migrates(app, db):
+    assert app.testing
+    assert "admin_user" in db.table_names()
+    names = [r["name"] for r in db["_sqlite_migrations"].rows if r["migration_set"] == "gatecast.admin"]
+    assert names == ["m001_accounts"]
+
+
+def test_every_route_refuses_anonymous(app, client, accounts):
+    routes = list(_routes(app))
+    assert len(routes) > 10  # the enumeration itself works
+    for endpoint, method, path in routes:
+        resp = client.open(path, method=method)
+        assert resp.status_code in (302, 401), (endpoint, method, path, resp.status_code)
+        if resp.status_code == 302:
+            assert resp.headers["Location"].startswith("/login"), (endpoint, resp.headers["Location"])
+        assert b"chief" not in resp.data
+
+
+def test_first_run_redirects_everything_to_setup_then_setup_closes(client):
+    assert client.get("/").headers["Location"] == "/setup"
+    assert client.get("/login").headers["Location"] == "/setup"
+    assert client.get("/api/v1/status").status_code == 401
+    page = client.get("/setup")
+    token = csrf_from(page.get_data(as_text=True))
+    resp = client.post("/setup", data={"username": "chief", "password": "short",
+                                       "password2": "short", "csrf_token": token})
+    assert resp.status_code == 400
+    assert client.get("/setup").status_code == 200  # still no account
+    resp = client.post("/setup", data={"username": "chief", "password": PASSWORDS["chief"],
+                                       "password2": PASSWORDS["chief"], "csrf_token": token})
+    assert resp.status_code == 302
+    # A second setup is refused: the page is gone once an account exists.
+    assert client.get("/setup").headers["Location"] == "/login"
+    resp = client.post("/setup", data={"username": "evil", "password": "evil-password-1",
+                                       "password2": "evil-password-1", "csrf_token": token})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login"
+    assert Auth(client).login("chief").status_code == 302
+
+
+def test_login_logout_and_session_cookie_flags(client, auth, accounts):
+    resp = auth.login("chief")
+    assert resp.status_code == 302 and resp.headers["Location"] == "/"
+    cookie = [h for h in resp.headers.getlist("Set-Cookie") if h.startswith("gatecast_session=")][0]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert client.get("/").status_code == 200
+    resp = auth.post("/logout")
+    assert resp.status_code == 302
+    assert client.get("/").status_code == 302
+
+
+def test_open_redirect_after_login_is_refused(client, accounts):
+    page = client.get("/login?next=//evil.example/x")
+    token = csrf_from(page.get_data(as_text=True))
+    resp = client.post("/login?next=//evil.example/x", data={
+        "username": "chief", "password": PASSWORDS["chief"], "csrf_token": token})
+    assert resp.headers["Location"] == "/"
+
+
+def test_post_without_csrf_token_is_refused(client, auth, accounts, db):
+    auth.login("chief")
+    before = db.execute("SELECT COUNT(*) FROM admin_user").fetchone()[0]
+    resp = client.post("/users", data={"username": "sneaky", "password": "sneaky-password-1",
+                                       "role": "admin"})
+    assert resp.status_code == 400
+    assert db.execute("SELECT COUNT(*) FROM admin_user").fetchone()[0] == before
+    resp = client.post("/users", data={"username": "sneaky", "password": "sneaky-password-1",
+                                       "role": "admin", "csrf_token": "forged"})
+    assert resp.status_code == 400
+    # The browser's JSON calls are checked too (header token).
+    resp = client.post("/api/v1/power/blank", json={"reason": "x"})
+    assert resp.status_code == 400
+    assert db["blank"].get(1)["active"] == 0
+
+
+def test_wrong_password_same_message_as_unknown_user_then_lockout(client, accounts, db):
+    def attempt(user, pw):
+        token = csrf_from(client.get("/login").get_data(as_text=True))
+        return client.post("/login", data={"username": user, "password": pw, "csrf_token": token})
+
+    r1 = attempt("chief", "wrong-password")
+    r2 = attempt("nobody", "wrong-password")
+    assert r1.status_code == r2.status_code == 401
+    msg = lambda r: re.search(r'id="error-message">([^<]*)<', r.get_data(as_text=True)).group(1)  # noqa: E731
+    assert msg(r1) == msg(r2)
+    # The third failure from this address starts slowing logins down: even the
+    # right password is refused until the delay has passed.
+    attempt("chief", "wrong-again")
+    resp = attempt("chief", PASSWORDS["chief"])
+    assert resp.status_code == 429
+    rows = {r["key"]: r for r in db["admin_login_failure"].rows}
+    assert rows["user:chief"]["failures"] == 2 and rows["ip:127.0.0.1"]["failures"] == 3
+    assert db.execute("SELECT COUNT(*) FROM admin_audit WHERE action = 'login.failed'").fetchone()[0] == 3
+
+
+def test_lockout_after_max_failures_and_expiry(db, accounts):
+    from datetime import timedelta
+
+    from admin.services import AdminError
+    from admin.services import users
+    from kiosk.store import utcnow
+
+    now = utcnow()
+    for i in range(5):
+        with pytest.raises(AdminError):
+            users.authenticate(db, "op", "bad", f"10.0.0.{i}", max_failures=5, lockout_s=300,
+                               now=now + timedelta(seconds=600 * i))
+    # Locked for 300 s (per user name, whatever the address).
+    with pytest.raises(AdminError) as e:
+        users.authenticate(db, "op", PASSWORDS["op"], "10.0.0.99", now=now + timedelta(seconds=2500))
+    assert e.value.status == 429
+    ok = users.authenticate(db, "op", PASSWORDS["op"], "10.0.0.99", now=now + timedelta(seconds=2801))
+    assert ok["username"] == "op"
+
+
+def test_roles(client, auth, accounts, db):
+    auth.login("view")
+    assert client.get("/").status_code == 200
+    assert client.get("/users").status_code == 403
+    resp = auth.post("/users", {"username": "x2", "password": "x-password-12", "role": "admin"})
+    assert resp.status_code == 403
+    auth.post("/logout")
+    auth.login("op")
+    assert client.get("/users").status_code == 403
+    auth.post("/logout")
+    auth.login("chief")
+    assert client.get("/users").status_code == 200
+
+
+def test_admin_creates_and_changes_users_with_audit(client, auth, accounts, db):
+    auth.login("chief")
+    resp = auth.post("/users", {"username": "an", "password": "an-password-123", "role": "operator"})
+    assert resp.status_code == 302
+    uid = db.execute("SELECT id FROM admin_user WHERE username = 'an'").fetchone()[0]
+    resp = auth.post(f"/users/{uid}", {"role": "viewer"})
+    assert resp.status_code == 302
+    rows = list(db.query("SELECT * FROM admin_audit WHERE action LIKE 'user.%' ORDER BY id"))
+    create = [r for r in rows if r["action"] == "user.create" and r["target"] == "an"][0]
+    assert create["username"] == "chief" and create["role"] == "admin" and create["before"] is None
+    update = rows[-1]
+    assert json.loads(update["before"])["role"] == "operator"
+    assert json.loads(update["after"])["role"] == "viewer"
+    assert "password" not in update["after"].lower() or "hash" not in update["after"].lower()
+
+
+def test_last_admin_cannot_demote_itself(client, auth, accounts, db):
+    auth.login("chief")
+    uid = db.execute("SELECT id FROM admin_user WHERE username = 'chief'").fetchone()[0]
+    resp = auth.post(f"/users/{uid}", {"role": "viewer"})
+    assert resp.status_code == 409
+    assert db.execute("SELECT role FROM admin_user WHERE id = ?", [uid]).fetchone()[0] == "admin"
+
+
+def test_password_change_ends_other_sessions(app, accounts, db):
+    first, second = app.test_client(), app.test_client()
+    Auth(first).login("op")
+    a2 = Auth(second)
+    a2.login("op")
+    resp = a2.post("/account/password", {"current": PASSWORDS["op"], "password": "new-password-99",
+                                         "password2": "new-password-99"})
+    assert resp.status_code == 302
+    assert first.get("/").status_code == 302  # the old session is gone
+    assert Auth(first).login("op", "new-password-99").status_code == 302
+
+
+def test_passwords_are_hashed(db, accounts):
+    stored = db.execute("SELECT password_hash FROM admin_user WHERE username = 'chief'").fetchone()[0]
+    assert PASSWORDS["chief"] not in stored
+    assert stored.startswith(("scrypt:", "pbkdf2:"))
+
+
+def test_security_headers(client, auth, accounts):
+    auth.login("chief")
+    for path in ("/", "/login", "/health", "/static/app.css"):
+        with client.get(path) as resp:
+            h = resp.headers
+            assert "script-src 'self'" in h["Content-Security-Policy"]
+            assert "unsafe-inline" not in h["Content-Security-Policy"]
+            assert h["X-Frame-Options"] == "DENY"
+            assert h["X-Content-Type-Options"] == "nosniff"
+
+
+def test_pages_have_no_inline_script_and_no_external_assets(client, auth, accounts, app):
+    auth.login("chief")
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.arguments or rule.endpoint in ("auth.logout",):
+            continue
+        resp = client.get(rule.rule)
+        if resp.mimetype != "text/html":
+            continue
+        html = resp.get_data(as_text=True)
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            assert "src=" in tag or 'type="application/json"' in tag, (rule.rule, tag)
+        assert not re.search(r"""(src|href)=["']https?://""", html), rule.rule
+        assert " on" + "click=" not in html and "style=" not in html, rule.rule
+
+
+def test_health_is_public_and_says_little(client):
+    resp = client.get("/health")
+    assert resp.status_code == 200 and resp.json["status"] == "ok"
+    assert set(resp.json) == {"status", "version"}
