@@ -237,9 +237,24 @@ class Player:
             return
         if changed:
             self._revision = rev
-            self._schedule = load_schedule(self.db, float(self.settings["image_duration_s"]))
+            entries, playlists = self._schedule_extras(wall)
+            self._schedule = load_schedule(self.db, float(self.settings["image_duration_s"]),
+                                           extra_entries=entries, extra_playlists=playlists)
             self._media_rows = {r["sha256"]: r for r in self.db["media"].rows}
         self.reconcile(wall)
+
+    def _schedule_extras(self, now: datetime) -> tuple[list, dict]:
+        entries: list = []
+        playlists: dict = {}
+        for plugin in self.plugins:
+            try:
+                more_entries, more_playlists = plugin.schedule_extras(now)
+            except Exception:  # noqa: BLE001 - the rest of the schedule still plays
+                logger.exception("plugin schedule_extras failed")
+                continue
+            entries += more_entries
+            playlists.update(more_playlists)
+        return entries, playlists
 
     def _dark_faces(self, now: datetime) -> DarkFaces:
         merged = DarkFaces()

@@ -11,6 +11,8 @@ its single loop thread (never from an mpv reader thread):
   least every `DARK_RECHECK_S` seconds.
 - `output_args(output)`: extra mpv command-line arguments for one output, e.g.
   `["--script=/usr/share/gatecast/ticker.lua"]` (applied when its mpv starts).
+- `schedule_extras(now)`: (entries, playlists) added to the schedule whenever
+  the player re-reads it (text notices become entries this way).
 - `tick(now)`: called on every loop pass (at most every poll interval); keep it
   cheap. `close()`: called once when the player stops.
 
@@ -31,7 +33,9 @@ if TYPE_CHECKING:  # pragma: no cover
 DARK_RECHECK_S = 5.0
 
 # "module:Class" of PlayerPlugin subclasses the player loads. Areas add theirs.
-PLUGINS: list[str] = []
+PLUGINS: list[str] = [
+    "kiosk.text.plugin:TextPlugin",
+]
 
 
 @dataclass
@@ -51,6 +55,9 @@ class PlayerPlugin:
 
     def output_args(self, output: Mapping) -> list[str]:
         return []
+
+    def schedule_extras(self, now: datetime) -> tuple[list, dict]:
+        return [], {}
 
     def tick(self, now: datetime) -> None:
         pass

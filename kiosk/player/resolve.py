@@ -89,15 +89,11 @@ def resolve_image(item: Item, ctx: ResolveContext) -> Playable:
     return Playable(item, str(_media_file(item, ctx)), "image", duration)
 
 
-def resolve_text_unavailable(item: Item, ctx: ResolveContext) -> Playable:
-    raise Unplayable("text slides need the text renderer (kiosk.text), which is not installed")
-
-
 # kind -> "module:function". Areas change or add their kind's line.
 RESOLVERS: dict[str, str] = {
     "video": "kiosk.player.resolve:resolve_video",
     "image": "kiosk.player.resolve:resolve_image",
-    "text": "kiosk.player.resolve:resolve_text_unavailable",
+    "text": "kiosk.text.resolve:resolve_text",
 }
 
 

@@ -1,0 +1,83 @@
+"""The text area's player plugin: notices into the schedule, tickers onto the outputs.
+
+- `schedule_extras`: every current or future slide notice as a schedule entry
+  of its level (an emergency notice preempts everything on its faces at the
+  next poll, since writing a notice bumps the desired-state revision).
+- `output_args`: loads ticker.lua into every output's mpv.
+- `tick`: when the notices change (or one starts or ends), works out each
+  output's band and sends it; resends to an mpv that restarted. An output
+  whose faces are all dark, or that shows an emergency while the band holds
+  no emergency ticker, carries no band.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Mapping
+
+from kiosk.player.ipc import MpvError
+from kiosk.player.plugins import PlayerPlugin
+from kiosk.store import desired_revision, log_event
+from kiosk.text import ticker
+from kiosk.text.fonts import FontError
+from kiosk.text.notices import Notice, active_notices, next_change, notice_schedule
+
+logger = logging.getLogger("gatecast.text")
+
+
+class TextPlugin(PlayerPlugin):
+    def __init__(self, player):
+        super().__init__(player)
+        self._revision: int | None = None
+        self._next_change: datetime | None = None
+        self._notices: list[Notice] = []
+        self._sent: dict[str, tuple[int, str]] = {}  # output -> (mpv generation, message)
+        self._reported: set[tuple[str, str]] = set()
+
+    def output_args(self, output: Mapping) -> list[str]:
+        return ticker.script_args()
+
+    def schedule_extras(self, now: datetime):
+        face_ids = [f["id"] for f in self.player.faces]
+        return notice_schedule(self.player.db, self.player.media, self.player.settings, face_ids, now)
+
+    def tick(self, now: datetime) -> None:
+        db = self.player.db
+        rev = desired_revision(db)
+        if rev != self._revision or (self._next_change is not None and now >= self._next_change):
+            self._revision = rev
+            self._notices = active_notices(db, now)
+            self._next_change = next_change(db, now)
+        for name, output in self.player.outputs.items():
+            if not output.connected:
+                continue
+            message = ticker.command(self._band(output))
+            key = (output.generation, message[2])
+            if self._sent.get(name) == key:
+                continue
+            try:
+                output.proc.ipc.command(*message, timeout=2.0)
+            except MpvError as e:  # tried again on the next pass
+                logger.warning("could not send the ticker to output %s: %s", name, e)
+                continue
+            self._sent[name] = key
+
+    def _band(self, output) -> dict | None:
+        want = output.want
+        if want is None or not want.faces:
+            return None  # dark (power off, kill switch) or not decided yet
+        band = ticker.band_for(self._notices, want.faces, self.player.settings, on_error=self._report)
+        if band is not None and want.level == "emergency" and not any(
+                n.level == "emergency" and n.kind == "ticker" and any(n.on_face(f) for f in want.faces)
+                for n in self._notices):
+            return None  # an emergency slide owns the whole face
+        return band
+
+    def _report(self, notice: Notice, error: FontError) -> None:
+        key = (notice.id, str(error))
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        log_event(self.player.db, "text", "error", "ticker_text_refused",
+                  f"ticker notice {notice.id}: {error}", detail={"notice_id": notice.id})
