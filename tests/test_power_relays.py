@@ -201,3 +201,22 @@ def test_a_broken_relay_does_not_stop_the_others(power_db, state_dir, tmp_path, 
         assert power_db.execute("SELECT count(*) FROM event WHERE code='relay_failed'").fetchone()[0] == 1
     finally:
         c.close()
+
+
+def test_malformed_rows_are_reported_once_and_skipped(power_db, state_dir, tmp_path, clock,
+                                                      mock_factory):
+    s = relay_settings(state_dir, tmp_path)
+    power_db["power_window"].insert({"face_id": 1, "start_time": "25:00", "end_time": "06:00"})
+    power_db["power_override"].insert({"face_id": 2, "state": "dim", "created_at": at(0).isoformat()})
+    c = controller(power_db, s, clock, mock_factory)
+    try:
+        out = c.update()
+        assert out[1].decision.source == "always" and out[2].decision.source == "always"
+        power_db["blank"].update(1, {"reason": "unrelated write"})  # a reload
+        c.update()
+        problems = [r["message"] for r in power_db.query(
+            "SELECT message FROM event WHERE code = 'bad_power_row' ORDER BY id")]
+        assert len(problems) == 2 and "'dim'" in problems[0] and "25:00" in problems[1]
+    finally:
+        c.close()
+    assert {r["face_id"]: r["power"] for r in power_db["face_state"].rows}[1] == "unknown"

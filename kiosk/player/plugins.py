@@ -34,6 +34,7 @@ DARK_RECHECK_S = 5.0
 
 # "module:Class" of PlayerPlugin subclasses the player loads. Areas add theirs.
 PLUGINS: list[str] = [
+    "kiosk.power.plugin:PowerPlugin",
     "kiosk.text.plugin:TextPlugin",
 ]
 

@@ -16,9 +16,10 @@ from gpiozero.exc import GPIOZeroError
 
 from kiosk.power.clock import SystemClock
 from kiosk.power.evaluate import FacePower, evaluate, expired_overrides, load_plan
+from kiosk.power.events import record
 from kiosk.power.relay import ScreenRelay, choose_pin_factory
 from kiosk.settings import Settings, faces as configured_faces
-from kiosk.store import desired_revision, iso, log_event
+from kiosk.store import desired_revision, iso
 
 
 @dataclass(frozen=True)
@@ -46,13 +47,14 @@ class PowerController:
         self._plan = None
         self._last_on: float | None = None  # monotonic time of the last relay switched on
         self._written: dict[int, tuple] = {}
+        self._problems: set[str] = set()  # malformed rows already reported
         self._reload()
         self.relays: dict[int, ScreenRelay] = {}
         self.relay_errors: dict[int, str] = {}
         if any(f.get("relay_pin") is not None for f in self.faces) and pin_factory is None:
             pin_factory, note = choose_pin_factory()
             if note:
-                log_event(db, "power", "warning", "relays_simulated", note)
+                record(db, "warning", "relays_simulated", note)
         self._create_relays(pin_factory)
 
     # ---- start ----------------------------------------------------------
@@ -74,7 +76,7 @@ class PowerController:
             except GPIOZeroError as e:
                 # Power control of the other faces and playback go on.
                 self.relay_errors[fid] = f"relay on GPIO{pin}: {e}"
-                log_event(self.db, "power", "error", "relay_failed", self.relay_errors[fid],
+                record(self.db, "error", "relay_failed", self.relay_errors[fid],
                           face_id=fid)
                 continue
             self.relays[fid] = relay
@@ -90,8 +92,9 @@ class PowerController:
             return
         self._plan, problems = load_plan(self.db)
         self._revision = rev
-        for p in problems:
-            log_event(self.db, "power", "error", "bad_power_row", p)
+        for p in sorted(set(problems) - self._problems):
+            record(self.db, "error", "bad_power_row", p)
+        self._problems = set(problems)
 
     def _clean_expired(self, now) -> None:
         gone = expired_overrides(self._plan, self._face_ids, now, self.tz)
@@ -100,7 +103,7 @@ class PowerController:
         for o in gone:
             self.db["power_override"].delete_where("id = ?", [o.id])
             who = "every face" if o.face_id is None else f"face {o.face_id}"
-            log_event(self.db, "power", "info", "override_expired",
+            record(self.db, "info", "override_expired",
                       f"power {o.state} override for {who} expired", face_id=o.face_id,
                       detail={"override_id": o.id, "by": o.created_by, "reason": o.reason})
         self._reload()
@@ -144,7 +147,7 @@ class PowerController:
                 if not r.is_active and evaluate(self._plan, fid, now, self.tz).on]
 
     def _log_switch(self, fid: int, on: bool, source: str) -> None:
-        log_event(self.db, "power", "info", "relay_on" if on else "relay_off",
+        record(self.db, "info", "relay_on" if on else "relay_off",
                   f"face {fid} relay switched {'on' if on else 'off'} ({source})", face_id=fid,
                   detail={"source": source})
 
@@ -163,7 +166,11 @@ class PowerController:
 
     def close(self) -> None:
         """Release the pins. gpiozero returns them to inputs: the relay board's
-        own pull resistor then decides (README, Operation -> Power)."""
-        for relay in self.relays.values():
+        own pull resistor then decides (README, Operation -> Power), so the
+        relay state is reported as unknown until the next start."""
+        for fid, relay in self.relays.items():
             relay.close()
+            self.db["face_state"].upsert({"face_id": fid, "power": "unknown",
+                                          "updated_at": iso(self.clock.now())}, pk="face_id")
         self.relays.clear()
+        self._written.clear()

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from kiosk.power.clock import SystemClock
-from kiosk.store import iso, log_event, set_state
+from kiosk.power.events import record
+from kiosk.store import iso, set_state
 
 # Thermal zone types that measure the SoC / CPU, most specific first.
 CPU_ZONE_TYPES = ("cpu-thermal", "cpu_thermal", "soc_thermal", "x86_pkg_temp")
@@ -216,9 +217,9 @@ class HealthMonitor:
         set_state(self.db, "health", h)
         now = {a["code"]: a["message"] for a in h["alarms"]}
         for code in sorted(set(now) - self._alarms):
-            log_event(self.db, "power", "warning", "health_alarm", now[code], detail={"alarm": code})
+            record(self.db, "warning", "health_alarm", now[code], detail={"alarm": code})
         for code in sorted(self._alarms - set(now)):
-            log_event(self.db, "power", "info", "health_alarm_cleared", f"alarm {code} cleared",
+            record(self.db, "info", "health_alarm_cleared", f"alarm {code} cleared",
                       detail={"alarm": code})
         self._alarms = set(now)
         self.latest = h
