@@ -22,6 +22,7 @@ SUBCOMMANDS: dict[str, str] = {
     "player": "kiosk.player.cli:player_cmd",
     "notice": "kiosk.text.cli:notice_group",
     "text": "kiosk.text.cli:text_group",
+    "sync": "kiosk.sync.cli:sync_cmd",
 }
 
 

@@ -94,10 +94,11 @@ class MediaStore:
         return self.add_stream([data], expected)
 
     def adopt(self, tmp: Path | str, expected: str | None = None) -> str:
-        """Move a finished temporary file from this store's folder into place
-        under its hash (no second copy of a large upload); returns the sha256."""
+        """Move a finished temporary file from this store's folder (or a folder
+        inside it, like sync's `.partial/`) into place under its hash (no second
+        copy of a large upload or download); returns the sha256."""
         tmp = Path(tmp)
-        if tmp.parent.resolve() != self.root.resolve():
+        if self.root.resolve() not in tmp.resolve().parents:
             raise MediaStoreError(f"{tmp} is not in the media folder {self.root}")
         if expected is not None:
             check_sha256(expected)

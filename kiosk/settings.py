@@ -126,6 +126,42 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("media_max_duration_s", "float", 14400.0,
             "Longest video accepted, in seconds.", "admin"),
     # --- sync ----------------------------------------------------------------
+    Setting("central_url", "str", "",
+            "Base URL of the province's central authority, e.g. 'https://cms.sotttt.example.vn'. "
+            "Empty: sync is off.", "sync"),
+    Setting("sync_root_file", "str", "/etc/gatecast/root.json",
+            "The TUF root metadata pinned at installation (1.root.json from "
+            "'gatecast central init'); the trust anchor of every release.", "sync"),
+    Setting("sync_token_file", "str", "/etc/gatecast/gate-token",
+            "File holding this gate's API token for the report API (kept out of the config "
+            "file; mode 0600).", "sync"),
+    Setting("sync_interval_s", "float", 300.0,
+            "Seconds between two TUF polls (jittered by +-20%); the change notification "
+            "brings urgent releases sooner.", "sync"),
+    Setting("sync_heartbeat_interval_s", "float", 60.0,
+            "Seconds between heartbeats (queued while offline).", "sync"),
+    Setting("sync_screenshot_interval_s", "float", 300.0,
+            "Seconds between screenshot uploads per face; 0 sends none.", "sync"),
+    Setting("sync_longpoll_s", "float", 55.0,
+            "How long one change-notification request may wait; 0 turns long polling off.",
+            "sync"),
+    Setting("sync_http_timeout_s", "float", 30.0,
+            "Connect timeout and longest silence inside a download before it is cut and "
+            "resumed later.", "sync"),
+    Setting("sync_clock", "str", "ntp",
+            "When metadata expiry is trusted: 'ntp' (once the kernel says NTP synchronised "
+            "the clock), 'always' (an RTC or GPS clock), 'never'.", "sync"),
+    Setting("sync_queue_max_items", "int", 20000,
+            "Most heartbeats and screenshots kept in the upstream queue while offline "
+            "(oldest screenshots go first; proof of play is never dropped).", "sync"),
+    Setting("sync_queue_max_mb", "float", 200.0,
+            "Most megabytes the upstream queue may hold (same dropping order).", "sync"),
+    Setting("sync_media_budget_mb", "float", 0.0,
+            "Most megabytes the media store may use; 0: the whole disk minus "
+            "sync_disk_reserve_mb.", "sync"),
+    Setting("sync_disk_reserve_mb", "float", 500.0,
+            "Megabytes always left free on the state disk; a release that does not fit is "
+            "refused.", "sync"),
     # --- central -------------------------------------------------------------
 )
 

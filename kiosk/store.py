@@ -25,6 +25,7 @@ from kiosk import migrations as core_migrations
 MIGRATION_SETS: list[str] = [
     "kiosk.migrations",
     "admin.migrations",
+    "kiosk.sync.schema",
 ]
 
 

@@ -1,0 +1,162 @@
+"""Activating a release: one SQLite transaction swaps every central row.
+
+The player never sees half a release: all `source = 'central'` rows of media,
+playlist, playlist_item, schedule_entry, face_fallback, power_window and notice are
+replaced inside one `BEGIN IMMEDIATE ... COMMIT`, together with the `release` state
+key. The revision triggers fire inside it, so the player picks the new release up on
+its next poll (within a second) and only after the commit.
+
+Local rows stay as they are (a face's local fallback playlist wins over the
+release's). A local schedule entry or fallback may name a central
+playlist; such a playlist is kept (with its items and media) when a release drops
+it, rather than breaking the technician's schedule, and a warning says so.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kiosk.store import get_state, iso, log_event, utcnow
+from kiosk.sync.release import Release
+
+RELEASE_KEY = "release"
+PREVIOUS_KEY = "release_previous"
+
+
+def active_release(db) -> dict[str, Any] | None:
+    """The release the screens play now (the last-known-good one), or None."""
+    return get_state(db, RELEASE_KEY)
+
+
+def previous_release(db) -> dict[str, Any] | None:
+    return get_state(db, PREVIOUS_KEY)
+
+
+def release_record(release: Release, sha256: str) -> dict[str, Any]:
+    return {
+        "gate_id": release.gate_id,
+        "version": release.version,
+        "sha256": sha256,
+        "published_at": release.published_at,
+        "activated_at": iso(utcnow()),
+        "media": release.media_sha256s,
+    }
+
+
+def activate(db, release: Release, sha256: str) -> dict[str, Any]:
+    """Replace the central rows with `release` in one transaction; returns its record."""
+    doc = release.doc
+    now = iso(utcnow())
+    record = release_record(release, sha256)
+    kept: list[str] = []
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        x = db.execute
+        previous = x("SELECT value FROM state WHERE key = ?", [RELEASE_KEY]).fetchone()
+        # Central playlists a local entry or fallback still names survive a
+        # release that drops them (see the module docstring).
+        referenced = {
+            r[0]
+            for r in x(
+                "SELECT playlist_id FROM schedule_entry WHERE source != 'central' "
+                "UNION SELECT playlist_id FROM face_fallback WHERE source != 'central'"
+            ).fetchall()
+        }
+        new_playlists = {p["id"] for p in doc.get("playlists", [])}
+        x("DELETE FROM schedule_entry WHERE source = 'central'")
+        x("DELETE FROM face_fallback WHERE source = 'central'")
+        x("DELETE FROM power_window WHERE source = 'central'")
+        x("DELETE FROM notice WHERE source = 'central'")
+        for (pid,) in x("SELECT id FROM playlist WHERE source = 'central'").fetchall():
+            if pid in referenced and pid not in new_playlists:
+                kept.append(pid)
+                continue
+            x("DELETE FROM playlist_item WHERE playlist_id = ?", [pid])
+            x("DELETE FROM playlist WHERE id = ?", [pid])
+        new_media = set(release.media_sha256s)
+        for (sha,) in x("SELECT sha256 FROM media WHERE source = 'central'").fetchall():
+            still_used = x(
+                "SELECT 1 FROM playlist_item WHERE media_sha256 = ? LIMIT 1", [sha]
+            ).fetchone()
+            if sha not in new_media and not still_used:
+                x("DELETE FROM media WHERE sha256 = ?", [sha])
+
+        for m in doc.get("media", []):
+            # A local row with the same bytes stays local (the technician owns it).
+            x(
+                "INSERT INTO media (sha256, kind, name, format, size, duration_s, width, height, "
+                "source, approved, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'central', 1, ?) "
+                "ON CONFLICT(sha256) DO UPDATE SET kind = excluded.kind, name = excluded.name, "
+                "size = excluded.size, duration_s = excluded.duration_s, width = excluded.width, "
+                "height = excluded.height WHERE media.source = 'central'",
+                [m["sha256"], m["kind"], m["name"], m.get("format"), m["size"],
+                 m.get("duration_s"), m.get("width"), m.get("height"), now],
+            )
+        for p in doc.get("playlists", []):
+            x(
+                "INSERT INTO playlist (id, name, source, created_at) VALUES (?, ?, 'central', ?) "
+                "ON CONFLICT(id) DO UPDATE SET name = excluded.name",
+                [p["id"], p["name"], now],
+            )
+            x("DELETE FROM playlist_item WHERE playlist_id = ?", [p["id"]])
+            for pos, item in enumerate(p.get("items", [])):
+                x(
+                    "INSERT INTO playlist_item (playlist_id, position, media_sha256, duration_s) "
+                    "VALUES (?, ?, ?, ?)",
+                    [p["id"], pos, item["media_sha256"], item.get("duration_s")],
+                )
+        for e in doc.get("schedule_entries", []):
+            x(
+                "INSERT INTO schedule_entry (id, name, playlist_id, faces, start_date, end_date, "
+                "weekdays, start_time, end_time, level, source, enabled, created_at, not_before, "
+                "not_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'central', 1, ?, ?, ?)",
+                [e["id"], e.get("name") or "", e["playlist_id"], json.dumps(e["faces"]),
+                 e.get("start_date"), e.get("end_date"),
+                 json.dumps(e.get("weekdays") if e.get("weekdays") is not None else list(range(7))),
+                 e["start_time"], e["end_time"], e["level"], now,
+                 e.get("not_before"), e.get("not_after")],
+            )
+        for f in doc.get("fallbacks", []):
+            # A face has one fallback slot; a technician's local choice keeps it
+            # (deleting it in the admin lets the release's take over next time).
+            x(
+                "INSERT INTO face_fallback (face_id, playlist_id, source) VALUES (?, ?, 'central') "
+                "ON CONFLICT(face_id) DO NOTHING",
+                [f["face_id"], f["playlist_id"]],
+            )
+        for w in doc.get("power_windows", []):
+            x(
+                "INSERT INTO power_window (face_id, weekdays, start_time, end_time, source) "
+                "VALUES (?, ?, ?, ?, 'central')",
+                [w["face_id"],
+                 json.dumps(w.get("weekdays") if w.get("weekdays") is not None else list(range(7))),
+                 w["start_time"], w["end_time"]],
+            )
+        for n in doc.get("notices", []):
+            x(
+                "INSERT INTO notice (id, kind, level, texts, faces, style, starts_at, expires_at, "
+                "created_at, created_by, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'central', 'central')",
+                [n["id"], n["kind"], n["level"], json.dumps(n["texts"], ensure_ascii=False),
+                 json.dumps(n.get("faces", [])), json.dumps(n.get("style", {}), ensure_ascii=False),
+                 n.get("starts_at"), n.get("expires_at"), now],
+            )
+        upsert = (
+            "INSERT INTO state(key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) "
+            "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
+        )
+        if previous is not None:
+            x(upsert, [PREVIOUS_KEY, previous[0], now])
+        x(upsert, [RELEASE_KEY, json.dumps(record), now])
+        x("COMMIT")
+    except BaseException:
+        x("ROLLBACK")
+        raise
+    if kept:
+        log_event(
+            db, "sync", "warning", "central_playlist_kept",
+            f"release {release.version} dropped playlist(s) {', '.join(kept)}, "
+            "but local schedule entries still use them; they keep their last content",
+            detail={"playlists": kept},
+        )
+    return record

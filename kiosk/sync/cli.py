@@ -1,0 +1,65 @@
+"""`gatecast sync`: the service, one round of it, or its state."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import click
+
+from kiosk.cliutil import state_options
+
+
+@click.command("sync")
+@click.option("--once", is_flag=True,
+              help="Pull once and send the queued reports once, then exit (status 1 if the pull failed).")
+@click.option("--status", "show_status", is_flag=True,
+              help="Print the sync state (as the admin and the heartbeat show it) and exit.")
+@state_options
+def sync_cmd(once, show_status, ctx_):
+    """Pull signed releases from the central authority and send reports.
+
+    Runs until stopped: a TUF poll every sync_interval_s (jittered), a heartbeat
+    every sync_heartbeat_interval_s, and a long-poll on central's change
+    notification in between so an emergency release arrives within seconds.
+    On any failure the screens keep their last-known-good release.
+
+    \b
+    Example:
+        gatecast sync --state /var/lib/gatecast
+        gatecast sync --once --config /etc/gatecast/gatecast.toml
+        gatecast sync --status
+    """
+    from kiosk.sync.loop import AlreadyRunning, SyncService
+    from kiosk.sync.status import sync_state
+
+    db = ctx_.db
+    if show_status:
+        click.echo(json.dumps(sync_state(db), indent=2, ensure_ascii=False))
+        return
+    if not ctx_.settings["central_url"]:
+        raise click.ClickException("central_url is not set: nothing to sync with "
+                                   "(set it in the config file or GATECAST_CENTRAL_URL)")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    service = SyncService(ctx_.settings, db)
+    try:
+        service.lock()
+    except AlreadyRunning as e:
+        raise click.ClickException(str(e)) from None
+    try:
+        if once:
+            pulled, reported = service.once()
+            click.echo(f"pull: {pulled.outcome}"
+                       + (f" ({pulled.code}: {pulled.reason})" if not pulled.ok else
+                          f" (release {pulled.active_version})" if pulled.active_version else "")
+                       + f"; {pulled.requests} request(s), {pulled.bytes} bytes")
+            click.echo(f"reports: {reported.code}; sent {reported.sent}"
+                       + (f" ({reported.error})" if reported.error else ""))
+            if not pulled.ok:
+                raise SystemExit(1)
+            return
+        service.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        service.unlock()

@@ -1,0 +1,167 @@
+"""The `gatecast sync` service: pull on a jittered interval, report on the heartbeat
+interval, and in between hold a long-poll on central's change notification so an
+emergency release is pulled within seconds of publishing.
+
+The notification is only a hint to pull now; what gets activated is always what a
+normal TUF refresh verifies. Only one sync runs per state folder (a lock file), as
+python-tuf's Updater requires.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import random
+import threading
+import time
+from pathlib import Path
+
+from kiosk.store import get_state, iso, set_state, utcnow
+from kiosk.sync import outbox
+from kiosk.sync.activate import active_release
+from kiosk.sync.pull import PullConfig, PullResult, pull
+from kiosk.sync.report import FlushResult, NotSupported, Offline, Reporter, Unauthorised, read_token
+from kiosk.sync.status import SYNC_KEY, record_pull
+
+log = logging.getLogger("gatecast.sync")
+MB = 1024 * 1024
+
+
+class AlreadyRunning(Exception):
+    pass
+
+
+def jittered(interval: float, rng: random.Random) -> float:
+    """+-20%, so a fleet that lost power together does not poll together."""
+    return interval * rng.uniform(0.8, 1.2)
+
+
+class SyncService:
+    def __init__(self, settings, db, stop: threading.Event | None = None,
+                 rng: random.Random | None = None):
+        self.settings = settings
+        self.db = db
+        self.stop = stop or threading.Event()
+        self.rng = rng or random.Random()
+        self.state_dir = Path(settings.state_path)
+        self._lock_file = None
+        self._last_screenshots = 0.0
+
+    # ---- one step each ---------------------------------------------------------
+
+    def lock(self) -> None:
+        self._lock_file = open(self.state_dir / "sync.lock", "w")
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_file.close()
+            self._lock_file = None
+            raise AlreadyRunning(f"another gatecast sync uses {self.state_dir}") from None
+
+    def unlock(self) -> None:
+        if self._lock_file is not None:
+            self._lock_file.close()  # closing releases the flock
+            self._lock_file = None
+
+    def pull(self) -> PullResult:
+        result = pull(self.db, PullConfig.from_settings(self.settings))
+        record_pull(self.db, result)
+        log.info("pull: %s %s %s", result.outcome, result.code, result.reason)
+        return result
+
+    def reporter(self) -> Reporter | None:
+        s = self.settings
+        if not s["central_url"]:
+            return None
+        token = read_token(s["sync_token_file"])
+        return Reporter(s["central_url"], s["gate_id"], token, timeout=s["sync_http_timeout_s"])
+
+    def report(self, heartbeat: bool = True) -> FlushResult:
+        """Queue what is due (always, even offline), then send what the link takes."""
+        s = self.settings
+        if heartbeat:
+            outbox.enqueue_heartbeat(self.db, s["gate_id"])
+        if s["sync_screenshot_interval_s"] > 0 and (
+            time.monotonic() - self._last_screenshots >= s["sync_screenshot_interval_s"]
+            or not self._last_screenshots
+        ):
+            outbox.enqueue_screenshots(self.db, self.state_dir)
+            self._last_screenshots = time.monotonic()
+        outbox.enforce_bounds(self.db, self.state_dir, s["sync_queue_max_items"],
+                              int(s["sync_queue_max_mb"] * MB))
+        try:
+            reporter = self.reporter()
+        except Unauthorised as e:
+            result = FlushResult(error=str(e), code="unauthorised")
+        else:
+            result = (reporter.flush(self.db, self.state_dir) if reporter
+                      else FlushResult(error="central_url is not set", code="not_configured"))
+        self._record_upstream(result)
+        return result
+
+    def _record_upstream(self, result: FlushResult) -> None:
+        state = get_state(self.db, SYNC_KEY) or {}
+        prev = state.get("upstream") or {}
+        now = iso(utcnow())
+        state["upstream"] = {
+            "status": result.code,
+            "error": result.error,
+            "last_attempt_at": now,
+            "last_sent_at": now if result.code == "ok" else prev.get("last_sent_at"),
+            "sent": result.sent,
+            "pending": outbox.pending(self.db),
+        }
+        set_state(self.db, SYNC_KEY, state)
+
+    def known_version(self) -> int:
+        """The version to wait past: the newest seen, refused or not, so a refused
+        release does not make the notification answer at once forever."""
+        state = get_state(self.db, SYNC_KEY) or {}
+        active = active_release(self.db)
+        return max(state.get("offered_version") or 0, active["version"] if active else 0)
+
+    def once(self) -> tuple[PullResult, FlushResult]:
+        outbox.tidy(self.db, self.state_dir)
+        return self.pull(), self.report()
+
+    # ---- the service -------------------------------------------------------------
+
+    def run(self) -> None:
+        s = self.settings
+        outbox.tidy(self.db, self.state_dir)
+        next_pull = next_report = 0.0
+        failures = 0
+        longpoll = s["sync_longpoll_s"] > 0
+        while not self.stop.is_set():
+            now = time.monotonic()
+            if now >= next_pull:
+                result = self.pull()
+                failures = 0 if result.ok else failures + 1
+                # After a failure retry sooner (but backing off), never in a tight loop.
+                delay = s["sync_interval_s"] if result.ok else min(
+                    s["sync_interval_s"], 10 * 2 ** min(failures, 6))
+                next_pull = time.monotonic() + jittered(delay, self.rng)
+            if time.monotonic() >= next_report:
+                self.report()
+                next_report = time.monotonic() + jittered(s["sync_heartbeat_interval_s"], self.rng)
+            remaining = min(next_pull, next_report) - time.monotonic()
+            if remaining <= 0:
+                continue
+            if longpoll and remaining > 1:
+                try:
+                    reporter = self.reporter()
+                    changed = reporter.wait(self.known_version(), min(s["sync_longpoll_s"], remaining))
+                except NotSupported:
+                    log.info("central has no change notification; polling only")
+                    longpoll = False
+                    continue
+                except (Offline, Unauthorised) as e:
+                    log.info("change notification unavailable: %s", e)
+                    self.stop.wait(min(remaining, 15))
+                    continue
+                if changed is not None:
+                    log.info("central announces release %s", changed)
+                    next_pull = time.monotonic() if not failures else min(
+                        next_pull, time.monotonic() + min(2 ** failures, 30))
+                continue
+            self.stop.wait(remaining)

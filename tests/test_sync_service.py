@@ -1,0 +1,80 @@
+"""The `gatecast sync` service loop: the change notification brings a new release
+long before the poll interval, and one sync per state folder."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from synckit.fixtures import central, gate, publish_release, repo  # noqa: F401 - fixtures
+from synckit.gate import GATE_ID
+
+from kiosk.settings import load_settings
+from kiosk.store import get_state, open_db
+from kiosk.sync.loop import AlreadyRunning, SyncService
+
+
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def running(gate):
+    """The service in a thread, with a poll interval far beyond the test's length."""
+    settings = load_settings(config_file=gate.config_file, state_dir=gate.state_dir, env={},
+                             overrides={"sync_interval_s": 3600, "sync_heartbeat_interval_s": 3600,
+                                        "sync_longpoll_s": 2})
+    # The service gets its own connection, like the real process.
+    db = open_db(settings.db_path)
+    svc = SyncService(settings, db)
+    svc.lock()
+    thread = threading.Thread(target=svc.run, daemon=True)
+    thread.start()
+    yield svc
+    svc.stop.set()
+    thread.join(15)
+    assert not thread.is_alive()
+    svc.unlock()
+    db.close()
+
+
+def active_version(gate):
+    r = get_state(gate.db, "release")
+    return r and r["version"]
+
+
+def test_notification_brings_a_new_release_within_the_poll_interval(repo, central, gate, running):
+    publish_release(repo, 1, [b"one" * 100])
+    central.set_version(GATE_ID, 1)
+    # The first pull happens at start.
+    assert wait_for(lambda: active_version(gate) == 1)
+    assert wait_for(lambda: any("/wait?version=1" in p for p in central.paths()))
+
+    publish_release(repo, 2, [b"two" * 100], level="emergency")
+    central.set_version(GATE_ID, 2)
+
+    assert wait_for(lambda: active_version(gate) == 2)
+    [entry] = gate.central_rows("schedule_entry")
+    assert entry["level"] == "emergency"
+    # And it went on waiting for the next change.
+    assert wait_for(lambda: any("/wait?version=2" in p for p in central.paths()))
+    assert len(central.heartbeats) == 1
+
+
+def test_only_one_sync_per_state_folder(gate):
+    first = SyncService(gate.settings, gate.db)
+    first.lock()
+    try:
+        with pytest.raises(AlreadyRunning):
+            SyncService(gate.settings, gate.db).lock()
+    finally:
+        first.unlock()
+    second = SyncService(gate.settings, gate.db)
+    second.lock()
+    second.unlock()
