@@ -11,12 +11,11 @@ opinion: a large difference is reported, never used to set the clock.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-TIME_ERROR = 5  # adjtimex(2): clock not synchronised
+from kiosk.power.health import clock_synced  # the one reader of the kernel's NTP state
+
 # Beyond this the gate's clock and the server's disagree enough to say so.
 SKEW_WARN_S = 300.0
 
@@ -33,19 +32,6 @@ class ClockState:
         return asdict(self)
 
 
-def kernel_synchronised() -> bool | None:
-    """adjtimex(2) with no changes: the kernel's NTP state (what timedatectl shows)."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        buf = ctypes.create_string_buffer(512)  # struct timex, modes = 0: read only
-        state = libc.adjtimex(buf)
-    except (OSError, AttributeError):
-        return None
-    if state < 0:
-        return None
-    return state != TIME_ERROR
-
-
 def clock_state(
     policy: str,
     server_date: datetime | None = None,
@@ -60,5 +46,5 @@ def clock_state(
         return ClockState(True, "setting", True, skew, suspect)
     if policy == "never":
         return ClockState(False, "setting", False, skew, suspect)
-    synced = kernel_synchronised()
+    synced = clock_synced()
     return ClockState(synced, "ntp", bool(synced), skew, suspect)

@@ -122,10 +122,7 @@ def validate(doc: Any, gate_id: str) -> Release:
     for i, p in enumerate(playlists):
         where = f"playlists[{i}]"
         _obj(p, where)
-        pid = _central_id(p.get("id"), where)
-        if pid in playlist_ids:
-            raise ReleaseError(f"{where}: playlist id {pid} used twice")
-        playlist_ids.add(pid)
+        _unique_id(p, where, playlist_ids)
         _text(p.get("name"), f"{where}.name", MAX_NAME)
         items = p.get("items")
         if not isinstance(items, list):
@@ -142,10 +139,7 @@ def validate(doc: Any, gate_id: str) -> Release:
     for i, e in enumerate(_list(doc, "schedule_entries")):
         where = f"schedule_entries[{i}]"
         _obj(e, where)
-        eid = _central_id(e.get("id"), where)
-        if eid in entry_ids:
-            raise ReleaseError(f"{where}: entry id {eid} used twice")
-        entry_ids.add(eid)
+        _unique_id(e, where, entry_ids)
         if e.get("playlist_id") not in playlist_ids:
             raise ReleaseError(f"{where}: playlist {e.get('playlist_id')!r} is not in this release")
         if e.get("name") is not None:
@@ -187,10 +181,7 @@ def validate(doc: Any, gate_id: str) -> Release:
     for i, n in enumerate(_list(doc, "notices")):
         where = f"notices[{i}]"
         _obj(n, where)
-        nid = _central_id(n.get("id"), where)
-        if nid in notice_ids:
-            raise ReleaseError(f"{where}: notice id {nid} used twice")
-        notice_ids.add(nid)
+        _unique_id(n, where, notice_ids)
         if n.get("kind") not in NOTICE_KINDS:
             raise ReleaseError(f"{where}: kind {n.get('kind')!r} is not one of {NOTICE_KINDS}")
         if n.get("level") not in LEVELS:
@@ -232,9 +223,13 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _central_id(value, where) -> str:
+def _unique_id(obj, where, seen: set[str]) -> str:
+    value = obj.get("id")
     if not isinstance(value, str) or not CENTRAL_ID_RE.match(value):
         raise ReleaseError(f"{where}: id {value!r} must look like 'c-<letters, digits, ._->'")
+    if value in seen:
+        raise ReleaseError(f"{where}: id {value} used twice")
+    seen.add(value)
     return value
 
 
