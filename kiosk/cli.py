@@ -23,6 +23,7 @@ SUBCOMMANDS: dict[str, str] = {
     "notice": "kiosk.text.cli:notice_group",
     "text": "kiosk.text.cli:text_group",
     "sync": "kiosk.sync.cli:sync_cmd",
+    "central": "central.cli:central",
 }
 
 

@@ -1,0 +1,224 @@
+"""The central server's HTTP side (Flask): the TUF repository as static files
+(with HTTP Range, for resumed downloads), the report intake API and change
+notification for gates, and the fleet overview page for people.
+
+Gates authenticate with their own bearer token; people (the overview) with
+HTTP Basic: user name and API token, over TLS terminated by nginx.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Flask, Response, abort, g, jsonify, render_template, request, send_from_directory
+
+from kiosk.settings import Settings
+from kiosk.store import connect, utcnow
+
+from central.db import open_central_db
+from central.fleet import get_gate, overview
+from central.intake import (
+    BadReport,
+    prune_heartbeats,
+    record_heartbeat,
+    record_proof_of_play,
+    record_screenshot,
+)
+from central.notify import ReleaseWatch
+from central.repo import Repository
+from central.users import NotFound, ROLES, token_matches, user_for_token
+
+log = logging.getLogger("gatecast.central")
+# Versioned metadata and hash-prefixed targets never change: cache forever.
+# timestamp.json and root.json (and not-yet-existing N.root.json) must be revalidated.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def repository_for(settings: Settings, offline_keys_dir=None) -> Repository:
+    return Repository(
+        settings.state_path, offline_keys_dir,
+        online_expiry=timedelta(days=settings["central_online_expiry_days"]),
+        offline_expiry=timedelta(days=settings["central_offline_expiry_days"]))
+
+
+def create_app(settings: Settings, background: bool = False) -> Flask:
+    state_dir = settings.state_path
+    open_central_db(state_dir).close()  # migrate once, before any request
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = int(settings["central_max_report_mb"] * 2**20)
+    app.config["SETTINGS"] = settings
+    local = threading.local()
+
+    def db():
+        # One connection per thread, kept: opening one per request would cost
+        # more than most requests.
+        conn = getattr(local, "db", None)
+        if conn is None:
+            conn = local.db = connect(state_dir / "central.db")
+        return conn
+
+    watch = ReleaseWatch(lambda: connect(state_dir / "central.db"))
+    app.extensions["release_watch"] = watch
+    repo = repository_for(settings)
+    if background:
+        _start_housekeeping(repo, db, settings)
+
+    @app.after_request
+    def security_headers(resp):
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        resp.headers.setdefault("Content-Security-Policy",
+                                "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
+        return resp
+
+    @app.get("/healthz")
+    def healthz():
+        return {"ok": True}
+
+    # ---- the signed repository, as static files ----------------------------
+    def _static(folder: Path, name: str):
+        resp = send_from_directory(folder, name, conditional=True, max_age=None)
+        base = name.rsplit("/", 1)[-1]
+        fresh = base in ("timestamp.json", "root.json")
+        resp.headers["Cache-Control"] = "no-cache" if fresh else IMMUTABLE
+        return resp
+
+    @app.get("/tuf/metadata/<path:name>")
+    def tuf_metadata(name):
+        return _static(repo.metadata_dir, name)
+
+    @app.get("/tuf/targets/<path:name>")
+    def tuf_targets(name):
+        return _static(repo.targets_dir, name)
+
+    # ---- gates: reports and change notification ----------------------------
+    def _bad(message: str, status: int = 400):
+        return jsonify({"error": message}), status
+
+    def _gate_auth(gate_id: str) -> dict:
+        header = request.headers.get("Authorization", "")
+        token = header[7:] if header[:7].lower() == "bearer " else ""
+        try:
+            gate = get_gate(db(), gate_id)
+        except NotFound:
+            gate = None
+        # The same answer for an unknown gate and a wrong token.
+        if not token or gate is None or not token_matches(token, gate["token_hash"]):
+            abort(Response('{"error": "bad gate token"}', 401, mimetype="application/json",
+                           headers={"WWW-Authenticate": 'Bearer realm="gatecast"'}))
+        return gate
+
+    def _json_body():
+        body = request.get_json(silent=True)
+        if body is None:
+            raise BadReport("the body must be JSON (Content-Type: application/json)")
+        return body
+
+    @app.post("/api/v1/gates/<gate_id>/heartbeat")
+    def heartbeat(gate_id):
+        _gate_auth(gate_id)
+        try:
+            record_heartbeat(db(), gate_id, _json_body())
+        except BadReport as e:
+            return _bad(str(e))
+        return {"ok": True, "published_version": watch.current(gate_id)}
+
+    @app.post("/api/v1/gates/<gate_id>/proof-of-play")
+    def proof_of_play(gate_id):
+        _gate_auth(gate_id)
+        try:
+            return record_proof_of_play(db(), gate_id, _json_body())
+        except BadReport as e:
+            return _bad(str(e))
+
+    @app.post("/api/v1/gates/<gate_id>/screenshots/<int:face_id>")
+    def screenshot(gate_id, face_id):
+        gate = _gate_auth(gate_id)
+        try:
+            name = record_screenshot(db(), state_dir, gate, face_id, request.get_data(),
+                                     request.content_type, request.headers.get("X-Taken-At"))
+        except BadReport as e:
+            return _bad(str(e))
+        return {"ok": True, "file": name}
+
+    @app.get("/api/v1/gates/<gate_id>/wait")
+    def wait(gate_id):
+        _gate_auth(gate_id)
+        try:
+            known = int(request.args.get("version", "0"))
+            timeout = float(request.args.get("timeout", "60"))
+        except ValueError:
+            return _bad("version is an integer and timeout a number of seconds")
+        if not 0 <= timeout:
+            return _bad("timeout must not be negative")
+        timeout = min(timeout, settings["central_wait_max_s"])
+        version = watch.wait(gate_id, known, timeout)
+        if version is None:
+            return Response(status=204, headers={"Cache-Control": "no-store"})
+        return jsonify({"version": version}), 200, {"Cache-Control": "no-store"}
+
+    # ---- people: the overview ---------------------------------------------
+    def _person(role: str = "viewer") -> dict:
+        auth = request.authorization
+        user = None
+        if auth is not None and auth.type == "basic" and auth.username and auth.password:
+            user = user_for_token(db(), auth.username, auth.password)
+        if user is None or ROLES.index(user["role"]) < ROLES.index(role):
+            abort(Response("login with your user name and API token", 401,
+                           headers={"WWW-Authenticate": 'Basic realm="gatecast central"'}))
+        return user
+
+    @app.get("/")
+    def overview_page():
+        user = _person()
+        gates = overview(db(), settings["central_heartbeat_interval_s"])
+        return render_template("overview.html", gates=gates, user=user, now=utcnow())
+
+    @app.get("/api/v1/overview")
+    def overview_json():
+        _person()
+        return jsonify(overview(db(), settings["central_heartbeat_interval_s"]))
+
+    @app.get("/screenshots/<gate_id>/<name>")
+    def screenshot_file(gate_id, name):
+        _person()
+        get_gate(db(), gate_id)  # only registered ids (no '..') name a folder
+        resp = send_from_directory(state_dir / "screenshots" / gate_id, name)
+        resp.headers["Cache-Control"] = "private, no-cache"
+        return resp
+
+    @app.errorhandler(NotFound)
+    def not_found(e):
+        return _bad(str(e), 404)
+
+    return app
+
+
+def _start_housekeeping(repo: Repository, db, settings: Settings) -> None:
+    """Re-sign online metadata before it expires and prune old heartbeats.
+    Every worker runs it; the repository lock and the half-life rule make the
+    second one find nothing to do."""
+
+    def run():
+        while True:
+            try:
+                signed = repo.refresh()
+                if signed:
+                    log.info("re-signed %s before expiry", ", ".join(signed))
+                days = settings["central_heartbeat_history_days"]
+                prune_heartbeats(db(), utcnow() - timedelta(days=days))
+            except Exception:
+                log.exception("housekeeping failed; retrying in 10 minutes")
+            threading.Event().wait(600)
+
+    threading.Thread(target=run, name="central-housekeeping", daemon=True).start()
+
+
+def basic_auth_header(user: str, token: str) -> str:
+    """For clients and tests: the Authorization header of a person."""
+    return "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()

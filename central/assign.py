@@ -1,0 +1,209 @@
+"""Assignments: what a gate or a group of gates plays and when — schedule
+entries, per-face fallbacks, power windows, text notices — and emergency
+releases with a short expiry. Publishing turns them into releases.
+
+Values are checked here with the gate's own schedule rules, so a mistake is
+refused at the desk rather than discovered on a screen.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from datetime import datetime, timedelta
+
+from kiosk.schedule import LEVELS, ScheduleError, parse_date, parse_time
+from kiosk.store import iso, utcnow
+
+from central.fleet import check_target
+from central.library import central_id, get_playlist
+from central.users import CentralError, NotFound, audit
+
+NOTICE_KINDS = ("ticker", "slide")
+LANGUAGES = ("vi", "en", "zh", "lo", "km")
+# An emergency release is meant to be short-lived: the gate drops it on its own
+# at expiry even if it never hears from central again.
+MAX_EMERGENCY = timedelta(hours=24)
+
+
+def _weekdays(weekdays) -> str:
+    if weekdays is None:
+        weekdays = range(7)
+    if isinstance(weekdays, str):
+        weekdays = [w for w in weekdays.replace(" ", "").split(",") if w]
+    try:
+        days = sorted({int(w) for w in weekdays})
+    except (TypeError, ValueError):
+        raise CentralError(f"weekdays are numbers 0 (Monday) to 6, got {weekdays!r}") from None
+    if not days or any(not 0 <= d <= 6 for d in days):
+        raise CentralError(f"weekdays are numbers 0 (Monday) to 6, got {weekdays!r}")
+    return json.dumps(days)
+
+
+def _faces(faces) -> str:
+    if faces is None:
+        faces = []
+    if isinstance(faces, str):
+        faces = [f for f in faces.replace(" ", "").split(",") if f]
+    try:
+        ids = sorted({int(f) for f in faces})
+    except (TypeError, ValueError):
+        raise CentralError(f"faces are ids 1-4, got {faces!r}") from None
+    if any(not 1 <= f <= 4 for f in ids):
+        raise CentralError(f"faces are ids 1-4, got {faces!r}")
+    return json.dumps(ids)
+
+
+def _times(start: str, end: str) -> tuple[str, str]:
+    try:
+        s = parse_time(start)
+        e = parse_time(end, allow_24=True)
+    except ScheduleError as err:
+        raise CentralError(str(err)) from None
+    return s.strftime("%H:%M"), "24:00" if e is None else e.strftime("%H:%M")
+
+
+def _instant(value) -> str | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            raise CentralError(f"not an ISO 8601 instant: {value!r}") from None
+    if value.tzinfo is None:
+        raise CentralError(f"an instant needs a UTC offset, e.g. +07:00: {value.isoformat()}")
+    return iso(value)
+
+
+def _level(level: str) -> str:
+    if level not in LEVELS:
+        raise CentralError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+    return level
+
+
+def add_entry(db, target_kind: str, target_id: str, playlist_id: str, *, faces=None,
+              start_time="00:00", end_time="24:00", weekdays=None, start_date=None,
+              end_date=None, level="normal", not_before=None, not_after=None,
+              name: str = "", entry_id: str | None = None, by: str = "cli") -> str:
+    check_target(db, target_kind, target_id)
+    playlist = get_playlist(db, central_id(playlist_id, "playlist"))
+    start, end = _times(start_time, end_time)
+    try:
+        d0, d1 = parse_date(start_date), parse_date(end_date)
+    except ScheduleError as err:
+        raise CentralError(str(err)) from None
+    if d0 and d1 and d1 < d0:
+        raise CentralError(f"the date range ends ({d1}) before it starts ({d0})")
+    eid = central_id(entry_id or "e-" + secrets.token_hex(4), "schedule entry")
+    row = {
+        "id": eid, "name": name or playlist["name"], "target_kind": target_kind,
+        "target_id": target_id, "playlist_id": playlist["id"], "faces": _faces(faces),
+        "start_date": d0 and d0.isoformat(), "end_date": d1 and d1.isoformat(),
+        "weekdays": _weekdays(weekdays), "start_time": start, "end_time": end,
+        "level": _level(level), "not_before": _instant(not_before),
+        "not_after": _instant(not_after), "created_at": iso(utcnow()), "created_by": by,
+    }
+    db["schedule_entry"].upsert(row, pk="id")
+    audit(db, by, "entry.save", eid, {k: row[k] for k in ("target_kind", "target_id", "level")})
+    return eid
+
+
+def set_fallback(db, target_kind: str, target_id: str, playlist_id: str, face_id=None,
+                 by: str = "cli") -> int:
+    """The playlist a face shows when no entry is active (face None: every face)."""
+    check_target(db, target_kind, target_id)
+    pid = get_playlist(db, central_id(playlist_id, "playlist"))["id"]
+    if face_id is not None and not 1 <= int(face_id) <= 4:
+        raise CentralError(f"face ids are 1-4, got {face_id!r}")
+    with db.atomic():
+        db.execute("DELETE FROM fallback WHERE target_kind = ? AND target_id = ? AND face_id IS ?",
+                   [target_kind, target_id, face_id])
+        rowid = db["fallback"].insert({"target_kind": target_kind, "target_id": target_id,
+                                       "face_id": face_id, "playlist_id": pid}).last_pk
+        audit(db, by, "fallback.set", f"{target_kind}:{target_id}", {"face": face_id, "playlist": pid})
+    return rowid
+
+
+def add_power_window(db, target_kind: str, target_id: str, start_time: str, end_time: str,
+                     face_id=None, weekdays=None, by: str = "cli") -> int:
+    check_target(db, target_kind, target_id)
+    start, end = _times(start_time, end_time)
+    if face_id is not None and not 1 <= int(face_id) <= 4:
+        raise CentralError(f"face ids are 1-4, got {face_id!r}")
+    rowid = db["power_window"].insert({
+        "target_kind": target_kind, "target_id": target_id, "face_id": face_id,
+        "weekdays": _weekdays(weekdays), "start_time": start, "end_time": end}).last_pk
+    audit(db, by, "power.add", f"{target_kind}:{target_id}", {"face": face_id, "window": [start, end]})
+    return rowid
+
+
+def add_notice(db, target_kind: str, target_id: str, texts: dict[str, str], *, kind="ticker",
+               level="normal", faces=None, style=None, starts_at=None, expires_at=None,
+               notice_id: str | None = None, by: str = "cli") -> str:
+    check_target(db, target_kind, target_id)
+    if kind not in NOTICE_KINDS:
+        raise CentralError(f"a notice is a {' or a '.join(NOTICE_KINDS)}, not {kind!r}")
+    texts = {k: v.strip() for k, v in (texts or {}).items() if isinstance(v, str) and v.strip()}
+    if not texts:
+        raise CentralError("a notice needs a text in at least one language")
+    unknown = sorted(set(texts) - set(LANGUAGES))
+    if unknown:
+        raise CentralError(f"languages are {', '.join(LANGUAGES)}; unknown: {', '.join(unknown)}")
+    nid = central_id(notice_id or "n-" + secrets.token_hex(4), "notice")
+    db["notice"].upsert({
+        "id": nid, "target_kind": target_kind, "target_id": target_id, "kind": kind,
+        "level": _level(level), "texts": json.dumps(texts, ensure_ascii=False),
+        "faces": _faces(faces), "style": json.dumps(style or {}, ensure_ascii=False),
+        "starts_at": _instant(starts_at), "expires_at": _instant(expires_at),
+        "created_at": iso(utcnow()), "created_by": by,
+    }, pk="id")
+    audit(db, by, "notice.save", nid, {"level": level, "target": f"{target_kind}:{target_id}"})
+    return nid
+
+
+def add_emergency(db, target_kind: str, target_id: str, *, minutes: float,
+                  texts: dict[str, str] | None = None, playlist_id: str | None = None,
+                  faces=None, by: str = "cli", now: datetime | None = None) -> list[str]:
+    """An emergency notice and/or playlist on every face, ending by itself
+    after `minutes`. Returns the ids made; publish to send them."""
+    now = now or utcnow()
+    duration = timedelta(minutes=minutes)
+    if not timedelta(0) < duration <= MAX_EMERGENCY:
+        raise CentralError(f"an emergency lasts more than 0 and at most "
+                           f"{MAX_EMERGENCY.total_seconds() / 3600:.0f} hours")
+    if not texts and not playlist_id:
+        raise CentralError("an emergency needs a text or a playlist")
+    until = now + duration
+    made = []
+    with db.atomic():
+        if texts:
+            made.append(add_notice(db, target_kind, target_id, texts, kind="slide",
+                                   level="emergency", faces=faces, starts_at=now,
+                                   expires_at=until, by=by))
+        if playlist_id:
+            made.append(add_entry(db, target_kind, target_id, playlist_id, faces=faces,
+                                  level="emergency", not_before=now, not_after=until,
+                                  name="emergency", by=by))
+    return made
+
+
+ASSIGNMENT_TABLES = ("schedule_entry", "fallback", "power_window", "notice")
+
+
+def remove(db, table: str, row_id, by: str = "cli") -> None:
+    if table not in ASSIGNMENT_TABLES:
+        raise CentralError(f"not an assignment table: {table!r}")
+    if not db[table].count_where("id = ?", [row_id]):
+        raise NotFound(f"no {table.replace('_', ' ')} {row_id!r}")
+    db.execute(f"DELETE FROM [{table}] WHERE id = ?", [row_id])
+    audit(db, by, f"{table}.remove", str(row_id))
+
+
+def for_gate(db, table: str, gate_id: str, group_ids: list[str]) -> list[dict]:
+    """Rows of an assignment table that apply to a gate: its own and its groups'."""
+    marks = ",".join("?" * len(group_ids)) or "NULL"
+    return list(db.query(
+        f"SELECT * FROM [{table}] WHERE (target_kind = 'gate' AND target_id = ?) "
+        f"OR (target_kind = 'group' AND target_id IN ({marks})) ORDER BY rowid",
+        [gate_id, *group_ids]))

@@ -1,0 +1,569 @@
+"""`gatecast central ...`: the central server's command line, thin over the
+library modules (each command opens the central database, calls one
+function, and turns CentralError into a click error)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import click
+
+from kiosk.cliutil import state_options
+
+from central.users import CentralError
+
+
+def central_db(fn):
+    """Add --state/--config and pass the settings and the migrated central database."""
+
+    @state_options
+    @functools.wraps(fn)
+    def wrapper(*args, ctx_, **kwargs):
+        from central.db import open_central_db
+
+        db = open_central_db(ctx_.settings.state_path)
+        try:
+            return fn(*args, settings=ctx_.settings, db=db, **kwargs)
+        except CentralError as e:
+            raise click.ClickException(str(e)) from None
+        finally:
+            db.close()
+
+    return wrapper
+
+
+def repo_errors(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from central.repo import RepositoryError
+
+        try:
+            return fn(*args, **kwargs)
+        except RepositoryError as e:
+            raise click.ClickException(str(e)) from None
+
+    return wrapper
+
+
+def target_options(fn):
+    """--gate ID or --group ID: whom an assignment is for."""
+    fn = click.option("--group", "group_id", help="Group of gates to assign to.")(fn)
+    fn = click.option("--gate", "gate_id", help="Gate to assign to.")(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, gate_id=None, group_id=None, **kwargs):
+        if bool(gate_id) == bool(group_id):
+            raise click.UsageError("give exactly one of --gate ID or --group ID")
+        target = ("gate", gate_id) if gate_id else ("group", group_id)
+        return fn(*args, target=target, **kwargs)
+
+    return wrapper
+
+
+def _texts(pairs) -> dict[str, str]:
+    texts = {}
+    for pair in pairs:
+        lang, sep, text = pair.partition("=")
+        if not sep:
+            raise click.UsageError(f"--text wants LANG=TEXT, e.g. vi='Đóng cửa', got {pair!r}")
+        texts[lang.strip()] = text
+    return texts
+
+
+@click.group("central")
+def central():
+    """The reference central server: content, gates, publishing, reports.
+
+    \b
+    Example:
+        gatecast central init --state ./central-state
+        gatecast central serve --state ./central-state --bind 127.0.0.1:8700
+    """
+
+
+@central.command("init")
+@click.option("--offline-keys", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the root and targets keys here (e.g. a USB stick) instead of "
+                   "<state>/keys.")
+@central_db
+@repo_errors
+def init_cmd(offline_keys, settings, db):
+    """Create the signed TUF repository, its keys and the central database.
+
+    Prints where the keys went and the root metadata each gate pins at
+    installation.
+
+    \b
+    Example:
+        gatecast central init --state /var/lib/gatecast-central --offline-keys /media/usb/keys
+    """
+    from central.app import repository_for
+
+    repo = repository_for(settings, offline_keys)
+    repo.init()
+    click.echo(f"repository created in {repo.base}")
+    click.echo(f"online keys (publisher, snapshot, timestamp): {repo.keys_dir}")
+    click.echo(f"offline keys (root, targets): {repo.offline_keys_dir}")
+    if repo.offline_keys_dir == repo.keys_dir:
+        click.echo("  move root.pem and targets.pem off this machine; pass --offline-keys "
+                   "DIR when rotating keys")
+    click.echo(f"pin this root on every gate: {repo.trusted_root_path}")
+
+
+@central.command("serve")
+@click.option("--bind", help="HOST:PORT (default: the central_bind setting).")
+@click.option("--workers", type=int, help="Worker processes (default: central_workers).")
+@click.option("--threads", type=int, help="Threads per worker (default: central_threads).")
+@state_options
+def serve_cmd(bind, workers, threads, ctx_):
+    """Run the central server: signed repository, report API, overview.
+
+    \b
+    Example:
+        gatecast central serve --state /var/lib/gatecast-central --bind 127.0.0.1:8700
+    """
+    from central.app import repository_for
+    from central.server import serve
+
+    s = ctx_.settings
+    if not repository_for(s).exists():
+        raise click.ClickException(f"no repository in {s.state_path}: run `gatecast central init`")
+    serve(s, bind or s["central_bind"], workers or s["central_workers"],
+          threads or s["central_threads"])
+
+
+@central.command("refresh")
+@central_db
+@repo_errors
+def refresh_cmd(settings, db):
+    """Re-sign online metadata past half its lifetime (the server does this
+    itself; run it from cron when nginx serves the repository alone).
+
+    \b
+    Example:
+        gatecast central refresh --state /var/lib/gatecast-central
+    """
+    from central.app import repository_for
+
+    roles = repository_for(settings).refresh()
+    click.echo("re-signed " + ", ".join(roles) if roles else "nothing due")
+
+
+@central.command("rotate-key")
+@click.argument("role", type=click.Choice(["root", "targets", "snapshot", "timestamp",
+                                           "publisher"]))
+@click.option("--offline-keys", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder holding root.pem and targets.pem.")
+@central_db
+@repo_errors
+def rotate_key_cmd(role, offline_keys, settings, db):
+    """Replace a role's signing key; gates accept the change at their next poll.
+
+    Top-level roles need the root key, publisher needs the targets key.
+
+    \b
+    Example:
+        gatecast central rotate-key timestamp --offline-keys /media/usb/keys
+    """
+    from central.app import repository_for
+    from central.users import audit
+
+    keyid = repository_for(settings, offline_keys).rotate_key(role)
+    audit(db, "cli", "key.rotate", role, {"keyid": keyid})
+    click.echo(f"{role} key rotated; new keyid {keyid}")
+
+
+# ---- users -------------------------------------------------------------------
+@central.group("user")
+def user_group():
+    """People who manage content and read the overview.
+
+    \b
+    Example:
+        gatecast central user add lan --role approver
+    """
+
+
+@user_group.command("add")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["viewer", "editor", "approver", "admin"]),
+              required=True)
+@central_db
+def user_add_cmd(name, role, settings, db):
+    """Add a user and print their API token (shown once).
+
+    \b
+    Example:
+        gatecast central user add lan --role approver
+    """
+    from central.users import add_user
+
+    click.echo(add_user(db, name, role))
+
+
+# ---- media ---------------------------------------------------------------------
+@central.group("media")
+def media_group():
+    """The content library: add, approve, retire, list.
+
+    \b
+    Example:
+        gatecast central media add welcome.mp4
+    """
+
+
+@media_group.command("add")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--name", help="Display name (default: the file name).")
+@click.option("--text", "is_text", is_flag=True, help="FILE is a text slide spec (JSON).")
+@central_db
+def media_add_cmd(file, name, is_text, settings, db):
+    """Check a video, image or text slide and add it to the library (unapproved).
+
+    \b
+    Example:
+        gatecast central media add welcome.mp4 --name "Welcome (vi/en)"
+    """
+    from central.library import add_media, add_text
+
+    if is_text:
+        row = add_text(db, settings.state_path, file.read_bytes(), name or file.name)
+    else:
+        from kiosk.validate import Limits
+
+        row = add_media(db, settings.state_path, file, name or file.name,
+                        limits=Limits.from_settings(settings))
+    click.echo(f"{row['sha256']}  {row['kind']}  {row['state']}  {row['name']}")
+
+
+@media_group.command("list")
+@click.option("--state", "media_state", type=click.Choice(["uploaded", "approved", "retired"]))
+@central_db
+def media_list_cmd(media_state, settings, db):
+    """List the library.
+
+    \b
+    Example:
+        gatecast central media list --state uploaded
+    """
+    from central.library import list_media
+
+    for row in list_media(db, media_state):
+        click.echo(f"{row['sha256']}  {row['kind']:5}  {row['state']:8}  {row['name']}")
+
+
+@media_group.command("approve")
+@click.argument("sha")
+@click.option("--as", "by", required=True, envvar="GATECAST_CENTRAL_USER",
+              help="Approving user (approver or admin role).")
+@central_db
+def media_approve_cmd(sha, by, settings, db):
+    """Approve media for publishing (SHA: at least 8 hex digits).
+
+    \b
+    Example:
+        gatecast central media approve 3f2a9c1e --as lan
+    """
+    from central.library import approve_media, resolve_media
+
+    row = approve_media(db, resolve_media(db, sha), by)
+    click.echo(f"{row['sha256']} approved by {by}")
+
+
+@media_group.command("retire")
+@click.argument("sha")
+@click.option("--as", "by", required=True, envvar="GATECAST_CENTRAL_USER",
+              help="User retiring it (approver or admin role).")
+@central_db
+def media_retire_cmd(sha, by, settings, db):
+    """Retire media: it leaves every screen at the next publish.
+
+    \b
+    Example:
+        gatecast central media retire 3f2a9c1e --as lan
+    """
+    from central.library import resolve_media, retire_media
+
+    row = retire_media(db, resolve_media(db, sha), by)
+    click.echo(f"{row['sha256']} retired")
+
+
+# ---- gates and groups ----------------------------------------------------------
+@central.group("gate")
+def gate_group():
+    """Register gates and issue their API tokens.
+
+    \b
+    Example:
+        gatecast central gate add lang-son-huu-nghi --name "Hữu Nghị" --faces 1,2
+    """
+
+
+@gate_group.command("add")
+@click.argument("gate_id")
+@click.option("--name", required=True)
+@click.option("--province", default="")
+@click.option("--faces", default="1", show_default=True, help="Face ids, e.g. 1,2.")
+@central_db
+def gate_add_cmd(gate_id, name, province, faces, settings, db):
+    """Register a gate; prints its API token once (put it in the gate's config).
+
+    \b
+    Example:
+        gatecast central gate add lang-son-huu-nghi --name "Hữu Nghị" --province "Lạng Sơn" --faces 1,2
+    """
+    from central.fleet import add_gate
+
+    click.echo(add_gate(db, gate_id, name, province, faces))
+
+
+@gate_group.command("token")
+@click.argument("gate_id")
+@central_db
+def gate_token_cmd(gate_id, settings, db):
+    """Issue a new API token for a gate (the old one stops working).
+
+    \b
+    Example:
+        gatecast central gate token lang-son-huu-nghi
+    """
+    from central.fleet import reissue_token
+
+    click.echo(reissue_token(db, gate_id))
+
+
+@central.command("group")
+@click.argument("group_id")
+@click.argument("gate_ids", nargs=-1)
+@click.option("--name", default="")
+@central_db
+def group_cmd(group_id, gate_ids, name, settings, db):
+    """Create a group of gates or add gates to it.
+
+    \b
+    Example:
+        gatecast central group lang-son lang-son-huu-nghi lang-son-tan-thanh
+    """
+    from central.fleet import add_group
+
+    add_group(db, group_id, name, gate_ids)
+    click.echo(f"group {group_id}: {', '.join(gate_ids) or 'no gates added'}")
+
+
+@central.command("gates")
+@click.option("--json", "as_json", is_flag=True)
+@central_db
+def gates_cmd(as_json, settings, db):
+    """Every gate: online or offline, release versions, latest screenshots.
+
+    \b
+    Example:
+        gatecast central gates --state /var/lib/gatecast-central
+    """
+    from central.fleet import overview
+
+    rows = overview(db, settings["central_heartbeat_interval_s"])
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for r in rows:
+        state = "online " if r["online"] else "OFFLINE"
+        shots = ", ".join(f"face {s['face_id']} {s['taken_at'] or s['received_at']}"
+                          for s in r["screenshots"]) or "no screenshot"
+        click.echo(f"{r['id']:24} {state} playing {r['release_version']} "
+                   f"published {r['published_version']} last heartbeat "
+                   f"{r['last_heartbeat_at'] or 'never'}; {shots}")
+
+
+# ---- playlists and assignments --------------------------------------------------
+@central.command("playlist")
+@click.argument("playlist_id")
+@click.argument("items", nargs=-1, required=True)
+@click.option("--name", default="")
+@central_db
+def playlist_cmd(playlist_id, items, name, settings, db):
+    """Create or replace a playlist. ITEM is SHA or SHA:SECONDS.
+
+    \b
+    Example:
+        gatecast central playlist morning 3f2a9c1e 9b0d77aa:15 --name "Morning"
+    """
+    from central.library import resolve_media, save_playlist
+
+    parsed = []
+    for item in items:
+        sha, _, seconds = item.partition(":")
+        try:
+            parsed.append((resolve_media(db, sha), float(seconds) if seconds else None))
+        except ValueError:
+            raise click.UsageError(f"ITEM is SHA or SHA:SECONDS, got {item!r}") from None
+    click.echo(save_playlist(db, playlist_id, name, parsed))
+
+
+@central.group("assign")
+def assign_group():
+    """Assign schedule entries, fallbacks, power windows and notices to a gate or group.
+
+    \b
+    Example:
+        gatecast central assign entry --group lang-son --playlist morning --start 06:00 --end 22:00
+    """
+
+
+@assign_group.command("entry")
+@target_options
+@click.option("--playlist", required=True)
+@click.option("--faces", default="", help="Face ids, e.g. 1,2 (default: every face).")
+@click.option("--start", default="00:00", show_default=True)
+@click.option("--end", default="24:00", show_default=True)
+@click.option("--weekdays", default="0,1,2,3,4,5,6", show_default=True, help="0 = Monday.")
+@click.option("--from", "start_date", help="First date, YYYY-MM-DD.")
+@click.option("--until", "end_date", help="Last date, YYYY-MM-DD.")
+@click.option("--level", type=click.Choice(["normal", "priority", "emergency"]), default="normal")
+@click.option("--name", default="")
+@click.option("--id", "entry_id", help="Entry id (default: generated).")
+@central_db
+def assign_entry_cmd(target, playlist, faces, start, end, weekdays, start_date, end_date,
+                     level, name, entry_id, settings, db):
+    """Play a playlist on faces in a daily window.
+
+    \b
+    Example:
+        gatecast central assign entry --gate lang-son-huu-nghi --playlist morning --faces 1 --start 06:00 --end 11:00
+    """
+    from central.assign import add_entry
+
+    click.echo(add_entry(db, *target, playlist, faces=faces, start_time=start, end_time=end,
+                         weekdays=weekdays, start_date=start_date, end_date=end_date,
+                         level=level, name=name, entry_id=entry_id))
+
+
+@assign_group.command("fallback")
+@target_options
+@click.option("--playlist", required=True)
+@click.option("--face", type=int, help="Face id (default: every face).")
+@central_db
+def assign_fallback_cmd(target, playlist, face, settings, db):
+    """The playlist a face shows when no entry is active.
+
+    \b
+    Example:
+        gatecast central assign fallback --group lang-son --playlist loop
+    """
+    from central.assign import set_fallback
+
+    click.echo(set_fallback(db, *target, playlist, face))
+
+
+@assign_group.command("power")
+@target_options
+@click.option("--start", required=True)
+@click.option("--end", required=True)
+@click.option("--face", type=int, help="Face id (default: every face).")
+@click.option("--weekdays", default="0,1,2,3,4,5,6", show_default=True)
+@central_db
+def assign_power_cmd(target, start, end, face, weekdays, settings, db):
+    """A weekly on-window for the faces' power.
+
+    \b
+    Example:
+        gatecast central assign power --group lang-son --start 05:30 --end 22:30
+    """
+    from central.assign import add_power_window
+
+    click.echo(add_power_window(db, *target, start, end, face, weekdays))
+
+
+@assign_group.command("notice")
+@target_options
+@click.option("--text", "texts", multiple=True, required=True, help="LANG=TEXT, repeatable.")
+@click.option("--kind", type=click.Choice(["ticker", "slide"]), default="ticker")
+@click.option("--level", type=click.Choice(["normal", "priority", "emergency"]), default="normal")
+@click.option("--faces", default="")
+@click.option("--starts", help="ISO 8601 instant with offset.")
+@click.option("--expires", help="ISO 8601 instant with offset.")
+@central_db
+def assign_notice_cmd(target, texts, kind, level, faces, starts, expires, settings, db):
+    """A text notice (ticker or slide) in one or more languages.
+
+    \b
+    Example:
+        gatecast central assign notice --group lang-son --text vi="Cửa khẩu mở 7:00" --text en="Opens 7:00"
+    """
+    from central.assign import add_notice
+
+    click.echo(add_notice(db, *target, _texts(texts), kind=kind, level=level, faces=faces,
+                          starts_at=starts, expires_at=expires))
+
+
+@assign_group.command("remove")
+@click.argument("kind", type=click.Choice(["entry", "fallback", "power", "notice"]))
+@click.argument("row_id")
+@central_db
+def assign_remove_cmd(kind, row_id, settings, db):
+    """Remove an assignment (it leaves the screens at the next publish).
+
+    \b
+    Example:
+        gatecast central assign remove entry c-e-1a2b3c4d
+    """
+    from central.assign import remove
+
+    table = {"entry": "schedule_entry", "fallback": "fallback", "power": "power_window",
+             "notice": "notice"}[kind]
+    remove(db, table, int(row_id) if kind in ("fallback", "power") else row_id)
+    click.echo(f"removed {kind} {row_id}")
+
+
+# ---- publishing ------------------------------------------------------------------
+def _publish(settings, db, note: str = "") -> None:
+    from central.app import repository_for
+    from central.publish import publish
+
+    result = publish(db, repository_for(settings), note=note)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"repository version {result.repository_version}: "
+               f"{len(result.changed)} gate(s) changed, {len(result.unchanged)} unchanged")
+    for gate_id, version in sorted(result.changed.items()):
+        click.echo(f"  {gate_id}: release {version}")
+
+
+@central.command("publish")
+@click.option("--note", default="", help="Why (kept with the publication).")
+@central_db
+@repo_errors
+def publish_cmd(note, settings, db):
+    """Build every gate's release and sign a new repository version.
+
+    \b
+    Example:
+        gatecast central publish --note "Tết schedule"
+    """
+    _publish(settings, db, note)
+
+
+@central.command("emergency")
+@target_options
+@click.option("--text", "texts", multiple=True, help="LANG=TEXT, repeatable.")
+@click.option("--playlist", help="Playlist to play at emergency level.")
+@click.option("--minutes", type=float, default=60, show_default=True,
+              help="Ends by itself after this long (at most 24 hours).")
+@click.option("--faces", default="")
+@central_db
+@repo_errors
+def emergency_cmd(target, texts, playlist, minutes, faces, settings, db):
+    """Publish an emergency release at once; it expires by itself.
+
+    \b
+    Example:
+        gatecast central emergency --group lang-son --text vi="Tạm dừng thông quan" --minutes 30
+    """
+    from central.assign import add_emergency
+
+    made = add_emergency(db, *target, minutes=minutes, texts=_texts(texts) if texts else None,
+                         playlist_id=playlist, faces=faces)
+    click.echo("emergency " + ", ".join(made))
+    _publish(settings, db, note="emergency")

@@ -1,0 +1,157 @@
+"""Report intake from gates (docs/sync-protocol.md): heartbeats, proof-of-play
+batches (idempotent by (gate, row id)) and screenshots.
+
+Everything here comes from the network: shapes are checked, sizes bounded,
+and nothing is interpreted beyond storing it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import warnings
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.mediastore import SHA256_RE
+from kiosk.store import iso, utcnow
+
+from central.users import CentralError
+
+MAX_POP_ROWS = 5000
+SCREENSHOT_TYPES = {"image/png": ("png", b"\x89PNG\r\n\x1a\n", "PNG"),
+                    "image/jpeg": ("jpg", b"\xff\xd8\xff", "JPEG")}
+POP_OUTCOMES = ("completed", "skipped", "error", "preempted", "playing")
+
+
+class BadReport(CentralError):
+    """A malformed report: answered 400, the gate drops it and logs why."""
+
+
+def _int_or_none(value, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadReport(f"{what} must be an integer or null")
+    return value
+
+
+def _text(value, what: str, limit: int = 200, required: bool = False) -> str | None:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or len(value) > limit or (required and not value):
+        raise BadReport(f"{what} must be a string of at most {limit} characters")
+    return value
+
+
+def record_heartbeat(db, gate_id: str, body, now: datetime | None = None) -> None:
+    if not isinstance(body, dict):
+        raise BadReport("a heartbeat is a JSON object")
+    now_s = iso(now or utcnow())
+    release = _int_or_none(body.get("release_version"), "release_version")
+    good = _int_or_none(body.get("last_good_release_version"), "last_good_release_version")
+    sent_at = _text(body.get("sent_at"), "sent_at", 40)
+    for key, kind in (("sync", dict), ("health", dict), ("faces", list), ("errors", list)):
+        if body.get(key) is not None and not isinstance(body[key], kind):
+            raise BadReport(f"{key} must be a JSON {kind.__name__}")
+    text = json.dumps(body, ensure_ascii=False)
+    with db.atomic():
+        db.execute(
+            "INSERT INTO gate_status(gate_id, last_heartbeat_at, sent_at, release_version, "
+            "last_good_release_version, heartbeat) VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(gate_id) DO UPDATE SET last_heartbeat_at = excluded.last_heartbeat_at, "
+            "sent_at = excluded.sent_at, release_version = excluded.release_version, "
+            "last_good_release_version = excluded.last_good_release_version, "
+            "heartbeat = excluded.heartbeat",
+            [gate_id, now_s, sent_at, release, good, text])
+        db.execute("INSERT INTO heartbeat(gate_id, received_at, sent_at, release_version, body) "
+                   "VALUES (?, ?, ?, ?, ?)", [gate_id, now_s, sent_at, release, text])
+
+
+def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None) -> dict:
+    """Store a batch; rows already held (same gate and row id) are updated,
+    never counted twice. Returns {"received": n, "new": m}."""
+    if not isinstance(body, dict) or not isinstance(body.get("rows"), list):
+        raise BadReport("proof of play is a JSON object with a list of rows")
+    batch_id = _text(body.get("batch_id"), "batch_id", 100)
+    if len(body["rows"]) > MAX_POP_ROWS:
+        raise BadReport(f"at most {MAX_POP_ROWS} rows per batch")
+    rows = []
+    for i, r in enumerate(body["rows"]):
+        if not isinstance(r, dict):
+            raise BadReport(f"row {i} is not an object")
+        row_id = _int_or_none(r.get("id"), f"row {i} id")
+        face_id = _int_or_none(r.get("face_id"), f"row {i} face_id")
+        sha = r.get("media_sha256")
+        if row_id is None or face_id is None or not isinstance(sha, str) or not SHA256_RE.match(sha):
+            raise BadReport(f"row {i} needs an integer id and face_id and a media_sha256")
+        outcome = _text(r.get("outcome"), f"row {i} outcome", 20, required=True)
+        if outcome not in POP_OUTCOMES:
+            raise BadReport(f"row {i} outcome must be one of {', '.join(POP_OUTCOMES)}")
+        rows.append([gate_id, row_id, face_id, sha, _text(r.get("entry_id"), "entry_id", 100),
+                     _text(r.get("level"), "level", 20),
+                     _text(r.get("started_at"), "started_at", 40, required=True),
+                     _text(r.get("ended_at"), "ended_at", 40), outcome,
+                     _text(r.get("reason"), "reason", 500), batch_id, iso(now or utcnow())])
+    with db.atomic():
+        before = db.execute("SELECT count(*) FROM proof_of_play WHERE gate_id = ?",
+                            [gate_id]).fetchone()[0]
+        db.conn.executemany(
+            "INSERT INTO proof_of_play(gate_id, row_id, face_id, media_sha256, entry_id, level, "
+            "started_at, ended_at, outcome, reason, batch_id, received_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(gate_id, row_id) DO UPDATE SET ended_at = excluded.ended_at, "
+            "outcome = excluded.outcome, reason = excluded.reason", rows)
+        after = db.execute("SELECT count(*) FROM proof_of_play WHERE gate_id = ?",
+                           [gate_id]).fetchone()[0]
+    return {"received": len(rows), "new": after - before}
+
+
+def record_screenshot(db, state_dir: Path | str, gate: dict, face_id: int, data: bytes,
+                      content_type: str, taken_at: str | None,
+                      now: datetime | None = None) -> str:
+    """Keep the latest screenshot of a gate's face; returns its file name."""
+    if face_id not in gate["faces"]:
+        raise BadReport(f"gate {gate['id']} has no face {face_id}")
+    kind = SCREENSHOT_TYPES.get((content_type or "").split(";")[0].strip().lower())
+    if kind is None:
+        raise BadReport("a screenshot is image/png or image/jpeg")
+    ext, magic, pil_format = kind
+    if not data.startswith(magic):
+        raise BadReport(f"the body is not a {ext.upper()} image")
+    # The overview shows it to people in a browser: only a picture that
+    # decodes as what it claims to be is kept.
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=[pil_format]) as img:
+                img.verify()
+    except Exception as e:  # Pillow raises many types for bad data
+        raise BadReport(f"the screenshot does not decode: {e}") from None
+    taken_at = _text(taken_at, "X-Taken-At", 40)
+    folder = Path(state_dir) / "screenshots" / gate["id"]
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"{face_id}.{ext}"
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".incoming-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, folder / name)
+    for other in folder.glob(f"{face_id}.*"):
+        if other.name != name:
+            other.unlink(missing_ok=True)
+    db.execute(
+        "INSERT INTO screenshot(gate_id, face_id, taken_at, received_at, file, content_type, size) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(gate_id, face_id) DO UPDATE SET "
+        "taken_at = excluded.taken_at, received_at = excluded.received_at, file = excluded.file, "
+        "content_type = excluded.content_type, size = excluded.size",
+        [gate["id"], face_id, taken_at, iso(now or utcnow()), name, content_type, len(data)])
+    return name
+
+
+def prune_heartbeats(db, before: datetime) -> int:
+    """Drop heartbeat history older than `before` (gate_status keeps the latest)."""
+    return db.execute("DELETE FROM heartbeat WHERE received_at < ?", [iso(before)]).rowcount

@@ -1,0 +1,171 @@
+"""The content library: media uploaded to the central server, their approval,
+retirement, and the playlists built from them.
+
+Uploads go through the same checks as the gate admin's (`kiosk.validate`);
+text slides are small JSON specs (kind `text`) named by their sha256 too.
+Only approved media can be published; retired media drop out of the next
+release.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import BinaryIO, Iterable
+
+from kiosk.mediastore import MediaStore, MediaStoreError, check_sha256
+from kiosk.store import iso, utcnow
+
+from central.users import CentralError, NotFound, audit, check_id, require_role
+
+MEDIA_STATES = ("uploaded", "approved", "retired")
+MAX_TEXT_SPEC_BYTES = 64 * 1024
+
+
+def library_store(state_dir: Path | str) -> MediaStore:
+    return MediaStore(Path(state_dir) / "library")
+
+
+def central_id(raw: str, what: str) -> str:
+    """Ids of playlists and entries leave central prefixed `c-` (docs/sync-protocol.md)."""
+    raw = raw if raw.startswith("c-") else "c-" + raw
+    return check_id(raw, what)
+
+
+def get_media(db, sha256: str) -> dict:
+    try:
+        check_sha256(sha256)
+    except MediaStoreError as e:
+        raise CentralError(str(e)) from None
+    rows = list(db["media"].rows_where("sha256 = ?", [sha256]))
+    if not rows:
+        raise NotFound(f"no media {sha256} in the library")
+    return rows[0]
+
+
+def resolve_media(db, prefix: str) -> str:
+    """A full sha256 from an unambiguous prefix of at least 8 hex digits (for the CLI)."""
+    prefix = prefix.strip().lower()
+    if len(prefix) < 8 or any(c not in "0123456789abcdef" for c in prefix):
+        raise CentralError(f"give at least 8 hex digits of a sha256, got {prefix!r}")
+    hits = [r[0] for r in db.execute(
+        "SELECT sha256 FROM media WHERE sha256 LIKE ? LIMIT 2", [prefix + "%"])]
+    if not hits:
+        raise NotFound(f"no media {prefix}… in the library")
+    if len(hits) > 1:
+        raise CentralError(f"{prefix}… names more than one media item; give more digits")
+    return hits[0]
+
+
+def _record(db, sha256: str, kind: str, name: str, fmt: str, size: int, by: str,
+            duration_s=None, width=None, height=None) -> dict:
+    existing = list(db["media"].rows_where("sha256 = ?", [sha256]))
+    if existing:
+        return existing[0]  # the same bytes again: keep its approval state
+    row = {"sha256": sha256, "kind": kind, "name": name, "format": fmt, "size": size,
+           "duration_s": duration_s, "width": width, "height": height, "state": "uploaded",
+           "uploaded_at": iso(utcnow()), "uploaded_by": by}
+    db["media"].insert(row)
+    audit(db, by, "media.add", sha256, {"name": name, "kind": kind})
+    return row
+
+
+def add_media(db, state_dir, source: Path | str | BinaryIO | Iterable[bytes], name: str,
+              by: str = "cli", limits=None) -> dict:
+    """Check and store an uploaded video or image; returns its library row."""
+    from kiosk.validate import Limits, MediaRejected, ingest, safe_display_name
+
+    store = library_store(state_dir)
+    try:
+        if isinstance(source, (str, Path)):
+            with open(source, "rb") as f:
+                sha256, info = ingest(store, f, limits or Limits())
+        else:
+            sha256, info = ingest(store, source, limits or Limits())
+    except MediaRejected as e:
+        raise CentralError(f"{safe_display_name(name)}: {e.message}") from None
+    return _record(db, sha256, info.kind, safe_display_name(name), info.format, info.size, by,
+                   info.duration_s, info.width, info.height)
+
+
+def add_text(db, state_dir, spec: dict | bytes | str, name: str, by: str = "cli") -> dict:
+    """Store a text slide spec (JSON object) as a media item of kind `text`."""
+    from kiosk.validate import safe_display_name
+
+    if isinstance(spec, (bytes, str)):
+        try:
+            spec = json.loads(spec)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise CentralError(f"{name}: a text slide must be a JSON object: {e}") from None
+    if not isinstance(spec, dict) or not spec:
+        raise CentralError(f"{name}: a text slide must be a non-empty JSON object")
+    duration = spec.get("duration_s")
+    if duration is not None and (not isinstance(duration, (int, float)) or not 0 < duration <= 3600):
+        raise CentralError(f"{name}: duration_s must be a number of seconds (0-3600]")
+    # Canonical bytes, so the same slide typed twice is one media item.
+    data = json.dumps(spec, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    if len(data) > MAX_TEXT_SPEC_BYTES:
+        raise CentralError(f"{name}: a text slide spec is limited to {MAX_TEXT_SPEC_BYTES} bytes")
+    sha256 = library_store(state_dir).add_bytes(data)
+    return _record(db, sha256, "text", safe_display_name(name), "json", len(data), by,
+                   float(duration) if duration else None)
+
+
+def approve_media(db, sha256: str, by: str) -> dict:
+    require_role(db, by, "approver")
+    row = get_media(db, sha256)
+    if row["state"] == "retired":
+        raise CentralError(f"{sha256} is retired; upload it again to reuse it")
+    db["media"].update(sha256, {"state": "approved", "approved_at": iso(utcnow()),
+                                "approved_by": by})
+    audit(db, by, "media.approve", sha256)
+    return get_media(db, sha256)
+
+
+def retire_media(db, sha256: str, by: str) -> dict:
+    """Take media off every screen at the next publish (and out of new playlists)."""
+    require_role(db, by, "approver")
+    get_media(db, sha256)
+    db["media"].update(sha256, {"state": "retired", "retired_at": iso(utcnow()),
+                                "retired_by": by})
+    audit(db, by, "media.retire", sha256)
+    return get_media(db, sha256)
+
+
+def list_media(db, state: str | None = None) -> list[dict]:
+    if state:
+        return list(db["media"].rows_where("state = ?", [state], order_by="uploaded_at"))
+    return list(db["media"].rows_where(order_by="uploaded_at"))
+
+
+def save_playlist(db, playlist_id: str, name: str, items: list[tuple[str, float | None]],
+                  by: str = "cli") -> str:
+    """Create or replace a playlist; items are (sha256, duration override or None)."""
+    pid = central_id(playlist_id, "playlist")
+    if not items:
+        raise CentralError("a playlist needs at least one item")
+    for sha256, duration in items:
+        row = get_media(db, sha256)
+        if row["state"] == "retired":
+            raise CentralError(f"{sha256} ({row['name']}) is retired")
+        if duration is not None and not 0 < duration <= 24 * 3600:
+            raise CentralError(f"item duration must be positive seconds, got {duration}")
+    with db.atomic():
+        db["playlist"].upsert({"id": pid, "name": name or pid, "created_at": iso(utcnow())},
+                              pk="id")
+        db.execute("DELETE FROM playlist_item WHERE playlist_id = ?", [pid])
+        db["playlist_item"].insert_all(
+            {"playlist_id": pid, "position": i, "media_sha256": sha, "duration_s": d}
+            for i, (sha, d) in enumerate(items))
+        audit(db, by, "playlist.save", pid, {"items": len(items)})
+    return pid
+
+
+def get_playlist(db, playlist_id: str) -> dict:
+    rows = list(db["playlist"].rows_where("id = ?", [playlist_id]))
+    if not rows:
+        raise NotFound(f"no playlist {playlist_id!r}")
+    playlist = rows[0]
+    playlist["items"] = list(db["playlist_item"].rows_where(
+        "playlist_id = ?", [playlist_id], order_by="position"))
+    return playlist

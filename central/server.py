@@ -1,0 +1,43 @@
+"""Run the central server under gunicorn (threaded workers: a gate waiting on
+the change notification parks one thread, not a process)."""
+
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+from kiosk.settings import Settings
+
+
+class CentralServer(BaseApplication):
+    def __init__(self, settings: Settings, bind: str, workers: int, threads: int,
+                 extra: dict | None = None):
+        self.settings = settings
+        self.options = {
+            "bind": bind,
+            "workers": workers,
+            "worker_class": "gthread",
+            "threads": threads,
+            # Long polls are held up to central_wait_max_s; the worker itself
+            # keeps answering the arbiter meanwhile, so this only catches hangs.
+            "timeout": 60,
+            "graceful_timeout": 10,
+            "keepalive": 5,
+            "control_socket_disable": True,
+            "accesslog": None,
+            **(extra or {}),
+        }
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        # Called in each worker after the fork: threads start there.
+        from central.app import create_app
+
+        return create_app(self.settings, background=True)
+
+
+def serve(settings: Settings, bind: str, workers: int, threads: int) -> None:
+    CentralServer(settings, bind, workers, threads).run()

@@ -1,0 +1,93 @@
+"""People who manage content at the central server, their roles, API tokens
+and the audit log of who changed what.
+
+Roles, each including the ones before it: viewer (read the overview),
+editor (upload, assign, publish), approver (also approve and retire media),
+admin (also manage users and gates). Tokens are 256-bit random strings shown
+once; only their sha256 is stored (a slow password hash buys nothing against
+guessing a 256-bit secret, and the intake path checks one per request).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from typing import Any
+
+from kiosk.store import iso, utcnow
+
+ROLES = ("viewer", "editor", "approver", "admin")
+ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+class CentralError(ValueError):
+    """Bad input or a refused action; the message is for the operator."""
+
+
+class NotFound(CentralError):
+    pass
+
+
+class Forbidden(CentralError):
+    pass
+
+
+def check_id(value: str, what: str) -> str:
+    """Ids end up in URLs and target paths: lower-case letters, digits, - and _."""
+    if not isinstance(value, str) or not ID_RE.match(value):
+        raise CentralError(
+            f"{what} id must be 1-63 lower-case letters, digits, '-' or '_' "
+            f"(starting with a letter or digit), got {value!r}")
+    return value
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def token_matches(token: str, token_hash: str | None) -> bool:
+    return bool(token_hash) and hmac.compare_digest(hash_token(token), token_hash)
+
+
+def audit(db, who: str, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
+    db["audit"].insert({"at": iso(utcnow()), "who": who, "action": action, "subject": subject,
+                        "detail": json.dumps(detail or {}, ensure_ascii=False)})
+
+
+def add_user(db, name: str, role: str, by: str = "cli") -> str:
+    """Create a user; returns its API token (shown once)."""
+    check_id(name, "user")
+    if role not in ROLES:
+        raise CentralError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    if db["user"].count_where("name = ?", [name]):
+        raise CentralError(f"user {name!r} already exists")
+    token = new_token()
+    db["user"].insert({"name": name, "role": role, "token_hash": hash_token(token),
+                       "created_at": iso(utcnow())})
+    audit(db, by, "user.add", name, {"role": role})
+    return token
+
+
+def user_for_token(db, name: str, token: str) -> dict | None:
+    rows = list(db["user"].rows_where("name = ?", [name]))
+    if not rows or not token_matches(token, rows[0]["token_hash"]):
+        return None
+    return rows[0]
+
+
+def require_role(db, name: str, role: str) -> dict:
+    """The named user, if their role includes `role`; else Forbidden."""
+    rows = list(db["user"].rows_where("name = ?", [name]))
+    if not rows:
+        raise Forbidden(f"no user {name!r} (add one with `gatecast central user add`)")
+    user = rows[0]
+    if ROLES.index(user["role"]) < ROLES.index(role):
+        raise Forbidden(f"user {name!r} is {user['role']}; this needs the {role} role")
+    return user
