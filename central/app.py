@@ -14,7 +14,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
-from flask import Flask, Response, abort, g, jsonify, render_template, request, send_from_directory
+from flask import Flask, Response, abort, jsonify, render_template, request, send_from_directory
 
 from kiosk.settings import Settings
 from kiosk.store import connect, utcnow
@@ -30,7 +30,8 @@ from central.intake import (
 )
 from central.notify import ReleaseWatch
 from central.repo import Repository
-from central.users import NotFound, ROLES, token_matches, user_for_token
+from central.checks import NotFound
+from central.users import ROLES, token_matches, user_for_token
 
 log = logging.getLogger("gatecast.central")
 # Versioned metadata and hash-prefixed targets never change: cache forever.

@@ -17,7 +17,8 @@ from kiosk.store import iso, utcnow
 
 from central.fleet import check_target
 from central.library import central_id, get_playlist
-from central.users import CentralError, NotFound, audit
+from central.checks import CentralError, NotFound, int_list
+from central.users import audit
 
 NOTICE_KINDS = ("ticker", "slide")
 LANGUAGES = ("vi", "en", "zh", "lo", "km")
@@ -27,31 +28,14 @@ MAX_EMERGENCY = timedelta(hours=24)
 
 
 def _weekdays(weekdays) -> str:
-    if weekdays is None:
-        weekdays = range(7)
-    if isinstance(weekdays, str):
-        weekdays = [w for w in weekdays.replace(" ", "").split(",") if w]
-    try:
-        days = sorted({int(w) for w in weekdays})
-    except (TypeError, ValueError):
-        raise CentralError(f"weekdays are numbers 0 (Monday) to 6, got {weekdays!r}") from None
-    if not days or any(not 0 <= d <= 6 for d in days):
-        raise CentralError(f"weekdays are numbers 0 (Monday) to 6, got {weekdays!r}")
+    days = int_list(range(7) if weekdays is None else weekdays, 0, 6,
+                    "weekdays (0 = Monday)", allow_empty=False)
     return json.dumps(days)
 
 
 def _faces(faces) -> str:
-    if faces is None:
-        faces = []
-    if isinstance(faces, str):
-        faces = [f for f in faces.replace(" ", "").split(",") if f]
-    try:
-        ids = sorted({int(f) for f in faces})
-    except (TypeError, ValueError):
-        raise CentralError(f"faces are ids 1-4, got {faces!r}") from None
-    if any(not 1 <= f <= 4 for f in ids):
-        raise CentralError(f"faces are ids 1-4, got {faces!r}")
-    return json.dumps(ids)
+    """[] means every face of the gate."""
+    return json.dumps(int_list(faces, 1, 4, "faces"))
 
 
 def _times(start: str, end: str) -> tuple[str, str]:

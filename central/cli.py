@@ -12,7 +12,7 @@ import click
 
 from kiosk.cliutil import state_options
 
-from central.users import CentralError
+from central.checks import CentralError
 
 
 def central_db(fn):
@@ -239,14 +239,15 @@ def media_add_cmd(file, name, is_text, settings, db):
 
 
 @media_group.command("list")
-@click.option("--state", "media_state", type=click.Choice(["uploaded", "approved", "retired"]))
+@click.option("--only", "media_state", type=click.Choice(["uploaded", "approved", "retired"]),
+              help="Only media in this state.")
 @central_db
 def media_list_cmd(media_state, settings, db):
     """List the library.
 
     \b
     Example:
-        gatecast central media list --state uploaded
+        gatecast central media list --only uploaded
     """
     from central.library import list_media
 

@@ -9,22 +9,15 @@ from datetime import datetime, timedelta
 
 from kiosk.store import iso, parse_iso, utcnow
 
-from central.users import CentralError, NotFound, audit, check_id, hash_token, new_token
+from central.checks import CentralError, NotFound, check_id, int_list
+from central.users import audit, hash_token, new_token
 
 # A gate is offline after this many heartbeat intervals without one.
 OFFLINE_AFTER_INTERVALS = 2.5
 
 
 def _faces(faces) -> list[int]:
-    if isinstance(faces, str):
-        faces = [f for f in faces.replace(" ", "").split(",") if f]
-    try:
-        ids = sorted({int(f) for f in faces})
-    except (TypeError, ValueError):
-        raise CentralError(f"faces must be face ids 1-4, got {faces!r}") from None
-    if not ids or any(not 1 <= f <= 4 for f in ids):
-        raise CentralError(f"a gate has 1-4 faces numbered 1-4, got {faces!r}")
-    return ids
+    return int_list(faces, 1, 4, "a gate's faces", allow_empty=False)
 
 
 def add_gate(db, gate_id: str, name: str, province: str = "", faces=(1,), by: str = "cli") -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 from kiosk.mediastore import SHA256_RE
 from kiosk.store import iso, utcnow
 
-from central.users import CentralError
+from central.checks import CentralError
 
 MAX_POP_ROWS = 5000
 SCREENSHOT_TYPES = {"image/png": ("png", b"\x89PNG\r\n\x1a\n", "PNG"),

@@ -16,7 +16,8 @@ from typing import BinaryIO, Iterable
 from kiosk.mediastore import MediaStore, MediaStoreError, check_sha256
 from kiosk.store import iso, utcnow
 
-from central.users import CentralError, NotFound, audit, check_id, require_role
+from central.checks import CentralError, NotFound, check_id
+from central.users import audit, require_role
 
 MEDIA_STATES = ("uploaded", "approved", "retired")
 MAX_TEXT_SPEC_BYTES = 64 * 1024

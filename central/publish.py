@@ -23,7 +23,8 @@ from central import assign
 from central.fleet import groups_of, list_gates
 from central.library import library_store
 from central.repo import Repository, TargetSpec
-from central.users import CentralError, audit
+from central.checks import CentralError
+from central.users import audit
 
 FORMAT = 1
 

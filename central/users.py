@@ -13,35 +13,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import secrets
 from typing import Any
 
 from kiosk.store import iso, utcnow
 
+from central.checks import CentralError, Forbidden, check_id
+
 ROLES = ("viewer", "editor", "approver", "admin")
-ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-
-
-class CentralError(ValueError):
-    """Bad input or a refused action; the message is for the operator."""
-
-
-class NotFound(CentralError):
-    pass
-
-
-class Forbidden(CentralError):
-    pass
-
-
-def check_id(value: str, what: str) -> str:
-    """Ids end up in URLs and target paths: lower-case letters, digits, - and _."""
-    if not isinstance(value, str) or not ID_RE.match(value):
-        raise CentralError(
-            f"{what} id must be 1-63 lower-case letters, digits, '-' or '_' "
-            f"(starting with a letter or digit), got {value!r}")
-    return value
 
 
 def new_token() -> str:

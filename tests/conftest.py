@@ -18,6 +18,9 @@ for _k in list(os.environ):
 os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
 HARDWARE_TESTS = os.environ.get("GATECAST_HARDWARE_TESTS") == "1"
 
+# Fixture modules shared by several areas' tests.
+pytest_plugins = ["centralkit"]
+
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked `hardware` need a real Pi; they run only with GATECAST_HARDWARE_TESTS=1."""

@@ -1,0 +1,111 @@
+"""A real central server for tests: its state folder, the library calls that
+fill it, and the Flask app served over real HTTP on 127.0.0.1 (port 0).
+
+Shared by the central tests and the sync/end-to-end tests.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from kiosk.settings import load_settings
+
+from central.app import basic_auth_header, create_app, repository_for
+from central.assign import add_entry, set_fallback
+from central.db import open_central_db
+from central.fleet import add_gate
+from central.library import add_media, add_text, approve_media, save_playlist
+from central.publish import publish
+from central.users import add_user
+
+
+@dataclass
+class Central:
+    """The central server's state folder with an initialised repository."""
+
+    state_dir: Path
+    settings: object
+    db: object
+    repo: object
+    tokens: dict = field(default_factory=dict)  # gate id -> API token
+    approver: str = "approver"
+    approver_token: str = ""
+
+    def gate(self, gate_id: str = "huu-nghi", faces=(1, 2), name: str = "Hữu Nghị") -> str:
+        self.tokens[gate_id] = add_gate(self.db, gate_id, name, "Lạng Sơn", faces)
+        return self.tokens[gate_id]
+
+    def media(self, path: Path, approve: bool = True) -> str:
+        row = add_media(self.db, self.state_dir, path, path.name)
+        if approve:
+            approve_media(self.db, row["sha256"], self.approver)
+        return row["sha256"]
+
+    def text(self, spec: dict, approve: bool = True) -> str:
+        row = add_text(self.db, self.state_dir, spec, "slide")
+        if approve:
+            approve_media(self.db, row["sha256"], self.approver)
+        return row["sha256"]
+
+    def show(self, gate_id: str, shas: list[str], playlist: str = "main", **entry) -> str:
+        """A playlist of `shas` on every face of a gate, all day unless told."""
+        pid = save_playlist(self.db, playlist, playlist, [(s, 3.0) for s in shas])
+        add_entry(self.db, "gate", gate_id, pid, **entry)
+        set_fallback(self.db, "gate", gate_id, pid)
+        return pid
+
+    def publish(self):
+        return publish(self.db, self.repo)
+
+    @property
+    def viewer_auth(self) -> dict:
+        return {"Authorization": basic_auth_header(self.approver, self.approver_token)}
+
+
+def make_central(state_dir: Path, **settings) -> Central:
+    cfg = state_dir.parent / f"{state_dir.name}.toml"
+    cfg.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
+    s = load_settings(config_file=cfg, state_dir=state_dir, env={})
+    repo = repository_for(s)
+    repo.init()
+    db = open_central_db(state_dir)
+    c = Central(state_dir, s, db, repo)
+    c.approver_token = add_user(db, c.approver, "approver")
+    return c
+
+
+class LiveServer:
+    """The central Flask app on a real threaded HTTP server on 127.0.0.1."""
+
+    def __init__(self, settings):
+        self.app = create_app(settings)
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+        self.app.extensions["release_watch"].stop()
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def central(tmp_path):
+    c = make_central(tmp_path / "central")
+    yield c
+    c.db.close()
+
+
+@pytest.fixture
+def central_server(central):
+    server = LiveServer(central.settings)
+    yield server
+    server.close()

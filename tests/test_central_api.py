@@ -1,0 +1,176 @@
+"""The central server over real HTTP on 127.0.0.1: gate authentication, report
+intake, change notification, static repository with Range, the overview."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from datetime import timedelta
+
+import urllib3
+
+from central.fleet import overview
+from central.intake import record_heartbeat
+from kiosk.store import utcnow
+from media_samples import make_image
+
+http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=60))
+
+
+def call(server, method, path, token=None, body=None, headers=None, raw=None):
+    headers = dict(headers or {})
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        raw = json.dumps(body).encode()
+    return http.request(method, server.url + path, body=raw, headers=headers)
+
+
+def pop_row(i, sha="a" * 64):
+    return {"id": i, "face_id": 1, "media_sha256": sha, "entry_id": "c-e1", "level": "normal",
+            "started_at": "2026-11-27T08:00:00+07:00", "ended_at": "2026-11-27T08:00:10+07:00",
+            "outcome": "completed", "reason": None}
+
+
+def test_reports_need_the_gates_own_token(central, central_server):
+    token = central.gate("huu-nghi")
+    other = central.gate("tan-thanh")
+    path = "/api/v1/gates/huu-nghi/heartbeat"
+    for bad in (None, "", "x" * 43, other):
+        r = call(central_server, "POST", path, bad, {"release_version": None})
+        assert r.status == 401, bad
+        assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    r = call(central_server, "POST", "/api/v1/gates/nowhere/heartbeat", token, {})
+    assert r.status == 401
+    r = call(central_server, "POST", path, token, {"sent_at": "2026-11-27T01:00:00+00:00",
+                                                   "release_version": 3, "sync": {"ok": True}})
+    assert r.status == 200
+    row = overview(central.db, 60)[0]
+    assert row["online"] and row["release_version"] == 3 and row["sync"] == {"ok": True}
+
+
+def test_malformed_reports_get_400(central, central_server):
+    token = central.gate("huu-nghi")
+    base = "/api/v1/gates/huu-nghi"
+    assert call(central_server, "POST", f"{base}/heartbeat", token, raw=b"{not json").status == 400
+    assert call(central_server, "POST", f"{base}/heartbeat", token, ["list"]).status == 400
+    assert call(central_server, "POST", f"{base}/heartbeat", token,
+                {"release_version": "12"}).status == 400
+    r = call(central_server, "POST", f"{base}/proof-of-play", token,
+             {"batch_id": "b", "rows": [{**pop_row(1), "media_sha256": "../x"}]})
+    assert r.status == 400 and "media_sha256" in json.loads(r.data)["error"]
+    assert central.db["proof_of_play"].count == 0
+
+
+def test_proof_of_play_sent_twice_counts_once(central, central_server):
+    token = central.gate("huu-nghi")
+    batch = {"batch_id": str(uuid.uuid4()), "rows": [pop_row(i) for i in range(1, 51)]}
+    path = "/api/v1/gates/huu-nghi/proof-of-play"
+    first = json.loads(call(central_server, "POST", path, token, batch).data)
+    second = json.loads(call(central_server, "POST", path, token, batch).data)
+    assert first == {"received": 50, "new": 50} and second == {"received": 50, "new": 0}
+    # A row that was in flight and is sent again finished is updated, not added.
+    update = {"batch_id": str(uuid.uuid4()),
+              "rows": [{**pop_row(50), "outcome": "preempted"}, pop_row(51)]}
+    assert json.loads(call(central_server, "POST", path, token, update).data)["new"] == 1
+    assert central.db["proof_of_play"].count == 51
+    assert central.db.execute(
+        "SELECT outcome FROM proof_of_play WHERE row_id = 50").fetchone()[0] == "preempted"
+    # Another gate's row ids are its own.
+    other = central.gate("tan-thanh")
+    call(central_server, "POST", "/api/v1/gates/tan-thanh/proof-of-play", other, batch)
+    assert central.db["proof_of_play"].count == 101
+
+
+def test_screenshots_are_checked_and_shown_in_the_overview(central, central_server, tmp_path):
+    token = central.gate("huu-nghi", faces=(1, 2))
+    png = make_image(tmp_path / "shot.png", size=(160, 90)).read_bytes()
+    base = "/api/v1/gates/huu-nghi/screenshots"
+    r = call(central_server, "POST", f"{base}/2", token, raw=png,
+             headers={"Content-Type": "image/png", "X-Taken-At": "2026-11-27T08:00:00+07:00"})
+    assert r.status == 200
+    for face, data, ctype in ((3, png, "image/png"), (1, b"<svg onload=alert(1)>", "image/png"),
+                              (1, png[:200], "image/png"), (1, png, "text/html")):
+        assert call(central_server, "POST", f"{base}/{face}", token, raw=data,
+                    headers={"Content-Type": ctype}).status == 400
+    assert call(central_server, "GET", "/").status == 401
+    page = call(central_server, "GET", "/", headers=central.viewer_auth)
+    assert page.status == 200
+    html = page.data.decode()
+    assert "Hữu Nghị" in html and "/screenshots/huu-nghi/2.png" in html and "offline" in html
+    img = call(central_server, "GET", "/screenshots/huu-nghi/2.png", headers=central.viewer_auth)
+    assert img.data == png and img.headers["Content-Type"] == "image/png"
+    assert call(central_server, "GET", "/screenshots/huu-nghi/2.png").status == 401
+    for probe in ("/screenshots/../central.db", "/screenshots/..%2F/central.db",
+                  "/screenshots/..%2F..%2F/central.db", "/screenshots/%2E%2E/central.db"):
+        r = call(central_server, "GET", probe, headers=central.viewer_auth)
+        assert r.status in (308, 404) and b"SQLite" not in r.data, probe
+
+
+def test_overview_offline_after_two_and_a_half_intervals(central):
+    central.gate("huu-nghi")
+    t0 = utcnow()
+    record_heartbeat(central.db, "huu-nghi", {"release_version": 1}, now=t0)
+    at = lambda s: overview(central.db, 60, now=t0 + timedelta(seconds=s))[0]["online"]  # noqa: E731
+    assert at(0) and at(149)
+    assert not at(151)
+    central.gate("tan-thanh")
+    assert overview(central.db, 60)[1]["online"] is False  # never heard from
+
+
+def test_wait_answers_when_the_release_changes(central, central_server, tmp_path):
+    token = central.gate("huu-nghi")
+    sha = central.media(make_image(tmp_path / "red.png"))
+    central.show("huu-nghi", [sha])
+    v1 = central.publish().changed["huu-nghi"]
+    path = "/api/v1/gates/huu-nghi/wait"
+    # Behind already: answered at once.
+    r = call(central_server, "GET", f"{path}?version=0&timeout=30", token)
+    assert r.status == 200 and json.loads(r.data) == {"version": v1}
+    # Up to date and nothing happens: 204 after the timeout.
+    t = time.monotonic()
+    r = call(central_server, "GET", f"{path}?version={v1}&timeout=1", token)
+    assert r.status == 204 and time.monotonic() - t >= 0.9
+    # Up to date, then a publish (from another connection, as the CLI does).
+    from central.db import open_central_db
+    from central.publish import publish
+
+    def publish_soon():
+        time.sleep(0.5)
+        db = open_central_db(central.state_dir)
+        central.show("huu-nghi", [sha], playlist="second", start_time="06:00", end_time="07:00")
+        publish(db, central.repo)
+        db.close()
+
+    worker = threading.Thread(target=publish_soon)
+    worker.start()
+    r = call(central_server, "GET", f"{path}?version={v1}&timeout=60", token)
+    worker.join()
+    assert r.status == 200 and json.loads(r.data)["version"] > v1
+    assert call(central_server, "GET", f"{path}?version=1", None).status == 401
+    assert call(central_server, "GET", f"{path}?version=x", token).status == 400
+
+
+def test_repository_is_served_with_range_and_cache_headers(central, central_server, tmp_path):
+    central.gate("huu-nghi")
+    sha = central.media(make_image(tmp_path / "big.png", size=(800, 600)))
+    central.show("huu-nghi", [sha])
+    central.publish()
+    whole = (central.state_dir / "library" / sha).read_bytes()
+    url = f"/tuf/targets/media/{sha}.{sha}"
+    r = call(central_server, "GET", url, headers={"Range": "bytes=100-"})
+    assert r.status == 206 and r.data == whole[100:]
+    assert r.headers["Content-Range"] == f"bytes 100-{len(whole) - 1}/{len(whole)}"
+    assert "immutable" in r.headers["Cache-Control"]
+    ts = call(central_server, "GET", "/tuf/metadata/timestamp.json")
+    assert ts.status == 200 and ts.headers["Cache-Control"] == "no-cache"
+    assert len(ts.data) < 1024
+    assert call(central_server, "GET", "/tuf/metadata/99.root.json").status == 404
+    for probe in ("/tuf/metadata/../../keys/timestamp.pem",
+                  "/tuf/metadata/..%2F..%2Fkeys%2Ftimestamp.pem",
+                  "/tuf/targets/%2E%2E/%2E%2E/keys/timestamp.pem"):
+        r = call(central_server, "GET", probe)
+        assert r.status in (308, 404) and b"PRIVATE KEY" not in r.data, probe

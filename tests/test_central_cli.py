@@ -1,0 +1,119 @@
+"""`gatecast central ...` end to end through the command line, and `serve`
+as the real gunicorn process it is in production."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import urllib3
+
+from kiosk.cli import main
+from media_samples import make_image
+
+
+def run(runner, state, *args, ok=True):
+    result = runner.invoke(main, ["central", *args, "--state", str(state)])
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+def test_cli_from_init_to_publish(runner, tmp_path):
+    state = tmp_path / "central"
+    out = run(runner, state, "init", "--offline-keys", str(tmp_path / "usb")).output
+    assert "1.root.json" in out and str(tmp_path / "usb") in out
+    approver_token = run(runner, state, "user", "add", "lan", "--role", "approver").output.strip()
+    run(runner, state, "user", "add", "minh", "--role", "editor")
+    assert len(approver_token) >= 40
+    image = make_image(tmp_path / "welcome.png")
+    sha = run(runner, state, "media", "add", str(image)).output.split()[0]
+    spec = tmp_path / "slide.json"
+    spec.write_text(json.dumps({"texts": {"vi": "Xin chào", "en": "Welcome"}}))
+    text_sha = run(runner, state, "media", "add", "--text", str(spec)).output.split()[0]
+    bad = run(runner, state, "media", "add", str(spec), ok=False)  # JSON is not an image
+    assert bad.exit_code == 1 and "slide.json" in bad.output
+    refused = run(runner, state, "media", "approve", sha[:10], "--as", "minh", ok=False)
+    assert refused.exit_code == 1 and "approver role" in refused.output
+    run(runner, state, "media", "approve", sha[:10], "--as", "lan")
+    run(runner, state, "media", "approve", text_sha[:10], "--as", "lan")
+    token = run(runner, state, "gate", "add", "huu-nghi", "--name", "Hữu Nghị",
+                "--province", "Lạng Sơn", "--faces", "1,2").output.strip()
+    assert len(token) >= 40
+    run(runner, state, "group", "lang-son", "huu-nghi", "--name", "Lạng Sơn")
+    assert run(runner, state, "playlist", "welcome", f"{sha[:8]}:6", text_sha[:8]).output.strip() == "c-welcome"
+    run(runner, state, "assign", "entry", "--group", "lang-son", "--playlist", "welcome",
+        "--start", "06:00", "--end", "22:00")
+    run(runner, state, "assign", "power", "--group", "lang-son", "--start", "05:30", "--end", "22:30")
+    both = run(runner, state, "assign", "fallback", "--gate", "huu-nghi", "--group", "lang-son",
+               "--playlist", "welcome", ok=False)
+    assert both.exit_code == 2 and "exactly one" in both.output
+    out = run(runner, state, "publish").output
+    assert "1 gate(s) changed" in out and "huu-nghi: release" in out
+    out = run(runner, state, "emergency", "--gate", "huu-nghi", "--text", "vi=Tạm dừng",
+              "--minutes", "15").output
+    assert "emergency c-n-" in out and "1 gate(s) changed" in out
+    assert "OFFLINE" in run(runner, state, "gates").output
+    rotated = run(runner, state, "rotate-key", "timestamp", ok=False)
+    assert rotated.exit_code == 1 and "offline-keys" in rotated.output
+    run(runner, state, "rotate-key", "timestamp", "--offline-keys", str(tmp_path / "usb"))
+    assert "nothing due" in run(runner, state, "refresh").output
+
+
+@pytest.fixture
+def served(runner, tmp_path):
+    """`gatecast central serve` under gunicorn on a free port."""
+    state = tmp_path / "central"
+    run(runner, state, "init")
+    token = run(runner, state, "gate", "add", "huu-nghi", "--name", "Hữu Nghị").output.strip()
+    log = open(tmp_path / "serve.log", "wb")
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gatecast"), "central", "serve", "--state", str(state),
+         "--bind", "127.0.0.1:0", "--workers", "2", "--threads", "4"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ})
+    try:
+        deadline = time.monotonic() + 60
+        port = None
+        while port is None and time.monotonic() < deadline:
+            m = re.search(rb"Listening at: http://127\.0\.0\.1:(\d+)",
+                          (tmp_path / "serve.log").read_bytes())
+            port = m and int(m.group(1))
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            time.sleep(0.1)
+        assert port, (tmp_path / "serve.log").read_text()
+        yield f"http://127.0.0.1:{port}", token, state
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        log.close()
+
+
+@pytest.mark.slow
+def test_serve_runs_gunicorn_and_answers_gates(served, runner):
+    url, token, state = served
+    http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=60))
+    auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    assert http.request("GET", f"{url}/healthz").status == 200
+    assert http.request("GET", f"{url}/tuf/metadata/1.root.json").status == 200
+    r = http.request("POST", f"{url}/api/v1/gates/huu-nghi/heartbeat", headers=auth,
+                     body=json.dumps({"release_version": None}).encode())
+    assert r.status == 200
+    assert "online" in run(runner, state, "gates").output
+    # A publish from the CLI (another process) wakes a waiter in a worker.
+    before = json.loads(http.request(
+        "GET", f"{url}/api/v1/gates/huu-nghi/wait?version=-1&timeout=5", headers=auth).data)
+    run(runner, state, "publish")
+    r = http.request("GET", f"{url}/api/v1/gates/huu-nghi/wait?version={before['version']}&timeout=60",
+                     headers=auth)
+    assert r.status == 200 and json.loads(r.data)["version"] > before["version"]

@@ -1,0 +1,167 @@
+"""Content library, approval, assignments and release building at the central
+server (library level; the signed output is checked in test_central_repo)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from central.assign import add_emergency, add_entry, add_notice, add_power_window, set_fallback
+from central.fleet import add_group
+from central.library import add_media, add_text, approve_media, retire_media, save_playlist
+from central.publish import PublishError, current_release, publish
+from central.checks import CentralError, Forbidden
+from central.users import add_user
+from kiosk.store import utcnow
+from media_samples import make_image, make_video
+
+
+def release(central, gate_id="huu-nghi") -> dict:
+    return json.loads(current_release(central.db, gate_id)["document"])
+
+
+def test_only_approved_media_can_be_published(central, tmp_path):
+    central.gate("huu-nghi")
+    sha = central.media(make_image(tmp_path / "red.png"), approve=False)
+    central.show("huu-nghi", [sha])
+    with pytest.raises(PublishError, match="not approved: red.png"):
+        central.publish()
+    assert central.repo.published_targets() == {}  # nothing half-published
+    add_user(central.db, "editor1", "editor")
+    with pytest.raises(Forbidden, match="approver role"):
+        approve_media(central.db, sha, "editor1")
+    with pytest.raises(Forbidden, match="no user"):
+        approve_media(central.db, sha, "nobody")
+    approve_media(central.db, sha, central.approver)
+    result = central.publish()
+    assert set(central.repo.published_targets()) == {"releases/huu-nghi.json", f"media/{sha}"}
+    assert result.changed == {"huu-nghi": result.repository_version}
+
+
+def test_uploads_are_validated_and_text_slides_are_json(central, tmp_path):
+    bad = tmp_path / "fake.mp4"
+    bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 100)
+    with pytest.raises(CentralError, match="fake.mp4"):
+        add_media(central.db, central.state_dir, bad, "fake.mp4")
+    assert central.db["media"].count == 0
+    assert not [p for p in (central.state_dir / "library").iterdir()]
+    video = add_media(central.db, central.state_dir, make_video(tmp_path / "v.mp4"), "v.mp4")
+    assert video["kind"] == "video" and video["duration_s"] == pytest.approx(2, abs=0.1)
+    with pytest.raises(CentralError, match="JSON object"):
+        add_text(central.db, central.state_dir, b"not json", "slide")
+    a = add_text(central.db, central.state_dir, {"texts": {"vi": "Xin chào"}, "duration_s": 8}, "a")
+    b = add_text(central.db, central.state_dir, '{"duration_s": 8, "texts": {"vi": "Xin chào"}}', "b")
+    assert a["sha256"] == b["sha256"] and a["kind"] == "text" and a["duration_s"] == 8
+
+
+def test_unchanged_gates_keep_their_release_version(central, tmp_path):
+    central.gate("huu-nghi")
+    central.gate("tan-thanh")
+    sha = central.media(make_image(tmp_path / "red.png"))
+    central.show("huu-nghi", [sha])
+    first = central.publish()
+    assert set(first.changed) == {"huu-nghi", "tan-thanh"}
+    again = central.publish()
+    assert again.changed == {} and again.unchanged == first.changed
+    central.show("tan-thanh", [sha], playlist="other")
+    third = central.publish()
+    assert third.changed == {"tan-thanh": third.repository_version}
+    assert third.unchanged == {"huu-nghi": first.changed["huu-nghi"]}
+    assert release(central, "tan-thanh")["version"] == third.repository_version
+
+
+def test_group_assignments_reach_every_member_with_gate_overrides(central, tmp_path):
+    central.gate("huu-nghi", faces=(1, 2))
+    central.gate("tan-thanh", faces=(1,))
+    add_group(central.db, "lang-son", "Lạng Sơn", ["huu-nghi", "tan-thanh"])
+    red = central.media(make_image(tmp_path / "red.png"))
+    blue = central.media(make_image(tmp_path / "blue.png", color=(0, 0, 200)))
+    loop = save_playlist(central.db, "loop", "Loop", [(red, None)])
+    own = save_playlist(central.db, "own", "Own", [(blue, 7.5)])
+    add_entry(central.db, "group", "lang-son", "loop", faces=[2], start_time="06:00",
+              end_time="22:00", weekdays=[0, 1, 2, 3, 4])
+    set_fallback(central.db, "group", "lang-son", loop)
+    set_fallback(central.db, "gate", "huu-nghi", own, face_id=2)
+    add_power_window(central.db, "group", "lang-son", "05:30", "22:30")
+    add_power_window(central.db, "gate", "tan-thanh", "06:00", "20:00", face_id=1)
+    add_notice(central.db, "group", "lang-son", {"vi": "Mở cửa 7:00", "en": "Opens 7:00"})
+    central.publish()
+
+    hn, tt = release(central, "huu-nghi"), release(central, "tan-thanh")
+    assert hn["schedule_entries"][0]["faces"] == [2]
+    assert hn["schedule_entries"][0]["weekdays"] == [0, 1, 2, 3, 4]
+    assert tt["schedule_entries"] == []  # face 2 does not exist there
+    assert hn["fallbacks"] == [{"face_id": 1, "playlist_id": "c-loop"},
+                               {"face_id": 2, "playlist_id": "c-own"}]
+    assert tt["fallbacks"] == [{"face_id": 1, "playlist_id": "c-loop"}]
+    assert [(p["face_id"], p["start_time"]) for p in hn["power_windows"]] == [(1, "05:30"), (2, "05:30")]
+    assert [(p["face_id"], p["start_time"]) for p in tt["power_windows"]] == [(1, "06:00")]
+    assert hn["notices"][0]["texts"] == {"vi": "Mở cửa 7:00", "en": "Opens 7:00"}
+    assert {p["id"] for p in hn["playlists"]} == {"c-loop", "c-own"}
+    assert {m["sha256"] for m in hn["media"]} == {red, blue}
+    assert {m["sha256"] for m in tt["media"]} == {red}
+    own_items = next(p for p in hn["playlists"] if p["id"] == "c-own")["items"]
+    assert own_items == [{"media_sha256": blue, "duration_s": 7.5}]
+
+
+def test_retired_media_leave_the_next_release(central, tmp_path):
+    central.gate("huu-nghi")
+    red = central.media(make_image(tmp_path / "red.png"))
+    blue = central.media(make_image(tmp_path / "blue.png", color=(0, 0, 200)))
+    central.show("huu-nghi", [red, blue])
+    central.publish()
+    retire_media(central.db, red, central.approver)
+    result = central.publish()
+    assert [m["sha256"] for m in release(central)["media"]] == [blue]
+    assert any("retired" in w for w in result.warnings)
+    assert f"media/{red}" not in central.repo.published_targets()
+    with pytest.raises(CentralError, match="retired"):
+        approve_media(central.db, red, central.approver)
+
+
+def test_emergency_release_expires_by_itself(central, tmp_path):
+    central.gate("huu-nghi")
+    sha = central.media(make_image(tmp_path / "red.png"))
+    pid = central.show("huu-nghi", [sha])
+    now = utcnow()
+    with pytest.raises(CentralError, match="24 hours"):
+        add_emergency(central.db, "gate", "huu-nghi", minutes=25 * 60, texts={"vi": "x"})
+    add_emergency(central.db, "gate", "huu-nghi", minutes=30, texts={"vi": "Tạm dừng thông quan"},
+                  playlist_id=pid, now=now)
+    central.publish()
+    doc = release(central)
+    notice = doc["notices"][0]
+    assert notice["level"] == "emergency" and notice["kind"] == "slide"
+    emergency = [e for e in doc["schedule_entries"] if e["level"] == "emergency"]
+    assert len(emergency) == 1
+    assert emergency[0]["not_after"] == notice["expires_at"]
+    lasts = datetime.fromisoformat(notice["expires_at"]) - now
+    assert abs(lasts - timedelta(minutes=30)) < timedelta(milliseconds=1)
+    # Published after expiry, it is gone from the release.
+    publish(central.db, central.repo, now=now + timedelta(minutes=31))
+    later = release(central)
+    assert later["notices"] == [] and all(e["level"] == "normal" for e in later["schedule_entries"])
+
+
+def test_assignment_input_is_checked(central, tmp_path):
+    central.gate("huu-nghi")
+    sha = central.media(make_image(tmp_path / "red.png"))
+    save_playlist(central.db, "p", "P", [(sha, None)])
+    for kwargs, message in (
+        (dict(start_time="25:00"), "time of day"),
+        (dict(weekdays=[7]), "weekdays"),
+        (dict(faces=[5]), "faces"),
+        (dict(level="urgent"), "level"),
+        (dict(start_date="2026-02-01", end_date="2026-01-01"), "before it starts"),
+        (dict(not_after="2026-01-01T00:00"), "UTC offset"),
+    ):
+        with pytest.raises(CentralError, match=message):
+            add_entry(central.db, "gate", "huu-nghi", "p", **kwargs)
+    with pytest.raises(CentralError, match="no gate"):
+        add_entry(central.db, "gate", "nowhere", "p")
+    with pytest.raises(CentralError, match="gate id"):
+        central.gate("../etc")
+    with pytest.raises(CentralError, match="languages"):
+        add_notice(central.db, "gate", "huu-nghi", {"fr": "Bonjour"})

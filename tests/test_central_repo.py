@@ -1,0 +1,115 @@
+"""The central TUF repository, checked by the real client (tuf.ngclient) over
+real HTTP: what init makes, what publish adds, key rotation and re-signing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from tuf.ngclient import Updater
+
+from central.repo import KeyUnavailable, Repository, RepositoryError, TargetSpec
+from media_samples import make_image
+
+
+def updater(server, central, tmp_path, name="gate") -> Updater:
+    meta = tmp_path / name / "metadata"
+    targets = tmp_path / name / "targets"
+    meta.mkdir(parents=True, exist_ok=True)
+    targets.mkdir(parents=True, exist_ok=True)
+    return Updater(str(meta), f"{server.url}/tuf/metadata/", str(targets),
+                   f"{server.url}/tuf/targets/",
+                   bootstrap=central.repo.trusted_root_path.read_bytes())
+
+
+def test_init_makes_metadata_the_client_accepts(central, central_server, tmp_path):
+    root = json.loads(central.repo.trusted_root_path.read_text())["signed"]
+    assert root["consistent_snapshot"] is True
+    assert {k["keytype"] for k in root["keys"].values()} == {"ed25519"}
+    client = updater(central_server, central, tmp_path)
+    client.refresh()
+    assert client.get_targetinfo("releases/huu-nghi.json") is None
+
+
+def test_keys_are_private_and_offline_keys_stay_out(tmp_path):
+    offline = tmp_path / "usb"
+    repo = Repository(tmp_path / "state", offline)
+    repo.init()
+    assert sorted(p.name for p in offline.iterdir()) == ["root.pem", "targets.pem"]
+    online = sorted(p.name for p in (tmp_path / "state" / "keys").iterdir())
+    assert online == ["publisher.pem", "snapshot.pem", "timestamp.pem"]
+    for key in [*offline.iterdir(), *(tmp_path / "state" / "keys").iterdir()]:
+        assert key.stat().st_mode & 0o077 == 0, key
+    with pytest.raises(RepositoryError, match="already exist"):
+        repo.init()
+    # Publishing needs only online keys; rotating a top-level key needs root.
+    src = make_image(tmp_path / "a.png")
+    sha = hashlib.sha256(src.read_bytes()).hexdigest()
+    repo.publish([TargetSpec(f"media/{sha}", src, src.stat().st_size, sha)])
+    with pytest.raises(KeyUnavailable, match="offline-keys"):
+        Repository(tmp_path / "state").rotate_key("timestamp")
+
+
+def test_publish_makes_release_and_media_targets(central, central_server, tmp_path):
+    central.gate("huu-nghi")
+    sha = central.media(make_image(tmp_path / "red.png"))
+    central.show("huu-nghi", [sha])
+    result = central.publish()
+    assert result.changed == {"huu-nghi": result.repository_version}
+
+    client = updater(central_server, central, tmp_path)
+    client.refresh()
+    info = client.get_targetinfo("releases/huu-nghi.json")
+    doc = json.loads(Path(client.download_target(info)).read_bytes())
+    assert doc["gate_id"] == "huu-nghi" and doc["version"] == result.repository_version
+    assert [m["sha256"] for m in doc["media"]] == [sha]
+    media = client.get_targetinfo(f"media/{sha}")
+    assert hashlib.sha256(Path(client.download_target(media)).read_bytes()).hexdigest() == sha
+    # Served under hash-prefixed names only.
+    assert (central.repo.targets_dir / "media" / f"{sha}.{sha}").is_file()
+    assert not (central.repo.targets_dir / "media" / sha).exists()
+
+
+def test_bad_target_paths_are_refused(central, tmp_path):
+    src = make_image(tmp_path / "x.png")
+    for path in ("../x", "media/../../x", "/etc/passwd", "media/a/b", "other/x"):
+        with pytest.raises(RepositoryError):
+            central.repo.publish([TargetSpec(path, src, src.stat().st_size, "0" * 64)])
+
+
+@pytest.mark.parametrize("role", ["timestamp", "snapshot", "publisher", "targets", "root"])
+def test_rotated_keys_reach_a_client_that_knew_the_old_ones(role, central, central_server,
+                                                            tmp_path):
+    central.gate("huu-nghi")
+    sha = central.media(make_image(tmp_path / "red.png"))
+    central.show("huu-nghi", [sha])
+    central.publish()
+    client = updater(central_server, central, tmp_path)
+    client.refresh()
+    old_root = central.repo.root().signed.version
+
+    central.repo.rotate_key(role)
+    sha2 = central.media(make_image(tmp_path / "blue.png", color=(0, 0, 200)))
+    central.show("huu-nghi", [sha2], playlist="second")
+    central.publish()
+
+    # An Updater refreshes once; a gate makes a new one over its stored metadata.
+    for name in ("gate2", "gate"):
+        c = updater(central_server, central, tmp_path, name=name)
+        c.refresh()
+        assert c.get_targetinfo(f"media/{sha2}") is not None
+    assert (central.repo.root().signed.version > old_root) == (role != "publisher")
+    assert list((central.repo.keys_dir).glob(f"{role}.*.retired.pem"))
+
+
+def test_refresh_resigns_online_metadata_at_half_life(central, central_server, tmp_path):
+    repo = central.repo
+    assert repo.refresh() == []
+    later = repo.timestamp().signed.expires - repo.online_expiry / 2 + timedelta(minutes=1)
+    assert repo.refresh(now=later) == ["publisher", "snapshot", "timestamp"]
+    assert repo.timestamp().signed.expires > later + repo.online_expiry / 2
+    client = updater(central_server, central, tmp_path)
+    client.refresh()
