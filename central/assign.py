@@ -21,7 +21,6 @@ from central.checks import CentralError, NotFound, int_list
 from central.users import audit
 
 NOTICE_KINDS = ("ticker", "slide")
-LANGUAGES = ("vi", "en", "zh", "lo", "km")
 # An emergency release is meant to be short-lived: the gate drops it on its own
 # at expiry even if it never hears from central again.
 MAX_EMERGENCY = timedelta(hours=24)
@@ -122,18 +121,27 @@ def add_power_window(db, target_kind: str, target_id: str, start_time: str, end_
     return rowid
 
 
+def _notice_texts(texts: dict, kind: str) -> dict[str, str]:
+    """The gate's own rules: known languages, clean text, at most three on a
+    slide, and every character drawable with the fonts."""
+    from kiosk.text.fonts import FontError, check_texts
+    from kiosk.text.notices import NoticeError, validate_texts
+
+    try:
+        texts = validate_texts(texts, kind)
+        check_texts(texts, bold_too=kind == "slide")
+    except (NoticeError, FontError) as e:
+        raise CentralError(str(e)) from None
+    return texts
+
+
 def add_notice(db, target_kind: str, target_id: str, texts: dict[str, str], *, kind="ticker",
                level="normal", faces=None, style=None, starts_at=None, expires_at=None,
                notice_id: str | None = None, by: str = "cli") -> str:
     check_target(db, target_kind, target_id)
     if kind not in NOTICE_KINDS:
         raise CentralError(f"a notice is a {' or a '.join(NOTICE_KINDS)}, not {kind!r}")
-    texts = {k: v.strip() for k, v in (texts or {}).items() if isinstance(v, str) and v.strip()}
-    if not texts:
-        raise CentralError("a notice needs a text in at least one language")
-    unknown = sorted(set(texts) - set(LANGUAGES))
-    if unknown:
-        raise CentralError(f"languages are {', '.join(LANGUAGES)}; unknown: {', '.join(unknown)}")
+    texts = _notice_texts(texts or {}, kind)
     nid = central_id(notice_id or "n-" + secrets.token_hex(4), "notice")
     db["notice"].upsert({
         "id": nid, "target_kind": target_kind, "target_id": target_id, "kind": kind,

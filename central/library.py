@@ -9,7 +9,6 @@ release.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
@@ -89,27 +88,37 @@ def add_media(db, state_dir, source: Path | str | BinaryIO | Iterable[bytes], na
                    info.duration_s, info.width, info.height)
 
 
-def add_text(db, state_dir, spec: dict | bytes | str, name: str, by: str = "cli") -> dict:
-    """Store a text slide spec (JSON object) as a media item of kind `text`."""
+def add_text(db, state_dir, spec, name: str, by: str = "cli") -> dict:
+    """Store a text slide spec (kiosk/text/slide.py format) as media of kind
+    `text`, after the gate's own checks: its shape, and every character
+    against the fonts (refused here rather than skipped on a screen)."""
+    from kiosk.text.fonts import FontError, check_texts
+    from kiosk.text.slide import SlideError, parse_spec
     from kiosk.validate import safe_display_name
 
-    if isinstance(spec, (bytes, str)):
-        try:
-            spec = json.loads(spec)
-        except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise CentralError(f"{name}: a text slide must be a JSON object: {e}") from None
-    if not isinstance(spec, dict) or not spec:
-        raise CentralError(f"{name}: a text slide must be a non-empty JSON object")
-    duration = spec.get("duration_s")
-    if duration is not None and (not isinstance(duration, (int, float)) or not 0 < duration <= 3600):
-        raise CentralError(f"{name}: duration_s must be a number of seconds (0-3600]")
-    # Canonical bytes, so the same slide typed twice is one media item.
-    data = json.dumps(spec, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    name = safe_display_name(name)
+    try:
+        slide = parse_spec(spec)
+        check_texts(slide.body)
+        check_texts(slide.title, bold_too=True)
+    except (SlideError, FontError) as e:
+        raise CentralError(f"{name}: {e}") from None
+    if slide.background_image:
+        background = get_media(db, slide.background_image)
+        if background["kind"] != "image":
+            raise CentralError(f"{name}: background_image must be an image in the library")
+    data = slide.to_json()  # canonical: the same slide typed twice is one media item
     if len(data) > MAX_TEXT_SPEC_BYTES:
         raise CentralError(f"{name}: a text slide spec is limited to {MAX_TEXT_SPEC_BYTES} bytes")
     sha256 = library_store(state_dir).add_bytes(data)
-    return _record(db, sha256, "text", safe_display_name(name), "json", len(data), by,
-                   float(duration) if duration else None)
+    return _record(db, sha256, "text", name, "json", len(data), by, slide.duration_s)
+
+
+def slide_background(state_dir, sha256: str) -> str | None:
+    """The image a stored text slide draws on, which must travel with it."""
+    from kiosk.text.slide import parse_spec
+
+    return parse_spec(library_store(state_dir).path(sha256).read_bytes()).background_image
 
 
 def approve_media(db, sha256: str, by: str) -> dict:

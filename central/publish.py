@@ -21,7 +21,7 @@ from kiosk.store import iso, parse_iso, utcnow
 
 from central import assign
 from central.fleet import groups_of, list_gates
-from central.library import library_store
+from central.library import get_media, library_store, slide_background
 from central.repo import Repository, TargetSpec
 from central.checks import CentralError
 from central.users import audit
@@ -56,7 +56,7 @@ def _live(until: str | None, now: datetime) -> bool:
     return until is None or parse_iso(until) > now
 
 
-def build_release(db, gate: dict, now: datetime) -> tuple[dict, list[str]]:
+def build_release(db, gate: dict, now: datetime, state_dir) -> tuple[dict, list[str]]:
     """The release document of one gate, without version and published_at,
     and warnings for the operator. Raises PublishError on unapproved media."""
     groups = groups_of(db, gate["id"])
@@ -108,9 +108,10 @@ def build_release(db, gate: dict, now: datetime) -> tuple[dict, list[str]]:
             if item["state"] != "approved":
                 unapproved.append(f"{item['name']} ({item['sha256'][:12]}) in playlist {pid}")
                 continue
+            if item["kind"] == "text" and not _background_ok(db, state_dir, item, media, unapproved):
+                continue
             items.append({"media_sha256": item["sha256"], "duration_s": item["item_duration_s"]})
-            media[item["sha256"]] = {k: item[k] for k in (
-                "sha256", "kind", "name", "size", "duration_s", "width", "height")}
+            media[item["sha256"]] = _media_entry(item)
         if items:
             playlists.append({"id": pid, "name": name, "items": items})
         else:
@@ -136,6 +137,24 @@ def build_release(db, gate: dict, now: datetime) -> tuple[dict, list[str]]:
         "notices": notices,
     }
     return doc, warnings
+
+
+def _media_entry(row: dict) -> dict:
+    return {k: row[k] for k in ("sha256", "kind", "name", "size", "duration_s", "width", "height")}
+
+
+def _background_ok(db, state_dir, slide: dict, media: dict, unapproved: list) -> bool:
+    """A text slide drawn on an image brings that image into the release (the
+    gate needs it signed like any media); it must be approved too."""
+    sha = slide_background(state_dir, slide["sha256"])
+    if sha is None:
+        return True
+    background = get_media(db, sha)
+    if background["state"] != "approved":
+        unapproved.append(f"{background['name']} ({sha[:12]}), background of {slide['name']}")
+        return False
+    media[sha] = _media_entry(background)
+    return True
 
 
 def _content_hash(doc: dict) -> str:
@@ -166,7 +185,7 @@ def publish(db, repo: Repository, by: str = "cli", note: str = "",
         result = PublishResult(0, version)
         new_rows, specs, all_media = [], [], {}
         for gate in list_gates(db):
-            doc, warnings = build_release(db, gate, now)
+            doc, warnings = build_release(db, gate, now, state_dir)
             result.warnings += warnings
             digest = _content_hash(doc)
             last = current_release(db, gate["id"])

@@ -36,7 +36,7 @@ def test_cli_from_init_to_publish(runner, tmp_path):
     image = make_image(tmp_path / "welcome.png")
     sha = run(runner, state, "media", "add", str(image)).output.split()[0]
     spec = tmp_path / "slide.json"
-    spec.write_text(json.dumps({"texts": {"vi": "Xin chào", "en": "Welcome"}}))
+    spec.write_text(json.dumps({"body": {"vi": "Xin chào", "en": "Welcome"}}))
     text_sha = run(runner, state, "media", "add", "--text", str(spec)).output.split()[0]
     bad = run(runner, state, "media", "add", str(spec), ok=False)  # JSON is not an image
     assert bad.exit_code == 1 and "slide.json" in bad.output

@@ -49,11 +49,28 @@ def test_uploads_are_validated_and_text_slides_are_json(central, tmp_path):
     assert not [p for p in (central.state_dir / "library").iterdir()]
     video = add_media(central.db, central.state_dir, make_video(tmp_path / "v.mp4"), "v.mp4")
     assert video["kind"] == "video" and video["duration_s"] == pytest.approx(2, abs=0.1)
-    with pytest.raises(CentralError, match="JSON object"):
+    with pytest.raises(CentralError, match="JSON"):
         add_text(central.db, central.state_dir, b"not json", "slide")
-    a = add_text(central.db, central.state_dir, {"texts": {"vi": "Xin chào"}, "duration_s": 8}, "a")
-    b = add_text(central.db, central.state_dir, '{"duration_s": 8, "texts": {"vi": "Xin chào"}}', "b")
+    with pytest.raises(CentralError, match="unknown language"):
+        add_text(central.db, central.state_dir, {"body": {"xx": "?"}}, "slide")
+    a = add_text(central.db, central.state_dir, {"body": {"vi": "Xin chào"}, "duration_s": 8}, "a")
+    b = add_text(central.db, central.state_dir, '{"duration_s": 8, "body": {"vi": "Xin chào"}}', "b")
     assert a["sha256"] == b["sha256"] and a["kind"] == "text" and a["duration_s"] == 8
+
+
+def test_a_slide_brings_its_background_image(central, tmp_path):
+    central.gate("huu-nghi")
+    photo = central.media(make_image(tmp_path / "photo.png", size=(320, 180)), approve=False)
+    slide = central.text({"body": {"vi": "Chào mừng", "en": "Welcome"}, "background_image": photo})
+    central.show("huu-nghi", [slide])
+    with pytest.raises(PublishError, match="photo.png .*background of"):
+        central.publish()
+    approve_media(central.db, photo, central.approver)
+    central.publish()
+    doc = release(central)
+    assert {m["sha256"] for m in doc["media"]} == {photo, slide}
+    assert [i["media_sha256"] for i in doc["playlists"][0]["items"]] == [slide]
+    assert f"media/{photo}" in central.repo.published_targets()
 
 
 def test_unchanged_gates_keep_their_release_version(central, tmp_path):
@@ -163,5 +180,7 @@ def test_assignment_input_is_checked(central, tmp_path):
         add_entry(central.db, "gate", "nowhere", "p")
     with pytest.raises(CentralError, match="gate id"):
         central.gate("../etc")
-    with pytest.raises(CentralError, match="languages"):
+    with pytest.raises(CentralError, match="unknown language"):
         add_notice(central.db, "gate", "huu-nghi", {"fr": "Bonjour"})
+    with pytest.raises(CentralError, match="at least one language"):
+        add_notice(central.db, "gate", "huu-nghi", {"vi": "  "})
