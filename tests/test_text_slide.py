@@ -123,3 +123,13 @@ def test_mpv_shows_the_rendered_slide_with_text_only_in_its_regions(tmp_path):
         assert ink_inside(shot, bg, box) > 100, lang
     # mpv's scaler and colour conversion blur edges a little: pad by 4 px.
     assert ink_outside(shot, bg, regions.values(), pad=4) is None
+
+
+def test_cache_keeps_at_most_its_limit_of_files(tmp_path, monkeypatch):
+    from kiosk.text import slide
+
+    monkeypatch.setattr(slide, "CACHE_FILES", 4)
+    made = [render(parse_spec({"body": {"vi": f"Thông báo {i}"}}), 160, 90, tmp_path) for i in range(4)]
+    files = sorted(p.name for p in tmp_path.glob("slide-*"))
+    assert len(files) == 4  # two renders' PNG and JSON each; the older ones went first
+    assert made[-1].paths[0].name in files and made[0].paths[0].name not in files

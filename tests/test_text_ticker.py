@@ -105,3 +105,14 @@ def test_band_keeps_moving_across_an_item_change(tmp_path):
     assert 30 < sum(steps) / len(steps) < 120, steps
     # The band area is clear again after the band is removed.
     assert leftmost_ink(band_profile(cleared, top, 360)) is None
+
+
+def test_bad_style_values_from_a_release_fall_back_to_the_settings():
+    odd = notice("o", {"vi": "Chú ý"}, style={"position": "middle", "speed": "fast", "height": 5,
+                                              "color": "red;}", "background": "#12345G"})
+    band = ticker.band_for([odd], [1], SETTINGS)
+    assert (band["position"], band["speed"], band["height"], band["color"], band["background"]) == (
+        "bottom", 120.0, 0.08, "#FFFFFF", "#0B3D91")
+    good = notice("g", {"vi": "Chú ý"}, style={"position": "top", "speed": 200, "background": "#112233"})
+    band = ticker.band_for([good], [1], SETTINGS)
+    assert (band["position"], band["speed"], band["background"]) == ("top", 200.0, "#112233")

@@ -45,6 +45,7 @@ RENDERER_VERSION = "1"  # bump when the drawing changes, so caches re-render
 MAX_LANGUAGES = 3
 MARGIN = 0.06  # safe area on every side, as a fraction of the face's height
 TITLE_SCALE = 1.3
+CACHE_FILES = 600  # rendered PNGs (and their .json) kept before the oldest go
 
 
 class SlideError(ValueError):
@@ -318,7 +319,20 @@ def render(spec: SlideSpec, width: int, height: int, cache_dir: Path, fonts: Map
     for image, path in zip(images, paths):
         _write_atomic(path, lambda f, image=image: image.save(f, "PNG"))
     _write_atomic(meta, lambda f: f.write(json.dumps(regions).encode()))
+    prune_cache(cache_dir, keep=set(paths) | {meta})
     return Rendered(paths, regions)
+
+
+def prune_cache(cache_dir: Path, keep: set[Path], limit: int | None = None) -> None:
+    """Drop the oldest renders once the cache holds more than `limit` files,
+    so months of changing notices cannot fill the controller's card."""
+    limit = CACHE_FILES if limit is None else limit
+    files = [p for p in cache_dir.glob("slide-*") if p not in keep]
+    if len(files) + len(keep) <= limit:
+        return
+    files.sort(key=lambda p: p.stat().st_mtime)
+    for p in files[: len(files) + len(keep) - limit]:
+        p.unlink(missing_ok=True)
 
 
 def _write_atomic(path: Path, write) -> None:

@@ -10,6 +10,7 @@ the band never shows a box: a text that fails is left out and reported.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
@@ -18,6 +19,7 @@ from kiosk.text.notices import Notice, rank
 
 SCRIPT_PATH = Path(__file__).with_name("ticker.lua")
 SCRIPT_MESSAGE = "gatecast-ticker"
+_HEX = re.compile(r"^#[0-9A-Fa-f]{6}$")
 
 
 def script_args() -> list[str]:
@@ -55,19 +57,37 @@ def band_for(notices: Iterable[Notice], faces: Iterable[int], settings: Mapping,
         return None
     style = shown[0].style
     emergency = shown[0].level == "emergency"
-    background = style.get("background") or (
-        settings.get("text_emergency_background", "#B00020") if emergency
-        else settings.get("ticker_background", "#0B3D91"))
+    background_default = (settings.get("text_emergency_background", "#B00020") if emergency
+                          else settings.get("ticker_background", "#0B3D91"))
     return {
         "segments": segments,
-        "position": style.get("position") or settings.get("ticker_position", "bottom"),
-        "speed": float(style.get("speed") or settings.get("ticker_speed_px_s", 120.0)),
-        "height": float(style.get("height") or settings.get("ticker_height", 0.08)),
-        "color": style.get("color") or settings.get("ticker_color", "#FFFFFF"),
-        "background": background,
-        "fps": float(settings.get("ticker_fps", 50.0)),
+        "position": _choice(style.get("position"), ("top", "bottom"),
+                            _choice(settings.get("ticker_position"), ("top", "bottom"), "bottom")),
+        "speed": _number(style.get("speed"), 10, 2000, _number(settings.get("ticker_speed_px_s"), 10, 2000, 120.0)),
+        "height": _number(style.get("height"), 0.03, 0.3, _number(settings.get("ticker_height"), 0.03, 0.3, 0.08)),
+        "color": _colour(style.get("color"), _colour(settings.get("ticker_color"), "#FFFFFF")),
+        "background": _colour(style.get("background"), _colour(background_default, "#000000")),
+        "fps": _number(settings.get("ticker_fps"), 5, 240, 50.0),
         "separator_font": font_chain("en", fonts).primary.family,
     }
+
+
+# Styles come from releases and settings: a bad value falls back to the
+# default instead of failing the band (ticker.lua only takes #RRGGBB).
+def _choice(value, allowed, default):
+    return value if value in allowed else default
+
+
+def _number(value, low, high, default):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return default
+    return number if low <= number <= high else default
+
+
+def _colour(value, default):
+    return value.upper() if isinstance(value, str) and _HEX.match(value) else default
 
 
 def command(band: dict | None) -> list[str]:
