@@ -70,6 +70,9 @@ def create_app(settings: Settings, background: bool = False) -> Flask:
 
     @app.after_request
     def security_headers(resp):
+        # Werkzeug's conditional responses add a Date the WSGI server adds
+        # again; two Date headers break a gate's clock sanity check.
+        resp.headers.pop("Date", None)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")

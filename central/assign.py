@@ -17,7 +17,7 @@ from kiosk.store import iso, utcnow
 
 from central.fleet import check_target
 from central.library import central_id, get_playlist
-from central.checks import CentralError, NotFound, int_list
+from central.checks import CentralError, NotFound, check_name, int_list
 from central.users import audit
 
 NOTICE_KINDS = ("ticker", "slide")
@@ -80,7 +80,7 @@ def add_entry(db, target_kind: str, target_id: str, playlist_id: str, *, faces=N
         raise CentralError(f"the date range ends ({d1}) before it starts ({d0})")
     eid = central_id(entry_id or "e-" + secrets.token_hex(4), "schedule entry")
     row = {
-        "id": eid, "name": name or playlist["name"], "target_kind": target_kind,
+        "id": eid, "name": check_name(name, "entry name") or playlist["name"], "target_kind": target_kind,
         "target_id": target_id, "playlist_id": playlist["id"], "faces": _faces(faces),
         "start_date": d0 and d0.isoformat(), "end_date": d1 and d1.isoformat(),
         "weekdays": _weekdays(weekdays), "start_time": start, "end_time": end,

@@ -43,3 +43,20 @@ def int_list(value, lo: int, hi: int, what: str, allow_empty: bool = True) -> li
     if ids is None or any(not lo <= v <= hi for v in ids) or (not ids and not allow_empty):
         raise CentralError(f"{what} are numbers {lo} to {hi}, got {value!r}")
     return ids
+
+
+def check_name(value, what: str, limit: int = 200) -> str:
+    """Human names (gates, playlists, entries) go into releases and pages:
+    a string without control characters, at most `limit` characters."""
+    import unicodedata
+
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise CentralError(f"{what} must be text")
+    value = unicodedata.normalize("NFC", value).strip()
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise CentralError(f"{what} must not contain control characters")
+    if len(value) > limit:
+        raise CentralError(f"{what} is limited to {limit} characters")
+    return value

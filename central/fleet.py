@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from kiosk.store import iso, parse_iso, utcnow
 
-from central.checks import CentralError, NotFound, check_id, int_list
+from central.checks import CentralError, NotFound, check_id, check_name, int_list
 from central.users import audit, hash_token, new_token
 
 # A gate is offline after this many heartbeat intervals without one.
@@ -23,6 +23,7 @@ def _faces(faces) -> list[int]:
 def add_gate(db, gate_id: str, name: str, province: str = "", faces=(1,), by: str = "cli") -> str:
     """Register a gate; returns its API token, shown this once."""
     check_id(gate_id, "gate")
+    name, province = check_name(name, "gate name"), check_name(province, "province")
     if db["gate"].count_where("id = ?", [gate_id]):
         raise CentralError(f"gate {gate_id!r} is already registered")
     token = new_token()
@@ -61,6 +62,7 @@ def list_gates(db) -> list[dict]:
 
 def add_group(db, group_id: str, name: str = "", gate_ids=(), by: str = "cli") -> None:
     check_id(group_id, "group")
+    name = check_name(name, "group name")
     with db.atomic():
         db["gate_group"].upsert({"id": group_id, "name": name or group_id,
                                  "created_at": iso(utcnow())}, pk="id")

@@ -15,7 +15,7 @@ from typing import BinaryIO, Iterable
 from kiosk.mediastore import MediaStore, MediaStoreError, check_sha256
 from kiosk.store import iso, utcnow
 
-from central.checks import CentralError, NotFound, check_id
+from central.checks import CentralError, NotFound, check_id, check_name
 from central.users import audit, require_role
 
 MEDIA_STATES = ("uploaded", "approved", "retired")
@@ -152,6 +152,7 @@ def save_playlist(db, playlist_id: str, name: str, items: list[tuple[str, float 
                   by: str = "cli") -> str:
     """Create or replace a playlist; items are (sha256, duration override or None)."""
     pid = central_id(playlist_id, "playlist")
+    name = check_name(name, "playlist name")
     if not items:
         raise CentralError("a playlist needs at least one item")
     for sha256, duration in items:

@@ -165,6 +165,7 @@ def test_repository_is_served_with_range_and_cache_headers(central, central_serv
     assert r.status == 206 and r.data == whole[100:]
     assert r.headers["Content-Range"] == f"bytes 100-{len(whole) - 1}/{len(whole)}"
     assert "immutable" in r.headers["Cache-Control"]
+    assert len(r.headers.getlist("Date")) == 1  # the gate checks its clock against it
     ts = call(central_server, "GET", "/tuf/metadata/timestamp.json")
     assert ts.status == 200 and ts.headers["Cache-Control"] == "no-cache"
     assert len(ts.data) < 1024

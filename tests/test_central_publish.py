@@ -180,6 +180,10 @@ def test_assignment_input_is_checked(central, tmp_path):
         add_entry(central.db, "gate", "nowhere", "p")
     with pytest.raises(CentralError, match="gate id"):
         central.gate("../etc")
+    with pytest.raises(CentralError, match="control characters"):
+        central.gate("ok-id", name="Hữu\x1b[31mNghị")
+    with pytest.raises(CentralError, match="200 characters"):
+        save_playlist(central.db, "long", "x" * 201, [(sha, None)])
     with pytest.raises(CentralError, match="unknown language"):
         add_notice(central.db, "gate", "huu-nghi", {"fr": "Bonjour"})
     with pytest.raises(CentralError, match="at least one language"):
