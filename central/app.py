@@ -19,7 +19,7 @@ from flask import Flask, Response, abort, jsonify, render_template, request, sen
 from kiosk.settings import Settings
 from kiosk.store import connect, utcnow
 
-from central.db import open_central_db
+from central.db import DB_NAME, Checkpointer, open_central_db
 from central.fleet import get_gate, overview
 from central.intake import (
     BadReport,
@@ -54,15 +54,20 @@ def create_app(settings: Settings, background: bool = False) -> Flask:
     app.config["SETTINGS"] = settings
     local = threading.local()
 
+    checkpointer = Checkpointer(state_dir / DB_NAME)
+    app.extensions["checkpointer"] = checkpointer
+
     def db():
         # One connection per thread, kept: opening one per request would cost
         # more than most requests.
         conn = getattr(local, "db", None)
         if conn is None:
-            conn = local.db = connect(state_dir / "central.db")
+            checkpointer.start()  # after gunicorn's fork, like every thread here
+            conn = local.db = connect(state_dir / DB_NAME)
+            conn.execute("PRAGMA wal_autocheckpoint=0")
         return conn
 
-    watch = ReleaseWatch(lambda: connect(state_dir / "central.db"))
+    watch = ReleaseWatch(lambda: connect(state_dir / DB_NAME))
     app.extensions["release_watch"] = watch
     repo = repository_for(settings)
     if background:

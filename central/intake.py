@@ -19,6 +19,7 @@ from kiosk.mediastore import SHA256_RE
 from kiosk.store import iso, utcnow
 
 from central.checks import CentralError
+from central.db import writing
 
 MAX_POP_ROWS = 5000
 SCREENSHOT_TYPES = {"image/png": ("png", b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -57,7 +58,7 @@ def record_heartbeat(db, gate_id: str, body, now: datetime | None = None) -> Non
         if body.get(key) is not None and not isinstance(body[key], kind):
             raise BadReport(f"{key} must be a JSON {kind.__name__}")
     text = json.dumps(body, ensure_ascii=False)
-    with db.atomic():
+    with writing(db):
         db.execute(
             "INSERT INTO gate_status(gate_id, last_heartbeat_at, sent_at, release_version, "
             "last_good_release_version, heartbeat) VALUES (?, ?, ?, ?, ?, ?) "
@@ -95,7 +96,7 @@ def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None) ->
                      _text(r.get("started_at"), "started_at", 40, required=True),
                      _text(r.get("ended_at"), "ended_at", 40), outcome,
                      _text(r.get("reason"), "reason", 500), batch_id, iso(now or utcnow())])
-    with db.atomic():
+    with writing(db):
         before = db.execute("SELECT count(*) FROM proof_of_play WHERE gate_id = ?",
                             [gate_id]).fetchone()[0]
         db.conn.executemany(
@@ -143,12 +144,13 @@ def record_screenshot(db, state_dir: Path | str, gate: dict, face_id: int, data:
     for other in folder.glob(f"{face_id}.*"):
         if other.name != name:
             other.unlink(missing_ok=True)
-    db.execute(
-        "INSERT INTO screenshot(gate_id, face_id, taken_at, received_at, file, content_type, size) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(gate_id, face_id) DO UPDATE SET "
-        "taken_at = excluded.taken_at, received_at = excluded.received_at, file = excluded.file, "
-        "content_type = excluded.content_type, size = excluded.size",
-        [gate["id"], face_id, taken_at, iso(now or utcnow()), name, content_type, len(data)])
+    with writing(db):
+        db.execute(
+            "INSERT INTO screenshot(gate_id, face_id, taken_at, received_at, file, content_type, size) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(gate_id, face_id) DO UPDATE SET "
+            "taken_at = excluded.taken_at, received_at = excluded.received_at, "
+            "file = excluded.file, content_type = excluded.content_type, size = excluded.size",
+            [gate["id"], face_id, taken_at, iso(now or utcnow()), name, content_type, len(data)])
     return name
 
 

@@ -7,7 +7,14 @@ Shared by the central tests and the sync/end-to-end tests.
 from __future__ import annotations
 
 import json
+import os
+import re
+import signal
+import subprocess
+import sys
 import threading
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,7 +101,40 @@ class LiveServer:
         self.server.shutdown()
         self.server.server_close()
         self.app.extensions["release_watch"].stop()
+        self.app.extensions["checkpointer"].stop()
         self.thread.join(timeout=10)
+
+
+@contextmanager
+def served_central(state_dir: Path, log_path: Path, workers: int = 2, threads: int = 16,
+                   config: Path | None = None):
+    """`gatecast central serve` (gunicorn) on a free loopback port; yields its URL.
+    The process group is stopped on exit."""
+    cmd = [str(Path(sys.executable).parent / "gatecast"), "central", "serve",
+           "--state", str(state_dir), "--bind", "127.0.0.1:0",
+           "--workers", str(workers), "--threads", str(threads)]
+    if config is not None:
+        cmd += ["--config", str(config)]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True, env={**os.environ})
+        try:
+            deadline = time.monotonic() + 60
+            port = None
+            while port is None:
+                m = re.search(rb"Listening at: http://127\.0\.0\.1:(\d+)", log_path.read_bytes())
+                port = m and int(m.group(1))
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("central serve did not start:\n" + log_path.read_text())
+                time.sleep(0.1)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 @pytest.fixture

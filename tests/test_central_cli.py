@@ -4,17 +4,11 @@ as the real gunicorn process it is in production."""
 from __future__ import annotations
 
 import json
-import os
-import re
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import urllib3
 
+from centralkit import served_central
 from kiosk.cli import main
 from media_samples import make_image
 
@@ -73,30 +67,8 @@ def served(runner, tmp_path):
     state = tmp_path / "central"
     run(runner, state, "init")
     token = run(runner, state, "gate", "add", "huu-nghi", "--name", "Hữu Nghị").output.strip()
-    log = open(tmp_path / "serve.log", "wb")
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gatecast"), "central", "serve", "--state", str(state),
-         "--bind", "127.0.0.1:0", "--workers", "2", "--threads", "4"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env={**os.environ})
-    try:
-        deadline = time.monotonic() + 60
-        port = None
-        while port is None and time.monotonic() < deadline:
-            m = re.search(rb"Listening at: http://127\.0\.0\.1:(\d+)",
-                          (tmp_path / "serve.log").read_bytes())
-            port = m and int(m.group(1))
-            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
-            time.sleep(0.1)
-        assert port, (tmp_path / "serve.log").read_text()
-        yield f"http://127.0.0.1:{port}", token, state
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+    with served_central(state, tmp_path / "serve.log", workers=2, threads=4) as url:
+        yield url, token, state
 
 
 @pytest.mark.slow
