@@ -15,8 +15,9 @@ packages=(python3 python3-venv python3-pip mpv ffmpeg xvfb xauth libgl1-mesa-dri
           fonts-noto-core fonts-noto-cjk sqlite3 ca-certificates)
 if (( with_tests )); then
   # Tests: a real browser for the admin, a Debian root for the Ansible
-  # converge, nft and systemd-analyze to check what Ansible wrote.
-  packages+=(chromium debootstrap nftables systemd)
+  # converge, nft and systemd-analyze to check what Ansible wrote,
+  # nginx to serve the central repository with deploy/nginx's config.
+  packages+=(chromium debootstrap nftables systemd nginx-light)
 fi
 
 missing=()
