@@ -34,9 +34,12 @@ def db(app):
 
 
 @pytest.fixture
-def accounts(db):
+def accounts(db, monkeypatch):
     from admin.services import users
 
+    # Fast hashes for the many logins of the tests; test_passwords_are_hashed
+    # checks the production method.
+    monkeypatch.setattr(users, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
     for name, role in ROLES.items():
         users.create_user(db, name, PASSWORDS[name], role, None, "en")
     return ROLES

@@ -194,10 +194,13 @@ def test_password_change_ends_other_sessions(app, accounts, db):
     assert Auth(first).login("op", "new-password-99").status_code == 302
 
 
-def test_passwords_are_hashed(db, accounts):
+def test_passwords_are_hashed_with_scrypt(db):
+    from admin.services import users
+
+    users.create_user(db, "chief", PASSWORDS["chief"], "admin", None)
     stored = db.execute("SELECT password_hash FROM admin_user WHERE username = 'chief'").fetchone()[0]
-    assert PASSWORDS["chief"] not in stored
-    assert stored.startswith(("scrypt:", "pbkdf2:"))
+    assert PASSWORDS["chief"] not in stored and stored.startswith("scrypt:")
+    assert users.authenticate(db, "chief", PASSWORDS["chief"], "127.0.0.1")["username"] == "chief"
 
 
 def test_security_headers(client, auth, accounts):
@@ -230,3 +233,25 @@ def test_health_is_public_and_says_little(client):
     resp = client.get("/health")
     assert resp.status_code == 200 and resp.json["status"] == "ok"
     assert set(resp.json) == {"status", "version"}
+
+
+def test_vi_and_en_catalogues_are_complete():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, str(root / "scripts" / "admin_catalogues.py"), "--check"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stdout[-3000:]
+
+
+def test_language_switch_vietnamese_default_and_english(client, auth, accounts, db):
+    db.execute("UPDATE admin_user SET language = 'vi' WHERE username = 'view'")
+    auth.login("view")
+    page = client.get("/").get_data(as_text=True)
+    assert 'lang="vi"' in page and "Tổng quan" in page
+    auth.post("/language", {"lang": "en"})
+    page = client.get("/").get_data(as_text=True)
+    assert 'lang="en"' in page and "Dashboard" in page and "Tổng quan" not in page
+    assert db.execute("SELECT language FROM admin_user WHERE username = 'view'").fetchone()[0] == "en"

@@ -38,7 +38,7 @@ def test_unknown_face_and_bad_duration_are_refused_in_the_users_language(client,
     auth.post("/language", {"lang": "vi"})
     resp = auth.post("/power/switch", {"face": "9", "state": "off"})
     assert resp.status_code == 400
-    assert "9" in resp.get_data(as_text=True)
+    assert "Không có mặt 9" in resp.get_data(as_text=True)
     resp = auth.post("/power/switch", {"face": "1", "state": "off", "for": "soon"})
     assert resp.status_code == 400
     resp = auth.post("/power/windows/1", {"rows": "1", "start_0": "25:00", "end_0": "22:00",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from urllib.parse import unquote
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,9 +20,15 @@ from kiosk import __version__
 from admin.extensions import csrf
 from admin.security import actor
 from admin.services import AdminError, role_at_least
+from admin.services import audit
+from admin.services import config as config_service
 from admin.services import dashboard as dashboard_service
+from admin.services import logs as log_service
+from admin.services import notices as notice_service
+from admin.services import media as media_service
 from admin.services import power as power_service
-from admin.web import get_db, get_settings
+from admin.services import schedule as schedule_service
+from admin.web import get_db, get_settings, media_store
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # checked in security.require_login for cookie sessions
@@ -167,4 +173,167 @@ def raw_upload_name() -> str:
     return unquote(request.headers.get("X-File-Name", "") or request.args.get("name", ""))
 
 
-del Response
+# ---- media, playlists, schedule ----------------------------------------------------
+
+@route("/media", "GET", "Every media item with the playlists using it.")
+def media_list():
+    return jsonify(media_service.list_media(get_db()))
+
+
+@route("/media", "POST", "Upload one image or video as the raw request body; it is validated "
+       "before it is stored. Name it with ?name= or an X-File-Name header (display only).",
+       "operator", query={"name": {"type": "string"}}, raw_body="application/octet-stream")
+def media_upload():
+    return jsonify(media_service.upload(get_db(), get_settings(), media_store(), request.stream,
+                                        raw_upload_name(), actor())), 201
+
+
+@route("/media/<sha256>", "DELETE", "Delete an unused local media item.", "operator")
+def media_delete(sha256):
+    media_service.delete(get_db(), media_store(), sha256, actor())
+    return jsonify(deleted=sha256)
+
+
+_PLAYLIST = {"type": "object", "required": ["name", "items"], "properties": {
+    "name": {"type": "string"},
+    "items": {"type": "array", "items": {"type": "object", "properties": {
+        "media_sha256": {"type": "string"}, "duration_s": {"type": "number", "nullable": True}}}}}}
+
+
+@route("/playlists", "GET", "Every playlist with its items.")
+def playlists_list():
+    return jsonify(schedule_service.list_playlists(get_db()))
+
+
+@route("/playlists", "POST", "Create a local playlist.", "operator", _PLAYLIST)
+def playlist_create():
+    d = _json()
+    return jsonify(schedule_service.save_playlist(get_db(), actor(), None, d.get("name", ""),
+                                                  d.get("items", []))), 201
+
+
+@route("/playlists/<playlist_id>", "PUT", "Replace a local playlist's name and items.", "operator", _PLAYLIST)
+def playlist_update(playlist_id):
+    d = _json()
+    return jsonify(schedule_service.save_playlist(get_db(), actor(), playlist_id, d.get("name", ""),
+                                                  d.get("items", [])))
+
+
+@route("/playlists/<playlist_id>", "DELETE", "Delete an unused local playlist.", "operator")
+def playlist_delete(playlist_id):
+    schedule_service.delete_playlist(get_db(), actor(), playlist_id)
+    return jsonify(deleted=playlist_id)
+
+
+_ENTRY = {"type": "object", "required": ["playlist_id", "faces", "start_time", "end_time"], "properties": {
+    "name": {"type": "string"}, "playlist_id": {"type": "string"},
+    "faces": {"type": "array", "items": {"type": "integer"}},
+    "weekdays": {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 6},
+                 "description": "0 = Monday"},
+    "start_time": {"type": "string", "example": "08:00"},
+    "end_time": {"type": "string", "example": "17:30", "description": "excluded; <= start: overnight"},
+    "start_date": {"type": "string", "format": "date", "nullable": True},
+    "end_date": {"type": "string", "format": "date", "nullable": True},
+    "level": {"type": "string", "enum": ["emergency", "priority", "normal"]},
+    "enabled": {"type": "boolean"}}}
+
+
+@route("/schedule", "GET", "Every schedule entry, and the overlaps between levels in words.")
+def entries_list():
+    db = get_db()
+    return jsonify(entries=schedule_service.list_entries(db), conflicts=schedule_service.conflicts(db))
+
+
+@route("/schedule", "POST", "Create a local schedule entry.", "operator", _ENTRY)
+def entry_create():
+    return jsonify(schedule_service.save_entry(get_db(), get_settings(), actor(), None, _json())), 201
+
+
+@route("/schedule/<entry_id>", "PUT", "Replace a local schedule entry.", "operator", _ENTRY)
+def entry_update(entry_id):
+    return jsonify(schedule_service.save_entry(get_db(), get_settings(), actor(), entry_id, _json()))
+
+
+@route("/schedule/<entry_id>", "DELETE", "Delete a local schedule entry.", "operator")
+def entry_delete(entry_id):
+    schedule_service.delete_entry(get_db(), actor(), entry_id)
+    return jsonify(deleted=entry_id)
+
+
+@route("/fallbacks/<int:face_id>", "PUT", "Set (or with null clear) a face's fallback playlist.",
+       "operator", {"type": "object", "properties": {"playlist_id": {"type": "string", "nullable": True}}})
+def fallback_set(face_id):
+    schedule_service.set_fallback(get_db(), get_settings(), actor(), face_id, _json().get("playlist_id"))
+    return jsonify(face_id=face_id, playlist_id=_json().get("playlist_id"))
+
+
+@route("/week", "GET", "What each face shows over a week (segments from the schedule engine).",
+       query={"monday": {"type": "string", "format": "date"}})
+def week():
+    from datetime import date
+
+    monday = request.args.get("monday")
+    try:
+        monday = date.fromisoformat(monday) if monday else None
+    except ValueError:
+        raise AdminError(_("%(v)s is not a date (YYYY-MM-DD).", v=monday[:20]), field="monday") from None
+    return jsonify(schedule_service.week_view(get_db(), get_settings(), monday))
+
+
+# ---- notices, logs, settings ---------------------------------------------------------
+
+@route("/notices", "GET", "Local and central notices, newest first.")
+def notices_list():
+    return jsonify(notice_service.list_notices(get_db(), include_ended=True))
+
+
+@route("/notices", "POST", "Publish a local notice (ticker or slide).", "operator", {
+    "type": "object", "required": ["texts"], "properties": {
+        "texts": {"type": "object", "description": "language (vi, en, zh, lo, km) -> text; at most 3"},
+        "kind": {"type": "string", "enum": ["ticker", "slide"]},
+        "level": {"type": "string", "enum": ["emergency", "priority", "normal"]},
+        "faces": {"type": "array", "items": {"type": "integer"}, "description": "[] = every face"},
+        "expires_at": {"type": "string", "description": "local YYYY-MM-DDTHH:MM or ISO with offset"}}})
+def notice_create():
+    return jsonify(notice_service.create(get_db(), get_settings(), actor(), _json())), 201
+
+
+@route("/notices/<notice_id>", "DELETE", "Withdraw a local notice.", "operator")
+def notice_withdraw(notice_id):
+    notice_service.withdraw(get_db(), actor(), notice_id)
+    return jsonify(withdrawn=notice_id)
+
+
+_PROOF_QUERY = {"face": {"type": "integer"}, "from": {"type": "string", "format": "date"},
+                "to": {"type": "string", "format": "date"}, "media": {"type": "string"},
+                "offset": {"type": "integer"}}
+
+
+@route("/proof-of-play", "GET", "Proof of play, newest first, 200 per page.", query=_PROOF_QUERY)
+def proof_of_play():
+    try:
+        offset = max(0, int(request.args.get("offset", 0)))
+    except ValueError:
+        offset = 0
+    return jsonify(log_service.proof_of_play(get_db(), get_settings(), request.args, offset=offset))
+
+
+@route("/events", "GET", "Recent events of player, power, sync and text.",
+       query={"level": {"type": "string"}, "source": {"type": "string"}})
+def events():
+    return jsonify(log_service.events(get_db(), request.args))
+
+
+@route("/audit", "GET", "The audit log, newest first.", "admin")
+def audit_log():
+    return jsonify(audit.recent(get_db(), 500))
+
+
+@route("/settings", "GET", "Settings an admin may change, with their origin.", "admin")
+def settings_get():
+    return jsonify(config_service.editable(get_settings()))
+
+
+@route("/settings", "PATCH", "Change settings (name -> value).", "admin", {"type": "object"})
+def settings_patch():
+    return jsonify(changed=config_service.save(get_db(), get_settings(), actor(), _json()))

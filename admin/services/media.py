@@ -1,0 +1,109 @@
+"""Media: upload through kiosk.validate, list, delete when unused.
+
+Files are stored by sha256 (kiosk.mediastore); the name a browser sends is
+only ever shown, never used as a path. Media from the central authority are
+read-only here.
+"""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from kiosk.mediastore import MediaStore, MediaStoreError, check_sha256
+from kiosk.store import iso, utcnow
+from kiosk.validate import Limits, MediaRejected, ingest, safe_display_name
+
+from admin.services import Actor, AdminError, Conflict, NotFound, audit
+
+MIME = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "webp": "image/webp",
+        "mp4": "video/mp4", "mkv": "video/x-matroska", "json": "application/json"}
+
+
+def rejection_message(e: MediaRejected) -> str:
+    """kiosk.validate's reasons in the user's language."""
+    p = e.params
+    messages = {
+        "empty": lambda: _("The file is empty (0 bytes)."),
+        "too_large": lambda: _("The file is %(size)s MB; the limit is %(limit)s MB.",
+                               size=p.get("size_mb"), limit=p.get("limit_mb")),
+        "not_media": lambda: _("This file is not a PNG, JPEG or WebP image nor an MP4 or MKV "
+                               "video. Its content decides, not its name."),
+        "corrupt": lambda: _("The file is damaged or incomplete and cannot be shown."),
+        "truncated": lambda: _("The video is incomplete (cut off) or damaged."),
+        "too_many_pixels": lambda: _("The picture is too large (%(w)s×%(h)s pixels); the limit "
+                                     "is %(limit)s megapixels.", w=p["width"], h=p["height"],
+                                     limit=p.get("limit_mp")) if p.get("width") else
+        _("The picture is far too large; the limit is %(limit)s megapixels.", limit=p.get("limit_mp")),
+        "codec": lambda: _("The video codec %(codec)s is not supported: use H.264 or H.265.",
+                           codec=p.get("codec")),
+        "bad_duration": lambda: _("The video has no playable length."),
+        "too_long": lambda: _("The video lasts %(d)s minutes; the limit is %(limit)s minutes.",
+                              d=p.get("duration_min"), limit=p.get("limit_min")),
+        "no_prober": lambda: _("ffprobe is missing on the controller: videos cannot be checked."),
+    }
+    return messages.get(e.code, lambda: e.message)()
+
+
+def list_media(db) -> list[dict]:
+    usage = {}
+    for r in db.query("SELECT i.media_sha256, p.id, p.name FROM playlist_item i "
+                      "JOIN playlist p ON p.id = i.playlist_id ORDER BY p.name"):
+        usage.setdefault(r["media_sha256"], {})[r["id"]] = r["name"]
+    rows = []
+    for m in db.query("SELECT * FROM media ORDER BY created_at DESC, name"):
+        m["used_by"] = [{"id": k, "name": v} for k, v in usage.get(m["sha256"], {}).items()]
+        m["mime"] = MIME.get(m["format"] or "", "application/octet-stream")
+        rows.append(m)
+    return rows
+
+
+def get(db, sha256: str) -> dict:
+    try:
+        check_sha256(sha256)
+    except MediaStoreError:
+        raise NotFound(_("No such media.")) from None
+    rows = list(db.query("SELECT * FROM media WHERE sha256 = ?", [sha256]))
+    if not rows:
+        raise NotFound(_("No such media."))
+    rows[0]["mime"] = MIME.get(rows[0]["format"] or "", "application/octet-stream")
+    return rows[0]
+
+
+def upload(db, settings, store: MediaStore, chunks, name: str, actor: Actor) -> dict:
+    """Validate and store an upload; nothing is stored when it is refused."""
+    display = safe_display_name(name)
+    try:
+        sha, info = ingest(store, chunks, Limits.from_settings(settings))
+    except MediaRejected as e:
+        audit.record(db, actor, "media.refused", display, None, {"reason": e.code})
+        raise AdminError(rejection_message(e), 413 if e.code == "too_large" else 400,
+                         field="file") from None
+    row = {"sha256": sha, "kind": info.kind, "name": display, "format": info.format,
+           "size": info.size, "duration_s": info.duration_s, "width": info.width,
+           "height": info.height, "source": "local", "approved": 1, "created_at": iso(utcnow())}
+    with db.atomic():
+        existing = list(db.query("SELECT * FROM media WHERE sha256 = ?", [sha]))
+        if existing:
+            return {**existing[0], "duplicate": True}
+        db["media"].insert(row)
+        audit.record(db, actor, "media.upload", display, None, row)
+    return row
+
+
+def delete(db, store: MediaStore, sha256: str, actor: Actor) -> None:
+    media = get(db, sha256)
+    if media["source"] != "local":
+        raise Conflict(_("%(name)s comes from the central authority and cannot be deleted here.",
+                         name=media["name"]))
+    with db.atomic():
+        used = [r["name"] for r in db.query(
+            "SELECT DISTINCT p.name FROM playlist_item i JOIN playlist p ON p.id = i.playlist_id "
+            "WHERE i.media_sha256 = ? ORDER BY p.name", [sha256])]
+        if used:
+            raise Conflict(_("%(name)s is used by the playlist(s) %(lists)s; remove it from them first.",
+                             name=media["name"], lists=", ".join(used)))
+        db.execute("DELETE FROM media WHERE sha256 = ?", [sha256])
+        audit.record(db, actor, "media.delete", media["name"], media, None)
+    # The file goes after the row: a crash in between leaves an orphan file,
+    # never a row pointing at nothing.
+    store.remove(sha256)

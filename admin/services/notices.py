@@ -1,0 +1,111 @@
+"""Local notices (ticker or slide) over kiosk.text.notices, which stores them
+in the core `notice` table and renders them on the faces."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+
+from kiosk.schedule import LEVELS
+from kiosk.settings import faces as configured_faces
+from kiosk.store import iso, utcnow
+from kiosk.text import notices as text_notices
+
+from admin.services import Actor, AdminError, audit
+
+LANGUAGES = ("vi", "en", "zh", "lo", "km")
+MAX_CHARS = 500
+
+
+def language_names() -> dict:
+    return {"vi": _("Vietnamese"), "en": _("English"), "zh": _("Chinese"), "lo": _("Lao"),
+            "km": _("Khmer")}
+
+
+def _public(n) -> dict:
+    return {"id": n.id, "kind": n.kind, "level": n.level, "texts": n.texts, "faces": list(n.faces),
+            "starts_at": iso(n.starts_at), "expires_at": iso(n.expires_at),
+            "withdrawn_at": iso(n.withdrawn_at), "created_by": n.created_by, "source": n.source}
+
+
+def list_notices(db, include_ended: bool = False) -> list[dict]:
+    now = utcnow()
+    out = []
+    for n in reversed(text_notices.list_notices(db, now, include_ended=include_ended)):
+        d = _public(n)
+        d["active"] = n.active(now)
+        out.append(d)
+    return out[:200]
+
+
+def create(db, settings, actor: Actor, data: dict) -> dict:
+    texts = {}
+    for lang, text in (data.get("texts") or {}).items():
+        if lang not in LANGUAGES:
+            raise AdminError(_("Unknown language %(lang)s.", lang=str(lang)[:10]), field="texts")
+        text = str(text or "").strip()
+        if len(text) > MAX_CHARS:
+            raise AdminError(_("A notice text has at most %(n)d characters.", n=MAX_CHARS), field="texts")
+        if text:
+            texts[lang] = text
+    if not texts:
+        raise AdminError(_("Write the notice in at least one language."), field="texts")
+    if len(texts) > 3:
+        raise AdminError(_("A notice has at most three languages."), field="texts")
+    kind = data.get("kind") or "ticker"
+    if kind not in ("ticker", "slide"):
+        raise AdminError(_("Choose ticker or slide."), field="kind")
+    level = data.get("level") or "normal"
+    if level not in LEVELS:
+        raise AdminError(_("Choose a level: emergency, priority or normal."), field="level")
+    known = [f["id"] for f in configured_faces(settings)]
+    faces = []
+    for f in data.get("faces") or []:
+        try:
+            fid = int(f)
+        except (TypeError, ValueError):
+            fid = None
+        if fid not in known:
+            raise AdminError(_("Unknown face %(face)s (this gate has faces %(faces)s).",
+                               face=str(f)[:20], faces=", ".join(map(str, known))), field="faces")
+        faces.append(fid)
+    now = utcnow()
+    expires = _expiry(data.get("expires_at"), settings, now)
+    try:
+        notice = text_notices.set_notice(
+            db, texts, level=level, kind=kind, faces=faces,
+            duration=(expires - now) if expires else None, created_by=actor.username,
+            known_faces=known, now=now)
+    except text_notices.NoticeError as e:
+        raise AdminError(str(e)) from None
+    result = _public(notice)
+    audit.record(db, actor, "notice.create", notice.id, None, result)
+    return result
+
+
+def _expiry(value, settings, now: datetime) -> datetime | None:
+    """'YYYY-MM-DDTHH:MM' in the gate's local time (or ISO with offset) -> aware datetime."""
+    if value in (None, ""):
+        return None
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise AdminError(_("%(v)s is not a date and time.", v=str(value)[:30]), field="expires_at") from None
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo(settings["timezone"]))
+    if at <= now:
+        raise AdminError(_("The expiry must be in the future."), field="expires_at")
+    return at
+
+
+def withdraw(db, actor: Actor, notice_id: str) -> None:
+    before = [n for n in list_notices(db) if n["id"] == notice_id]
+    if before and before[0]["source"] != "local":
+        raise AdminError(_("This notice comes from the central authority and is read-only here."), 409)
+    try:
+        text_notices.clear_notices(db, notice_id, by=actor.username)
+    except text_notices.NoticeError:
+        raise AdminError(_("No such current notice."), 404) from None
+    audit.record(db, actor, "notice.withdraw", notice_id, before[0] if before else None, None)

@@ -1,0 +1,365 @@
+"""Local playlists, schedule entries and fallbacks; conflicts in words; the
+week view. Rows go through kiosk.content (the player engineer's writer) after
+the checks here, and the week view asks the real schedule engine."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask_babel import gettext as _
+
+from kiosk import content
+from kiosk.schedule import LEVEL_RANK, LEVELS, ScheduleError, evaluate, load_schedule, parse_date, parse_time
+from kiosk.settings import faces as configured_faces
+
+from admin.services import Actor, AdminError, Conflict, NotFound, audit
+
+MAX_ITEMS = 200
+
+
+def level_label(level: str) -> str:
+    return {"emergency": _("emergency"), "priority": _("priority"), "normal": _("normal"),
+            "fallback": _("fallback"), "none": _("nothing scheduled")}.get(level, level)
+
+
+def weekday_label(d: int) -> str:
+    return [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"),
+            _("Saturday"), _("Sunday")][d]
+
+
+# ---- playlists ----------------------------------------------------------------
+
+
+def list_playlists(db) -> list[dict]:
+    out = []
+    for p in db.query("SELECT * FROM playlist ORDER BY source DESC, name"):
+        p["items"] = _items(db, p["id"])
+        p["entries"] = [r["name"] or r["id"] for r in db.query(
+            "SELECT id, name FROM schedule_entry WHERE playlist_id = ?", [p["id"]])]
+        out.append(p)
+    return out
+
+
+def _items(db, playlist_id: str) -> list[dict]:
+    return list(db.query(
+        "SELECT i.position, i.media_sha256, i.duration_s, m.name, m.kind, m.duration_s AS media_duration "
+        "FROM playlist_item i LEFT JOIN media m ON m.sha256 = i.media_sha256 "
+        "WHERE i.playlist_id = ? ORDER BY i.position", [playlist_id]))
+
+
+def get_playlist(db, playlist_id: str) -> dict:
+    rows = list(db.query("SELECT * FROM playlist WHERE id = ?", [playlist_id]))
+    if not rows:
+        raise NotFound(_("No such playlist."))
+    p = rows[0]
+    p["items"] = _items(db, playlist_id)
+    return p
+
+
+def _check_local(row: dict, what: str) -> None:
+    if row.get("source", "local") != "local":
+        raise Conflict(_("%(name)s comes from the central authority and is read-only here.",
+                         name=row.get("name") or what))
+
+
+def _duration(value, i: int):
+    if value in (None, ""):
+        return None
+    try:
+        d = float(value)
+    except (TypeError, ValueError):
+        d = -1
+    if not 0.5 <= d <= 86400:
+        raise AdminError(_("Item %(i)d: a duration is a number of seconds from 0.5 to 86400.", i=i),
+                         field="items")
+    return d
+
+
+def save_playlist(db, actor: Actor, playlist_id: str | None, name: str, items: list) -> dict:
+    """Create (playlist_id None) or replace a local playlist.
+
+    items: [{"media_sha256": ..., "duration_s": seconds or None}] in order.
+    """
+    name = " ".join(str(name or "").split())[:100]
+    if not name:
+        raise AdminError(_("Give the playlist a name."), field="name")
+    if not isinstance(items, list) or len(items) > MAX_ITEMS:
+        raise AdminError(_("A playlist holds at most %(n)d items.", n=MAX_ITEMS), field="items")
+    clean = []
+    for i, item in enumerate(items, 1):
+        if not isinstance(item, dict):
+            raise AdminError(_("Item %(i)d is not understood.", i=i), field="items")
+        sha = str(item.get("media_sha256") or "")
+        if not db.execute("SELECT 1 FROM media WHERE sha256 = ?", [sha]).fetchone():
+            raise AdminError(_("Item %(i)d: no such media.", i=i), field="items")
+        clean.append((sha, _duration(item.get("duration_s"), i)))
+    with db.atomic():
+        before = None
+        if playlist_id:
+            before = get_playlist(db, playlist_id)
+            _check_local(before, playlist_id)
+        else:
+            playlist_id = "l-" + uuid.uuid4().hex[:10]
+        content.set_playlist(db, playlist_id, name, clean)
+        after = get_playlist(db, playlist_id)
+        audit.record(db, actor, "playlist.save", name, before, after)
+    return after
+
+
+def delete_playlist(db, actor: Actor, playlist_id: str) -> None:
+    with db.atomic():
+        p = get_playlist(db, playlist_id)
+        _check_local(p, playlist_id)
+        entries = [r["name"] or r["id"] for r in db.query(
+            "SELECT id, name FROM schedule_entry WHERE playlist_id = ?", [playlist_id])]
+        fallbacks = [str(r["face_id"]) for r in db.query(
+            "SELECT face_id FROM face_fallback WHERE playlist_id = ?", [playlist_id])]
+        if entries or fallbacks:
+            raise Conflict(_("%(name)s is still used by schedule entries %(entries)s and as fallback "
+                             "of faces %(faces)s.", name=p["name"], entries=", ".join(entries) or "—",
+                             faces=", ".join(fallbacks) or "—"))
+        db.execute("DELETE FROM playlist_item WHERE playlist_id = ?", [playlist_id])
+        db.execute("DELETE FROM playlist WHERE id = ?", [playlist_id])
+        audit.record(db, actor, "playlist.delete", p["name"], p, None)
+
+
+# ---- schedule entries ------------------------------------------------------------
+
+
+def list_entries(db) -> list[dict]:
+    out = []
+    for e in db.query("SELECT e.*, p.name AS playlist_name FROM schedule_entry e "
+                      "LEFT JOIN playlist p ON p.id = e.playlist_id ORDER BY e.source DESC, "
+                      "CASE e.level WHEN 'emergency' THEN 0 WHEN 'priority' THEN 1 ELSE 2 END, e.start_time"):
+        out.append(_entry_public(e))
+    return out
+
+
+def _entry_public(e: dict) -> dict:
+    e = dict(e)
+    e["faces"] = json.loads(e["faces"] or "[]")
+    e["weekdays"] = json.loads(e["weekdays"] or "[0,1,2,3,4,5,6]")
+    return e
+
+
+def get_entry(db, entry_id: str) -> dict:
+    rows = list(db.query("SELECT * FROM schedule_entry WHERE id = ?", [entry_id]))
+    if not rows:
+        raise NotFound(_("No such schedule entry."))
+    return _entry_public(rows[0])
+
+
+def check_entry(db, settings, data: dict) -> dict:
+    """Validate every field of a schedule entry; returns the clean values."""
+    name = " ".join(str(data.get("name") or "").split())[:100]
+    playlist_id = str(data.get("playlist_id") or "")
+    if not db.execute("SELECT 1 FROM playlist WHERE id = ?", [playlist_id]).fetchone():
+        raise AdminError(_("Choose an existing playlist."), field="playlist_id")
+    known = [f["id"] for f in configured_faces(settings)]
+    faces = []
+    for f in data.get("faces") or []:
+        try:
+            fid = int(f)
+        except (TypeError, ValueError):
+            fid = None
+        if fid not in known:
+            raise AdminError(_("Unknown face %(face)s (this gate has faces %(faces)s).",
+                               face=str(f)[:20], faces=", ".join(map(str, known))), field="faces")
+        faces.append(fid)
+    if not faces:
+        raise AdminError(_("Choose at least one face."), field="faces")
+    weekdays = []
+    for d in data.get("weekdays", list(range(7))) or []:
+        try:
+            d = int(d)
+        except (TypeError, ValueError):
+            d = -1
+        if not 0 <= d <= 6:
+            raise AdminError(_("Weekdays are 0 (Monday) to 6 (Sunday)."), field="weekdays")
+        weekdays.append(d)
+    if not weekdays:
+        raise AdminError(_("Choose at least one weekday."), field="weekdays")
+    start_time = str(data.get("start_time") or "").strip()
+    end_time = str(data.get("end_time") or "").strip()
+    try:
+        parse_time(start_time)
+    except ScheduleError:
+        raise AdminError(_("%(v)s is not a time of day: use HH:MM from 00:00 to 23:59.",
+                           v=start_time[:20] or "—"), field="start_time") from None
+    try:
+        parse_time(end_time, allow_24=True)
+    except ScheduleError:
+        raise AdminError(_("%(v)s is not a time of day: use HH:MM from 00:00 to 23:59 (or 24:00 as an end).",
+                           v=end_time[:20] or "—"), field="end_time") from None
+    dates = {}
+    for key in ("start_date", "end_date"):
+        value = str(data.get(key) or "").strip() or None
+        try:
+            parse_date(value)
+        except ScheduleError:
+            raise AdminError(_("%(v)s is not a date (YYYY-MM-DD).", v=value[:20]), field=key) from None
+        dates[key] = value
+    if dates["start_date"] and dates["end_date"] and dates["end_date"] < dates["start_date"]:
+        raise AdminError(_("The date range ends (%(end)s) before it starts (%(start)s).",
+                           end=dates["end_date"], start=dates["start_date"]), field="end_date")
+    level = str(data.get("level") or "normal")
+    if level not in LEVELS:
+        raise AdminError(_("Choose a level: emergency, priority or normal."), field="level")
+    return {"name": name, "playlist_id": playlist_id, "faces": sorted(set(faces)),
+            "weekdays": sorted(set(weekdays)), "start_time": start_time, "end_time": end_time,
+            "level": level, "enabled": bool(data.get("enabled", True)), **dates}
+
+
+def save_entry(db, settings, actor: Actor, entry_id: str | None, data: dict) -> dict:
+    clean = check_entry(db, settings, data)
+    with db.atomic():
+        before = None
+        if entry_id:
+            before = get_entry(db, entry_id)
+            _check_local(before, entry_id)
+            db.execute("DELETE FROM schedule_entry WHERE id = ?", [entry_id])
+        else:
+            entry_id = "l-" + uuid.uuid4().hex[:10]
+        content.add_schedule_entry(
+            db, clean["playlist_id"], clean["faces"], clean["start_time"], clean["end_time"],
+            clean["level"], clean["weekdays"], clean["start_date"], clean["end_date"],
+            clean["name"] or entry_id, entry_id)
+        if not clean["enabled"]:
+            db.execute("UPDATE schedule_entry SET enabled = 0 WHERE id = ?", [entry_id])
+        after = get_entry(db, entry_id)
+        audit.record(db, actor, "entry.save", after["name"], before, after)
+    return after
+
+
+def delete_entry(db, actor: Actor, entry_id: str) -> None:
+    with db.atomic():
+        e = get_entry(db, entry_id)
+        _check_local(e, entry_id)
+        db.execute("DELETE FROM schedule_entry WHERE id = ?", [entry_id])
+        audit.record(db, actor, "entry.delete", e["name"], e, None)
+
+
+def set_fallback(db, settings, actor: Actor, face, playlist_id: str | None) -> None:
+    known = [f["id"] for f in configured_faces(settings)]
+    try:
+        fid = int(face)
+    except (TypeError, ValueError):
+        fid = None
+    if fid not in known:
+        raise AdminError(_("Unknown face %(face)s (this gate has faces %(faces)s).",
+                           face=str(face)[:20], faces=", ".join(map(str, known))), field="face")
+    if playlist_id and not db.execute("SELECT 1 FROM playlist WHERE id = ?", [playlist_id]).fetchone():
+        raise AdminError(_("Choose an existing playlist."), field="playlist_id")
+    with db.atomic():
+        before = db.execute("SELECT playlist_id FROM face_fallback WHERE face_id = ?", [fid]).fetchone()
+        content.set_fallback(db, fid, playlist_id or None)
+        audit.record(db, actor, "fallback.set", f"face {fid}", before and before[0], playlist_id)
+
+
+# ---- conflicts and the week view ---------------------------------------------------
+
+
+def _minutes(e: dict) -> list[set[int]]:
+    """Minutes of the week (per weekday of the *start* day's occurrence) an entry covers."""
+    start = parse_time(e["start_time"])
+    end = parse_time(e["end_time"], allow_24=True)
+    s = start.hour * 60 + start.minute
+    t = 1440 if end is None else end.hour * 60 + end.minute
+    if t <= s:
+        t += 1440  # overnight (or 24 h when equal)
+    week: list[set[int]] = [set() for _ in range(7)]
+    for d in e["weekdays"]:
+        for m in range(s, t):
+            week[(d + m // 1440) % 7].add(m % 1440)
+    return week
+
+
+def _ranges(minutes: set[int]) -> list[tuple[int, int]]:
+    out, run = [], None
+    for m in sorted(minutes):
+        if run and m == run[1]:
+            run[1] = m + 1
+        else:
+            run = [m, m + 1]
+            out.append(run)
+    return [tuple(r) for r in out]
+
+
+def _hhmm(m: int) -> str:
+    return f"{m // 60:02d}:{m % 60:02d}"
+
+
+def _dates_overlap(a: dict, b: dict) -> bool:
+    a0, a1 = a.get("start_date") or "0000", a.get("end_date") or "9999"
+    b0, b1 = b.get("start_date") or "0000", b.get("end_date") or "9999"
+    return a0 <= b1 and b0 <= a1
+
+
+def conflicts(db) -> list[dict]:
+    """Overlaps between enabled entries of different levels on a face, in words."""
+    entries = [e for e in list_entries(db) if e["enabled"]]
+    weeks = {e["id"]: _minutes(e) for e in entries}
+    out = []
+    for i, a in enumerate(entries):
+        for b in entries[i + 1:]:
+            if a["level"] == b["level"] or not _dates_overlap(a, b):
+                continue
+            hi, lo = (a, b) if LEVEL_RANK[a["level"]] > LEVEL_RANK[b["level"]] else (b, a)
+            for face in sorted(set(a["faces"]) & set(b["faces"])):
+                for day in range(7):
+                    for r0, r1 in _ranges(weeks[a["id"]][day] & weeks[b["id"]][day]):
+                        out.append({
+                            "face": face, "weekday": day, "start": _hhmm(r0), "end": _hhmm(r1),
+                            "winner": hi["id"], "loser": lo["id"],
+                            "text": _("On face %(face)s, %(day)s %(start)s–%(end)s, %(hl)s entry "
+                                      "%(hi)s hides %(ll)s entry %(lo)s.", face=face,
+                                      day=weekday_label(day), start=_hhmm(r0), end=_hhmm(r1),
+                                      hl=level_label(hi["level"]), hi=hi["name"] or hi["id"],
+                                      ll=level_label(lo["level"]), lo=lo["name"] or lo["id"]),
+                        })
+    return out
+
+
+def week_view(db, settings, monday: date | None = None) -> dict:
+    """What each face shows over a week, as segments from the schedule engine."""
+    tz = ZoneInfo(settings["timezone"])
+    monday = monday or datetime.now(tz).date()
+    monday -= timedelta(days=monday.weekday())
+    schedule = load_schedule(db, float(settings["image_duration_s"]))
+    names = {r["id"]: r["name"] or r["id"] for r in db.query("SELECT id, name FROM schedule_entry")}
+    start = datetime.combine(monday, time(0), tz)
+    end = start + timedelta(days=7)
+    faces = []
+    for f in configured_faces(settings):
+        days = [[] for _ in range(7)]
+        at = start
+        for _step in range(2000):  # a bound: a week has far fewer changes
+            d = evaluate(schedule, f["id"], at, tz)
+            stop = min(d.next_change or end, end)
+            _add_segment(days, start, at, stop, d, names, tz)
+            if stop >= end:
+                break
+            at = stop
+        faces.append({"id": f["id"], "name": f.get("name") or f"Face {f['id']}", "days": days})
+    return {"monday": monday.isoformat(), "days": [(monday + timedelta(days=i)).isoformat()
+                                                   for i in range(7)], "faces": faces}
+
+
+def _add_segment(days, week_start, a, b, decision, names, tz):
+    """Split [a, b) at midnights and add it to each day's list."""
+    while a < b:
+        day_index = (a.astimezone(tz).date() - week_start.date()).days
+        midnight = datetime.combine(a.astimezone(tz).date() + timedelta(days=1), time(0), tz)
+        seg_end = min(b, midnight)
+        if 0 <= day_index < 7:
+            days[day_index].append({
+                "start": a.astimezone(tz).strftime("%H:%M"),
+                "end": "24:00" if seg_end == midnight else seg_end.astimezone(tz).strftime("%H:%M"),
+                "level": decision.level,
+                "entries": [names.get(e, e) for e in decision.entry_ids],
+                "items": len(decision.items),
+            })
+        a = seg_end

@@ -1,0 +1,43 @@
+"""Local notices: a short text in up to three languages, a level and an expiry."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+from flask_babel import gettext as _
+
+from admin.security import actor, role_required
+from admin.services import notices as notice_service
+from admin.web import done, get_db, get_settings
+
+bp = Blueprint("notices", __name__, url_prefix="/notices")
+
+
+@bp.get("/")
+def index():
+    from kiosk.settings import faces
+
+    return render_template("notices.html", notices=notice_service.list_notices(get_db(), True),
+                           faces=faces(get_settings()), names=notice_service.language_names())
+
+
+def notice_from_form(form) -> dict:
+    texts = {"vi": form.get("text_vi", ""), "en": form.get("text_en", "")}
+    third = form.get("third_lang")
+    if third in ("zh", "lo", "km"):
+        texts[third] = form.get("text_third", "")
+    return {"texts": texts, "kind": form.get("kind"), "level": form.get("level"),
+            "faces": form.getlist("faces"), "expires_at": form.get("expires_at")}
+
+
+@bp.post("/")
+@role_required("operator")
+def create():
+    notice_service.create(get_db(), get_settings(), actor(), notice_from_form(request.form))
+    return done(_("Notice saved; it shows within a second."), url_for("notices.index"))
+
+
+@bp.post("/<notice_id>/withdraw")
+@role_required("operator")
+def withdraw(notice_id):
+    notice_service.withdraw(get_db(), actor(), notice_id)
+    return done(_("Notice withdrawn."), url_for("notices.index"))

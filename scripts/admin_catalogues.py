@@ -1,0 +1,95 @@
+"""Keep the admin's vi and en catalogues complete.
+
+    .venv/bin/python scripts/admin_catalogues.py           # extract strings, update both .po files
+    .venv/bin/python scripts/admin_catalogues.py --check   # exit 1 if a string lacks a translation
+
+English msgids are the source; the en catalogue repeats them (so English is a
+real, complete catalogue), the vi catalogue is translated by hand in
+admin/translations/vi/LC_MESSAGES/messages.po. A test runs --check.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "admin"
+METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
+
+
+def extracted() -> Catalog:
+    catalog = Catalog(project="gatecast admin")
+    for filename, lineno, message, comments, context in extract_from_dir(
+            str(PACKAGE), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2),
+                                             "lazy_gettext": None}):
+        catalog.add(message, None, [(f"admin/{filename}", lineno)], auto_comments=comments,
+                    context=context)
+    return catalog
+
+
+def _placeholders(text) -> set[str]:
+    import re
+
+    return set(re.findall(r"%\([a-z_]+\)[sd]", text if isinstance(text, str) else text[0]))
+
+
+def po_path(lang: str) -> Path:
+    return PACKAGE / "translations" / lang / "LC_MESSAGES" / "messages.po"
+
+
+def load(lang: str) -> Catalog:
+    path = po_path(lang)
+    if not path.exists():
+        return Catalog(locale=lang, project="gatecast admin")
+    with open(path, "rb") as f:
+        return read_po(f, locale=lang)
+
+
+def missing(lang: str) -> list[str]:
+    have = load(lang)
+    out = []
+    for m in extracted():
+        if not m.id:
+            continue
+        t = have.get(m.id)
+        if t is None or not t.string or t.fuzzy:
+            out.append(m.id if isinstance(m.id, str) else m.id[0])
+        elif _placeholders(t.id) != _placeholders(t.string):
+            out.append(f"{m.id} (placeholders differ)")
+    return out
+
+
+def update() -> None:
+    template = extracted()
+    for lang in ("vi", "en"):
+        catalog = load(lang)
+        catalog.update(template, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        if lang == "en":
+            for m in catalog:
+                if m.id and not m.string:
+                    m.string = m.id
+        path = po_path(lang)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            write_po(f, catalog, width=100, sort_output=True, omit_header=False)
+
+
+def main(argv: list[str]) -> int:
+    if "--check" in argv:
+        problems = {lang: missing(lang) for lang in ("vi", "en")}
+        for lang, ids in problems.items():
+            for i in ids:
+                print(f"{lang}: untranslated: {i!r}")
+        return 1 if any(problems.values()) else 0
+    update()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
