@@ -110,10 +110,12 @@ def test_dashboard_shows_player_state_screenshot_and_sync_warning(app, client, a
     db["face_state"].insert({"face_id": 1, "power": "on", "blanked": 0, "level": "normal",
                              "playing_name": "Bản tin sáng.mp4", "since": iso(utcnow()),
                              "screenshot": "face-1.png", "updated_at": iso(utcnow())})
-    set_state(db, "sync", {"state": "failed", "last_known_good": True, "error": "timeout"})
+    set_state(db, "sync", {"status": "failed", "code": "network", "reason": "central unreachable",
+                           "last_good_release_version": 12})
     auth.login("view")
     page = client.get("/").get_data(as_text=True)
     assert "Bản tin sáng.mp4" in page and "/screenshots/face-1.png?v=" in page
+    assert "central unreachable" in page and ">12<" in page
     data = client.get("/dashboard.json").json
     assert data["last_known_good"] is True and data["player_alive"] is True
     with client.get("/screenshots/face-1.png") as shot:

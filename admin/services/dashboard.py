@@ -86,8 +86,9 @@ def status(db, settings, now: datetime | None = None) -> dict:
         "player_alive": _player_alive(db, now),
         "sync": sync,
         "release": release,
-        "last_known_good": bool(sync.get("last_known_good") or sync.get("using_last_good")
-                                or (sync.get("state") in ("failed", "error"))),
+        # kiosk.sync.status: a failed pull leaves the screens on the release
+        # that last verified, and the admin must say so plainly.
+        "last_known_good": sync.get("status") == "failed",
         "errors": errors,
     }
 
@@ -98,11 +99,15 @@ def _state_time(db, key: str) -> str | None:
 
 
 def _player_alive(db, now: datetime) -> bool:
-    """The player updates face_state continuously; silence for a minute means it is down."""
-    row = db.execute("SELECT MAX(updated_at) FROM face_state").fetchone()
-    if not row or not row[0]:
-        return False
-    try:
-        return (now - datetime.fromisoformat(row[0])).total_seconds() < 60
-    except ValueError:
-        return False
+    """The player writes a heartbeat (state key `player`) every few seconds and
+    updates face_state as it plays; silence for a minute means it is down."""
+    player = get_state(db, "player") or {}
+    stamps = [player.get("heartbeat_at") if player.get("running", True) else None]
+    stamps.append(db.execute("SELECT MAX(updated_at) FROM face_state").fetchone()[0])
+    for stamp in stamps:
+        try:
+            if stamp and (now - datetime.fromisoformat(stamp)).total_seconds() < 60:
+                return True
+        except ValueError:
+            continue
+    return False
