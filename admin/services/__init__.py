@@ -47,3 +47,20 @@ ROLE_RANK = {r: i for i, r in enumerate(ROLES)}
 
 def role_at_least(role: str, needed: str) -> bool:
     return ROLE_RANK.get(role, -1) >= ROLE_RANK[needed]
+
+
+def check_face(settings, value, field: str = "face") -> int:
+    """A configured face id from user input, else a 400 naming the faces there are."""
+    from flask_babel import gettext as _
+
+    from kiosk.settings import faces
+
+    known = [f["id"] for f in faces(settings)]
+    try:
+        fid = int(value)
+    except (TypeError, ValueError):
+        fid = None
+    if fid not in known:
+        raise AdminError(_("Unknown face %(face)s (this gate has faces %(faces)s).",
+                           face=str(value)[:20], faces=", ".join(map(str, known))), field=field)
+    return fid

@@ -13,7 +13,7 @@ from kiosk.settings import faces as configured_faces
 from kiosk.store import iso, utcnow
 from kiosk.text import notices as text_notices
 
-from admin.services import Actor, AdminError, audit
+from admin.services import Actor, AdminError, audit, check_face
 
 LANGUAGES = ("vi", "en", "zh", "lo", "km")
 MAX_CHARS = 500
@@ -61,16 +61,7 @@ def create(db, settings, actor: Actor, data: dict) -> dict:
     if level not in LEVELS:
         raise AdminError(_("Choose a level: emergency, priority or normal."), field="level")
     known = [f["id"] for f in configured_faces(settings)]
-    faces = []
-    for f in data.get("faces") or []:
-        try:
-            fid = int(f)
-        except (TypeError, ValueError):
-            fid = None
-        if fid not in known:
-            raise AdminError(_("Unknown face %(face)s (this gate has faces %(faces)s).",
-                               face=str(f)[:20], faces=", ".join(map(str, known))), field="faces")
-        faces.append(fid)
+    faces = [check_face(settings, f, "faces") for f in data.get("faces") or []]
     now = utcnow()
     expires = _expiry(data.get("expires_at"), settings, now)
     try:

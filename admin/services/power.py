@@ -9,7 +9,7 @@ from kiosk.power import service as power
 from kiosk.schedule import ScheduleError, parse_time
 from kiosk.settings import faces as configured_faces
 
-from admin.services import Actor, AdminError, audit
+from admin.services import Actor, AdminError, audit, check_face
 
 # What the page offers; the API also takes any "1h30m"-style duration.
 DURATIONS = ("boundary", "30m", "1h", "2h", "4h", "8h", "24h")
@@ -19,18 +19,11 @@ def face_ids(settings) -> list[int]:
     return [f["id"] for f in configured_faces(settings)]
 
 
-def check_face(settings, face) -> int | None:
+def target_face(settings, face) -> int | None:
     """'all'/None -> None (every face); a configured face id -> int; else 400."""
     if face in (None, "", "all"):
         return None
-    try:
-        fid = int(face)
-    except (TypeError, ValueError):
-        fid = None
-    if fid not in face_ids(settings):
-        raise AdminError(_("Unknown face %(face)s (this gate has faces %(faces)s).", face=str(face)[:20],
-                           faces=", ".join(map(str, face_ids(settings)))), field="face")
-    return fid
+    return check_face(settings, face)
 
 
 def _duration(text):
@@ -49,7 +42,7 @@ def status(db, settings) -> dict:
 
 def switch(db, settings, actor: Actor, face, state: str, duration=None, reason: str = "") -> dict:
     """state on|off: an override until `duration` (or the next boundary); auto: back to schedule."""
-    fid = check_face(settings, face)
+    fid = target_face(settings, face)
     reason = (reason or "").strip()[:200]
     before = _face_snapshot(db, settings, fid)
     if state == "auto":
@@ -88,7 +81,7 @@ def blank_off(db, actor: Actor) -> dict:
 
 
 def set_windows(db, settings, actor: Actor, face, windows: list[dict]) -> list[dict]:
-    fid = check_face(settings, face)
+    fid = target_face(settings, face)
     if fid is None:
         raise AdminError(_("Choose one face for a power schedule."), field="face")
     clean = []

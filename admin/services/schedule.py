@@ -15,7 +15,7 @@ from kiosk import content
 from kiosk.schedule import LEVEL_RANK, LEVELS, ScheduleError, evaluate, load_schedule, parse_date, parse_time
 from kiosk.settings import faces as configured_faces
 
-from admin.services import Actor, AdminError, Conflict, NotFound, audit
+from admin.services import Actor, AdminError, Conflict, NotFound, audit, check_face
 
 MAX_ITEMS = 200
 
@@ -158,17 +158,7 @@ def check_entry(db, settings, data: dict) -> dict:
     playlist_id = str(data.get("playlist_id") or "")
     if not db.execute("SELECT 1 FROM playlist WHERE id = ?", [playlist_id]).fetchone():
         raise AdminError(_("Choose an existing playlist."), field="playlist_id")
-    known = [f["id"] for f in configured_faces(settings)]
-    faces = []
-    for f in data.get("faces") or []:
-        try:
-            fid = int(f)
-        except (TypeError, ValueError):
-            fid = None
-        if fid not in known:
-            raise AdminError(_("Unknown face %(face)s (this gate has faces %(faces)s).",
-                               face=str(f)[:20], faces=", ".join(map(str, known))), field="faces")
-        faces.append(fid)
+    faces = [check_face(settings, f, "faces") for f in data.get("faces") or []]
     if not faces:
         raise AdminError(_("Choose at least one face."), field="faces")
     weekdays = []
@@ -243,14 +233,7 @@ def delete_entry(db, actor: Actor, entry_id: str) -> None:
 
 
 def set_fallback(db, settings, actor: Actor, face, playlist_id: str | None) -> None:
-    known = [f["id"] for f in configured_faces(settings)]
-    try:
-        fid = int(face)
-    except (TypeError, ValueError):
-        fid = None
-    if fid not in known:
-        raise AdminError(_("Unknown face %(face)s (this gate has faces %(faces)s).",
-                           face=str(face)[:20], faces=", ".join(map(str, known))), field="face")
+    fid = check_face(settings, face)
     if playlist_id and not db.execute("SELECT 1 FROM playlist WHERE id = ?", [playlist_id]).fetchone():
         raise AdminError(_("Choose an existing playlist."), field="playlist_id")
     with db.atomic():
