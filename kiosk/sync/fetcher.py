@@ -96,7 +96,9 @@ class ResumingFetcher(FetcherInterface):
     def _stream(self, resp) -> Iterator[bytes]:
         done = False
         try:
-            for chunk in resp.stream(CHUNK):
+            # read1, not stream(): stream(n) drops a half-filled last chunk when the
+            # link is cut, and on a slow link that is most of what a resume saves.
+            while chunk := resp.read1(CHUNK):
                 self.stats.body_bytes += len(chunk)
                 yield chunk
             done = True

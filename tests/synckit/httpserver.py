@@ -112,23 +112,44 @@ class _Handler(BaseHTTPRequestHandler):
     def _static(self, path):
         c = self.central
         data = c.overrides.get(path)
+        target = None
         if data is None:
-            rel = path.lstrip("/")
-            target = (c.base / rel).resolve()
+            target = (c.base / path.lstrip("/")).resolve()
             if c.base.resolve() not in target.parents or not target.is_file():
                 return self._send(404, b"not found", "text/plain")
-            data = target.read_bytes()
-        size = len(data)
+            size = target.stat().st_size
+        else:
+            size = len(data)
+        start, end, status, headers = 0, size - 1, 200, {}
         m = _RANGE.match(self.headers.get("Range", ""))
         if m:
             start = int(m.group(1))
-            end = int(m.group(2)) if m.group(2) else size - 1
+            end = min(int(m.group(2)) if m.group(2) else size - 1, size - 1)
             if start >= size:
                 return self._send(416, b"", "text/plain", {"Content-Range": f"bytes */{size}"})
-            end = min(end, size - 1)
-            return self._send(206, data[start:end + 1], "application/octet-stream",
-                              {"Content-Range": f"bytes {start}-{end}/{size}"})
-        return self._send(200, data, "application/octet-stream")
+            status, headers = 206, {"Content-Range": f"bytes {start}-{end}/{size}"}
+        if data is not None:
+            return self._send(status, data[start:end + 1], "application/octet-stream", headers)
+        # Stream from disk: the resume benchmark serves a 100 MB file.
+        self.send_response(status)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(end + 1 - start))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        try:
+            with open(target, "rb") as f:
+                f.seek(start)
+                left = end + 1 - start
+                while left > 0:
+                    chunk = f.read(min(left, 256 * 1024))
+                    if not chunk:
+                        break
+                    self.wfile.write(chunk)
+                    left -= len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        self._log(status)
 
     def _auth(self, gate_id) -> bool:
         token = self.central.tokens.get(gate_id)
