@@ -22,6 +22,9 @@ from kiosk.settings import Settings, faces as configured_faces
 from kiosk.store import desired_revision, iso
 
 
+REEVALUATE_S = 5.0
+
+
 @dataclass(frozen=True)
 class FaceOutput:
     """The answer for one face, for the player."""
@@ -48,6 +51,11 @@ class PowerController:
         self._last_on: float | None = None  # monotonic time of the last relay switched on
         self._written: dict[int, tuple] = {}
         self._problems: set[str] = set()  # malformed rows already reported
+        # Decisions hold until the earliest `until`, a desired-state change, or
+        # REEVALUATE_S (a wall clock stepped back by NTP must not freeze them).
+        self._decisions: dict[int, FacePower] | None = None
+        self._valid_until = None
+        self._decided_mono = 0.0
         self._reload()
         self.relays: dict[int, ScreenRelay] = {}
         self.relay_errors: dict[int, str] = {}
@@ -77,7 +85,7 @@ class PowerController:
                 # Power control of the other faces and playback go on.
                 self.relay_errors[fid] = f"relay on GPIO{pin}: {e}"
                 record(self.db, "error", "relay_failed", self.relay_errors[fid],
-                          face_id=fid)
+                       face_id=fid)
                 continue
             self.relays[fid] = relay
             if start_on:
@@ -86,15 +94,16 @@ class PowerController:
 
     # ---- every iteration ------------------------------------------------
 
-    def _reload(self) -> None:
+    def _reload(self) -> bool:
         rev = desired_revision(self.db)
         if rev == self._revision:
-            return
+            return False
         self._plan, problems = load_plan(self.db)
         self._revision = rev
         for p in sorted(set(problems) - self._problems):
             record(self.db, "error", "bad_power_row", p)
         self._problems = set(problems)
+        return True
 
     def _clean_expired(self, now) -> None:
         gone = expired_overrides(self._plan, self._face_ids, now, self.tz)
@@ -104,16 +113,29 @@ class PowerController:
             self.db["power_override"].delete_where("id = ?", [o.id])
             who = "every face" if o.face_id is None else f"face {o.face_id}"
             record(self.db, "info", "override_expired",
-                      f"power {o.state} override for {who} expired", face_id=o.face_id,
-                      detail={"override_id": o.id, "by": o.created_by, "reason": o.reason})
+                   f"power {o.state} override for {who} expired", face_id=o.face_id,
+                   detail={"override_id": o.id, "by": o.created_by, "reason": o.reason})
         self._reload()
 
+    def _decide(self) -> dict[int, FacePower]:
+        changed = self._reload()
+        now, mono = self.clock.now(), self.clock.monotonic()
+        if (changed or self._decisions is None or mono - self._decided_mono >= REEVALUATE_S
+                or (self._valid_until is not None and now >= self._valid_until)):
+            self._clean_expired(now)
+            self._decisions = {fid: evaluate(self._plan, fid, now, self.tz)
+                               for fid in self._face_ids}
+            ends = [d.until for d in self._decisions.values() if d.until is not None]
+            self._valid_until = min(ends) if ends else None
+            self._decided_mono = mono
+        return self._decisions
+
     def update(self) -> dict[int, FaceOutput]:
-        """Reconcile relays to the plan now; return every face's answer."""
-        self._reload()
-        now = self.clock.now()
-        self._clean_expired(now)
-        decisions = {fid: evaluate(self._plan, fid, now, self.tz) for fid in self._face_ids}
+        """Reconcile relays to the plan now; return every face's answer.
+
+        Cheap when nothing changed (one revision query): the player calls it
+        on every loop pass."""
+        decisions = self._decide()
         for fid, d in decisions.items():
             relay = self.relays.get(fid)
             if relay is not None and not d.on and relay.is_active:
@@ -142,14 +164,13 @@ class PowerController:
 
     def waiting_faces(self) -> list[int]:
         """Faces whose relay waits for a stagger slot (for status and tests)."""
-        now = self.clock.now()
-        return [fid for fid, r in self.relays.items()
-                if not r.is_active and evaluate(self._plan, fid, now, self.tz).on]
+        decisions = self._decide()
+        return [fid for fid, r in self.relays.items() if not r.is_active and decisions[fid].on]
 
     def _log_switch(self, fid: int, on: bool, source: str) -> None:
         record(self.db, "info", "relay_on" if on else "relay_off",
-                  f"face {fid} relay switched {'on' if on else 'off'} ({source})", face_id=fid,
-                  detail={"source": source})
+               f"face {fid} relay switched {'on' if on else 'off'} ({source})", face_id=fid,
+               detail={"source": source})
 
     def _write_state(self, outputs: dict[int, FaceOutput]) -> None:
         for fid, out in outputs.items():

@@ -220,7 +220,7 @@ class HealthMonitor:
             record(self.db, "warning", "health_alarm", now[code], detail={"alarm": code})
         for code in sorted(self._alarms - set(now)):
             record(self.db, "info", "health_alarm_cleared", f"alarm {code} cleared",
-                      detail={"alarm": code})
+                   detail={"alarm": code})
         self._alarms = set(now)
         self.latest = h
         return h
