@@ -20,7 +20,8 @@ class CentralServer(BaseApplication):
             # Long polls are held up to central_wait_max_s; the worker itself
             # keeps answering the arbiter meanwhile, so this only catches hangs.
             "timeout": 60,
-            "graceful_timeout": 10,
+            # Waiting gates are told nothing on shutdown; they simply retry.
+            "graceful_timeout": 5,
             "keepalive": 5,
             "control_socket_disable": True,
             "accesslog": None,

@@ -37,6 +37,7 @@ from kiosk.store import open_db
 # reverse. Areas append theirs.
 DEMO_SERVICES: list[str] = [
     "kiosk.demo:player_services",
+    "central.demo:central_services",
 ]
 
 FONT_CANDIDATES = (
@@ -201,6 +202,13 @@ def write_config(state_dir: Path, windowed: bool) -> Path:
     return path
 
 
+def priority_window(tz: str, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The demo's priority notice: three minutes from the next minute but one (local time)."""
+    local = (now or datetime.now(ZoneInfo(tz))).astimezone(ZoneInfo(tz))
+    start = (local + timedelta(minutes=2)).replace(second=0, microsecond=0)
+    return start, start + timedelta(minutes=3)
+
+
 def install_schedule(db, store: MediaStore, media: dict[str, Path], tz: str,
                      now: datetime | None = None) -> dict:
     """Demo playlists for both faces and a priority entry a minute or two ahead."""
@@ -218,9 +226,7 @@ def install_schedule(db, store: MediaStore, media: dict[str, Path], tz: str,
                                entry_id="demo-day-1")
     content.add_schedule_entry(db, "demo-face-2", [2], name="Demo: all day, face 2",
                                entry_id="demo-day-2")
-    local = (now or datetime.now(ZoneInfo(tz))).astimezone(ZoneInfo(tz))
-    start = (local + timedelta(minutes=2)).replace(second=0, microsecond=0)
-    end = start + timedelta(minutes=3)
+    start, end = priority_window(tz, now)
     content.add_schedule_entry(
         db, "demo-notice", [1, 2], level="priority", name="Demo: priority notice",
         entry_id="demo-priority", start_time=start.strftime("%H:%M"), end_time=end.strftime("%H:%M"),

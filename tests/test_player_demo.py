@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from kiosk.demo import Service, run_services
+from central.db import open_central_db
 from kiosk.store import open_db
 
 pytestmark = pytest.mark.slow
@@ -32,8 +33,10 @@ def test_demo_runs_headless_and_shows_both_faces(tmp_path):
         rows = list(db.query("SELECT face_id, media_name, outcome FROM proof_of_play"))
         assert {r["face_id"] for r in rows} == {1, 2}, rows
         assert all(r["outcome"] in ("completed", "preempted") for r in rows), rows
+        # The schedule came from the local central server as a signed release.
         entries = {r["id"]: r for r in db.query("SELECT * FROM schedule_entry")}
-        assert entries["demo-priority"]["level"] == "priority"
+        assert entries["c-demo-priority"]["level"] == "priority"
+        assert {r["source"] for r in entries.values()} == {"central"}
         kinds = {r["kind"] for r in db.query("SELECT kind FROM media")}
         assert kinds == {"image", "video"}
     finally:
@@ -43,6 +46,13 @@ def test_demo_runs_headless_and_shows_both_faces(tmp_path):
         with Image.open(state / "screenshots" / f"face-{face}.png") as im:
             assert im.size == (1280, 720)
             assert im.convert("L").getextrema()[1] > 50, f"face {face} screenshot is black"
+    assert "first sync activated" in result.stdout
+    central = open_central_db(state / "central")
+    try:
+        assert central.execute("SELECT count(*) FROM heartbeat").fetchone()[0] >= 1
+        assert central.execute("SELECT max(version) FROM release").fetchone()[0] >= 1
+    finally:
+        central.close()
     # JSON log lines on stdout from the player.
     assert '"msg": "playing"' in result.stdout
 

@@ -1,0 +1,197 @@
+"""`gatecast demo` with a local central server: the demo's sample content goes
+to the gate the way it does in the field — uploaded to the central library,
+approved, assigned, published as a signed release — and the gate's sync pulls
+it, verifies it and activates it, then reports back.
+
+Before the services start, the demo gate is provisioned like a real one (its
+token and the pinned root), and one sync round runs against the server
+in-process, so the faces start on the signed release rather than waiting for
+the first poll.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+from datetime import datetime
+from pathlib import Path
+
+from kiosk.demo import DemoContext, Service, make_sample_media, priority_window
+from kiosk.settings import faces as configured_faces
+from kiosk.settings import load_settings
+from kiosk.store import open_db
+
+DEMO_USER = "demo"
+# The demo gate reports and polls often so that the overview moves while you watch.
+GATE_SETTINGS = {
+    "sync_clock": "always",  # a laptop's clock: expiry is checked, NTP or not
+    "sync_interval_s": 60.0,
+    "sync_heartbeat_interval_s": 10.0,
+    "sync_screenshot_interval_s": 10.0,
+    "sync_disk_reserve_mb": 0.0,
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_secret(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+
+
+def publish_sample_content(central_dir: Path, gate: dict, media: dict[str, Path], tz: str,
+                           now: datetime | None = None) -> tuple[dict, str]:
+    """The demo schedule, made at central: library, approval, playlists,
+    entries, a priority notice a minute or two ahead; published. Returns the
+    priority window and the demo user's token (for the overview page)."""
+    from central.app import repository_for
+    from central.assign import add_entry, set_fallback
+    from central.db import open_central_db
+    from central.fleet import add_gate, get_gate, reissue_token
+    from central.library import add_media, approve_media, save_playlist
+    from central.publish import publish
+    from central.checks import NotFound
+    from central.users import add_user, hash_token, new_token
+
+    settings = load_settings(config_file=None, state_dir=central_dir, env={})
+    repo = repository_for(settings)
+    if not repo.exists():
+        repo.init()
+    db = open_central_db(central_dir)
+    try:
+        # A fresh token each run: the old one is gone (only its hash was kept).
+        if db["user"].count_where("name = ?", [DEMO_USER]):
+            user_token = new_token()
+            db["user"].update(DEMO_USER, {"token_hash": hash_token(user_token)})
+        else:
+            user_token = add_user(db, DEMO_USER, "approver", by="demo")
+        try:
+            get_gate(db, gate["id"])
+            gate_token = reissue_token(db, gate["id"], by="demo")
+        except NotFound:
+            gate_token = add_gate(db, gate["id"], gate["name"], "Demo", gate["faces"], by="demo")
+        sha = {}
+        for key, path in media.items():
+            row = add_media(db, central_dir, path, f"demo {path.name}", by="demo")
+            if row["state"] != "approved":
+                approve_media(db, row["sha256"], DEMO_USER)
+            sha[key] = row["sha256"]
+        save_playlist(db, "demo-face-1", "Demo: face 1",
+                      [(sha["welcome"], 8.0), (sha["landscape"], 6.0), (sha["clip"], None)], "demo")
+        save_playlist(db, "demo-face-2", "Demo: face 2",
+                      [(sha["landscape"], 6.0), (sha["clip"], None), (sha["welcome"], 8.0)], "demo")
+        save_playlist(db, "demo-notice", "Demo: priority notice", [(sha["notice"], 10.0)], "demo")
+        add_entry(db, "gate", gate["id"], "demo-face-1", faces=[1], entry_id="demo-day-1",
+                  name="Demo: all day, face 1", by="demo")
+        add_entry(db, "gate", gate["id"], "demo-face-2", faces=[2], entry_id="demo-day-2",
+                  name="Demo: all day, face 2", by="demo")
+        start, end = priority_window(tz, now)
+        add_entry(db, "gate", gate["id"], "demo-notice", faces=[1, 2], entry_id="demo-priority",
+                  level="priority", name="Demo: priority notice",
+                  start_time=start.strftime("%H:%M"), end_time=end.strftime("%H:%M"),
+                  start_date=start.date().isoformat(), end_date=start.date().isoformat(), by="demo")
+        set_fallback(db, "gate", gate["id"], "demo-face-1", face_id=1, by="demo")
+        set_fallback(db, "gate", gate["id"], "demo-face-2", face_id=2, by="demo")
+        publish(db, repo, by="demo", note="gatecast demo")
+    finally:
+        db.close()
+    return {"gate_token": gate_token, "root": repo.trusted_root_path.read_bytes(),
+            "priority_from": start.strftime("%H:%M"), "priority_to": end.strftime("%H:%M")}, \
+        user_token
+
+
+def _first_sync(central_dir: Path, port: int, gate_settings) -> str:
+    """One sync round against the server run in-process for the moment."""
+    from werkzeug.serving import WSGIRequestHandler, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *args, **kwargs):  # the demo prints its own summary
+            pass
+
+    from central.app import create_app
+    from kiosk.sync.loop import SyncService
+
+    app = create_app(load_settings(config_file=None, state_dir=central_dir, env={}))
+    server = make_server("127.0.0.1", port, app, threaded=True, request_handler=Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    db = open_db(gate_settings.db_path)
+    try:
+        pulled, _ = SyncService(gate_settings, db).once()
+        return pulled.outcome if pulled.ok else f"{pulled.outcome} ({pulled.code}: {pulled.reason})"
+    finally:
+        db.close()
+        server.shutdown()
+        server.server_close()
+        app.extensions["release_watch"].stop()
+        app.extensions["checkpointer"].stop()
+        thread.join(timeout=10)
+
+
+def _drop_local_demo_schedule(gate_settings) -> None:
+    """The demo's local schedule gives way to the release (a local fallback
+    would otherwise win over the release's on its face)."""
+    db = open_db(gate_settings.db_path)
+    try:
+        with db.atomic():
+            db.execute("DELETE FROM schedule_entry WHERE id LIKE 'demo-%' AND source = 'local'")
+            db.execute("DELETE FROM face_fallback WHERE playlist_id LIKE 'demo-%' "
+                       "AND source = 'local'")
+            db.execute("DELETE FROM playlist_item WHERE playlist_id LIKE 'demo-%'")
+            db.execute("DELETE FROM playlist WHERE id LIKE 'demo-%' AND source = 'local'")
+            db.execute("DELETE FROM media WHERE source = 'local' AND name LIKE 'demo %'")
+    finally:
+        db.close()
+
+
+def central_services(ctx: DemoContext) -> list[Service]:
+    """Provision the demo gate at a local central server and run it and `gatecast sync`."""
+    central_dir = ctx.state_dir / "central"
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    gate_settings = load_settings(config_file=ctx.config_file, state_dir=ctx.state_dir)
+    gate = {"id": gate_settings["gate_id"], "name": gate_settings["gate_name"],
+            "faces": [f["id"] for f in configured_faces(gate_settings)]}
+    media = make_sample_media(ctx.state_dir / "demo-media")  # made already: reused
+    published, user_token = publish_sample_content(central_dir, gate, media,
+                                                   gate_settings["timezone"])
+    token_file, root_file = ctx.state_dir / "gate-token", ctx.state_dir / "root.json"
+    _write_secret(token_file, published["gate_token"])
+    root_file.write_bytes(published["root"])
+    lines = ["", "# The demo gate's link to the local central server (gatecast demo).",
+             f"central_url = {json.dumps(url)}",
+             f"sync_root_file = {json.dumps(str(root_file))}",
+             f"sync_token_file = {json.dumps(str(token_file))}"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in GATE_SETTINGS.items()]
+    text = ctx.config_file.read_text(encoding="utf-8")
+    head, sep, tables = text.partition("\n[[")  # top-level keys must precede the tables
+    ctx.config_file.write_text(head.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
+                               + (sep + tables if sep else ""), encoding="utf-8")
+    gate_settings = load_settings(config_file=ctx.config_file, state_dir=ctx.state_dir)
+    _drop_local_demo_schedule(gate_settings)
+    outcome = _first_sync(central_dir, port, gate_settings)
+
+    central_config = central_dir / "central.toml"
+    central_config.write_text("central_heartbeat_interval_s = 10.0\n", encoding="utf-8")
+    env = {k: v for k, v in ctx.base_env().items() if k not in ("GATECAST_STATE_DIR",
+                                                                 "GATECAST_CONFIG")}
+    ctx.notes.append(f"central server {url}/ (user {DEMO_USER}, token {user_token}); "
+                     f"the demo content came from it as a signed release: first sync {outcome}")
+    ctx.notes.append(f"central: gatecast central gates --state {central_dir}; "
+                     f"gate: gatecast sync --status --state {ctx.state_dir} "
+                     f"--config {ctx.config_file}")
+    return [
+        Service("central", [ctx.gatecast, "central", "serve", "--state", str(central_dir),
+                            "--config", str(central_config), "--bind", f"127.0.0.1:{port}",
+                            "--workers", "1", "--threads", "16"], env,
+                note=f"{url}/ — fleet overview, signed repository, report API"),
+        Service("sync", [ctx.gatecast, "sync"], ctx.base_env(),
+                note="pulls signed releases, sends heartbeats, proof of play, screenshots"),
+    ]
