@@ -88,3 +88,30 @@ def test_pi_health_sensors(tmp_path):
     assert h["memory"]["total_mb"] > 256 and h["uptime_s"] > 0
     assert h["clock_synced"] in (True, False)
     assert Path("/proc/device-tree/model").exists()
+
+
+def test_controller_drives_the_real_pin(pi_factory, tmp_path):
+    """The whole PowerController on a real pin: override off, then on, then the kill switch."""
+    from kiosk.power.controller import PowerController
+    from kiosk.power.service import blank_on, set_override
+    from kiosk.settings import load_settings
+    from kiosk.store import open_db
+
+    (tmp_path / "g.toml").write_text("")
+    face = {"id": 1, "output": "main", "relay_pin": RELAY_PIN, "relay_active_high": ACTIVE_HIGH}
+    s = load_settings(config_file=tmp_path / "g.toml", state_dir=tmp_path, env={},
+                      overrides={"faces": [face]})
+    db = open_db(s.db_path)
+    set_override(db, 1, "off", by="hardware test")
+    c = PowerController(db, s, pin_factory=pi_factory)
+    try:
+        assert not c.update()[1].powered
+        assert c.relays[1].pin.state == (not ACTIVE_HIGH)
+        set_override(db, 1, "on", by="hardware test")
+        assert c.update()[1].powered and c.relays[1].pin.state == ACTIVE_HIGH
+        blank_on(db, by="hardware test", reason="test", power_off=True)
+        out = c.update()[1]
+        assert out.dark and not out.powered and c.relays[1].pin.state == (not ACTIVE_HIGH)
+    finally:
+        c.close()
+        db.close()
