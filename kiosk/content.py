@@ -48,6 +48,17 @@ def add_media(db, store: MediaStore, path: Path | str, name: str | None = None,
     kind = kind or KIND_BY_SUFFIX.get(path.suffix.lower())
     if kind not in ("video", "image", "text"):
         raise ContentError(f"cannot tell the media kind of {path.name}; say kind=video|image|text")
+    if kind == "text":
+        # A slide spec is checked before it is stored, and its own duration
+        # becomes the media's hold time unless the caller gives one.
+        from kiosk.text.slide import SlideError, parse_spec
+
+        try:
+            spec = parse_spec(path.read_bytes())
+        except SlideError as e:
+            raise ContentError(f"{path.name}: {e}") from None
+        if duration_s is None:
+            duration_s = spec.duration_s
     sha = store.add_file(path)
     if duration_s is None and kind == "video":
         duration_s = probe_duration(store.path(sha))

@@ -67,6 +67,36 @@ def test_emergency_notice_preempts_within_a_poll_and_clearing_restores(gate, sta
     assert rows and rows[0]["level"] == "emergency" and rows[0]["outcome"] == "preempted"
 
 
+def test_an_emergency_notice_in_a_release_preempts_until_it_expires(gate, state_dir):
+    """What sync does with a release (validate, activate in one transaction)
+    reaches the screen at the player's next poll, and the notice's expiry ends it."""
+    from kiosk.store import iso, utcnow
+    from kiosk.sync.activate import activate
+    from kiosk.sync.release import validate
+
+    content.set_playlist(gate.db, "normal", "Normal", [(gate.sha["green"], 30.0)])
+    content.add_schedule_entry(gate.db, "normal", [1])
+    with running_player(gate_settings(state_dir, **SIZE), plugins=[TextPlugin]):
+        wait_for(lambda: gate.playing() == "green", what="green on screen")
+        now = utcnow()
+        release = validate({
+            "format": 1, "gate_id": "gate-dev", "version": 7, "published_at": iso(now),
+            "media": [], "playlists": [], "schedule_entries": [], "fallbacks": [], "power_windows": [],
+            "notices": [{"id": "c-flood", "kind": "slide", "level": "emergency",
+                         "texts": {"vi": "Cửa khẩu tạm đóng do mưa lũ", "lo": "ດ່ານປິດຊົ່ວຄາວຍ້ອນນ້ຳຖ້ວມ",
+                                   "en": "Border gate closed: flooding"},
+                         "faces": [], "style": {}, "starts_at": None,
+                         "expires_at": iso(now + timedelta(seconds=8))}],
+        }, "gate-dev")
+        t0 = time.monotonic()
+        activate(gate.db, release, "0" * 64)
+        wait_for(lambda: gate.playing() == "notice c-flood", timeout=15, what="the release's emergency on screen")
+        print(f"emergency notice from a release to screen: {(time.monotonic() - t0) * 1000:.0f} ms")
+        wait_for(lambda: gate.playing() == "green", timeout=30, what="the schedule back after the expiry")
+    rows = [r for r in gate.proof() if r["entry_id"] == "notice:c-flood"]
+    assert rows and rows[0]["level"] == "emergency" and rows[0]["outcome"] in ("preempted", "completed")
+
+
 def _notice_sha(gate, notice_id):
     rows = [r for r in gate.proof() if r["entry_id"] == f"notice:{notice_id}"]
     return rows[0]["media_sha256"]

@@ -133,3 +133,20 @@ def test_cache_keeps_at_most_its_limit_of_files(tmp_path, monkeypatch):
     files = sorted(p.name for p in tmp_path.glob("slide-*"))
     assert len(files) == 4  # two renders' PNG and JSON each; the older ones went first
     assert made[-1].paths[0].name in files and made[0].paths[0].name not in files
+
+
+def test_adding_a_slide_checks_it_and_takes_its_duration(fresh_db, tmp_path):
+    from kiosk import content
+    from kiosk.mediastore import MediaStore
+
+    store = MediaStore(tmp_path / "media")
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"body": {"vi": "Xin chào"}, "duration_s": 12}))
+    sha = content.add_media(fresh_db, store, good)
+    row = fresh_db["media"].get(sha)
+    assert row["kind"] == "text" and row["duration_s"] == 12
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"body": {"xx": "?"}}))
+    with pytest.raises(content.ContentError, match="bad.json: unknown language 'xx'"):
+        content.add_media(fresh_db, store, bad)
+    assert fresh_db["media"].count == 1 and len(store.all()) == 1
