@@ -128,6 +128,9 @@ def test_text_media_in_a_playlist_plays_and_a_bad_font_skips_it_by_name(gate, st
         wait_for(lambda: [r for r in gate.proof() if r["outcome"] == "skipped"], timeout=30, what="a skipped slide")
     skipped = [r for r in gate.proof() if r["outcome"] == "skipped"][0]
     assert skipped["media_name"] == "stacked" and "Khmer (km) text cannot be shown" in skipped["reason"]
+    # The player said so when it started, before any slide was due.
+    events = [r["message"] for r in gate.db.query("SELECT message FROM event WHERE code = 'font_missing'")]
+    assert len(events) == 1 and "Khmer (km)" in events[0]
 
 
 def _solid(path, colour):

@@ -15,7 +15,7 @@ from pathlib import Path
 from PIL import Image, ImageChops
 
 # A customs notice in each language (the same sentences `gatecast text fonts` checks).
-from kiosk.text.cli import SAMPLES  # noqa: F401 - re-exported for the tests
+from kiosk.text.fonts import SAMPLES  # noqa: F401 - re-exported for the tests
 
 
 @contextmanager

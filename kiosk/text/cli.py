@@ -9,18 +9,7 @@ from pathlib import Path
 import click
 
 from kiosk.cliutil import state_options
-from kiosk.text.fonts import LANGUAGE_ORDER, LANGUAGES, FontError, font_chain
-
-# A customs notice in every language gatecast shows: `gatecast text fonts`
-# proves the installed fonts draw each of them.
-SAMPLES = {
-    "vi": "Hành khách xuất nhập cảnh vui lòng khai báo hải quan tại cửa số 3.",
-    "en": "Travellers entering or leaving must declare goods to customs at counter 3.",
-    "zh": "出入境旅客请在3号窗口向海关申报。",
-    "lo": "ຜູ້ໂດຍສານເຂົ້າ-ອອກ ກະລຸນາແຈ້ງພາສີຢູ່ປ່ອງ 3.",
-    "km": "អ្នកដំណើរចេញចូល សូមប្រកាសគយនៅបញ្ជរលេខ ៣។",
-}
-
+from kiosk.text.fonts import LANGUAGE_ORDER, LANGUAGES, font_chain, font_problems
 
 def _text_options(fn):
     for lang in reversed(LANGUAGE_ORDER):
@@ -177,16 +166,13 @@ def text_fonts(ctx_):
         gatecast text fonts --config /etc/gatecast/gatecast.toml
     """
     overrides = ctx_.settings["text_fonts"]
-    failed = []
+    problems = font_problems(overrides)
+    failed = list(problems)
     for lang in LANGUAGE_ORDER:
-        try:
-            chain = font_chain(lang, overrides)
-            chain.check(SAMPLES[lang])
-            font_chain(lang, overrides, bold=True).check(SAMPLES[lang])
-        except FontError as e:
-            failed.append(lang)
-            click.echo(f"{lang} {LANGUAGES[lang]:<10} FAIL  {e}")
+        if lang in problems:
+            click.echo(f"{lang} {LANGUAGES[lang]:<10} FAIL  {problems[lang]}")
             continue
+        chain = font_chain(lang, overrides)
         click.echo(f"{lang} {LANGUAGES[lang]:<10} ok    " + " > ".join(f.label for f in chain.faces))
     if failed:
         raise click.ClickException(f"fonts cannot draw: {', '.join(LANGUAGES[f] for f in failed)}")

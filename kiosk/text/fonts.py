@@ -43,6 +43,16 @@ DEFAULT_FONTS: dict[str, tuple[str, ...]] = {
     "km": ("Noto Sans Khmer", "Noto Sans"),
 }
 
+# A customs notice in every language: `gatecast text fonts` and the player's
+# start-up check prove the installed fonts draw each of them.
+SAMPLES: dict[str, str] = {
+    "vi": "Hành khách xuất nhập cảnh vui lòng khai báo hải quan tại cửa số 3.",
+    "en": "Travellers entering or leaving must declare goods to customs at counter 3.",
+    "zh": "出入境旅客请在3号窗口向海关申报。",
+    "lo": "ຜູ້ໂດຍສານເຂົ້າ-ອອກ ກະລຸນາແຈ້ງພາສີຢູ່ປ່ອງ 3.",
+    "km": "អ្នកដំណើរចេញចូល សូមប្រកាសគយនៅបញ្ជរលេខ ៣។",
+}
+
 # Where Debian's fonts-noto-core / fonts-noto-cjk put them, for machines
 # without fontconfig's fc-match (minimal images). (family, bold) -> path#index.
 _NOTO = "/usr/share/fonts/truetype/noto/"
@@ -266,3 +276,19 @@ def clean_text(text: object, what: str) -> str:
 
 def sort_languages(langs: Iterable[str]) -> list[str]:
     return sorted(langs, key=lambda lang: LANGUAGE_ORDER.index(lang) if lang in LANGUAGE_ORDER else 99)
+
+
+def font_problems(overrides: Mapping[str, object] | None = None) -> dict[str, str]:
+    """Language -> why its fonts cannot draw the sample notice (empty: all fine).
+
+    Resolving every chain also warms the caches, so the first emergency
+    notice does not wait for fontconfig.
+    """
+    problems = {}
+    for lang in LANGUAGE_ORDER:
+        try:
+            font_chain(lang, overrides).check(SAMPLES[lang])
+            font_chain(lang, overrides, bold=True).check(SAMPLES[lang])
+        except FontError as e:
+            problems[lang] = str(e)
+    return problems

@@ -129,7 +129,26 @@ def _runs(chain: FontChain, text: str) -> list[tuple[str, FontFace]]:
 
 
 def measure(chain: FontChain, text: str, size: int) -> float:
+    """The exact advance of `text` at `size` (shaped, hinted)."""
     return sum(pil_font(f.path, f.index, size).getlength(t, language=chain.lang) for t, f in _runs(chain, text))
+
+
+REFERENCE_SIZE = 100
+
+
+@functools.lru_cache(maxsize=4096)
+def _reference_width(chain: FontChain, text: str) -> float:
+    return measure(chain, text, REFERENCE_SIZE)
+
+
+def estimate(chain: FontChain, text: str, size: int) -> float:
+    """Advances scale with the size: measure each piece once and scale it.
+
+    Searching the largest size that fits tries many sizes; shaping every
+    word at every size made a slide cost most of a second. Lines are then
+    measured exactly (see `layout`), so the estimate only decides breaks.
+    """
+    return _reference_width(chain, text) * size / REFERENCE_SIZE
 
 
 def layout(text: str, chain: FontChain, size: int, max_width: float) -> Laid | None:
@@ -144,8 +163,8 @@ def layout(text: str, chain: FontChain, size: int, max_width: float) -> Laid | N
         queue = list(units)
         while queue:
             unit, space = queue.pop(0)
-            w = measure(chain, unit, size)
-            sw = measure(chain, pending_space, size) if pending_space and line else 0.0
+            w = estimate(chain, unit, size)
+            sw = estimate(chain, pending_space, size) if pending_space and line else 0.0
             if line and width + sw + w <= max_width:
                 line, width = line + pending_space + unit, width + sw + w
                 pending_space = space
@@ -162,7 +181,7 @@ def layout(text: str, chain: FontChain, size: int, max_width: float) -> Laid | N
                 return None
             head, hw = "", 0.0
             for k, part in enumerate(parts):
-                pw = measure(chain, part, size)
+                pw = estimate(chain, part, size)
                 if head and hw + pw > max_width:
                     rest = "".join(parts[k:])
                     queue.insert(0, (rest, space))
@@ -176,6 +195,13 @@ def layout(text: str, chain: FontChain, size: int, max_width: float) -> Laid | N
             laid.lines.append(Line(_runs(chain, head), hw))
         if line or not units:
             laid.lines.append(Line(_runs(chain, line) if line else [], width))
+    # Hinting rounds each glyph's advance at small sizes: the exact widths are
+    # what gets centred, and a line the estimate let through too long fails
+    # this size (the search then tries a smaller one).
+    for ln in laid.lines:
+        ln.width = sum(pil_font(f.path, f.index, size).getlength(t, language=chain.lang) for t, f in ln.runs)
+        if ln.width > max_width:
+            return None
     return laid
 
 
@@ -193,7 +219,9 @@ def draw(image_draw: ImageDraw.ImageDraw, laid: Laid, x: float, y: float, width:
         baseline = y + i * laid.line_height + laid.ascent
         for text, face in line.runs:
             font = pil_font(face.path, face.index, laid.size)
-            bbox = image_draw.textbbox((lx, baseline), text, font=font, anchor="ls", language=laid.chain.lang)
+            # getbbox lays the text out without rendering it a second time.
+            gx0, gy0, gx1, gy1 = font.getbbox(text, anchor="ls", language=laid.chain.lang)
+            bbox = (lx + gx0, baseline + gy0, lx + gx1, baseline + gy1)
             image_draw.text((lx, baseline), text, font=font, anchor="ls", fill=fill, language=laid.chain.lang)
             if bbox[2] > bbox[0]:
                 box = [min(box[0], bbox[0]), min(box[1], bbox[1]), max(box[2], bbox[2]), max(box[3], bbox[3])]

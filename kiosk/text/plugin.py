@@ -20,7 +20,7 @@ from kiosk.player.ipc import MpvError
 from kiosk.player.plugins import PlayerPlugin
 from kiosk.store import desired_revision, log_event
 from kiosk.text import ticker
-from kiosk.text.fonts import FontError
+from kiosk.text.fonts import FontError, font_problems
 from kiosk.text.notices import Notice, active_notices, next_change, notice_schedule
 
 logger = logging.getLogger("gatecast.text")
@@ -34,6 +34,9 @@ class TextPlugin(PlayerPlugin):
         self._notices: list[Notice] = []
         self._sent: dict[str, tuple[int, str]] = {}  # output -> (mpv generation, message)
         self._reported: set[tuple[str, str]] = set()
+        # Say at start (not at the first emergency) which languages cannot be drawn.
+        for lang, problem in font_problems(player.settings.get("text_fonts")).items():
+            log_event(player.db, "text", "error", "font_missing", problem, detail={"language": lang})
 
     def output_args(self, output: Mapping) -> list[str]:
         return ticker.script_args()
