@@ -31,7 +31,8 @@ from central.intake import (
 from central.notify import ReleaseWatch
 from central.repo import Repository
 from central.checks import NotFound
-from central.users import ROLES, token_matches, user_for_token
+from central import manage
+from central.users import token_matches
 
 log = logging.getLogger("gatecast.central")
 # Versioned metadata and hash-prefixed targets never change: cache forever.
@@ -171,31 +172,21 @@ def create_app(settings: Settings, background: bool = False) -> Flask:
             return Response(status=204, headers={"Cache-Control": "no-store"})
         return jsonify({"version": version}), 200, {"Cache-Control": "no-store"}
 
-    # ---- people: the overview ---------------------------------------------
-    def _person(role: str = "viewer") -> dict:
-        auth = request.authorization
-        user = None
-        if auth is not None and auth.type == "basic" and auth.username and auth.password:
-            user = user_for_token(db(), auth.username, auth.password)
-        if user is None or ROLES.index(user["role"]) < ROLES.index(role):
-            abort(Response("login with your user name and API token", 401,
-                           headers={"WWW-Authenticate": 'Basic realm="gatecast central"'}))
-        return user
+    # ---- people: the overview and the management API ------------------------
+    app.extensions["central_db"] = db
+    app.extensions["central_repo"] = repo
+    app.register_blueprint(manage.bp)
+    person = manage.person
 
     @app.get("/")
     def overview_page():
-        user = _person()
+        user = person("viewer")
         gates = overview(db(), settings["central_heartbeat_interval_s"])
         return render_template("overview.html", gates=gates, user=user, now=utcnow())
 
-    @app.get("/api/v1/overview")
-    def overview_json():
-        _person()
-        return jsonify(overview(db(), settings["central_heartbeat_interval_s"]))
-
     @app.get("/screenshots/<gate_id>/<name>")
     def screenshot_file(gate_id, name):
-        _person()
+        person("viewer")
         get_gate(db(), gate_id)  # only registered ids (no '..') name a folder
         resp = send_from_directory(state_dir / "screenshots" / gate_id, name)
         resp.headers["Cache-Control"] = "private, no-cache"

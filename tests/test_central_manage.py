@@ -1,0 +1,84 @@
+"""The management JSON API over real HTTP: the CLI's workflow with roles."""
+
+from __future__ import annotations
+
+import json
+
+import urllib3
+
+from central.app import basic_auth_header
+from central.users import add_user
+from media_samples import make_image
+
+http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=60))
+
+
+def api(server, method, path, user=None, body=None, raw=None, headers=None):
+    headers = dict(headers or {})
+    if user:
+        headers["Authorization"] = basic_auth_header(*user)
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        raw = json.dumps(body).encode()
+    r = http.request(method, f"{server.url}/api/v1/manage{path}", body=raw, headers=headers)
+    return r.status, (json.loads(r.data) if r.data else None)
+
+
+def test_management_api_from_upload_to_emergency(central, central_server, tmp_path):
+    people = {role: (f"{role}1", add_user(central.db, f"{role}1", role))
+              for role in ("viewer", "editor", "approver", "admin")}
+    s = central_server
+    png = make_image(tmp_path / "welcome.png").read_bytes()
+
+    assert api(s, "GET", "/media")[0] == 401
+    assert api(s, "GET", "/media", ("editor1", "wrong-token"))[0] == 401
+    assert api(s, "POST", "/media", people["viewer"], raw=png,
+               headers={"X-Filename": "welcome.png"})[0] == 403
+    assert api(s, "POST", "/media", people["editor"], raw=png)[0] == 400  # no X-Filename
+    status, bad = api(s, "POST", "/media", people["editor"], raw=b"<html>",
+                      headers={"X-Filename": "x.png"})
+    assert status == 400 and "x.png" in bad["error"]
+    status, media = api(s, "POST", "/media", people["editor"], raw=png,
+                        headers={"X-Filename": "../../welcome.png"})
+    assert status == 201 and media["kind"] == "image" and media["name"] == "welcome.png"
+    sha = media["sha256"]
+
+    assert api(s, "POST", f"/media/{sha}/approve", people["editor"], body={})[0] == 403
+    # A cross-site form can only send form or text bodies: refused, nothing changes.
+    assert api(s, "POST", f"/media/{sha}/approve", people["approver"], raw=b"x=1",
+               headers={"Content-Type": "application/x-www-form-urlencoded"})[0] == 400
+    assert central.db["media"].get(sha)["state"] == "uploaded"
+    status, approved = api(s, "POST", f"/media/{sha}/approve", people["approver"], body={})
+    assert status == 200 and approved["state"] == "approved" and approved["approved_by"] == "approver1"
+
+    assert api(s, "POST", "/gates", people["editor"], body={"id": "huu-nghi"})[0] == 403
+    status, gate = api(s, "POST", "/gates", people["admin"],
+                       body={"id": "huu-nghi", "name": "Hữu Nghị", "faces": [1, 2]})
+    assert status == 201 and len(gate["token"]) >= 40
+    assert api(s, "POST", "/groups", people["admin"],
+               body={"id": "lang-son", "gates": ["huu-nghi"]})[0] == 201
+    assert api(s, "PUT", "/playlists/welcome", people["editor"],
+               body={"name": "Welcome", "items": [{"sha256": sha, "duration_s": 8}]}) \
+        == (200, {"id": "c-welcome"})
+    status, entry = api(s, "POST", "/assignments/entry", people["editor"],
+                        body={"group": "lang-son", "playlist": "welcome",
+                              "start_time": "06:00", "end_time": "22:00"})
+    assert status == 201 and entry["id"].startswith("c-e-")
+    status, err = api(s, "POST", "/assignments/entry", people["editor"],
+                      body={"gate": "huu-nghi", "playlist": "welcome", "start_time": "25:00"})
+    assert status == 400 and "time of day" in err["error"]
+    assert api(s, "POST", "/assignments/power", people["editor"],
+               body={"gate": "huu-nghi", "start_time": "05:30", "end_time": "22:30"})[0] == 201
+    status, published = api(s, "POST", "/publish", people["editor"], body={"note": "first"})
+    assert status == 200 and set(published["changed"]) == {"huu-nghi"}
+
+    status, em = api(s, "POST", "/emergency", people["editor"],
+                     body={"gate": "huu-nghi", "texts": {"vi": "Tạm dừng thông quan"},
+                           "minutes": 20})
+    assert status == 201 and em["changed"]["huu-nghi"] > published["changed"]["huu-nghi"]
+    status, gates = api(s, "GET", "/gates", people["viewer"])
+    assert status == 200 and gates[0]["published_version"] == em["changed"]["huu-nghi"]
+    assert api(s, "DELETE", f"/assignments/entry/{entry['id']}", people["editor"])[0] == 200
+    assert api(s, "DELETE", f"/assignments/entry/{entry['id']}", people["editor"])[0] == 404
+    audit = [r["action"] for r in central.db.query("SELECT action FROM audit WHERE who != 'cli'")]
+    assert {"media.add", "media.approve", "gate.add", "publish", "notice.save"} <= set(audit)
