@@ -1,0 +1,105 @@
+"""Emergency latency: from the moment central starts publishing an emergency release
+to the moment the gate's player shows it. Everything real: the central Flask app on
+127.0.0.1, the gate's sync service holding its long-poll on the change notification
+(default settings: 55 s long-poll, 5 min poll interval), the player with real mpv
+(--vo=null, default 0.2 s poll). Each trial brings a new image (so it includes a
+media download), then the emergency is withdrawn and the normal content returns.
+
+    .venv/bin/python bench/emergency_latency.py [trials]
+
+The last line is `emergency_latency_s: X`, the worst trial (target <= 5).
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from centralkit import LiveServer, make_central  # noqa: E402
+from media_samples import make_image  # noqa: E402
+from playerkit import gate_settings, running_player, wait_for  # noqa: E402
+
+from central.assign import add_emergency, remove  # noqa: E402
+from central.library import save_playlist  # noqa: E402
+from kiosk.store import open_db  # noqa: E402
+from kiosk.sync.loop import SyncService  # noqa: E402
+
+GATE_ID = "lang-son-huu-nghi"
+
+
+def playing(db):
+    row = db.execute("SELECT playing_sha256 FROM face_state WHERE face_id = 1").fetchone()
+    return row and row[0]
+
+
+def main():
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    trials = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        central = make_central(tmp / "central")
+        server = LiveServer(central.settings)
+        token = central.gate(GATE_ID, faces=(1,))
+        (tmp / "root.json").write_bytes(central.repo.trusted_root_path.read_bytes())
+        (tmp / "gate-token").write_text(token)
+        (tmp / "gate").mkdir()
+        settings = gate_settings(
+            tmp / "gate", gate_id=GATE_ID, central_url=server.url,
+            sync_root_file=str(tmp / "root.json"), sync_token_file=str(tmp / "gate-token"),
+            sync_clock="always", sync_disk_reserve_mb=0, sync_screenshot_interval_s=0,
+            poll_interval_s=0.2)
+        normal = central.media(make_image(tmp / "normal.png", color=(20, 20, 200)))
+        central.show(GATE_ID, [normal])
+        central.publish()
+
+        sync_db = open_db(settings.db_path)
+        service = SyncService(settings, sync_db)
+        service.lock()
+        thread = threading.Thread(target=service.run, daemon=True)
+        thread.start()
+        db = open_db(settings.db_path)
+        latencies = []
+        try:
+            with running_player(settings):
+                wait_for(lambda: playing(db) == normal, timeout=60, what="normal content")
+                for i in range(trials):
+                    image = make_image(tmp / f"alert-{i}.png", color=(250, 10 + 20 * i, 0))
+                    sha = central.media(image)
+                    pid = save_playlist(central.db, f"alert-{i}", f"alert {i}", [(sha, 5.0)])
+                    # Let the gate settle back into its long-poll first.
+                    time.sleep(1.5)
+                    started = time.monotonic()
+                    made = add_emergency(central.db, "gate", GATE_ID, minutes=30, playlist_id=pid)
+                    central.publish()
+                    wait_for(lambda: playing(db) == sha, timeout=60, interval=0.01,
+                             what="the emergency on face 1")
+                    latencies.append(time.monotonic() - started)
+                    print(f"trial {i + 1}: {latencies[-1]:.2f} s")
+                    for entry_id in made:
+                        remove(central.db, "schedule_entry", entry_id)
+                    central.publish()
+                    wait_for(lambda: playing(db) == normal, timeout=60, what="normal content back")
+        finally:
+            service.stop.set()
+            thread.join(70)
+            service.unlock()
+            sync_db.close()
+            db.close()
+            server.close()
+            central.db.close()
+    print(f"median {statistics.median(latencies):.2f} s, "
+          f"p95 {sorted(latencies)[max(0, int(len(latencies) * 0.95) - 1)]:.2f} s, "
+          f"max {max(latencies):.2f} s over {len(latencies)} trials")
+    print(f"emergency_latency_s: {max(latencies):.2f}")
+
+
+if __name__ == "__main__":
+    main()

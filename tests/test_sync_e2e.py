@@ -1,0 +1,108 @@
+"""End to end, every part real: central init, upload, approve, assign, publish (the
+central Flask app on 127.0.0.1); the gate's `gatecast sync` service verifies and
+activates the release; the player shows it on real mpv; proof of play and
+heartbeats arrive at central; an emergency release reaches the screen through the
+change notification."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from centralkit import LiveServer, make_central
+from media_samples import make_image
+from playerkit import gate_settings, running_player, wait_for
+
+from central.assign import add_emergency
+from central.fleet import overview
+from central.library import save_playlist
+from kiosk.store import open_db
+from kiosk.sync.loop import SyncService
+
+GATE_ID = "lang-son-huu-nghi"
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def central(tmp_path):
+    c = make_central(tmp_path / "central")
+    server = LiveServer(c.settings)
+    c.url = server.url
+    yield c
+    server.close()
+    c.db.close()
+
+
+@pytest.fixture
+def gate_state(tmp_path, central):
+    """A gate installed for `central`: pinned root, token file, settings."""
+    token = central.gate(GATE_ID, faces=(1,))
+    state = tmp_path / "gate"
+    state.mkdir()
+    root = tmp_path / "root.json"
+    root.write_bytes(central.repo.trusted_root_path.read_bytes())
+    token_file = tmp_path / "gate-token"
+    token_file.write_text(token + "\n")
+    settings = gate_settings(
+        state, gate_id=GATE_ID, central_url=central.url, sync_root_file=str(root),
+        sync_token_file=str(token_file), sync_clock="always", sync_interval_s=3600,
+        sync_heartbeat_interval_s=1, sync_longpoll_s=3, sync_disk_reserve_mb=0,
+        sync_screenshot_interval_s=0)
+    return settings
+
+
+@pytest.fixture
+def sync_service(gate_state):
+    db = open_db(gate_state.db_path)
+    svc = SyncService(gate_state, db)
+    svc.lock()
+    thread = threading.Thread(target=svc.run, daemon=True)
+    thread.start()
+    yield svc
+    svc.stop.set()
+    thread.join(20)
+    assert not thread.is_alive(), "sync did not stop"
+    svc.unlock()
+    db.close()
+
+
+def playing(db, face=1):
+    row = db.execute("SELECT playing_sha256 FROM face_state WHERE face_id = ?", [face]).fetchone()
+    return row and row[0]
+
+
+def test_published_content_plays_on_the_gate_and_proof_of_play_reaches_central(
+        tmp_path, central, gate_state, sync_service):
+    red = central.media(make_image(tmp_path / "red.png", color=(220, 20, 20)))
+    central.show(GATE_ID, [red])
+    version = central.publish().changed[GATE_ID]
+    db = open_db(gate_state.db_path)
+    try:
+        with running_player(gate_state):
+            wait_for(lambda: playing(db) == red, timeout=60, what="the published image on face 1")
+            # Items of 3 s each: completed plays go up with the next heartbeat.
+            wait_for(lambda: central.db.execute(
+                "SELECT count(*) FROM proof_of_play WHERE gate_id = ? AND media_sha256 = ?",
+                [GATE_ID, red]).fetchone()[0] >= 1, timeout=60, what="proof of play at central")
+
+            # An emergency: the change notification brings it, the player shows it.
+            amber = central.media(make_image(tmp_path / "amber.png", color=(250, 180, 0)))
+            pid = save_playlist(central.db, "alert", "alert", [(amber, 5.0)])
+            add_emergency(central.db, "gate", GATE_ID, minutes=10, playlist_id=pid)
+            emergency_version = central.publish().changed[GATE_ID]
+            wait_for(lambda: playing(db) == amber, timeout=60, what="the emergency on face 1")
+    finally:
+        db.close()
+    assert emergency_version > version
+    gate_db = open_db(gate_state.db_path)
+    try:
+        levels = {r[0] for r in gate_db.execute(
+            "SELECT level FROM schedule_entry WHERE source = 'central'")}
+        assert "emergency" in levels
+    finally:
+        gate_db.close()
+    # The next heartbeat tells central that the gate plays the emergency release.
+    row = wait_for(lambda: next((r for r in overview(central.db, 60)
+                                 if r["last_good_release_version"] == emergency_version), None),
+                   timeout=30, what="a heartbeat with the emergency release")
+    assert row["online"] and row["sync"]["code"] == "ok"
