@@ -25,11 +25,15 @@ def wait_for(predicate, timeout=30.0):
 
 
 @pytest.fixture
-def running(gate):
+def service_settings():
+    return {"sync_interval_s": 3600, "sync_heartbeat_interval_s": 3600, "sync_longpoll_s": 2}
+
+
+@pytest.fixture
+def running(gate, service_settings):
     """The service in a thread, with a poll interval far beyond the test's length."""
     settings = load_settings(config_file=gate.config_file, state_dir=gate.state_dir, env={},
-                             overrides={"sync_interval_s": 3600, "sync_heartbeat_interval_s": 3600,
-                                        "sync_longpoll_s": 2})
+                             overrides=service_settings)
     # The service gets its own connection, like the real process.
     db = open_db(settings.db_path)
     svc = SyncService(settings, db)
@@ -65,6 +69,18 @@ def test_notification_brings_a_new_release_within_the_poll_interval(repo, centra
     # And it went on waiting for the next change.
     assert wait_for(lambda: any("/wait?version=2" in p for p in central.paths()))
     assert len(central.heartbeats) == 1
+
+
+@pytest.mark.parametrize("service_settings", [
+    {"sync_interval_s": 3600, "sync_heartbeat_interval_s": 0.5, "sync_longpoll_s": 0}])
+def test_without_long_poll_the_heartbeat_answer_brings_a_new_release(repo, central, gate, running):
+    publish_release(repo, 1, [b"one" * 100])
+    central.set_version(GATE_ID, 1)
+    assert wait_for(lambda: active_version(gate) == 1)
+    publish_release(repo, 2, [b"two" * 100])
+    central.set_version(GATE_ID, 2)
+    assert wait_for(lambda: active_version(gate) == 2)
+    assert not any("/wait" in p for p in central.paths())
 
 
 def test_only_one_sync_per_state_folder(gate):

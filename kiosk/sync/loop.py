@@ -142,7 +142,9 @@ class SyncService:
                     s["sync_interval_s"], 10 * 2 ** min(failures, 6))
                 next_pull = time.monotonic() + jittered(delay, self.rng)
             if time.monotonic() >= next_report:
-                self.report()
+                reported = self.report()
+                if (reported.published_version or 0) > self.known_version() and not failures:
+                    next_pull = time.monotonic()  # central says there is something new
                 next_report = time.monotonic() + jittered(s["sync_heartbeat_interval_s"], self.rng)
             remaining = min(next_pull, next_report) - time.monotonic()
             if remaining <= 0:

@@ -57,6 +57,9 @@ class FlushResult:
     dropped: int = 0
     error: str | None = None
     code: str = "ok"  # ok | offline | unauthorised
+    # Central's answer to a heartbeat names the gate's current release version: a
+    # second way (besides the long-poll) to learn that there is something to pull.
+    published_version: int | None = None
 
 
 class Reporter:
@@ -153,11 +156,13 @@ class Reporter:
             "SELECT id, body FROM sync_outbox WHERE kind = 'heartbeat' ORDER BY id LIMIT ?",
             [HEARTBEATS_PER_FLUSH],
         ).fetchall():
-            status = self._request("POST", "heartbeat", body.encode(),
-                                   {"Content-Type": "application/json"}).status
+            resp = self._request("POST", "heartbeat", body.encode(),
+                                 {"Content-Type": "application/json"})
+            status = resp.status
             db.execute("DELETE FROM sync_outbox WHERE id = ?", [item_id])
             if 200 <= status < 300:
                 result.sent["heartbeats"] += 1
+                result.published_version = _published_version(resp) or result.published_version
             else:
                 result.dropped += 1
                 log_event(db, "sync", "error", "heartbeat_rejected",
@@ -184,3 +189,11 @@ class Reporter:
                 result.dropped += 1
                 log_event(db, "sync", "warning", "screenshot_rejected",
                           f"central refused a screenshot of face {face_id} (HTTP {status}); dropped")
+
+
+def _published_version(resp) -> int | None:
+    try:
+        value = json.loads(resp.data or b"{}").get("published_version")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

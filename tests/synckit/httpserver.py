@@ -193,7 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(400, b'{"error": "not json"}')
             with c.lock:
                 c.heartbeats.append(hb)
-            return self._send(204)
+            answer = {"ok": True, "published_version": c.versions.get(gate_id, 0)}
+            return self._send(200, json.dumps(answer).encode())
         if m.group(2) == "proof-of-play":
             try:
                 batch = json.loads(body)
