@@ -16,7 +16,6 @@ import logging
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -26,11 +25,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 from centralkit import LiveServer, make_central  # noqa: E402
 from media_samples import make_image  # noqa: E402
 from playerkit import gate_settings, running_player, wait_for  # noqa: E402
+from synckit.gate import running_sync  # noqa: E402
 
 from central.assign import add_emergency, remove  # noqa: E402
 from central.library import save_playlist  # noqa: E402
 from kiosk.store import open_db  # noqa: E402
-from kiosk.sync.loop import SyncService  # noqa: E402
 
 GATE_ID = "lang-son-huu-nghi"
 
@@ -60,15 +59,10 @@ def main():
         central.show(GATE_ID, [normal])
         central.publish()
 
-        sync_db = open_db(settings.db_path)
-        service = SyncService(settings, sync_db)
-        service.lock()
-        thread = threading.Thread(target=service.run, daemon=True)
-        thread.start()
         db = open_db(settings.db_path)
         latencies = []
         try:
-            with running_player(settings):
+            with running_sync(settings, join_timeout=70), running_player(settings):
                 wait_for(lambda: playing(db) == normal, timeout=60, what="normal content")
                 for i in range(trials):
                     image = make_image(tmp / f"alert-{i}.png", color=(250, 10 + 20 * i, 0))
@@ -82,16 +76,12 @@ def main():
                     wait_for(lambda: playing(db) == sha, timeout=60, interval=0.01,
                              what="the emergency on face 1")
                     latencies.append(time.monotonic() - started)
-                    print(f"trial {i + 1}: {latencies[-1]:.2f} s")
+                    print(f"trial {i + 1}: {latencies[-1]:.2f} s", flush=True)
                     for entry_id in made:
                         remove(central.db, "schedule_entry", entry_id)
                     central.publish()
                     wait_for(lambda: playing(db) == normal, timeout=60, what="normal content back")
         finally:
-            service.stop.set()
-            thread.join(70)
-            service.unlock()
-            sync_db.close()
             db.close()
             server.close()
             central.db.close()

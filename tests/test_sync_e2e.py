@@ -6,18 +6,16 @@ change notification."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from centralkit import LiveServer, make_central
 from media_samples import make_image
 from playerkit import gate_settings, running_player, wait_for
+from synckit.gate import running_sync
 
 from central.assign import add_emergency
 from central.fleet import overview
 from central.library import save_playlist
 from kiosk.store import open_db
-from kiosk.sync.loop import SyncService
 
 GATE_ID = "lang-son-huu-nghi"
 pytestmark = pytest.mark.slow
@@ -53,18 +51,8 @@ def gate_state(tmp_path, central):
 
 @pytest.fixture
 def sync_service(gate_state):
-    db = open_db(gate_state.db_path)
-    svc = SyncService(gate_state, db)
-    svc.lock()
-    thread = threading.Thread(target=svc.run, daemon=True)
-    thread.start()
-    yield svc
-    svc.stop.set()
-    thread.join(20)
-    assert not thread.is_alive(), "sync did not stop"
-    svc.unlock()
-    db.close()
-
+    with running_sync(gate_state) as svc:
+        yield svc
 
 def playing(db, face=1):
     row = db.execute("SELECT playing_sha256 FROM face_state WHERE face_id = ?", [face]).fetchone()

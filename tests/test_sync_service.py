@@ -3,15 +3,14 @@ long before the poll interval, and one sync per state folder."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 from synckit.fixtures import central, gate, publish_release, repo  # noqa: F401 - fixtures
-from synckit.gate import GATE_ID
+from synckit.gate import GATE_ID, running_sync
 
 from kiosk.settings import load_settings
-from kiosk.store import get_state, open_db
+from kiosk.store import get_state
 from kiosk.sync.loop import AlreadyRunning, SyncService
 
 
@@ -34,19 +33,8 @@ def running(gate, service_settings):
     """The service in a thread, with a poll interval far beyond the test's length."""
     settings = load_settings(config_file=gate.config_file, state_dir=gate.state_dir, env={},
                              overrides=service_settings)
-    # The service gets its own connection, like the real process.
-    db = open_db(settings.db_path)
-    svc = SyncService(settings, db)
-    svc.lock()
-    thread = threading.Thread(target=svc.run, daemon=True)
-    thread.start()
-    yield svc
-    svc.stop.set()
-    thread.join(15)
-    assert not thread.is_alive()
-    svc.unlock()
-    db.close()
-
+    with running_sync(settings) as svc:
+        yield svc
 
 def active_version(gate):
     r = get_state(gate.db, "release")

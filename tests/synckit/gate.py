@@ -4,10 +4,13 @@ pull from a central (double or real) and look at what the screens would play."""
 from __future__ import annotations
 
 import json
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from kiosk.settings import load_settings
 from kiosk.store import get_state, open_db
+from kiosk.sync.loop import SyncService
 from kiosk.sync.pull import PullConfig, pull
 from kiosk.sync.status import record_pull
 
@@ -72,3 +75,22 @@ class Gate:
 
     def close(self):
         self.db.close()
+
+
+@contextmanager
+def running_sync(settings, join_timeout: float = 20.0):
+    """`gatecast sync`'s service in a thread with its own database connection (like
+    the real process); stopped, joined and unlocked afterwards."""
+    db = open_db(settings.db_path)
+    svc = SyncService(settings, db)
+    svc.lock()
+    thread = threading.Thread(target=svc.run, name="sync", daemon=True)
+    thread.start()
+    try:
+        yield svc
+    finally:
+        svc.stop.set()
+        thread.join(join_timeout)
+        svc.unlock()
+        db.close()
+    assert not thread.is_alive(), "sync did not stop"
