@@ -134,6 +134,14 @@ def test_cli_power_and_blank(runner, state_dir, tmp_path):
     r = runner.invoke(main, ["power", "status"] + base)
     assert "BLANKED, power off" in r.output and "nội dung sai" in r.output
     assert "face 1 Bắc [GPIO17]: wants off (blank)" in r.output
+    from kiosk.store import open_db, set_state
+
+    db = open_db(state_dir / "gatecast.db")
+    set_state(db, "health", {"sampled_at": "t", "alarms": [{"code": "cpu_temp_high",
+                                                             "message": "CPU at 81.0 C"}]})
+    db.close()
+    r = runner.invoke(main, ["power", "status"] + base)
+    assert "health alarm (t): CPU at 81.0 C" in r.output
     r = runner.invoke(main, ["blank", "off"] + base)
     assert r.exit_code == 0 and "blank released" in r.output
     r = runner.invoke(main, ["power", "auto"] + base)

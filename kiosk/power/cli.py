@@ -10,6 +10,7 @@ import click
 from kiosk.cliutil import state_options
 from kiosk.power import service
 from kiosk.settings import SettingsError
+from kiosk.store import get_state
 
 
 def _by() -> str:
@@ -69,6 +70,9 @@ def status_cmd(as_json, ctx_):
             click.echo(f"    window {w['start']}-{w['end']} days {w['weekdays']} ({w['source']})")
     for p in status["problems"]:
         click.echo(f"problem: {p}", err=True)
+    health = get_state(ctx_.db, "health") or {}
+    for alarm in health.get("alarms", []):
+        click.echo(f"health alarm ({health.get('sampled_at')}): {alarm['message']}")
 
 
 def _switch(state, face, for_, reason, ctx_):
