@@ -2,7 +2,7 @@
 its assignments and its groups', and sign a new repository version in which
 every release and every media file it references is a target.
 
-A release's version is the repository (publisher) version in which its
+A release's version is the repository (snapshot) version in which its
 content last changed: it only ever grows, it is taken from the signed
 repository itself, so a failed database write can never make one version
 number name two different documents, and a gate whose content did not change
@@ -181,7 +181,7 @@ def publish(db, repo: Repository, by: str = "cli", note: str = "",
     release_dir = Path(state_dir) / "releases"
     release_dir.mkdir(parents=True, exist_ok=True)
     with repo.lock():
-        version = repo.publisher().signed.version + 1
+        version = repo.version() + 1
         result = PublishResult(0, version)
         new_rows, specs, all_media = [], [], {}
         for gate in list_gates(db):

@@ -3,9 +3,15 @@ by this module and only under a file lock.
 
 Roles and keys (one Ed25519 key each):
 - root, targets: offline keys. `targets` signs once, at init or rotation: it
-  delegates `releases/*` and `media/*` to the role `publisher`.
-- publisher, snapshot, timestamp: online keys in `<state>/keys/`, used at every
-  publish and to re-sign metadata before it expires.
+  delegates every target, by hash of its path, to 2^N bins `publisher-0` ...
+  (TUF succinct hash-bin delegation) that share the `publisher` key.
+- publisher (the bins), snapshot, timestamp: online keys in `<state>/keys/`,
+  used at every publish and to re-sign metadata before it expires.
+
+Bins keep what a gate downloads small in a large fleet: a publish re-signs
+only the bins whose targets changed, so a gate whose own release and media did
+not change fetches the new snapshot (under a kilobyte) and nothing else, and
+one that changed fetches its one or two bins, not a list of every gate's files.
 
 A leaked online key lets an attacker sign content until the offline targets
 key rotates it away (`rotate_key("publisher")`); a leaked root or targets key
@@ -30,12 +36,12 @@ from pathlib import Path, PurePosixPath
 from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from securesystemslib.signer import CryptoSigner
 from tuf.api.metadata import (
-    DelegatedRole,
     Delegations,
     Metadata,
     MetaFile,
     Root,
     Snapshot,
+    SuccinctRoles,
     TargetFile,
     Targets,
     Timestamp,
@@ -46,7 +52,16 @@ PUBLISHER = "publisher"
 ROLES = TOP_ROLES + (PUBLISHER,)
 OFFLINE_ROLES = ("root", "targets")
 ONLINE_ROLES = (PUBLISHER, "snapshot", "timestamp")
-PUBLISHER_PATHS = ["releases/*", "media/*"]
+DEFAULT_BIN_BITS = 4  # 16 bins: ~8 KB each for 1000 gates
+
+
+def is_bin(role: str) -> bool:
+    return role.startswith(PUBLISHER + "-")
+
+
+def key_role(role: str) -> str:
+    """The key file a role signs with: every bin uses the publisher key."""
+    return PUBLISHER if is_bin(role) else role
 
 
 class RepositoryError(Exception):
@@ -152,6 +167,7 @@ class Repository:
         return path
 
     def _signer(self, role: str, keyids: list[str]) -> CryptoSigner:
+        role = key_role(role)
         path = self._key_file(role)
         try:
             pem = path.read_bytes()
@@ -208,20 +224,26 @@ class Repository:
     def targets(self) -> Metadata[Targets]:
         return self._role_md("targets")
 
-    def publisher(self) -> Metadata[Targets]:
-        return self._role_md(PUBLISHER)
+    def bins(self, targets: Metadata[Targets] | None = None) -> SuccinctRoles:
+        return (targets or self.targets()).signed.delegations.succinct_roles
 
     def published_targets(self) -> dict[str, TargetFile]:
-        return dict(self.publisher().signed.targets)
+        snapshot = self.snapshot()
+        found: dict[str, TargetFile] = {}
+        for name in self.bins().get_roles():
+            found.update(self._role_md(name, snapshot).signed.targets)
+        return found
 
-    def _keyids(self, role: str) -> list[str]:
-        if role == PUBLISHER:
-            return list(self.targets().signed.delegations.roles[PUBLISHER].keyids)
+    def _keyids(self, role: str, targets: Metadata[Targets] | None = None) -> list[str]:
+        if is_bin(role) or role == PUBLISHER:
+            return list(self.bins(targets).keyids)
         return list(self.root().signed.roles[role].keyids)
 
     # ---- writing -----------------------------------------------------------
-    def init(self, now: datetime | None = None) -> None:
+    def init(self, now: datetime | None = None, bin_bits: int = DEFAULT_BIN_BITS) -> None:
         """Make keys and version 1 of every role. Refuses to overwrite."""
+        if not 0 < bin_bits <= 10:
+            raise RepositoryError("the number of hash bins is 2^1 .. 2^10")
         now = now or _utcnow()
         with self.lock():
             if self.exists() or any(self._key_file(r).exists() for r in ROLES):
@@ -232,21 +254,21 @@ class Repository:
                 root.roles[role].keyids.clear()
                 root.add_key(signers[role].public_key, role)
             targets = Targets(expires=now + self.offline_expiry)
-            targets.delegations = Delegations(keys={}, roles={
-                PUBLISHER: DelegatedRole(PUBLISHER, [], 1, True, paths=list(PUBLISHER_PATHS)),
-            })
-            targets.add_key(signers[PUBLISHER].public_key, PUBLISHER)
-            publisher = Targets(expires=now + self.online_expiry)
+            targets.delegations = Delegations(keys={}, roles=None, succinct_roles=SuccinctRoles(
+                [], 1, bin_bits, PUBLISHER))
+            targets.add_key(signers[PUBLISHER].public_key)
+            bins = list(targets.delegations.succinct_roles.get_roles())
             snapshot = Snapshot(expires=now + self.online_expiry, meta={
-                "targets.json": MetaFile(1), f"{PUBLISHER}.json": MetaFile(1),
-            })
+                "targets.json": MetaFile(1), **{f"{b}.json": MetaFile(1) for b in bins}})
             timestamp = Timestamp(expires=now + self.online_expiry, snapshot_meta=MetaFile(1))
             for role in ROLES:
                 self._save_key(role, signers[role])
-            for role, signed in (("root", root), ("targets", targets), (PUBLISHER, publisher),
-                                 ("snapshot", snapshot), ("timestamp", timestamp)):
+            signed_roles = [("root", root), ("targets", targets)]
+            signed_roles += [(b, Targets(expires=now + self.online_expiry)) for b in bins]
+            signed_roles += [("snapshot", snapshot), ("timestamp", timestamp)]
+            for role, signed in signed_roles:
                 md = Metadata(signed)
-                md.sign(signers[role])
+                md.sign(signers[key_role(role)])
                 self._write_md(md, role)
             self.targets_dir.mkdir(parents=True, exist_ok=True)
 
@@ -268,23 +290,38 @@ class Repository:
             os.replace(tmp, dest)
         return tf
 
+    def version(self) -> int:
+        """The repository version: the snapshot's, which every change bumps."""
+        return self.snapshot().signed.version
+
     def publish(self, specs: list[TargetSpec], now: datetime | None = None) -> int:
         """Make `specs` the complete set of published targets in a new
-        repository version. Target files are in place before any metadata
-        names them. Returns the new publisher version."""
+        repository version, re-signing only the bins that changed. Target
+        files are in place before any metadata names them. Returns the new
+        repository version."""
         now = now or _utcnow()
         with self.lock():
-            targets = {spec.path: self._store_target(spec) for spec in specs}
-            publisher = self.publisher()
-            publisher.signed.targets = targets
-            self._resign((PUBLISHER, "snapshot", "timestamp"), now, {PUBLISHER: publisher})
-            return publisher.signed.version
+            bins = self.bins()
+            wanted: dict[str, dict[str, TargetFile]] = {b: {} for b in bins.get_roles()}
+            for spec in specs:
+                wanted[bins.get_role_for_target(spec.path)][spec.path] = self._store_target(spec)
+            snapshot = self.snapshot()
+            changed = {}
+            for name, targets in wanted.items():
+                md = self._role_md(name, snapshot)
+                if md.signed.targets != targets:
+                    md.signed.targets = targets
+                    changed[name] = md
+            self._resign((*changed, "snapshot", "timestamp"), now,
+                         {**changed, "snapshot": snapshot})
+            return snapshot.signed.version
 
     def _resign(self, roles: tuple[str, ...], now: datetime,
                 loaded: dict[str, Metadata] | None = None) -> None:
         """Bump, sign and write `roles` (a chain ending in timestamp), each
         recorded in the next one's meta."""
         loaded = dict(loaded or {})
+        signers: dict[str, CryptoSigner] = {}
         snapshot = loaded.get("snapshot") or self.snapshot()
         for role in roles:
             md = loaded.get(role)
@@ -295,18 +332,20 @@ class Repository:
             md.signed.expires = now + (self.offline_expiry if role in OFFLINE_ROLES
                                        else self.online_expiry)
             if role == "snapshot":
-                # Record every delegating role bumped before this point.
-                for name in ("targets", PUBLISHER):
-                    if name in loaded:
-                        snapshot.signed.meta[f"{name}.json"] = MetaFile(loaded[name].signed.version)
+                # Record every targets role (top-level or bin) bumped before this point.
+                for name, other in loaded.items():
+                    if name in roles and name not in ("root", "snapshot", "timestamp"):
+                        snapshot.signed.meta[f"{name}.json"] = MetaFile(other.signed.version)
+                    elif name == "targets":
+                        snapshot.signed.meta["targets.json"] = MetaFile(other.signed.version)
             if role == "timestamp":
                 md.signed.snapshot_meta = MetaFile(snapshot.signed.version)
-            if role == PUBLISHER and "targets" in loaded:  # a targets not yet in any snapshot
-                keyids = list(loaded["targets"].signed.delegations.roles[PUBLISHER].keyids)
-            else:
-                keyids = self._keyids(role)
+            # A targets not yet in any snapshot (a rotation) names the bins' key.
+            keyids = self._keyids(role, loaded.get("targets"))
+            if key_role(role) not in signers:
+                signers[key_role(role)] = self._signer(role, keyids)
             md.signatures.clear()
-            md.sign(self._signer(role, keyids))
+            md.sign(signers[key_role(role)])
             self._write_md(md, role)
             loaded[role] = md
 
@@ -316,15 +355,15 @@ class Repository:
         now = now or _utcnow()
         with self.lock():
             due = now + self.online_expiry / 2
-            chain = []
-            if self.publisher().signed.expires <= due:
-                chain = [PUBLISHER, "snapshot", "timestamp"]
-            elif self.snapshot().signed.expires <= due:
-                chain = ["snapshot", "timestamp"]
+            snapshot = self.snapshot()
+            chain = [b for b in self.bins().get_roles()
+                     if self._role_md(b, snapshot).signed.expires <= due]
+            if chain or snapshot.signed.expires <= due:
+                chain += ["snapshot", "timestamp"]
             elif self.timestamp().signed.expires <= due:
                 chain = ["timestamp"]
             if chain:
-                self._resign(tuple(chain), now)
+                self._resign(tuple(chain), now, {"snapshot": snapshot})
             return chain
 
     def rotate_key(self, role: str, now: datetime | None = None) -> str:
@@ -347,13 +386,12 @@ class Repository:
                     targets = self.targets()
                     targets_signer = self._signer("targets", self._keyids("targets"))
                     for keyid in old_keyids:
-                        targets.signed.revoke_key(keyid, PUBLISHER)
-                    targets.signed.add_key(new.public_key, PUBLISHER)
-                    publisher = self.publisher()
+                        targets.signed.revoke_key(keyid)
+                    targets.signed.add_key(new.public_key)
+                    bins = list(self.bins().get_roles())
                     self._resign_with("targets", targets, targets_signer, now)
                     self._swap_key(role, pending)
-                    self._resign((PUBLISHER, "snapshot", "timestamp"), now,
-                                 {"targets": targets, PUBLISHER: publisher})
+                    self._resign((*bins, "snapshot", "timestamp"), now, {"targets": targets})
                 else:
                     root = self.root()
                     old_root_signer = self._signer("root", self._keyids("root"))

@@ -73,6 +73,22 @@ def test_publish_makes_release_and_media_targets(central, central_server, tmp_pa
     assert not (central.repo.targets_dir / "media" / sha).exists()
 
 
+def test_a_publish_re_signs_only_the_bins_that_changed(central, tmp_path):
+    for gate in ("huu-nghi", "tan-thanh", "chi-ma"):
+        central.gate(gate)
+    sha = central.media(make_image(tmp_path / "red.png"))
+    central.show("huu-nghi", [sha])
+    central.publish()
+    before = dict(central.repo.snapshot().signed.meta)
+    central.show("tan-thanh", [sha], playlist="other")  # same media: one release changes
+    result = central.publish()
+    after = central.repo.snapshot().signed.meta
+    changed = {name for name in after if after[name].version != before[name].version}
+    bins = central.repo.bins()
+    assert changed == {bins.get_role_for_target("releases/tan-thanh.json") + ".json"}
+    assert central.repo.version() == result.repository_version
+
+
 def test_bad_target_paths_are_refused(central, tmp_path):
     src = make_image(tmp_path / "x.png")
     for path in ("../x", "media/../../x", "/etc/passwd", "media/a/b", "other/x"):
@@ -109,7 +125,9 @@ def test_refresh_resigns_online_metadata_at_half_life(central, central_server, t
     repo = central.repo
     assert repo.refresh() == []
     later = repo.timestamp().signed.expires - repo.online_expiry / 2 + timedelta(minutes=1)
-    assert repo.refresh(now=later) == ["publisher", "snapshot", "timestamp"]
+    bins = list(repo.bins().get_roles())
+    assert len(bins) == 16
+    assert repo.refresh(now=later) == [*bins, "snapshot", "timestamp"]
     assert repo.timestamp().signed.expires > later + repo.online_expiry / 2
     client = updater(central_server, central, tmp_path)
     client.refresh()
