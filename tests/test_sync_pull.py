@@ -77,3 +77,20 @@ def test_missing_root_file_is_a_clear_failure(gate, repo):
     result = gate.pull()
     assert result.code == "not_configured" and "root" in result.reason
     assert gate.sync_state()["status"] == "failed"
+
+
+def test_clock_skew_against_the_servers_date_is_reported(gate, repo):
+    from datetime import datetime, timedelta, timezone
+
+    from kiosk.sync.clock import clock_state
+
+    now = datetime.now(timezone.utc)
+    assert not clock_state("always", now, now + timedelta(seconds=20)).skew_suspect
+    skewed = clock_state("always", now, now + timedelta(hours=2))
+    assert skewed.skew_suspect and skewed.server_skew_s == 7200.0
+    assert clock_state("never").expiry_trusted is False
+    # A real pull records the server's opinion of the time.
+    publish_release(repo, 1, [b"a" * 10])
+    gate.pull()
+    clock = gate.sync_state()["clock"]
+    assert clock["expiry_trusted"] is True and abs(clock["server_skew_s"]) < 60

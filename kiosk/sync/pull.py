@@ -152,6 +152,7 @@ def _pull(db, config: PullConfig, fetcher: ResumingFetcher, active) -> PullResul
                 f"{active['version']}; kept {active['version']}"
             )
         media = _media_targets(updater, release)
+        _drop_stale_partials(config.partial_dir)
         missing = [(sha, ti) for sha, ti in media if not store.has(sha)]
         protected = set(release.media_sha256s) | _release_media(active) | _release_media(
             previous_release(db)) | {r[0] for r in db.execute("SELECT sha256 FROM media").fetchall()}
@@ -166,6 +167,23 @@ def _pull(db, config: PullConfig, fetcher: ResumingFetcher, active) -> PullResul
     return PullResult("activated", "ok", f"release {release.version} active",
                       offered_version=release.version, active_version=record["version"],
                       downloaded_media=len(missing), evicted_media=room.evicted)
+
+
+# A partial download nobody resumed for a week belongs to a release long gone
+# (or to another central_url): its space is worth more than its bytes.
+STALE_PARTIAL_S = 7 * 24 * 3600
+
+
+def _drop_stale_partials(partial_dir: Path) -> None:
+    if not partial_dir.is_dir():
+        return
+    cutoff = time.time() - STALE_PARTIAL_S
+    for p in partial_dir.iterdir():
+        try:
+            if p.stat().st_mtime < cutoff:
+                p.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _release_media(record) -> set[str]:

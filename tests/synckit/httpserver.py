@@ -31,6 +31,7 @@ class CentralDouble:
         self.plays: dict[tuple[str, int], dict] = {}
         self.batches: list[str] = []
         self.reject_play_ids: set[int] = set()  # rows answered 422, as malformed
+        self.ignore_range = False  # answer Range requests with the whole file (200)
         self.screenshots: list[tuple[str, int, str, bytes]] = []
         self.versions: dict[str, int] = {}
         self.cond = threading.Condition()
@@ -122,7 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
             size = len(data)
         start, end, status, headers = 0, size - 1, 200, {}
         m = _RANGE.match(self.headers.get("Range", ""))
-        if m:
+        if m and not c.ignore_range:
             start = int(m.group(1))
             end = min(int(m.group(2)) if m.group(2) else size - 1, size - 1)
             if start >= size:
