@@ -94,3 +94,34 @@ def test_published_content_plays_on_the_gate_and_proof_of_play_reaches_central(
                                  if r["last_good_release_version"] == emergency_version), None),
                    timeout=30, what="a heartbeat with the emergency release")
     assert row["online"] and row["sync"]["code"] == "ok"
+
+
+def test_a_file_changed_on_centrals_disk_never_reaches_the_screens(tmp_path, central):
+    """The web server is not trusted: bytes changed behind central's back (a hacked
+    CDN, nginx host or mirror) are refused and the gate keeps its release."""
+    from synckit.gate import Gate
+
+    token = central.gate(GATE_ID, faces=(1,))
+    gate = Gate(tmp_path / "gate", central.url, central.repo.trusted_root_path.read_bytes(),
+                gate_id=GATE_ID)
+    gate.token_file.write_text(token)
+    try:
+        red = central.media(make_image(tmp_path / "red.png", color=(220, 20, 20)))
+        central.show(GATE_ID, [red])
+        first = central.publish().changed[GATE_ID]
+        assert gate.pull().outcome == "activated"
+
+        blue = central.media(make_image(tmp_path / "blue.png", color=(20, 20, 220)))
+        central.show(GATE_ID, [blue], playlist="second")
+        central.publish()
+        [served] = central.repo.targets_dir.glob(f"media/*.{blue}")
+        data = bytearray(served.read_bytes())
+        data[-10] ^= 0xFF
+        served.write_bytes(bytes(data))
+
+        result = gate.pull()
+        assert result.code == "tampered", result.reason
+        assert gate.release()["version"] == first and blue not in gate.media_files()
+        assert {r["sha256"] for r in gate.central_rows("media")} == {red}
+    finally:
+        gate.close()
