@@ -4,7 +4,7 @@ by a factor, to `gatecast central serve` (gunicorn, 2 workers) on this machine.
 Each heartbeat opens its own connection, as a gate does after a minute's
 silence; latency is from connect to the whole answer read.
 
-    .venv/bin/python bench/central_intake.py [--gates 1000] [--compress 10] [--seconds 60]
+    .venv/bin/python bench/central_intake.py [--gates 1000] [--compress 5] [--seconds 60]
 
 The load generator (asyncio, one process) shares the 2 cores with the server.
 Prints figures; the last line is `central_intake_p99_ms: X` (target <= 100).
@@ -93,7 +93,7 @@ async def run_load(port, tokens, interval, seconds):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gates", type=int, default=1000)
-    ap.add_argument("--compress", type=float, default=10.0,
+    ap.add_argument("--compress", type=float, default=5.0,
                     help="time compression: a 60 s heartbeat interval becomes 60/compress s")
     ap.add_argument("--seconds", type=float, default=60.0, help="measured wall-clock time")
     ap.add_argument("--workers", type=int, default=2)

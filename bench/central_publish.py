@@ -1,0 +1,75 @@
+"""Publishing for a fleet: 1000 gates in one group, a 10-image playlist, then
+(1) the first publish, (2) a publish that changes nothing, (3) one that changes
+one gate; with the sizes of what a gate downloads after a publish that did not
+touch its release (timestamp + snapshot) and after one that did (+ one bin).
+
+    .venv/bin/python bench/central_publish.py [--gates 1000]
+
+Last line: `central_publish_one_gate_s: X` (seconds to sign a one-gate change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from centralkit import make_central  # noqa: E402
+from media_samples import make_image  # noqa: E402
+
+from central.assign import add_entry  # noqa: E402
+from central.fleet import add_group  # noqa: E402
+from central.library import save_playlist  # noqa: E402
+
+
+def timed(fn):
+    t = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--gates", type=int, default=1000)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        c = make_central(tmp / "central")
+        ids = [f"gate-{i:04d}" for i in range(args.gates)]
+        for gate_id in ids:
+            c.gate(gate_id)
+        add_group(c.db, "all", "All", ids)
+        shas = [c.media(make_image(tmp / f"m{i}.png", color=(i * 20 % 255, 40, 90)))
+                for i in range(10)]
+        add_entry(c.db, "group", "all", save_playlist(c.db, "p", "P", [(s, 5.0) for s in shas]))
+        first, t_first = timed(c.publish)
+        same, t_same = timed(c.publish)
+        add_entry(c.db, "gate", ids[1], "p", start_time="06:00", end_time="07:00")
+        one, t_one = timed(c.publish)
+        md = c.repo.metadata_dir
+        snapshot = c.repo.snapshot()
+        bins = [md / f"{snapshot.signed.meta[f'{b}.json'].version}.{b}.json"
+                for b in c.repo.bins().get_roles()]
+        sizes = sorted(p.stat().st_size for p in bins)
+        snap_size = (md / f"{snapshot.signed.version}.snapshot.json").stat().st_size
+        ts_size = (md / "timestamp.json").stat().st_size
+        c.db.close()
+    print(f"gates: {args.gates}; targets: {args.gates} releases + {len(shas)} media in "
+          f"{len(bins)} hash bins")
+    print(f"first publish: {t_first:.2f} s ({len(first.changed)} releases)")
+    print(f"unchanged publish: {t_same:.2f} s ({len(same.changed)} releases changed)")
+    print(f"one gate changed: {t_one:.2f} s ({len(one.changed)} release changed)")
+    print(f"metadata bytes: timestamp {ts_size}, snapshot {snap_size}, "
+          f"bin median {sizes[len(sizes) // 2]} (max {sizes[-1]})")
+    print(f"a gate after someone else's change downloads {ts_size + snap_size} B of metadata; "
+          f"after its own, about {ts_size + snap_size + sizes[-1]} B plus its release")
+    print(f"central_publish_one_gate_s: {t_one:.2f}")
+
+
+if __name__ == "__main__":
+    main()
