@@ -67,6 +67,28 @@ async def one_heartbeat(port: int, gate_id: str, token: str, body: bytes) -> tup
     return (time.perf_counter() - t0) * 1000, status
 
 
+async def long_poll(port, gate_id, token, end, held):
+    """A gate waiting on the change notification the whole time, as `gatecast sync`
+    does: each request holds a server thread until its timeout."""
+    while time.monotonic() < end:
+        timeout = max(1, min(55, int(end - time.monotonic()) + 1))
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write((f"GET /api/v1/gates/{gate_id}/wait?version=0&timeout={timeout} "
+                          f"HTTP/1.1\r\nHost: central\r\nAuthorization: Bearer {token}\r\n"
+                          "Connection: close\r\n\r\n").encode())
+            await writer.drain()
+            held.append(1)
+            answer = await reader.read()
+            writer.close()
+            await writer.wait_closed()
+            if not answer.startswith(b"HTTP/1.1 204"):
+                held.append(answer[:40])
+        except OSError as e:
+            held.append(str(e))
+            await asyncio.sleep(1)
+
+
 async def gate_loop(port, gate_id, token, interval, start, end, results, errors):
     t = start + random.uniform(0, interval)
     body = heartbeat_body(gate_id, 7)
@@ -81,13 +103,16 @@ async def gate_loop(port, gate_id, token, interval, start, end, results, errors)
         t += interval  # on schedule, not after the previous answer: no slowing down
 
 
-async def run_load(port, tokens, interval, seconds):
-    results, errors = [], []
+async def run_load(port, tokens, interval, seconds, waiting):
+    results, errors, held = [], [], []
     start = time.monotonic() + 1.0
     end = start + seconds
-    await asyncio.gather(*(gate_loop(port, gid, tok, interval, start, end, results, errors)
-                           for gid, tok in tokens.items()))
-    return results, errors
+    tasks = [gate_loop(port, gid, tok, interval, start, end, results, errors)
+             for gid, tok in tokens.items()]
+    if waiting:
+        tasks += [long_poll(port, gid, tok, end, held) for gid, tok in tokens.items()]
+    await asyncio.gather(*tasks)
+    return results, errors, [h for h in held if h != 1]
 
 
 def main() -> None:
@@ -98,6 +123,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60.0, help="measured wall-clock time")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=32)
+    ap.add_argument("--waiting", action="store_true",
+                    help="every gate also holds a change-notification long poll open "
+                         "(give --threads so that workers x threads > gates)")
     args = ap.parse_args()
     interval = 60.0 / args.compress
 
@@ -113,7 +141,8 @@ def main() -> None:
             port = int(url.rsplit(":", 1)[1])
             load_before = os.getloadavg()[0]
             t0 = time.monotonic()
-            results, errors = asyncio.run(run_load(port, tokens, interval, args.seconds))
+            results, errors, wait_errors = asyncio.run(
+                run_load(port, tokens, interval, args.seconds, args.waiting))
             took = time.monotonic() - t0
             load_after = os.getloadavg()[0]
         db = open_central_db(state)
@@ -128,6 +157,9 @@ def main() -> None:
           f"{args.threads} threads; load generator in the same 2-core machine")
     print(f"machine load average (1 min) before/after: {load_before:.1f} / {load_after:.1f} "
           f"(includes the other jobs on this shared machine)")
+    if args.waiting:
+        print(f"long polls held open: {args.gates} (one per gate); unexpected answers or "
+              f"errors: {len(wait_errors)} {wait_errors[:3]}")
     print(f"heartbeats answered 200: {len(results)} ({len(results) / took:.0f}/s), "
           f"failed: {len(errors)}, stored: {stored}")
     if errors:

@@ -17,6 +17,8 @@ class CentralServer(BaseApplication):
             "workers": workers,
             "worker_class": "gthread",
             "threads": threads,
+            # Each waiting gate is an open connection: allow well beyond the threads.
+            "worker_connections": max(1000, 4 * threads),
             # Long polls are held up to central_wait_max_s; the worker itself
             # keeps answering the arbiter meanwhile, so this only catches hangs.
             "timeout": 60,
