@@ -139,3 +139,16 @@ def test_cli_text_fonts_and_render(runner, state_dir, tmp_path):
     spec.write_text("{}")
     bad = runner.invoke(main, ["text", "render", str(spec), "-o", str(out), "--state", str(state_dir)])
     assert bad.exit_code == 1 and "needs a body or a title" in bad.output
+
+
+def test_a_central_emergency_the_fonts_cannot_draw_does_not_blank_the_faces(fresh_db, tmp_path):
+    """A release's notice skips the local glyph check; the player leaves it
+    out (and says why, once) instead of preempting the schedule with black."""
+    store = MediaStore(tmp_path / "media")
+    set_notice(fresh_db, {"km": SAMPLES["km"]}, level="emergency", source="central", now=NOW)
+    settings = {"image_duration_s": 10.0, "text_fonts": {"km": "Noto Sans"}}
+    for _ in range(2):
+        entries, playlists = notice_schedule(fresh_db, store, settings, [1], now=NOW)
+        assert entries == [] and playlists == {}
+    events = list(fresh_db.query("SELECT message FROM event WHERE code = 'notice_unrenderable'"))
+    assert len(events) == 1 and "Khmer (km) text cannot be shown" in events[0]["message"]

@@ -255,11 +255,15 @@ def _chain(lang: str, names: tuple[str, ...], bold: bool) -> FontChain:
 
 
 def check_texts(texts: Mapping[str, str], overrides: Mapping[str, object] | None = None,
-                bold_too: bool = False) -> None:
-    """Check each language's text against its chain; the first failure names its language."""
+                bold_too: bool = False, bold_only: bool = False) -> None:
+    """Check each language's text against its chain; the first failure names its language.
+
+    Titles are drawn bold (`bold_only`); `bold_too` checks both weights.
+    """
     for lang, text in texts.items():
-        font_chain(lang, overrides).check(text)
-        if bold_too:
+        if not bold_only:
+            font_chain(lang, overrides).check(text)
+        if bold_too or bold_only:
             font_chain(lang, overrides, bold=True).check(text)
 
 

@@ -139,7 +139,7 @@ def set_notice(db, texts: Mapping[str, str | None], *, level: str = "normal", ki
     try:
         check_texts(texts, fonts, bold_too=False)
         if kind == "slide":
-            check_texts(slide_titles(texts, level, style), fonts)
+            check_texts(slide_titles(texts, level, style), fonts, bold_only=True)
     except FontError as e:
         raise NoticeError(str(e)) from None
     now = now or utcnow()
@@ -250,6 +250,11 @@ def notice_schedule(db, store, settings: Mapping, face_ids: Sequence[int],
             continue
         try:
             spec = notice_slide(notice, settings)
+            # Checked here, not only when rendering: an emergency entry whose
+            # slide cannot be drawn would preempt the schedule with black.
+            fonts = settings.get("text_fonts")
+            check_texts(spec.body, fonts)
+            check_texts(spec.title, fonts, bold_only=True)
         except ValueError as e:
             _report_once(db, notice, e)
             continue
