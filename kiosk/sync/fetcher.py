@@ -12,6 +12,7 @@ file, so a resumed file with a bad prefix is caught and thrown away.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import re
 import time
@@ -179,6 +180,11 @@ class ResumingFetcher(FetcherInterface):
                 got, error = 0, e
             except exceptions.DownloadLengthMismatchError:
                 path.unlink(missing_ok=True)
+                raise
+            except OSError as e:
+                if e.errno == errno.ENOSPC:
+                    # A full disk: the half file only makes it fuller.
+                    path.unlink(missing_ok=True)
                 raise
             except exceptions.DownloadError as e:
                 got, error = None, e
