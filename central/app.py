@@ -200,7 +200,8 @@ def create_app(settings: Settings, background: bool = False) -> Flask:
 
 
 def _start_housekeeping(repo: Repository, db, settings: Settings) -> None:
-    """Re-sign online metadata before it expires and prune old heartbeats.
+    """Re-sign online metadata before it expires, prune superseded repository
+    files (older than a week) and old heartbeats.
     Every worker runs it; the repository lock and the half-life rule make the
     second one find nothing to do."""
 
@@ -210,6 +211,9 @@ def _start_housekeeping(repo: Repository, db, settings: Settings) -> None:
                 signed = repo.refresh()
                 if signed:
                     log.info("re-signed %s before expiry", ", ".join(signed))
+                pruned = repo.prune()
+                if any(pruned.values()):
+                    log.info("pruned superseded files: %s", pruned)
                 days = settings["central_heartbeat_history_days"]
                 prune_heartbeats(db(), utcnow() - timedelta(days=days))
             except Exception:

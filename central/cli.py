@@ -151,6 +151,27 @@ def refresh_cmd(settings, db):
     click.echo("re-signed " + ", ".join(roles) if roles else "nothing due")
 
 
+@central.command("prune")
+@click.option("--older-than-days", type=click.FloatRange(min=0), default=7.0, show_default=True,
+              help="Keep superseded files younger than this (gates part-way through an update).")
+@central_db
+@repo_errors
+def prune_cmd(older_than_days, settings, db):
+    """Delete repository files the current version no longer names (the server
+    does this itself with the default age; roots are never deleted).
+
+    \b
+    Example:
+        gatecast central prune --state /var/lib/gatecast-central
+    """
+    from datetime import timedelta
+
+    from central.app import repository_for
+
+    removed = repository_for(settings).prune(timedelta(days=older_than_days))
+    click.echo(f"removed {removed['metadata']} metadata and {removed['targets']} target file(s)")
+
+
 @central.command("rotate-key")
 @click.argument("role", type=click.Choice(["root", "targets", "snapshot", "timestamp",
                                            "publisher"]))

@@ -28,6 +28,7 @@ import os
 import shutil
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -365,6 +366,33 @@ class Repository:
             if chain:
                 self._resign(tuple(chain), now, {"snapshot": snapshot})
             return chain
+
+    def prune(self, older_than: timedelta = timedelta(days=7),
+              now: datetime | None = None) -> dict[str, int]:
+        """Delete what the current repository version no longer names and that
+        is older than `older_than`: superseded `N.<role>.json` (never a root:
+        gates walk the root chain from version 1) and target files. A gate
+        part-way through an update needs the files of the version it started
+        on for seconds; the default week leaves every straggler its files."""
+        cutoff = (now.timestamp() if now else time.time()) - older_than.total_seconds()
+        removed = {"metadata": 0, "targets": 0}
+        with self.lock():
+            snapshot = self.snapshot()
+            keep = {"timestamp.json", "root.json", f"{snapshot.signed.version}.snapshot.json"}
+            keep |= {f"{meta.version}.{name}" for name, meta in snapshot.signed.meta.items()}
+            for path in self.metadata_dir.glob("*.json"):
+                if (path.name not in keep and not path.name.endswith(".root.json")
+                        and path.stat().st_mtime < cutoff):
+                    path.unlink()
+                    removed["metadata"] += 1
+            wanted = {p for tf in self.published_targets().values()
+                      for p in tf.get_prefixed_paths()}
+            for path in self.targets_dir.rglob("*"):
+                rel = path.relative_to(self.targets_dir).as_posix()
+                if path.is_file() and rel not in wanted and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed["targets"] += 1
+        return removed
 
     def rotate_key(self, role: str, now: datetime | None = None) -> str:
         """Replace `role`'s key with a new one; returns the new keyid.

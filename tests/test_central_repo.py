@@ -89,6 +89,31 @@ def test_a_publish_re_signs_only_the_bins_that_changed(central, tmp_path):
     assert central.repo.version() == result.repository_version
 
 
+def test_prune_keeps_what_the_current_version_names(central, central_server, tmp_path):
+    central.gate("huu-nghi")
+    red = central.media(make_image(tmp_path / "red.png"))
+    central.show("huu-nghi", [red])
+    central.publish()
+    blue = central.media(make_image(tmp_path / "blue.png", color=(0, 0, 200)))
+    central.show("huu-nghi", [blue])  # replaces the playlist: red leaves the release
+    central.publish()
+    central.repo.rotate_key("root")
+    repo = central.repo
+    assert repo.prune() == {"metadata": 0, "targets": 0}  # all younger than a week
+    removed = repo.prune(older_than=timedelta(0))
+    assert removed["targets"] == 2 and removed["metadata"] >= 3  # red, the old release
+    assert not (repo.targets_dir / "media" / f"{red}.{red}").exists()
+    assert (repo.targets_dir / "media" / f"{blue}.{blue}").exists()
+    assert {"1.root.json", "2.root.json", "root.json", "timestamp.json"} <= {
+        p.name for p in repo.metadata_dir.iterdir()}
+    client = updater(central_server, central, tmp_path)  # a gate installed long ago
+    client.refresh()
+    info = client.get_targetinfo("releases/huu-nghi.json")
+    doc = json.loads(Path(client.download_target(info)).read_bytes())
+    assert [m["sha256"] for m in doc["media"]] == [blue]
+    assert (central.state_dir / "library" / red).exists()  # the library keeps its copy
+
+
 def test_bad_target_paths_are_refused(central, tmp_path):
     src = make_image(tmp_path / "x.png")
     for path in ("../x", "media/../../x", "/etc/passwd", "media/a/b", "other/x"):
