@@ -187,3 +187,12 @@ def test_cli_once_fails_with_the_reason(gate, repo, central, runner):
     result = runner.invoke(main, ["sync", "--once", "--state", str(gate.state_dir),
                                   "--config", str(gate.config_file)])
     assert result.exit_code == 1 and "tampered" in result.output
+
+
+def test_cli_refuses_an_unknown_clock_policy(gate, runner):
+    from kiosk.cli import main
+
+    result = runner.invoke(main, ["sync", "--once", "--state", str(gate.state_dir),
+                                  "--config", str(gate.config_file)],
+                           env={"GATECAST_SYNC_CLOCK": "sometimes"})
+    assert result.exit_code == 1 and "sync_clock must be" in result.output

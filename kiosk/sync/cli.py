@@ -40,6 +40,9 @@ def sync_cmd(once, show_status, ctx_):
     if not ctx_.settings["central_url"]:
         raise click.ClickException("central_url is not set: nothing to sync with "
                                    "(set it in the config file or GATECAST_CENTRAL_URL)")
+    if ctx_.settings["sync_clock"] not in ("ntp", "always", "never"):
+        raise click.ClickException(
+            f"sync_clock must be 'ntp', 'always' or 'never', not {ctx_.settings['sync_clock']!r}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     service = SyncService(ctx_.settings, db)
     try:
