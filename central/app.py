@@ -51,6 +51,7 @@ def create_app(settings: Settings, background: bool = False) -> Flask:
     state_dir = settings.state_path
     open_central_db(state_dir).close()  # migrate once, before any request
     app = Flask(__name__)
+    # Every body is bounded by the report limit; the media upload raises its own.
     app.config["MAX_CONTENT_LENGTH"] = int(settings["central_max_report_mb"] * 2**20)
     app.config["SETTINGS"] = settings
     local = threading.local()

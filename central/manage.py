@@ -83,6 +83,9 @@ def media_upload():
     if not name:
         raise CentralError("send the file as the body with its name in X-Filename")
     settings = current_app.config["SETTINGS"]
+    # Media may be far larger than any report (MAX_CONTENT_LENGTH); the media
+    # limit is also enforced while the bytes arrive.
+    request.max_content_length = int(settings["media_max_mb"]) * 2**20
     row = add_media(db(), settings.state_path, request.stream, name, by=user["name"],
                     limits=Limits.from_settings(settings))
     return jsonify(row), 201

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 
 import urllib3
+from PIL import Image
 
 from central.app import basic_auth_header
 from central.users import add_user
@@ -22,6 +24,35 @@ def api(server, method, path, user=None, body=None, raw=None, headers=None):
         raw = json.dumps(body).encode()
     r = http.request(method, f"{server.url}/api/v1/manage{path}", body=raw, headers=headers)
     return r.status, (json.loads(r.data) if r.data else None)
+
+
+def test_uploads_may_exceed_the_report_limit_but_not_the_media_limit(tmp_path):
+    from centralkit import LiveServer, make_central
+
+    c = make_central(tmp_path / "central", central_max_report_mb=0.01, media_max_mb=1)
+    server = LiveServer(c.settings)
+    try:
+        editor = ("editor1", add_user(c.db, "editor1", "editor"))
+        token = c.gate("huu-nghi")
+        # Random pixels: a PNG of ~120 KB, far above the 10 KB report limit.
+        Image.frombytes("RGB", (200, 200), os.urandom(120000)).save(tmp_path / "photo.png")
+        photo = (tmp_path / "photo.png").read_bytes()
+        assert 0.01 * 2**20 < len(photo) < 2**20
+        status, row = api(server, "POST", "/media", editor, raw=photo,
+                          headers={"X-Filename": "photo.png"})
+        assert status == 201 and row["size"] == len(photo)
+        r = http.request("POST", f"{server.url}/api/v1/manage/media", body=photo * 10,
+                         headers={"X-Filename": "big.png",
+                                  "Authorization": basic_auth_header(*editor)})
+        assert r.status == 413  # above media_max_mb (1 MiB)
+        big_heartbeat = json.dumps({"release_version": 1, "errors": ["x" * 20000]}).encode()
+        r = http.request("POST", f"{server.url}/api/v1/gates/huu-nghi/heartbeat",
+                         body=big_heartbeat, headers={"Authorization": f"Bearer {token}",
+                                                      "Content-Type": "application/json"})
+        assert r.status == 413
+    finally:
+        server.close()
+        c.db.close()
 
 
 def test_management_api_from_upload_to_emergency(central, central_server, tmp_path):
