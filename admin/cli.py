@@ -45,7 +45,7 @@ def admin_group(ctx, bind, workers, threads, control_socket, ctx_):
     ctx_.db  # noqa: B018 - migrate (and fail here, clearly) before forking workers
     bind = _split_bind(bind or ctx_.settings["admin_bind"])
     serve(ctx_.settings.state_path, bind, workers=workers, threads=threads,
-          control_socket=control_socket)
+          control_socket=control_socket, config_file=ctx.params.get("config_file"))
 
 
 def serve(state_dir: Path, bind: str, *, workers: int = 2, threads: int = 4,
@@ -99,8 +99,8 @@ def _read_password(password_file: Path | None) -> str:
               help="Succeed without changes when the user exists (for Ansible's idempotence).")
 @click.option("--reset-password", is_flag=True,
               help="Set a new password (and role) on an existing user instead of failing.")
-@click.pass_obj
-def create_user_cmd(ctx_, username, role, password_file, language, exists_ok, reset_password):
+@state_options
+def create_user_cmd(username, role, password_file, language, exists_ok, reset_password, ctx_):
     """Create an admin account. There is no default account or password.
 
     The password comes from --password-file or stdin, never from the command
@@ -109,11 +109,16 @@ def create_user_cmd(ctx_, username, role, password_file, language, exists_ok, re
     \b
     Example:
         printf '%s\\n' "$PASSWORD" | gatecast admin create-user --username chief --role admin
-        gatecast admin create-user --username an --role operator --password-file /root/an.pw
+        gatecast admin create-user --state /var/lib/gatecast --username an --role operator \\
+            --password-file /root/an.pw
     """
     from admin.services import Actor, AdminError
     from admin.services import users as user_service
 
+    # --state/--config may be given to `gatecast admin` or to `create-user`.
+    here = click.get_current_context()
+    if here.params.get("state_dir") is None and here.params.get("config_file") is None and here.obj:
+        ctx_ = here.obj
     db = ctx_.db
     actor = Actor("cli:" + os.environ.get("USER", "root"), "admin", "localhost")
     existing = user_service.by_name(db, username)

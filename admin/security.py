@@ -73,6 +73,22 @@ def _role_name(role: str) -> str:
     return {"viewer": _("viewer"), "operator": _("operator"), "admin": _("admin")}[role]
 
 
+_databases_with_users: set[str] = set()
+
+
+def _has_users() -> bool:
+    """Whether the first account exists; once it does it stays (accounts are
+    disabled, never deleted), so a yes is remembered per database."""
+    from flask import current_app
+
+    from admin.web import get_db
+
+    key = str(current_app.extensions["gatecast_settings"].db_path)
+    if key not in _databases_with_users and user_service.has_users(get_db()):
+        _databases_with_users.add(key)
+    return key in _databases_with_users
+
+
 def init_app(app) -> None:
     from admin.web import get_db
 
@@ -110,7 +126,7 @@ def init_app(app) -> None:
     def require_login():
         if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint is None:
             return None
-        if not user_service.has_users(get_db()):
+        if not _has_users():
             if is_api():
                 return jsonify(error=_("No account exists yet: create the first admin.")), 401
             return redirect(url_for("auth.setup"))

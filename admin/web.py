@@ -3,11 +3,14 @@ the media store, and turning errors into a page or JSON in the user's language."
 
 from __future__ import annotations
 
+import functools
+import threading
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash, g, jsonify, redirect, render_template, request
-from flask_babel import format_datetime
+from babel.dates import format_datetime as babel_format_datetime
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -18,17 +21,29 @@ from kiosk.store import connect
 from admin.services import AdminError
 
 
+_local = threading.local()
+
+
 def get_db():
-    """One connection per request (WAL: readers never block the player)."""
-    if "db" not in g:
-        g.db = connect(current_app.extensions["gatecast_settings"].db_path)
-    return g.db
+    """This thread's connection, kept across requests (opening one and setting
+    its pragmas costs more than a dashboard's queries). gunicorn's gthread
+    workers reuse their threads; WAL means readers never block the player."""
+    path = current_app.extensions["gatecast_settings"].db_path
+    db = getattr(_local, "db", None)
+    if db is None or getattr(_local, "path", None) != path:
+        if db is not None:
+            db.close()
+        db = _local.db = connect(path)
+        _local.path = path
+    return db
 
 
 def close_db(exc=None):
-    db = g.pop("db", None)
-    if db is not None:
-        db.close()
+    db = getattr(_local, "db", None)
+    if db is not None and db.conn.in_transaction:
+        # A request that failed half-way must not leave a transaction open
+        # for the next one on this thread.
+        db.conn.rollback()
 
 
 def get_settings():
@@ -67,14 +82,22 @@ def local_time(value, fmt: str = "short") -> str:
     """ISO text or datetime -> the gate's local time in the user's format."""
     if not value:
         return "—"
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return value
+    if not isinstance(value, str):
+        value = value.isoformat()
+    return _local_time(value, fmt, str(get_locale()), get_settings()["timezone"])
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_time(text: str, fmt: str, locale: str, tz: str) -> str:
+    # Babel's formatting is slow and the same instants (events, uploads)
+    # appear on every refresh of a page.
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return text
     if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(get_settings()["timezone"]))
-    return format_datetime(value, fmt)
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return babel_format_datetime(value, fmt, tzinfo=ZoneInfo(tz), locale=locale)
 
 
 def init_app(app) -> None:

@@ -38,6 +38,7 @@ from kiosk.store import open_db
 DEMO_SERVICES: list[str] = [
     "kiosk.demo:player_services",
     "central.demo:central_services",
+    "admin.demo:demo_services",
 ]
 
 FONT_CANDIDATES = (

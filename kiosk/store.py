@@ -8,6 +8,7 @@ readers never block the player.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import time
@@ -52,7 +53,12 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = connect(path)
-    migrate(db)
+    # Player, admin and sync start together at boot: without a lock two of
+    # them can both see a migration as pending and the second one fails
+    # ("table revision already exists").
+    with open(path.with_name(path.name + ".migrate-lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        migrate(db)
     return db
 
 

@@ -114,3 +114,35 @@ def test_revoked_token_stops_working(app, client, auth, accounts, db):
     assert auth.post(f"/account/tokens/{tid}/revoke").status_code == 302
     resp = app.test_client().get("/api/v1/status", headers={"Authorization": "Bearer " + token})
     assert resp.status_code == 401
+
+
+def test_changes_succeed_while_the_player_writes(app, db, accounts):
+    """The player writes face_state many times a second; a change that reads
+    before it writes must wait for the lock, not fail with "database is locked"."""
+    import threading
+
+    from admin.services import Actor
+    from admin.services import power as power_service
+    from kiosk.store import connect, iso, utcnow
+
+    settings = app.extensions["gatecast_settings"]
+    stop = threading.Event()
+
+    def player():
+        own = connect(settings.db_path)
+        while not stop.is_set():
+            own["face_state"].upsert({"face_id": 1, "power": "on", "updated_at": iso(utcnow())},
+                                     pk="face_id")
+        own.close()
+
+    writer = threading.Thread(target=player)
+    writer.start()
+    try:
+        op = Actor("op", "operator", "127.0.0.1")
+        for i in range(30):
+            power_service.blank_on(db, op, f"test {i}")
+            power_service.blank_off(db, op)
+    finally:
+        stop.set()
+        writer.join(timeout=30)
+    assert db.execute("SELECT COUNT(*) FROM admin_audit WHERE action LIKE 'blank.%'").fetchone()[0] == 60

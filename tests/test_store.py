@@ -69,3 +69,20 @@ def test_interrupted_write_leaves_no_file(tmp_path):
     with pytest.raises(ConnectionError):
         store.add_stream(chunks())
     assert store.all() == [] and not list(tmp_path.glob(".incoming-*"))
+
+
+def test_processes_starting_together_migrate_once(tmp_path):
+    # Admin, player and sync open a fresh database at the same moment at boot.
+    import subprocess
+    import sys
+
+    db_path = tmp_path / "gatecast.db"
+    code = "import sys; from kiosk.store import open_db; open_db(sys.argv[1]).close()"
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(db_path)], stderr=subprocess.PIPE)
+             for _ in range(6)]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
+    db = open_db(db_path)
+    names = [r["name"] for r in db["_sqlite_migrations"].rows]
+    assert len(names) == len(set((r["migration_set"], r["name"]) for r in db["_sqlite_migrations"].rows))
+    db.close()

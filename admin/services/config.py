@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from kiosk.settings import SETTINGS_BY_NAME, Settings, SettingsError, _coerce, faces
 from kiosk.store import iso, utcnow
 
-from admin.services import Actor, AdminError, audit
+from admin.services import Actor, AdminError, audit, writing
 
 # In page order. Sync settings appear once the sync area defines them.
 EDITABLE = ("gate_name", "gate_id", "timezone", "language", "faces", "outputs",
@@ -50,7 +50,7 @@ def save(db, settings: Settings, actor: Actor, values: dict) -> dict:
     _check(settings, changes)
     if not changes:
         return {}
-    with db.atomic():
+    with writing(db):
         for name, value in changes.items():
             db["setting"].upsert({"name": name, "value": json.dumps(value, ensure_ascii=False),
                                   "updated_at": iso(utcnow()), "updated_by": actor.username}, pk="name")

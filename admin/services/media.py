@@ -13,7 +13,7 @@ from kiosk.mediastore import MediaStore, MediaStoreError, check_sha256
 from kiosk.store import iso, utcnow
 from kiosk.validate import Limits, MediaRejected, ingest, safe_display_name
 
-from admin.services import Actor, AdminError, Conflict, NotFound, audit
+from admin.services import Actor, AdminError, Conflict, NotFound, audit, writing
 
 MIME = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "webp": "image/webp",
         "mp4": "video/mp4", "mkv": "video/x-matroska", "json": "application/json"}
@@ -81,7 +81,7 @@ def upload(db, settings, store: MediaStore, chunks, name: str, actor: Actor) -> 
     row = {"sha256": sha, "kind": info.kind, "name": display, "format": info.format,
            "size": info.size, "duration_s": info.duration_s, "width": info.width,
            "height": info.height, "source": "local", "approved": 1, "created_at": iso(utcnow())}
-    with db.atomic():
+    with writing(db):
         existing = list(db.query("SELECT * FROM media WHERE sha256 = ?", [sha]))
         if existing:
             return {**existing[0], "duplicate": True}
@@ -95,7 +95,7 @@ def delete(db, store: MediaStore, sha256: str, actor: Actor) -> None:
     if media["source"] != "local":
         raise Conflict(_("%(name)s comes from the central authority and cannot be deleted here.",
                          name=media["name"]))
-    with db.atomic():
+    with writing(db):
         used = [r["name"] for r in db.query(
             "SELECT DISTINCT p.name FROM playlist_item i JOIN playlist p ON p.id = i.playlist_id "
             "WHERE i.media_sha256 = ? ORDER BY p.name", [sha256])]

@@ -13,7 +13,7 @@ from kiosk.settings import faces as configured_faces
 from kiosk.store import iso, utcnow
 from kiosk.text import notices as text_notices
 
-from admin.services import Actor, AdminError, audit, check_face
+from admin.services import Actor, AdminError, audit, check_face, writing
 
 LANGUAGES = ("vi", "en", "zh", "lo", "km")
 MAX_CHARS = 500
@@ -64,15 +64,16 @@ def create(db, settings, actor: Actor, data: dict) -> dict:
     faces = [check_face(settings, f, "faces") for f in data.get("faces") or []]
     now = utcnow()
     expires = _expiry(data.get("expires_at"), settings, now)
-    try:
-        notice = text_notices.set_notice(
-            db, texts, level=level, kind=kind, faces=faces,
-            duration=(expires - now) if expires else None, created_by=actor.username,
-            known_faces=known, now=now)
-    except text_notices.NoticeError as e:
-        raise AdminError(str(e)) from None
-    result = _public(notice)
-    audit.record(db, actor, "notice.create", notice.id, None, result)
+    with writing(db):
+        try:
+            notice = text_notices.set_notice(
+                db, texts, level=level, kind=kind, faces=faces,
+                duration=(expires - now) if expires else None, created_by=actor.username,
+                known_faces=known, now=now)
+        except text_notices.NoticeError as e:
+            raise AdminError(str(e)) from None
+        result = _public(notice)
+        audit.record(db, actor, "notice.create", notice.id, None, result)
     return result
 
 
@@ -92,11 +93,12 @@ def _expiry(value, settings, now: datetime) -> datetime | None:
 
 
 def withdraw(db, actor: Actor, notice_id: str) -> None:
-    before = [n for n in list_notices(db) if n["id"] == notice_id]
-    if before and before[0]["source"] != "local":
-        raise AdminError(_("This notice comes from the central authority and is read-only here."), 409)
-    try:
-        text_notices.clear_notices(db, notice_id, by=actor.username)
-    except text_notices.NoticeError:
-        raise AdminError(_("No such current notice."), 404) from None
-    audit.record(db, actor, "notice.withdraw", notice_id, before[0] if before else None, None)
+    with writing(db):
+        before = [n for n in list_notices(db) if n["id"] == notice_id]
+        if before and before[0]["source"] != "local":
+            raise AdminError(_("This notice comes from the central authority and is read-only here."), 409)
+        try:
+            text_notices.clear_notices(db, notice_id, by=actor.username)
+        except text_notices.NoticeError:
+            raise AdminError(_("No such current notice."), 404) from None
+        audit.record(db, actor, "notice.withdraw", notice_id, before[0] if before else None, None)

@@ -9,7 +9,7 @@ from kiosk.power import service as power
 from kiosk.schedule import ScheduleError, parse_time
 from kiosk.settings import faces as configured_faces
 
-from admin.services import Actor, AdminError, audit, check_face
+from admin.services import Actor, AdminError, audit, check_face, writing
 
 # What the page offers; the API also takes any "1h30m"-style duration.
 DURATIONS = ("boundary", "30m", "1h", "2h", "4h", "8h", "24h")
@@ -44,20 +44,21 @@ def switch(db, settings, actor: Actor, face, state: str, duration=None, reason: 
     """state on|off: an override until `duration` (or the next boundary); auto: back to schedule."""
     fid = target_face(settings, face)
     reason = (reason or "").strip()[:200]
-    before = _face_snapshot(db, settings, fid)
-    if state == "auto":
-        power.clear_override(db, fid, actor.username)
-    elif state in ("on", "off"):
-        until = _duration(duration)
-        try:
-            power.set_override(db, fid, state, until, actor.username, reason, settings=settings)
-        except power.PowerError as e:
-            raise AdminError(str(e)) from None
-    else:
+    if state not in ("on", "off", "auto"):
         raise AdminError(_("Choose on, off or automatic."), field="state")
-    after = _face_snapshot(db, settings, fid)
-    audit.record(db, actor, "power." + state, "all" if fid is None else f"face {fid}",
-                 before, {**after, "for": duration, "reason": reason})
+    until = _duration(duration) if state != "auto" else None
+    with writing(db):
+        before = _face_snapshot(db, settings, fid)
+        if state == "auto":
+            power.clear_override(db, fid, actor.username)
+        else:
+            try:
+                power.set_override(db, fid, state, until, actor.username, reason, settings=settings)
+            except power.PowerError as e:
+                raise AdminError(str(e)) from None
+        after = _face_snapshot(db, settings, fid)
+        audit.record(db, actor, "power." + state, "all" if fid is None else f"face {fid}",
+                     before, {**after, "for": duration, "reason": reason})
     return after
 
 
@@ -67,16 +68,18 @@ def blank_on(db, actor: Actor, reason: str, power_off: bool = False, confirmed: 
         raise AdminError(_("Say why every face is blanked."), field="reason")
     if not confirmed:
         raise AdminError(_("Tick the confirmation box to blank every face."), field="confirm")
-    before = dict(db["blank"].get(1))
-    row = power.blank_on(db, actor.username, reason[:300], bool(power_off))
-    audit.record(db, actor, "blank.on", "every face", before, dict(row))
+    with writing(db):
+        before = dict(db["blank"].get(1))
+        row = power.blank_on(db, actor.username, reason[:300], bool(power_off))
+        audit.record(db, actor, "blank.on", "every face", before, dict(row))
     return dict(row)
 
 
 def blank_off(db, actor: Actor) -> dict:
-    before = dict(db["blank"].get(1))
-    row = power.blank_off(db, actor.username)
-    audit.record(db, actor, "blank.off", "every face", before, dict(row))
+    with writing(db):
+        before = dict(db["blank"].get(1))
+        row = power.blank_off(db, actor.username)
+        audit.record(db, actor, "blank.off", "every face", before, dict(row))
     return dict(row)
 
 
@@ -97,12 +100,13 @@ def set_windows(db, settings, actor: Actor, face, windows: list[dict]) -> list[d
                 isinstance(d, int) and 0 <= d <= 6 for d in days):
             raise AdminError(_("Window %(i)d: choose at least one weekday.", i=i), field="windows")
         clean.append({"start": w["start"], "end": w["end"], "weekdays": sorted(set(days))})
-    before = [w for w in status(db, settings)["faces"] if w["id"] == fid][0]["windows"]
-    try:
-        power.set_windows(db, fid, clean, actor.username, settings=settings)
-    except power.PowerError as e:
-        raise AdminError(str(e)) from None
-    audit.record(db, actor, "power.windows", f"face {fid}", before, clean)
+    with writing(db):
+        before = [w for w in status(db, settings)["faces"] if w["id"] == fid][0]["windows"]
+        try:
+            power.set_windows(db, fid, clean, actor.username, settings=settings)
+        except power.PowerError as e:
+            raise AdminError(str(e)) from None
+        audit.record(db, actor, "power.windows", f"face {fid}", before, clean)
     return clean
 
 

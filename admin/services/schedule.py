@@ -15,7 +15,7 @@ from kiosk import content
 from kiosk.schedule import LEVEL_RANK, LEVELS, ScheduleError, evaluate, load_schedule, parse_date, parse_time
 from kiosk.settings import faces as configured_faces
 
-from admin.services import Actor, AdminError, Conflict, NotFound, audit, check_face
+from admin.services import Actor, AdminError, Conflict, NotFound, audit, check_face, writing
 
 MAX_ITEMS = 200
 
@@ -96,7 +96,7 @@ def save_playlist(db, actor: Actor, playlist_id: str | None, name: str, items: l
         if not db.execute("SELECT 1 FROM media WHERE sha256 = ?", [sha]).fetchone():
             raise AdminError(_("Item %(i)d: no such media.", i=i), field="items")
         clean.append((sha, _duration(item.get("duration_s"), i)))
-    with db.atomic():
+    with writing(db):
         before = None
         if playlist_id:
             before = get_playlist(db, playlist_id)
@@ -110,7 +110,7 @@ def save_playlist(db, actor: Actor, playlist_id: str | None, name: str, items: l
 
 
 def delete_playlist(db, actor: Actor, playlist_id: str) -> None:
-    with db.atomic():
+    with writing(db):
         p = get_playlist(db, playlist_id)
         _check_local(p, playlist_id)
         entries = [r["name"] or r["id"] for r in db.query(
@@ -205,7 +205,7 @@ def check_entry(db, settings, data: dict) -> dict:
 
 def save_entry(db, settings, actor: Actor, entry_id: str | None, data: dict) -> dict:
     clean = check_entry(db, settings, data)
-    with db.atomic():
+    with writing(db):
         before = None
         if entry_id:
             before = get_entry(db, entry_id)
@@ -225,7 +225,7 @@ def save_entry(db, settings, actor: Actor, entry_id: str | None, data: dict) -> 
 
 
 def delete_entry(db, actor: Actor, entry_id: str) -> None:
-    with db.atomic():
+    with writing(db):
         e = get_entry(db, entry_id)
         _check_local(e, entry_id)
         db.execute("DELETE FROM schedule_entry WHERE id = ?", [entry_id])
@@ -236,7 +236,7 @@ def set_fallback(db, settings, actor: Actor, face, playlist_id: str | None) -> N
     fid = check_face(settings, face)
     if playlist_id and not db.execute("SELECT 1 FROM playlist WHERE id = ?", [playlist_id]).fetchone():
         raise AdminError(_("Choose an existing playlist."), field="playlist_id")
-    with db.atomic():
+    with writing(db):
         before = db.execute("SELECT playlist_id FROM face_fallback WHERE face_id = ?", [fid]).fetchone()
         content.set_fallback(db, fid, playlist_id or None)
         audit.record(db, actor, "fallback.set", f"face {fid}", before and before[0], playlist_id)

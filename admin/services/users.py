@@ -16,7 +16,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from kiosk.store import iso, parse_iso, utcnow
 
-from admin.services import ROLES, Actor, AdminError, Conflict, NotFound, audit
+from admin.services import ROLES, Actor, AdminError, Conflict, NotFound, audit, writing
 
 MIN_PASSWORD = 10
 MAX_PASSWORD = 256
@@ -86,7 +86,7 @@ def create_user(db, username: str, password: str, role: str, actor: Actor | None
     check_password(password)
     if language not in ("vi", "en"):
         language = "vi"
-    with db.atomic():
+    with writing(db):
         if by_name(db, username):
             raise Conflict(_("A user named %(name)s already exists.", name=username))
         uid = db["admin_user"].insert({
@@ -101,7 +101,7 @@ def create_user(db, username: str, password: str, role: str, actor: Actor | None
 
 def create_first_admin(db, username: str, password: str, client: str = "") -> dict:
     """The first-run page: allowed only while no account exists."""
-    with db.atomic():
+    with writing(db):
         if has_users(db):
             raise Conflict(_("The first account already exists; log in instead."))
         return create_user(db, username, password, "admin",
@@ -110,7 +110,7 @@ def create_first_admin(db, username: str, password: str, client: str = "") -> di
 
 def update_user(db, user_id: int, actor: Actor, *, role: str | None = None,
                 disabled: bool | None = None, password: str | None = None) -> dict:
-    with db.atomic():
+    with writing(db):
         user = get(db, user_id)
         before = public(user)
         changes = {}
@@ -195,12 +195,12 @@ def authenticate(db, username: str, password: str, client: str, *, max_failures:
     ok = check_password_hash(user["password_hash"] if user else _DUMMY_HASH,
                              (password or "")[:MAX_PASSWORD])
     if not ok or user is None or user["disabled"]:
-        with db.atomic():
+        with writing(db):
             for k in keys:
                 _fail(db, k, now, max_failures, lockout_s)
             audit.record(db, Actor(name[:64], "", client), "login.failed", name[:64])
         raise AdminError(_("Wrong user name or password."), 401)
-    with db.atomic():
+    with writing(db):
         db.execute("DELETE FROM admin_login_failure WHERE key = ?", [keys[0]])
         db["admin_user"].update(user["id"], {"last_login_at": iso(now)})
         audit.record(db, Actor(user["username"], user["role"], client), "login", user["username"])
@@ -218,7 +218,7 @@ def create_token(db, user_id: int, name: str, actor: Actor) -> tuple[str, dict]:
     """A new API token. The secret is returned once and never stored."""
     name = (name or "").strip()[:80] or "token"
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with db.atomic():
+    with writing(db):
         tid = db["admin_token"].insert({
             "user_id": user_id, "name": name, "token_sha256": _token_hash(secret),
             "prefix": secret[:10], "created_at": iso(utcnow()),
@@ -238,7 +238,7 @@ def list_tokens(db, user_id: int) -> list[dict]:
 
 
 def revoke_token(db, user_id: int, token_id: int, actor: Actor) -> None:
-    with db.atomic():
+    with writing(db):
         rows = list(db.query("SELECT * FROM admin_token WHERE id = ? AND user_id = ?",
                              [token_id, user_id]))
         if not rows:

@@ -1,0 +1,191 @@
+"""The admin in a real browser (Debian's chromium via Playwright) against
+gunicorn and the real player with mpv: first-run setup, login, upload an
+image with the progress bar, schedule it on face 1, see it in the dashboard
+thumbnail, switch the language to English and back."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from media_samples import make_image
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+GATECAST = str(Path(sys.executable).parent / "gatecast")
+PASSWORD = "browser-test-password"
+
+
+def _start(cmd, env, log: Path) -> subprocess.Popen:
+    # Own process group: teardown stops gunicorn's workers and mpv with it.
+    with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@pytest.fixture
+def gate(tmp_path):
+    """gunicorn serving the admin and the player with headless mpv on one state folder."""
+    state = tmp_path / "state"
+    state.mkdir()
+    config = tmp_path / "gatecast.toml"
+    config.write_text(
+        'mpv_vo = "null"\nscreenshot_interval_s = 1\npoll_interval_s = 0.2\n'
+        '[[outputs]]\nname = "main"\nwidth = 640\nheight = 360\n'
+        '[[faces]]\nid = 1\nname = "Mặt 1"\noutput = "main"\n'
+        '[[faces]]\nid = 2\nname = "Mặt 2"\noutput = "main"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATECAST_")}
+    env.update(GPIOZERO_PIN_FACTORY="mock", XDG_RUNTIME_DIR=str(tmp_path))
+    common = ["--state", str(state), "--config", str(config)]
+    admin_log, player_log = tmp_path / "admin.log", tmp_path / "player.log"
+    admin = _start([GATECAST, "admin", *common, "--bind", "127.0.0.1:0", "--workers", "1"], env, admin_log)
+    player = _start([GATECAST, "player", *common], env, player_log)
+    try:
+        port = _wait_for(lambda: re.findall(rb"Listening at: http://127\.0\.0\.1:(\d+)", admin_log.read_bytes()),
+                         60, "gunicorn to listen")[0].decode()
+        yield {"url": f"http://127.0.0.1:{port}", "state": state, "tmp": tmp_path,
+               "admin": admin, "player": player}
+    finally:
+        _stop(admin)
+        _stop(player)
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _centre(png: bytes) -> tuple[int, int, int]:
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(png)).convert("RGB")
+    return img.getpixel((img.width // 2, img.height // 2))
+
+
+def test_setup_upload_schedule_and_see_it_on_the_dashboard(gate, browser):
+    url = gate["url"]
+    page = browser.new_page(locale="vi-VN")
+    requested = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.set_default_timeout(30_000)
+
+    # First run: every page leads to the setup page; there is no default account.
+    page.goto(url + "/")
+    assert page.url.endswith("/setup")
+    page.fill("input[name=username]", "chief")
+    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/login$"))
+    page.fill("input[name=username]", "chief")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")
+    assert page.locator("html").get_attribute("lang") == "vi"
+    assert page.locator("nav").inner_text().startswith("Tổng quan")
+
+    # Upload an image large enough for the progress bar to move.
+    picture = make_image(gate["tmp"] / "Áp phích đỏ.png", size=(1280, 720), color=(220, 20, 20))
+    noise = gate["tmp"] / "noise.png"
+    from PIL import Image
+
+    Image.frombytes("RGB", (1280, 720), os.urandom(1280 * 720 * 3)).save(noise)
+    page.goto(url + "/media/")
+    progress = []
+    page.expose_function("reportProgress", lambda v: progress.append(v))
+    page.evaluate("""() => {
+        const bar = document.getElementById('upload-progress');
+        new MutationObserver(() => window.reportProgress(bar.value))
+            .observe(bar, {attributes: true, attributeFilter: ['value', 'hidden']});
+        const orig = Object.getOwnPropertyDescriptor(HTMLProgressElement.prototype, 'value');
+        Object.defineProperty(bar, 'value', {get() { return orig.get.call(this); },
+            set(v) { orig.set.call(this, v); window.reportProgress(v); }});
+    }""")
+    page.set_input_files("#upload-file", str(noise))
+    page.click("#upload-button")
+    page.wait_for_selector("#upload-status.ok")
+    assert progress and progress[-1] == 100 and page.locator("#upload-progress").is_visible()
+    page.wait_for_load_state("load")
+    page.wait_for_selector("#media-table >> text=noise.png")
+    page.set_input_files("#upload-file", str(picture))
+    page.click("#upload-button")
+    page.wait_for_selector("#upload-status.ok")
+    page.wait_for_selector("#media-table >> text=Áp phích đỏ.png")
+
+    # A playlist with the red picture, scheduled all day on face 1.
+    page.goto(url + "/playlists")
+    page.fill("#new-playlist-name", "Áp phích")
+    page.click("#create-playlist")
+    page.wait_for_selector("#add-media")
+    page.select_option("#add-media", label="Áp phích đỏ.png (image)")
+    page.click("#save-playlist")
+    page.wait_for_selector("text=Áp phích đỏ.png (image)")
+    page.goto(url + "/schedule")
+    page.fill("#entry-form input[name=name]", "Cả ngày")
+    page.select_option("#entry-playlist", label="Áp phích")
+    page.check("#entry-face-1")
+    page.click("#save-entry")
+    page.wait_for_selector("#entries >> text=Cả ngày")
+
+    # The dashboard shows the player's screenshot of face 1 without a reload.
+    page.goto(url + "/")
+    img = page.locator("#face-1 img[data-shot]")
+    _wait_for(lambda: "?v=" in (img.get_attribute("src") or ""), 90, "a screenshot of face 1")
+
+    def red_on_screen():
+        shot = page.request.get(url + img.get_attribute("src"))
+        r, g, b = _centre(shot.body())
+        return r > 180 and g < 80 and b < 80
+
+    _wait_for(red_on_screen, 90, "the red picture in face 1's screenshot")
+    assert "Áp phích đỏ.png" in page.locator("#face-1").inner_text()
+
+    # English is one click away, and back.
+    page.click("#lang-en")
+    page.wait_for_load_state("load")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Dashboard" in page.locator("nav").inner_text()
+    page.click("#lang-vi")
+    page.wait_for_load_state("load")
+    assert "Tổng quan" in page.locator("nav").inner_text()
+
+    foreign = [u for u in requested if not u.startswith(url) and not u.startswith("data:")]
+    assert foreign == []
