@@ -176,7 +176,10 @@ def test_setup_upload_schedule_and_see_it_on_the_dashboard(gate, browser):
         return r > 180 and g < 80 and b < 80
 
     _wait_for(red_on_screen, 90, "the red picture in face 1's screenshot")
-    assert "Áp phích đỏ.png" in page.locator("#face-1").inner_text()
+    # ... and what plays, refreshed by the page's script without a reload.
+    _wait_for(lambda: "Áp phích đỏ.png" in page.locator("#face-1").inner_text(), 30,
+              "the picture's name on face 1")
+    assert not page.locator("#face-1 [data-flag=blanked]").is_visible()
 
     # English is one click away, and back.
     page.click("#lang-en")

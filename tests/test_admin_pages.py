@@ -110,12 +110,18 @@ def test_dashboard_shows_player_state_screenshot_and_sync_warning(app, client, a
     db["face_state"].insert({"face_id": 1, "power": "on", "blanked": 0, "level": "normal",
                              "playing_name": "Bản tin sáng.mp4", "since": iso(utcnow()),
                              "screenshot": "face-1.png", "updated_at": iso(utcnow())})
+    set_state(db, "health", {"cpu_temp_c": 81.5, "disk": {"free_mb": 2048, "total_mb": 30000},
+                             "memory": {"available_mb": 900, "total_mb": 3900}, "uptime_s": 86400,
+                             "clock_synced": False, "ip_addresses": {"eth0": ["192.168.1.10"]},
+                             "throttling": {"under_voltage_now": True},
+                             "alarms": [{"code": "cpu_temp_high", "message": "CPU at 81.5 C"}]})
     set_state(db, "sync", {"status": "failed", "code": "network", "reason": "central unreachable",
                            "last_good_release_version": 12})
     auth.login("view")
     page = client.get("/").get_data(as_text=True)
     assert "Bản tin sáng.mp4" in page and "/screenshots/face-1.png?v=" in page
     assert "central unreachable" in page and ">12<" in page
+    assert "CPU at 81.5 C" in page and "81.5 °C" in page and "eth0 192.168.1.10" in page
     data = client.get("/dashboard.json").json
     assert data["last_known_good"] is True and data["player_alive"] is True
     with client.get("/screenshots/face-1.png") as shot:
