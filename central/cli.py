@@ -224,6 +224,37 @@ def user_add_cmd(name, role, settings, db):
     click.echo(add_user(db, name, role))
 
 
+@user_group.command("token")
+@click.argument("name")
+@central_db
+def user_token_cmd(name, settings, db):
+    """Issue a new API token for a user (the old one stops working).
+
+    \b
+    Example:
+        gatecast central user token lan
+    """
+    from central.users import reissue_user_token
+
+    click.echo(reissue_user_token(db, name))
+
+
+@user_group.command("remove")
+@click.argument("name")
+@central_db
+def user_remove_cmd(name, settings, db):
+    """Revoke a user: their token stops working at once.
+
+    \b
+    Example:
+        gatecast central user remove lan
+    """
+    from central.users import remove_user
+
+    remove_user(db, name)
+    click.echo(f"user {name} removed")
+
+
 # ---- media ---------------------------------------------------------------------
 @central.group("media")
 def media_group():

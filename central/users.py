@@ -18,7 +18,7 @@ from typing import Any
 
 from kiosk.store import iso, utcnow
 
-from central.checks import CentralError, Forbidden, check_id
+from central.checks import CentralError, Forbidden, NotFound, check_id
 
 ROLES = ("viewer", "editor", "approver", "admin")
 
@@ -52,6 +52,24 @@ def add_user(db, name: str, role: str, by: str = "cli") -> str:
                        "created_at": iso(utcnow())})
     audit(db, by, "user.add", name, {"role": role})
     return token
+
+
+def reissue_user_token(db, name: str, by: str = "cli") -> str:
+    """A new token for a user; the old one stops working at once."""
+    if not db["user"].count_where("name = ?", [name]):
+        raise NotFound(f"no user {name!r}")
+    token = new_token()
+    db["user"].update(name, {"token_hash": hash_token(token)})
+    audit(db, by, "user.token", name)
+    return token
+
+
+def remove_user(db, name: str, by: str = "cli") -> None:
+    """Revoke a user (their token stops working); the audit log keeps their name."""
+    if not db["user"].count_where("name = ?", [name]):
+        raise NotFound(f"no user {name!r}")
+    db["user"].delete(name)
+    audit(db, by, "user.remove", name)
 
 
 def user_for_token(db, name: str, token: str) -> dict | None:

@@ -59,6 +59,20 @@ def test_cli_from_init_to_publish(runner, tmp_path):
     assert rotated.exit_code == 1 and "offline-keys" in rotated.output
     run(runner, state, "rotate-key", "timestamp", "--offline-keys", str(tmp_path / "usb"))
     assert "nothing due" in run(runner, state, "refresh").output
+    # Tokens can be replaced and users revoked; the old token stops working at once.
+    from central.db import open_central_db
+    from central.users import user_for_token
+
+    new_token = run(runner, state, "user", "token", "lan").output.strip()
+    run(runner, state, "user", "remove", "minh")
+    db = open_central_db(state)
+    try:
+        assert user_for_token(db, "lan", approver_token) is None
+        assert user_for_token(db, "lan", new_token)["role"] == "approver"
+        assert db["user"].count_where("name = 'minh'") == 0
+    finally:
+        db.close()
+    assert run(runner, state, "user", "remove", "nobody", ok=False).exit_code == 1
 
 
 @pytest.fixture
