@@ -46,6 +46,28 @@ def test_sigkilled_mpv_is_back_and_the_schedule_resumes(gate, state_dir):
     assert len(events) == 1 and events[0]["face_id"] == 1
 
 
+def test_a_hung_mpv_is_killed_and_replaced(gate, state_dir):
+    content.set_playlist(gate.db, "loop", "Loop", [(gate.sha["red"], 0.5), (gate.sha["blue"], 0.5)])
+    content.add_schedule_entry(gate.db, "loop", [1])
+    with running_player(gate_settings(state_dir)) as player:
+        wait_for(lambda: gate.playing() in ("red", "blue"), what="content")
+        old_pid = mpv_pid(player)
+        os.kill(old_pid, signal.SIGSTOP)  # alive, socket open, answers nothing
+        try:
+            wait_for(lambda: mpv_pid(player) not in (None, old_pid), timeout=30,
+                     what="a new mpv after the hang")
+        finally:
+            try:
+                os.kill(old_pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        t0 = time.monotonic()
+        wait_for(lambda: (player.outputs["main"].last_frame_at or 0) > t0, timeout=15,
+                 what="pictures again")
+    events = list(gate.db.query("SELECT message FROM event WHERE code = 'mpv_died'"))
+    assert len(events) == 1 and "stopped answering" in events[0]["message"]
+
+
 def test_one_output_crashing_leaves_the_other_playing(gate, state_dir):
     settings = gate_settings(
         state_dir,

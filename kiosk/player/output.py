@@ -32,6 +32,11 @@ RESTART_DELAYS_S = (0.0, 0.5, 1.0, 2.0)
 RESTART_MAX_DELAY_S = 2.0
 STABLE_AFTER_S = 10.0
 CONNECT_TIMEOUT_S = 10.0
+# A hung mpv (deadlocked decoder, stopped process) still holds its socket open:
+# ask it something cheap every PING_INTERVAL_S and kill it when it has not
+# answered for HANG_TIMEOUT_S (generous: a busy Pi answers in milliseconds).
+PING_INTERVAL_S = 2.0
+HANG_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,9 @@ class Output:
         self.quick_deaths = 0
         self.black_shot_for: tuple | None = None
         self.last_frame_at: float | None = None  # monotonic, for benchmarks/tests
+        self._ping_sent: float | None = None
+        self._next_ping = 0.0
+        self._hung = False
 
     # ---- process supervision ------------------------------------------
     @property
@@ -98,22 +106,46 @@ class Output:
         return self.proc is not None and self.proc.ipc is None
 
     def supervise(self, now: float) -> None:
-        """Start, connect, or notice the death of this output's mpv."""
+        """Start, connect, or notice the death (or hang) of this output's mpv."""
         if self.proc is not None:
             if not self.proc.alive():
-                self._died(self.proc.exit_description())
+                self._died()
             elif self.proc.ipc is None:
                 if self.proc.try_connect():
                     self._connected()
                 elif now - self.proc.started_at > CONNECT_TIMEOUT_S:
                     self._died("did not open its IPC socket in time")
+            else:
+                self._check_alive(now)
         if self.proc is None and self.restart_at is not None and now >= self.restart_at:
             self._spawn()
+
+    def _check_alive(self, now: float) -> None:
+        if self._ping_sent is not None:
+            if now - self._ping_sent > HANG_TIMEOUT_S and not self._hung:
+                log(logger, logging.ERROR, "mpv stopped answering; killing it", output=self.name,
+                    pid=self.proc.pid, silent_s=round(now - self._ping_sent, 1))
+                self._hung = True
+                self.proc.proc.kill()  # the next pass sees it dead and restarts it
+            return
+        if now < self._next_ping:
+            return
+        generation, events = self.generation, self.player.events
+
+        def pong(reply: dict) -> None:  # reader thread: only enqueue
+            events.put(MpvEvent(self.name, generation, "pong", reply, time.monotonic()))
+
+        try:
+            self.proc.ipc.command_async("get_property", "pid", on_reply=pong)
+            self._ping_sent = now
+        except MpvError:
+            pass  # the connection is going; ipc-closed follows
 
     def _spawn(self) -> None:
         self.generation += 1
         args = self.player.mpv_args(self.config, self.sock_path)
         self.restart_at = None
+        self._ping_sent, self._next_ping, self._hung = None, time.monotonic() + PING_INTERVAL_S, False
         try:
             self.proc = MpvProcess(args, self.sock_path, self.name, self.generation, self.player.events)
         except OSError as e:
@@ -154,7 +186,9 @@ class Output:
             proc.proc.wait(timeout=0.5)
         except Exception:  # noqa: BLE001
             pass
-        if how is None:
+        if self._hung:
+            how = f"stopped answering for {HANG_TIMEOUT_S:.0f} s and was killed"
+        elif how is None:
             how = proc.exit_description() if proc.proc.poll() is not None and not (
                 was_alive and proc.proc.returncode == -15) else "closed its IPC connection"
         try:
@@ -288,6 +322,9 @@ class Output:
                 self._first_frame(entry, ev)
         elif name == "end-file":
             self._end_file(ev)
+        elif name == "pong":
+            self._ping_sent = None
+            self._next_ping = ev.at + PING_INTERVAL_S
         elif name == "log-message":
             log(logger, logging.WARNING, "mpv: " + str(ev.data.get("text", "")).strip(),
                 output=self.name, mpv_module=ev.data.get("prefix"))
