@@ -383,7 +383,8 @@ class Output:
                 item = entry.slot.playable.item
                 for face in (self.want.faces if self.want else ()):
                     proof.record(self.db, face, item.media_sha256, item.name, entry.slot.entry_id,
-                                 entry.level, "error", why, at=at)
+                                 entry.level, "error", why, at=at,
+                                 started_at=self.player.wall_at(entry.started) if entry.started else None)
             self._note_error(f"{entry.slot.playable.item.name or mpv_id}: {why}", code="media_error",
                              detail={"sha256": entry.slot.playable.item.media_sha256})
             # A file that failed once fails every pass: drop it from the loop.

@@ -35,15 +35,18 @@ def finish(db, row_id: int, outcome: str, reason: str | None = None,
 
 
 def record(db, face_id: int, sha256: str, name: str, entry_id: str | None, level: str,
-           outcome: str, reason: str, at: datetime | None = None) -> int:
-    """A closed row for an item that never reached the screen (skipped, error)."""
+           outcome: str, reason: str, at: datetime | None = None,
+           started_at: datetime | None = None) -> int:
+    """A closed row for an item that never reached the screen (skipped, error):
+    from when the player tried it (`started_at`) to when it gave up (`at`)."""
     if outcome not in OUTCOMES:
         raise ValueError(f"unknown proof-of-play outcome {outcome!r}")
     stamp = iso(at or utcnow())
+    started = iso(started_at) if started_at else stamp
     cur = db.execute(
         "INSERT INTO proof_of_play (face_id, media_sha256, media_name, entry_id, level, "
         "started_at, ended_at, outcome, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [face_id, sha256, name, entry_id, level, stamp, stamp, outcome, reason],
+        [face_id, sha256, name, entry_id, level, started, stamp, outcome, reason],
     )
     return cur.lastrowid
 
