@@ -81,7 +81,6 @@ class Player:
         self._force_reconcile = False
         self._next_eval: datetime | None = None
         self._next_dark_check = 0.0
-        self._next_shot = time.monotonic() + 2.0
         self._next_heartbeat = 0.0
         self.started_at = utcnow()
         self.tz = settings["timezone"]
@@ -204,8 +203,7 @@ class Player:
             time.sleep(0.5)
         for output in self.outputs.values():
             output.supervise(now)
-        if now >= self._next_shot:
-            self._screenshots()
+        self._screenshots(now)
         if now >= self._next_heartbeat:
             self._heartbeat()
         wall = utcnow()
@@ -351,13 +349,16 @@ class Player:
             facestate.update(self.db, face, last_error=f"{iso(utcnow())} {item.name}: {reason}")
 
     # ---- screenshots and heartbeat ------------------------------------------
-    def _screenshots(self) -> None:
+    def _screenshots(self, now: float) -> None:
+        """Each output's faces every `screenshot_interval_s`, and soon after new
+        content appears (so the admin sees a change without waiting)."""
         interval = float(self.settings["screenshot_interval_s"])
-        self._next_shot = time.monotonic() + (interval if interval > 0 else 3600.0)
         if interval <= 0:
             return
         for output in self.outputs.values():
-            screenshots.take(self, output)
+            if now >= output.next_shot:
+                ready = screenshots.take(self, output)
+                output.next_shot = now + (interval if ready else 1.0)
 
     def _screenshot_done(self, done: ScreenshotDone) -> None:
         output = self.outputs.get(done.output)

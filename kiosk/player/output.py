@@ -37,6 +37,7 @@ CONNECT_TIMEOUT_S = 10.0
 # answered for HANG_TIMEOUT_S (generous: a busy Pi answers in milliseconds).
 PING_INTERVAL_S = 2.0
 HANG_TIMEOUT_S = 5.0
+SHOT_AFTER_CHANGE_S = 1.0  # screenshot this long after new content's first frame
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ class Output:
         self.quick_deaths = 0
         self.black_shot_for: tuple | None = None
         self.last_frame_at: float | None = None  # monotonic, for benchmarks/tests
+        self.next_shot = 0.0  # monotonic time of this output's next screenshot
+        self._fresh_load = False  # the next first frame starts newly loaded content
         self._ping_sent: float | None = None
         self._next_ping = 0.0
         self._hung = False
@@ -249,6 +252,7 @@ class Output:
                 ipc.command("stop")
                 self.order = []
                 self._write_black_state(want)
+                self.next_shot = min(self.next_shot, time.monotonic() + SHOT_AFTER_CHANGE_S)
             elif (self.current is not None and self.loaded is not None
                   and self.loaded.level == want.level
                   and any(s.playable == self.current.slot.playable for s in want.slots)):
@@ -282,6 +286,7 @@ class Output:
         self.order.append(mpv_id)
 
     def _replace(self, want: Want) -> None:
+        self._fresh_load = True
         slots = self._rotated(want.slots, self.resume_sha)
         self.resume_sha = None
         self.order = []
@@ -332,6 +337,9 @@ class Output:
     def _first_frame(self, entry: Loaded, ev: MpvEvent) -> None:
         entry.shown_at = self.player.wall_at(ev.at)
         self.last_frame_at = ev.at
+        if self._fresh_load:
+            self._fresh_load = False
+            self.next_shot = min(self.next_shot, ev.at + SHOT_AFTER_CHANGE_S)
         faces = self.want.faces if self.want else ()
         entry.rows = {face: self._open_row(face, entry) for face in faces}
         nxt = self._next_after(entry)

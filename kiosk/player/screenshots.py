@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,13 +34,20 @@ def face_file(player: "Player", face: int) -> Path:
     return player.screenshot_dir / f"face-{face}.png"
 
 
-def take(player: "Player", output: "Output") -> None:
+def take(player: "Player", output: "Output") -> bool:
+    """Start this output's screenshots; False when it is not ready (mpv still
+    starting or loading), so the caller tries again soon."""
     from kiosk.player.loop import ScreenshotDone
 
     faces = player.faces_on(output.name)
-    showing = set(output.want.faces) if output.want else set()
+    want = output.want
+    if want is None:
+        return False
+    showing = set(want.faces) if want.slots else set()
     dark = [f for f in faces if f not in showing]
-    if output.showing_picture() and showing:
+    if showing:
+        if not output.showing_picture():
+            return False
         tmp = str(player.screenshot_dir / f".shot-{output.name}.png")
         generation = output.generation
 
@@ -49,17 +57,17 @@ def take(player: "Player", output: "Output") -> None:
                                              None if ok else str(reply.get("error"))))
 
         if not output.take_screenshot(tmp, on_done):
-            dark = faces
-    else:
-        dark = faces
+            return False
     if dark:
-        key = (tuple(dark), output.want.content() if output.want else None)
+        # Black or dark faces really show black: say so once per change.
+        key = (tuple(dark), want.content())
         if output.black_shot_for != key:
             output.black_shot_for = key
             for face in dark:
                 _write_black(player, output, face)
     else:
         output.black_shot_for = None
+    return True
 
 
 def finish(player: "Player", output: "Output", done: "ScreenshotDone") -> None:
@@ -68,6 +76,7 @@ def finish(player: "Player", output: "Output", done: "ScreenshotDone") -> None:
         # Usually mpv went idle between the request and the shot; next time.
         log(logger, logging.INFO, "screenshot not taken", output=output.name, error=done.error)
         tmp.unlink(missing_ok=True)
+        output.next_shot = min(output.next_shot, time.monotonic() + 1.0)
         return
     faces = list(output.want.faces) if output.want else []
     now = iso(utcnow())
