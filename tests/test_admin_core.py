@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 
 import pytest
 
@@ -104,7 +105,13 @@ def test_post_without_csrf_token_is_refused(client, auth, accounts, db):
     assert db["blank"].get(1)["active"] == 0
 
 
-def test_wrong_password_same_message_as_unknown_user_then_lockout(client, accounts, db):
+@pytest.fixture
+def strict_login(tmp_path):
+    # Written before the app fixture reads it: lock after 3 failures.
+    (tmp_path / "gatecast.toml").write_text("admin_login_max_failures = 3\nadmin_lockout_s = 300\n")
+
+
+def test_wrong_password_same_message_as_unknown_user_then_lockout(strict_login, client, accounts, db):
     def attempt(user, pw):
         token = csrf_from(client.get("/login").get_data(as_text=True))
         return client.post("/login", data={"username": user, "password": pw, "csrf_token": token})
@@ -114,14 +121,34 @@ def test_wrong_password_same_message_as_unknown_user_then_lockout(client, accoun
     assert r1.status_code == r2.status_code == 401
     msg = lambda r: re.search(r'id="error-message">([^<]*)<', r.get_data(as_text=True)).group(1)  # noqa: E731
     assert msg(r1) == msg(r2)
-    # The third failure from this address starts slowing logins down: even the
-    # right password is refused until the delay has passed.
+    # The third failure from this address locks it: even the right password
+    # is refused, with the time to wait.
     attempt("chief", "wrong-again")
     resp = attempt("chief", PASSWORDS["chief"])
     assert resp.status_code == 429
+    assert 290 <= int(re.search(r"\d+", msg(resp)).group()) <= 301
     rows = {r["key"]: r for r in db["admin_login_failure"].rows}
     assert rows["user:chief"]["failures"] == 2 and rows["ip:127.0.0.1"]["failures"] == 3
     assert db.execute("SELECT COUNT(*) FROM admin_audit WHERE action = 'login.failed'").fetchone()[0] == 3
+
+
+def test_failed_logins_slow_down_before_the_lockout(db, accounts):
+    from datetime import timedelta
+
+    from admin.services import AdminError
+    from admin.services import users
+    from kiosk.store import utcnow
+
+    now = utcnow()
+    delays = []
+    for i in range(4):
+        with pytest.raises(AdminError):
+            users.authenticate(db, "op", "bad", "10.1.1.1", max_failures=10, lockout_s=300,
+                               now=now + timedelta(seconds=100 * i))
+        row = db["admin_login_failure"].get("user:op")
+        delays.append(row["locked_until"] and (datetime.fromisoformat(row["locked_until"])
+                                               - datetime.fromisoformat(row["last_at"])).total_seconds())
+    assert delays == [None, None, 2.0, 4.0]
 
 
 def test_lockout_after_max_failures_and_expiry(db, accounts):
