@@ -84,3 +84,22 @@ def test_a_dark_face_shows_black_and_comes_back(gate, state_dir):
     rows = gate.proof()
     assert rows[0]["outcome"] == "preempted" and "power off" in rows[0]["reason"]
     assert rows[1]["media_name"] == "white"
+
+
+def test_a_mirrored_face_coming_back_is_counted_from_then(gate, state_dir):
+    DarkSwitch.dark = {2: "power off (override)"}
+    settings = gate_settings(state_dir, faces=[
+        {"id": 1, "name": "North", "output": "main"}, {"id": 2, "name": "South", "output": "main"}])
+    content.set_playlist(gate.db, "day", "Day", [(gate.sha["white"], 60.0)])
+    content.add_schedule_entry(gate.db, "day", [1, 2])
+    with running_player(settings, plugins=[DarkSwitch]) as player:
+        wait_for(lambda: gate.playing(1) == "white", what="white on face 1")
+        assert gate.proof(face=2) == []  # a dark face shows nothing
+        time.sleep(1.0)
+        DarkSwitch.dark = {}
+        player.request_reconcile()
+        wait_for(lambda: gate.proof(face=2), timeout=10, what="face 2 counted")
+        assert gate.playing(2) == "white"
+    one, two = gate.proof(face=1)[0], gate.proof(face=2)[0]
+    assert one["media_name"] == two["media_name"] == "white"
+    assert two["started_at"] > one["started_at"]  # from when it came back, not before

@@ -233,8 +233,10 @@ class Output:
                 if row is not None:
                     proof.finish(self.db, row, "preempted", want.black_reason or "face dark")
             if want.content() == (self.loaded.content() if self.loaded else None):
-                for face in set(want.faces) - set(old.faces):
-                    self.current.rows[face] = self._open_row(face, self.current)
+                back = sorted(set(want.faces) - set(old.faces))
+                for face in back:
+                    self.current.rows[face] = self._open_row(face, self.current, at=utcnow())
+                self._write_playing(back, self.current)
         self.apply()
 
     def apply(self) -> None:
@@ -342,6 +344,14 @@ class Output:
             self.next_shot = min(self.next_shot, ev.at + SHOT_AFTER_CHANGE_S)
         faces = self.want.faces if self.want else ()
         entry.rows = {face: self._open_row(face, entry) for face in faces}
+        self._write_playing(faces, entry)
+        item = entry.slot.playable.item
+        log(logger, logging.INFO, "playing", output=self.name, faces=list(faces),
+            sha256=item.media_sha256, name=item.name, kind=item.kind, schedule_level=entry.level,
+            start_s=round(ev.at - entry.started, 3) if entry.started else None)
+
+    def _write_playing(self, faces, entry: Loaded) -> None:
+        """face_state: what these faces show now, since when, what comes next."""
         nxt = self._next_after(entry)
         item = entry.slot.playable.item
         duration = entry.slot.playable.duration_s
@@ -356,14 +366,13 @@ class Output:
                 next_sha256=nxt.playable.item.media_sha256 if nxt else None,
                 next_name=nxt.playable.item.name if nxt else None, next_at=next_at,
             )
-        log(logger, logging.INFO, "playing", output=self.name, faces=list(faces),
-            sha256=item.media_sha256, name=item.name, kind=item.kind, schedule_level=entry.level,
-            start_s=round(ev.at - entry.started, 3) if entry.started else None)
 
-    def _open_row(self, face: int, entry: Loaded) -> int:
+    def _open_row(self, face: int, entry: Loaded, at: datetime | None = None) -> int:
+        """A face starts showing `entry`: at its first frame, or `at` for a face
+        that comes back (powered on) while the item already plays."""
         item = entry.slot.playable.item
         return proof.start(self.db, face, item.media_sha256, item.name, entry.slot.entry_id,
-                           entry.level, at=entry.shown_at)
+                           entry.level, at=at or entry.shown_at)
 
     def _next_after(self, entry: Loaded) -> Slot | None:
         if entry.mpv_id not in self.order or not self.order:
