@@ -12,7 +12,7 @@ with_tests=0
 # Runtime: mpv drives the faces, ffmpeg/ffprobe make and check media, Xvfb
 # gives mpv a display where none exists, Noto fonts cover vi/en/zh/lo/km.
 packages=(python3 python3-venv python3-pip mpv ffmpeg xvfb xauth libgl1-mesa-dri
-          fonts-noto-core fonts-noto-cjk sqlite3 ca-certificates)
+          fonts-noto-core fonts-noto-cjk fontconfig iproute2 sqlite3 ca-certificates)
 if (( with_tests )); then
   # Tests: a real browser for the admin, a Debian root for the Ansible
   # converge, nft and systemd-analyze to check what Ansible wrote,
