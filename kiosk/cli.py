@@ -11,6 +11,7 @@ import click
 
 from kiosk import __version__
 from kiosk.cliutil import state_options
+from kiosk.settings import SettingsError, faces
 
 # name -> "module:attribute" of a click command or group. Areas add theirs.
 SUBCOMMANDS: dict[str, str] = {
@@ -53,14 +54,28 @@ def main():
 
 @click.command("settings")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--check", is_flag=True,
+              help="Only check the config file, faces and outputs; do not open the database.")
 @state_options
-def settings_cmd(as_json, ctx_):
+def settings_cmd(as_json, check, ctx_):
     """Show every setting with its value and where the value came from.
+
+    With --check, only validate the configuration and exit non-zero on an
+    error: provisioning checks a new config file with the new release this
+    way before switching to it.
 
     \b
     Example:
         gatecast settings --state ./demo-state
+        gatecast settings --check --config /etc/gatecast/gatecast.toml
     """
+    if check:
+        try:
+            face_list = faces(ctx_.settings)
+        except SettingsError as e:
+            raise click.ClickException(str(e)) from None
+        click.echo(f"configuration OK ({len(face_list)} face(s))")
+        return
     ctx_.db  # noqa: B018 - include values saved in the database
     s = ctx_.settings
     if as_json:

@@ -64,3 +64,18 @@ def test_face_validation(tmp_path):
     s = load_settings(env={"GATECAST_FACES": '[{"id": 1, "output": "hdmi9"}]'}, state_dir=tmp_path)
     with pytest.raises(SettingsError, match="unknown output"):
         faces(s)
+
+
+def test_settings_check_validates_without_a_database(runner, tmp_path):
+    from kiosk.cli import main
+
+    cfg = tmp_path / "g.toml"
+    cfg.write_text('faces = [{id = 1, name = "Mặt 1", output = "main"}]\n')
+    state = tmp_path / "state"
+    ok = runner.invoke(main, ["settings", "--check", "--config", str(cfg), "--state", str(state)])
+    assert ok.exit_code == 0, ok.output
+    assert "configuration OK (1 face(s))" in ok.output
+    assert not state.exists(), "--check must not create the state folder or database"
+    cfg.write_text('faces = [{id = 9, output = "main"}]\n')
+    bad = runner.invoke(main, ["settings", "--check", "--config", str(cfg), "--state", str(state)])
+    assert bad.exit_code == 1 and "1..4" in bad.output

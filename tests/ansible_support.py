@@ -1,0 +1,246 @@
+"""Helpers for the Ansible converge test: a cached Debian 12 root made by
+debootstrap, wheels built from this checkout, and an ansible-playbook runner.
+
+The pristine root and the downloaded .deb files are cached under /var/tmp,
+keyed by a hash of what made them, so one session pays for debootstrap once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ANSIBLE_DIR = ROOT / "deploy" / "ansible"
+BIN = Path(sys.executable).parent
+CACHE = Path(os.environ.get("GATECAST_TEST_CACHE", "/var/tmp/gatecast-test-cache"))
+SUITE = "bookworm"
+DEBOOTSTRAP_ARGS = ["--variant=minbase", "--include=python3"]
+
+
+def host_debian_mirror(apt_dir: Path = Path("/etc/apt")) -> str:
+    """The Debian archive this machine's apt uses for the suite (not -security/-updates)."""
+    candidates: list[tuple[str, str]] = []  # (uri, suite)
+    files = [apt_dir / "sources.list"] + sorted((apt_dir / "sources.list.d").glob("*.list"))
+    for f in files:
+        if not f.is_file():
+            continue
+        for line in f.read_text().splitlines():
+            words = re.sub(r"\[[^]]*\]", "", line.split("#", 1)[0]).split()
+            if len(words) >= 3 and words[0] == "deb":
+                candidates.append((words[1], words[2]))
+    for f in sorted((apt_dir / "sources.list.d").glob("*.sources")):
+        for stanza in re.split(r"\n\s*\n", f.read_text()):
+            fields = {}
+            for line in stanza.splitlines():
+                if line.startswith("#") or ":" not in line:
+                    continue
+                key, _, value = line.partition(":")
+                fields[key.strip().lower()] = value.split()
+            if "deb" not in fields.get("types", []) or fields.get("enabled", ["yes"]) == ["no"]:
+                continue
+            candidates += [(u, s) for u in fields.get("uris", []) for s in fields.get("suites", [])]
+    for uri, suite in candidates:
+        if suite == SUITE:
+            return uri
+    raise RuntimeError(f"no apt source for Debian {SUITE} in {apt_dir}: cannot debootstrap")
+
+
+@contextmanager
+def _locked(name: str):
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def pristine_root() -> Path:
+    """A minbase Debian 12 root with python3, made once per cache key."""
+    mirror = host_debian_mirror()
+    key = hashlib.sha256(json.dumps([mirror, SUITE, DEBOOTSTRAP_ARGS]).encode()).hexdigest()[:16]
+    done = CACHE / f"root-{key}"
+    with _locked(f"root-{key}"):
+        if not (done / "etc" / "debian_version").exists():
+            building = CACHE / f"root-{key}.building"
+            shutil.rmtree(building, ignore_errors=True)
+            subprocess.run(["debootstrap", *DEBOOTSTRAP_ARGS, SUITE, str(building), mirror],
+                           check=True, capture_output=True, text=True, timeout=1800)
+            building.rename(done)
+    return done
+
+
+def copy_root(dest: Path) -> Path:
+    """A private, writable copy of the pristine root, with .debs from earlier runs."""
+    src = pristine_root()
+    subprocess.run(["cp", "-a", "--reflink=auto", str(src), str(dest)], check=True)
+    archives = dest / "var" / "cache" / "apt" / "archives"
+    for deb in _deb_cache().glob("*.deb"):
+        shutil.copy2(deb, archives / deb.name)
+    return dest
+
+
+def save_debs(root: Path) -> None:
+    """Keep what apt downloaded into the root for the next run of this session."""
+    with _locked("debs"):
+        for deb in (root / "var" / "cache" / "apt" / "archives").glob("*.deb"):
+            target = _deb_cache() / deb.name
+            if not target.exists():
+                shutil.copy2(deb, target)
+
+
+def _deb_cache() -> Path:
+    d = CACHE / f"debs-{SUITE}"
+    d.mkdir(parents=True, exist_ok=True)
+    return d
+
+
+def project_version(source: Path = ROOT) -> str:
+    return tomllib.loads((source / "pyproject.toml").read_text())["project"]["version"]
+
+
+def copy_source(dest: Path, version: str | None = None) -> Path:
+    """This checkout's files (tracked and new, not ignored), optionally at another version."""
+    names = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT, check=True, capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, names):
+        if (ROOT / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, dest / name)
+    if version is not None:
+        pyproject = dest / "pyproject.toml"
+        text, n = re.subn(r'(?m)^version = ".*"$', f'version = "{version}"', pyproject.read_text())
+        assert n == 1, "pyproject.toml has no version line to change"
+        pyproject.write_text(text)
+    return dest
+
+
+def build_wheel(source: Path, out: Path) -> Path:
+    """The release artifact: a wheel of the gatecast package, as an operator builds it."""
+    out.mkdir(parents=True, exist_ok=True)
+    _pip("wheel", "--no-deps", "--wheel-dir", str(out), str(source))
+    (wheel,) = out.glob(f"gatecast-{project_version(source)}-*.whl")
+    return wheel
+
+
+def wheelhouse(wheel: Path) -> Path:
+    """Dependency wheels for an offline install, cached by the wheel's declared deps."""
+    requires = subprocess.run(
+        [str(BIN / "python"), "-c",
+         "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); "
+         "print(next(z.read(n).decode() for n in z.namelist() if n.endswith('METADATA')))",
+         str(wheel)], check=True, capture_output=True, text=True).stdout
+    deps = sorted(line for line in requires.splitlines() if line.startswith("Requires-Dist:")
+                  and "extra ==" not in line)
+    key = hashlib.sha256("\n".join(deps + [sys.version]).encode()).hexdigest()[:16]
+    done = CACHE / f"wheelhouse-{key}"
+    with _locked(f"wheelhouse-{key}"):
+        if not done.exists():
+            building = CACHE / f"wheelhouse-{key}.building"
+            shutil.rmtree(building, ignore_errors=True)
+            _pip("wheel", "--wheel-dir", str(building), str(wheel))
+            for own in building.glob("gatecast-*.whl"):
+                own.unlink()
+            building.rename(done)
+    return done
+
+
+def _pip(*args: str) -> None:
+    proc = subprocess.run([str(BIN / "python"), "-m", "pip", *args], capture_output=True,
+                          text=True, timeout=900)
+    if proc.returncode:
+        raise RuntimeError(f"pip {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
+
+
+def write_tuf_root(path: Path) -> Path:
+    """A real, signed TUF root (version 1), as the central authority pins it."""
+    from securesystemslib.signer import CryptoSigner
+    from tuf.api.metadata import Metadata, Root
+
+    signer = CryptoSigner.generate_ed25519()
+    root = Root(expires=datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=365))
+    for role in ("root", "targets", "snapshot", "timestamp"):
+        root.add_key(signer.public_key, role)
+    md = Metadata(root)
+    md.sign(signer)
+    md.to_file(str(path))
+    return path
+
+
+RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+
+
+class PlaybookRun:
+    def __init__(self, proc: subprocess.CompletedProcess, seconds: float):
+        self.rc = proc.returncode
+        self.output = proc.stdout + proc.stderr
+        self.seconds = seconds
+        m = RECAP.search(proc.stdout)
+        self.changed = int(m.group(3)) if m else None
+        self.failed = int(m.group(5)) if m else None
+
+    def tail(self, lines: int = 80) -> str:
+        return "\n".join(self.output.splitlines()[-lines:])
+
+
+def ansible_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_CONFIG": str(ANSIBLE_DIR / "ansible.cfg"),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "0",
+        "ANSIBLE_LOCAL_TEMP": str(CACHE / "ansible-tmp"),
+        "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    })
+    return env
+
+
+def run_playbook(inventory: Path, *args: str, timeout: int = 1800) -> PlaybookRun:
+    start = time.monotonic()
+    proc = subprocess.run(
+        [str(BIN / "ansible-playbook"), "-i", str(inventory), str(ANSIBLE_DIR / "site.yml"), *args],
+        cwd=ANSIBLE_DIR, env=ansible_env(), capture_output=True, text=True, timeout=timeout)
+    return PlaybookRun(proc, time.monotonic() - start)
+
+
+def in_root(root: Path, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command inside the root, as the gate would."""
+    return subprocess.run(["chroot", str(root), *argv], capture_output=True, text=True,
+                          check=check, timeout=120, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+                                                         "LANG": "C.UTF-8"})
+
+
+# What a Raspberry Pi OS Bookworm image has on its boot partition, shortened.
+PI_CONFIG_TXT = """\
+# For more options and information see
+# http://rptl.io/configtxt
+dtparam=audio=on
+camera_auto_detect=1
+display_auto_detect=1
+auto_initramfs=1
+dtoverlay=vc4-kms-v3d
+max_framebuffers=2
+disable_fw_kms_setup=1
+arm_64bit=1
+disable_overscan=1
+arm_boost=1
+
+[cm4]
+otg_mode=1
+
+[all]
+"""
+PI_CMDLINE_TXT = ("console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 "
+                  "fsck.repair=yes rootwait quiet splash plymouth.ignore-serial-consoles\n")

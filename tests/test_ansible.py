@@ -1,0 +1,248 @@
+"""Provisioning with Ansible, for real: lint, syntax, and a converge into a
+Debian 12 root made by debootstrap over the chroot connection, twice (the
+second run must change nothing), then an update that fails and one that works.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tomllib
+
+import pytest
+
+from tests.ansible_support import (
+    ANSIBLE_DIR, BIN, PI_CMDLINE_TXT, PI_CONFIG_TXT, ansible_env, build_wheel, copy_root,
+    copy_source, in_root, project_version, run_playbook, save_debs, wheelhouse, write_tuf_root,
+)
+
+pytestmark = pytest.mark.slow
+
+HOST = "huu-nghi-01"
+VERSION = project_version()
+NEXT_VERSION = VERSION + ".post1"
+
+
+def test_ansible_lint_production_profile_is_clean():
+    proc = subprocess.run(
+        [str(BIN / "ansible-lint"), "--offline", "--profile", "production", "--nocolor",
+         "site.yml", "roles"],
+        cwd=ANSIBLE_DIR, env=ansible_env(), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Passed" in proc.stdout + proc.stderr
+
+
+def test_playbook_syntax_check():
+    proc = subprocess.run(
+        [str(BIN / "ansible-playbook"), "--syntax-check", "site.yml"],
+        cwd=ANSIBLE_DIR, env=ansible_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_pre_tasks_name_what_is_missing(tmp_path):
+    """Without a vault and a release, the playbook stops before touching the gate."""
+    inventory = tmp_path / "inventory"
+    shutil.copytree(ANSIBLE_DIR / "inventory" / "example", inventory)
+    write_tuf_root(inventory / "files" / "1.root.json")
+    empty_root = tmp_path / "empty-root"
+    empty_root.mkdir()
+    (inventory / "hosts.yml").write_text(json.dumps({"gates": {"hosts": {HOST: {
+        "ansible_connection": "community.general.chroot",
+        "ansible_host": str(empty_root), "ansible_become": False}}}}))
+    run = run_playbook(inventory / "hosts.yml", timeout=300)
+    assert run.rc != 0 and run.failed == 1
+    assert "gate_release_artifact" in run.output and "ansible-vault create" in run.output, run.tail()
+    assert list(empty_root.iterdir()) == [], "the gate was touched before the checks passed"
+
+
+needs_root = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("debootstrap"),
+    reason="the converge needs root and debootstrap (scripts/setup.sh --tests installs it)")
+
+
+@pytest.fixture(scope="module")
+def gate(tmp_path_factory):
+    """A province inventory (the example's vars) aimed at a fresh Debian 12 root."""
+    base = tmp_path_factory.mktemp("gate")
+    root = copy_root(base / "root")
+    boot = root / "boot" / "firmware"
+    boot.mkdir(parents=True)
+    (boot / "config.txt").write_text(PI_CONFIG_TXT)
+    (boot / "cmdline.txt").write_text(PI_CMDLINE_TXT)
+
+    dist = base / "dist"
+    wheel = build_wheel(copy_source(base / "src"), dist)
+    inventory = base / "inventory"
+    shutil.copytree(ANSIBLE_DIR / "inventory" / "example", inventory)
+    write_tuf_root(inventory / "files" / "1.root.json")
+    (inventory / "hosts.yml").write_text(json.dumps({"gates": {"hosts": {HOST: {
+        "ansible_connection": "community.general.chroot",
+        "ansible_host": str(root),
+        # Already root; a minbase root has no sudo.
+        "ansible_become": False,
+    }}}}))
+    password_file = base / "vault-password"
+    password_file.write_text(os.urandom(16).hex())
+    vault = inventory / "group_vars" / "gates" / "vault.yml"
+    vault.write_text(f"vault_gate_admin_password: {os.urandom(12).hex()}\n")
+    subprocess.run([str(BIN / "ansible-vault"), "encrypt", "--vault-password-file",
+                    str(password_file), str(vault)], check=True, env=ansible_env(),
+                   capture_output=True)
+    assert vault.read_text().startswith("$ANSIBLE_VAULT;")
+
+    def converge(version=VERSION, artifact=wheel):
+        extra = base / f"release-{version}.json"
+        extra.write_text(json.dumps({
+            "gate_release_version": version,
+            "gate_release_artifact": str(artifact),
+            "gate_release_wheelhouse": str(wheelhouse(wheel)),
+        }))
+        return run_playbook(inventory / "hosts.yml", "--vault-password-file", str(password_file),
+                            "-e", f"@{extra}")
+
+    first = converge()
+    save_debs(root)
+    print(f"\nfirst converge: {first.seconds:.0f} s")
+    assert first.rc == 0, first.tail()
+    second = converge()
+    print(f"second converge: {second.seconds:.0f} s")
+    return {"root": root, "base": base, "first": first, "second": second,
+            "converge": converge, "dist": dist}
+
+
+@needs_root
+def test_second_run_changes_nothing(gate):
+    second = gate["second"]
+    assert second.rc == 0, second.tail()
+    assert second.changed == 0, second.tail(200)
+    assert gate["first"].changed > 0
+
+
+@needs_root
+def test_gatecast_user_is_unprivileged_and_in_the_device_groups(gate):
+    passwd = in_root(gate["root"], "getent", "passwd", "gatecast").stdout.split(":")
+    assert passwd[5] == "/var/lib/gatecast" and passwd[6].strip() == "/usr/sbin/nologin"
+    assert int(passwd[2]) < 1000, "a system account"
+    groups = in_root(gate["root"], "id", "-nG", "gatecast").stdout.split()
+    assert {"gpio", "video", "render"} <= set(groups)
+    assert "sudo" not in groups
+
+
+def _mode(path):
+    st = path.lstat()
+    return stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+
+
+@needs_root
+def test_configuration_holds_the_inventorys_gate_and_is_accepted(gate):
+    root = gate["root"]
+    gid = int(in_root(root, "getent", "group", "gatecast").stdout.split(":")[2])
+    config = root / "etc" / "gatecast" / "gatecast.toml"
+    assert _mode(config) == (0o640, 0, gid)
+    assert config.read_text().startswith("#")  # ansible_managed
+    values = tomllib.loads(config.read_text())
+    assert values["gate_id"] == "lang-son-huu-nghi"
+    assert values["gate_name"] == "Cửa khẩu quốc tế Hữu Nghị"
+    assert [f["relay_pin"] for f in values["faces"]] == [17, 27, 22, 23]
+    assert values["faces"][0]["relay_active_high"] is False
+    assert values["outputs"][1]["mpv_args"][-1] == "--drm-connector=HDMI-A-2"
+    check = in_root(root, "gatecast", "settings", "--check")
+    assert "configuration OK (4 face(s))" in check.stdout
+    trusted = json.loads((root / "etc" / "gatecast" / "tuf-root.json").read_text())
+    assert trusted["signed"]["_type"] == "root"
+    for sub in ("", "media", "screenshots"):
+        assert _mode(root / "var" / "lib" / "gatecast" / sub)[0] == 0o750
+
+
+@needs_root
+def test_release_runs_from_its_own_virtualenv(gate):
+    root = gate["root"]
+    current = root / "opt" / "gatecast" / "current"
+    assert os.readlink(current) == f"/opt/gatecast/venv-{VERSION}"
+    assert (root / "opt" / "gatecast" / f"venv-{VERSION}" / "pyvenv.cfg").is_file()
+    out = in_root(root, "gatecast", "--version").stdout
+    assert out.strip() == f"gatecast, version {VERSION}"
+
+
+@needs_root
+def test_units_are_installed_enabled_and_verified_by_systemd(gate):
+    root = gate["root"]
+    units = [root / "etc" / "systemd" / "system" / f"gatecast-{n}.service"
+             for n in ("player", "admin", "sync")]
+    for unit in units:
+        assert _mode(unit)[0] == 0o644
+        wanted = root / "etc" / "systemd" / "system" / "multi-user.target.wants" / unit.name
+        assert wanted.is_symlink(), f"{unit.name} is not enabled"
+    player = units[0].read_text()
+    assert "Type=notify" in player and "WatchdogSec=30" in player and "Restart=always" in player
+    assert "ExecStart=/opt/gatecast/current/bin/gatecast player" in player
+    assert "gatecast admin --bind 10.20.1.10:8080" in units[1].read_text()
+    proc = subprocess.run(
+        ["systemd-analyze", "verify", f"--root={root}", *[f"/etc/systemd/system/{u.name}" for u in units]],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@needs_root
+def test_firewall_rules_parse_and_admit_only_lan_and_management(gate):
+    rules = gate["root"] / "etc" / "nftables.conf"
+    proc = subprocess.run(["nft", "-c", "-f", str(rules)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    text = rules.read_text()
+    assert "policy drop" in text
+    assert "elements = { 10.20.0.0/16 }" in text and "elements = { 10.250.0.0/24 }" in text
+    assert "ip saddr @admin_lan_v4 tcp dport 8080 accept" in text
+    assert "ip saddr @management_v4 tcp dport 22 accept" in text
+
+
+@needs_root
+def test_base_hardening_and_display_settings(gate):
+    root = gate["root"]
+    assert os.readlink(root / "etc" / "localtime") == "/usr/share/zoneinfo/Asia/Ho_Chi_Minh"
+    chrony = (root / "etc" / "chrony" / "chrony.conf").read_text()
+    assert "server ntp.langson.example.gov.vn iburst" in chrony
+    assert "pool 0.vn.pool.ntp.org iburst" in chrony
+    journald = (root / "etc" / "systemd" / "journald.conf.d" / "50-gatecast.conf").read_text()
+    assert "SystemMaxUse=64M" in journald
+    sshd = root / "etc" / "ssh" / "sshd_config.d" / "01-gatecast-hardening.conf"
+    assert "PasswordAuthentication no" in sshd.read_text()
+    in_root(root, "/usr/sbin/sshd", "-t")  # the whole sshd configuration still loads
+    radios = (root / "etc" / "modprobe.d" / "gatecast-radios.conf").read_text()
+    assert "install brcmfmac /bin/false" in radios and "install bluetooth /bin/false" in radios
+    cmdline = (root / "boot" / "firmware" / "cmdline.txt").read_text()
+    assert cmdline.count("\n") == 1
+    assert cmdline.split() == PI_CMDLINE_TXT.split() + ["video=HDMI-A-1:1920x1080@60D", "consoleblank=0"]
+    config_txt = (root / "boot" / "firmware" / "config.txt").read_text()
+    assert config_txt.startswith(PI_CONFIG_TXT)
+    assert "hdmi_force_hotplug=1" in config_txt and "dtoverlay=disable-wifi" in config_txt
+    for pkg in ("mpv", "ffmpeg", "fonts-noto-core", "fonts-noto-cjk", "chrony", "nftables"):
+        in_root(root, "dpkg-query", "-W", pkg)
+
+
+@needs_root
+def test_failed_update_leaves_the_running_release(gate):
+    broken = gate["dist"] / "broken" / f"gatecast-{NEXT_VERSION}-py3-none-any.whl"
+    broken.parent.mkdir()
+    broken.write_bytes(b"not a wheel")
+    run = gate["converge"](NEXT_VERSION, broken)
+    assert run.rc != 0 and run.failed == 1, run.tail()
+    root = gate["root"]
+    assert os.readlink(root / "opt" / "gatecast" / "current") == f"/opt/gatecast/venv-{VERSION}"
+    assert in_root(root, "gatecast", "--version").stdout.strip() == f"gatecast, version {VERSION}"
+
+
+@needs_root
+def test_update_to_a_new_release_switches_after_it_runs(gate):
+    source = copy_source(gate["base"] / f"src-{NEXT_VERSION}", version=NEXT_VERSION)
+    wheel = build_wheel(source, gate["dist"] / "next")
+    run = gate["converge"](NEXT_VERSION, wheel)
+    print(f"update converge: {run.seconds:.0f} s")
+    assert run.rc == 0, run.tail()
+    root = gate["root"]
+    assert os.readlink(root / "opt" / "gatecast" / "current") == f"/opt/gatecast/venv-{NEXT_VERSION}"
+    assert in_root(root, "gatecast", "--version").stdout.strip() == f"gatecast, version {NEXT_VERSION}"
+    # The previous release stays for a quick way back.
+    assert (root / "opt" / "gatecast" / f"venv-{VERSION}" / "bin" / "gatecast").exists()
