@@ -201,6 +201,8 @@ def ansible_env() -> dict[str, str]:
         "ANSIBLE_NOCOLOR": "1",
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_DISPLAY_SKIPPED_HOSTS": "0",
+        # Time per task in the output: the converge time is part of CI's budget.
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
         "ANSIBLE_LOCAL_TEMP": str(CACHE / "ansible-tmp"),
         "PATH": f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     })
@@ -217,9 +219,13 @@ def run_playbook(inventory: Path, *args: str, timeout: int = 1800) -> PlaybookRu
 
 def in_root(root: Path, *argv: str, check: bool = True) -> subprocess.CompletedProcess:
     """Run a command inside the root, as the gate would."""
-    return subprocess.run(["chroot", str(root), *argv], capture_output=True, text=True,
-                          check=check, timeout=120, env={"PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
-                                                         "LANG": "C.UTF-8"})
+    proc = subprocess.run(
+        ["chroot", str(root), *argv], capture_output=True, text=True, timeout=120,
+        env={"PATH": "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"})
+    if check and proc.returncode:
+        raise AssertionError(f"{' '.join(argv)} failed in {root} ({proc.returncode}):\n"
+                             f"{proc.stdout}{proc.stderr}")
+    return proc
 
 
 # What a Raspberry Pi OS Bookworm image has on its boot partition, shortened.
