@@ -13,6 +13,7 @@ import subprocess
 import tomllib
 
 import pytest
+from werkzeug.security import check_password_hash
 
 from tests.ansible_support import (
     ANSIBLE_DIR, BIN, PI_CMDLINE_TXT, PI_CONFIG_TXT, ansible_env, build_wheel, copy_root,
@@ -89,7 +90,9 @@ def gate(tmp_path_factory):
     password_file = base / "vault-password"
     password_file.write_text(os.urandom(16).hex())
     vault = inventory / "group_vars" / "gates" / "vault.yml"
-    vault.write_text(f"vault_gate_admin_password: {os.urandom(12).hex()}\n")
+    token, password = os.urandom(16).hex(), os.urandom(12).hex()
+    vault.write_text(f"vault_gate_admin_password: {password}\n"
+                     f"vault_gate_sync_token: {token}\n")
     subprocess.run([str(BIN / "ansible-vault"), "encrypt", "--vault-password-file",
                     str(password_file), str(vault)], check=True, env=ansible_env(),
                    capture_output=True)
@@ -112,7 +115,8 @@ def gate(tmp_path_factory):
     second = converge()
     print(f"second converge: {second.seconds:.0f} s")
     return {"root": root, "base": base, "first": first, "second": second,
-            "converge": converge, "dist": dist}
+            "converge": converge, "dist": dist, "token": token,
+            "password": password}
 
 
 @needs_root
@@ -153,10 +157,31 @@ def test_configuration_holds_the_inventorys_gate_and_is_accepted(gate):
     assert values["outputs"][1]["mpv_args"][-1] == "--drm-connector=HDMI-A-2"
     check = in_root(root, "gatecast", "settings", "--check")
     assert "configuration OK (4 face(s))" in check.stdout
-    trusted = json.loads((root / "etc" / "gatecast" / "tuf-root.json").read_text())
-    assert trusted["signed"]["_type"] == "root"
+    assert values["central_url"] == "https://signage.langson.example.gov.vn"
+    trusted = root / "etc" / "gatecast" / "root.json"
+    assert values["sync_root_file"] == "/etc/gatecast/root.json"
+    assert json.loads(trusted.read_text())["signed"]["_type"] == "root"
+    token = root / "etc" / "gatecast" / "gate-token"
+    assert values["sync_token_file"] == "/etc/gatecast/gate-token"
+    assert _mode(token) == (0o640, 0, gid) and token.read_text().strip() == gate["token"]
     for sub in ("", "media", "screenshots"):
         assert _mode(root / "var" / "lib" / "gatecast" / sub)[0] == 0o750
+
+
+@needs_root
+def test_first_admin_account_exists_in_the_gatecast_users_database(gate):
+    root = gate["root"]
+    db = root / "var" / "lib" / "gatecast" / "gatecast.db"
+    uid = int(in_root(root, "id", "-u", "gatecast").stdout)
+    assert db.stat().st_uid == uid, "the database must belong to the gatecast user"
+    rows = in_root(root, "sqlite3", "/var/lib/gatecast/gatecast.db",
+                   "select username, role from admin_user").stdout.split()
+    assert rows == ["admin|admin"]
+    stored = in_root(root, "sqlite3", "/var/lib/gatecast/gatecast.db",
+                     "select password_hash from admin_user").stdout.strip()
+    assert check_password_hash(stored, gate["password"]), "the account has the vaulted password"
+    for run in (gate["first"], gate["second"]):
+        assert gate["password"] not in run.output and gate["token"] not in run.output
 
 
 @needs_root
@@ -249,3 +274,27 @@ def test_update_to_a_new_release_switches_after_it_runs(gate):
     assert in_root(root, "gatecast", "--version").stdout.strip() == f"gatecast, version {NEXT_VERSION}"
     # The previous release stays for a quick way back.
     assert (root / "opt" / "gatecast" / f"venv-{VERSION}" / "bin" / "gatecast").exists()
+
+
+def test_build_release_makes_a_complete_offline_wheelhouse_for_arm64_gates(tmp_path):
+    """What an operator copies to the gates: the wheel, and every dependency as an
+    aarch64 wheel, including those pip on this x86 machine would leave out by marker."""
+    env = dict(os.environ, GATE_DIST=str(tmp_path), PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}")
+    proc = subprocess.run([str(ANSIBLE_DIR / "build-release.sh"), str(BIN / "python")], env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    wheel = tmp_path / f"gatecast-{VERSION}-py3-none-any.whl"
+    wheelhouse = tmp_path / "wheelhouse-cp311-aarch64"
+    names = sorted(p.name for p in wheelhouse.iterdir())
+    assert wheel.is_file() and not any(n.startswith("gatecast-") for n in names)
+    for binary in ("lgpio-", "pillow-", "cryptography-"):
+        assert any(n.lower().startswith(binary) and "aarch64" in n for n in names), names
+    # The gate's pip, offline, finds everything it needs in the wheelhouse.
+    platforms = ["manylinux2014_aarch64"] + [f"manylinux_2_{m}_aarch64" for m in range(17, 37)]
+    check = subprocess.run(
+        [str(BIN / "python"), "-m", "pip", "install", "--dry-run", "--quiet", "--no-index",
+         "--find-links", str(wheelhouse), "--only-binary=:all:", "--python-version", "3.11",
+         "--implementation", "cp", "--abi", "cp311", "--target", str(tmp_path / "target"),
+         *[a for p in platforms for a in ("--platform", p)], str(wheel)],
+        capture_output=True, text=True, timeout=300)
+    assert check.returncode == 0, check.stdout + check.stderr
