@@ -168,6 +168,9 @@ def write_tuf_root(path: Path) -> Path:
     from securesystemslib.signer import CryptoSigner
     from tuf.api.metadata import Metadata, Root
 
+    # The inventory's files/ folder holds only this file, which is not in git:
+    # a fresh checkout has no such folder.
+    path.parent.mkdir(parents=True, exist_ok=True)
     signer = CryptoSigner.generate_ed25519()
     root = Root(expires=datetime.now(timezone.utc).replace(microsecond=0) + timedelta(days=365))
     for role in ("root", "targets", "snapshot", "timestamp"):
