@@ -11,7 +11,7 @@ import click
 
 from kiosk import __version__
 from kiosk.cliutil import state_options
-from kiosk.settings import SettingsError, faces
+from kiosk.settings import SettingsError, check_layout
 
 # name -> "module:attribute" of a click command or group. Areas add theirs.
 SUBCOMMANDS: dict[str, str] = {
@@ -71,10 +71,11 @@ def settings_cmd(as_json, check, ctx_):
     """
     if check:
         try:
-            face_list = faces(ctx_.settings)
+            layout = check_layout(ctx_.settings)
         except SettingsError as e:
             raise click.ClickException(str(e)) from None
-        click.echo(f"configuration OK ({len(face_list)} face(s))")
+        click.echo(f"configuration OK ({len(layout.faces)} face(s), {len(layout.pictures)} "
+                   f"picture(s) on {len(layout.outputs)} output(s), display {layout.display})")
         return
     ctx_.db  # noqa: B018 - include values saved in the database
     s = ctx_.settings

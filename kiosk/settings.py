@@ -52,22 +52,33 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("language", "str", "vi",
             "Default language of the admin and of messages: 'vi' or 'en'."),
     # --- faces and outputs -------------------------------------------------
+    Setting("display", "str", "auto",
+            "Where the pictures go: 'sway' (the gate's kiosk compositor, found through "
+            "WAYLAND_DISPLAY and SWAYSOCK), 'x11' (Xvfb, a developer's desktop), 'headless' "
+            "(no picture: CI and the demo), or 'auto' (sway, then x11, then headless). A "
+            "configured display that cannot be reached raises the no_display alarm.", "faces"),
     Setting("outputs", "json",
-            [{"name": "main", "mpv_args": [], "width": 1920, "height": 1080}],
-            "Display outputs driven by this controller (1-2). Each: name, width, height, "
-            "and extra mpv_args (e.g. [\"--vo=gpu\", \"--drm-connector=HDMI-A-1\"]).",
+            [{"name": "main", "connector": "HDMI-A-1", "width": 1920, "height": 1080}],
+            "Display outputs driven by this controller (1-2). Each: name, connector (e.g. "
+            "HDMI-A-1), width and height of its mode, optional refresh (Hz) and rotation "
+            "(0/90/180/270; regions are then in the rotated picture), optional mpv_args.",
             "faces"),
     Setting("faces", "json",
-            [{"id": 1, "name": "Face 1", "output": "main"},
-             {"id": 2, "name": "Face 2", "output": "main"}],
-            "Faces of the cluster (1-4). Each: id, name, output; relay_pin (BCM) and "
-            "relay_active_high (default false) when a power relay switches it. Faces on one "
-            "output are mirrored: the output shows the first of them.",
-            "faces"),
+            [{"id": 1, "name": "Mặt 1", "output": "main"},
+             {"id": 2, "name": "Mặt 2", "output": "main"}],
+            "Faces of the cluster (1-4). Each: id, name, output, region {x, y, width, height} "
+            "in the output's pixels (default: the whole output); relay_pin (BCM) and "
+            "relay_active_high (default false) when a power relay switches it. Faces with the "
+            "same output and region show one picture (mirrored); regions of different pictures "
+            "must not overlap.", "faces"),
     # --- player --------------------------------------------------------------
-    Setting("mpv_path", "str", "mpv", "mpv executable the player runs, one per output.", "player"),
+    Setting("mpv_path", "str", "mpv", "mpv executable the player runs, one per picture.", "player"),
     Setting("mpv_vo", "str", "",
-            "mpv video output; empty picks 'gpu' when a display exists, else 'null'.", "player"),
+            "mpv video output; empty lets the display choose ('gpu' under sway and x11, 'null' "
+            "headless). Tests under a GPU-less compositor use 'wlshm'.", "player"),
+    Setting("mpv_hwdec", "str", "auto-safe",
+            "mpv hardware decoding under a display ('auto-safe' uses the Pi's decoder when it "
+            "can, else software; 'no' turns it off).", "player"),
     Setting("image_duration_s", "float", 10.0,
             "How long an image or text slide is held when neither item nor media says.", "player"),
     Setting("screenshot_interval_s", "float", 30.0,
@@ -327,18 +338,213 @@ def with_database(settings: Settings, db) -> Settings:
     return Settings(values, origins)
 
 
-def faces(settings: Settings) -> list[dict]:
-    """The configured faces, validated: ids 1..4, unique, on a known output."""
-    outputs = {o["name"] for o in settings["outputs"]}
-    result = []
-    for face in settings["faces"]:
-        fid = face.get("id")
-        if not isinstance(fid, int) or not 1 <= fid <= 4:
+# ---- faces, outputs and pictures ---------------------------------------------
+# One validation for everything that reads faces and outputs: `gatecast
+# settings --check` (and through it Ansible's pre_tasks), the admin, the
+# player and power control all call `check_layout`.
+
+DISPLAYS = ("auto", "sway", "x11", "headless")
+ROTATIONS = (0, 90, 180, 270)
+_OUTPUT_KEYS = {"name", "connector", "width", "height", "refresh", "rotation", "mpv_args"}
+_FACE_KEYS = {"id", "name", "output", "region", "relay_pin", "relay_active_high"}
+_REGION_KEYS = ("x", "y", "width", "height")
+
+
+@dataclass(frozen=True)
+class Region:
+    x: int
+    y: int
+    width: int
+    height: int
+
+    def overlaps(self, other: "Region") -> bool:
+        return (self.x < other.x + other.width and other.x < self.x + self.width
+                and self.y < other.y + other.height and other.y < self.y + self.height)
+
+    def as_dict(self) -> dict:
+        return {"x": self.x, "y": self.y, "width": self.width, "height": self.height}
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """One display output (an HDMI port). `width`/`height` are its mode;
+    `size` is the picture as laid out (swapped when rotated 90/270)."""
+
+    name: str
+    connector: str | None
+    width: int
+    height: int
+    refresh: float | None = None
+    rotation: int = 0
+    mpv_args: tuple[str, ...] = ()
+    x: int = 0  # where the output sits in the layout: outputs side by side, in order
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
+
+    def whole(self) -> Region:
+        w, h = self.size
+        return Region(0, 0, w, h)
+
+
+@dataclass(frozen=True)
+class Picture:
+    """What one mpv shows: a region of an output and the faces fed from it
+    (several faces = mirrored by hardware). Its name (`face-N`, N its first
+    face) is the mpv window's app id suffix and the key of its state."""
+
+    name: str
+    output: OutputConfig
+    region: Region
+    faces: tuple[int, ...]
+
+    @property
+    def fills_output(self) -> bool:
+        return self.region == self.output.whole()
+
+
+@dataclass(frozen=True)
+class Layout:
+    display: str
+    outputs: tuple[OutputConfig, ...]
+    faces: tuple[dict, ...]  # face dicts, region filled in
+    pictures: tuple[Picture, ...]
+
+    def output(self, name: str) -> OutputConfig:
+        return next(o for o in self.outputs if o.name == name)
+
+    def picture_of(self, face_id: int) -> Picture:
+        return next(p for p in self.pictures if face_id in p.faces)
+
+
+def _int(value, what: str, low: int | None = None, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SettingsError(f"{what} must be a whole number, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"{low}..{high}" if high is not None else f">= {low}"
+        raise SettingsError(f"{what} must be {bounds}, got {value}")
+    return value
+
+
+def _check_outputs(raw) -> tuple[OutputConfig, ...]:
+    if not isinstance(raw, list) or not 1 <= len(raw) <= 2:
+        count = len(raw) if isinstance(raw, list) else "no list of"
+        raise SettingsError(f"a controller drives 1-2 outputs, the configuration has {count}")
+    result, x = [], 0
+    for i, o in enumerate(raw, 1):
+        if not isinstance(o, dict):
+            raise SettingsError(f"output {i} must be a table (name, connector, width, height)")
+        name = o.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise SettingsError(f"output {i} needs a name")
+        unknown = sorted(set(o) - _OUTPUT_KEYS)
+        if unknown:
+            raise SettingsError(f"output {name!r}: unknown key(s) {', '.join(unknown)} "
+                                f"(known: {', '.join(sorted(_OUTPUT_KEYS))})")
+        connector = o.get("connector")
+        if connector is not None and (not isinstance(connector, str) or not connector.strip()):
+            raise SettingsError(f"output {name!r}: connector is a name like HDMI-A-1")
+        width = _int(o.get("width"), f"output {name!r} width", 1, 16384)
+        height = _int(o.get("height"), f"output {name!r} height", 1, 16384)
+        refresh = o.get("refresh")
+        if refresh is not None and (isinstance(refresh, bool) or not isinstance(refresh, (int, float))
+                                    or not 1 <= refresh <= 500):
+            raise SettingsError(f"output {name!r}: refresh is in Hz (e.g. 60), got {refresh!r}")
+        rotation = o.get("rotation", 0)
+        if rotation not in ROTATIONS or isinstance(rotation, bool):
+            raise SettingsError(f"output {name!r}: rotation is 0, 90, 180 or 270, got {rotation!r}")
+        args = o.get("mpv_args", [])
+        if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
+            raise SettingsError(f"output {name!r}: mpv_args is a list of strings")
+        out = OutputConfig(name, connector, width, height,
+                           float(refresh) if refresh is not None else None, rotation, tuple(args), x)
+        x += out.size[0]
+        result.append(out)
+    for attr in ("name", "connector"):
+        values = [getattr(o, attr) for o in result if getattr(o, attr)]
+        if len(set(values)) != len(values):
+            raise SettingsError(f"two outputs have the same {attr} {values[0]!r}")
+    return tuple(result)
+
+
+def _check_region(raw, face_id: int, output: OutputConfig) -> Region:
+    if raw is None:
+        return output.whole()
+    if not isinstance(raw, dict) or set(raw) != set(_REGION_KEYS):
+        raise SettingsError(f"face {face_id}: region is {{x, y, width, height}} in the output's "
+                            f"pixels, got {raw!r}")
+    x = _int(raw["x"], f"face {face_id} region x", 0)
+    y = _int(raw["y"], f"face {face_id} region y", 0)
+    w = _int(raw["width"], f"face {face_id} region width", 1)
+    h = _int(raw["height"], f"face {face_id} region height", 1)
+    ow, oh = output.size
+    if x + w > ow or y + h > oh:
+        raise SettingsError(
+            f"face {face_id}: region {w}x{h}+{x}+{y} does not fit inside output "
+            f"{output.name!r} ({ow}x{oh}{', rotated' if output.rotation in (90, 270) else ''})")
+    return Region(x, y, w, h)
+
+
+def check_layout(settings: Mapping[str, Any]) -> Layout:
+    """Validate `display`, `outputs` and `faces` together; raise SettingsError
+    with a message a technician can act on, or return the layout: outputs,
+    faces (region filled in) and the pictures they form."""
+    display = settings.get("display", "auto")
+    if display not in DISPLAYS:
+        raise SettingsError(f"display must be one of {', '.join(DISPLAYS)}, got {display!r}")
+    outputs = _check_outputs(settings["outputs"])
+    by_name = {o.name: o for o in outputs}
+    raw_faces = settings["faces"]
+    if not isinstance(raw_faces, list) or not 1 <= len(raw_faces) <= 4:
+        count = len(raw_faces) if isinstance(raw_faces, list) else "no list of"
+        raise SettingsError(f"a cluster has 1-4 faces, the configuration has {count}")
+    faces_: list[dict] = []
+    groups: dict[tuple[str, Region], list[int]] = {}
+    for f in raw_faces:
+        if not isinstance(f, dict):
+            raise SettingsError(f"each face must be a table (id, name, output), got {f!r}")
+        fid = f.get("id")
+        if isinstance(fid, bool) or not isinstance(fid, int) or not 1 <= fid <= 4:
             raise SettingsError(f"face id must be 1..4, got {fid!r}")
-        if face.get("output") not in outputs:
-            raise SettingsError(f"face {fid} names unknown output {face.get('output')!r}")
-        result.append(face)
-    ids = [f["id"] for f in result]
+        unknown = sorted(set(f) - _FACE_KEYS)
+        if unknown:
+            raise SettingsError(f"face {fid}: unknown key(s) {', '.join(unknown)} "
+                                f"(known: {', '.join(sorted(_FACE_KEYS))})")
+        if f.get("output") not in by_name:
+            raise SettingsError(f"face {fid} names unknown output {f.get('output')!r} "
+                                f"(outputs: {', '.join(by_name)})")
+        name = f.get("name", f"Mặt {fid}")
+        if not isinstance(name, str) or not name.strip():
+            raise SettingsError(f"face {fid}: name must be a non-empty text")
+        pin = f.get("relay_pin")
+        if pin is not None:
+            _int(pin, f"face {fid} relay_pin (a BCM GPIO number)", 0, 27)
+        if not isinstance(f.get("relay_active_high", False), bool):
+            raise SettingsError(f"face {fid}: relay_active_high is true or false")
+        output = by_name[f["output"]]
+        region = _check_region(f.get("region"), fid, output)
+        faces_.append({**f, "name": name, "region": region.as_dict()})
+        groups.setdefault((output.name, region), []).append(fid)
+    ids = [f["id"] for f in faces_]
     if len(set(ids)) != len(ids):
-        raise SettingsError("face ids must be unique")
-    return result
+        raise SettingsError(f"face ids must be unique, got {ids}")
+    keys = list(groups)
+    for i, (out_a, reg_a) in enumerate(keys):
+        for out_b, reg_b in keys[i + 1:]:
+            if out_a == out_b and reg_a.overlaps(reg_b):
+                a, b = groups[(out_a, reg_a)][0], groups[(out_b, reg_b)][0]
+                raise SettingsError(
+                    f"faces {a} and {b} overlap on output {out_a!r} "
+                    f"({reg_a.width}x{reg_a.height}+{reg_a.x}+{reg_a.y} and "
+                    f"{reg_b.width}x{reg_b.height}+{reg_b.x}+{reg_b.y}): give them the same "
+                    f"region to mirror one picture, or regions that do not overlap")
+    pictures = tuple(
+        Picture(f"face-{min(fids)}", by_name[out], region, tuple(sorted(fids)))
+        for (out, region), fids in sorted(groups.items(), key=lambda kv: min(kv[1])))
+    return Layout(display, outputs, tuple(faces_), pictures)
+
+
+def faces(settings: Mapping[str, Any]) -> list[dict]:
+    """The configured faces, validated (see `check_layout`), region filled in."""
+    return list(check_layout(settings).faces)

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import gettext as _
 
-from kiosk.settings import SETTINGS_BY_NAME, Settings, SettingsError, _coerce, faces
+from kiosk.settings import SETTINGS_BY_NAME, Settings, SettingsError, _coerce, check_layout
 from kiosk.store import iso, utcnow
 
 from admin.services import Actor, AdminError, audit, writing
@@ -76,12 +76,6 @@ def _check(settings: Settings, changes: dict) -> None:
     if "faces" in changes or "outputs" in changes:
         merged = Settings({**dict(settings), **changes}, dict(settings.origins))
         try:
-            checked = faces(merged)
-            if not 1 <= len(checked) <= 4 or not 1 <= len(merged["outputs"]) <= 2:
-                raise SettingsError("1-4 faces on 1-2 outputs")
-            for f in checked:
-                pin = f.get("relay_pin")
-                if pin is not None and (not isinstance(pin, int) or not 0 <= pin <= 27):
-                    raise SettingsError(f"face {f['id']}: relay_pin is a BCM GPIO number 0-27")
+            check_layout(merged)
         except (SettingsError, TypeError, KeyError, AttributeError) as e:
             raise AdminError(_("Faces and outputs are not valid: %(e)s", e=str(e)), field="faces") from None
