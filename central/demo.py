@@ -137,16 +137,30 @@ def _first_sync(central_dir: Path, port: int, gate_settings) -> str:
 
 def _drop_local_demo_schedule(gate_settings) -> None:
     """The demo's local schedule gives way to the release (a local fallback
-    would otherwise win over the release's on its face)."""
+    would otherwise win over the release's on its face).
+
+    On a second run the release of the first is still active and its
+    playlists name the same sample media: those rows are handed to the
+    release (source central) rather than deleted, so nothing it uses goes.
+    """
+    local_demo = "source = 'local' AND id LIKE 'demo-%'"
     db = open_db(gate_settings.db_path)
     try:
         with db.atomic():
-            db.execute("DELETE FROM schedule_entry WHERE id LIKE 'demo-%' AND source = 'local'")
+            db.execute(f"DELETE FROM schedule_entry WHERE {local_demo}")
             db.execute("DELETE FROM face_fallback WHERE playlist_id LIKE 'demo-%' "
                        "AND source = 'local'")
-            db.execute("DELETE FROM playlist_item WHERE playlist_id LIKE 'demo-%'")
-            db.execute("DELETE FROM playlist WHERE id LIKE 'demo-%' AND source = 'local'")
-            db.execute("DELETE FROM media WHERE source = 'local' AND name LIKE 'demo %'")
+            db.execute(f"DELETE FROM playlist_item WHERE playlist_id IN "
+                       f"(SELECT id FROM playlist WHERE {local_demo})")
+            db.execute(f"DELETE FROM playlist WHERE {local_demo}")
+            used_by = ("SELECT media_sha256 FROM playlist_item JOIN playlist "
+                       "ON playlist.id = playlist_item.playlist_id WHERE playlist.source = ?")
+            db.execute(f"UPDATE media SET source = 'central' WHERE source = 'local' "
+                       f"AND name LIKE 'demo %' AND sha256 IN ({used_by}) "
+                       f"AND sha256 NOT IN ({used_by})", ["central", "local"])
+            # A technician's own playlist may use a sample too: that row stays.
+            db.execute("DELETE FROM media WHERE source = 'local' AND name LIKE 'demo %' "
+                       "AND sha256 NOT IN (SELECT media_sha256 FROM playlist_item)")
     finally:
         db.close()
 

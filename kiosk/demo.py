@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from kiosk import content
-from kiosk.mediastore import MediaStore
+from kiosk.mediastore import MediaStore, sha256_file
 from kiosk.player.mpv import display_available
 from kiosk.store import open_db
 
@@ -212,9 +212,18 @@ def priority_window(tz: str, now: datetime | None = None) -> tuple[datetime, dat
 
 def install_schedule(db, store: MediaStore, media: dict[str, Path], tz: str,
                      now: datetime | None = None) -> dict:
-    """Demo playlists for both faces and a priority entry a minute or two ahead."""
-    sha = {name: content.add_media(db, store, path, name=f"demo {path.name}")
-           for name, path in media.items()}
+    """Demo playlists for both faces and a priority entry a minute or two ahead.
+
+    Safe to run again on the same state: the demo's own rows are replaced, and
+    a media row that already exists (an earlier demo's release brought the
+    same bytes from central) is reused as it is, never turned local.
+    """
+    sha = {}
+    for name, path in media.items():
+        digest = sha256_file(path)
+        known = db.execute("SELECT 1 FROM media WHERE sha256 = ?", [digest]).fetchone()
+        sha[name] = digest if known and store.has(digest) else \
+            content.add_media(db, store, path, name=f"demo {path.name}")
     with db.atomic():
         db.execute("DELETE FROM schedule_entry WHERE id LIKE 'demo-%'")
         db.execute("DELETE FROM face_fallback WHERE playlist_id LIKE 'demo-%'")

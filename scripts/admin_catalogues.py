@@ -2,6 +2,11 @@
 
     .venv/bin/python scripts/admin_catalogues.py           # extract strings, update both .po files
     .venv/bin/python scripts/admin_catalogues.py --check   # exit 1 if a string lacks a translation
+    .venv/bin/python scripts/admin_catalogues.py --into DIR   # update copies in DIR/<lang>/...
+
+A catalogue whose messages did not change is not rewritten (its
+POT-Creation-Date would otherwise change on every run); tests work on copies
+(--into) so that running them never changes a tracked file.
 
 English msgids are the source; the en catalogue repeats them (so English is a
 real, complete catalogue), the vi catalogue is translated by hand in
@@ -10,6 +15,7 @@ admin/translations/vi/LC_MESSAGES/messages.po. A test runs --check.
 
 from __future__ import annotations
 
+import io
 import sys
 from pathlib import Path
 
@@ -38,12 +44,15 @@ def _placeholders(text) -> set[str]:
     return set(re.findall(r"%\([a-z_]+\)[sd]", text if isinstance(text, str) else text[0]))
 
 
-def po_path(lang: str) -> Path:
-    return PACKAGE / "translations" / lang / "LC_MESSAGES" / "messages.po"
+TRANSLATIONS = PACKAGE / "translations"
 
 
-def load(lang: str) -> Catalog:
-    path = po_path(lang)
+def po_path(lang: str, translations: Path = TRANSLATIONS) -> Path:
+    return translations / lang / "LC_MESSAGES" / "messages.po"
+
+
+def load(lang: str, translations: Path = TRANSLATIONS) -> Catalog:
+    path = po_path(lang, translations)
     if not path.exists():
         return Catalog(locale=lang, project="gatecast admin")
     with open(path, "rb") as f:
@@ -64,20 +73,32 @@ def missing(lang: str) -> list[str]:
     return out
 
 
-def update() -> None:
+def _without_creation_date(po: bytes) -> bytes:
+    return b"\n".join(line for line in po.split(b"\n") if not line.startswith(b'"POT-Creation-Date:'))
+
+
+def update(translations: Path = TRANSLATIONS) -> list[Path]:
+    """Bring both catalogues in `translations` up to date; returns the files written."""
     template = extracted()
+    written = []
     for lang in ("vi", "en"):
-        catalog = load(lang)
+        catalog = load(lang, translations)
         catalog.update(template, no_fuzzy_matching=True)
         catalog.obsolete.clear()
         if lang == "en":
             for m in catalog:
                 if m.id and not m.string:
                     m.string = m.id
-        path = po_path(lang)
+        buffer = io.BytesIO()
+        write_po(buffer, catalog, width=100, sort_output=True, omit_header=False)
+        path = po_path(lang, translations)
+        old = path.read_bytes() if path.exists() else b""
+        if _without_creation_date(old) == _without_creation_date(buffer.getvalue()):
+            continue  # nothing but the date would change
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as f:
-            write_po(f, catalog, width=100, sort_output=True, omit_header=False)
+        path.write_bytes(buffer.getvalue())
+        written.append(path)
+    return written
 
 
 def main(argv: list[str]) -> int:
@@ -87,6 +108,14 @@ def main(argv: list[str]) -> int:
             for i in ids:
                 print(f"{lang}: untranslated: {i!r}")
         return 1 if any(problems.values()) else 0
+    if "--into" in argv:
+        target = Path(argv[argv.index("--into") + 1])
+        for lang in ("vi", "en"):  # start from the tracked catalogues, never write them
+            if not po_path(lang, target).exists():
+                po_path(lang, target).parent.mkdir(parents=True, exist_ok=True)
+                po_path(lang, target).write_bytes(po_path(lang).read_bytes())
+        update(target)
+        return 0
     update()
     return 0
 
