@@ -1,5 +1,5 @@
 """Provisioning time: the Ansible converge of site.yml into a fresh Debian 12
-root (debootstrap, chroot connection), as tests/test_ansible.py runs it: the
+root (debootstrap, chroot connection), as tests/ansible/test_ansible.py runs it: the
 first run, the second (idempotent) run, and an update to a new release.
 
     sudo .venv/bin/python bench/ansible_converge.py
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> int:
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-s", "-q", "-p", "no:cacheprovider",
-         "tests/test_ansible.py", "-k", "second_run or update_to_a_new_release"],
+         "tests/ansible/test_ansible.py", "-k", "second_run or update_to_a_new_release"],
         cwd=ROOT, capture_output=True, text=True)
     times = dict(re.findall(r"^(first|second|update) converge: (\d+) s$", proc.stdout, re.M))
     if proc.returncode or len(times) != 3:

@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from centralkit import served_central  # noqa: E402
+from tests.support.central import served_central  # noqa: E402
 
 from central.app import repository_for  # noqa: E402
 from central.db import open_central_db  # noqa: E402

@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from centralkit import make_central  # noqa: E402
-from media_samples import make_image  # noqa: E402
+from tests.support.central import make_central  # noqa: E402
+from tests.support.media import make_image  # noqa: E402
 
 from central.assign import add_entry  # noqa: E402
 from central.fleet import add_group  # noqa: E402

@@ -20,12 +20,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from centralkit import LiveServer, make_central  # noqa: E402
-from media_samples import make_image  # noqa: E402
-from playerkit import gate_settings, running_player, wait_for  # noqa: E402
-from synckit.gate import running_sync  # noqa: E402
+from tests.support.central import LiveServer, make_central  # noqa: E402
+from tests.support.media import make_image  # noqa: E402
+from tests.support.player import gate_settings, running_player  # noqa: E402
+from tests.support.wait import wait_for  # noqa: E402
+from tests.support.sync.gate import running_sync  # noqa: E402
 
 from central.assign import add_emergency, remove  # noqa: E402
 from central.library import save_playlist  # noqa: E402

@@ -31,9 +31,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from playerkit import Gate, cpu_seconds, make_media, wait_for  # noqa: E402
+from tests.support.player import Gate, cpu_seconds, make_media  # noqa: E402
+from tests.support.wait import wait_for  # noqa: E402
 
 from kiosk import content  # noqa: E402
 

@@ -22,10 +22,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from playerkit import Gate, gate_settings, make_media, running_player, wait_for  # noqa: E402
+from tests.support.player import Gate, gate_settings, make_media, running_player  # noqa: E402
+from tests.support.wait import wait_for  # noqa: E402
 from transition_gap import Observer, percentile  # noqa: E402
 
 from kiosk import content  # noqa: E402

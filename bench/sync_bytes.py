@@ -17,13 +17,13 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from synckit.faultproxy import FaultProxy  # noqa: E402
-from synckit.fixtures import publish_release  # noqa: E402
-from synckit.gate import GATE_ID, TOKEN, Gate  # noqa: E402
-from synckit.httpserver import CentralDouble  # noqa: E402
-from synckit.tufrepo import TufRepo  # noqa: E402
+from tests.support.sync.faultproxy import FaultProxy  # noqa: E402
+from tests.support.sync.tufrepo import publish_release  # noqa: E402
+from tests.support.sync.gate import GATE_ID, TOKEN, Gate  # noqa: E402
+from tests.support.sync.httpserver import CentralDouble  # noqa: E402
+from tests.support.sync.tufrepo import TufRepo  # noqa: E402
 
 
 def measure(proxy, gate):
@@ -77,8 +77,8 @@ def test_kit():
 def real_central():
     import logging
 
-    from centralkit import LiveServer, make_central
-    from media_samples import make_image
+    from tests.support.central import LiveServer, make_central
+    from tests.support.media import make_image
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:

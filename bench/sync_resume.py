@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from synckit.faultproxy import FaultProxy  # noqa: E402
-from synckit.gate import GATE_ID, TOKEN, Gate  # noqa: E402
-from synckit.httpserver import CentralDouble  # noqa: E402
-from synckit.tufrepo import TufRepo, media_entry, release_doc  # noqa: E402
+from tests.support.sync.faultproxy import FaultProxy  # noqa: E402
+from tests.support.sync.gate import GATE_ID, TOKEN, Gate  # noqa: E402
+from tests.support.sync.httpserver import CentralDouble  # noqa: E402
+from tests.support.sync.tufrepo import TufRepo, media_entry, release_doc  # noqa: E402
 
 MB = 1024 * 1024
 

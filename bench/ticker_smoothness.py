@@ -35,12 +35,11 @@ from PIL import Image, ImageChops, ImageStat
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
 from kiosk.player.mpv import build_args  # noqa: E402
 from kiosk.text import ticker  # noqa: E402
 from kiosk.text.notices import Notice  # noqa: E402
-from textkit import SAMPLES, xvfb  # noqa: E402
+from tests.support.text import SAMPLES, xvfb  # noqa: E402
 
 
 def ffmpeg(*args: str) -> None:

@@ -34,9 +34,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from playerkit import Gate, ffmpeg, gate_settings, running_player, wait_for  # noqa: E402
+from tests.support.player import Gate, ffmpeg, gate_settings, running_player  # noqa: E402
+from tests.support.wait import wait_for  # noqa: E402
 
 from kiosk import content  # noqa: E402
 from kiosk.player.ipc import MpvIpc  # noqa: E402

@@ -1,4 +1,5 @@
-"""Shared fixtures: small, named for what they give."""
+"""Fixtures every area may use: small, named for what they give. Each area's own
+fixtures are in its folder's conftest.py; plain helpers are in tests/support/."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from click.testing import CliRunner
 from kiosk.settings import load_settings
 from kiosk.store import open_db
 
+from tests.support.player import Gate, make_media
+
 # Tests never touch /etc/gatecast or the user's environment. GATECAST_HARDWARE_*
 # are not settings but the opt-in for tests on a real Raspberry Pi: they stay.
 for _k in list(os.environ):
@@ -17,9 +20,6 @@ for _k in list(os.environ):
         del os.environ[_k]
 os.environ.setdefault("GPIOZERO_PIN_FACTORY", "mock")
 HARDWARE_TESTS = os.environ.get("GATECAST_HARDWARE_TESTS") == "1"
-
-# Fixture modules shared by several areas' tests.
-pytest_plugins = ["centralkit"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -61,3 +61,17 @@ def fresh_db(db_path):
 @pytest.fixture
 def runner():
     return CliRunner()
+
+
+# A gate's state folder with ffmpeg-made sample media, for the tests that run the
+# real player: player, power and text. (The sync tests have their own `gate`.)
+@pytest.fixture(scope="session")
+def sample_media(tmp_path_factory):
+    return make_media(tmp_path_factory.mktemp("sample-media"))
+
+
+@pytest.fixture
+def gate(state_dir, sample_media):
+    g = Gate(state_dir, sample_media)
+    yield g
+    g.db.close()

@@ -8,7 +8,8 @@ import pytest
 
 from kiosk.mediastore import MediaStore
 from kiosk.validate import Limits, MediaRejected, ingest, safe_display_name, validate_file
-from media_samples import make_image, make_png_bomb, make_video, truncate
+
+from tests.support.media import make_image, make_png_bomb, make_video, truncate
 
 
 @pytest.fixture

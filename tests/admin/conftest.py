@@ -1,16 +1,11 @@
 """Fixtures for the admin tests: an app on a fresh state folder, a client,
-accounts of every role, and an `auth` helper that logs in the real way
-(GET the form, send its CSRF token)."""
+accounts of every role, and `auth` (tests.support.admin.Auth) on the client."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-PASSWORDS = {"chief": "chief-password-1", "op": "operator-password-1", "view": "viewer-password-1"}
-ROLES = {"chief": "admin", "op": "operator", "view": "viewer"}
-_CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+from tests.support.admin import PASSWORDS, ROLES, Auth
 
 
 @pytest.fixture
@@ -48,31 +43,6 @@ def accounts(db, monkeypatch):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def csrf_from(html: str) -> str:
-    m = _CSRF_RE.search(html)
-    assert m, "page has no CSRF token"
-    return m.group(1)
-
-
-class Auth:
-    def __init__(self, client):
-        self.client = client
-
-    def login(self, username="chief", password=None):
-        page = self.client.get("/login")
-        token = csrf_from(page.get_data(as_text=True))
-        return self.client.post("/login", data={
-            "username": username, "password": password or PASSWORDS[username], "csrf_token": token})
-
-    def csrf(self, path="/account") -> str:
-        return csrf_from(self.client.get(path).get_data(as_text=True))
-
-    def post(self, path, data=None, **kw):
-        data = dict(data or {})
-        data.setdefault("csrf_token", self.csrf())
-        return self.client.post(path, data=data, **kw)
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from media_samples import make_image
+from tests.support.media import make_image
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -44,16 +44,6 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait(timeout=10)
 
 
-def _wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 @pytest.fixture
 def gate(tmp_path):
     """gunicorn serving the admin and the player with headless mpv on one state folder."""
@@ -72,8 +62,8 @@ def gate(tmp_path):
     admin = _start([GATECAST, "admin", *common, "--bind", "127.0.0.1:0", "--workers", "1"], env, admin_log)
     player = _start([GATECAST, "player", *common], env, player_log)
     try:
-        port = _wait_for(lambda: re.findall(rb"Listening at: http://127\.0\.0\.1:(\d+)", admin_log.read_bytes()),
-                         60, "gunicorn to listen")[0].decode()
+        port = wait_for(lambda: re.findall(rb"Listening at: http://127\.0\.0\.1:(\d+)", admin_log.read_bytes()),
+                        60, "gunicorn to listen")[0].decode()
         yield {"url": f"http://127.0.0.1:{port}", "state": state, "tmp": tmp_path,
                "admin": admin, "player": player}
     finally:
@@ -168,16 +158,16 @@ def test_setup_upload_schedule_and_see_it_on_the_dashboard(gate, browser):
     # The dashboard shows the player's screenshot of face 1 without a reload.
     page.goto(url + "/")
     img = page.locator("#face-1 img[data-shot]")
-    _wait_for(lambda: "?v=" in (img.get_attribute("src") or ""), 90, "a screenshot of face 1")
+    wait_for(lambda: "?v=" in (img.get_attribute("src") or ""), 90, "a screenshot of face 1")
 
     def red_on_screen():
         shot = page.request.get(url + img.get_attribute("src"))
         r, g, b = _centre(shot.body())
         return r > 180 and g < 80 and b < 80
 
-    _wait_for(red_on_screen, 90, "the red picture in face 1's screenshot")
+    wait_for(red_on_screen, 90, "the red picture in face 1's screenshot")
     # ... and what plays, refreshed by the page's script without a reload.
-    _wait_for(lambda: "Áp phích đỏ.png" in page.locator("#face-1").inner_text(), 30,
+    wait_for(lambda: "Áp phích đỏ.png" in page.locator("#face-1").inner_text(), 30,
               "the picture's name on face 1")
     assert not page.locator("#face-1 [data-flag=blanked]").is_visible()
 

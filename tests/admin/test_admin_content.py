@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 import pytest
 
-from admin_fixtures import PASSWORDS, Auth, accounts, app, auth, client, csrf_from, db  # noqa: F401
-from media_samples import make_image, make_png_bomb, make_video, truncate
+from tests.support.admin import PASSWORDS, Auth, csrf_from
+from tests.support.media import make_image, make_png_bomb, make_video, truncate
 
 
 class Uploader:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from admin_fixtures import PASSWORDS, Auth, accounts, app, auth, client, csrf_from, db  # noqa: F401
+from tests.support.admin import PASSWORDS, Auth, csrf_from
 
 PUBLIC = {"auth.login", "auth.setup", "health.health", "static"}
 
@@ -267,7 +267,7 @@ def test_vi_and_en_catalogues_are_complete():
     import sys
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, str(root / "scripts" / "admin_catalogues.py"), "--check"],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout[-3000:]

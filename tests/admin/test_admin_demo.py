@@ -6,7 +6,6 @@ import os
 import signal
 import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -14,6 +13,8 @@ import pytest
 
 from admin.demo import demo_services
 from kiosk.demo import DemoContext, run_services
+
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -29,18 +30,23 @@ def test_demo_admin_service_serves_and_explains_the_first_account(tmp_path):
     assert any("create-user" in n and url in n for n in ctx.notes)
     answers = []
 
+    def answer():
+        try:
+            with urllib.request.urlopen(url + "health", timeout=5) as r:
+                health = (r.status, r.read())
+            with urllib.request.urlopen(url, timeout=5) as r:  # no account: the setup page
+                return health, r.geturl()
+        except OSError:
+            return None
+
     def probe():
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and not answers:
-            try:
-                with urllib.request.urlopen(url + "health", timeout=5) as r:
-                    health = (r.status, r.read())
-                with urllib.request.urlopen(url, timeout=5) as r:  # no account: the setup page
-                    answers.append((health, r.geturl()))
-            except OSError:
-                time.sleep(0.3)
-        # run_services stops everything on SIGTERM, as it would on Ctrl-C.
-        os.kill(os.getpid(), signal.SIGTERM)
+        try:
+            answers.append(wait_for(answer, 90, "the demo's admin to answer"))
+        except AssertionError:
+            pass  # no answer: the assertions below say so
+        finally:
+            # run_services stops everything on SIGTERM, as it would on Ctrl-C.
+            os.kill(os.getpid(), signal.SIGTERM)
 
     prober = threading.Thread(target=probe)
     prober.start()

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 
-from admin_fixtures import accounts, app, auth, client, csrf_from, db  # noqa: F401
+from tests.support.admin import csrf_from
 
 
 def test_local_notice_in_three_languages_then_withdrawn(client, auth, accounts, db):

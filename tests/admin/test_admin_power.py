@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 
-from admin_fixtures import Auth, accounts, app, auth, client, db  # noqa: F401
-
 
 def _token(client, auth, user):
     auth.login(user)

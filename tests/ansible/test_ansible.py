@@ -15,7 +15,7 @@ import tomllib
 import pytest
 from werkzeug.security import check_password_hash
 
-from tests.ansible_support import (
+from tests.support.ansible import (
     ANSIBLE_DIR, BIN, PI_CMDLINE_TXT, PI_CONFIG_TXT, ansible_env, build_wheel, copy_root,
     copy_source, in_root, project_version, run_playbook, save_debs, wheelhouse, write_tuf_root,
 )

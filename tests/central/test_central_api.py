@@ -14,7 +14,8 @@ import urllib3
 from central.fleet import overview
 from central.intake import record_heartbeat
 from kiosk.store import utcnow
-from media_samples import make_image
+
+from tests.support.media import make_image
 
 http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=60))
 

@@ -8,9 +8,10 @@ import json
 import pytest
 import urllib3
 
-from centralkit import served_central
 from kiosk.cli import main
-from media_samples import make_image
+
+from tests.support.central import served_central
+from tests.support.media import make_image
 
 
 def run(runner, state, *args, ok=True):

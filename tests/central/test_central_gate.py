@@ -3,10 +3,10 @@ central publishes, a gate verifies, activates and reports back."""
 
 from __future__ import annotations
 
-from synckit.gate import Gate
-
 from central.fleet import overview
-from media_samples import make_image
+
+from tests.support.media import make_image
+from tests.support.sync.gate import Gate
 
 
 def gate_for(central, server, tmp_path, gate_id="lang-son-huu-nghi") -> Gate:

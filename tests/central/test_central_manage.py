@@ -10,7 +10,8 @@ from PIL import Image
 
 from central.app import basic_auth_header
 from central.users import add_user
-from media_samples import make_image
+
+from tests.support.media import make_image
 
 http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=60))
 
@@ -27,7 +28,7 @@ def api(server, method, path, user=None, body=None, raw=None, headers=None):
 
 
 def test_uploads_may_exceed_the_report_limit_but_not_the_media_limit(tmp_path):
-    from centralkit import LiveServer, make_central
+    from tests.support.central import LiveServer, make_central
 
     c = make_central(tmp_path / "central", central_max_report_mb=0.01, media_max_mb=1)
     server = LiveServer(c.settings)

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import urllib3
 
-from media_samples import make_image
+from tests.support.media import make_image
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "deploy" / "nginx" / "gatecast-central.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 

@@ -15,7 +15,8 @@ from central.publish import PublishError, current_release, publish
 from central.checks import CentralError, Forbidden
 from central.users import add_user
 from kiosk.store import utcnow
-from media_samples import make_image, make_video
+
+from tests.support.media import make_image, make_video
 
 
 def release(central, gate_id="huu-nghi") -> dict:

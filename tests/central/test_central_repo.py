@@ -12,7 +12,8 @@ import pytest
 from tuf.ngclient import Updater
 
 from central.repo import KeyUnavailable, Repository, RepositoryError, TargetSpec
-from media_samples import make_image
+
+from tests.support.media import make_image
 
 
 def updater(server, central, tmp_path, name="gate") -> Updater:

@@ -10,9 +10,9 @@ from PIL import Image
 
 from kiosk import content
 from kiosk.player.plugins import DarkFaces, PlayerPlugin
-from playerkit import (  # noqa: F401 - fixtures
-    COLOURS, gate, gate_settings, running_player, sample_media, wait_for,
-)
+
+from tests.support.player import COLOURS, gate_settings, running_player
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,9 @@ import pytest
 
 from kiosk import content
 from kiosk.store import parse_iso
-from playerkit import (  # noqa: F401 - fixtures
-    cpu_seconds, gate, gate_settings, mpv_pid, running_player, sample_media, wait_for,
-)
+
+from tests.support.player import cpu_seconds, gate_settings, mpv_pid, running_player
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from kiosk import content
-from playerkit import (  # noqa: F401 - fixtures
-    gate, gate_settings, mpv_pid, running_player, sample_media, wait_for,
-)
+
+from tests.support.player import gate_settings, mpv_pid, running_player
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,8 @@ from kiosk.power.evaluate import (
     schedule_on,
 )
 from kiosk.schedule import ScheduleError
-from power_support import MONDAY, TZ, at
+
+from tests.support.power import MONDAY, TZ, at
 
 
 def plan(windows=(), overrides=(), blank=Blank()):

@@ -16,7 +16,8 @@ from kiosk.power.health import (
     read_health,
 )
 from kiosk.store import get_state
-from power_support import MONDAY, relay_settings
+
+from tests.support.power import MONDAY, relay_settings
 
 
 def pi_tree(root, temp_milli=52000, throttled="0"):

@@ -12,13 +12,9 @@ from gpiozero import Device
 from kiosk import content
 from kiosk.power.plugin import PowerPlugin
 from kiosk.power.service import blank_off, blank_on, set_override, set_windows
-from playerkit import (  # noqa: F401 - fixtures
-    gate,
-    gate_settings,
-    running_player,
-    sample_media,
-    wait_for,
-)
+
+from tests.support.player import gate_settings, running_player
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.slow
 

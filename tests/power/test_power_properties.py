@@ -17,7 +17,8 @@ from kiosk.power.evaluate import evaluate, load_plan
 from kiosk.power.service import set_override, set_windows
 from kiosk.settings import load_settings
 from kiosk.store import open_db
-from power_support import MONDAY, TZ
+
+from tests.support.power import MONDAY, TZ
 
 FACES = [{"id": 1, "output": "main", "relay_pin": 5},
          {"id": 2, "output": "main", "relay_pin": 6, "relay_active_high": True}]

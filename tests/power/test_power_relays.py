@@ -7,17 +7,8 @@ from kiosk.power.controller import PowerController
 from kiosk.power.relay import ScreenRelay
 from kiosk.power.service import blank_off, blank_on, set_override, set_windows
 from kiosk.store import open_db
-from power_support import (  # noqa: F401 - fixtures
-    MONDAY,
-    at,
-    clock,
-    history,
-    mock_factory,
-    pulled_down,
-    pulled_up,
-    relay_settings,
-    walk,
-)
+
+from tests.support.power import at, history, pulled_down, pulled_up, relay_settings, walk
 
 HIGH, LOW = True, False
 

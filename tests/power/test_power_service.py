@@ -17,7 +17,8 @@ from kiosk.power.service import (
     set_windows,
 )
 from kiosk.store import desired_revision
-from power_support import TZ, at, relay_settings
+
+from tests.support.power import TZ, at, relay_settings
 
 
 @pytest.fixture

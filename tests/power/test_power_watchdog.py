@@ -7,7 +7,8 @@ import pytest
 
 from kiosk.power.clock import FakeClock
 from kiosk.power.watchdog import Notifier
-from power_support import MONDAY
+
+from tests.support.power import MONDAY
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ANSIBLE_DIR = ROOT / "deploy" / "ansible"
 BIN = Path(sys.executable).parent
 CACHE = Path(os.environ.get("GATECAST_TEST_CACHE", "/var/tmp/gatecast-test-cache"))

@@ -13,12 +13,10 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from werkzeug.serving import make_server
 
 from kiosk.settings import load_settings
@@ -30,6 +28,8 @@ from central.fleet import add_gate
 from central.library import add_media, add_text, approve_media, save_playlist
 from central.publish import publish
 from central.users import add_user
+
+from tests.support.wait import wait_for
 
 
 @dataclass
@@ -118,15 +118,14 @@ def served_central(state_dir: Path, log_path: Path, workers: int = 2, threads: i
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True, env={**os.environ})
+        def listening() -> int | None:
+            if proc.poll() is not None:
+                raise RuntimeError("central serve did not start:\n" + log_path.read_text())
+            m = re.search(rb"Listening at: http://127\.0\.0\.1:(\d+)", log_path.read_bytes())
+            return m and int(m.group(1))
+
         try:
-            deadline = time.monotonic() + 60
-            port = None
-            while port is None:
-                m = re.search(rb"Listening at: http://127\.0\.0\.1:(\d+)", log_path.read_bytes())
-                port = m and int(m.group(1))
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("central serve did not start:\n" + log_path.read_text())
-                time.sleep(0.1)
+            port = wait_for(listening, 60, "central serve to listen")
             yield f"http://127.0.0.1:{port}"
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -135,17 +134,3 @@ def served_central(state_dir: Path, log_path: Path, workers: int = 2, threads: i
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-
-
-@pytest.fixture
-def central(tmp_path):
-    c = make_central(tmp_path / "central")
-    yield c
-    c.db.close()
-
-
-@pytest.fixture
-def central_server(central):
-    server = LiveServer(central.settings)
-    yield server
-    server.close()

@@ -1,6 +1,6 @@
 """Helpers for the real-mpv player tests: sample media made with ffmpeg, a
-player running in a thread against a real state folder, and waiting on
-database facts with generous timeouts (the CI machine is small and shared).
+player running in a thread against a real state folder. Their fixtures
+(`sample_media`, `gate`) are in tests/conftest.py: the power and text tests use them too.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -91,18 +90,6 @@ class Gate:
         return self.face(face_id).get("playing_name")
 
 
-def wait_for(predicate, timeout: float = 20.0, interval: float = 0.02, what: str = "condition"):
-    """Poll until predicate() is truthy; return its value or fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
-
-
 @contextmanager
 def running_player(settings, plugins=(), extra_mpv_args=()):
     """Run a Player in a thread; always stop it (and its mpv) afterwards."""
@@ -139,19 +126,3 @@ def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = os.sysconf("SC_CLK_TCK")
     return (int(fields[11]) + int(fields[12])) / ticks
-
-
-# ---- fixtures (imported by the test modules) --------------------------------
-import pytest  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def sample_media(tmp_path_factory):
-    return make_media(tmp_path_factory.mktemp("sample-media"))
-
-
-@pytest.fixture
-def gate(state_dir, sample_media):
-    g = Gate(state_dir, sample_media)
-    yield g
-    g.db.close()

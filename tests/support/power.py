@@ -1,15 +1,14 @@
-"""Fixtures and helpers shared by the power tests: a mock pin factory whose
-pins keep simulated time, a controllable clock, settings with relays."""
+"""Helpers shared by the power tests: the gate's time zone and a Monday to start
+from, settings with relays, reading mock pins. The fixtures (`clock`, `mock_factory`)
+are in tests/power/conftest.py."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-from gpiozero.pins.mock import MockFactory, PinState
+from gpiozero.pins.mock import PinState
 
-from kiosk.power.clock import FakeClock
 from kiosk.settings import load_settings
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -21,21 +20,6 @@ RELAY_FACES = [
     {"id": 2, "name": "South", "output": "main", "relay_pin": 27, "relay_active_high": True},
     {"id": 3, "name": "No relay", "output": "main"},
 ]
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """A FakeClock at Monday 00:00 whose monotonic time also drives mock pin histories."""
-    c = FakeClock(MONDAY)
-    monkeypatch.setattr("gpiozero.pins.mock.monotonic", c.monotonic)
-    return c
-
-
-@pytest.fixture
-def mock_factory(clock):
-    factory = MockFactory()
-    yield factory
-    factory.close()
 
 
 def relay_settings(state_dir, tmp_path, faces=RELAY_FACES, **overrides):
@@ -81,5 +65,5 @@ def at(hh, mm=0, ss=0, day=0):
     return MONDAY + timedelta(days=day, hours=hh, minutes=mm, seconds=ss)
 
 
-__all__ = ["TZ", "MONDAY", "RELAY_FACES", "clock", "mock_factory", "relay_settings",
+__all__ = ["TZ", "MONDAY", "RELAY_FACES", "relay_settings",
            "pulled_up", "pulled_down", "walk", "history", "at", "PinState"]

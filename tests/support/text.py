@@ -17,6 +17,8 @@ from PIL import Image, ImageChops
 # A customs notice in each language (the same sentences `gatecast text fonts` checks).
 from kiosk.text.fonts import SAMPLES  # noqa: F401 - re-exported for the tests
 
+from tests.support.wait import wait_for
+
 
 @contextmanager
 def xvfb(width: int = 640, height: int = 360):
@@ -64,8 +66,7 @@ class Mpv:
         self.next_id = 1
 
     def _connect(self) -> socket.socket:
-        deadline = time.monotonic() + 20
-        while True:
+        def connected() -> socket.socket | None:
             s = socket.socket(socket.AF_UNIX)
             try:
                 s.connect(self.sock_path)
@@ -73,9 +74,11 @@ class Mpv:
                 return s
             except OSError:
                 s.close()
-                if self.proc.poll() is not None or time.monotonic() > deadline:
+                if self.proc.poll() is not None:
                     raise RuntimeError(f"mpv did not open its IPC socket (exit {self.proc.poll()})")
-                time.sleep(0.05)
+                return None
+
+        return wait_for(connected, 20, "mpv to open its IPC socket")
 
     def command(self, *args, timeout: float = 20.0):
         rid = self.next_id
@@ -95,16 +98,15 @@ class Mpv:
 
     def screenshot(self, path: Path, mode: str = "window", timeout: float = 20.0) -> Image.Image:
         """A screenshot, retried while mpv has no picture yet (every screenshot fails while idle)."""
-        deadline = time.monotonic() + timeout
-        while True:
+        def shot() -> Image.Image | None:
             try:
                 self.command("screenshot-to-file", str(path), mode)
                 with Image.open(path) as im:
                     return im.convert("RGB")
             except RuntimeError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+                return None
+
+        return wait_for(shot, timeout, "mpv to have a picture to screenshot")
 
     def close(self) -> None:
         try:

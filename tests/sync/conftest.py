@@ -1,12 +1,13 @@
-"""pytest fixtures for the sync tests; test modules import the ones they use."""
+"""Fixtures for the sync tests: a signed TUF repository, a central double serving it
+on 127.0.0.1, and a fresh gate pinned to it (helpers in tests.support.sync)."""
 
 from __future__ import annotations
 
 import pytest
 
-from synckit.gate import GATE_ID, TOKEN, Gate
-from synckit.httpserver import CentralDouble
-from synckit.tufrepo import TufRepo, media_entry, release_doc
+from tests.support.sync.gate import GATE_ID, TOKEN, Gate
+from tests.support.sync.httpserver import CentralDouble
+from tests.support.sync.tufrepo import TufRepo
 
 
 @pytest.fixture
@@ -29,14 +30,3 @@ def gate(tmp_path, repo, central):
     g = Gate(tmp_path / "gate", central.url, repo.root_bytes())
     yield g
     g.close()
-
-
-def publish_release(repo, version, blobs, **kw) -> list[str]:
-    """Sign `blobs` as media and a release of them for the test gate; returns their sha256s."""
-    media = []
-    for i, data in enumerate(blobs):
-        sha = repo.add_media(data)
-        media.append(media_entry(sha, data, name=f"item {i}"))
-    repo.add_release(release_doc(GATE_ID, version, media, **kw))
-    repo.publish()
-    return [m["sha256"] for m in media]

@@ -9,9 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from securesystemslib.signer import CryptoSigner
-from synckit.fixtures import central, repo  # noqa: F401 - fixtures
-from synckit.gate import GATE_ID, Gate
-from synckit.tufrepo import media_entry, release_doc
+
+from tests.support.sync.gate import GATE_ID, Gate
+from tests.support.sync.tufrepo import media_entry, release_doc
 
 
 @pytest.fixture

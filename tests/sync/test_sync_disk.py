@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import os
 
-from synckit.fixtures import central, gate, publish_release, repo  # noqa: F401 - fixtures
-
 from kiosk.mediastore import MediaStore
+
+from tests.support.sync.tufrepo import publish_release
 
 MB = 1024 * 1024
 

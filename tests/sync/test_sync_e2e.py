@@ -7,15 +7,17 @@ change notification."""
 from __future__ import annotations
 
 import pytest
-from centralkit import LiveServer, make_central
-from media_samples import make_image
-from playerkit import gate_settings, running_player, wait_for
-from synckit.gate import running_sync
 
 from central.assign import add_emergency
 from central.fleet import overview
 from central.library import save_playlist
 from kiosk.store import open_db
+
+from tests.support.central import LiveServer, make_central
+from tests.support.media import make_image
+from tests.support.player import gate_settings, running_player
+from tests.support.sync.gate import running_sync
+from tests.support.wait import wait_for
 
 GATE_ID = "lang-son-huu-nghi"
 pytestmark = pytest.mark.slow
@@ -99,7 +101,7 @@ def test_published_content_plays_on_the_gate_and_proof_of_play_reaches_central(
 def test_a_file_changed_on_centrals_disk_never_reaches_the_screens(tmp_path, central):
     """The web server is not trusted: bytes changed behind central's back (a hacked
     CDN, nginx host or mirror) are refused and the gate keeps its release."""
-    from synckit.gate import Gate
+    from tests.support.sync.gate import Gate
 
     token = central.gate(GATE_ID, faces=(1,))
     gate = Gate(tmp_path / "gate", central.url, central.repo.trusted_root_path.read_bytes(),

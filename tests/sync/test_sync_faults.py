@@ -7,9 +7,10 @@ import hashlib
 import os
 
 import pytest
-from synckit.faultproxy import Fault, FaultProxy
-from synckit.fixtures import central, publish_release, repo  # noqa: F401 - fixtures
-from synckit.gate import Gate
+
+from tests.support.sync.faultproxy import Fault, FaultProxy
+from tests.support.sync.gate import Gate
+from tests.support.sync.tufrepo import publish_release
 
 MEDIA = os.urandom(400_000)
 SHA = hashlib.sha256(MEDIA).hexdigest()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 
-from synckit.fixtures import central, gate, publish_release, repo  # noqa: F401 - fixtures
-
 from kiosk.store import desired_revision
+
+from tests.support.sync.tufrepo import publish_release
 
 
 def test_first_pull_activates_release_and_media(gate, repo):

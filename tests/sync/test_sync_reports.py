@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import os
 import socket
-from synckit.fixtures import central, gate, publish_release, repo  # noqa: F401 - fixtures
-from synckit.gate import GATE_ID
 
 from kiosk.settings import load_settings
 from kiosk.store import open_db
 from kiosk.sync import outbox
 from kiosk.sync.loop import SyncService
 from kiosk.sync.report import PLAY_BATCH
+
+from tests.support.sync.gate import GATE_ID
+from tests.support.sync.tufrepo import publish_release
 
 
 def dead_url() -> str:

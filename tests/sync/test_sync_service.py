@@ -3,24 +3,15 @@ long before the poll interval, and one sync per state folder."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from synckit.fixtures import central, gate, publish_release, repo  # noqa: F401 - fixtures
-from synckit.gate import GATE_ID, running_sync
 
 from kiosk.settings import load_settings
 from kiosk.store import get_state
 from kiosk.sync.loop import AlreadyRunning, SyncService
 
-
-def wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.support.sync.gate import GATE_ID, running_sync
+from tests.support.sync.tufrepo import publish_release
+from tests.support.wait import wait_for
 
 
 @pytest.fixture

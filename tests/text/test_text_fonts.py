@@ -13,7 +13,8 @@ from kiosk.text.fonts import (
     find_font,
     font_chain,
 )
-from textkit import SAMPLES
+
+from tests.support.text import SAMPLES
 
 
 def test_samples_cover_every_language():

@@ -20,7 +20,8 @@ from kiosk.text.notices import (
     set_notice,
 )
 from kiosk.text.slide import parse_spec
-from textkit import SAMPLES
+
+from tests.support.text import SAMPLES
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
 TZ = "Asia/Ho_Chi_Minh"

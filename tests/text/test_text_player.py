@@ -15,8 +15,12 @@ from kiosk.player.ipc import MpvError
 from kiosk.text.notices import clear_notices, set_notice
 from kiosk.text.plugin import TextPlugin
 from kiosk.text.slide import parse_spec, render
-from playerkit import gate, gate_settings, running_player, sample_media, wait_for  # noqa: F401 - fixtures
-from textkit import SAMPLES, band_profile, differs, ink_inside, ink_outside, leftmost_ink, xvfb
+
+from tests.support.player import gate_settings, running_player
+from tests.support.text import (
+    SAMPLES, band_profile, differs, ink_inside, ink_outside, leftmost_ink, xvfb,
+)
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -25,16 +29,15 @@ SIZE = {"outputs": [{"name": "main", "width": 640, "height": 360}]}
 
 def screenshot(player, path, mode="video", timeout=20.0) -> Image.Image:
     """The output's picture now, retried while mpv is between items."""
-    deadline = time.monotonic() + timeout
-    while True:
+    def shot() -> Image.Image | None:
         try:
             player.outputs["main"].proc.ipc.command("screenshot-to-file", str(path), mode, timeout=10)
             with Image.open(path) as im:
                 return im.convert("RGB")
         except (MpvError, AttributeError, OSError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+            return None
+
+    return wait_for(shot, timeout, "a screenshot of the output")
 
 
 def test_emergency_notice_preempts_within_a_poll_and_clearing_restores(gate, state_dir, tmp_path):

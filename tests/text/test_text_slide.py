@@ -7,7 +7,8 @@ import pytest
 from PIL import Image, ImageColor
 
 from kiosk.text.slide import SlideError, parse_spec, render, render_images
-from textkit import SAMPLES, ink_inside, ink_outside, mpv
+
+from tests.support.text import SAMPLES, ink_inside, ink_outside, mpv
 
 BLUE = "#0B3D91"
 

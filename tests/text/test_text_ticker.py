@@ -9,7 +9,8 @@ from PIL import Image
 
 from kiosk.text import ticker
 from kiosk.text.notices import Notice
-from textkit import SAMPLES, band_profile, differs, leftmost_ink, mpv, xvfb
+
+from tests.support.text import SAMPLES, band_profile, differs, leftmost_ink, mpv, xvfb
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
 SETTINGS = {"ticker_position": "bottom", "ticker_speed_px_s": 120.0, "ticker_height": 0.08,

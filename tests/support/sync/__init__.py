@@ -1,3 +1,3 @@
 """Test kit for sync: a TUF repository built with tuf.api.metadata, a threaded HTTP
 server with Range support and a report API, and a fault-injecting proxy. Used by
-tests/test_sync_*.py and by bench/sync_*.py."""
+tests/sync/ (whose conftest.py holds the fixtures) and by bench/sync_*.py."""

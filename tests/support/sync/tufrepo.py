@@ -25,6 +25,8 @@ from tuf.api.metadata import (
 )
 from tuf.api.serialization.json import JSONSerializer
 
+from tests.support.sync.gate import GATE_ID
+
 ROLES = ("root", "targets", "snapshot", "timestamp")
 COMPACT = JSONSerializer(compact=True)
 
@@ -154,3 +156,14 @@ def release_doc(gate_id: str, version: int, media: list[dict], faces=(1,), level
 def media_entry(sha: str, data: bytes, kind: str = "image", name: str | None = None) -> dict:
     return {"sha256": sha, "kind": kind, "name": name or f"{kind}-{sha[:8]}", "size": len(data),
             "duration_s": 10.0 if kind != "video" else None, "width": 1920, "height": 1080}
+
+
+def publish_release(repo, version, blobs, **kw) -> list[str]:
+    """Sign `blobs` as media and a release of them for the test gate; returns their sha256s."""
+    media = []
+    for i, data in enumerate(blobs):
+        sha = repo.add_media(data)
+        media.append(media_entry(sha, data, name=f"item {i}"))
+    repo.add_release(release_doc(GATE_ID, version, media, **kw))
+    repo.publish()
+    return [m["sha256"] for m in media]
