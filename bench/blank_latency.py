@@ -27,7 +27,7 @@ from kiosk.power.service import blank_off, blank_on  # noqa: E402
 
 
 def idle(player, output):
-    proc = player.outputs[output].proc
+    proc = player.pictures[output].proc
     return proc is not None and proc.ipc is not None and \
         proc.ipc.command("get_property", "idle-active") is True
 
@@ -51,7 +51,7 @@ def main(trials: int) -> None:
                    {"id": 2, "output": "right", "relay_pin": 6}])
         to_black, to_content = [], []
         with running_player(settings, plugins=[PowerPlugin]) as player:
-            outputs = list(player.outputs)
+            outputs = list(player.pictures)
             for i in range(trials):
                 wait_for(lambda: not any(idle(player, o) for o in outputs), timeout=30,
                          interval=0.005, what="content")

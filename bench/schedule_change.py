@@ -64,7 +64,7 @@ def main(trials: int) -> None:
         red, white = (str(gate.store.path(gate.sha[n])) for n in ("red", "white"))
         to_alert, back = [], []
         with running_player(gate_settings(state, poll_interval_s=0.2)) as player:
-            output = player.outputs["main"]
+            output = player.pictures["face-1"]
             wait_for(lambda: output.showing_picture(), timeout=60, what="first picture")
             obs = Observer(output.sock_path)
             try:

@@ -36,7 +36,9 @@ from PIL import Image, ImageChops, ImageStat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from kiosk.display.x11 import X11Display  # noqa: E402
 from kiosk.player.mpv import build_args  # noqa: E402
+from kiosk.settings import check_layout  # noqa: E402
 from kiosk.text import ticker  # noqa: E402
 from kiosk.text.notices import Notice  # noqa: E402
 from tests.support.text import SAMPLES, xvfb  # noqa: E402
@@ -119,7 +121,11 @@ def main() -> int:
         output = {"name": "bench", "width": width, "height": height,
                   "mpv_args": ["--gpu-context=x11egl", f"--geometry={width}x{height}+0+0",
                                "--image-display-duration=3"]}
-        cmd = build_args("mpv", sock, output, "gpu", ticker.script_args(), env=env) + media
+        layout = check_layout({"display": "x11", "outputs": [output],
+                               "faces": [{"id": 1, "name": "bench", "output": "bench"}]})
+        x11 = X11Display({"mpv_vo": "gpu", "mpv_hwdec": "no"}, layout, env)
+        cmd = build_args("mpv", sock, x11.mpv_args(layout.pictures[0]), ticker.script_args(),
+                         output["mpv_args"]) + media
         mpv = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         grab = None
         try:

@@ -87,7 +87,7 @@ class Observer:
 
 
 def measure(player, kinds_by_path, transitions: int, timeout: float) -> dict[str, list[float]]:
-    output = player.outputs["main"]
+    output = player.pictures["face-1"]
     wait_for(lambda: output.showing_picture(), timeout=60, what="first picture")
     obs = Observer(output.sock_path)
     kinds = obs.playlist_kinds(kinds_by_path.get)

@@ -21,6 +21,7 @@ SUBCOMMANDS: dict[str, str] = {
     "power": "kiosk.power.cli:power_group",
     "blank": "kiosk.power.cli:blank_group",
     "player": "kiosk.player.cli:player_cmd",
+    "faces": "kiosk.player.cli:faces_group",
     "demo": "kiosk.demo:demo_cmd",
     "notice": "kiosk.text.cli:notice_group",
     "text": "kiosk.text.cli:text_group",

@@ -13,8 +13,9 @@ import queue
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
 from typing import Any, Callable
+
+from kiosk.player.events import MpvEvent
 
 
 class MpvError(Exception):
@@ -23,17 +24,6 @@ class MpvError(Exception):
 
 class MpvTimeout(MpvError):
     """mpv did not answer in time (hung, stopped, or dying)."""
-
-
-@dataclass
-class MpvEvent:
-    """An event from one output's mpv, stamped when the reader received it."""
-
-    output: str
-    generation: int  # which mpv process of this output (restarts count up)
-    name: str  # mpv event name, or "ipc-closed" when the connection ended
-    data: dict = field(default_factory=dict)
-    at: float = 0.0  # time.monotonic()
 
 
 class _Pending:
@@ -48,10 +38,10 @@ class _Pending:
 class MpvIpc:
     """One connection to one mpv process."""
 
-    def __init__(self, sock_path: str, events: "queue.Queue", output: str, generation: int):
+    def __init__(self, sock_path: str, events: "queue.Queue", picture: str, generation: int):
         self.sock_path = sock_path
         self.events = events
-        self.output = output
+        self.picture = picture
         self.generation = generation
         self._sock: socket.socket | None = None
         self._ids = itertools.count(1)
@@ -75,7 +65,7 @@ class MpvIpc:
         sock.settimeout(1.0)
         self._sock = sock
         self._reader = threading.Thread(
-            target=self._read_loop, name=f"mpv-ipc-{self.output}-{self.generation}", daemon=True
+            target=self._read_loop, name=f"mpv-ipc-{self.picture}-{self.generation}", daemon=True
         )
         self._reader.start()
 
@@ -190,7 +180,7 @@ class MpvIpc:
         pending.done.set()
 
     def _put(self, name: str, data: dict) -> None:
-        self.events.put(MpvEvent(self.output, self.generation, name, data, time.monotonic()))
+        self.events.put(MpvEvent(self.picture, self.generation, name, data, time.monotonic()))
 
     def _fail_pending(self, why: str) -> None:
         with self._lock:

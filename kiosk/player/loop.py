@@ -1,4 +1,4 @@
-"""The player controller: one loop thread that reconciles every output's mpv
+"""The player controller: one loop thread that reconciles every picture's mpv
 to the schedule and writes back what is actually shown.
 
 Each pass: handle queued mpv events; every `poll_interval_s` read the
@@ -8,7 +8,13 @@ emergency entry preempts whatever plays); re-evaluate at the moment the
 schedule engine said the answer changes; keep every mpv alive; take
 screenshots. Nothing blocks for long: mpv commands have timeouts, slow ones
 (screenshots) are asynchronous, and a dead mpv is restarted without
-stopping the loop or the other outputs.
+stopping the loop or the other pictures.
+
+A picture is a region of an output shown by one face, or by several faces
+mirrored by hardware (kiosk.settings.check_layout); the display backend
+(kiosk.display) says where its mpv window goes. A display that cannot be
+reached raises the `no_display` alarm and is retried; mpv is not started
+without it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,6 @@ import shutil
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Iterable
@@ -29,10 +34,14 @@ from kiosk import settings as settings_mod
 from kiosk.jsonlog import log
 from kiosk.mediastore import MediaStore
 from kiosk.player import facestate, proof, screenshots
-from kiosk.player.ipc import MpvEvent
+from kiosk.display import Display, open_display
+from kiosk.player.events import WAKE, MpvEvent, ScreenshotDone
+from kiosk.player.ipc import MpvError
 from kiosk.player.mpv import build_args
-from kiosk.player.output import Output, Slot, Want
-from kiosk.player.plugins import DARK_RECHECK_S, DarkFaces, PlayerPlugin, load_plugin_classes
+from kiosk.player.picture import PicturePlayer, Slot, Want
+from kiosk.player.plugins import (
+    DARK_RECHECK_S, DarkFaces, PictureStatus, PlayerContext, PlayerPlugin, load_plugin_classes,
+)
 from kiosk.player.resolve import ResolveContext, Unplayable, resolve_item
 from kiosk.schedule import Decision, Schedule, evaluate, load_schedule
 from kiosk.store import desired_revision, get_state, iso, log_event, open_db, set_state, utcnow
@@ -40,26 +49,20 @@ from kiosk.store import desired_revision, get_state, iso, log_event, open_db, se
 logger = logging.getLogger("gatecast.player")
 
 HEARTBEAT_S = 10.0
-_WAKE = object()  # queued to wake the loop early
-
-
-@dataclass
-class ScreenshotDone:
-    output: str
-    generation: int
-    tmp_path: str
-    ok: bool
-    error: str | None = None
+DISPLAY_RECHECK_S = 1.0
 
 
 class Player:
-    """Drives every configured output. `run()` blocks until `stop()`."""
+    """Drives every configured picture. `run()` blocks until `stop()`."""
 
     def __init__(self, settings: settings_mod.Settings, plugins: Iterable[type[PlayerPlugin]] | None = None,
-                 extra_mpv_args: Iterable[str] = ()):
+                 extra_mpv_args: Iterable[str] = (), display: Display | None = None):
         self.settings = settings
-        self.faces = settings_mod.faces(settings)
-        self.outputs_config = list(settings["outputs"])
+        self.layout = settings_mod.check_layout(settings)
+        self.faces = list(self.layout.faces)
+        self.display = display or open_display(settings, self.layout)
+        self._display_problem: str | None = None
+        self._display_checked = -1e9
         self.db = open_db(settings.db_path)
         self.media = MediaStore(settings.media_dir)
         self.cache_dir = settings.state_path / "cache"
@@ -69,10 +72,15 @@ class Player:
         # Unix socket paths are limited to ~108 bytes: keep them short.
         self.run_dir = Path(tempfile.mkdtemp(prefix="gatecast-"))
         self.events: queue.Queue = queue.Queue()
+        self.capturing: set[str] = set()  # outputs whose capture is under way
         self.extra_mpv_args = list(extra_mpv_args)
-        self.outputs = {o["name"]: Output(o, self) for o in self.outputs_config}
+        self.pictures = {p.name: PicturePlayer(p, self) for p in self.layout.pictures}
+        self.context = PlayerContext(
+            db=self.db, settings=settings, layout=self.layout, media=self.media,
+            pictures=self._picture_statuses, command=self._command,
+            request_reconcile=self.request_reconcile)
         plugin_classes = load_plugin_classes() if plugins is None else list(plugins)
-        self.plugins = [cls(self) for cls in plugin_classes]
+        self.plugins = [cls(self.context) for cls in plugin_classes]
         self._stop = threading.Event()
         self._revision: int | None = None
         self._schedule: Schedule | None = None
@@ -86,15 +94,56 @@ class Player:
         self.tz = settings["timezone"]
         self._resume_from_database()
 
-    # ---- helpers used by outputs ------------------------------------------
-    def mpv_args(self, output: dict, sock_path: str) -> list[str]:
+    # ---- helpers used by pictures and plugins ------------------------------
+    def mpv_args(self, picture: settings_mod.Picture, sock_path: str) -> list[str]:
         extra = list(self.extra_mpv_args)
         for plugin in self.plugins:
-            extra += plugin.output_args(output)
-        return build_args(self.settings["mpv_path"], sock_path, output, self.settings["mpv_vo"], extra)
+            extra += plugin.mpv_args(picture)
+        return build_args(self.settings["mpv_path"], sock_path, self.display.mpv_args(picture),
+                          extra, picture.output.mpv_args)
 
-    def faces_on(self, output: str) -> list[int]:
-        return [f["id"] for f in self.faces if f["output"] == output]
+    def display_ready(self) -> bool:
+        """Whether mpv can be started now; raises/clears the no_display alarm."""
+        now = time.monotonic()
+        if now - self._display_checked >= DISPLAY_RECHECK_S:
+            self._display_checked = now
+            self._set_display_problem(self.display.check())
+        return self._display_problem is None
+
+    def _set_display_problem(self, problem: str | None) -> None:
+        if problem == self._display_problem:
+            return
+        was, self._display_problem = self._display_problem, problem
+        set_state(self.db, "display", {"backend": self.display.name, "ok": problem is None,
+                                       "problem": problem, "since": iso(utcnow())})
+        if problem is not None:
+            log(logger, logging.ERROR, "no display", display=self.display.name, problem=problem)
+            log_event(self.db, "player", "error", "no_display",
+                      f"display {self.display.name} unreachable: {problem}; retrying",
+                      detail={"display": self.display.name})
+            for face in self.faces:
+                facestate.update(self.db, face["id"],
+                                 last_error=f"{iso(utcnow())} no display: {problem}")
+        elif was is not None:
+            log(logger, logging.INFO, "display back", display=self.display.name)
+            log_event(self.db, "player", "info", "display_back",
+                      f"display {self.display.name} reachable again",
+                      detail={"display": self.display.name})
+
+    def _picture_statuses(self) -> list[PictureStatus]:
+        result = []
+        for p in self.pictures.values():
+            want = p.want
+            result.append(PictureStatus(p.config, p.generation, p.connected,
+                                        tuple(want.faces) if want else (),
+                                        want.level if want else None))
+        return result
+
+    def _command(self, picture: str, *args, timeout: float = 2.0):
+        p = self.pictures.get(picture)
+        if p is None or not p.connected:
+            raise MpvError(f"picture {picture} has no running mpv")
+        return p.proc.ipc.command(*args, timeout=timeout)
 
     def wall_at(self, mono: float) -> datetime:
         """The wall-clock moment of a monotonic stamp taken by a reader thread."""
@@ -110,28 +159,27 @@ class Player:
         if closed:
             log(logger, logging.WARNING, "closed proof-of-play rows a previous run left open",
                 rows=closed)
-        # Resume each output at the item it was showing: a clean stop saved
+        # Resume each picture at the item it was showing: a clean stop saved
         # it in state 'player'; after a crash face_state still says it.
         saved = (get_state(self.db, "player") or {}).get("resume") or {}
-        for name, output in self.outputs.items():
-            faces = self.faces_on(name)
-            state = facestate.get(self.db, faces[0]) if faces else None
-            output.resume_sha = saved.get(name) or (state or {}).get("playing_sha256")
+        for name, picture in self.pictures.items():
+            state = facestate.get(self.db, picture.faces[0])
+            picture.resume_sha = saved.get(name) or (state or {}).get("playing_sha256")
 
     def request_reconcile(self) -> None:
         """Re-evaluate every face on the next pass (thread-safe). Plugins whose
         answer changes without a database write (a button, a sensor) call it."""
         self._force_reconcile = True
-        self.events.put(_WAKE)
+        self.events.put(WAKE)
 
     def stop(self) -> None:
         self._stop.set()
-        self.events.put(_WAKE)
+        self.events.put(WAKE)
 
     def run(self, duration: float | None = None) -> None:
         deadline = None if duration is None else time.monotonic() + duration
-        log(logger, logging.INFO, "player starting", outputs=list(self.outputs),
-            faces=[f["id"] for f in self.faces], pid=os.getpid())
+        log(logger, logging.INFO, "player starting", pictures=list(self.pictures),
+            faces=[f["id"] for f in self.faces], display=self.display.name, pid=os.getpid())
         log_event(self.db, "player", "info", "player_started", "player started",
                   detail={"pid": os.getpid()})
         try:
@@ -144,14 +192,15 @@ class Player:
 
     def _shutdown(self) -> None:
         resume = {}
-        for name, output in self.outputs.items():
-            if output.current is not None:
-                resume[name] = output.current.slot.playable.item.media_sha256
-        for output in self.outputs.values():
+        for name, picture in self.pictures.items():
+            if picture.current is not None:
+                resume[name] = picture.current.slot.playable.item.media_sha256
+        for picture in self.pictures.values():
             try:
-                output.stop()
+                picture.stop()
             except Exception:  # noqa: BLE001 - stop the others regardless
-                logger.exception("stopping output %s failed", output.name)
+                logger.exception("stopping picture %s failed", picture.name)
+        self.display.close()
         for plugin in self.plugins:
             try:
                 plugin.close()
@@ -169,11 +218,11 @@ class Player:
 
     # ---- the loop -------------------------------------------------------------
     def _timeout(self) -> float:
-        if any(o.starting for o in self.outputs.values()):
+        if any(p.starting for p in self.pictures.values()):
             return 0.02
         timeout = float(self.settings["poll_interval_s"])
         now = time.monotonic()
-        for o in self.outputs.values():
+        for o in self.pictures.values():
             if o.proc is None and o.restart_at is not None:
                 timeout = min(timeout, max(0.0, o.restart_at - now))
         if self._next_eval is not None:
@@ -189,7 +238,7 @@ class Player:
         except queue.Empty:
             pass
         for item in items:
-            if item is _WAKE:
+            if item is WAKE:
                 continue
             try:
                 self._handle(item)
@@ -201,8 +250,12 @@ class Player:
         except Exception:  # noqa: BLE001 - a bad row must not stop the screens
             logger.exception("reconciling failed; keeping what plays")
             time.sleep(0.5)
-        for output in self.outputs.values():
-            output.supervise(now)
+        for picture in self.pictures.values():
+            picture.supervise(now)
+        try:
+            self.display.maintain({n for n, p in self.pictures.items() if p.connected})
+        except Exception:  # noqa: BLE001 - placement is retried; the pictures go on
+            logger.exception("display maintenance failed")
         self._screenshots(now)
         if now >= self._next_heartbeat:
             self._heartbeat()
@@ -215,9 +268,9 @@ class Player:
 
     def _handle(self, item) -> None:
         if isinstance(item, MpvEvent):
-            output = self.outputs.get(item.output)
-            if output is not None:
-                output.handle(item)
+            picture = self.pictures.get(item.picture)
+            if picture is not None:
+                picture.handle(item)
         elif isinstance(item, ScreenshotDone):
             self._screenshot_done(item)
 
@@ -269,12 +322,13 @@ class Player:
         return merged
 
     def reconcile(self, now: datetime) -> None:
-        """Evaluate every face and hand each output what it should show."""
+        """Evaluate every face and hand each picture what it should show.
+        Mirrored faces (one picture) show the first face's schedule."""
         dark = self._dark_faces(now)
         self._next_dark_check = time.monotonic() + DARK_RECHECK_S
         next_eval = dark.recheck_at
-        for name, output in self.outputs.items():
-            faces = self.faces_on(name)
+        for name, picture in self.pictures.items():
+            faces = picture.faces
             showing = tuple(f for f in faces if f not in dark.faces)
             decision = None
             if showing:
@@ -293,13 +347,13 @@ class Player:
             if decision is None:
                 want = Want(faces=(), level="none", black_reason=key[1])
             else:
-                want = self._want(output, showing, decision)
+                want = self._want(picture, showing, decision)
             for f in faces:
                 if f in dark.faces:
                     facestate.update(self.db, f, playing_sha256=None, playing_name=None,
                                      playing_kind=None, since=iso(now), next_sha256=None,
                                      next_name=None, next_at=None)
-            output.set_want(want)
+            picture.set_want(want)
         self._next_eval = next_eval
 
     def _media_fingerprint(self, items) -> tuple:
@@ -314,8 +368,11 @@ class Player:
             result.append((present, row.get("format"), row.get("kind")))
         return tuple(result)
 
-    def _want(self, output: Output, faces: tuple[int, ...], decision: Decision) -> Want:
-        ctx = ResolveContext(self.media, self.cache_dir, output.config, self._media_rows, self.settings)
+    def _want(self, picture: PicturePlayer, faces: tuple[int, ...], decision: Decision) -> Want:
+        region = picture.config.region
+        size = {"name": picture.name, "output": picture.config.output.name,
+                "width": region.width, "height": region.height}
+        ctx = ResolveContext(self.media, self.cache_dir, size, self._media_rows, self.settings)
         slots = []
         entry_of = self._entry_per_item(decision)
         for item, entry_id in zip(decision.items, entry_of):
@@ -350,27 +407,42 @@ class Player:
 
     # ---- screenshots and heartbeat ------------------------------------------
     def _screenshots(self, now: float) -> None:
-        """Each output's faces every `screenshot_interval_s`, and soon after new
-        content appears (so the admin sees a change without waiting)."""
+        """Every face every `screenshot_interval_s`, and soon after new content
+        appears (so the admin sees a change without waiting): captures of each
+        output as shown when the display can, else each picture's decoded frame."""
         interval = float(self.settings["screenshot_interval_s"])
         if interval <= 0:
             return
-        for output in self.outputs.values():
-            if now >= output.next_shot:
-                ready = screenshots.take(self, output)
-                output.next_shot = now + (interval if ready else 1.0)
+        if self.display.captures_outputs:
+            for output in self.layout.outputs:
+                on = [p for p in self.pictures.values() if p.config.output.name == output.name]
+                if on and now >= min(p.next_shot for p in on):
+                    ready = screenshots.capture(self, output, on)
+                    for p in on:
+                        p.next_shot = now + (interval if ready else 1.0)
+            return
+        for picture in self.pictures.values():
+            if now >= picture.next_shot:
+                ready = screenshots.take(self, picture)
+                picture.next_shot = now + (interval if ready else 1.0)
 
     def _screenshot_done(self, done: ScreenshotDone) -> None:
-        output = self.outputs.get(done.output)
-        if output is not None:
-            screenshots.finish(self, output, done)
+        if done.of_output:
+            screenshots.finish_capture(self, done)
+            return
+        picture = self.pictures.get(done.source)
+        if picture is not None:
+            screenshots.finish(self, picture, done)
 
     def _heartbeat(self, running: bool = True, resume: dict | None = None) -> None:
         self._next_heartbeat = time.monotonic() + HEARTBEAT_S
         set_state(self.db, "player", {
             "pid": os.getpid(), "running": running, "started_at": iso(self.started_at),
             "heartbeat_at": iso(utcnow()),
-            "outputs": {n: {"mpv_pid": o.proc.pid if o.proc else None, "generation": o.generation}
-                        for n, o in self.outputs.items()},
+            "display": {"backend": self.display.name, "ok": self._display_problem is None,
+                        "problem": self._display_problem},
+            "pictures": {n: {"mpv_pid": p.proc.pid if p.proc else None, "generation": p.generation,
+                             "faces": list(p.faces), "output": p.config.output.name}
+                         for n, p in self.pictures.items()},
             "resume": resume or {},
         })

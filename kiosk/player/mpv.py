@@ -1,7 +1,7 @@
-"""Starting and stopping one mpv process for one display output.
+"""Starting and stopping one mpv process for one picture.
 
 mpv runs as a separate process (never libmpv inside the controller) so that a
-decoder crash takes down only that output's mpv; the player loop restarts it.
+decoder crash takes down only that picture's mpv; the player loop restarts it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 
 from kiosk.player.ipc import MpvError, MpvIpc
 
-# mpv options every output gets. Why each:
+# mpv options every picture gets. Why each:
 BASE_ARGS = (
     "--no-config",  # a user's ~/.config/mpv must not change what a face shows
     "--idle=yes",  # stay alive with an empty playlist (black), wait for items
@@ -46,34 +46,17 @@ def display_available(env: Mapping[str, str] | None = None) -> bool:
     return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
 
-def video_output_args(vo_setting: str, env: Mapping[str, str] | None = None) -> list[str]:
-    """Headless (no display, or vo 'null'): --vo=null --ao=null; else a real window."""
-    vo = vo_setting or ("gpu" if display_available(env) else "null")
-    if vo == "null":
-        return ["--vo=null", "--ao=null"]
-    # A real screen: a black full-screen window even while idle or dark.
-    return [f"--vo={vo}", "--force-window=yes", "--fullscreen=yes", "--background=#000000"]
-
-
 def build_args(
     mpv_path: str,
     sock_path: str,
-    output: Mapping,
-    vo_setting: str,
+    display_args: Sequence[str],
     extra: Sequence[str] = (),
-    env: Mapping[str, str] | None = None,
+    output_args: Sequence[str] = (),
 ) -> list[str]:
-    """The full mpv command line for one output (output's own mpv_args last, so they win)."""
-    return [
-        mpv_path,
-        *BASE_ARGS,
-        f"--input-ipc-server={sock_path}",
-        f"--title=gatecast {output['name']}",
-        f"--x11-name=gatecast-{output['name']}",
-        *video_output_args(vo_setting, env),
-        *extra,
-        *output.get("mpv_args", []),
-    ]
+    """The full mpv command line for one picture: the display's video output
+    and placement, plugins' extras, then the output's own mpv_args (they win)."""
+    return [mpv_path, *BASE_ARGS, f"--input-ipc-server={sock_path}", *display_args, *extra,
+            *output_args]
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
@@ -89,10 +72,11 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
 class MpvProcess:
     """One running mpv: the child process and, once its socket is up, the IPC."""
 
-    def __init__(self, args: list[str], sock_path: str, output: str, generation: int, events):
+    def __init__(self, args: list[str], sock_path: str, picture: str, generation: int, events,
+                 env: Mapping[str, str] | None = None):
         self.args = args
         self.sock_path = sock_path
-        self.output = output
+        self.picture = picture
         self.generation = generation
         self.events = events
         self.started_at = time.monotonic()
@@ -105,6 +89,7 @@ class MpvProcess:
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,
             close_fds=True,
+            env=None if env is None else dict(env),
         )
 
     @property
@@ -120,7 +105,7 @@ class MpvProcess:
             return True
         if not os.path.exists(self.sock_path):
             return False
-        ipc = MpvIpc(self.sock_path, self.events, self.output, self.generation)
+        ipc = MpvIpc(self.sock_path, self.events, self.picture, self.generation)
         try:
             ipc.connect(timeout=0.5)
         except MpvError:

@@ -1,23 +1,25 @@
 """Seams for code that runs inside the player loop (power relays, text overlays).
 
 A plugin is a `PlayerPlugin` subclass named in `PLUGINS` ("module:Class");
-the player creates one of each at start with `Class(player)` and calls it from
-its single loop thread (never from an mpv reader thread):
+the player creates one of each at start with `Class(ctx)`, where `ctx` is a
+`PlayerContext`: the database, settings, faces, pictures and media store, a
+way to send an mpv command to one picture and a way to ask for a
+re-evaluation — never the player itself. The player calls plugins from its
+single loop thread (never from an mpv reader thread):
 
 - `dark_faces(now)`: faces that must show nothing right now (face powered off,
   the kill switch), each with a reason, plus when to ask again. A dark face
-  stops decoding; when every face of an output is dark the output shows black.
+  stops decoding; when every face of a picture is dark the picture is black.
   The player asks after every desired-state change, at `recheck_at`, and at
   least every `DARK_RECHECK_S` seconds.
-- `output_args(output)`: extra mpv command-line arguments for one output, e.g.
-  `["--script=/usr/share/gatecast/ticker.lua"]` (applied when its mpv starts).
+- `mpv_args(picture)`: extra mpv command-line arguments for one picture's mpv,
+  e.g. `["--script=/usr/share/gatecast/ticker.lua"]` (applied when it starts).
 - `schedule_extras(now)`: (entries, playlists) added to the schedule whenever
   the player re-reads it (text notices become entries this way).
 - `tick(now)`: called on every loop pass (at most every poll interval); keep it
   cheap. `close()`: called once when the player stops.
 
-The power engineer's relays and the text engineer's overlays plug in here;
-media kinds that need rendering plug into kiosk.player.resolve.RESOLVERS.
+Media kinds that need rendering plug into kiosk.player.resolve.RESOLVERS.
 """
 
 from __future__ import annotations
@@ -25,10 +27,9 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Mapping
+from typing import Any, Callable, Mapping
 
-if TYPE_CHECKING:  # pragma: no cover
-    from kiosk.player.loop import Player
+from kiosk.settings import Layout, Picture
 
 DARK_RECHECK_S = 5.0
 
@@ -36,6 +37,7 @@ DARK_RECHECK_S = 5.0
 PLUGINS: list[str] = [
     "kiosk.power.plugin:PowerPlugin",
     "kiosk.text.plugin:TextPlugin",
+    "kiosk.player.identify:IdentifyPlugin",
 ]
 
 
@@ -45,16 +47,60 @@ class DarkFaces:
     recheck_at: datetime | None = None
 
 
+@dataclass(frozen=True)
+class PictureStatus:
+    """What a plugin may know of one picture right now."""
+
+    config: Picture  # name, output, region, faces
+    generation: int  # counts mpv restarts: resend per-process state when it changes
+    connected: bool  # its mpv is up and takes commands
+    showing: tuple[int, ...]  # faces that show this picture (not dark); () when all are dark
+    level: str | None  # schedule level on screen ("emergency", ...), None before the first decision
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+class PlayerContext:
+    """The narrow view of the player that plugins get."""
+
+    def __init__(self, *, db, settings: Mapping[str, Any], layout: Layout, media,
+                 pictures: Callable[[], list[PictureStatus]],
+                 command: Callable[..., Any], request_reconcile: Callable[[], None]):
+        self.db = db
+        self.settings = settings
+        self.layout = layout
+        self.faces: list[dict] = list(layout.faces)
+        self.media = media
+        self._pictures = pictures
+        self._command = command
+        self._request_reconcile = request_reconcile
+
+    def pictures(self) -> list[PictureStatus]:
+        return self._pictures()
+
+    def command(self, picture: str, *args: Any, timeout: float = 2.0) -> Any:
+        """Send one mpv IPC command to a picture's mpv; raises
+        kiosk.player.ipc.MpvError when it is not running or refuses."""
+        return self._command(picture, *args, timeout=timeout)
+
+    def request_reconcile(self) -> None:
+        """Re-evaluate every face on the next pass (thread-safe). Plugins whose
+        answer changes without a database write (a button, a sensor) call it."""
+        self._request_reconcile()
+
+
 class PlayerPlugin:
     """Base class; every method has a do-nothing default."""
 
-    def __init__(self, player: "Player"):
-        self.player = player
+    def __init__(self, ctx: PlayerContext):
+        self.ctx = ctx
 
     def dark_faces(self, now: datetime) -> DarkFaces:
         return DarkFaces()
 
-    def output_args(self, output: Mapping) -> list[str]:
+    def mpv_args(self, picture: Picture) -> list[str]:
         return []
 
     def schedule_extras(self, now: datetime) -> tuple[list, dict]:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from kiosk.power.clock import SystemClock
 from kiosk.power.events import record
-from kiosk.store import iso, set_state
+from kiosk.store import get_state, iso, set_state
 
 # Thermal zone types that measure the SoC / CPU, most specific first.
 CPU_ZONE_TYPES = ("cpu-thermal", "cpu_thermal", "soc_thermal", "x86_pkg_temp")
@@ -214,6 +214,12 @@ class HealthMonitor:
         h = read_health(self.state_dir, root=self.root, run=self.run, synced=self.synced,
                         temp_alarm_c=self.temp_alarm_c, disk_alarm_mb=self.disk_alarm_mb)
         h["sampled_at"] = iso(self.clock.now())
+        # The player says when its display (the compositor) cannot be reached;
+        # the alarm rides with the others to the dashboard and the heartbeat.
+        display = get_state(self.db, "display") or {}
+        if display.get("ok") is False:
+            h["alarms"].append({"code": "no_display",
+                                "message": f"no display: {display.get('problem') or 'unreachable'}"})
         set_state(self.db, "health", h)
         now = {a["code"]: a["message"] for a in h["alarms"]}
         for code in sorted(set(now) - self._alarms):

@@ -27,11 +27,11 @@ def dark_reason(out: FaceOutput) -> str:
 
 
 class PowerPlugin(PlayerPlugin):
-    def __init__(self, player, *, clock=None, pin_factory=None, notifier=None, health=None):
-        super().__init__(player)
-        self.controller = PowerController(player.db, player.settings, clock=clock,
+    def __init__(self, ctx, *, clock=None, pin_factory=None, notifier=None, health=None):
+        super().__init__(ctx)
+        self.controller = PowerController(ctx.db, ctx.settings, clock=clock,
                                           pin_factory=pin_factory)
-        self.health = health or HealthMonitor(player.db, player.settings, clock=clock)
+        self.health = health or HealthMonitor(ctx.db, ctx.settings, clock=clock)
         self.notifier = notifier or Notifier()
         self.outputs = self.controller.update()
         self._reported: dict[int, str] | None = None  # the dark faces the player last got
@@ -52,7 +52,7 @@ class PowerPlugin(PlayerPlugin):
         if self._reported is not None and self._dark() != self._reported:
             # Changed without a database write the player would notice (a
             # boundary passed between rechecks): ask for a reconcile now.
-            self.player.request_reconcile()
+            self.ctx.request_reconcile()
         self.health.maybe_sample()
         status = self._status_line()
         if not self._ready:

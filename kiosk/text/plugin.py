@@ -3,9 +3,9 @@
 - `schedule_extras`: every current or future slide notice as a schedule entry
   of its level (an emergency notice preempts everything on its faces at the
   next poll, since writing a notice bumps the desired-state revision).
-- `output_args`: loads ticker.lua into every output's mpv.
+- `mpv_args`: loads ticker.lua into every picture's mpv.
 - `tick`: when the notices change (or one starts or ends), works out each
-  output's band and sends it; resends to an mpv that restarted. An output
+  picture's band and sends it; resends to an mpv that restarted. A picture
   whose faces are all dark, or that shows an emergency while the band holds
   no emergency ticker, carries no band.
 """
@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Mapping
-
 from kiosk.player.ipc import MpvError
-from kiosk.player.plugins import PlayerPlugin
+from kiosk.player.plugins import PictureStatus, PlayerPlugin
 from kiosk.store import desired_revision, log_event
 from kiosk.text import ticker
 from kiosk.text.fonts import FontError, font_problems
@@ -27,52 +25,52 @@ logger = logging.getLogger("gatecast.text")
 
 
 class TextPlugin(PlayerPlugin):
-    def __init__(self, player):
-        super().__init__(player)
+    def __init__(self, ctx):
+        super().__init__(ctx)
         self._revision: int | None = None
         self._next_change: datetime | None = None
         self._notices: list[Notice] = []
-        self._sent: dict[str, tuple[int, str]] = {}  # output -> (mpv generation, message)
+        self._sent: dict[str, tuple[int, str]] = {}  # picture -> (mpv generation, message)
         self._reported: set[tuple[str, str]] = set()
         # Say at start (not at the first emergency) which languages cannot be drawn.
-        for lang, problem in font_problems(player.settings.get("text_fonts")).items():
-            log_event(player.db, "text", "error", "font_missing", problem, detail={"language": lang})
+        for lang, problem in font_problems(ctx.settings.get("text_fonts")).items():
+            log_event(ctx.db, "text", "error", "font_missing", problem, detail={"language": lang})
 
-    def output_args(self, output: Mapping) -> list[str]:
+    def mpv_args(self, picture) -> list[str]:
         return ticker.script_args()
 
     def schedule_extras(self, now: datetime):
-        face_ids = [f["id"] for f in self.player.faces]
-        return notice_schedule(self.player.db, self.player.media, self.player.settings, face_ids, now)
+        face_ids = [f["id"] for f in self.ctx.faces]
+        return notice_schedule(self.ctx.db, self.ctx.media, self.ctx.settings, face_ids, now)
 
     def tick(self, now: datetime) -> None:
-        db = self.player.db
+        db = self.ctx.db
         rev = desired_revision(db)
         if rev != self._revision or (self._next_change is not None and now >= self._next_change):
             self._revision = rev
             self._notices = active_notices(db, now)
             self._next_change = next_change(db, now)
-        for name, output in self.player.outputs.items():
-            if not output.connected:
+        for picture in self.ctx.pictures():
+            if not picture.connected:
                 continue
-            message = ticker.command(self._band(output))
-            key = (output.generation, message[2])
-            if self._sent.get(name) == key:
+            message = ticker.command(self._band(picture))
+            key = (picture.generation, message[2])
+            if self._sent.get(picture.name) == key:
                 continue
             try:
-                output.proc.ipc.command(*message, timeout=2.0)
+                self.ctx.command(picture.name, *message, timeout=2.0)
             except MpvError as e:  # tried again on the next pass
-                logger.warning("could not send the ticker to output %s: %s", name, e)
+                logger.warning("could not send the ticker to picture %s: %s", picture.name, e)
                 continue
-            self._sent[name] = key
+            self._sent[picture.name] = key
 
-    def _band(self, output) -> dict | None:
-        want = output.want
-        if want is None or not want.faces:
+    def _band(self, picture: PictureStatus) -> dict | None:
+        faces = picture.showing
+        if not faces:
             return None  # dark (power off, kill switch) or not decided yet
-        band = ticker.band_for(self._notices, want.faces, self.player.settings, on_error=self._report)
-        if band is not None and want.level == "emergency" and not any(
-                n.level == "emergency" and n.kind == "ticker" and any(n.on_face(f) for f in want.faces)
+        band = ticker.band_for(self._notices, faces, self.ctx.settings, on_error=self._report)
+        if band is not None and picture.level == "emergency" and not any(
+                n.level == "emergency" and n.kind == "ticker" and any(n.on_face(f) for f in faces)
                 for n in self._notices):
             return None  # an emergency slide owns the whole face
         return band
@@ -82,5 +80,5 @@ class TextPlugin(PlayerPlugin):
         if key in self._reported:
             return
         self._reported.add(key)
-        log_event(self.player.db, "text", "error", "ticker_text_refused",
+        log_event(self.ctx.db, "text", "error", "ticker_text_refused",
                   f"ticker notice {notice.id}: {error}", detail={"notice_id": notice.id})

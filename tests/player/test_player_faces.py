@@ -75,7 +75,7 @@ def test_a_dark_face_shows_black_and_comes_back(gate, state_dir):
         player.request_reconcile()
         wait_for(lambda: gate.playing() is None, timeout=10, what="face 1 dark")
         # mpv stopped decoding (its end-file arrives just after the stop).
-        wait_for(lambda: player.outputs["main"].current is None, timeout=10, what="mpv stopped")
+        wait_for(lambda: player.pictures["face-1"].current is None, timeout=10, what="mpv stopped")
         wait_for(lambda: shot.exists() and centre_pixel(shot)[0] == (0, 0, 0), timeout=10,
                  what="a black screenshot")
         DarkSwitch.dark = {}

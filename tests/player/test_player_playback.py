@@ -107,7 +107,7 @@ def test_a_playlist_of_only_bad_files_shows_black_without_spinning(gate, state_d
         print(f"3 s with only bad files: controller+tests {controller_cpu:.2f} s CPU, mpv {mpv_cpu:.2f} s")
         # Spinning would burn ~3 s of CPU; allow a lot of slack for a busy machine.
         assert controller_cpu < 0.6 and mpv_cpu < 0.6
-        assert player.outputs["main"].current is None
+        assert player.pictures["face-1"].current is None
     assert len([r for r in gate.proof() if r["media_name"] == "corrupt"]) == 1
     assert gate.playing() is None
 

@@ -27,17 +27,17 @@ def test_sigkilled_mpv_is_back_and_the_schedule_resumes(gate, state_dir):
     with running_player(gate_settings(state_dir)) as player:
         wait_for(lambda: gate.playing() == "red", what="red on screen")
         old_pid = mpv_pid(player)
-        frames_before = player.outputs["main"].last_frame_at
+        frames_before = player.pictures["face-1"].last_frame_at
         t0 = time.monotonic()
         os.kill(old_pid, signal.SIGKILL)
         # A new mpv showing a picture again (the item in flight restarts).
-        wait_for(lambda: (player.outputs["main"].last_frame_at or 0) > t0, timeout=15,
+        wait_for(lambda: (player.pictures["face-1"].last_frame_at or 0) > t0, timeout=15,
                  what="a frame from the restarted mpv")
-        back = player.outputs["main"].last_frame_at - t0
+        back = player.pictures["face-1"].last_frame_at - t0
         print(f"SIGKILL to first frame of the new mpv: {back * 1000:.0f} ms (target 3000)")
         assert frames_before is not None
         assert mpv_pid(player) != old_pid
-        assert player.outputs["main"].generation == 2
+        assert player.pictures["face-1"].generation == 2
         wait_for(lambda: gate.playing() == "red", what="red again")
     rows = gate.proof()
     assert rows[0]["outcome"] == "error" and "SIGKILL" in rows[0]["reason"]
@@ -62,13 +62,13 @@ def test_a_hung_mpv_is_killed_and_replaced(gate, state_dir):
             except ProcessLookupError:
                 pass
         t0 = time.monotonic()
-        wait_for(lambda: (player.outputs["main"].last_frame_at or 0) > t0, timeout=15,
+        wait_for(lambda: (player.pictures["face-1"].last_frame_at or 0) > t0, timeout=15,
                  what="pictures again")
     events = list(gate.db.query("SELECT message FROM event WHERE code = 'mpv_died'"))
     assert len(events) == 1 and "stopped answering" in events[0]["message"]
 
 
-def test_one_output_crashing_leaves_the_other_playing(gate, state_dir):
+def test_one_picture_crashing_leaves_the_other_playing(gate, state_dir):
     settings = gate_settings(
         state_dir,
         outputs=[{"name": "left", "width": 320, "height": 240},
@@ -79,16 +79,16 @@ def test_one_output_crashing_leaves_the_other_playing(gate, state_dir):
     content.set_playlist(gate.db, "fast", "Fast", [(gate.sha["red"], 0.5), (gate.sha["green"], 0.5)])
     content.add_schedule_entry(gate.db, "fast", [1, 2])
     with running_player(settings) as player:
-        wait_for(lambda: mpv_pid(player, "left") and mpv_pid(player, "right"), what="two mpv")
-        right_pid = mpv_pid(player, "right")
+        wait_for(lambda: mpv_pid(player, "face-1") and mpv_pid(player, "face-2"), what="two mpv")
+        right_pid = mpv_pid(player, "face-2")
         for _ in range(3):  # a crash-looping left output
-            pid = wait_for(lambda: mpv_pid(player, "left"), what="left mpv")
+            pid = wait_for(lambda: mpv_pid(player, "face-1"), what="left mpv")
             os.kill(pid, signal.SIGKILL)
-            wait_for(lambda: mpv_pid(player, "left") not in (None, pid), timeout=15, what="left back")
+            wait_for(lambda: mpv_pid(player, "face-1") not in (None, pid), timeout=15, what="left back")
         before = len(gate.proof(face=2))
         time.sleep(2.0)
         assert len(gate.proof(face=2)) >= before + 2, "face 2 kept changing items"
-        assert mpv_pid(player, "right") == right_pid
+        assert mpv_pid(player, "face-2") == right_pid
     assert not [r for r in gate.proof(face=2) if r["outcome"] == "error"]
 
 
@@ -132,7 +132,7 @@ def test_controller_restart_resumes_from_the_database(gate, state_dir, tmp_path)
     # The killed controller's mpv did not outlive it (PR_SET_PDEATHSIG).
     import json
 
-    old_mpv_pid = json.loads(mpv[0])["outputs"]["main"]["mpv_pid"]
+    old_mpv_pid = json.loads(mpv[0])["pictures"]["face-1"]["mpv_pid"]
     wait_for(lambda: not _alive(old_mpv_pid), timeout=10, what="the orphaned mpv to exit")
 
 

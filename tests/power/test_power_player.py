@@ -34,28 +34,28 @@ def relay_on(pin: int, active_high: bool) -> bool:
     return Device.pin_factory.pin(pin).state == active_high
 
 
-def idle(player, output: str) -> bool:
+def idle(player, picture: str) -> bool:
     """mpv itself says it has nothing loaded (decodes nothing)."""
-    proc = player.outputs[output].proc
+    proc = player.pictures[picture].proc
     return proc is not None and proc.ipc is not None and \
         proc.ipc.command("get_property", "idle-active") is True
 
 
-def showing(gate, player, face, output, name):
-    return gate.playing(face) == name and not idle(player, output)
+def showing(gate, player, face, picture, name):
+    return gate.playing(face) == name and not idle(player, picture)
 
 
 def test_kill_switch_blacks_every_face_until_released(gate, state_dir):
     content.set_playlist(gate.db, "day", "Day", [(gate.sha["white"], 60.0)])
     content.add_schedule_entry(gate.db, "day", [1, 2])
     with running_player(settings_for(state_dir), plugins=[PowerPlugin]) as player:
-        wait_for(lambda: showing(gate, player, 1, "left", "white")
-                 and showing(gate, player, 2, "right", "white"), timeout=30, what="both faces")
+        wait_for(lambda: showing(gate, player, 1, "face-1", "white")
+                 and showing(gate, player, 2, "face-2", "white"), timeout=30, what="both faces")
         # Face 2 joins one stagger slot (0.5 s) later; its picture is ready by then.
         wait_for(lambda: relay_on(5, False) and relay_on(6, True), timeout=10, what="relays on")
         start = time.monotonic()
         blank_on(gate.db, by="test", reason="unapproved content", power_off=True)
-        wait_for(lambda: idle(player, "left") and idle(player, "right"), timeout=10,
+        wait_for(lambda: idle(player, "face-1") and idle(player, "face-2"), timeout=10,
                  what="both outputs black")
         black_after = time.monotonic() - start
         wait_for(lambda: not relay_on(5, False) and not relay_on(6, True), timeout=5,
@@ -64,10 +64,10 @@ def test_kill_switch_blacks_every_face_until_released(gate, state_dir):
         wait_for(lambda: all(gate.face(f).get("blanked") == 1 for f in (1, 2)), timeout=5,
                  what="face_state.blanked")
         time.sleep(0.5)  # still black: nothing brings content back while blanked
-        assert idle(player, "left") and idle(player, "right")
+        assert idle(player, "face-1") and idle(player, "face-2")
         blank_off(gate.db, by="test")
-        wait_for(lambda: showing(gate, player, 1, "left", "white")
-                 and showing(gate, player, 2, "right", "white"), timeout=30, what="content back")
+        wait_for(lambda: showing(gate, player, 1, "face-1", "white")
+                 and showing(gate, player, 2, "face-2", "white"), timeout=30, what="content back")
         wait_for(lambda: relay_on(5, False) and relay_on(6, True), timeout=10, what="relays on")
     # The 1 s target is measured by bench/blank_latency.py; here only a sanity bound.
     assert black_after < 3, f"{black_after:.2f} s to black"
@@ -85,17 +85,17 @@ def test_powered_off_face_decodes_nothing(gate, state_dir):
     far = f"{(now.tm_hour + 12) % 24:02d}:00"
     set_windows(gate.db, 2, [{"start": far, "end": far[:3] + "01"}], by="test")
     with running_player(settings_for(state_dir), plugins=[PowerPlugin]) as player:
-        wait_for(lambda: showing(gate, player, 1, "left", "white"), timeout=30, what="face 1")
+        wait_for(lambda: showing(gate, player, 1, "face-1", "white"), timeout=30, what="face 1")
         time.sleep(1.0)
-        assert idle(player, "right") and gate.playing(2) is None
+        assert idle(player, "face-2") and gate.playing(2) is None
         assert not relay_on(6, True) and gate.face(2)["power"] == "off"
         assert not [r for r in gate.proof(2)]  # never shown
         # Switch it on by hand: content follows the relay.
         set_override(gate.db, 2, "on", by="test", reason="check")
-        wait_for(lambda: showing(gate, player, 2, "right", "white"), timeout=30, what="face 2 on")
+        wait_for(lambda: showing(gate, player, 2, "face-2", "white"), timeout=30, what="face 2 on")
         assert relay_on(6, True) and gate.face(2)["power"] == "on"
         set_override(gate.db, None, "off", by="test", reason="night test")
-        wait_for(lambda: idle(player, "left") and idle(player, "right"), timeout=10, what="all off")
+        wait_for(lambda: idle(player, "face-1") and idle(player, "face-2"), timeout=10, what="all off")
         assert not relay_on(5, False) and not relay_on(6, True)
 
 

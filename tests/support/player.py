@@ -116,8 +116,8 @@ def running_player(settings, plugins=(), extra_mpv_args=()):
         raise errors[0]
 
 
-def mpv_pid(player, output: str = "main") -> int | None:
-    proc = player.outputs[output].proc
+def mpv_pid(player, picture: str = "face-1") -> int | None:
+    proc = player.pictures[picture].proc
     return proc.pid if proc is not None and proc.ipc is not None else None
 
 

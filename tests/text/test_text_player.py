@@ -31,7 +31,7 @@ def screenshot(player, path, mode="video", timeout=20.0) -> Image.Image:
     """The output's picture now, retried while mpv is between items."""
     def shot() -> Image.Image | None:
         try:
-            player.outputs["main"].proc.ipc.command("screenshot-to-file", str(path), mode, timeout=10)
+            player.pictures["face-1"].proc.ipc.command("screenshot-to-file", str(path), mode, timeout=10)
             with Image.open(path) as im:
                 return im.convert("RGB")
         except (MpvError, AttributeError, OSError):

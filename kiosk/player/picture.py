@@ -1,10 +1,12 @@
-"""One display output: its supervised mpv, the playlist loaded into it, and what
-it reports back (proof of play, face_state) for the faces it shows.
+"""One picture (a region of an output, shown by one or more mirrored faces):
+its supervised mpv, the playlist loaded into it, and what it reports back
+(proof of play, face_state) for the faces it shows.
 
-Only the player loop thread calls into an `Output`. mpv does the item timing
-itself (per-item durations ride on each playlist entry, the playlist loops),
-so transitions happen inside one long-lived mpv without a black gap; the
-output only reloads the playlist when what the faces should show changes.
+Only the player loop thread calls into a `PicturePlayer`. mpv does the item
+timing itself (per-item durations ride on each playlist entry, the playlist
+loops), so transitions happen inside one long-lived mpv without a black gap;
+the picture only reloads the playlist when what its faces should show changes.
+A picture's mpv that dies is restarted without touching the other pictures.
 """
 
 from __future__ import annotations
@@ -17,10 +19,12 @@ from typing import Callable
 
 from kiosk.jsonlog import log
 from kiosk.player import facestate, proof
-from kiosk.player.ipc import MpvError, MpvEvent
+from kiosk.player.events import MpvEvent
+from kiosk.player.ipc import MpvError
 from kiosk.player.mpv import MpvProcess
 from kiosk.player.resolve import Playable
 from kiosk.schedule import LEVEL_RANK
+from kiosk.settings import Picture
 from kiosk.store import iso, log_event, utcnow
 
 logger = logging.getLogger("gatecast.player")
@@ -42,7 +46,7 @@ SHOT_AFTER_CHANGE_S = 1.0  # screenshot this long after new content's first fram
 
 @dataclass(frozen=True)
 class Slot:
-    """One item of what an output should show, with the schedule entry it came from."""
+    """One item of what a picture should show, with the schedule entry it came from."""
 
     playable: Playable
     entry_id: str | None
@@ -50,13 +54,13 @@ class Slot:
 
 @dataclass
 class Want:
-    """What an output should show: a looping list of slots, or black."""
+    """What a picture should show: a looping list of slots, or black."""
 
-    faces: tuple[int, ...]  # faces that show this output's picture (not dark)
+    faces: tuple[int, ...]  # faces that show this picture (not dark)
     level: str
     entry_ids: tuple[str, ...] = ()
     slots: tuple[Slot, ...] = ()
-    black_reason: str | None = None  # why the output is black, when slots is empty
+    black_reason: str | None = None  # why the picture is black, when slots is empty
 
     def content(self):
         return (self.level, self.entry_ids, self.slots) if self.slots else ("black",)
@@ -74,10 +78,11 @@ class Loaded:
     rows: dict[int, int] = field(default_factory=dict)  # face -> proof_of_play id
 
 
-class Output:
-    def __init__(self, config: dict, player):
+class PicturePlayer:
+    def __init__(self, config: Picture, player):
         self.config = config
-        self.name: str = config["name"]
+        self.name: str = config.name
+        self.faces: tuple[int, ...] = config.faces
         self.player = player
         self.db = player.db
         self.generation = 0
@@ -93,7 +98,7 @@ class Output:
         self.quick_deaths = 0
         self.black_shot_for: tuple | None = None
         self.last_frame_at: float | None = None  # monotonic, for benchmarks/tests
-        self.next_shot = 0.0  # monotonic time of this output's next screenshot
+        self.next_shot = 0.0  # monotonic time of this picture's next screenshot
         self._fresh_load = False  # the next first frame starts newly loaded content
         self._ping_sent: float | None = None
         self._next_ping = 0.0
@@ -109,7 +114,7 @@ class Output:
         return self.proc is not None and self.proc.ipc is None
 
     def supervise(self, now: float) -> None:
-        """Start, connect, or notice the death (or hang) of this output's mpv."""
+        """Start, connect, or notice the death (or hang) of this picture's mpv."""
         if self.proc is not None:
             if not self.proc.alive():
                 self._died()
@@ -121,12 +126,15 @@ class Output:
             else:
                 self._check_alive(now)
         if self.proc is None and self.restart_at is not None and now >= self.restart_at:
-            self._spawn()
+            if self.player.display_ready():
+                self._spawn()
+            else:  # no_display is raised by the player; try again soon
+                self.restart_at = now + 1.0
 
     def _check_alive(self, now: float) -> None:
         if self._ping_sent is not None:
             if now - self._ping_sent > HANG_TIMEOUT_S and not self._hung:
-                log(logger, logging.ERROR, "mpv stopped answering; killing it", output=self.name,
+                log(logger, logging.ERROR, "mpv stopped answering; killing it", picture=self.name,
                     pid=self.proc.pid, silent_s=round(now - self._ping_sent, 1))
                 self._hung = True
                 self.proc.proc.kill()  # the next pass sees it dead and restarts it
@@ -147,15 +155,17 @@ class Output:
     def _spawn(self) -> None:
         self.generation += 1
         args = self.player.mpv_args(self.config, self.sock_path)
+        env = self.player.display.mpv_env()
         self.restart_at = None
         self._ping_sent, self._next_ping, self._hung = None, time.monotonic() + PING_INTERVAL_S, False
         try:
-            self.proc = MpvProcess(args, self.sock_path, self.name, self.generation, self.player.events)
+            self.proc = MpvProcess(args, self.sock_path, self.name, self.generation, self.player.events,
+                                   env=env)
         except OSError as e:
             self._note_error(f"cannot start mpv: {e}", code="mpv_start_failed")
             self.restart_at = time.monotonic() + RESTART_MAX_DELAY_S
             return
-        log(logger, logging.INFO, "mpv started", output=self.name, pid=self.proc.pid,
+        log(logger, logging.INFO, "mpv started", picture=self.name, pid=self.proc.pid,
             generation=self.generation)
 
     @property
@@ -172,7 +182,7 @@ class Output:
         self.entries.clear()
         self.order = []
         self.current = None
-        log(logger, logging.INFO, "mpv connected", output=self.name, generation=self.generation,
+        log(logger, logging.INFO, "mpv connected", picture=self.name, generation=self.generation,
             after_s=round(time.monotonic() - self.proc.started_at, 3))
         self.apply()
 
@@ -334,7 +344,7 @@ class Output:
             self._next_ping = ev.at + PING_INTERVAL_S
         elif name == "log-message":
             log(logger, logging.WARNING, "mpv: " + str(ev.data.get("text", "")).strip(),
-                output=self.name, mpv_module=ev.data.get("prefix"))
+                picture=self.name, mpv_module=ev.data.get("prefix"))
 
     def _first_frame(self, entry: Loaded, ev: MpvEvent) -> None:
         entry.shown_at = self.player.wall_at(ev.at)
@@ -346,7 +356,7 @@ class Output:
         entry.rows = {face: self._open_row(face, entry) for face in faces}
         self._write_playing(faces, entry)
         item = entry.slot.playable.item
-        log(logger, logging.INFO, "playing", output=self.name, faces=list(faces),
+        log(logger, logging.INFO, "playing", picture=self.name, faces=list(faces),
             sha256=item.media_sha256, name=item.name, kind=item.kind, schedule_level=entry.level,
             start_s=round(ev.at - entry.started, 3) if entry.started else None)
 
@@ -432,7 +442,7 @@ class Output:
 
     # ---- state and errors -----------------------------------------------
     def _write_black_state(self, want: Want) -> None:
-        for face in self.player.faces_on(self.name):
+        for face in self.faces:
             facestate.update(self.db, face, level=want.level, entry_id=None, playing_sha256=None,
                              playing_name=None, playing_kind=None, since=iso(utcnow()),
                              next_sha256=None, next_name=None, next_at=None)
@@ -440,11 +450,11 @@ class Output:
     def _note_error(self, message: str, code: str, level: str = "error",
                     detail: dict | None = None) -> None:
         log(logger, logging.ERROR if level == "error" else logging.WARNING, message,
-            output=self.name, code=code, **(detail or {}))
-        faces = self.player.faces_on(self.name)
-        for face in faces:
+            picture=self.name, code=code, **(detail or {}))
+        for face in self.faces:
             log_event(self.db, "player", level, code, message, face_id=face,
-                      detail={"output": self.name, **(detail or {})})
+                      detail={"picture": self.name, "output": self.config.output.name,
+                              **(detail or {})})
             facestate.update(self.db, face, last_error=f"{iso(utcnow())} {message}")
 
     # ---- screenshots ----------------------------------------------------

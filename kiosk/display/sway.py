@@ -1,0 +1,286 @@
+"""sway, the gate's kiosk compositor: it owns both HDMI outputs; each picture
+is an mpv window with its own app id (`gatecast-face-N`), placed through
+sway's IPC at its output and region (full screen when the region is the
+whole output).
+
+The compositor is found through the standard WAYLAND_DISPLAY and SWAYSOCK
+variables. sway names its IPC socket after its pid, so after a restart the
+socket SWAYSOCK names may be gone: the newest `sway-ipc.*.sock` next to it
+is used instead. Windows are checked against where they belong every
+PLACE_INTERVAL_S and moved back when they are not there: after a compositor
+restart (mpv dies with it and is restarted), or an output that disappears
+(its windows wait in the scratchpad, hidden, instead of covering another
+output's pictures) and comes back.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import os
+import socket
+import struct
+import subprocess
+import time
+from pathlib import Path
+
+from kiosk.display.base import Display, DisplayError
+from kiosk.jsonlog import log
+from kiosk.settings import OutputConfig, Picture
+
+logger = logging.getLogger("gatecast.display")
+
+PLACE_INTERVAL_S = 0.5
+APP_ID_PREFIX = "gatecast-"
+_MAGIC = b"i3-ipc"
+_HEADER = struct.Struct("=6sII")
+RUN_COMMAND, GET_OUTPUTS, GET_TREE = 0, 3, 4
+
+
+class SwayIpc:
+    """A minimal client of sway's IPC (the i3 protocol: magic, length, type, JSON)."""
+
+    def __init__(self, path: str, timeout: float = 2.0):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        try:
+            self.sock.connect(path)
+        except OSError:
+            self.sock.close()
+            raise
+
+    def request(self, kind: int, payload: str = ""):
+        data = payload.encode()
+        self.sock.sendall(_HEADER.pack(_MAGIC, len(data), kind) + data)
+        header = self._read(_HEADER.size)
+        magic, length, _ = _HEADER.unpack(header)
+        if magic != _MAGIC:
+            raise OSError("not a sway IPC socket")
+        return json.loads(self._read(length))
+
+    def _read(self, n: int) -> bytes:
+        buf = b""
+        while len(buf) < n:
+            chunk = self.sock.recv(n - len(buf))
+            if not chunk:
+                raise OSError("sway closed the IPC connection")
+            buf += chunk
+        return buf
+
+    def command(self, text: str) -> list[dict]:
+        return self.request(RUN_COMMAND, text)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def app_id(picture: Picture) -> str:
+    return APP_ID_PREFIX + picture.name  # gatecast-face-N
+
+
+class SwayDisplay(Display):
+    name = "sway"
+    captures_outputs = True
+
+    def __init__(self, settings, layout, env):
+        super().__init__(settings, layout, env)
+        self._ipc: SwayIpc | None = None
+        self._next_place = 0.0
+        self._placed: dict[str, tuple] = {}  # picture -> where we last put it (for the log)
+
+    # ---- finding the compositor -----------------------------------------
+    def _runtime_dirs(self) -> list[str]:
+        dirs = []
+        for value in (self.env.get("SWAYSOCK"), ):
+            if value:
+                dirs.append(os.path.dirname(value))
+        if self.env.get("XDG_RUNTIME_DIR"):
+            dirs.append(self.env["XDG_RUNTIME_DIR"])
+        return list(dict.fromkeys(d for d in dirs if d))
+
+    def ipc_candidates(self) -> list[str]:
+        found = []
+        if self.env.get("SWAYSOCK"):
+            found.append(self.env["SWAYSOCK"])
+        for d in self._runtime_dirs():
+            socks = glob.glob(os.path.join(d, "sway-ipc.*.sock"))
+            socks.sort(key=lambda p: os.stat(p).st_mtime if os.path.exists(p) else 0, reverse=True)
+            found += socks
+        return list(dict.fromkeys(found))
+
+    def wayland_socket(self) -> str | None:
+        name = self.env.get("WAYLAND_DISPLAY") or "wayland-0"
+        if os.path.isabs(name):
+            return name if os.path.exists(name) else None
+        for d in self._runtime_dirs():
+            path = os.path.join(d, name)
+            if os.path.exists(path):
+                return path
+        return None
+
+    def _connect(self) -> SwayIpc:
+        if self._ipc is not None:
+            return self._ipc
+        errors = []
+        for path in self.ipc_candidates():
+            try:
+                ipc = SwayIpc(path)
+                # Windows of ours float without borders from their first frame
+                # (a tiled window would push other pictures aside until placed).
+                ipc.command(f'for_window [app_id="^{APP_ID_PREFIX}"] floating enable, border none')
+            except OSError as e:
+                errors.append(f"{path}: {e.strerror or e}")
+                continue
+            self._ipc = ipc
+            self._placed.clear()
+            log(logger, logging.INFO, "connected to sway", socket=path)
+            return ipc
+        raise DisplayError("sway cannot be reached (SWAYSOCK "
+                           f"{self.env.get('SWAYSOCK') or 'not set'}"
+                           + (": " + "; ".join(errors) if errors else "") + ")")
+
+    def _drop(self) -> None:
+        if self._ipc is not None:
+            self._ipc.close()
+            self._ipc = None
+
+    def _request(self, kind: int, payload: str = ""):
+        ipc = self._connect()
+        try:
+            return ipc.request(kind, payload)
+        except (OSError, ValueError) as e:
+            self._drop()
+            raise DisplayError(f"sway IPC failed: {e}") from e
+
+    def check(self) -> str | None:
+        try:
+            self._request(GET_OUTPUTS)
+        except DisplayError as e:
+            return str(e)
+        if self.wayland_socket() is None:
+            return f"the Wayland socket {self.env.get('WAYLAND_DISPLAY') or 'wayland-0'} is missing"
+        return None
+
+    def mpv_env(self) -> dict[str, str]:
+        env = dict(self.env)
+        env.pop("DISPLAY", None)  # never fall back to an X server
+        path = self.wayland_socket()
+        if path:
+            env["XDG_RUNTIME_DIR"], env["WAYLAND_DISPLAY"] = os.path.split(path)
+        return env
+
+    def mpv_args(self, picture: Picture) -> list[str]:
+        r = picture.region
+        args = self._vo_args("gpu")
+        if args[0].startswith("--vo=gpu"):
+            args.append("--gpu-context=wayland")
+        return [*args, f"--wayland-app-id={app_id(picture)}", f"--title=gatecast {picture.name}",
+                f"--geometry={r.width}x{r.height}"]
+
+    # ---- placing windows ------------------------------------------------
+    def sway_output_name(self, output: OutputConfig, outputs: list[dict]) -> str | None:
+        if output.connector:
+            return output.connector
+        # No connector configured: the outputs in sway's order, like ours.
+        names = sorted(o["name"] for o in outputs)
+        index = list(self.layout.outputs).index(output)
+        return names[index] if index < len(names) else None
+
+    def maintain(self, running: set[str]) -> None:
+        now = time.monotonic()
+        if now < self._next_place or not running:
+            return
+        self._next_place = now + PLACE_INTERVAL_S
+        try:
+            tree = self._request(GET_TREE)
+            self._place_all(tree, running)
+        except DisplayError as e:
+            log(logger, logging.WARNING, "cannot place windows", error=str(e))
+
+    def _place_all(self, tree: dict, running: set[str]) -> None:
+        outputs = {o["name"]: o for o in tree.get("nodes", []) if o.get("type") == "output"
+                   and o.get("name") != "__i3"}
+        windows = {}  # app id -> (node, output name or "__i3")
+        for out in tree.get("nodes", []):
+            for node in _walk(out):
+                if str(node.get("app_id") or "").startswith(APP_ID_PREFIX):
+                    windows[node["app_id"]] = (node, out.get("name"))
+        output_list = [{"name": n} for n in outputs]
+        for picture in self.layout.pictures:
+            found = windows.get(app_id(picture))
+            if picture.name not in running or found is None:
+                continue  # not mapped yet: next time
+            node, on = found
+            target = self.sway_output_name(picture.output, output_list)
+            criteria = f'[app_id="^{app_id(picture)}$"]'
+            if target not in outputs:
+                if on != "__i3":  # our output is gone: hide, do not cover another's pictures
+                    self._run(f"{criteria} fullscreen disable, move scratchpad", picture, "hidden")
+                continue
+            want = self._wanted(picture, outputs[target]["rect"])
+            if on == target and _where(node) == want:
+                continue
+            commands = []
+            if on == "__i3":
+                commands.append("scratchpad show")
+            if picture.fills_output:
+                commands += ["floating enable", "border none", f"move to output {target}",
+                             "fullscreen enable"]
+            else:
+                r = picture.region
+                commands += ["fullscreen disable", "floating enable", "border none",
+                             f"move to output {target}",
+                             f"resize set width {r.width} px height {r.height} px",
+                             f"move position {r.x} px {r.y} px"]
+            self._run(criteria + " " + ", ".join(commands), picture, (target, want))
+
+    def _wanted(self, picture: Picture, output_rect: dict) -> tuple:
+        r = picture.region
+        if picture.fills_output:
+            return ("fullscreen", output_rect["x"], output_rect["y"], output_rect["width"],
+                    output_rect["height"])
+        return ("floating", output_rect["x"] + r.x, output_rect["y"] + r.y, r.width, r.height)
+
+    def _run(self, command: str, picture: Picture, where) -> None:
+        replies = self._request(RUN_COMMAND, command)
+        failed = [r.get("error") for r in replies if not r.get("success")]
+        if failed:
+            log(logger, logging.WARNING, "sway refused a placement", picture=picture.name,
+                command=command, error="; ".join(str(f) for f in failed))
+        elif self._placed.get(picture.name) != where:
+            log(logger, logging.INFO, "picture placed", picture=picture.name, where=str(where))
+        self._placed[picture.name] = where
+
+    # ---- screenshots ----------------------------------------------------
+    def capture(self, output: OutputConfig, path: str) -> None:
+        try:
+            outputs = self._request(GET_OUTPUTS)
+        except DisplayError:
+            raise
+        name = self.sway_output_name(output, [o for o in outputs if o.get("active")])
+        if name is None:
+            raise DisplayError(f"output {output.name} is not connected")
+        try:
+            done = subprocess.run(["grim", "-t", "png", "-o", name, path], env=self.mpv_env(),
+                                  capture_output=True, text=True, timeout=15)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise DisplayError(f"grim failed: {e}") from e
+        if done.returncode != 0 or not Path(path).exists():
+            raise DisplayError(f"grim -o {name} failed: {done.stderr.strip()[:200]}")
+
+    def close(self) -> None:
+        self._drop()
+
+
+def _walk(node: dict):
+    for child in node.get("nodes", []) + node.get("floating_nodes", []):
+        yield child
+        yield from _walk(child)
+
+
+def _where(node: dict) -> tuple:
+    rect = node.get("rect") or {}
+    kind = "fullscreen" if node.get("fullscreen_mode") else "floating"
+    return (kind, rect.get("x"), rect.get("y"), rect.get("width"), rect.get("height"))
