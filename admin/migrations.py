@@ -1,6 +1,6 @@
 """The admin's own tables: accounts, API tokens, the audit log and login throttling.
 
-Registered in kiosk.store.MIGRATION_SETS; never edit a shipped migration.
+Registered in the `gatecast.migrations` entry points (pyproject.toml); never edit a shipped migration.
 """
 
 from sqlite_utils.migrations import Migrations

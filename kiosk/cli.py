@@ -4,42 +4,31 @@ imported only when used, so `gatecast power status` does not load Flask.
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import click
 
 from kiosk import __version__
 from kiosk.cliutil import state_options
+from kiosk.entrypoints import EntryPointsMissing, declared
 from kiosk.settings import SettingsError, check_layout
-
-# name -> "module:attribute" of a click command or group. Areas add theirs.
-SUBCOMMANDS: dict[str, str] = {
-    "settings": "kiosk.cli:settings_cmd",
-    "migrate": "kiosk.cli:migrate_cmd",
-    "admin": "admin.cli:admin_group",
-    "power": "kiosk.power.cli:power_group",
-    "blank": "kiosk.power.cli:blank_group",
-    "player": "kiosk.player.cli:player_cmd",
-    "faces": "kiosk.player.cli:faces_group",
-    "demo": "kiosk.demo:demo_cmd",
-    "notice": "kiosk.text.cli:notice_group",
-    "text": "kiosk.text.cli:text_group",
-    "sync": "kiosk.sync.cli:sync_cmd",
-    "central": "central.cli:central",
-}
 
 
 class LazyGroup(click.Group):
+    """Subcommands are the `gatecast.commands` entry points (pyproject.toml)."""
+
+    def _commands(self):
+        try:
+            return declared("gatecast.commands")
+        except EntryPointsMissing as e:
+            raise click.ClickException(str(e)) from None
+
     def list_commands(self, ctx):
-        return sorted(SUBCOMMANDS)
+        return sorted(self._commands())
 
     def get_command(self, ctx, name):
-        target = SUBCOMMANDS.get(name)
-        if target is None:
-            return None
-        module, attr = target.split(":")
-        return getattr(importlib.import_module(module), attr)
+        ep = self._commands().get(name)
+        return None if ep is None else ep.load()
 
 
 @click.group(cls=LazyGroup)

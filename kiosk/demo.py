@@ -3,14 +3,13 @@
 It makes a state folder, generates sample media with ffmpeg (nothing is
 committed to the repository), writes a two-face schedule with a priority
 entry starting in the next minutes, and runs the gate's services together:
-the player, and whatever other areas add to `DEMO_SERVICES` (the admin under
-gunicorn, a local central server ...). With a display the faces are windows;
+the player, and whatever other areas add to the `gatecast.demo_services`
+entry points (the admin under gunicorn, a local central server ...). With a display the faces are windows;
 without one the player runs headless and screenshots show what plays.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import shutil
@@ -27,19 +26,10 @@ from zoneinfo import ZoneInfo
 import click
 
 from kiosk import content
+from kiosk.entrypoints import demo_service_factories
 from kiosk.mediastore import MediaStore, sha256_file
 from kiosk.player.mpv import display_available
 from kiosk.store import open_db
-
-# "module:function" of functions `services(ctx: DemoContext) -> list[Service]`.
-# Each may prepare the demo state first (accounts, keys, a signed repository)
-# and returns the processes to run. They start in this order and stop in
-# reverse. Areas append theirs.
-DEMO_SERVICES: list[str] = [
-    "kiosk.demo:player_services",
-    "central.demo:central_services",
-    "admin.demo:demo_services",
-]
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
@@ -273,10 +263,13 @@ def prepare(state_dir: Path, windowed: bool) -> DemoContext:
 
 
 def collect_services(ctx: DemoContext) -> list[Service]:
+    """Every area's `services(ctx: DemoContext) -> list[Service]` (entry point
+    group `gatecast.demo_services`). Each may prepare the demo state first
+    (accounts, keys, a signed repository) and returns the processes to run;
+    they start in the group's order and stop in reverse."""
     services = []
-    for target in DEMO_SERVICES:
-        module, attr = target.split(":")
-        factory: Callable[[DemoContext], list[Service]] = getattr(importlib.import_module(module), attr)
+    factory: Callable[[DemoContext], list[Service]]
+    for factory in demo_service_factories():
         services.extend(factory(ctx))
     return services
 

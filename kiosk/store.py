@@ -3,7 +3,8 @@ and the revision counter that tells the player the desired state changed.
 
 Every process calls `open_db()` at start; it applies pending migrations
 (sqlite-utils `Migrations`, safe to run at every start) and turns on WAL so
-readers never block the player.
+readers never block the player. Which migration sets a gate database has is
+the composition root's answer (`kiosk.entrypoints.migration_sets()`).
 """
 
 from __future__ import annotations
@@ -14,26 +15,10 @@ import sqlite3
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
-
-from kiosk import migrations as core_migrations
-
-# Each area owns a named migration set (kiosk.migrations is the core one).
-# Areas append theirs here; sets are applied in this order.
-MIGRATION_SETS: list[str] = [
-    "kiosk.migrations",
-    "admin.migrations",
-    "kiosk.sync.schema",
-]
-
-
-def _migration_sets() -> list[Migrations]:
-    import importlib
-
-    return [importlib.import_module(name).migrations for name in MIGRATION_SETS]
 
 
 def connect(path: Path | str) -> sqlite_utils.Database:
@@ -48,8 +33,16 @@ def connect(path: Path | str) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn)
 
 
-def open_db(path: Path | str) -> sqlite_utils.Database:
-    """Open (creating if needed) and migrate the gate database."""
+def open_db(path: Path | str, sets: Sequence[Migrations] | None = None) -> sqlite_utils.Database:
+    """Open (creating if needed) and migrate the gate database.
+
+    `sets` are the migration sets to apply, in that order; None means every set
+    installed in the `gatecast.migrations` entry point group (a whole gate).
+    """
+    if sets is None:
+        from kiosk.entrypoints import migration_sets
+
+        sets = migration_sets()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = connect(path)
@@ -58,12 +51,12 @@ def open_db(path: Path | str) -> sqlite_utils.Database:
     # ("table revision already exists").
     with open(path.with_name(path.name + ".migrate-lock"), "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        migrate(db)
+        migrate(db, sets)
     return db
 
 
-def migrate(db: sqlite_utils.Database) -> None:
-    for migration_set in _migration_sets():
+def migrate(db: sqlite_utils.Database, sets: Sequence[Migrations]) -> None:
+    for migration_set in sets:
         migration_set.apply(db)
 
 

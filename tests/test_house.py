@@ -1,10 +1,13 @@
-"""The house's walls: tools and tests never rewrite tracked files."""
+"""The house's walls: tools and tests never rewrite tracked files, the core never
+names the areas above it, every entry point loads."""
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,3 +32,62 @@ def test_catalogue_update_works_on_copies_and_never_churns(tmp_path):
     for path in target.glob("*/LC_MESSAGES/messages.po"):
         assert b"POT-Creation-Date: 2000-01-01 00:00+0000" in path.read_bytes()
     assert {p: p.read_bytes() for p in CATALOGUES} == tracked
+
+
+# ---- the core never names the areas built on it -------------------------------------
+
+AREAS = ("admin", "central")
+MODULE_PATH = re.compile(r"^(admin|central)(\.[A-Za-z_]\w*)+(:[A-Za-z_]\w*)?$|^(admin|central):\w+$")
+
+
+def names_of_areas(source: str) -> list[str]:
+    """Imports of admin/central and strings that are their module paths."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name.split(".")[0] in AREAS]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module \
+                and node.module.split(".")[0] in AREAS:
+            found.append(node.module)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and MODULE_PATH.match(node.value.strip()):
+            found.append(node.value)
+    return found
+
+
+def test_the_detector_sees_every_way_of_naming_an_area():
+    sample = ("import admin.web\nfrom central import db\nx = 'admin.cli:admin_group'\n"
+              "def f():\n    from admin.app import create_app\n"
+              "importlib.import_module('central.demo')\nrole = 'admin'\n")
+    assert sorted(names_of_areas(sample)) == sorted(
+        ["admin.web", "central", "admin.cli:admin_group", "central.demo", "admin.app"])
+
+
+def test_kiosk_never_names_admin_or_central():
+    offenders = {}
+    for path in sorted((ROOT / "kiosk").rglob("*.py")):
+        names = names_of_areas(path.read_text(encoding="utf-8"))
+        if names:
+            offenders[str(path.relative_to(ROOT))] = names
+    assert offenders == {}, "the core names areas above it; use an entry point (pyproject.toml)"
+
+
+def test_every_entry_point_loads_and_is_what_its_group_promises():
+    import click
+    from sqlite_utils.migrations import Migrations
+
+    from kiosk.entrypoints import GROUPS, declared, loaded
+    from kiosk.player.plugins import PlayerPlugin
+
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        promised = tomllib.load(f)["project"]["entry-points"]
+    assert sorted(promised) == sorted(GROUPS)
+    for group in GROUPS:  # the installed metadata is this checkout's pyproject.toml
+        assert {n: ep.value for n, ep in declared(group).items()} == promised[group], \
+            f"{group}: reinstall (pip install -e .)"
+    assert all(isinstance(m, Migrations) for m in loaded("gatecast.migrations").values())
+    assert all(isinstance(c, click.Command) for c in loaded("gatecast.commands").values())
+    assert all(issubclass(p, PlayerPlugin) for p in loaded("gatecast.player_plugins").values())
+    assert set(declared("gatecast.resolvers")) >= {"video", "image", "text"}
+    assert all(callable(f) for f in loaded("gatecast.resolvers").values())
+    assert all(callable(f) for f in loaded("gatecast.demo_services").values())

@@ -17,6 +17,30 @@ def test_migrations_are_recorded_and_idempotent(db_path):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_open_db_applies_the_sets_it_is_given_in_order(db_path):
+    from kiosk import migrations as core
+    from kiosk.entrypoints import migration_sets
+
+    db = open_db(db_path, [core.migrations])
+    try:
+        assert "schedule_entry" in db.table_names() and "admin_user" not in db.table_names()
+        assert {r["migration_set"] for r in db["_sqlite_migrations"].rows} == {"gatecast.core"}
+    finally:
+        db.close()
+    # A whole gate: every installed set, the core first (the others build on it).
+    sets = migration_sets()
+    assert sets[0] is core.migrations
+    assert [m.name for m in sets] == ["gatecast.core", "gatecast.admin", "gatecast.sync"]
+    db = open_db(db_path)
+    try:
+        applied = [r["migration_set"] for r in db["_sqlite_migrations"].rows]
+        assert applied.index("gatecast.core") < applied.index("gatecast.admin") < \
+            applied.index("gatecast.sync")
+        assert "admin_user" in db.table_names() and "sync_outbox" in db.table_names()
+    finally:
+        db.close()
+
+
 def test_desired_writes_bump_revision_actual_writes_do_not(fresh_db):
     r0 = desired_revision(fresh_db)
     fresh_db["playlist"].insert({"id": "p1", "name": "Morning"})

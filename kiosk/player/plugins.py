@@ -1,6 +1,7 @@
 """Seams for code that runs inside the player loop (power relays, text overlays).
 
-A plugin is a `PlayerPlugin` subclass named in `PLUGINS` ("module:Class");
+A plugin is a `PlayerPlugin` subclass named in the `gatecast.player_plugins`
+entry points (pyproject.toml);
 the player creates one of each at start with `Class(ctx)`, where `ctx` is a
 `PlayerContext`: the database, settings, faces, pictures and media store, a
 way to send an mpv command to one picture and a way to ask for a
@@ -19,26 +20,19 @@ single loop thread (never from an mpv reader thread):
 - `tick(now)`: called on every loop pass (at most every poll interval); keep it
   cheap. `close()`: called once when the player stops.
 
-Media kinds that need rendering plug into kiosk.player.resolve.RESOLVERS.
+Media kinds that need rendering plug into the `gatecast.resolvers` entry points.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Mapping
 
+from kiosk.entrypoints import player_plugin_classes
 from kiosk.settings import Layout, Picture
 
 DARK_RECHECK_S = 5.0
-
-# "module:Class" of PlayerPlugin subclasses the player loads. Areas add theirs.
-PLUGINS: list[str] = [
-    "kiosk.power.plugin:PowerPlugin",
-    "kiosk.text.plugin:TextPlugin",
-    "kiosk.player.identify:IdentifyPlugin",
-]
 
 
 @dataclass
@@ -113,9 +107,5 @@ class PlayerPlugin:
         pass
 
 
-def load_plugin_classes(names: list[str] | None = None) -> list[type[PlayerPlugin]]:
-    classes = []
-    for target in PLUGINS if names is None else names:
-        module, attr = target.split(":")
-        classes.append(getattr(importlib.import_module(module), attr))
-    return classes
+def load_plugin_classes() -> list[type[PlayerPlugin]]:
+    return player_plugin_classes()

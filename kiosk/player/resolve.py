@@ -1,19 +1,17 @@
 """Item resolution: a schedule item (sha256 + kind + duration) becomes something
 mpv can play (a file path plus per-item mpv options), or the reason it cannot.
 
-This is the seam for new media kinds. `RESOLVERS` maps a media kind to a
-function `resolve(item, ctx) -> Playable`; the text engineer replaces the
-`text` entry with one that renders the slide's JSON spec to an image in
-`ctx.cache_dir` and returns `Playable(path, "image", duration)`.
+This is the seam for new media kinds: the `gatecast.resolvers` entry points
+(pyproject.toml) map a media kind to a function `resolve(item, ctx) -> Playable`.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
+from kiosk.entrypoints import resolver
 from kiosk.mediastore import MediaStore, MediaStoreError
 from kiosk.schedule import Item
 
@@ -89,26 +87,13 @@ def resolve_image(item: Item, ctx: ResolveContext) -> Playable:
     return Playable(item, str(_media_file(item, ctx)), "image", duration)
 
 
-# kind -> "module:function". Areas change or add their kind's line.
-RESOLVERS: dict[str, str] = {
-    "video": "kiosk.player.resolve:resolve_video",
-    "image": "kiosk.player.resolve:resolve_image",
-    "text": "kiosk.text.resolve:resolve_text",
-}
-
-
-def _load(target: str) -> Resolver:
-    module, attr = target.split(":")
-    return getattr(importlib.import_module(module), attr)
-
-
 def resolve_item(item: Item, ctx: ResolveContext) -> Playable:
     """Resolve one item or raise Unplayable with the reason to record."""
-    target = RESOLVERS.get(item.kind)
-    if target is None:
+    resolve = resolver(item.kind)
+    if resolve is None:
         raise Unplayable(f"unsupported media kind {item.kind!r}")
     try:
-        return _load(target)(item, ctx)
+        return resolve(item, ctx)
     except Unplayable:
         raise
     except Exception as e:  # a resolver bug must cost one item, not the face

@@ -1,6 +1,6 @@
 """The player's resolver for `text` media: a slide spec becomes a PNG at the output's size.
 
-Registered in kiosk.player.resolve.RESOLVERS. A spec that is malformed or that
+Registered as the `text` entry of the `gatecast.resolvers` entry points. A spec that is malformed or that
 the fonts cannot draw is Unplayable with the reason (the language named), so
 the item is skipped and recorded, never shown as boxes. An "in turn" slide
 plays as an mpv image sequence (`mf://`), one frame per language.
