@@ -18,7 +18,7 @@ from flask import Flask
 from kiosk.settings import load_settings
 from kiosk.store import open_db
 
-from admin import i18n, security, web
+from admin import db, errors, i18n, security
 from admin.extensions import babel, csrf, login_manager
 
 __all__ = ["create_app"]
@@ -66,7 +66,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=i18n.select_locale,
                    timezone_selector=lambda: settings["timezone"])
     i18n.init_app(app)
-    web.init_app(app)
+    db.init_app(app)
+    errors.init_app(app)
 
     from admin.views import register_blueprints
 

@@ -8,12 +8,18 @@ its own folder.
 
 from __future__ import annotations
 
+import functools
 import os
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime as babel_format_datetime
 from flask import current_app, session
 from flask_babel import get_locale
 from flask_login import current_user
+
+from admin.db import get_settings
 
 LANGUAGES = ("vi", "en")
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
@@ -63,7 +69,30 @@ def _request_translations():
     return t
 
 
+def local_time(value, fmt: str = "short") -> str:
+    """ISO text or datetime -> the gate's local time in the user's format."""
+    if not value:
+        return "—"
+    if not isinstance(value, str):
+        value = value.isoformat()
+    return _local_time(value, fmt, str(get_locale()), get_settings()["timezone"])
+
+
+@functools.lru_cache(maxsize=4096)
+def _local_time(text: str, fmt: str, locale: str, tz: str) -> str:
+    # Babel's formatting is slow and the same instants (events, uploads)
+    # appear on every refresh of a page.
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo(tz))
+    return babel_format_datetime(value, fmt, tzinfo=ZoneInfo(tz), locale=locale)
+
+
 def init_app(app) -> None:
+    app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _request_translations().ugettext(s),
         ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),

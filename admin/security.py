@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from flask_login import UserMixin, current_user
 from flask_wtf.csrf import CSRFError
 
+from admin.db import get_db
+from admin.errors import error_response, is_api
 from admin.extensions import csrf, login_manager
 from admin.services import Actor, AdminError, role_at_least
 from admin.services import users as user_service
@@ -48,8 +50,12 @@ def actor() -> Actor:
     return Actor(current_user.username, current_user.role, request.remote_addr or "")
 
 
-def is_api() -> bool:
-    return request.blueprint == "api" or request.path.startswith("/api/")
+def require_role(role: str) -> None:
+    """The one role check of pages and API: AdminError (403) in the user's
+    language for users below `role`."""
+    if not role_at_least(current_user.role, role):
+        raise AdminError(_("Your role may not do this (needs %(role)s).", role=_role_name(role)),
+                         403)
 
 
 def role_required(role: str):
@@ -58,9 +64,7 @@ def role_required(role: str):
     def deco(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            if not current_user.can(role):
-                raise AdminError(_("Your role may not do this (needs %(role)s).",
-                                   role=_role_name(role)), 403)
+            require_role(role)
             return view(*args, **kwargs)
 
         wrapper.required_role = role
@@ -81,8 +85,6 @@ def _has_users() -> bool:
     disabled, never deleted), so a yes is remembered per database."""
     from flask import current_app
 
-    from admin.web import get_db
-
     key = str(current_app.extensions["gatecast_settings"].db_path)
     if key not in _databases_with_users and user_service.has_users(get_db()):
         _databases_with_users.add(key)
@@ -90,8 +92,6 @@ def _has_users() -> bool:
 
 
 def init_app(app) -> None:
-    from admin.web import get_db
-
     login_manager.session_protection = "strong"
     login_manager.login_view = "auth.login"
 
@@ -141,8 +141,6 @@ def init_app(app) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(e):
-        from admin.web import error_response
-
         return error_response(_("The form expired or did not come from this admin. "
                                 "Reload the page and try again."), 400)
 

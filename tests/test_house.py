@@ -91,3 +91,111 @@ def test_every_entry_point_loads_and_is_what_its_group_promises():
     assert set(declared("gatecast.resolvers")) >= {"video", "image", "text"}
     assert all(callable(f) for f in loaded("gatecast.resolvers").values())
     assert all(callable(f) for f in loaded("gatecast.demo_services").values())
+
+
+# ---- no import circles between the project's modules ---------------------------------
+
+PACKAGES = ("kiosk", "admin", "central")
+
+
+def project_modules(root: Path, packages=PACKAGES) -> dict[str, Path]:
+    modules = {}
+    for package in packages:
+        for path in sorted((root / package).rglob("*.py")):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            modules[".".join(parts)] = path
+    return modules
+
+
+def import_graph(root: Path, packages=PACKAGES) -> dict[str, set[str]]:
+    """module -> the project modules it imports, wherever the import statement
+    is (module level, inside a function, under TYPE_CHECKING). A parent package
+    is not counted as imported by its submodules' imports (Python imports it
+    first, but only to find the submodule)."""
+    modules = project_modules(root, packages)
+
+    def known(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for module, path in modules.items():
+        is_package = path.name == "__init__.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    package = module if is_package else module.rpartition(".")[0]
+                    for _ in range(node.level - 1):
+                        package = package.rpartition(".")[0]
+                    base = f"{package}.{base}" if base else package
+                # `from a import b` imports the module a.b when there is one.
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base
+                           for a in node.names]
+            for target in targets:
+                found = known(target)
+                if found and found != module:
+                    graph[module].add(found)
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected groups of more than one module (Tarjan), each as
+    one circle through it, sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.append(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(sorted(group))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return sorted(groups)
+
+
+def test_the_circle_finder_finds_deferred_and_relative_circles(tmp_path):
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("from pkg.sub import b\n")
+    (pkg / "sub" / "b.py").write_text("def f():\n    from .. import c\n")  # deferred, relative
+    (pkg / "c.py").write_text("import pkg.a\n")
+    (pkg / "d.py").write_text("from pkg import a\n")  # imports into the circle, not part of it
+    graph = import_graph(tmp_path, ("pkg",))
+    assert graph["pkg.sub.b"] == {"pkg.c"}
+    assert circles(graph) == [["pkg.a", "pkg.c", "pkg.sub.b"]]
+    (pkg / "c.py").write_text("")
+    assert circles(import_graph(tmp_path, ("pkg",))) == []
+
+
+def test_no_import_circles_between_the_projects_modules():
+    assert circles(import_graph(ROOT)) == []

@@ -18,8 +18,8 @@ from flask_login import current_user
 from kiosk import __version__
 
 from admin.extensions import csrf
-from admin.security import actor
-from admin.services import AdminError, role_at_least
+from admin.security import actor, require_role
+from admin.services import AdminError
 from admin.services import audit
 from admin.services import config as config_service
 from admin.services import dashboard as dashboard_service
@@ -28,7 +28,7 @@ from admin.services import notices as notice_service
 from admin.services import media as media_service
 from admin.services import power as power_service
 from admin.services import schedule as schedule_service
-from admin.web import get_db, get_settings, media_store
+from admin.db import get_db, get_settings, media_store
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)  # checked in security.require_login for cookie sessions
@@ -43,8 +43,7 @@ def route(path: str, method: str, summary: str, role: str = "viewer", body: dict
     def deco(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            if not role_at_least(current_user.role, role):
-                raise AdminError(_("Your role may not do this (needs %(role)s).", role=role), 403)
+            require_role(role)
             return view(*args, **kwargs)
 
         bp.add_url_rule(path, view.__name__, wrapper, methods=[method])

@@ -12,7 +12,8 @@ from admin.i18n import LANGUAGES
 from admin.security import User, actor, role_required
 from admin.services import AdminError
 from admin.services import users as user_service
-from admin.web import done, get_db, get_settings
+from admin.db import get_db, get_settings
+from admin.views.answer import done
 
 bp = Blueprint("auth", __name__)
 

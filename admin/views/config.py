@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 
 from admin.security import actor, role_required
 from admin.services import config as config_service
-from admin.web import done, get_db, get_settings
+from admin.db import get_db, get_settings
+from admin.views.answer import done
 
 bp = Blueprint("config", __name__, url_prefix="/settings")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, render_template, send_file
 
 from admin.services import dashboard as dashboard_service
-from admin.web import get_db, get_settings
+from admin.db import get_db, get_settings
 
 bp = Blueprint("dashboard", __name__)
 

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, jsonify
 
-from admin.web import get_db
+from admin.db import get_db
 from kiosk import __version__
 
 bp = Blueprint("health", __name__)

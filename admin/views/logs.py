@@ -8,7 +8,7 @@ from kiosk.store import connect
 
 from admin.services import audit
 from admin.services import logs as log_service
-from admin.web import get_db, get_settings
+from admin.db import get_db, get_settings
 
 bp = Blueprint("logs", __name__, url_prefix="/logs")
 

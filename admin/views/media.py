@@ -9,7 +9,9 @@ from admin.security import actor, role_required
 from admin.services import AdminError
 from admin.services import media as media_service
 from admin.views.api import raw_upload_name
-from admin.web import done, get_db, get_settings, media_store, wants_json
+from admin.db import get_db, get_settings, media_store
+from admin.errors import wants_json
+from admin.views.answer import done
 
 bp = Blueprint("media", __name__, url_prefix="/media")
 

@@ -7,7 +7,8 @@ from flask_babel import gettext as _
 
 from admin.security import actor, role_required
 from admin.services import power as power_service
-from admin.web import done, get_db, get_settings
+from admin.db import get_db, get_settings
+from admin.views.answer import done
 
 bp = Blueprint("power", __name__, url_prefix="/power")
 

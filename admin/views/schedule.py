@@ -11,7 +11,8 @@ from admin.security import actor, role_required
 from admin.services import AdminError
 from admin.services import media as media_service
 from admin.services import schedule as schedule_service
-from admin.web import done, get_db, get_settings
+from admin.db import get_db, get_settings
+from admin.views.answer import done
 
 bp = Blueprint("schedule", __name__)
 
