@@ -18,6 +18,10 @@ if (( with_tests )); then
   # converge, nft and systemd-analyze to check what Ansible wrote,
   # nginx to serve the central repository with deploy/nginx's config.
   packages+=(chromium debootstrap nftables systemd nginx-light)
+  # The player's display tests: a real sway (headless, virtual outputs),
+  # swaybg for its black background, grim to capture outputs, wlr-randr and
+  # wf-recorder to look at and film them.
+  packages+=(sway swaybg grim wlr-randr wf-recorder)
 fi
 
 missing=()
@@ -30,6 +34,12 @@ if (( ${#missing[@]} )); then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if (( with_tests )) && [[ $(id -u) -eq 0 ]] && ! id gatecast-test >/dev/null 2>&1; then
+  # sway refuses to run as root: the tests run it as this unprivileged user.
+  useradd --system --user-group --no-create-home --home-dir /nonexistent \
+    --shell /usr/sbin/nologin gatecast-test
 fi
 
 PYTHON="${PYTHON:-python3}"

@@ -46,8 +46,8 @@ def _ass_escape(text: str) -> str:
 def overlay_text(picture: PictureStatus, names: dict[int, str]) -> str:
     """ASS for one picture: its face number(s) huge, the name(s) below."""
     r = picture.config.region
-    big = max(24, int(min(r.height * 0.45, r.width * 0.35)))
-    small = max(12, int(min(r.height * 0.08, r.width / 18)))
+    big = max(24, int(min(r.height * 0.6, r.width * 0.55)))
+    small = max(12, int(min(r.height * 0.09, r.width / 14)))
     number = " + ".join(str(f) for f in picture.config.faces)
     label = " / ".join(_ass_escape(names.get(f, "")) for f in picture.config.faces)
     style = "{\\an5\\bord%d\\shad0\\1c&HFFFFFF&\\3c&H000000&\\fs%d\\b1}"
