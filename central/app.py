@@ -28,6 +28,7 @@ from central.intake import (
     record_proof_of_play,
     record_screenshot,
 )
+from central.feed import feed_for
 from central.notify import ReleaseWatch
 from central.repo import Repository
 from central.checks import NotFound
@@ -157,6 +158,12 @@ def create_app(settings: Settings, background: bool = False) -> Flask:
             return _bad(str(e))
         return {"ok": True, "file": name}
 
+    @app.get("/api/v1/gates/<gate_id>/feed-auth")
+    def feed_auth(gate_id):
+        """nginx's nchan asks here before it holds a gate's long poll."""
+        _gate_auth(gate_id)
+        return Response(status=200, headers={"Cache-Control": "no-store"})
+
     @app.get("/api/v1/gates/<gate_id>/wait")
     def wait(gate_id):
         _gate_auth(gate_id)
@@ -176,6 +183,7 @@ def create_app(settings: Settings, background: bool = False) -> Flask:
     # ---- people: the overview and the management API ------------------------
     app.extensions["central_db"] = db
     app.extensions["central_repo"] = repo
+    app.extensions["central_feed"] = feed_for(settings)
     app.register_blueprint(manage.bp)
     person = manage.person
 

@@ -573,9 +573,10 @@ def assign_remove_cmd(kind, row_id, settings, db):
 # ---- publishing ------------------------------------------------------------------
 def _publish(settings, db, note: str = "") -> None:
     from central.app import repository_for
+    from central.feed import feed_for
     from central.publish import publish
 
-    result = publish(db, repository_for(settings), note=note)
+    result = publish(db, repository_for(settings), note=note, feed=feed_for(settings))
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"repository version {result.repository_version}: "

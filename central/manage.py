@@ -42,6 +42,10 @@ def repo():
     return current_app.extensions["central_repo"]
 
 
+def feed():
+    return current_app.extensions["central_feed"]
+
+
 def body() -> dict:
     data = request.get_json(silent=True)  # None unless Content-Type is JSON
     if not isinstance(data, dict):
@@ -225,7 +229,7 @@ def publish():
     user = person("editor")
     data = body()
     return jsonify(_result(do_publish(db(), repo(), by=user["name"],
-                                      note=str(data.get("note", ""))[:500])))
+                                      note=str(data.get("note", ""))[:500], feed=feed())))
 
 
 @bp.post("/emergency")
@@ -243,4 +247,4 @@ def emergency():
                          playlist_id=data.get("playlist"), faces=data.get("faces"),
                          by=user["name"])
     return jsonify({"made": made, **_result(do_publish(db(), repo(), by=user["name"],
-                                                        note="emergency"))}), 201
+                                                        note="emergency", feed=feed()))}), 201

@@ -20,6 +20,7 @@ from pathlib import Path
 from kiosk.store import iso, parse_iso, utcnow
 
 from central import assign
+from central.feed import announce
 from central.fleet import groups_of, list_gates
 from central.library import get_media, library_store, slide_background
 from central.repo import Repository, TargetSpec
@@ -173,8 +174,10 @@ def current_release(db, gate_id: str) -> dict | None:
 
 
 def publish(db, repo: Repository, by: str = "cli", note: str = "",
-            now: datetime | None = None) -> PublishResult:
-    """Build every gate's release and sign a new repository version."""
+            now: datetime | None = None, feed=None) -> PublishResult:
+    """Build every gate's release and sign a new repository version, then
+    tell the changed gates through `feed` (central/feed.py; None: the
+    application's own wait endpoint watches the database)."""
     now = now or utcnow()
     state_dir = repo.state_dir
     store = library_store(state_dir)
@@ -219,4 +222,9 @@ def publish(db, repo: Repository, by: str = "cli", note: str = "",
                 db["release"].insert({**row, "publication_id": pub})
             audit(db, by, "publish", str(repo_version), {"changed": result.changed})
         result.publication_id, result.repository_version = pub, repo_version
+        # Only now: every file is written, fsynced and renamed (timestamp.json
+        # last, by repo.publish) and the publication is recorded, so a gate told
+        # here finds the new version wherever it reads. Still under the lock, so
+        # announcements reach a channel in publication order.
+        announce(feed, result)
         return result

@@ -189,7 +189,12 @@ class Repository:
     def _write_md(self, md: Metadata, role: str) -> None:
         data = md.to_bytes()
         if role == "timestamp":
+            # The timestamp makes a version visible to gates: everything it
+            # leads to (targets fsynced in publish, N.role.json here) is
+            # durable first, and the timestamp itself before anyone is told.
+            _fsync(self.metadata_dir)
             self._write("timestamp.json", data)
+            _fsync(self.metadata_dir)
             return
         self._write(f"{md.signed.version}.{role}.json", data)
         if role == "root":
@@ -288,6 +293,7 @@ class Repository:
             if tmp.stat().st_size != spec.length:
                 tmp.unlink()
                 raise RepositoryError(f"{spec.source} is not {spec.length} bytes long")
+            _fsync(tmp)  # on disk before any metadata names it
             os.replace(tmp, dest)
         return tf
 
@@ -306,6 +312,8 @@ class Repository:
             wanted: dict[str, dict[str, TargetFile]] = {b: {} for b in bins.get_roles()}
             for spec in specs:
                 wanted[bins.get_role_for_target(spec.path)][spec.path] = self._store_target(spec)
+            for folder in {(self.targets_dir / spec.path).parent for spec in specs}:
+                _fsync(folder)  # the renames above, before metadata names the files
             snapshot = self.snapshot()
             changed = {}
             for name, targets in wanted.items():
@@ -460,6 +468,15 @@ class Repository:
                 f"{role}.{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.retired.pem")
             os.replace(current, retired)
         os.replace(pending, current)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's data, or a folder's entries (renames), to disk."""
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _atomic_write(path: Path, data: bytes) -> None:

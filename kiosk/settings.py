@@ -187,6 +187,16 @@ SETTINGS: tuple[Setting, ...] = (
             "intervals without one.", "central"),
     Setting("central_wait_max_s", "float", 300.0,
             "Longest a change-notification request is held before it answers 204.", "central"),
+    Setting("central_feed_publish_url", "str", "",
+            "nginx's internal nchan publish location, e.g. 'http://127.0.0.1:8701/feed': after "
+            "a publication every changed gate's channel there is told, and nginx answers the "
+            "gates' long polls. Empty: the application answers them itself (no nginx: the "
+            "demo, a small province).", "central"),
+    Setting("central_origin_url", "str", "",
+            "The static origin gates read the repository from (e.g. 'https://central.example' "
+            "or a CDN): when set with central_feed_publish_url, gates are told only once its "
+            "timestamp.json names the new version. Empty: files on this host's disk are the "
+            "origin.", "central"),
     Setting("central_online_expiry_days", "float", 7.0,
             "Lifetime of the online-signed metadata (publisher, snapshot, timestamp); the "
             "server re-signs it at half-life.", "central"),

@@ -16,8 +16,9 @@ packages=(python3 python3-venv python3-pip mpv ffmpeg xvfb xauth libgl1-mesa-dri
 if (( with_tests )); then
   # Tests: a real browser for the admin, a Debian root for the Ansible
   # converge, nft and systemd-analyze to check what Ansible wrote,
-  # nginx to serve the central repository with deploy/nginx's config.
-  packages+=(chromium debootstrap nftables systemd nginx-light)
+  # nginx to serve the central repository with deploy/nginx's config, with
+  # nchan holding the gates' change feed.
+  packages+=(chromium debootstrap nftables systemd nginx-light libnginx-mod-nchan)
   # The player's display tests: a real sway (headless, virtual outputs),
   # swaybg for its black background, grim to capture outputs, wlr-randr and
   # wf-recorder to look at and film them.

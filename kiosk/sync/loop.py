@@ -46,6 +46,7 @@ class SyncService:
         self.state_dir = Path(settings.state_path)
         self._lock_file = None
         self._last_screenshots = 0.0
+        self._feed_position: dict = {}  # where this gate is in nginx's change feed
 
     # ---- one step each ---------------------------------------------------------
 
@@ -152,7 +153,8 @@ class SyncService:
             if longpoll and remaining > 1:
                 try:
                     reporter = self.reporter()
-                    changed = reporter.wait(self.known_version(), min(s["sync_longpoll_s"], remaining))
+                    changed = reporter.wait(self.known_version(), min(s["sync_longpoll_s"], remaining),
+                                           self._feed_position)
                 except NotSupported:
                     log.info("central has no change notification; polling only")
                     longpoll = False

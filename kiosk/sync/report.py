@@ -40,6 +40,14 @@ class NotSupported(Exception):
     """Central has no change notification (404): fall back to polling."""
 
 
+class _LongPollCut(Exception):
+    """The gate stopped waiting before the server answered: no news."""
+
+
+# How much longer than its `timeout` a long poll may take before the gate hangs up.
+WAIT_GRACE_S = 5
+
+
 def read_token(path: Path | str) -> str:
     try:
         token = Path(path).read_text().strip()
@@ -78,6 +86,10 @@ class Reporter:
                 timeout=urllib3.Timeout(connect=self.timeout, read=timeout or self.timeout),
                 redirect=False,
             )
+        except urllib3.exceptions.ReadTimeoutError:
+            if path.startswith("wait?"):
+                raise _LongPollCut() from None
+            raise Offline(f"{method} {path}: no answer in time") from None
         except urllib3.exceptions.HTTPError as e:
             raise Offline(f"{method} {path}: {e}") from None
         if resp.status == 401:
@@ -90,20 +102,47 @@ class Reporter:
         body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
         return self._request("POST", path, body, {"Content-Type": "application/json"}).status
 
-    def wait(self, version: int, timeout: float) -> int | None:
-        """Long-poll: the new release version, or None when `timeout` passed unchanged."""
-        resp = self._request("GET", f"wait?version={int(version)}&timeout={int(timeout)}",
-                             timeout=timeout + 15)
-        if resp.status == 204:
+    def wait(self, version: int, timeout: float, position: dict | None = None) -> int | None:
+        """Long-poll: the new release version, or None when `timeout` passed unchanged.
+
+        Two servers answer it. The application itself (no nginx) holds the request
+        until the gate's version differs from `version`, then answers 200
+        {"version": N}, or 204 after `timeout`. In production nginx's nchan module
+        holds it on the gate's channel: it answers the channel's last message at
+        once, then, asked again with that message's Etag/Last-Modified (kept in
+        `position`, which the caller keeps between calls), the next one; 408 after
+        its own timeout. A message not newer than `version` (already pulled) is
+        None. Either server may hold longer than `timeout`: the gate then hangs up,
+        which is no news too."""
+        headers = {}
+        if position:
+            if position.get("etag"):
+                headers["If-None-Match"] = position["etag"]
+            if position.get("last_modified"):
+                headers["If-Modified-Since"] = position["last_modified"]
+        try:
+            resp = self._request("GET", f"wait?version={int(version)}&timeout={int(timeout)}",
+                                 headers=headers, timeout=timeout + WAIT_GRACE_S)
+        except _LongPollCut:
+            return None
+        if resp.status in (204, 304, 408):
             return None
         if resp.status == 404:
             raise NotSupported("central has no change notification")
+        if resp.status == 403:
+            raise Unauthorised("central's change feed refused the gate token (403)")
         if resp.status != 200:
             raise Offline(f"wait: HTTP {resp.status}")
         try:
-            return int(json.loads(resp.data)["version"])
+            announced = int(json.loads(resp.data)["version"])
         except (ValueError, KeyError, TypeError):
             raise Offline("wait: central's answer is not {\"version\": N}") from None
+        if resp.headers.get("Etag") and position is not None:
+            position["etag"] = resp.headers["Etag"]
+            position["last_modified"] = resp.headers.get("Last-Modified")
+            if announced <= version:
+                return None  # the channel's last message, already pulled: wait for the next
+        return announced
 
     # ---- flushing the queue ----------------------------------------------------
 

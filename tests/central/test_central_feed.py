@@ -1,0 +1,195 @@
+"""The change feed in production shape: a real nginx with Debian's nchan module
+running deploy/nginx's site, in front of a real central server. Gates long-poll
+their channel through nginx (authorised by the application), a publication
+tells the changed gates through nginx's publish location, and only once the
+repository is on the origin the gates read."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import threading
+import time
+
+import pytest
+import urllib3
+
+from central.feed import FeedError, NchanFeed
+from central.publish import publish
+from kiosk.sync.report import Reporter, Unauthorised
+
+from tests.support.media import make_image
+from tests.support.nginx import HOSTNAME, free_port, have_nginx, render, running_nginx
+
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not have_nginx(), reason="nginx or its nchan module is not "
+                                 "installed (scripts/setup.sh --tests)")]
+
+
+@pytest.fixture
+def nginx(central, central_server, tmp_path):
+    ng = render(tmp_path / "nginx", [central_server.server.server_port], central.state_dir,
+                worker_processes=2)
+    with running_nginx(ng, "/healthz"):
+        yield ng
+
+
+def gate_reporter(ng, gate_id, token) -> Reporter:
+    pool = urllib3.PoolManager(retries=False, ca_certs=str(ng.crt), server_hostname=HOSTNAME,
+                               assert_hostname=HOSTNAME)
+    return Reporter(ng.url, gate_id, token, timeout=10, pool=pool)
+
+
+def in_thread(fn):
+    out = {}
+
+    def run():
+        try:
+            out["value"] = fn()
+        except BaseException as e:  # handed to the test thread
+            out["error"] = e
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, out
+
+
+def test_gates_hear_a_publication_through_nchan(central, nginx, tmp_path):
+    token = central.gate("huu-nghi")
+    other = central.gate("tan-thanh")
+    sha = central.media(make_image(tmp_path / "red.png"))
+    feed = NchanFeed(nginx.publish_url)
+    gate = gate_reporter(nginx, "huu-nghi", token)
+    position: dict = {}
+
+    # Nothing published yet: the gate waits; after its timeout it hangs up (no news).
+    t0 = time.monotonic()
+    assert gate.wait(0, 1, position) is None
+    assert time.monotonic() - t0 >= 1
+
+    # Waiting, then the first publication: told within seconds, through nginx.
+    waiter, out = in_thread(lambda: gate.wait(0, 50, position))
+    time.sleep(1.0)  # held by nchan now
+    central.show("huu-nghi", [sha])
+    started = time.monotonic()
+    result = publish(central.db, central.repo, feed=feed)
+    assert result.warnings == [] and set(result.changed) == {"huu-nghi", "tan-thanh"}
+    waiter.join(30)
+    v1 = result.changed["huu-nghi"]
+    assert out.get("value") == v1, out
+    assert time.monotonic() - started < 15
+
+    # Up to date with a position: held until the next change, not answered at once.
+    t0 = time.monotonic()
+    assert gate.wait(v1, 1, position) is None and time.monotonic() - t0 >= 1
+    # A restarted gate (no position) gets the channel's last message at once; it is
+    # not newer than what the gate has, so it is no news, and the next wait is held.
+    bystander = gate_reporter(nginx, "tan-thanh", other)
+    other_position: dict = {}
+    t0 = time.monotonic()
+    assert bystander.wait(v1, 20, other_position) is None
+    assert time.monotonic() - t0 < 10 and other_position.get("etag")
+
+    # A publication that changes huu-nghi only tells huu-nghi.
+    waiter, out = in_thread(lambda: gate.wait(v1, 50, position))
+    other_waiter, other_out = in_thread(lambda: bystander.wait(v1, 6, other_position))
+    time.sleep(1.0)
+    central.show("huu-nghi", [sha], playlist="second", start_time="06:00", end_time="07:00")
+    result = publish(central.db, central.repo, feed=feed)
+    assert list(result.changed) == ["huu-nghi"]
+    waiter.join(30)
+    assert out.get("value") == result.changed["huu-nghi"] > v1, out
+    other_waiter.join(30)
+    assert other_out == {"value": None}, "a gate whose release did not change is not told"
+
+    # nchan asks the application about the token: a wrong one or an unknown gate is refused.
+    with pytest.raises(Unauthorised):
+        gate_reporter(nginx, "huu-nghi", "wrong-token").wait(0, 2, {})
+    with pytest.raises(Unauthorised):
+        gate_reporter(nginx, "no-such-gate", token).wait(0, 2, {})
+    # The publish location is not on the public side.
+    pool = nginx.pool()
+    r = pool.request("POST", "/feed/huu-nghi", body=b'{"version": 999}')
+    assert r.status in (403, 404, 405)
+    pool.close()
+
+
+def test_a_gate_is_told_only_once_the_origin_serves_the_new_version(central, nginx, tmp_path):
+    """At the moment the feed is told, the static origin (this nginx) already
+    serves the new timestamp and the gate's new release file."""
+    central.gate("huu-nghi")
+    sha = central.media(make_image(tmp_path / "red.png"))
+    central.show("huu-nghi", [sha])
+    seen = []
+
+    class CheckingFeed(NchanFeed):
+        def announce(self, versions):
+            pool = nginx.pool()
+            ts = json.loads(pool.request("GET", "/tuf/metadata/timestamp.json").data)
+            repo_version = ts["signed"]["meta"]["snapshot.json"]["version"]
+            release = central.repo.published_targets()["releases/huu-nghi.json"]
+            path = release.get_prefixed_paths()[0]
+            status = pool.request("GET", f"/tuf/targets/{path}").status
+            pool.close()
+            seen.append((dict(versions), repo_version, status))
+            return super().announce(versions)
+
+    result = publish(central.db, central.repo, feed=CheckingFeed(nginx.publish_url))
+    assert seen == [({"huu-nghi": result.repository_version}, result.repository_version, 200)]
+
+
+def test_an_origin_that_lags_behind_means_no_gate_is_told(central, nginx, tmp_path):
+    """With central_origin_url (a CDN, or an origin the repository is copied to)
+    the gates are told only once it serves the new timestamp."""
+    token = central.gate("huu-nghi")
+    sha = central.media(make_image(tmp_path / "red.png"))
+    central.show("huu-nghi", [sha])
+    publish(central.db, central.repo)
+    stale = tmp_path / "origin"
+    shutil.copytree(central.state_dir / "tuf", stale / "tuf")  # a copy from before
+
+    handler = lambda *a, **kw: http.server.SimpleHTTPRequestHandler(  # noqa: E731
+        *a, directory=str(stale), **kw)
+    origin = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=origin.serve_forever, daemon=True).start()
+    try:
+        origin_url = f"http://127.0.0.1:{origin.server_port}"
+        gate = gate_reporter(nginx, "huu-nghi", token)
+        position: dict = {}
+        gate.wait(0, 5, position)  # the first release's message: the gate is now positioned
+
+        central.show("huu-nghi", [sha], playlist="second", start_time="06:00", end_time="07:00")
+        feed = NchanFeed(nginx.publish_url, origin_url=origin_url, origin_wait_s=1.0)
+        result = publish(central.db, central.repo, feed=feed)
+        assert any("does not serve repository version" in w for w in result.warnings)
+        assert gate.wait(1, 2, position) is None, "told before the origin had it"
+
+        # The copy catches up: the next publication is announced.
+        shutil.rmtree(stale / "tuf")
+        central.show("huu-nghi", [sha], playlist="third", start_time="08:00", end_time="09:00")
+        waiter, out = in_thread(lambda: gate.wait(result.repository_version, 50, position))
+        time.sleep(1.0)
+        copier = threading.Timer(1.0, lambda: shutil.copytree(central.state_dir / "tuf",
+                                                              stale / "tuf"))
+        copier.start()
+        feed.origin_wait_s = 30
+        result = publish(central.db, central.repo, feed=feed)
+        copier.join()
+        waiter.join(30)
+        assert result.warnings == [] and out.get("value") == result.repository_version, out
+    finally:
+        origin.shutdown()
+        origin.server_close()
+
+
+def test_a_feed_that_is_down_does_not_fail_the_publication(central, tmp_path):
+    central.gate("huu-nghi")
+    sha = central.media(make_image(tmp_path / "red.png"))
+    central.show("huu-nghi", [sha])
+    dead = NchanFeed(f"http://127.0.0.1:{free_port()}/feed", timeout=2)
+    result = publish(central.db, central.repo, feed=dead)
+    assert result.changed == {"huu-nghi": result.repository_version}
+    assert any("cannot be reached" in w for w in result.warnings)
+    with pytest.raises(FeedError):
+        NchanFeed("https://elsewhere/feed")

@@ -1,0 +1,172 @@
+"""A real nginx (with Debian's nchan module) running deploy/nginx's site on
+127.0.0.1, in front of a real central server: for the tests and the benches.
+
+Only the site's addresses and paths are replaced; everything else is the file
+an operator installs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import urllib3
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = ROOT / "deploy" / "nginx" / "gatecast-central.conf"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+NCHAN = Path("/usr/lib/nginx/modules/ngx_nchan_module.so")
+HOSTNAME = "central.example.gov.vn"
+
+
+def have_nginx() -> bool:
+    return Path(NGINX).exists() and NCHAN.exists()
+
+
+def free_port() -> int:
+    # nginx takes no port 0: ask the kernel for a free one and hand it over.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOSTNAME)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(HOSTNAME)]), critical=False)
+            .sign(key, hashes.SHA256()))
+    crt, pem = folder / "central.crt", folder / "central.key"
+    crt.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                      serialization.PrivateFormat.PKCS8,
+                                      serialization.NoEncryption()))
+    return crt, pem
+
+
+@dataclass
+class Nginx:
+    work: Path
+    https: int          # the site's TLS port (gates, people)
+    http: int           # its plain port (redirects)
+    publish: int        # the change feed's internal publish port
+    crt: Path
+    proc: subprocess.Popen | None = None
+
+    @property
+    def publish_url(self) -> str:
+        return f"http://127.0.0.1:{self.publish}/feed"
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.https}"
+
+    def pool(self, **kw) -> urllib3.HTTPSConnectionPool:
+        return urllib3.HTTPSConnectionPool(
+            "127.0.0.1", self.https, ca_certs=str(self.crt), server_hostname=HOSTNAME,
+            assert_hostname=HOSTNAME, retries=False, **{"timeout": 30, **kw})
+
+    def error_log(self) -> str:
+        path = self.work / "error.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: int = 1,
+           worker_connections: int = 256, rlimit_nofile: int | None = None) -> Nginx:
+    """Write nginx.conf in `work` around the site file."""
+    work.mkdir(parents=True, exist_ok=True)
+    crt, key = self_signed(work)
+    ng = Nginx(work, free_port(), free_port(), free_port(), crt)
+    site = SITE.read_text()
+    servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in upstreams)
+    for old, new in (
+        ("server 127.0.0.1:8700;", servers),
+        ("/var/lib/gatecast-central/", f"{state_dir}/"),
+        ("/etc/ssl/gatecast/central.crt", str(crt)),
+        ("/etc/ssl/gatecast/central.key", str(key)),
+        ("/run/nginx-gatecast-feed-auth", str(work / "feed-auth")),
+        ("listen 127.0.0.1:8701;", f"listen 127.0.0.1:{ng.publish};"),
+        ("listen 443 ssl http2;", f"listen 127.0.0.1:{ng.https} ssl http2;"),
+        ("listen [::]:443 ssl http2;", ""),
+        ("listen 80;", f"listen 127.0.0.1:{ng.http};"),
+        ("listen [::]:80;", ""),
+    ):
+        assert old in site, old
+        site = site.replace(old, new)
+    user = "user root;" if os.geteuid() == 0 else ""  # workers must read pytest's 0700 folders
+    nofile = f"worker_rlimit_nofile {rlimit_nofile};" if rlimit_nofile else ""
+    (work / "nginx.conf").write_text(f"""
+load_module {NCHAN};
+{user}
+daemon off;
+worker_processes {worker_processes};
+{nofile}
+pid {work}/nginx.pid;
+error_log {work}/error.log warn;
+events {{ worker_connections {worker_connections}; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path {work}/body;
+    proxy_temp_path {work}/proxy;
+    fastcgi_temp_path {work}/fastcgi;
+    uwsgi_temp_path {work}/uwsgi;
+    scgi_temp_path {work}/scgi;
+{site}
+}}
+""")
+    return ng
+
+
+@contextmanager
+def running_nginx(ng: Nginx, ready_path: str = "/tuf/metadata/timestamp.json"):
+    conf = ng.work / "nginx.conf"
+    check = subprocess.run([NGINX, "-t", "-p", str(ng.work), "-c", str(conf)],
+                           capture_output=True, text=True, timeout=60)
+    if check.returncode:
+        raise RuntimeError(f"nginx -t refused the configuration:\n{check.stderr}")
+    ng.proc = subprocess.Popen([NGINX, "-p", str(ng.work), "-c", str(conf)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pool = ng.pool()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                pool.request("GET", ready_path)
+                break
+            except urllib3.exceptions.HTTPError:
+                if ng.proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("nginx did not start:\n" + ng.error_log()) from None
+                time.sleep(0.1)
+        yield ng
+    finally:
+        pool.close()
+        stop(ng)
+
+
+def stop(ng: Nginx) -> None:
+    if ng.proc is None or ng.proc.poll() is not None:
+        return
+    ng.proc.send_signal(signal.SIGTERM)  # fast shutdown; SIGQUIT waits for idle keep-alives
+    try:
+        ng.proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        ng.proc.kill()
+        ng.proc.wait()
