@@ -11,16 +11,10 @@ import uuid
 from pathlib import Path
 from typing import Iterable, Sequence
 
+from kiosk import mediaformats
 from kiosk.mediastore import MediaStore
 from kiosk.schedule import LEVELS, ScheduleError, parse_date, parse_time
 from kiosk.store import iso, utcnow
-
-KIND_BY_SUFFIX = {
-    ".mp4": "video", ".mkv": "video", ".mov": "video", ".webm": "video",
-    ".png": "image", ".jpg": "image", ".jpeg": "image", ".webp": "image",
-    ".json": "text",
-}
-
 
 class ContentError(ValueError):
     pass
@@ -45,7 +39,8 @@ def add_media(db, store: MediaStore, path: Path | str, name: str | None = None,
     path = Path(path)
     if not path.is_file():
         raise ContentError(f"no such file: {path}")
-    kind = kind or KIND_BY_SUFFIX.get(path.suffix.lower())
+    fmt = mediaformats.by_suffix(path.name)
+    kind = kind or (fmt and fmt.kind)
     if kind not in ("video", "image", "text"):
         raise ContentError(f"cannot tell the media kind of {path.name}; say kind=video|image|text")
     if kind == "text":
@@ -65,7 +60,7 @@ def add_media(db, store: MediaStore, path: Path | str, name: str | None = None,
     db["media"].upsert(
         {
             "sha256": sha, "kind": kind, "name": name or path.name,
-            "format": path.suffix.lower().lstrip("."), "size": path.stat().st_size,
+            "format": fmt.name if fmt else path.suffix.lower().lstrip("."), "size": path.stat().st_size,
             "duration_s": duration_s, "source": source, "approved": 1,
             "created_at": iso(utcnow()),
         },

@@ -18,12 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable
 
+from kiosk import mediaformats
+from kiosk.mediaformats import VIDEO_CODECS
 from kiosk.mediastore import MediaStore
 
-# Video codecs a Raspberry Pi decodes in hardware (DESIGN.md: H.264/H.265).
-VIDEO_CODECS = {"h264": "H.264", "hevc": "H.265"}
-# magic prefix -> (kind, format, ffprobe demuxer or None for Pillow formats)
-IMAGE_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 PROBE_TIMEOUT_S = 120
 
 
@@ -100,18 +98,9 @@ def _check_size(size: int, limits: Limits) -> None:
 
 
 def sniff(head: bytes) -> tuple[str, str] | None:
-    """(kind, format) from a file's first bytes, or None."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image", "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image", "jpeg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image", "webp"
-    if head[4:8] == b"ftyp":
-        return "video", "mp4"
-    if head.startswith(b"\x1a\x45\xdf\xa3"):
-        return "video", "mkv"
-    return None
+    """(kind, format) from a file's first bytes (kiosk.mediaformats), or None."""
+    f = mediaformats.sniff(head)
+    return (f.kind, f.name) if f else None
 
 
 def validate_file(path: Path | str, limits: Limits = Limits(), ffprobe: str = "ffprobe") -> MediaInfo:
@@ -144,7 +133,7 @@ def _check_image(path: Path, fmt: str, limits: Limits) -> MediaInfo:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            with Image.open(path, formats=[IMAGE_FORMATS[fmt]]) as img:
+            with Image.open(path, formats=[mediaformats.by_name(fmt).pillow]) as img:
                 width, height = img.size
                 _check_pixels(width, height, limits)
                 img.load()  # a full decode: truncated or corrupt data fails here
@@ -173,7 +162,7 @@ def _check_pixels(width: int, height: int, limits: Limits) -> None:
 def _check_video(path: Path, fmt: str, limits: Limits, ffprobe: str) -> MediaInfo:
     # The demuxer is forced from the magic bytes and only local files may be
     # opened, so a hostile file cannot turn into a playlist that fetches URLs.
-    demuxer = {"mp4": "mov", "mkv": "matroska"}[fmt]
+    demuxer = mediaformats.by_name(fmt).demuxer
     cmd = [
         ffprobe, "-v", "error", "-hide_banner", "-protocol_whitelist", "file",
         "-f", demuxer, "-count_packets", "-print_format", "json",

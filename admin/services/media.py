@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
+from kiosk import mediaformats
 from kiosk.mediastore import MediaStore, MediaStoreError, check_sha256
 from kiosk.store import iso, utcnow
 from kiosk.validate import Limits, MediaRejected, ingest, safe_display_name
 
 from admin.services import Actor, AdminError, Conflict, NotFound, audit, writing
 
-MIME = {"png": "image/png", "jpeg": "image/jpeg", "jpg": "image/jpeg", "webp": "image/webp",
-        "mp4": "video/mp4", "mkv": "video/x-matroska", "json": "application/json"}
 
 
 def rejection_message(e: MediaRejected) -> str:
@@ -52,7 +51,7 @@ def list_media(db) -> list[dict]:
     rows = []
     for m in db.query("SELECT * FROM media ORDER BY created_at DESC, name"):
         m["used_by"] = [{"id": k, "name": v} for k, v in usage.get(m["sha256"], {}).items()]
-        m["mime"] = MIME.get(m["format"] or "", "application/octet-stream")
+        m["mime"] = mediaformats.mime(m["format"])
         rows.append(m)
     return rows
 
@@ -65,7 +64,7 @@ def get(db, sha256: str) -> dict:
     rows = list(db.query("SELECT * FROM media WHERE sha256 = ?", [sha256]))
     if not rows:
         raise NotFound(_("No such media."))
-    rows[0]["mime"] = MIME.get(rows[0]["format"] or "", "application/octet-stream")
+    rows[0]["mime"] = mediaformats.mime(rows[0]["format"])
     return rows[0]
 
 

@@ -11,13 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping
 
+from kiosk import mediaformats
 from kiosk.entrypoints import resolver
 from kiosk.mediastore import MediaStore, MediaStoreError
 from kiosk.schedule import Item
-
-# Formats mpv is asked to play. Anything else is skipped before mpv sees it.
-VIDEO_FORMATS = {"mp4", "mkv", "mov", "webm", "m4v", "ts"}
-IMAGE_FORMATS = {"png", "jpg", "jpeg", "webp", "bmp", "gif"}
 
 
 class Unplayable(Exception):
@@ -72,16 +69,22 @@ def _format(item: Item, ctx: ResolveContext) -> str:
     return (row.get("format") or "").lower().lstrip(".")
 
 
+def _is_format(fmt: str, kind: str) -> bool:
+    """mpv is only asked to play the formats of kiosk.mediaformats' table."""
+    f = mediaformats.by_name(fmt)
+    return f is not None and f.kind == kind
+
+
 def resolve_video(item: Item, ctx: ResolveContext) -> Playable:
     fmt = _format(item, ctx)
-    if fmt and fmt not in VIDEO_FORMATS:
+    if fmt and not _is_format(fmt, "video"):
         raise Unplayable(f"unsupported video format {fmt!r}")
     return Playable(item, str(_media_file(item, ctx)), "video", item.duration_s)
 
 
 def resolve_image(item: Item, ctx: ResolveContext) -> Playable:
     fmt = _format(item, ctx)
-    if fmt and fmt not in IMAGE_FORMATS:
+    if fmt and not _is_format(fmt, "image"):
         raise Unplayable(f"unsupported image format {fmt!r}")
     duration = item.duration_s if item.duration_s is not None else 10.0
     return Playable(item, str(_media_file(item, ctx)), "image", duration)
