@@ -12,12 +12,13 @@ import json
 import secrets
 from datetime import datetime, timedelta
 
-from kiosk.schedule import LEVELS, ScheduleError, parse_date, parse_time
+from kiosk.schedule import LEVELS, ScheduleError, parse_time
+from kiosk.schedule_entry import EntryError, check_entry
 from kiosk.store import iso, utcnow
 
 from central.fleet import check_target
 from central.library import central_id, get_playlist
-from central.checks import CentralError, NotFound, check_name, int_list
+from central.checks import CentralError, NotFound, int_list
 from central.users import audit
 
 NOTICE_KINDS = ("ticker", "slide")
@@ -71,21 +72,22 @@ def add_entry(db, target_kind: str, target_id: str, playlist_id: str, *, faces=N
               name: str = "", entry_id: str | None = None, by: str = "cli") -> str:
     check_target(db, target_kind, target_id)
     playlist = get_playlist(db, central_id(playlist_id, "playlist"))
-    start, end = _times(start_time, end_time)
     try:
-        d0, d1 = parse_date(start_date), parse_date(end_date)
-    except ScheduleError as err:
-        raise CentralError(str(err)) from None
-    if d0 and d1 and d1 < d0:
-        raise CentralError(f"the date range ends ({d1}) before it starts ({d0})")
+        # The gate's own rules (kiosk.schedule_entry); no faces means every face.
+        e = check_entry({"name": name, "faces": faces, "weekdays": weekdays, "start_time": start_time,
+                         "end_time": end_time, "start_date": start_date, "end_date": end_date,
+                         "level": level, "not_before": not_before, "not_after": not_after},
+                        empty_faces_mean_all=True, text_input=True)
+    except EntryError as err:
+        raise CentralError(str(err)) from err
     eid = central_id(entry_id or "e-" + secrets.token_hex(4), "schedule entry")
     row = {
-        "id": eid, "name": check_name(name, "entry name") or playlist["name"], "target_kind": target_kind,
-        "target_id": target_id, "playlist_id": playlist["id"], "faces": _faces(faces),
-        "start_date": d0 and d0.isoformat(), "end_date": d1 and d1.isoformat(),
-        "weekdays": _weekdays(weekdays), "start_time": start, "end_time": end,
-        "level": _level(level), "not_before": _instant(not_before),
-        "not_after": _instant(not_after), "created_at": iso(utcnow()), "created_by": by,
+        "id": eid, "name": e["name"] or playlist["name"], "target_kind": target_kind,
+        "target_id": target_id, "playlist_id": playlist["id"], "faces": json.dumps(e["faces"]),
+        "start_date": e["start_date"], "end_date": e["end_date"],
+        "weekdays": json.dumps(e["weekdays"]), "start_time": e["start_time"], "end_time": e["end_time"],
+        "level": e["level"], "not_before": e["not_before"],
+        "not_after": e["not_after"], "created_at": iso(utcnow()), "created_by": by,
     }
     db["schedule_entry"].upsert(row, pk="id")
     audit(db, by, "entry.save", eid, {k: row[k] for k in ("target_kind", "target_id", "level")})

@@ -18,6 +18,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
+from kiosk import schedule_entry
 from kiosk.demo import DemoContext, Service, make_sample_media, priority_window
 from kiosk.settings import faces as configured_faces
 from kiosk.settings import load_settings
@@ -147,7 +148,7 @@ def _drop_local_demo_schedule(gate_settings) -> None:
     db = open_db(gate_settings.db_path)
     try:
         with db.atomic():
-            db.execute(f"DELETE FROM schedule_entry WHERE {local_demo}")
+            schedule_entry.delete_demo(db, "local")
             db.execute("DELETE FROM face_fallback WHERE playlist_id LIKE 'demo-%' "
                        "AND source = 'local'")
             db.execute(f"DELETE FROM playlist_item WHERE playlist_id IN "

@@ -1,6 +1,7 @@
 """Small library for putting local content into the gate database: media files
-into the media store, playlists, schedule entries, fallbacks. Used by the demo,
-tests and benchmarks; the admin and sync may call it too.
+into the media store (their format from kiosk.mediaformats), playlists, schedule
+entries (checked and written by kiosk.schedule_entry), fallbacks. Used by the
+demo, the admin, tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import uuid
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from kiosk import mediaformats
+from kiosk import mediaformats, schedule_entry
 from kiosk.mediastore import MediaStore
-from kiosk.schedule import LEVELS, ScheduleError, parse_date, parse_time
 from kiosk.store import iso, utcnow
 
 class ContentError(ValueError):
@@ -87,27 +87,15 @@ def add_schedule_entry(db, playlist_id: str, faces: Iterable[int], start_time: s
                        weekdays: Iterable[int] = range(7), start_date: str | None = None,
                        end_date: str | None = None, name: str = "", entry_id: str | None = None,
                        not_before=None, not_after=None, source: str = "local") -> str:
-    """Add a schedule entry (validated like the engine reads it); returns its id."""
-    if level not in LEVELS:
-        raise ContentError(f"unknown level {level!r}")
-    try:
-        parse_time(start_time)
-        parse_time(end_time, allow_24=True)
-        parse_date(start_date)
-        parse_date(end_date)
-    except ScheduleError as e:
-        raise ContentError(str(e)) from None
-    entry_id = entry_id or uuid.uuid4().hex[:12]
-    db["schedule_entry"].insert({
-        "id": entry_id, "name": name, "playlist_id": playlist_id,
-        "faces": json.dumps(sorted(set(faces))), "start_date": start_date, "end_date": end_date,
-        "weekdays": json.dumps(sorted(set(weekdays))), "start_time": start_time,
-        "end_time": end_time, "level": level, "source": source, "enabled": 1,
-        "created_at": iso(utcnow()),
-        "not_before": iso(not_before) if not_before else None,
-        "not_after": iso(not_after) if not_after else None,
+    """Add a schedule entry, checked and written by kiosk.schedule_entry (an
+    EntryError says what is wrong); returns its id."""
+    clean = schedule_entry.check_entry({
+        "name": name, "faces": list(faces), "weekdays": list(weekdays), "start_time": start_time,
+        "end_time": end_time, "level": level, "start_date": start_date, "end_date": end_date,
+        "not_before": not_before, "not_after": not_after,
     })
-    return entry_id
+    entry_id = entry_id or uuid.uuid4().hex[:12]
+    return schedule_entry.insert(db, entry_id, playlist_id, clean, source=source)
 
 
 def set_fallback(db, face_id: int, playlist_id: str | None) -> None:

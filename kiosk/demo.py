@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from kiosk import content
+from kiosk import content, schedule_entry
 from kiosk.entrypoints import demo_service_factories
 from kiosk.mediastore import MediaStore, sha256_file
 from kiosk.player.mpv import display_available
@@ -215,7 +215,7 @@ def install_schedule(db, store: MediaStore, media: dict[str, Path], tz: str,
         sha[name] = digest if known and store.has(digest) else \
             content.add_media(db, store, path, name=f"demo {path.name}")
     with db.atomic():
-        db.execute("DELETE FROM schedule_entry WHERE id LIKE 'demo-%'")
+        schedule_entry.delete_demo(db)
         db.execute("DELETE FROM face_fallback WHERE playlist_id LIKE 'demo-%'")
     content.set_playlist(db, "demo-face-1", "Demo: face 1", [
         (sha["welcome"], 8.0), (sha["landscape"], 6.0), (sha["clip"], None)])

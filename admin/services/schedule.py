@@ -1,6 +1,8 @@
 """Local playlists, schedule entries and fallbacks; conflicts in words; the
-week view. Rows go through kiosk.content (the player engineer's writer) after
-the checks here, and the week view asks the real schedule engine."""
+week view. Entries are checked and written by kiosk.schedule_entry (the rules
+every door shares; its refusals are put in the user's language here), playlists
+and fallbacks go through kiosk.content, and the week view asks the real schedule
+engine."""
 
 from __future__ import annotations
 
@@ -11,8 +13,9 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from kiosk import content
-from kiosk.schedule import LEVEL_RANK, LEVELS, ScheduleError, evaluate, load_schedule, parse_date, parse_time
+from kiosk import content, schedule_entry
+from kiosk.schedule import LEVEL_RANK, evaluate, load_schedule, parse_time
+from kiosk.schedule_entry import EntryError
 from kiosk.settings import faces as configured_faces
 
 from admin.services import Actor, AdminError, Conflict, NotFound, audit, check_face, writing
@@ -152,55 +155,54 @@ def get_entry(db, entry_id: str) -> dict:
     return _entry_public(rows[0])
 
 
+def entry_error_message(e: EntryError) -> str:
+    """kiosk.schedule_entry's refusals in the user's language."""
+    p = e.params
+    messages = {
+        "time_of_day": lambda: _("%(v)s is not a time of day: use HH:MM from 00:00 to 23:59.",
+                                 v=p.get("value") or "—"),
+        "end_time_of_day": lambda: _("%(v)s is not a time of day: use HH:MM from 00:00 to 23:59 "
+                                     "(or 24:00 as an end).", v=p.get("value") or "—"),
+        "date": lambda: _("%(v)s is not a date (YYYY-MM-DD).", v=p.get("value") or "—"),
+        "dates_reversed": lambda: _("The date range ends (%(end)s) before it starts (%(start)s).",
+                                    end=p["end"], start=p["start"]),
+        "no_faces": lambda: _("Choose at least one face."),
+        "unknown_face": lambda: _("Unknown face %(face)s (this gate has faces %(faces)s).",
+                                  face=p["value"], faces=p["faces"]),
+        "no_weekdays": lambda: _("Choose at least one weekday."),
+        "weekday": lambda: _("Weekdays are 0 (Monday) to 6 (Sunday)."),
+        "level": lambda: _("Choose a level: emergency, priority or normal."),
+        "instant": lambda: _("%(v)s is not a date and time.", v=p.get("value") or "—"),
+        "instant_offset": lambda: _("%(v)s needs a UTC offset, e.g. +07:00.", v=p.get("value") or "—"),
+        "name": lambda: _("A name is text without control characters, at most %(n)s characters.",
+                          n=p.get("limit")),
+    }
+    return messages.get(e.code, lambda: str(e))()
+
+
 def check_entry(db, settings, data: dict) -> dict:
-    """Validate every field of a schedule entry; returns the clean values."""
-    name = " ".join(str(data.get("name") or "").split())[:100]
+    """Validate every field of a schedule entry (kiosk.schedule_entry's rules, this
+    gate's faces); returns the clean values."""
     playlist_id = str(data.get("playlist_id") or "")
     if not db.execute("SELECT 1 FROM playlist WHERE id = ?", [playlist_id]).fetchone():
         raise AdminError(_("Choose an existing playlist."), field="playlist_id")
-    faces = [check_face(settings, f, "faces") for f in data.get("faces") or []]
-    if not faces:
-        raise AdminError(_("Choose at least one face."), field="faces")
-    weekdays = []
-    for d in data.get("weekdays", list(range(7))) or []:
-        try:
-            d = int(d)
-        except (TypeError, ValueError):
-            d = -1
-        if not 0 <= d <= 6:
-            raise AdminError(_("Weekdays are 0 (Monday) to 6 (Sunday)."), field="weekdays")
-        weekdays.append(d)
-    if not weekdays:
-        raise AdminError(_("Choose at least one weekday."), field="weekdays")
-    start_time = str(data.get("start_time") or "").strip()
-    end_time = str(data.get("end_time") or "").strip()
+    fields = {
+        # The form's name box holds 100 characters; a longer name is cut, as always.
+        "name": " ".join(str(data.get("name") or "").split())[:100],
+        "faces": data.get("faces") or [],
+        "weekdays": data.get("weekdays", list(range(7))) or [],
+        "start_time": str(data.get("start_time") or "").strip(),
+        "end_time": str(data.get("end_time") or "").strip(),
+        "level": str(data.get("level") or "normal"),
+        "start_date": str(data.get("start_date") or "").strip() or None,
+        "end_date": str(data.get("end_date") or "").strip() or None,
+    }
     try:
-        parse_time(start_time)
-    except ScheduleError:
-        raise AdminError(_("%(v)s is not a time of day: use HH:MM from 00:00 to 23:59.",
-                           v=start_time[:20] or "—"), field="start_time") from None
-    try:
-        parse_time(end_time, allow_24=True)
-    except ScheduleError:
-        raise AdminError(_("%(v)s is not a time of day: use HH:MM from 00:00 to 23:59 (or 24:00 as an end).",
-                           v=end_time[:20] or "—"), field="end_time") from None
-    dates = {}
-    for key in ("start_date", "end_date"):
-        value = str(data.get(key) or "").strip() or None
-        try:
-            parse_date(value)
-        except ScheduleError:
-            raise AdminError(_("%(v)s is not a date (YYYY-MM-DD).", v=value[:20]), field=key) from None
-        dates[key] = value
-    if dates["start_date"] and dates["end_date"] and dates["end_date"] < dates["start_date"]:
-        raise AdminError(_("The date range ends (%(end)s) before it starts (%(start)s).",
-                           end=dates["end_date"], start=dates["start_date"]), field="end_date")
-    level = str(data.get("level") or "normal")
-    if level not in LEVELS:
-        raise AdminError(_("Choose a level: emergency, priority or normal."), field="level")
-    return {"name": name, "playlist_id": playlist_id, "faces": sorted(set(faces)),
-            "weekdays": sorted(set(weekdays)), "start_time": start_time, "end_time": end_time,
-            "level": level, "enabled": bool(data.get("enabled", True)), **dates}
+        clean = schedule_entry.check_entry(fields, faces=[f["id"] for f in configured_faces(settings)],
+                                           text_input=True)
+    except EntryError as e:
+        raise AdminError(entry_error_message(e), field=e.field) from e
+    return {**clean, "playlist_id": playlist_id, "enabled": bool(data.get("enabled", True))}
 
 
 def save_entry(db, settings, actor: Actor, entry_id: str | None, data: dict) -> dict:
@@ -210,15 +212,11 @@ def save_entry(db, settings, actor: Actor, entry_id: str | None, data: dict) -> 
         if entry_id:
             before = get_entry(db, entry_id)
             _check_local(before, entry_id)
-            db.execute("DELETE FROM schedule_entry WHERE id = ?", [entry_id])
+            schedule_entry.delete(db, entry_id)
         else:
             entry_id = "l-" + uuid.uuid4().hex[:10]
-        content.add_schedule_entry(
-            db, clean["playlist_id"], clean["faces"], clean["start_time"], clean["end_time"],
-            clean["level"], clean["weekdays"], clean["start_date"], clean["end_date"],
-            clean["name"] or entry_id, entry_id)
-        if not clean["enabled"]:
-            db.execute("UPDATE schedule_entry SET enabled = 0 WHERE id = ?", [entry_id])
+        schedule_entry.insert(db, entry_id, clean["playlist_id"],
+                              {**clean, "name": clean["name"] or entry_id}, enabled=clean["enabled"])
         after = get_entry(db, entry_id)
         audit.record(db, actor, "entry.save", after["name"], before, after)
     return after
@@ -228,7 +226,7 @@ def delete_entry(db, actor: Actor, entry_id: str) -> None:
     with writing(db):
         e = get_entry(db, entry_id)
         _check_local(e, entry_id)
-        db.execute("DELETE FROM schedule_entry WHERE id = ?", [entry_id])
+        schedule_entry.delete(db, entry_id)
         audit.record(db, actor, "entry.delete", e["name"], e, None)
 
 

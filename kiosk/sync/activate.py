@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kiosk import schedule_entry
 from kiosk.store import get_state, iso, log_event, utcnow
 from kiosk.sync.release import Release
 
@@ -64,7 +65,7 @@ def activate(db, release: Release, sha256: str) -> dict[str, Any]:
             ).fetchall()
         }
         new_playlists = {p["id"] for p in doc.get("playlists", [])}
-        x("DELETE FROM schedule_entry WHERE source = 'central'")
+        schedule_entry.delete_from(db, "central")
         x("DELETE FROM face_fallback WHERE source = 'central'")
         x("DELETE FROM power_window WHERE source = 'central'")
         x("DELETE FROM notice WHERE source = 'central'")
@@ -107,16 +108,7 @@ def activate(db, release: Release, sha256: str) -> dict[str, Any]:
                     [p["id"], pos, item["media_sha256"], item.get("duration_s")],
                 )
         for e in doc.get("schedule_entries", []):
-            x(
-                "INSERT INTO schedule_entry (id, name, playlist_id, faces, start_date, end_date, "
-                "weekdays, start_time, end_time, level, source, enabled, created_at, not_before, "
-                "not_after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'central', 1, ?, ?, ?)",
-                [e["id"], e.get("name") or "", e["playlist_id"], json.dumps(e["faces"]),
-                 e.get("start_date"), e.get("end_date"),
-                 json.dumps(e.get("weekdays") if e.get("weekdays") is not None else list(range(7))),
-                 e["start_time"], e["end_time"], e["level"], now,
-                 e.get("not_before"), e.get("not_after")],
-            )
+            schedule_entry.insert_released(db, e, now)
         for f in doc.get("fallbacks", []):
             # A face has one fallback slot; a technician's local choice keeps it
             # (deleting it in the admin lets the release's take over next time).

@@ -17,7 +17,8 @@ from datetime import datetime
 from typing import Any
 
 from kiosk.mediastore import SHA256_RE
-from kiosk.schedule import LEVELS, ScheduleError, entry_from_row, parse_time
+from kiosk.schedule import LEVELS, ScheduleError, parse_time
+from kiosk.schedule_entry import EntryError, check_entry
 
 FORMAT = 1
 MEDIA_KINDS = ("video", "image", "text")
@@ -142,22 +143,11 @@ def validate(doc: Any, gate_id: str) -> Release:
         _unique_id(e, where, entry_ids)
         if e.get("playlist_id") not in playlist_ids:
             raise ReleaseError(f"{where}: playlist {e.get('playlist_id')!r} is not in this release")
-        if e.get("name") is not None:
-            _text(e["name"], f"{where}.name", MAX_NAME)
-        _faces(e.get("faces"), where, allow_empty=False)
-        _weekdays(e.get("weekdays"), where)
-        if e.get("level") not in LEVELS:
-            raise ReleaseError(f"{where}: level {e.get('level')!r} is not one of {LEVELS}")
-        for key in ("not_before", "not_after"):
-            _instant(e.get(key), f"{where}.{key}")
         try:
-            entry_from_row(
-                {**e, "faces": list(e["faces"]), "weekdays": e.get("weekdays"),
-                 "start_date": e.get("start_date"), "end_date": e.get("end_date"),
-                 "not_before": e.get("not_before"), "not_after": e.get("not_after")}
-            )
-        except (ScheduleError, KeyError, TypeError, ValueError) as err:
-            raise ReleaseError(f"{where}: {err}") from None
+            # The same rules as the gate admin and central (kiosk.schedule_entry).
+            check_entry(e, faces=FACE_IDS)
+        except EntryError as err:
+            raise ReleaseError(f"{where}: {err}") from err
 
     fallback_faces: set[int] = set()
     for i, f in enumerate(_list(doc, "fallbacks")):
