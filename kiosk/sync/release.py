@@ -19,11 +19,11 @@ from typing import Any
 from kiosk.mediastore import SHA256_RE
 from kiosk.schedule import LEVELS, ScheduleError, parse_time
 from kiosk.schedule_entry import EntryError, check_entry
+from kiosk.text.fonts import LANGUAGE_ORDER as LANGUAGES
 
 FORMAT = 1
 MEDIA_KINDS = ("video", "image", "text")
 NOTICE_KINDS = ("ticker", "slide")
-LANGUAGES = ("vi", "en", "zh", "lo", "km")
 GATE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 # Ids from central are prefixed "c-" so they never collide with local ones.
 CENTRAL_ID_RE = re.compile(r"^c-[A-Za-z0-9_.-]{1,64}$")

@@ -278,6 +278,25 @@ def clean_text(text: object, what: str) -> str:
     return text
 
 
+def check_language_texts(texts: object, what: str) -> dict[str, str]:
+    """The one language -> text check (slides, notices): known language codes,
+    clean text (`clean_text`); a language whose text is None or blank is left
+    out. Raises FontError naming the language at fault."""
+    if texts is None:
+        return {}
+    if not isinstance(texts, Mapping):
+        raise FontError(f"{what} must map language codes to text, got {type(texts).__name__}")
+    out = {}
+    for lang, text in texts.items():
+        if text is None:
+            continue
+        check_language(lang)
+        text = clean_text(text, f"{what}[{lang}]")
+        if text:
+            out[lang] = text
+    return out
+
+
 def sort_languages(langs: Iterable[str]) -> list[str]:
     return sorted(langs, key=lambda lang: LANGUAGE_ORDER.index(lang) if lang in LANGUAGE_ORDER else 99)
 

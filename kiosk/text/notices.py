@@ -19,7 +19,7 @@ from typing import Iterable, Mapping, Sequence
 
 from kiosk.schedule import LEVEL_RANK, LEVELS, Entry, Item
 from kiosk.store import iso, log_event, parse_iso, utcnow
-from kiosk.text.fonts import FontError, check_language, check_texts, clean_text, sort_languages
+from kiosk.text.fonts import FontError, check_language_texts, check_texts, sort_languages
 from kiosk.text.slide import MAX_LANGUAGES, SlideSpec
 
 KINDS = ("slide", "ticker")
@@ -97,17 +97,10 @@ class Notice:
 
 
 def validate_texts(texts: Mapping[str, str | None], kind: str) -> dict[str, str]:
-    out = {}
-    for lang, text in texts.items():
-        if text is None:
-            continue
-        try:
-            check_language(lang)
-            text = clean_text(text, f"the {lang} text")
-        except FontError as e:
-            raise NoticeError(str(e)) from None
-        if text:
-            out[lang] = text
+    try:
+        out = check_language_texts(texts, "text")
+    except FontError as e:
+        raise NoticeError(str(e)) from None
     if not out:
         raise NoticeError("a notice needs text in at least one language (e.g. --text-vi)")
     if kind == "slide" and len(out) > MAX_LANGUAGES:

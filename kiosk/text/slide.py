@@ -34,8 +34,7 @@ from kiosk.text.fonts import (
     LANGUAGES,
     FontChain,
     FontError,
-    check_language,
-    clean_text,
+    check_language_texts,
     font_chain,
     sort_languages,
 )
@@ -83,20 +82,10 @@ def _colour(value: object, what: str) -> str:
 
 
 def _texts(value: object, what: str) -> dict[str, str]:
-    if value in (None, {}):
-        return {}
-    if not isinstance(value, dict):
-        raise SlideError(f"{what} must map language codes to text, got {type(value).__name__}")
-    out = {}
-    for lang, text in value.items():
-        try:
-            check_language(lang)
-            text = clean_text(text, f"{what}[{lang}]")
-        except FontError as e:
-            raise SlideError(str(e)) from None
-        if text:
-            out[lang] = text
-    return out
+    try:
+        return check_language_texts(value, what)
+    except FontError as e:
+        raise SlideError(str(e)) from None
 
 
 def parse_spec(data: bytes | str | Mapping) -> SlideSpec:
