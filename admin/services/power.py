@@ -1,5 +1,5 @@
 """Power pages' operations over kiosk.power.service: checks the input in the
-user's language, then calls the power engineer's service, and audits."""
+user's language, then calls the service, and audits."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The one way tests wait for something to happen: poll a predicate.
 
-Seven engineers and CI share two small cores, so no wait is shorter than
+CI runs on a small machine that other jobs share, so no wait is shorter than
 MIN_TIMEOUT: a slow machine makes a test slower, never red. Speed is measured in
 bench/, not here.
 """
