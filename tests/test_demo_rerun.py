@@ -3,16 +3,18 @@ tried again): the second run reuses the state of the first and works."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from kiosk.store import open_db
+
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -48,10 +50,9 @@ def test_demo_twice_in_one_folder_reuses_its_state(tmp_path):
     with open(out, "w") as o, open(err, "w") as e:
         second = subprocess.Popen(DEMO, stdout=o, stderr=e, text=True, env=env, cwd=tmp_path)
     try:
-        deadline = time.monotonic() + 240
-        while _faces_shown(state / "gatecast.db") != {1, 2} and second.poll() is None \
-                and time.monotonic() < deadline:
-            time.sleep(0.5)
+        with contextlib.suppress(AssertionError):  # a timeout: the assertions below say what
+            wait_for(lambda: second.poll() is not None or _faces_shown(state / "gatecast.db") == {1, 2},
+                     240, "both faces shown by the second run")
         assert second.poll() is None, err.read_text()[-3000:]
         assert _faces_shown(state / "gatecast.db") == {1, 2}, out.read_text()[-3000:]
     finally:

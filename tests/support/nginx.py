@@ -13,12 +13,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import urllib3
+
+from tests.support.wait import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "deploy" / "nginx" / "gatecast-central.conf"
@@ -146,15 +147,19 @@ def running_nginx(ng: Nginx, ready_path: str = "/tuf/metadata/timestamp.json"):
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pool = ng.pool()
     try:
-        deadline = time.monotonic() + 60
-        while True:
+        def answers() -> bool:
             try:
                 pool.request("GET", ready_path)
-                break
+                return True
             except urllib3.exceptions.HTTPError:
-                if ng.proc.poll() is not None or time.monotonic() > deadline:
+                if ng.proc.poll() is not None:
                     raise RuntimeError("nginx did not start:\n" + ng.error_log()) from None
-                time.sleep(0.1)
+                return False
+
+        try:
+            wait_for(answers, 60, "nginx to answer")
+        except AssertionError:
+            raise RuntimeError("nginx did not start:\n" + ng.error_log()) from None
         yield ng
     finally:
         pool.close()
