@@ -17,6 +17,7 @@ from flask import Flask
 
 from kiosk.settings import load_settings
 from kiosk.store import open_db
+from kiosk.webassets import static_folder
 
 from admin import db, errors, i18n, security
 from admin.extensions import babel, csrf, login_manager
@@ -26,7 +27,8 @@ __all__ = ["create_app"]
 
 def create_app(test_config: dict | None = None) -> Flask:
     cfg = dict(test_config or {})
-    app = Flask(__name__)
+    # /static/: the top-level static/ folder, shared with the central console.
+    app = Flask(__name__, static_folder=str(static_folder()), static_url_path="/static")
     config_file = cfg.pop("CONFIG_FILE", None) or os.environ.get("GATECAST_CONFIG") or None
     state_dir = cfg.pop("STATE_DIR", None)
     settings = load_settings(

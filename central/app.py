@@ -18,6 +18,7 @@ from flask import Flask, Response, abort, jsonify, render_template, request, sen
 
 from kiosk.settings import Settings
 from kiosk.store import connect, utcnow
+from kiosk.webassets import static_folder
 
 from central.db import DB_NAME, Checkpointer, open_central_db
 from central.fleet import get_gate, overview
@@ -51,7 +52,8 @@ def repository_for(settings: Settings, offline_keys_dir=None) -> Repository:
 def create_app(settings: Settings, background: bool = False) -> Flask:
     state_dir = settings.state_path
     open_central_db(state_dir).close()  # migrate once, before any request
-    app = Flask(__name__)
+    # /static/: the stylesheet and script the gate admin uses too (static/ in the checkout).
+    app = Flask(__name__, static_folder=str(static_folder()), static_url_path="/static")
     # Every body is bounded by the report limit; the media upload raises its own.
     app.config["MAX_CONTENT_LENGTH"] = int(settings["central_max_report_mb"] * 2**20)
     app.config["SETTINGS"] = settings
@@ -85,7 +87,7 @@ def create_app(settings: Settings, background: bool = False) -> Flask:
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "no-referrer")
         resp.headers.setdefault("Content-Security-Policy",
-                                "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'")
+                                "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'")
         return resp
 
     @app.get("/healthz")

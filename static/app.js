@@ -1,4 +1,4 @@
-// gatecast admin: the only script. No inline code (the CSP forbids it).
+// gatecast's one script, for the gate admin and the central console. No inline code (the CSP forbids it).
 "use strict";
 
 function dig(obj, path) {
