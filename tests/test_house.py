@@ -199,3 +199,44 @@ def test_the_circle_finder_finds_deferred_and_relative_circles(tmp_path):
 
 def test_no_import_circles_between_the_projects_modules():
     assert circles(import_graph(ROOT)) == []
+
+
+# ---- the README's map of the folders and its table of dependencies ------------------
+
+README = ROOT / "README.md"
+
+
+def _tracked_folders(depth: int = 2) -> set[str]:
+    names = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           cwd=ROOT, check=True, capture_output=True).stdout.decode().split("\0")
+    folders = set()
+    for name in filter(None, names):
+        parts = name.split("/")[:-1]
+        if parts and not parts[0].startswith(".") and (ROOT / name).exists():
+            folders |= {"/".join(parts[:i]) + "/" for i in range(1, min(len(parts), depth) + 1)}
+    return folders
+
+
+def test_readme_folder_map_matches_the_tree():
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"### Folders\n.*?```text\n(.*?)```", text, re.S)
+    assert block, "README.md has no folder map (### Folders with a ```text block)"
+    mapped = [line.split()[0] for line in block.group(1).splitlines() if line.strip()]
+    assert len(mapped) == len(set(mapped)), "a folder is mapped twice"
+    tree = _tracked_folders()
+    assert sorted(set(tree) - set(mapped)) == [], "folders missing from README.md's map"
+    assert sorted(set(mapped) - set(tree)) == [], "README.md maps folders that do not exist"
+
+
+def test_readme_says_why_each_python_dependency_is_there():
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        project = tomllib.load(f)["project"]
+    requirements = project["dependencies"] + [r for extra in project["optional-dependencies"].values()
+                                              for r in extra]
+    names = {re.match(r"[A-Za-z0-9_.-]+", r).group(0).lower() for r in requirements}
+    table = re.search(r"## Dependencies and why\n(.*?)\n## ", README.read_text(encoding="utf-8"), re.S)
+    first_column = " ".join(line.split("|")[1] for line in table.group(1).splitlines()
+                            if line.startswith("|")).lower()
+    missing = sorted(n for n in names if not re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])",
+                                                       first_column))
+    assert missing == [], "say in README.md's dependency table why these are there"
