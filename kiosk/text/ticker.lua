@@ -1,88 +1,52 @@
--- gatecast ticker: a scrolling text band drawn over whatever an output's mpv plays.
+-- gatecast ticker: a scrolling band over whatever a picture's mpv plays.
 --
--- Loaded with --script= into the one long-running mpv of an output, so it lives
--- across playlist items: the band's position is computed from mp.get_time()
--- and the moment its text was set, never from the playing file, and an item
--- change neither resets nor pauses it. The controller feeds it with
+-- Loaded with --script= into the one long-running mpv of a picture, so it
+-- lives across playlist items: the band's position is computed from
+-- mp.get_time() and the moment its strip was set, never from the playing
+-- file, and an item change neither resets nor pauses it.
+--
+-- The controller draws the band's text once (kiosk/text/ticker.py, HarfBuzz
+-- shaping with the project's fonts) into a raw BGRA strip file and sends
 --   script-message gatecast-ticker '<json>'
--- where the JSON is {"segments": [[{"text", "font", "bold"}...], ...],
--- "position": "top"|"bottom", "speed": px/s at 1080 lines, "height": fraction
--- of the screen, "color": "#RRGGBB", "background": "#RRGGBB", "fps": redraws
--- per second}; a message without segments removes the band. Fonts are
--- fontconfig family names; libass shapes the text with HarfBuzz.
+-- with {"image": path, "stride": pixels per row of the file, "width": the
+-- picture width it was drawn for, "height": band height in pixels,
+-- "period": text + gap in pixels, "lead": empty pixels before the first copy,
+-- "speed": px/s, "position": "top"|"bottom", "fps": most moves per second}.
+-- A message without "image" removes the band.
+--
+-- Moving the band is one overlay-add of a picture-wide window of that file
+-- at a new byte offset: mpv copies one band of pixels, nothing is laid out
+-- or rasterised again. Positions are whole pixels and the band is only
+-- redrawn when the position changes, so a band moving 60 px/s costs at most
+-- 60 redraws a second whatever `fps` is.
 
 local utils = require "mp.utils"
 
-local band = mp.create_osd_overlay("ass-events")
-band.z = 100
-local probe = mp.create_osd_overlay("ass-events")
-probe.hidden = true
-probe.compute_bounds = true
+local OVERLAY_ID = 0 -- the only overlay this mpv has; the band is opaque
 
 local current_json = nil
 local cfg = nil
 local started = 0
-local strip_width = nil
 local timer = nil
-
-local function ass_colour(hex, fallback)
-    local r, g, b = string.match(hex or "", "^#(%x%x)(%x%x)(%x%x)$")
-    if not r then
-        return fallback
-    end
-    return "&H" .. b .. g .. r .. "&"
-end
-
-local function escape(text)
-    text = string.gsub(text, "\\", "\\\239\187\191")
-    text = string.gsub(text, "{", "\\{")
-    text = string.gsub(text, "}", "\\}")
-    text = string.gsub(text, "[\r\n]+", " ")
-    return text
-end
+local shown = nil -- the last "offset y width" sent, to skip redraws that change nothing
 
 local function screen()
-    local w, h = mp.get_osd_size()
-    if not w or w <= 0 or not h or h <= 0 then
+    local dims = mp.get_property_native("osd-dimensions")
+    if not dims or not dims.w or dims.w <= 0 or not dims.h or dims.h <= 0 then
         return nil
     end
-    return w, h
+    return dims.w, dims.h
 end
 
--- The strip: every language in turn, separated by a bullet, as ASS text.
-local function strip_text(fs)
-    local parts = {}
-    for i, segment in ipairs(cfg.segments) do
-        if i > 1 then
-            table.insert(parts, "{\\fn" .. escape(cfg.separator_font or "Noto Sans") .. "\\b0}" .. "   \226\128\162   ")
-        end
-        for _, run in ipairs(segment) do
-            table.insert(parts, "{\\fn" .. escape(run.font or "Noto Sans") .. "\\b" ..
-                (run.bold and "1" or "0") .. "}" .. escape(run.text or ""))
-        end
+-- Where in the strip the window starts after `travelled` pixels: the first
+-- `lead` pixels are shown once (the text enters from the right edge), then
+-- the strip repeats every `period` pixels.
+local function window_start(travelled)
+    local lead, period = cfg.lead, cfg.period
+    if travelled < lead + period then
+        return math.floor(travelled)
     end
-    return table.concat(parts)
-end
-
-local function geometry(w, h)
-    local band_h = math.floor(h * (cfg.height or 0.08) + 0.5)
-    local y0 = 0
-    if cfg.position ~= "top" then
-        y0 = h - band_h
-    end
-    return band_h, y0, math.floor(band_h * 0.62 + 0.5)
-end
-
-local function measure(w, h)
-    local band_h, y0, fs = geometry(w, h)
-    probe.res_x, probe.res_y = w, h
-    probe.data = "{\\an4\\pos(0," .. y0 + band_h / 2 .. ")\\fs" .. fs ..
-        "\\bord0\\shad0\\q2}" .. strip_text(fs)
-    local bounds = probe:update()
-    if bounds and bounds.x1 and bounds.x0 then
-        return bounds.x1 - bounds.x0
-    end
-    return nil
+    return lead + math.floor((travelled - lead) % period)
 end
 
 local function draw()
@@ -93,40 +57,23 @@ local function draw()
     if not w then
         return
     end
-    if not strip_width or cfg.measured_for ~= w .. "x" .. h then
-        strip_width = measure(w, h)
-        cfg.measured_for = w .. "x" .. h
-        if not strip_width then
-            return
-        end
+    local width = math.min(w, cfg.width)
+    local y = 0
+    if cfg.position ~= "top" then
+        y = h - cfg.height
     end
-    local band_h, y0, fs = geometry(w, h)
-    local speed = (cfg.speed or 120) * h / 1080
-    local gap = w / 3
-    local period = strip_width + gap
-    local travelled = (mp.get_time() - started) * speed
-    -- The first copy enters at the right edge; later copies follow one period
-    -- apart, so the band is never empty once it has filled.
-    local x = w - travelled
-    if x < -strip_width then
-        x = x + math.floor((-strip_width - x) / period + 1) * period
+    local offset = window_start((mp.get_time() - started) * cfg.speed)
+    local key = offset .. " " .. y .. " " .. width
+    if key == shown then
+        return
     end
-    local fg = ass_colour(cfg.color, "&HFFFFFF&")
-    local bg = ass_colour(cfg.background, "&H000000&")
-    local events = {
-        string.format("{\\an7\\pos(0,%d)\\bord0\\shad0\\1c%s\\p1}m 0 0 l %d 0 %d %d 0 %d{\\p0}",
-            y0, bg, w, w, band_h, band_h),
-    }
-    local text = strip_text(fs)
-    while x < w do
-        table.insert(events, string.format(
-            "{\\an4\\pos(%.2f,%.2f)\\fs%d\\bord0\\shad0\\q2\\1c%s\\clip(0,%d,%d,%d)}%s",
-            x, y0 + band_h / 2, fs, fg, y0, w, y0 + band_h, text))
-        x = x + period
+    local ok, err = mp.command_native({"overlay-add", OVERLAY_ID, 0, math.max(0, y), cfg.image,
+        offset * 4, "bgra", width, cfg.height, cfg.stride * 4})
+    if ok == nil and err then
+        mp.msg.error("ticker: overlay-add failed: " .. tostring(err))
+        return
     end
-    band.res_x, band.res_y = w, h
-    band.data = table.concat(events, "\n")
-    band:update()
+    shown = key
 end
 
 local function stop()
@@ -134,31 +81,40 @@ local function stop()
         timer:kill()
         timer = nil
     end
-    cfg, strip_width, current_json = nil, nil, nil
-    band:remove()
+    cfg, current_json, shown = nil, nil, nil
+    mp.command_native({"overlay-remove", OVERLAY_ID})
+end
+
+local function valid(c)
+    return type(c) == "table" and type(c.image) == "string" and c.image ~= ""
+        and type(c.stride) == "number" and type(c.width) == "number" and type(c.height) == "number"
+        and type(c.period) == "number" and c.period > 0 and type(c.lead) == "number"
+        and type(c.speed) == "number" and c.width > 0 and c.height > 0 and c.stride >= c.width
 end
 
 mp.register_script_message("gatecast-ticker", function(json)
     if json == current_json then
-        return -- the same text again (an unrelated change): keep scrolling where it is
+        return -- the same band again (an unrelated change): keep scrolling where it is
     end
     local parsed = utils.parse_json(json or "")
-    if type(parsed) ~= "table" or type(parsed.segments) ~= "table" or #parsed.segments == 0 then
+    if not valid(parsed) then
         stop()
         mp.msg.info("ticker cleared")
         return
     end
-    cfg, strip_width, current_json = parsed, nil, json
+    cfg, current_json, shown = parsed, json, nil
     started = mp.get_time()
     if timer then
         timer:kill()
     end
-    timer = mp.add_periodic_timer(1 / (parsed.fps or 50), draw)
+    -- No point in asking more often than the band moves a whole pixel.
+    local rate = math.min(parsed.fps or 50, math.max(parsed.speed, 1))
+    timer = mp.add_periodic_timer(1 / rate, draw)
     draw()
-    mp.msg.info("ticker set: " .. #parsed.segments .. " language(s)")
+    mp.msg.info("ticker set: " .. parsed.image)
 end)
 
 mp.observe_property("osd-dimensions", "native", function()
-    strip_width = nil
+    shown = nil
     draw()
 end)
