@@ -5,15 +5,22 @@
   next poll, since writing a notice bumps the desired-state revision).
 - `mpv_args`: loads ticker.lua into every picture's mpv.
 - `tick`: when the notices change (or one starts or ends), works out each
-  picture's band and sends it; resends to an mpv that restarted. A picture
+  picture's band, draws it once at the picture's size (`ticker.render`, into
+  a folder of this plugin's own) and sends it; resends to an mpv that
+  restarted. A picture
   whose faces are all dark, or that shows an emergency while the band holds
   no emergency ticker, carries no band.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import shutil
+import tempfile
 from datetime import datetime
+from pathlib import Path
+
 from kiosk.player.ipc import MpvError
 from kiosk.player.plugins import PictureStatus, PlayerPlugin
 from kiosk.store import desired_revision, log_event
@@ -32,6 +39,9 @@ class TextPlugin(PlayerPlugin):
         self._notices: list[Notice] = []
         self._sent: dict[str, tuple[int, str]] = {}  # picture -> (mpv generation, message)
         self._reported: set[tuple[str, str]] = set()
+        # Strip files the pictures' mpv read at every move of their band.
+        self._strips = Path(tempfile.mkdtemp(prefix="gatecast-ticker-"))
+        self._rendered: dict[tuple, dict] = {}  # (band, width, height) -> ticker.lua's message
         # Say at start (not at the first emergency) which languages cannot be drawn.
         for lang, problem in font_problems(ctx.settings.get("text_fonts")).items():
             log_event(ctx.db, "text", "error", "font_missing", problem, detail={"language": lang})
@@ -50,10 +60,12 @@ class TextPlugin(PlayerPlugin):
             self._revision = rev
             self._notices = active_notices(db, now)
             self._next_change = next_change(db, now)
+        wanted: dict[tuple, dict] = {}
+        changed = False
         for picture in self.ctx.pictures():
             if not picture.connected:
                 continue
-            message = ticker.command(self._band(picture))
+            message = ticker.command(self._strip(picture, wanted))
             key = (picture.generation, message[2])
             if self._sent.get(picture.name) == key:
                 continue
@@ -63,6 +75,25 @@ class TextPlugin(PlayerPlugin):
                 logger.warning("could not send the ticker to picture %s: %s", picture.name, e)
                 continue
             self._sent[picture.name] = key
+            changed = True
+        if changed:
+            # Keep what some mpv may still be reading: the current strips and the last sent.
+            sent = {json.loads(m).get("image") for _, m in self._sent.values()}
+            self._rendered = {k: v for k, v in self._rendered.items() if k in wanted or v["image"] in sent}
+            ticker.prune(self._strips, {m["image"] for m in self._rendered.values()})
+
+    def _strip(self, picture: PictureStatus, wanted: dict) -> dict | None:
+        """ticker.lua's message for `picture`: its band drawn once at its size."""
+        band = self._band(picture)
+        if band is None:
+            return None
+        region = picture.config.region
+        key = (json.dumps(band, sort_keys=True, ensure_ascii=False), region.width, region.height)
+        message = self._rendered.get(key)
+        if message is None or not Path(message["image"]).exists():
+            message = self._rendered[key] = ticker.render(band, region.width, region.height, self._strips)
+        wanted[key] = message
+        return message
 
     def _band(self, picture: PictureStatus) -> dict | None:
         faces = picture.showing
@@ -74,6 +105,9 @@ class TextPlugin(PlayerPlugin):
                 for n in self._notices):
             return None  # an emergency slide owns the whole face
         return band
+
+    def close(self) -> None:
+        shutil.rmtree(self._strips, ignore_errors=True)
 
     def _report(self, notice: Notice, error: FontError) -> None:
         key = (notice.id, str(error))

@@ -12,7 +12,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from PIL import Image, ImageChops
+from PIL import Image, ImageChops, ImageStat
 
 # A customs notice in each language (the same sentences `gatecast text fonts` checks).
 from kiosk.text.fonts import SAMPLES  # noqa: F401 - re-exported for the tests
@@ -165,3 +165,20 @@ def band_profile(image: Image.Image, top: int, bottom: int, colour=(255, 255, 25
 
 def leftmost_ink(profile: list[int]) -> int | None:
     return next((x for x, n in enumerate(profile) if n), None)
+
+
+def band_shift(before: Image.Image, after: Image.Image, max_shift: int) -> tuple[int, float]:
+    """How far left the band moved from `before` to `after`, and how well it matches.
+
+    Tries every whole-pixel shift s in 0..max_shift (after[x] = before[x + s])
+    and returns the best one with its mean grey difference over the part both
+    pictures show: near 0 when `after` is `before` moved, and nothing else
+    changed (a re-laid-out, restarted or smeared band matches badly).
+    """
+    a, b = before.convert("L"), after.convert("L")
+    w, h = a.size
+    best = (255.0, 0)
+    for s in range(0, min(max_shift, w - 8) + 1):
+        diff = ImageStat.Stat(ImageChops.difference(a.crop((s, 0, w, h)), b.crop((0, 0, w - s, h)))).mean[0]
+        best = min(best, (diff, s))
+    return best[1], best[0]
