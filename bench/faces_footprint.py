@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +110,7 @@ def one_start(tmp: Path, sway: HeadlessSway, media: dict, w: int, h: int, n: int
     env["GPIOZERO_PIN_FACTORY"] = "mock"
     log = tmp / f"player{n}.log"
     t0 = time.monotonic()
+    wall0 = datetime.now(timezone.utc)
     with open(log, "w") as out:
         proc = subprocess.Popen([GATECAST, "player", "--config", str(cfg), "--state", str(state)],
                                 stdout=out, stderr=subprocess.STDOUT, env=env)
@@ -119,15 +121,18 @@ def one_start(tmp: Path, sway: HeadlessSway, media: dict, w: int, h: int, n: int
         time.sleep(20)
         lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
         started = next(x for x in lines if x["msg"] == "player starting")["ts"]
-        playing = {}
+        playing, placed = {}, {}
         for x in lines:
             if x["msg"] == "playing" and x["picture"] not in playing:
                 playing[x["picture"]] = x["ts"]
-        from datetime import datetime
+            if x["msg"] == "picture placed" and x["picture"] not in placed:
+                placed[x["picture"]] = x["ts"]
         ts = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
         log_s = {p: round((ts(t) - ts(started)).total_seconds(), 3) for p, t in sorted(playing.items())}
+        placed_s = {p: round((ts(t) - ts(started)).total_seconds(), 3) for p, t in sorted(placed.items())}
         children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
-        return {"seen_s": seen_s, "log_s": log_s, "controller_mb": rss_mb(proc.pid),
+        return {"seen_s": seen_s, "log_s": log_s, "placed_s": placed_s,
+                "started_s": (ts(started) - wall0).total_seconds(), "controller_mb": rss_mb(proc.pid),
                 "mpv_mb": sorted(rss_mb(int(p)) for p in children)}
     finally:
         proc.terminate()
@@ -149,8 +154,9 @@ def main() -> None:
     finally:
         sway.stop()
     for i, r in enumerate(runs, 1):
-        print(f"start {i}: every face on screen after {r['seen_s']:.2f} s; first 'playing' per picture "
-              f"(s after 'player starting'): {r['log_s']}; controller RSS {r['controller_mb']:.1f} MB; "
+        print(f"start {i}: every face on screen after {r['seen_s']:.2f} s (player process up and "
+              f"logging after {r['started_s']:.2f} s); first 'playing' per picture "
+              f"(s after 'player starting'): {r['log_s']}; placed: {r['placed_s']}; controller RSS {r['controller_mb']:.1f} MB; "
               f"mpv RSS {', '.join(f'{m:.1f}' for m in r['mpv_mb'])} MB")
     seen = [r["seen_s"] for r in runs]
     print(f"outputs: 2 x {w}x{h} (headless sway 1.7, pixman), 4 pictures, mpv --vo=wlshm")

@@ -37,6 +37,10 @@ class Display:
         """Called on every loop pass with the pictures whose mpv is up: keep
         their windows where they belong (cheap when nothing changed)."""
 
+    def next_due(self) -> float | None:
+        """time.monotonic() by which `maintain` wants to run again, if soon."""
+        return None
+
     def capture(self, output: OutputConfig, path: str) -> None:
         """Write a PNG of `output` as it is shown now (blocking: call it from a
         worker thread). Raises DisplayError."""

@@ -32,6 +32,7 @@ from kiosk.settings import OutputConfig, Picture
 logger = logging.getLogger("gatecast.display")
 
 PLACE_INTERVAL_S = 0.5
+PLACE_SOON_S = 0.05  # while a running picture's window is not where it belongs
 APP_ID_PREFIX = "gatecast-"
 _MAGIC = b"i3-ipc"
 _HEADER = struct.Struct("=6sII")
@@ -89,6 +90,10 @@ class SwayDisplay(Display):
         self._ipc: SwayIpc | None = None
         self._next_place = 0.0
         self._placed: dict[str, tuple] = {}  # picture -> where we last put it (for the log)
+        self._unsettled = False
+
+    def next_due(self) -> float | None:
+        return self._next_place if self._unsettled else None
 
     # ---- finding the compositor -----------------------------------------
     def _runtime_dirs(self) -> list[str]:
@@ -195,11 +200,17 @@ class SwayDisplay(Display):
         self._next_place = now + PLACE_INTERVAL_S
         try:
             tree = self._request(GET_TREE)
-            self._place_all(tree, running)
+            self._unsettled = not self._place_all(tree, running)
+            if self._unsettled:
+                # A window not mapped yet (mpv just started): look again soon,
+                # so a new picture is in its region within a frame or two.
+                self._next_place = now + PLACE_SOON_S
         except DisplayError as e:
             log(logger, logging.WARNING, "cannot place windows", error=str(e))
 
-    def _place_all(self, tree: dict, running: set[str]) -> None:
+    def _place_all(self, tree: dict, running: set[str]) -> bool:
+        """Move windows that are not where they belong; False while a running
+        picture has no window yet."""
         outputs = {o["name"]: o for o in tree.get("nodes", []) if o.get("type") == "output"
                    and o.get("name") != "__i3"}
         windows = {}  # app id -> (node, output name or "__i3")
@@ -208,10 +219,14 @@ class SwayDisplay(Display):
                 if str(node.get("app_id") or "").startswith(APP_ID_PREFIX):
                     windows[node["app_id"]] = (node, out.get("name"))
         output_list = [{"name": n} for n in outputs]
+        settled = True
         for picture in self.layout.pictures:
             found = windows.get(app_id(picture))
-            if picture.name not in running or found is None:
-                continue  # not mapped yet: next time
+            if picture.name not in running:
+                continue
+            if found is None:
+                settled = False  # not mapped yet: soon
+                continue
             node, on = found
             target = self.sway_output_name(picture.output, output_list)
             criteria = f'[app_id="^{app_id(picture)}$"]'
@@ -235,6 +250,7 @@ class SwayDisplay(Display):
                              f"resize set width {r.width} px height {r.height} px",
                              f"move position {r.x} px {r.y} px"]
             self._run(criteria + " " + ", ".join(commands), picture, (target, want))
+        return settled
 
     def _wanted(self, picture: Picture, output_rect: dict) -> tuple:
         r = picture.region

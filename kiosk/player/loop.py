@@ -227,6 +227,9 @@ class Player:
                 timeout = min(timeout, max(0.0, o.restart_at - now))
         if self._next_eval is not None:
             timeout = min(timeout, max(0.0, (self._next_eval - utcnow()).total_seconds()))
+        due = self.display.next_due()
+        if due is not None:
+            timeout = min(timeout, max(0.0, due - now))
         return max(0.0, timeout)
 
     def _pass(self) -> None:

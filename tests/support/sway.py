@@ -102,10 +102,12 @@ class HeadlessSway:
 
     def grab(self, output: str, path: Path | None = None) -> Image.Image:
         """The output's pixels as shown (grim, like the player's screenshots)."""
-        path = path or self.runtime / f"grab-{output}-{time.monotonic_ns()}.png"
+        # PPM: grim's PNG compression costs more than the capture itself.
+        path = path or self.runtime / f"grab-{output}-{time.monotonic_ns()}.ppm"
         env = {"PATH": "/usr/bin:/bin", "XDG_RUNTIME_DIR": str(self.runtime),
                "WAYLAND_DISPLAY": Path(self.wayland_socket()).name}
-        subprocess.run(["grim", "-t", "png", "-o", output, str(path)], env=env, check=True,
+        kind = "png" if path.suffix == ".png" else "ppm"
+        subprocess.run(["grim", "-t", kind, "-o", output, str(path)], env=env, check=True,
                        capture_output=True, timeout=20)
         with Image.open(path) as im:
             image = im.convert("RGB")
