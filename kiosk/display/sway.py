@@ -22,6 +22,7 @@ import os
 import socket
 import struct
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -44,6 +45,9 @@ class SwayIpc:
 
     def __init__(self, path: str, timeout: float = 2.0):
         self.path = path
+        # The loop places windows while a capture thread asks for outputs:
+        # one request and its reply at a time, or replies get swapped.
+        self._lock = threading.Lock()
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.sock.settimeout(timeout)
         try:
@@ -54,12 +58,13 @@ class SwayIpc:
 
     def request(self, kind: int, payload: str = ""):
         data = payload.encode()
-        self.sock.sendall(_HEADER.pack(_MAGIC, len(data), kind) + data)
-        header = self._read(_HEADER.size)
-        magic, length, _ = _HEADER.unpack(header)
-        if magic != _MAGIC:
-            raise OSError("not a sway IPC socket")
-        return json.loads(self._read(length))
+        with self._lock:
+            self.sock.sendall(_HEADER.pack(_MAGIC, len(data), kind) + data)
+            magic, length, reply_kind = _HEADER.unpack(self._read(_HEADER.size))
+            body = self._read(length)
+        if magic != _MAGIC or reply_kind != kind:
+            raise OSError(f"unexpected sway IPC reply (type {reply_kind} to a request of type {kind})")
+        return json.loads(body)
 
     def _read(self, n: int) -> bytes:
         buf = b""
@@ -91,6 +96,7 @@ class SwayDisplay(Display):
         self._next_place = 0.0
         self._placed: dict[str, tuple] = {}  # picture -> where we last put it (for the log)
         self._unsettled = False
+        self._connect_lock = threading.Lock()
 
     def next_due(self) -> float | None:
         return self._next_place if self._unsettled else None
@@ -126,6 +132,10 @@ class SwayDisplay(Display):
         return None
 
     def _connect(self) -> SwayIpc:
+        with self._connect_lock:
+            return self._connect_locked()
+
+    def _connect_locked(self) -> SwayIpc:
         if self._ipc is not None:
             return self._ipc
         errors = []
@@ -156,7 +166,8 @@ class SwayDisplay(Display):
         try:
             return ipc.request(kind, payload)
         except (OSError, ValueError) as e:
-            self._drop()
+            if self._ipc is ipc:
+                self._drop()
             raise DisplayError(f"sway IPC failed: {e}") from e
 
     def check(self) -> str | None:

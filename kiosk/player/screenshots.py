@@ -27,7 +27,6 @@ from typing import Any
 
 from PIL import Image
 
-from kiosk.display import DisplayError
 from kiosk.jsonlog import log
 from kiosk.player import facestate
 from kiosk.player.events import ScreenshotDone
@@ -63,7 +62,7 @@ def capture(player: Any, output: OutputConfig, pictures: list) -> bool:
         try:
             player.display.capture(output, tmp)
             player.events.put(ScreenshotDone(output.name, 0, tmp, True, of_output=True))
-        except DisplayError as e:
+        except Exception as e:  # noqa: BLE001 - the loop must hear that it ended
             player.events.put(ScreenshotDone(output.name, 0, tmp, False, str(e), of_output=True))
 
     threading.Thread(target=work, name=f"capture-{output.name}", daemon=True).start()

@@ -257,7 +257,7 @@ def test_transitions_stay_gapless_on_the_output(sway, config, gate, state_dir, m
             if last is not None and colour != last:
                 changes += 1
             last = colour
-    assert set(seen) == {"red", "green"}, seen
+    assert set(seen) == {"red", "green"}, " ".join(seen)
     assert changes >= 4, (changes, seen)  # several item changes were filmed
     assert len(seen) >= 20, len(seen)
 
