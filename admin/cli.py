@@ -89,9 +89,10 @@ def _read_password(password_file: Path | None) -> str:
 
 @admin_group.command("create-user")
 @click.option("--username", required=True, help="The account's user name.")
-@click.option("--role", type=click.Choice(["viewer", "operator", "admin"]), default="admin",
-              show_default=True, help="viewer: read only; operator: power, schedules, notices, "
-              "kill switch; admin: also users and settings.")
+@click.option("--role", type=click.Choice(["viewer", "operator", "admin"]), default=None,
+              help="viewer: read only; operator: power, schedules, notices, "
+              "kill switch; admin: also users and settings. Default: admin for a new "
+              "account; with --reset-password the account keeps its role.")
 @click.option("--password-file", type=click.Path(dir_okay=False, path_type=Path),
               help="Read the password from this file (else from stdin, or a prompt on a terminal).")
 @click.option("--language", type=click.Choice(["vi", "en"]), default="vi", show_default=True)
@@ -128,11 +129,14 @@ def create_user_cmd(username, role, password_file, language, exists_ok, reset_pa
     try:
         password = _read_password(password_file)
         if existing and reset_password:
+            # Without --role the account keeps its role: resetting an operator's
+            # forgotten password must not make them an admin.
+            role = role or existing["role"]
             user_service.update_user(db, existing["id"], actor, role=role, password=password,
                                      disabled=False)
             click.echo(f"user {existing['username']}: password reset, role {role}")
             return
-        user = user_service.create_user(db, username, password, role, actor, language)
+        user = user_service.create_user(db, username, password, role or "admin", actor, language)
     except (AdminError, OSError) as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"created user {user['username']} with role {user['role']}")

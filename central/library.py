@@ -175,7 +175,8 @@ def save_playlist(db, playlist_id: str, name: str, items: list[tuple[str, float 
 def get_playlist(db, playlist_id: str) -> dict:
     rows = list(db["playlist"].rows_where("id = ?", [playlist_id]))
     if not rows:
-        raise NotFound(f"no playlist {playlist_id!r}")
+        # Named as the user typed it: the "c-" prefix is internal.
+        raise NotFound(f"no playlist {playlist_id.removeprefix('c-')!r}")
     playlist = rows[0]
     playlist["items"] = list(db["playlist_item"].rows_where(
         "playlist_id = ?", [playlist_id], order_by="position"))

@@ -88,5 +88,6 @@ def migrate_cmd(ctx_):
     Example:
         gatecast migrate --state /var/lib/gatecast
     """
+    ctx_.create_db = True
     db = ctx_.db
     click.echo(f"database {ctx_.settings.db_path} is up to date ({len(db.table_names())} tables)")

@@ -20,6 +20,9 @@ class Context:
     settings: Settings
 
     _db = None
+    # Only `gatecast migrate` (and the demo, which opens its own) may create a
+    # database: a mistyped --state must not silently run an empty gate.
+    create_db: bool = False
 
     @property
     def db(self):
@@ -27,6 +30,11 @@ class Context:
         if self._db is None:
             from kiosk.store import open_db
 
+            path = self.settings.db_path
+            if not self.create_db and not path.exists():
+                raise click.ClickException(
+                    f"no gatecast database in {self.settings.state_path} (a mistyped --state?). "
+                    f"To set up a new gate there: gatecast migrate --state {self.settings.state_path}")
             self._db = open_db(self.settings.db_path)
             self.settings = with_database(self.settings, self._db)
         return self._db

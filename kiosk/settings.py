@@ -235,11 +235,27 @@ def _coerce(setting: Setting, value: Any) -> Any:
             return int(value)
         if t == "float":
             return float(value)
-        return str(value)
+        value = str(value)
     except (ValueError, TypeError, json.JSONDecodeError) as e:
         raise SettingsError(
             f"setting {setting.name!r} wants a {t} value, got {value!r}"
         ) from e
+    if setting.name == "timezone":
+        _check_timezone(value)
+    return value
+
+
+def _check_timezone(name: str) -> None:
+    """Refuse an unknown zone when settings are read, so that `settings --check`
+    catches it and no command dies later in zoneinfo with a traceback."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(name)
+    except (ValueError, OSError, LookupError):  # ZoneInfoNotFoundError is a KeyError
+        raise SettingsError(
+            f"setting 'timezone': unknown time zone {name!r} (an IANA name such as "
+            "'Asia/Ho_Chi_Minh')") from None
 
 
 class Settings(Mapping[str, Any]):

@@ -32,9 +32,29 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
+@pytest.fixture(scope="session")
+def _migrated_db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template") / "gatecast.db"
+    open_db(path).close()
+    return path
+
+
 @pytest.fixture
-def state_dir(tmp_path):
+def state_dir(tmp_path, _migrated_db):
+    """A set-up gate's state folder (a migrated gatecast.db, as `gatecast migrate`
+    leaves it): commands refuse a folder without a database."""
+    import shutil
+
     d = tmp_path / "state"
+    d.mkdir()
+    shutil.copyfile(_migrated_db, d / "gatecast.db")
+    return d
+
+
+@pytest.fixture
+def empty_state_dir(tmp_path):
+    """A state folder with nothing in it (what a mistyped --state names)."""
+    d = tmp_path / "empty-state"
     d.mkdir()
     return d
 

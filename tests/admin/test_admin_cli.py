@@ -42,3 +42,48 @@ def test_create_user_refuses_short_password_and_takes_group_state(runner, state_
     result = runner.invoke(main, ["admin", "--state", str(state_dir), "create-user", "--username", "an",
                                   "--role", "operator"], input="long-enough-pw\n")
     assert result.exit_code == 0 and _users(state_dir)["an"]["role"] == "operator"
+
+
+def test_reset_password_keeps_the_role(runner, state_dir):
+    base = ["admin", "create-user", "--state", str(state_dir), "--username", "an"]
+    assert runner.invoke(main, base + ["--role", "operator"], input="first-password-1\n").exit_code == 0
+    result = runner.invoke(main, base + ["--reset-password"], input="second-password-2\n")
+    assert result.exit_code == 0, result.output
+    assert _users(state_dir)["an"]["role"] == "operator" and "role operator" in result.output
+
+
+def test_unknown_time_zone_fails_the_check_not_later_with_a_traceback(runner, state_dir, tmp_path):
+    cfg = tmp_path / "mars.toml"
+    cfg.write_text('timezone = "Mars/Base"\n')
+    check = runner.invoke(main, ["settings", "--check", "--config", str(cfg), "--state", "/nonexistent"])
+    assert check.exit_code == 1 and "unknown time zone 'Mars/Base'" in check.output
+    status = runner.invoke(main, ["power", "status", "--config", str(cfg), "--state", str(state_dir)])
+    assert status.exit_code == 1 and "unknown time zone" in status.output
+    assert not isinstance(status.exception, LookupError)  # a clean error, no traceback
+
+
+def test_a_mistyped_state_folder_is_refused_until_migrate(runner, tmp_path):
+    missing = tmp_path / "does-not-exist"
+    for command in (["power", "status"], ["player", "--for", "0"], ["notice", "list"],
+                    ["admin", "create-user", "--username", "x"]):
+        result = runner.invoke(main, [*command[:1], "--state", str(missing), *command[1:]]
+                               if command[0] == "admin" else [*command, "--state", str(missing)],
+                               input="long-enough-pw\n")
+        assert result.exit_code == 1, (command, result.output)
+        assert "no gatecast database" in result.output and "gatecast migrate" in result.output
+    assert not missing.exists()  # nothing was created
+    created = runner.invoke(main, ["migrate", "--state", str(missing)])
+    assert created.exit_code == 0 and (missing / "gatecast.db").exists()
+    assert runner.invoke(main, ["power", "status", "--state", str(missing)]).exit_code == 0
+
+
+def test_central_cli_errors_name_ids_as_typed(runner, tmp_path):
+    state = tmp_path / "central"
+    init = runner.invoke(main, ["central", "init", "--offline-keys", str(tmp_path / "usb"), "--state", str(state)])
+    assert init.exit_code == 0, init.output
+    added = runner.invoke(main, ["central", "gate", "add", "huu-nghi", "--name", "Hữu Nghị", "--state", str(state)])
+    assert added.exit_code == 0, added.output
+    result = runner.invoke(main, ["central", "assign", "entry", "--gate", "huu-nghi", "--playlist",
+                                  "nonexistent", "--state", str(state)])
+    assert result.exit_code == 1 and "'nonexistent'" in result.output
+    assert "c-nonexistent" not in result.output

@@ -13,6 +13,7 @@ import pytest
 
 from admin.demo import demo_services
 from kiosk.demo import DemoContext, run_services
+from kiosk.store import open_db
 
 from tests.support.wait import wait_for
 
@@ -23,6 +24,7 @@ def test_demo_admin_service_serves_and_explains_the_first_account(tmp_path):
     config = tmp_path / "gatecast.toml"
     config.write_text("")
     ctx = DemoContext(tmp_path / "state", config, False, Path(sys.executable).parent)
+    open_db(tmp_path / "state" / "gatecast.db").close()  # as `gatecast demo` does before its services
     services = demo_services(ctx)
     assert [s.name for s in services] == ["admin"]
     url = services[0].note
