@@ -8,13 +8,9 @@ its own folder.
 
 from __future__ import annotations
 
-import functools
 import os
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime as babel_format_datetime
 from flask import current_app, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -70,29 +66,27 @@ def _request_translations():
 
 
 def local_time(value, fmt: str = "short") -> str:
-    """ISO text or datetime -> the gate's local time in the user's format."""
+    """ISO text or datetime -> the gate's local time, one format everywhere
+    (admin/formatting.py); fmt "medium"/"long" add the seconds (logs)."""
+    from admin import formatting
+
     if not value:
         return "—"
     if not isinstance(value, str):
         value = value.isoformat()
-    return _local_time(value, fmt, str(get_locale()), get_settings()["timezone"])
-
-
-@functools.lru_cache(maxsize=4096)
-def _local_time(text: str, fmt: str, locale: str, tz: str) -> str:
-    # Babel's formatting is slow and the same instants (events, uploads)
-    # appear on every refresh of a page.
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return text
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=ZoneInfo(tz))
-    return babel_format_datetime(value, fmt, tzinfo=ZoneInfo(tz), locale=locale)
+    return formatting.local_time(value, get_settings()["timezone"], fmt in ("medium", "long", "seconds"))
 
 
 def init_app(app) -> None:
+    from flask_babel import gettext
+
+    from admin import formatting
+
     app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["local_date"] = lambda v: formatting.local_date(v) if v else "…"
+    app.jinja_env.filters["size"] = lambda n: formatting.size(n, str(get_locale()))
+    app.jinja_env.filters["megabytes"] = lambda n: formatting.megabytes(n, str(get_locale()))
+    app.jinja_env.filters["duration"] = lambda s: formatting.duration(s, gettext)
     app.jinja_env.install_gettext_callables(
         gettext=lambda s: _request_translations().ugettext(s),
         ngettext=lambda s, p, n: _request_translations().ungettext(s, p, n),
@@ -109,11 +103,30 @@ def init_app(app) -> None:
             "url_map_endpoints": current_app.view_functions,
             "role_names": {"viewer": _("viewer"), "operator": _("operator"), "admin": _("admin")},
             "level_names": level_names(),
+            "media_kinds": {"image": _("image"), "video": _("video"), "text": _("text slide")},
+            "notice_kinds": {"ticker": _("ticker (scrolling band)"), "slide": _("slide (full screen)")},
+            "say": _say(),
+            "event_levels": {"error": _("error"), "warning": _("warning"), "info": _("information")},
+            "event_sources": {"player": _("player"), "power": _("power"), "sync": _("sync"),
+                              "text": _("notices"), "admin": _("admin")},
         }
+
+
+def _say():
+    """Events, alarms and outcomes in the reader's language (admin/events.py),
+    built once per request."""
+    from flask import g
+
+    from admin import events
+
+    if "_say" not in g:
+        g._say = events.for_request()
+    return g._say
 
 
 def level_names() -> dict:
     from flask_babel import gettext as _
 
     return {"emergency": _("emergency"), "priority": _("priority"), "normal": _("normal"),
-            "fallback": _("fallback"), "none": _("nothing scheduled")}
+            "fallback": _("fallback"), "none": _("nothing scheduled"),
+            "off": _("switched off"), "blanked": _("blanked")}

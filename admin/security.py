@@ -20,7 +20,7 @@ from admin.services import users as user_service
 
 # The only endpoints an anonymous client may reach. Static files are the
 # stylesheet and scripts of the login page and hold no gate data.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "health.health", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "health.health", "health.favicon", "static"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 CSP = (
@@ -152,7 +152,7 @@ def init_app(app) -> None:
         resp.headers["Referrer-Policy"] = "same-origin"
         resp.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         resp.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if request.endpoint == "static":
+        if request.endpoint in ("static", "health.favicon"):
             resp.headers["Cache-Control"] = "public, max-age=3600"
         else:
             resp.headers["Cache-Control"] = "no-store"

@@ -31,7 +31,7 @@ METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
 def extracted() -> Catalog:
     catalog = Catalog(project="gatecast admin")
     for filename, lineno, message, comments, context in extract_from_dir(
-            str(PACKAGE), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2),
+            str(PACKAGE), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None,
                                              "lazy_gettext": None}):
         catalog.add(message, None, [(f"admin/{filename}", lineno)], auto_comments=comments,
                     context=context)

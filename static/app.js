@@ -5,14 +5,17 @@ function dig(obj, path) {
   return path.split(".").reduce((o, k) => (o == null ? o : o[k]), obj);
 }
 
+// The same text as admin/formatting.py's local_time: "HH:mm dd/MM/yyyy" in the gate's zone.
 function formatTime(iso, i18n) {
   if (!iso) return "";
   const d = new Date(iso);
   if (isNaN(d)) return iso;
-  return new Intl.DateTimeFormat(i18n.lang === "vi" ? "vi-VN" : "en-GB", {
-    timeZone: i18n.timezone, hour: "2-digit", minute: "2-digit", second: "2-digit",
-    day: "2-digit", month: "2-digit",
-  }).format(d);
+  const parts = {};
+  new Intl.DateTimeFormat("en-GB", {
+    timeZone: i18n.timezone, hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+    day: "2-digit", month: "2-digit", year: "numeric",
+  }).formatToParts(d).forEach((p) => { parts[p.type] = p.value; });
+  return `${parts.hour}:${parts.minute} ${parts.day}/${parts.month}/${parts.year}`;
 }
 
 function updateDashboard(root, data, i18n) {
@@ -29,8 +32,12 @@ function updateDashboard(root, data, i18n) {
       let v = dig(face, el.dataset.field);
       if (Array.isArray(v)) v = v.map((e) => e.name || e).join(", ");
       if (el.dataset.map) v = (i18n[el.dataset.map] || {})[v] || v;
-      el.textContent = v || (el.dataset.field === "playing.name" ? i18n.nothing : "—");
+      el.textContent = v || (el.dataset.field === "playing.name" ? i18n.nothing
+        : el.dataset.error !== undefined ? i18n.none : "—");
+      if (el.dataset.error !== undefined) el.classList.toggle("error-text", Boolean(v));
     });
+    const darkNote = card.querySelector("[data-flag=dark]");
+    if (darkNote) darkNote.hidden = !(face.dark && face.planned.entries.length);
     card.querySelectorAll("[data-time]").forEach((el) => {
       el.textContent = formatTime(dig(face, el.dataset.time), i18n);
     });
@@ -115,7 +122,25 @@ function startConfirms() {
   });
 }
 
+// On a phone each table row is a card (app.css): give every cell its column's
+// heading, shown above the value.
+function labelCells() {
+  document.querySelectorAll("table").forEach((table) => {
+    const heads = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+    if (!heads.length) return;
+    table.querySelectorAll("tbody tr").forEach((tr) => {
+      let col = 0;
+      for (const td of tr.children) {
+        const label = heads[col];
+        if (label && !td.hasAttribute("data-label") && td.colSpan === 1) td.dataset.label = label;
+        col += td.colSpan || 1;
+      }
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  labelCells();
   startDashboard();
   startUpload();
   startConfirms();

@@ -15,19 +15,48 @@ from kiosk.store import iso, utcnow
 from admin.services import Actor, AdminError, audit, writing
 
 # In page order. Sync settings appear once the sync area defines them.
-EDITABLE = ("gate_name", "gate_id", "timezone", "language", "faces", "outputs",
+# Faces and outputs have their own page (Faces & screens); save() still takes them.
+EDITABLE = ("gate_name", "gate_id", "timezone", "language",
             "central_url", "sync_interval_s", "image_duration_s", "screenshot_interval_s")
+SAVABLE = EDITABLE + ("faces", "outputs")
 _GATE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+def labels() -> dict[str, tuple[str, str]]:
+    """Each editable setting's label and help in the reader's language (the
+    settings table's help is English, for the docs and the CLI)."""
+    return {
+        "gate_name": (_("Gate name"), _("Shown in the admin and in reports, e.g. Cửa khẩu Hữu Nghị.")),
+        "gate_id": (_("Gate id"), _("This gate's identifier at the central authority: lower-case letters, "
+                                    "digits and dashes, e.g. lang-son-huu-nghi.")),
+        "timezone": (_("Time zone"), _("Schedules and power windows follow this zone's clock, e.g. "
+                                       "Asia/Ho_Chi_Minh.")),
+        "language": (_("Language"), _("The admin's language for users who have not chosen one.")),
+        "faces": (_("Faces"), _("Edited on the Faces & screens page.")),
+        "outputs": (_("Screen outputs"), _("Edited on the Faces & screens page.")),
+        "central_url": (_("Central server address"), _("The province's central server, e.g. "
+                                                       "https://cms.sotttt.example.vn. Empty: no sync.")),
+        "sync_interval_s": (_("Sync every (seconds)"), _("How often the gate asks central for a new "
+                                                         "release; urgent releases arrive sooner.")),
+        "image_duration_s": (_("Image duration (seconds)"), _("How long an image or text slide stays "
+                                                              "when its playlist does not say.")),
+        "screenshot_interval_s": (_("Screenshot every (seconds)"), _("How often each face is "
+                                                                     "photographed for the dashboard; 0: "
+                                                                     "never.")),
+    }
 
 
 def editable(settings: Settings) -> list[dict]:
     out = []
+    words = labels()
     for name in EDITABLE:
         s = SETTINGS_BY_NAME.get(name)
         if s is None:
             continue
         value = settings[name]
-        out.append({"name": name, "type": s.type, "help": s.help, "origin": settings.origins[name],
+        label, help_text = words.get(name, (name, s.help))
+        out.append({"name": name, "type": s.type, "label": label, "help": help_text,
+                    "origin": settings.origins[name],
                     "value": json.dumps(value, ensure_ascii=False, indent=1) if s.type == "json" else value,
                     "locked": settings.origins[name] in ("environment", "override", "option")})
     return out
@@ -38,13 +67,15 @@ def save(db, settings: Settings, actor: Actor, values: dict) -> dict:
     changes = {}
     for name, raw in values.items():
         s = SETTINGS_BY_NAME.get(name)
-        if name not in EDITABLE or s is None:
+        if name not in SAVABLE or s is None:
             raise AdminError(_("%(name)s cannot be changed here.", name=str(name)[:40]), field=name)
         try:
             value = _coerce(s, raw)
         except SettingsError:
-            raise AdminError(_("%(name)s: the value is not a valid %(type)s.", name=name, type=s.type),
-                             field=name) from None
+            kinds = {"int": _("a whole number"), "float": _("a number"), "bool": _("yes or no"),
+                     "json": _("JSON"), "str": _("text")}
+            raise AdminError(_("%(name)s: this is not %(type)s.", name=labels().get(name, (name,))[0],
+                               type=kinds.get(s.type, s.type)), field=name) from None
         if value != settings[name]:
             changes[name] = value
     _check(settings, changes)

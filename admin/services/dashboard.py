@@ -13,6 +13,7 @@ from kiosk.power.service import power_status
 from kiosk.schedule import evaluate, load_schedule
 from kiosk.settings import faces as configured_faces
 from kiosk.store import get_state, iso, utcnow
+from kiosk.text.notices import NOTICE_PREFIX
 
 _SCREENSHOT_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}\.(png|jpg|jpeg)$")
 
@@ -39,6 +40,7 @@ def status(db, settings, now: datetime | None = None) -> dict:
     actual = {r["face_id"]: r for r in db.query("SELECT * FROM face_state")}
     schedule = load_schedule(db, float(settings["image_duration_s"]))
     names = {r["id"]: r["name"] for r in db.query("SELECT id, name FROM schedule_entry")}
+    notice_names = _notice_names(db)
     faces = []
     for f in configured_faces(settings):
         fid = f["id"]
@@ -46,25 +48,37 @@ def status(db, settings, now: datetime | None = None) -> dict:
         plan = evaluate(schedule, fid, now, tz)
         shot = screenshot_path(settings, db, fid)
         p = power_by_face.get(fid, {})
+        power_now = a.get("power") or p.get("power") or "unknown"
+        blanked = bool(a.get("blanked"))
+        # A face that is switched off or blanked shows nothing, whatever its
+        # schedule says: say so once instead of "nothing" beside the schedule.
+        dark = "blanked" if blanked else ("off" if power_now == "off" or p.get("want") == "off" else None)
+        entry_id = a.get("entry_id")
         faces.append({
             "id": fid,
             "name": f.get("name") or f"Face {fid}",
             "output": f.get("output"),
-            "power": a.get("power") or p.get("power") or "unknown",
+            "power": power_now,
             "power_want": p.get("want"),
             "power_source": p.get("source"),
             "power_until": p.get("until"),
-            "blanked": bool(a.get("blanked")),
-            "level": a.get("level") or plan.level,
-            "entry_id": a.get("entry_id"),
-            "playing": {"sha256": a.get("playing_sha256"), "name": a.get("playing_name"),
+            "blanked": blanked,
+            "dark": dark,
+            "level": dark or a.get("level") or plan.level,
+            "entry_id": entry_id,
+            "playing": {"sha256": a.get("playing_sha256"),
+                        "name": _item_name(a.get("playing_name"), notice_names),
                         "kind": a.get("playing_kind"), "since": a.get("since")},
-            "next": {"sha256": a.get("next_sha256"), "name": a.get("next_name"), "at": a.get("next_at")},
+            "next": {"sha256": a.get("next_sha256"),
+                     "name": _item_name(a.get("next_name"), notice_names),
+                     "at": a.get("next_at")},
             "planned": {"level": plan.level,
-                        "entries": [{"id": e, "name": names.get(e) or e} for e in plan.entry_ids],
+                        "entries": [{"id": e, "name": notice_names.get(e) or names.get(e) or e}
+                                    for e in plan.entry_ids],
                         "items": [i.name or i.media_sha256[:12] for i in plan.items][:10],
                         "next_change": iso(plan.next_change)},
             "last_error": a.get("last_error"),
+            "last_error_event": _last_error_event(db, fid) if a.get("last_error") else None,
             "updated_at": a.get("updated_at"),
             "screenshot_at": a.get("screenshot_at") if shot else None,
             "screenshot_version": int(shot.stat().st_mtime_ns // 1_000_000) if shot else None,
@@ -91,6 +105,44 @@ def status(db, settings, now: datetime | None = None) -> dict:
         "last_known_good": sync.get("status") == "failed",
         "errors": errors,
     }
+
+
+def _last_error_event(db, face_id: int) -> dict | None:
+    """The event behind face_state.last_error (the player writes both): its
+    code and parameters let the admin say it in the reader's language."""
+    row = db.execute("SELECT code, detail, message, at FROM event WHERE face_id = ? AND level = 'error' "
+                     "ORDER BY id DESC LIMIT 1", [face_id]).fetchone()
+    if row is None:
+        return None
+    try:
+        detail = json.loads(row[1] or "{}")
+    except ValueError:
+        detail = {}
+    return {"code": row[0], "detail": detail, "message": row[2], "at": row[3]}
+
+
+def _item_name(name: str | None, notice_names: dict[str, str]) -> str | None:
+    # The player names a notice slide "notice <id>" (kiosk/text/notices.py).
+    if name and name.startswith("notice "):
+        return notice_names.get(NOTICE_PREFIX + name[7:], name)
+    return name
+
+
+def _notice_names(db) -> dict[str, str]:
+    """Schedule-entry id of each slide notice -> its text, so that the dashboard
+    names what the face shows rather than an internal id."""
+    if "notice" not in db.table_names():
+        return {}
+    out = {}
+    for row in db.query("SELECT id, texts FROM notice"):
+        try:
+            texts = json.loads(row["texts"] or "{}")
+        except ValueError:
+            texts = {}
+        text = texts.get("vi") or next(iter(texts.values()), "") or row["id"]
+        text = " ".join(str(text).split())
+        out[NOTICE_PREFIX + str(row["id"])] = text if len(text) <= 80 else text[:79] + "…"
+    return out
 
 
 def _state_time(db, key: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -92,4 +93,15 @@ def events(db, args, limit: int = PAGE) -> list[dict]:
         where.append("source = ?")
         params.append(str(args["source"])[:20])
     clause = ("WHERE " + " AND ".join(where)) if where else ""
-    return list(db.query(f"SELECT * FROM event {clause} ORDER BY id DESC LIMIT ?", params + [limit]))
+    rows = list(db.query(f"SELECT * FROM event {clause} ORDER BY id DESC LIMIT ?", params + [limit]))
+    for r in rows:
+        r["detail"] = _json(r.get("detail"))
+    return rows
+
+
+def _json(text) -> dict:
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -279,8 +279,38 @@ def _dates_overlap(a: dict, b: dict) -> bool:
     return a0 <= b1 and b0 <= a1
 
 
+# An overlap confined to at most this many days is listed by date, not by weekday.
+_DATED_OVERLAP_DAYS = 14
+
+
+def _date_minutes(e: dict, day: date) -> set[int]:
+    """Minutes of the calendar day `day` that entry `e` covers, its date range,
+    weekdays and overnight windows (belonging to their start day) included."""
+    start = parse_time(e["start_time"])
+    end = parse_time(e["end_time"], allow_24=True)
+    s = start.hour * 60 + start.minute
+    t = 1440 if end is None else end.hour * 60 + end.minute
+    if t <= s:
+        t += 1440
+    first = date.fromisoformat(e["start_date"]) if e.get("start_date") else None
+    last = date.fromisoformat(e["end_date"]) if e.get("end_date") else None
+    out: set[int] = set()
+    for start_day, offset in ((day, 0), (day - timedelta(days=1), 1440)):
+        if start_day.weekday() not in e["weekdays"]:
+            continue
+        if (first and start_day < first) or (last and start_day > last):
+            continue
+        out.update(m - offset for m in range(s, t) if offset <= m < offset + 1440)
+    return out
+
+
 def conflicts(db) -> list[dict]:
-    """Overlaps between enabled entries of different levels on a face, in words."""
+    """Overlaps between enabled entries of different levels on a face, in words.
+
+    When both entries' date ranges meet on only a few days, the overlap is
+    named by date ("Monday 01/12/2026"): a one-day entry must not be listed
+    on all seven weekdays.
+    """
     entries = [e for e in list_entries(db) if e["enabled"]]
     weeks = {e["id"]: _minutes(e) for e in entries}
     out = []
@@ -289,15 +319,32 @@ def conflicts(db) -> list[dict]:
             if a["level"] == b["level"] or not _dates_overlap(a, b):
                 continue
             hi, lo = (a, b) if LEVEL_RANK[a["level"]] > LEVEL_RANK[b["level"]] else (b, a)
-            for face in sorted(set(a["faces"]) & set(b["faces"])):
-                for day in range(7):
-                    for r0, r1 in _ranges(weeks[a["id"]][day] & weeks[b["id"]][day]):
+            common = sorted(set(a["faces"]) & set(b["faces"]))
+            if not common:
+                continue
+            first = max(a.get("start_date") or "", b.get("start_date") or "")
+            last = min(a.get("end_date") or "9999-12-31", b.get("end_date") or "9999-12-31")
+            spans = []  # (weekday, date or None, minutes)
+            if first and last != "9999-12-31":
+                d0, d1 = date.fromisoformat(first), date.fromisoformat(last)
+                if (d1 - d0).days < _DATED_OVERLAP_DAYS:
+                    # +1 day: an overnight window of the last day runs past midnight.
+                    for n in range((d1 - d0).days + 2):
+                        day = d0 + timedelta(days=n)
+                        spans.append((day.weekday(), day, _date_minutes(a, day) & _date_minutes(b, day)))
+            if not spans:
+                spans = [(day, None, weeks[a["id"]][day] & weeks[b["id"]][day]) for day in range(7)]
+            for face in common:
+                for day, on_date, minutes in spans:
+                    label = weekday_label(day) + (" " + on_date.strftime("%d/%m/%Y") if on_date else "")
+                    for r0, r1 in _ranges(minutes):
                         out.append({
-                            "face": face, "weekday": day, "start": _hhmm(r0), "end": _hhmm(r1),
+                            "face": face, "weekday": day, "date": on_date.isoformat() if on_date else None,
+                            "start": _hhmm(r0), "end": _hhmm(r1),
                             "winner": hi["id"], "loser": lo["id"],
                             "text": _("On face %(face)s, %(day)s %(start)s–%(end)s, %(hl)s entry "
                                       "%(hi)s hides %(ll)s entry %(lo)s.", face=face,
-                                      day=weekday_label(day), start=_hhmm(r0), end=_hhmm(r1),
+                                      day=label, start=_hhmm(r0), end=_hhmm(r1),
                                       hl=level_label(hi["level"]), hi=hi["name"] or hi["id"],
                                       ll=level_label(lo["level"]), lo=lo["name"] or lo["id"]),
                         })

@@ -4,21 +4,41 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, render_template, send_file
 
+from admin import events
 from admin.services import dashboard as dashboard_service
 from admin.db import get_db, get_settings
+from admin.i18n import local_time
 
 bp = Blueprint("dashboard", __name__)
 
 
+def _status() -> dict:
+    """The dashboard's data with its events, alarms and sync state put in the
+    reader's language (the page and its 2-second refresh show the same words)."""
+    status = dashboard_service.status(get_db(), get_settings())
+    say = events.for_request()
+    for e in status["errors"]:
+        e["text"] = say.event(e["code"], e["detail"], e["face_id"], e["message"])
+    for f in status["faces"]:
+        ev = f["last_error_event"]
+        if ev:
+            f["last_error_text"] = f"{local_time(ev['at'])} {say.event(ev['code'], ev['detail'], f['id'], ev['message'])}"
+        else:
+            f["last_error_text"] = f["last_error"]
+    for a in (status["health"] or {}).get("alarms") or []:
+        a["text"] = say.alarm(a)
+    status["sync_text"] = say.sync_state(status["sync"])
+    return status
+
+
 @bp.get("/")
 def index():
-    return render_template("dashboard.html",
-                           status=dashboard_service.status(get_db(), get_settings()))
+    return render_template("dashboard.html", status=_status())
 
 
 @bp.get("/dashboard.json")
 def status_json():
-    return jsonify(dashboard_service.status(get_db(), get_settings()))
+    return jsonify(_status())
 
 
 @bp.get("/screenshots/face-<int:face_id>.png")

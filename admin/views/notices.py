@@ -6,19 +6,22 @@ from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin.security import actor, role_required
+from admin.services import AdminError
 from admin.services import notices as notice_service
 from admin.db import get_db, get_settings
+from admin.errors import wants_json
 from admin.views.answer import done
 
 bp = Blueprint("notices", __name__, url_prefix="/notices")
 
 
 @bp.get("/")
-def index():
+def index(values=None, error=None, status=200):
     from kiosk.settings import faces
 
     return render_template("notices.html", notices=notice_service.list_notices(get_db(), True),
-                           faces=faces(get_settings()), names=notice_service.language_names())
+                           faces=faces(get_settings()), names=notice_service.language_names(),
+                           values=values, error=error), status
 
 
 def notice_from_form(form) -> dict:
@@ -33,8 +36,21 @@ def notice_from_form(form) -> dict:
 @bp.post("/")
 @role_required("operator")
 def create():
-    notice_service.create(get_db(), get_settings(), actor(), notice_from_form(request.form))
-    return done(_("Notice saved; it shows within a second."), url_for("notices.index"))
+    try:
+        notice = notice_service.create(get_db(), get_settings(), actor(), notice_from_form(request.form))
+    except AdminError as e:
+        if wants_json() or e.status != 400:
+            raise
+        # Keep what was typed: a three-language notice is long to type again.
+        typed = {k: request.form.get(k, "") for k in
+                 ("text_vi", "text_en", "third_lang", "text_third", "kind", "level", "expires_at")}
+        typed["faces"] = request.form.getlist("faces")
+        return index(values=typed, error=e, status=e.status)
+    if notice.get("kind") == "ticker":
+        return done(_("Notice saved; the ticker shows within a second."), url_for("notices.index"))
+    return done(_("Notice saved. A slide of a higher level shows within a second; at the level "
+                  "already playing it joins the rotation when the item now playing ends."),
+                url_for("notices.index"))
 
 
 @bp.post("/<notice_id>/withdraw")

@@ -58,7 +58,8 @@ def windows(face_id: int):
         start, end = f.get(f"start_{i}", "").strip(), f.get(f"end_{i}", "").strip()
         if not start and not end:
             continue  # an empty row of the form
-        days = [int(d) for d in f.getlist(f"days_{i}") if d.isdigit()]
+        # No day ticked on a filled row means every day (the page says so).
+        days = [int(d) for d in f.getlist(f"days_{i}") if d.isdigit()] or list(range(7))
         rows.append({"start": start, "end": end, "weekdays": days})
     power_service.set_windows(get_db(), get_settings(), actor(), face_id, rows)
     return done(_("Power schedule saved."), url_for("power.index"))

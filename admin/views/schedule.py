@@ -12,7 +12,9 @@ from admin.services import AdminError
 from admin.services import media as media_service
 from admin.services import schedule as schedule_service
 from admin.db import get_db, get_settings
+from admin.errors import wants_json
 from admin.views.answer import done
+from admin.views.power import weekday_names
 
 bp = Blueprint("schedule", __name__)
 
@@ -85,14 +87,24 @@ def entry_from_form(form) -> dict:
     }
 
 
-def _entry_page(entry=None, status=200):
+def typed_entry(form) -> dict:
+    """What the user typed into the entry form, shaped like an entry for the
+    template, so that a refused save shows it again instead of a blank form."""
+    values = entry_from_form(form)
+    values["faces"] = [int(x) for x in values["faces"] if str(x).isdigit()]
+    values["weekdays"] = [int(x) for x in values["weekdays"] if str(x).isdigit()]
+    return values
+
+
+def _entry_page(entry=None, status=200, values=None, error=None):
     db = get_db()
     return render_template(
         "schedule.html", entries=schedule_service.list_entries(db),
         conflicts=schedule_service.conflicts(db), playlists=schedule_service.list_playlists(db),
-        faces=_faces(), entry=entry,
+        faces=_faces(), entry=entry, values=values, error=error,
         fallbacks={r["face_id"]: r["playlist_id"] for r in db["face_fallback"].rows},
-        weekdays=[schedule_service.weekday_label(d) for d in range(7)]), status
+        weekdays=[schedule_service.weekday_label(d) for d in range(7)],
+        weekdays_short=weekday_names()), status
 
 
 @bp.get("/schedule")
@@ -105,18 +117,37 @@ def entry(entry_id):
     return _entry_page(schedule_service.get_entry(get_db(), entry_id))
 
 
+def _save_entry(entry_id):
+    try:
+        schedule_service.save_entry(get_db(), get_settings(), actor(), entry_id,
+                                    entry_from_form(request.form))
+    except AdminError as e:
+        if wants_json() or e.status != 400:
+            raise
+        entry = schedule_service.get_entry(get_db(), entry_id) if entry_id else None
+        return _entry_page(entry, e.status, values=typed_entry(request.form), error=e)
+    return done(_saved_message(), url_for("schedule.entries"))
+
+
+def _saved_message():
+    # The player re-reads the schedule within a second (kiosk/player/output.py,
+    # Output.apply): a new level or a removed item replaces the picture at
+    # once, but an entry of the level already playing is spliced into the
+    # rotation and lets the current item finish.
+    return _("Schedule entry saved. A higher level shows within a second; an entry of the level "
+             "already playing joins the rotation when the item now playing ends.")
+
+
 @bp.post("/schedule")
 @role_required("operator")
 def create_entry():
-    schedule_service.save_entry(get_db(), get_settings(), actor(), None, entry_from_form(request.form))
-    return done(_("Schedule entry saved; the faces follow within a second."), url_for("schedule.entries"))
+    return _save_entry(None)
 
 
 @bp.post("/schedule/<entry_id>")
 @role_required("operator")
 def save_entry(entry_id):
-    schedule_service.save_entry(get_db(), get_settings(), actor(), entry_id, entry_from_form(request.form))
-    return done(_("Schedule entry saved; the faces follow within a second."), url_for("schedule.entries"))
+    return _save_entry(entry_id)
 
 
 @bp.post("/schedule/<entry_id>/delete")

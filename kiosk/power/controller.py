@@ -85,7 +85,7 @@ class PowerController:
                 # Power control of the other faces and playback go on.
                 self.relay_errors[fid] = f"relay on GPIO{pin}: {e}"
                 record(self.db, "error", "relay_failed", self.relay_errors[fid],
-                       face_id=fid)
+                       face_id=fid, detail={"pin": pin})
                 continue
             self.relays[fid] = relay
             if start_on:
@@ -101,7 +101,7 @@ class PowerController:
         self._plan, problems = load_plan(self.db)
         self._revision = rev
         for p in sorted(set(problems) - self._problems):
-            record(self.db, "error", "bad_power_row", p)
+            record(self.db, "error", "bad_power_row", p, detail={"problem": p})
         self._problems = set(problems)
         return True
 
@@ -114,7 +114,8 @@ class PowerController:
             who = "every face" if o.face_id is None else f"face {o.face_id}"
             record(self.db, "info", "override_expired",
                    f"power {o.state} override for {who} expired", face_id=o.face_id,
-                   detail={"override_id": o.id, "by": o.created_by, "reason": o.reason})
+                   detail={"override_id": o.id, "by": o.created_by, "reason": o.reason,
+                           "state": o.state})
         self._reload()
 
     def _decide(self) -> dict[int, FacePower]:

@@ -169,7 +169,9 @@ def read_health(state_dir: Path, *, root: Path = Path("/"), run: Callable = subp
     }
     alarms = []
     if h["cpu_temp_c"] is not None and h["cpu_temp_c"] > temp_alarm_c:
-        alarms.append({"code": "cpu_temp_high",
+        # Each alarm carries its values so the admin can say it in the reader's language.
+        alarms.append({"code": "cpu_temp_high", "temp_c": round(h["cpu_temp_c"], 1),
+                       "limit_c": temp_alarm_c,
                        "message": f"CPU at {h['cpu_temp_c']:.1f} C (alarm above {temp_alarm_c:g} C)"})
     t = h["throttling"] or {}
     if t.get("under_voltage_now"):
@@ -177,7 +179,7 @@ def read_health(state_dir: Path, *, root: Path = Path("/"), run: Callable = subp
     if t.get("throttled_now") or t.get("soft_temp_limit_now"):
         alarms.append({"code": "throttled", "message": "CPU throttled now"})
     if h["disk"] is not None and h["disk"]["free_mb"] < disk_alarm_mb:
-        alarms.append({"code": "disk_low",
+        alarms.append({"code": "disk_low", "free_mb": round(h["disk"]["free_mb"], 1),
                        "message": f"{h['disk']['free_mb']:.0f} MB free in the state folder"})
     if h["clock_synced"] is False:
         alarms.append({"code": "clock_unsynced",
@@ -221,9 +223,11 @@ class HealthMonitor:
             h["alarms"].append({"code": "no_display",
                                 "message": f"no display: {display.get('problem') or 'unreachable'}"})
         set_state(self.db, "health", h)
-        now = {a["code"]: a["message"] for a in h["alarms"]}
+        now = {a["code"]: a for a in h["alarms"]}
         for code in sorted(set(now) - self._alarms):
-            record(self.db, "warning", "health_alarm", now[code], detail={"alarm": code})
+            params = {k: v for k, v in now[code].items() if k not in ("code", "message")}
+            record(self.db, "warning", "health_alarm", now[code]["message"],
+                   detail={"alarm": code, **params})
         for code in sorted(self._alarms - set(now)):
             record(self.db, "info", "health_alarm_cleared", f"alarm {code} cleared",
                    detail={"alarm": code})

@@ -149,6 +149,6 @@ def activate(db, release: Release, sha256: str) -> dict[str, Any]:
             db, "sync", "warning", "central_playlist_kept",
             f"release {release.version} dropped playlist(s) {', '.join(kept)}, "
             "but local schedule entries still use them; they keep their last content",
-            detail={"playlists": kept},
+            detail={"playlists": kept, "version": release.version},
         )
     return record

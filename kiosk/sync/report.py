@@ -188,7 +188,7 @@ class Reporter:
              "reason": f"central answered HTTP {status}"}, replace=True)
         log_event(db, "sync", "error", "play_rejected",
                   f"central refused proof-of-play row {rows[0]['id']} (HTTP {status}); "
-                  "it stays in the gate's database", detail={"row": rows[0]})
+                  "it stays in the gate's database", detail={"row": rows[0], "status": status})
 
     def _flush_heartbeats(self, db, result: FlushResult) -> None:
         for item_id, body in db.execute(
@@ -205,7 +205,8 @@ class Reporter:
             else:
                 result.dropped += 1
                 log_event(db, "sync", "error", "heartbeat_rejected",
-                          f"central refused a queued heartbeat (HTTP {status}); dropped")
+                          f"central refused a queued heartbeat (HTTP {status}); dropped",
+                          detail={"status": status})
 
     def _flush_screenshots(self, db, state_dir: Path, result: FlushResult) -> None:
         out = outbox_dir(state_dir)
@@ -227,7 +228,8 @@ class Reporter:
             else:
                 result.dropped += 1
                 log_event(db, "sync", "warning", "screenshot_rejected",
-                          f"central refused a screenshot of face {face_id} (HTTP {status}); dropped")
+                          f"central refused a screenshot of face {face_id} (HTTP {status}); dropped",
+                          detail={"face": face_id, "status": status})
 
 
 def _published_version(resp) -> int | None:

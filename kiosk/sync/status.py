@@ -58,7 +58,8 @@ def record_pull(db, result: PullResult) -> dict[str, Any]:
                           "evicted": result.evicted_media})
     if result.clock and result.clock.skew_suspect and not (prev.get("clock") or {}).get("skew_suspect"):
         log_event(db, "sync", "warning", "clock_skew",
-                  f"this gate's clock and central's differ by {result.clock.server_skew_s:.0f} s")
+                  f"this gate's clock and central's differ by {result.clock.server_skew_s:.0f} s",
+                  detail={"skew_s": result.clock.server_skew_s})
     return state
 
 

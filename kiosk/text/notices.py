@@ -148,7 +148,8 @@ def set_notice(db, texts: Mapping[str, str | None], *, level: str = "normal", ki
     log_event(db, "text", "warning" if level == "emergency" else "info", "notice_set",
               f"{level} {kind} notice {row['id']} set by {created_by}"
               + (f" until {row['expires_at']}" if duration else " until cleared"),
-              detail={"notice_id": row["id"], "faces": faces, "languages": sort_languages(texts)})
+              detail={"notice_id": row["id"], "faces": faces, "languages": sort_languages(texts),
+                      "level": level, "kind": kind, "by": created_by, "expires_at": row["expires_at"]})
     return Notice.from_row(row)
 
 
@@ -182,7 +183,7 @@ def clear_notices(db, notice_id: str | None = None, *, include_central: bool = F
             db.execute("UPDATE notice SET withdrawn_at = ? WHERE id = ?", [iso(now), n.id])
     for n in targets:
         log_event(db, "text", "info", "notice_cleared", f"{n.level} {n.kind} notice {n.id} withdrawn by {by}",
-                  detail={"notice_id": n.id})
+                  detail={"notice_id": n.id, "by": by, "level": n.level, "kind": n.kind})
     return [n.id for n in targets]
 
 

@@ -48,3 +48,18 @@ def client(app):
 @pytest.fixture
 def auth(client):
     return Auth(client)
+
+
+@pytest.fixture
+def browser():
+    """Debian's chromium through Playwright (its own browsers cannot be downloaded here)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.admin import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -8,40 +8,18 @@ from __future__ import annotations
 import io
 import os
 import re
-import signal
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.support.admin import GATECAST, start_process, stop_process
 from tests.support.media import make_image
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-GATECAST = str(Path(sys.executable).parent / "gatecast")
 PASSWORD = "browser-test-password"
-
-
-def _start(cmd, env, log: Path) -> subprocess.Popen:
-    # Own process group: teardown stops gunicorn's workers and mpv with it.
-    with open(log, "wb") as out:  # the child keeps its own copy of the descriptor
-        return subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+_start, _stop = start_process, stop_process
 
 
 @pytest.fixture
@@ -58,6 +36,8 @@ def gate(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATECAST_")}
     env.update(GPIOZERO_PIN_FACTORY="mock", XDG_RUNTIME_DIR=str(tmp_path))
     common = ["--state", str(state), "--config", str(config)]
+    # As provisioning does: the processes refuse a state folder without a database.
+    subprocess.run([GATECAST, "migrate", *common], env=env, check=True, capture_output=True)
     admin_log, player_log = tmp_path / "admin.log", tmp_path / "player.log"
     admin = _start([GATECAST, "admin", *common, "--bind", "127.0.0.1:0", "--workers", "1"], env, admin_log)
     player = _start([GATECAST, "player", *common], env, player_log)
@@ -69,18 +49,6 @@ def gate(tmp_path):
     finally:
         _stop(admin)
         _stop(player)
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 def _centre(png: bytes) -> tuple[int, int, int]:

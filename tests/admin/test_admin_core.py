@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.admin import PASSWORDS, Auth, csrf_from
 
-PUBLIC = {"auth.login", "auth.setup", "health.health", "static"}
+PUBLIC = {"auth.login", "auth.setup", "health.health", "health.favicon", "static"}
 
 
 def _sample_args(rule):

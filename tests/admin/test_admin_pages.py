@@ -89,10 +89,10 @@ def test_settings_saved_over_config_and_validated(client, auth, accounts, db):
     assert client.patch("/api/v1/settings", json={"admin_secret_key": "x"}, headers=h).status_code == 400
     assert client.patch("/api/v1/settings", json={"gate_id": "Not OK!"}, headers=h).status_code == 400
     assert db.execute("SELECT COUNT(*) FROM setting").fetchone()[0] == 0
-    resp = client.post("/settings/", data={"csrf_token": token, "gate_name": "Cửa khẩu Hữu Nghị",
-                                           "faces": json.dumps([{"id": 1, "name": "Mặt 1", "output": "main",
-                                                                 "relay_pin": 17}])})
+    resp = client.post("/settings/", data={"csrf_token": token, "gate_name": "Cửa khẩu Hữu Nghị"})
     assert resp.status_code == 302
+    faces = json.dumps([{"id": 1, "name": "Mặt 1", "output": "main", "relay_pin": 17}])
+    assert client.patch("/api/v1/settings", json={"faces": faces}, headers=h).status_code == 200
     assert json.loads(db["setting"].get("gate_name")["value"]) == "Cửa khẩu Hữu Nghị"
     status = client.get("/api/v1/status").json
     assert status["gate"]["name"] == "Cửa khẩu Hữu Nghị" and [f["name"] for f in status["faces"]] == ["Mặt 1"]
