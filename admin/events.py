@@ -3,7 +3,7 @@
 Every event is stored as a code with parameters (`event.code`, `event.detail`;
 kiosk.store.log_event) and an English sentence for the logs on the controller.
 The admin renders the code from the table below, in the reader's language;
-the parameters fill it in. tests/test_admin_events.py fails when a code
+the parameters fill it in. tests/admin/test_admin_events.py fails when a code
 recorded anywhere in kiosk/ has no entry here, and the catalogue check fails
 when an entry lacks its Vietnamese text.
 
@@ -381,13 +381,3 @@ def _technical(message: str) -> str:
     message = " ".join(message.split())
     return message if len(message) <= 300 else message[:299] + "…"
 
-
-def for_request() -> Renderer:
-    """A renderer in the current request's language and the gate's zone."""
-    from flask_babel import get_locale, gettext
-
-    from admin import formatting
-    from admin.i18n import local_time
-
-    locale = str(get_locale())
-    return Renderer(gettext, local_time, lambda n: formatting.size(n, locale))

@@ -105,22 +105,24 @@ def init_app(app) -> None:
             "level_names": level_names(),
             "media_kinds": {"image": _("image"), "video": _("video"), "text": _("text slide")},
             "notice_kinds": {"ticker": _("ticker (scrolling band)"), "slide": _("slide (full screen)")},
-            "say": _say(),
+            "say": say(),
             "event_levels": {"error": _("error"), "warning": _("warning"), "info": _("information")},
             "event_sources": {"player": _("player"), "power": _("power"), "sync": _("sync"),
                               "text": _("notices"), "admin": _("admin")},
         }
 
 
-def _say():
+def say():
     """Events, alarms and outcomes in the reader's language (admin/events.py),
     built once per request."""
     from flask import g
+    from flask_babel import gettext
 
-    from admin import events
+    from admin import events, formatting
 
     if "_say" not in g:
-        g._say = events.for_request()
+        locale = str(get_locale())
+        g._say = events.Renderer(gettext, local_time, lambda n: formatting.size(n, locale))
     return g._say
 
 

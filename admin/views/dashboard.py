@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, render_template, send_file
 
-from admin import events
 from admin.services import dashboard as dashboard_service
 from admin.db import get_db, get_settings
 from admin.i18n import local_time
+from admin.i18n import say as i18n_say
 
 bp = Blueprint("dashboard", __name__)
 
@@ -16,7 +16,7 @@ def _status() -> dict:
     """The dashboard's data with its events, alarms and sync state put in the
     reader's language (the page and its 2-second refresh show the same words)."""
     status = dashboard_service.status(get_db(), get_settings())
-    say = events.for_request()
+    say = i18n_say()
     for e in status["errors"]:
         e["text"] = say.event(e["code"], e["detail"], e["face_id"], e["message"])
     for f in status["faces"]:
