@@ -17,7 +17,8 @@ def test_migrations_are_recorded_and_idempotent(db_path):
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-def test_open_db_applies_the_sets_it_is_given_in_order(db_path):
+def test_open_db_applies_the_sets_it_is_given_in_order(empty_state_dir):
+    db_path = empty_state_dir / "gatecast.db"  # a new database: only the sets given
     from kiosk import migrations as core
     from kiosk.entrypoints import migration_sets
 
