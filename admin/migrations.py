@@ -69,3 +69,27 @@ def m001_accounts(db):
         {"key": str, "failures": int, "last_at": str, "locked_until": str},
         pk="key",
     )
+
+
+@migrations()
+def m002_sessions(db):
+    # One row per login (admin/services/sessions.py): the cookie holds a random
+    # token, this table its sha256, so that logout and "sign out everywhere"
+    # end a session on the server at once.
+    db["admin_session"].create(
+        {
+            "id": str,  # sha256 of the cookie's token
+            "user_id": int,
+            "epoch": int,  # the account's epoch at login: a password or role change ends it
+            "created_at": str,
+            "last_seen_at": str,
+            "expires_at": str,
+            "revoked_at": str,
+            "client": str,
+            "user_agent": str,
+        },
+        pk="id",
+        foreign_keys=[("user_id", "admin_user", "id")],
+        not_null={"user_id", "epoch", "created_at", "expires_at"},
+    )
+    db.execute("CREATE INDEX admin_session_user ON admin_session(user_id)")

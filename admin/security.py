@@ -31,16 +31,19 @@ CSP = (
 
 
 class User(UserMixin):
-    def __init__(self, row: dict):
+    def __init__(self, row: dict, session_token: str | None = None):
         self.row = row
         self.username = row["username"]
         self.role = row["role"]
         self.language = row.get("language") or "vi"
         self.db_id = row["id"]
+        # The login's token (admin/services/sessions.py); None for an API token.
+        self.session_token = session_token
 
     def get_id(self) -> str:
-        # The epoch makes old sessions invalid after a password or role change.
-        return f"{self.row['id']}:{self.row['epoch']}"
+        # Flask-Login keeps this in the signed cookie; the server-side session
+        # row decides whether it still works.
+        return "s:" + (self.session_token or "")
 
     def can(self, role: str) -> bool:
         return role_at_least(self.role, role)
@@ -97,13 +100,13 @@ def init_app(app) -> None:
 
     @login_manager.user_loader
     def load_user(session_id: str):
-        try:
-            uid, epoch = (int(x) for x in session_id.split(":"))
-        except ValueError:
-            return None
-        rows = list(get_db().query(
-            "SELECT * FROM admin_user WHERE id = ? AND epoch = ? AND disabled = 0", [uid, epoch]))
-        return User(rows[0]) if rows else None
+        from admin.services import sessions
+
+        if not session_id.startswith("s:"):
+            return None  # a cookie from before server-side sessions
+        token = session_id[2:]
+        row = sessions.user_for(get_db(), token)
+        return User(row, token) if row else None
 
     @login_manager.request_loader
     def load_token_user(req):

@@ -128,8 +128,11 @@ def update_user(db, user_id: int, actor: Actor, *, role: str | None = None,
                 [user_id]).fetchone()[0]
             if others == 0:
                 raise Conflict(_("This is the last active admin account; create another admin first."))
-        changes["epoch"] = user["epoch"] + 1  # ends the user's sessions
+        changes["epoch"] = user["epoch"] + 1  # ends the user's sessions (admin_session.epoch)
         db["admin_user"].update(user_id, changes)
+        from admin.services import sessions
+
+        sessions.end_all(db, user_id)
         after = public(get(db, user_id))
         audit.record(db, actor, "user.update", user["username"], before,
                      {**after, **({"password": "changed"} if password else {})})

@@ -11,6 +11,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from admin.i18n import LANGUAGES
 from admin.security import User, actor, role_required
 from admin.services import AdminError
+from admin.services import sessions
 from admin.services import users as user_service
 from admin.db import get_db, get_settings
 from admin.views.answer import done
@@ -55,13 +56,17 @@ def login():
         if lang:
             session["lang"] = lang
         session.permanent = True
-        login_user(User(row))
+        token = sessions.start(db, row, float(s["admin_session_hours"]), request.remote_addr or "",
+                               request.user_agent.string or "")
+        login_user(User(row, token))
         return redirect(_safe_next(request.args.get("next")))
     return render_template("login.html")
 
 
 @bp.post("/logout")
 def logout():
+    # Revoked on the server: a copy of the cookie stops working too.
+    sessions.end(get_db(), getattr(current_user, "session_token", None))
     logout_user()
     lang = session.get("lang")
     session.clear()
@@ -84,7 +89,7 @@ def language():
 @login_required
 def account():
     return render_template("account.html", tokens=user_service.list_tokens(get_db(), current_user.db_id),
-                           new_token=None)
+                           new_token=None, sessions=sessions.live(get_db(), current_user.db_id))
 
 
 @bp.post("/account/password")
@@ -99,12 +104,35 @@ def change_password():
     return done(_("Password changed. Log in with the new password."), url_for("auth.login"))
 
 
+@bp.post("/account/sessions/end")
+def end_my_sessions():
+    """Sign out everywhere: every browser logged in as this user, this one too."""
+    sessions.end_all(get_db(), current_user.db_id, actor(), current_user.username)
+    logout_user()
+    session.clear()
+    return done(_("You are signed out everywhere. Log in again."), url_for("auth.login"))
+
+
+@bp.post("/users/<int:user_id>/sessions/end")
+@role_required("admin")
+def end_user_sessions(user_id: int):
+    db = get_db()
+    user = user_service.get(db, user_id)
+    n = sessions.end_all(db, user_id, actor(), user["username"])
+    if user_id == current_user.db_id:
+        logout_user()
+        session.clear()
+        return done(_("You are signed out everywhere. Log in again."), url_for("auth.login"))
+    return done(_("%(user)s is signed out everywhere (%(n)d session(s) ended).", user=user["username"], n=n),
+                url_for("auth.users"))
+
+
 @bp.post("/account/tokens")
 def create_token():
     db = get_db()
     secret, _row = user_service.create_token(db, current_user.db_id, request.form.get("name", ""), actor())
     return render_template("account.html", tokens=user_service.list_tokens(db, current_user.db_id),
-                           new_token=secret)
+                           new_token=secret, sessions=sessions.live(db, current_user.db_id))
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

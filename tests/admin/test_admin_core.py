@@ -35,7 +35,7 @@ def test_factory_uses_test_config_and_migrates(app, db):
     assert app.testing
     assert "admin_user" in db.table_names()
     names = [r["name"] for r in db["_sqlite_migrations"].rows if r["migration_set"] == "gatecast.admin"]
-    assert names == ["m001_accounts"]
+    assert names == ["m001_accounts", "m002_sessions"]
 
 
 def test_every_route_refuses_anonymous(app, client, accounts):
