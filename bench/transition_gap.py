@@ -1,7 +1,7 @@
 """Transition gap: from the end of one item to the next item's first frame,
 with the real player (one long-lived mpv fed a looping playlist).
 
-    .venv/bin/python bench/transition_gap.py [--transitions 60] [--no-xvfb]
+    .venv/bin/python bench/transition_gap.py [--transitions 60] [--no-xvfb] [--no-compositor]
 
 Part 1, headless (--vo=null): a second IPC client on the player's mpv socket
 records mpv's events; the gap is `end-file` (reason eof) of an item to the
@@ -15,8 +15,20 @@ frame after the first picture whose mean and peak brightness are near zero
 counts as a black frame. All test content is bright, so a black frame can
 only be a gap.
 
-Prints the figures; the last line is `transition_gap_p95_ms: X` (the
-headless p95 over all transitions; target <= 50).
+Part 3, compositor (the gate's display): the real player with its sway
+backend under a headless sway (pixman, run as the unprivileged test user),
+mpv --vo=wlshm, one face filling a virtual output. wf-recorder films a small
+square of the output, every frame the compositor renders with its
+presentation time, and the pictures alone are judged: each item has its own
+colour there (the videos carry a coloured box), so the film is a run of
+colours. The gap of a transition is how much later than planned the next
+item appeared: (first frame of B) - (first frame of A) - (A's duration). A
+frame that is black after the first picture is a black frame. The event gaps
+of part 1 are recorded alongside.
+
+Prints the figures; the last line is `transition_gap_p95_ms: X`: the p95 of
+the filmed gaps under the compositor (target <= 50 ms, with no black frame),
+or the headless event p95 with --no-compositor.
 """
 
 from __future__ import annotations
@@ -33,10 +45,14 @@ import threading
 import time
 from pathlib import Path
 
+from PIL import ImageStat
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.support.film import Recorder, read_frames  # noqa: E402
 from tests.support.player import Gate, ffmpeg, gate_settings, running_player  # noqa: E402
+from tests.support.sway import HeadlessSway  # noqa: E402
 from tests.support.wait import wait_for  # noqa: E402
 
 from kiosk import content  # noqa: E402
@@ -54,12 +70,20 @@ def make_media(folder: Path) -> dict[str, Path]:
         ffmpeg("-f", "lavfi", "-i", f"color=c={colour}:s={W}x{H}", "-frames:v", "1", str(files[name]))
     for name, src in (("bars", "smptehdbars"), ("pattern", "testsrc2")):
         files[name] = folder / f"{name}.mp4"
-        ffmpeg("-f", "lavfi", "-i", f"{src}=s={W}x{H}:r=25", "-t", "1", "-c:v", "libx264",
+        # A box of the video's own colour on the left: the compositor part tells items apart by it.
+        box = f"drawbox=x=0:y=0:w=iw/4:h=ih:color=0x{COLOURS[name][0]:02X}{COLOURS[name][1]:02X}" \
+              f"{COLOURS[name][2]:02X}:t=fill"
+        ffmpeg("-f", "lavfi", "-i", f"{src}=s={W}x{H}:r=25", "-t", "1", "-vf", box, "-c:v", "libx264",
                "-preset", "veryfast", "-pix_fmt", "yuv420p", str(files[name]))
     return files
 
 
 PLAYLIST = [("yellow", 0.5), ("cyan", 0.5), ("bars", None), ("pattern", None), ("white", 0.5)]
+VIDEO_S = 1.0  # each test video's length
+# What each item shows in the filmed square (x, y, size) of the compositor part.
+COLOURS = {"yellow": (255, 224, 0), "cyan": (0, 224, 255), "white": (255, 255, 255),
+           "bars": (255, 0, 255), "pattern": (255, 0, 0), "black": (0, 0, 0)}
+SQUARE = (40, 140, 32)
 
 
 def percentile(values, p):
@@ -244,17 +268,90 @@ def under_xvfb(media: dict[str, Path], transitions: int) -> None:
         os.environ.pop("DISPLAY", None)
 
 
+def colour_of(frame) -> str:
+    """The item colour nearest to the square's mean colour ("?" when none is near)."""
+    mean = ImageStat.Stat(frame).mean
+    name, distance = min(((n, sum(abs(a - b) for a, b in zip(mean, c))) for n, c in COLOURS.items()),
+                         key=lambda nd: nd[1])
+    return name if distance < 60 else "?"
+
+
+def judge_film(frames) -> tuple[dict[str, list[float]], int, list[str]]:
+    """Gaps per kind of transition (ms), black frames, and the run of colours."""
+    runs: list[list] = []  # [colour, first time, frames]
+    for t, frame in frames:
+        colour = colour_of(frame)
+        if runs and runs[-1][0] == colour:
+            runs[-1][2] += 1
+        else:
+            runs.append([colour, t, 1])
+    black = sum(n for i, (c, _, n) in enumerate(runs) if c == "black" and i > 0)
+    durations = {n: (VIDEO_S if d is None else d) for n, d in PLAYLIST}
+    kind = {n: ("video" if d is None else "image") for n, d in PLAYLIST}
+    gaps: dict[str, list[float]] = {}
+    # The first run started before the film did: its first frame is not the item's.
+    for (a, ta, _), (b, tb, _) in zip(runs[1:], runs[2:]):
+        if a in durations and b in durations:
+            gaps.setdefault(f"{kind[a]}->{kind[b]}", []).append((tb - ta - durations[a]) * 1000)
+    return gaps, black, [f"{c}x{n}" for c, _, n in runs]
+
+
+def under_sway(media: dict[str, Path], transitions: int) -> list[float]:
+    x, y, size = SQUARE
+    with tempfile.TemporaryDirectory() as tmp:
+        state, gate, kinds = setup_gate(Path(tmp), media)
+        settings = gate_settings(state, display="sway", mpv_vo="wlshm",
+                                 outputs=[{"name": "main", "connector": "HEADLESS-1", "width": W, "height": H}])
+        sway = HeadlessSway(((W, H),)).start()
+        saved = {k: os.environ.get(k) for k in ("WAYLAND_DISPLAY", "SWAYSOCK")}
+        os.environ.update(sway.env())
+        try:
+            with running_player(settings) as player:
+                wait_for(lambda: colour_of(sway.grab("HEADLESS-1").crop((x, y, x + size, y + size)))
+                         in COLOURS.keys() - {"black"}, timeout=120, what="the playlist on the output")
+                recorder = Recorder(sway, "HEADLESS-1", f"{x},{y} {size}x{size}", Path(tmp) / "film.nut")
+                try:
+                    events = measure(player, kinds, transitions, timeout=transitions * 4 + 60)
+                finally:
+                    recorder.stop()
+        finally:
+            sway.stop()
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        frames = read_frames(recorder.path, "RGB")
+        gate.db.close()
+    report("headless sway, the player's sway backend, mpv --vo=wlshm: event gaps", events)
+    gaps, black, runs = judge_film(frames)
+    every = report("the same, filmed (first frame of B - first frame of A - A's duration)", gaps)
+    span = frames[-1][0] - frames[0][0] if frames else 0
+    print(f"  filmed {len(frames)} frames in {span:.1f} s, {len(runs)} runs of colour; "
+          f"black frames after the first picture: {black}")
+    odd = [r for r in runs if r.startswith(("?", "black"))]
+    if odd:
+        print(f"  frames that were no item's colour: {odd}")
+    print(f"transition_gap_compositor_p95_ms: {percentile(every, 95):.1f}")
+    print(f"black_frames_compositor: {black}")
+    return every
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--transitions", type=int, default=60)
     parser.add_argument("--no-xvfb", action="store_true")
+    parser.add_argument("--no-compositor", action="store_true")
     args = parser.parse_args()
     os.environ.pop("DISPLAY", None)
     with tempfile.TemporaryDirectory() as tmp:
         media = make_media(Path(tmp) / "media")
         every = headless(media, args.transitions)
+        print(f"transition_gap_headless_p95_ms: {percentile(every, 95):.1f}")
         if not args.no_xvfb:
             under_xvfb(media, args.transitions)
+        if not args.no_compositor:
+            every = under_sway(media, args.transitions)
     print(f"transition_gap_p95_ms: {percentile(every, 95):.1f}")
 
 

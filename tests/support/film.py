@@ -3,8 +3,9 @@ what was shown rather than what the player says it did.
 
 wf-recorder asks the compositor (wlr-screencopy) for each frame the output
 renders with damage in the filmed area, and stamps it with the compositor's
-own presentation time, so the frames and their times are what a screen
-would have shown. Frames come back as grey PIL images with those times.
+own presentation time (times in a film count from its first frame), so the
+frames and their times are what a screen would have shown. Frames come back
+as PIL images with those times.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ class Recorder:
         return self
 
 
-def read_frames(path: Path) -> list[tuple[float, Image.Image]]:
-    """(presentation time in s, grey picture) of every frame in a filmed file."""
+def read_frames(path: Path, mode: str = "L") -> list[tuple[float, Image.Image]]:
+    """(presentation time in s, picture) of every frame in a filmed file, grey ("L") or "RGB"."""
     probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
                             "stream=width,height:frame=pts_time", "-of", "json", str(path)],
                            capture_output=True, text=True, timeout=300, check=True)
@@ -59,8 +60,8 @@ def read_frames(path: Path) -> list[tuple[float, Image.Image]]:
     width, height = info["streams"][0]["width"], info["streams"][0]["height"]
     times = [float(f["pts_time"]) for f in info.get("frames", []) if "pts_time" in f]
     raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-fps_mode", "passthrough",
-                          "-f", "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, timeout=600,
-                         check=True).stdout
-    size = width * height
+                          "-f", "rawvideo", "-pix_fmt", {"L": "gray", "RGB": "rgb24"}[mode], "-"],
+                         capture_output=True, timeout=600, check=True).stdout
+    size = width * height * len(mode)
     count = min(len(times), len(raw) // size)
-    return [(times[i], Image.frombytes("L", (width, height), raw[i * size:(i + 1) * size])) for i in range(count)]
+    return [(times[i], Image.frombytes(mode, (width, height), raw[i * size:(i + 1) * size])) for i in range(count)]
