@@ -136,6 +136,10 @@ SETTINGS: tuple[Setting, ...] = (
             "admin"),
     Setting("media_max_duration_s", "float", 14400.0,
             "Longest video accepted, in seconds.", "admin"),
+    Setting("media_decoder", "str", "auto",
+            "Whose video decoder uploads are checked against (kiosk/decoders.py): 'pi4', 'pi5', or "
+            "'auto' (this machine's model; off a Pi, the Pi 4). A video beyond it is refused; one "
+            "above its frame rate is accepted with a warning.", "admin"),
     # --- sync ----------------------------------------------------------------
     Setting("central_url", "str", "",
             "Base URL of the province's central authority, e.g. 'https://cms.sotttt.example.vn'. "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import unicodedata
@@ -176,7 +177,7 @@ def _check_video(path: Path, fmt: str, limits: Limits, ffprobe: str) -> MediaInf
         raise MediaRejected("no_prober", "ffprobe is not installed") from None
     errors = proc.stderr.decode("utf-8", "replace").strip()
     if proc.returncode != 0:
-        raise MediaRejected("corrupt", f"the video cannot be read: {_last_line(errors)}")
+        raise MediaRejected("corrupt", f"the video cannot be read: {_last_line(errors, path)}")
     try:
         probe = json.loads(proc.stdout or b"{}")
     except json.JSONDecodeError:
@@ -195,7 +196,7 @@ def _check_video(path: Path, fmt: str, limits: Limits, ffprobe: str) -> MediaInf
     read = _int(stream.get("nb_read_packets"))
     expected = _int(stream.get("nb_frames"))
     if errors or (expected and read is not None and read < expected):
-        raise MediaRejected("truncated", f"the video is incomplete or damaged: {_last_line(errors)}")
+        raise MediaRejected("truncated", f"the video is incomplete or damaged: {_last_line(errors, path)}")
     width, height = _int(stream.get("width")) or 0, _int(stream.get("height")) or 0
     _check_pixels(width, height, limits)
     duration = _float((probe.get("format") or {}).get("duration")) or _float(stream.get("duration"))
@@ -206,12 +207,41 @@ def _check_video(path: Path, fmt: str, limits: Limits, ffprobe: str) -> MediaInf
             "too_long", "the video is longer than the limit",
             duration_min=round(duration / 60, 1), limit_min=round(limits.max_duration_s / 60, 1),
         )
-    return MediaInfo("video", fmt, 0, width, height, round(duration, 3), codec)
+    # The frame rate tells whether the controller's decoder keeps up (kiosk/decoders.py).
+    return MediaInfo("video", fmt, 0, width, height, round(duration, 3), codec,
+                     extra={"fps": _rate(stream.get("avg_frame_rate") or stream.get("r_frame_rate"))})
 
 
-def _last_line(text: str) -> str:
+def _rate(text) -> float | None:
+    """ffprobe's "30000/1001" -> 29.97."""
+    try:
+        num, _, den = str(text).partition("/")
+        value = float(num) / float(den or 1)
+    except (ValueError, ZeroDivisionError):
+        return None
+    return round(value, 3) if value > 0 else None
+
+
+def _last_line(text: str, path: Path | None = None) -> str:
+    """ffprobe's last complaint, fit for a user: without the server's file
+    paths (the upload's temporary name) or the decoder's memory addresses
+    ("[h264 @ 0x55cc…]"), which say nothing to a technician and tell an
+    attacker about the server."""
     lines = [line for line in text.splitlines() if line.strip()]
-    return lines[-1][:200] if lines else "unknown error"
+    if not lines:
+        return "unknown error"
+    line = lines[-1]
+    if path is not None:
+        line = line.replace("file:" + str(path), "the file").replace(str(path), "the file")
+    line = _PROBE_PREFIX.sub("", line)
+    line = _ABSOLUTE_PATH.sub("the file", line)
+    line = _ADDRESS.sub("", line)
+    return " ".join(line.split())[:200] or "unknown error"
+
+
+_PROBE_PREFIX = re.compile(r"\[[^\]]*@\s*0x[0-9a-fA-F]+\]\s*")
+_ABSOLUTE_PATH = re.compile(r"(?:file:)?/(?:[^\s:/]+/)*[^\s:/]+")
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,}\b")
 
 
 def _int(v) -> int | None:

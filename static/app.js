@@ -93,9 +93,10 @@ function startUpload() {
       try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
       if (xhr.status >= 200 && xhr.status < 300) {
         bar.value = 100;
-        status.className = "flash ok";
-        status.textContent = form.dataset.done + " " + (body.name || "");
-        setTimeout(() => window.location.reload(), 800);
+        // A video the controller may not play smoothly is kept, with a warning to read.
+        status.className = body.warning ? "flash warning" : "flash ok";
+        status.textContent = form.dataset.done + " " + (body.name || "") + (body.warning ? " — " + body.warning : "");
+        if (!body.warning) setTimeout(() => window.location.reload(), 800);
       } else {
         status.className = "flash error";
         status.textContent = body.error || form.dataset.failed + " (" + xhr.status + ")";

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from kiosk import mediaformats
+from kiosk import decoders, mediaformats
 from kiosk.mediastore import MediaStore, MediaStoreError, check_sha256
 from kiosk.store import iso, utcnow
 from kiosk.validate import Limits, MediaRejected, ingest, safe_display_name
@@ -77,16 +77,47 @@ def upload(db, settings, store: MediaStore, chunks, name: str, actor: Actor) -> 
         audit.record(db, actor, "media.refused", display, None, {"reason": e.code})
         raise AdminError(rejection_message(e), 413 if e.code == "too_large" else 400,
                          field="file") from None
+    warning = None
+    if info.kind == "video":
+        decoder = decoders.detect(settings["media_decoder"])
+        verdict = decoders.check(decoder, info.codec, info.width, info.height, info.extra.get("fps"))
+        if verdict.refused:
+            _forget(db, store, sha)
+            audit.record(db, actor, "media.refused", display, None, {"reason": verdict.code})
+            raise AdminError(_decoder_message(decoder, info, verdict), 400, field="file")
+        if verdict.warning:
+            warning = _decoder_message(decoder, info, verdict)
     row = {"sha256": sha, "kind": info.kind, "name": display, "format": info.format,
            "size": info.size, "duration_s": info.duration_s, "width": info.width,
            "height": info.height, "source": "local", "approved": 1, "created_at": iso(utcnow())}
     with writing(db):
         existing = list(db.query("SELECT * FROM media WHERE sha256 = ?", [sha]))
         if existing:
-            return {**existing[0], "duplicate": True}
+            return {**existing[0], "duplicate": True, **({"warning": warning} if warning else {})}
         db["media"].insert(row)
         audit.record(db, actor, "media.upload", display, None, row)
-    return row
+    return {**row, "warning": warning} if warning else row
+
+
+def _forget(db, store: MediaStore, sha: str) -> None:
+    # The refused file was already received into the store: drop it unless the
+    # same bytes are a known media item (then they were there before).
+    if not db.execute("SELECT 1 FROM media WHERE sha256 = ?", [sha]).fetchone():
+        store.remove(sha)
+
+
+def _decoder_message(decoder, info, verdict) -> str:
+    codec = mediaformats.VIDEO_CODECS.get(info.codec or "", info.codec)
+    limit = verdict.limit
+    if verdict.code == "beyond_decoder":
+        return _("This %(codec)s video is %(w)d×%(h)d pixels: a %(model)s cannot decode it smoothly "
+                 "(at most %(lw)d×%(lh)d for %(codec)s). Re-encode it, e.g. ffmpeg -i IN -vf "
+                 "scale=1920:-2 -c:v libx264 OUT.mp4.", codec=codec, w=info.width, h=info.height,
+                 model=decoder.name, lw=limit.width, lh=limit.height)
+    fps = f"{info.extra.get('fps'):g}"
+    return _("Warning: this %(codec)s video has %(fps)s frames per second; a %(model)s shows at most "
+             "%(limit)s smoothly, so it may stutter.", codec=codec, fps=fps,
+             model=decoder.name, limit=int(limit.fps))
 
 
 def delete(db, store: MediaStore, sha256: str, actor: Actor) -> None:
