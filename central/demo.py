@@ -15,6 +15,7 @@ import json
 import os
 import socket
 import threading
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 
@@ -136,6 +137,14 @@ def _first_sync(central_dir: Path, port: int, gate_settings) -> str:
         thread.join(timeout=10)
 
 
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
 def _drop_local_demo_schedule(gate_settings) -> None:
     """The demo's local schedule gives way to the release (a local fallback
     would otherwise win over the release's on its face).
@@ -206,7 +215,8 @@ def central_services(ctx: DemoContext) -> list[Service]:
         Service("central", [ctx.gatecast, "central", "serve", "--state", str(central_dir),
                             "--config", str(central_config), "--bind", f"127.0.0.1:{port}",
                             "--workers", "1", "--threads", "16"], env,
-                note=f"{url}/ — fleet overview, signed repository, report API"),
+                note=f"{url}/ — fleet overview, signed repository, report API",
+                ready=lambda: _answers(f"{url}/healthz")),
         Service("sync", [ctx.gatecast, "sync"], ctx.base_env(),
                 note="pulls signed releases, sends heartbeats, proof of play, screenshots"),
     ]

@@ -36,6 +36,7 @@ FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf",
 )
 WIDTH, HEIGHT = 1280, 720
+READY_TIMEOUT_S = 120.0  # a service that is not ready by then: start the rest anyway
 
 
 class DemoError(Exception):
@@ -50,6 +51,10 @@ class Service:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     note: str = ""  # one line for the user: what it is, where to look
+    # Answers True once the service can be used; the services after it start
+    # only then (sync would otherwise log a failed pull against a server
+    # that is still starting).
+    ready: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -287,8 +292,15 @@ def run_services(services: list[Service], duration: float | None, echo=print) ->
     status = 0
     try:
         for service in services:
-            procs.append((service, subprocess.Popen(service.argv, env=service.env or None)))
-            echo(f"demo: started {service.name} (pid {procs[-1][1].pid}){': ' + service.note if service.note else ''}")
+            if stopping:
+                break
+            proc = subprocess.Popen(service.argv, env=service.env or None)
+            procs.append((service, proc))
+            echo(f"demo: started {service.name} (pid {proc.pid}){': ' + service.note if service.note else ''}")
+            ready_by = time.monotonic() + READY_TIMEOUT_S
+            while service.ready and not stopping and proc.poll() is None \
+                    and time.monotonic() < ready_by and not service.ready():
+                time.sleep(0.2)
         deadline = None if duration is None else time.monotonic() + duration
         while not stopping and (deadline is None or time.monotonic() < deadline):
             dead = [(s, p) for s, p in procs if p.poll() is not None]

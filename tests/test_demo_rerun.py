@@ -61,6 +61,7 @@ def test_demo_twice_in_one_folder_reuses_its_state(tmp_path):
     assert status == 0, err.read_text()[-3000:]
     assert "Traceback" not in err.read_text()
     assert "first sync activated" in out.read_text() or "first sync unchanged" in out.read_text()
+    assert "log in with the account you made in an earlier run" in out.read_text()
 
     db = open_db(state / "gatecast.db")
     try:
@@ -75,3 +76,18 @@ def test_demo_twice_in_one_folder_reuses_its_state(tmp_path):
         assert {r["source"] for r in db.query("SELECT source FROM media")} == {"central"}
     finally:
         db.close()
+
+
+def test_a_service_starts_only_once_the_one_before_is_ready(tmp_path):
+    from kiosk.demo import Service, run_services
+
+    up, saw = tmp_path / "central-up", tmp_path / "sync-saw"
+    central = [sys.executable, "-c", f"import pathlib, time; time.sleep(1.5); "
+               f"pathlib.Path({str(up)!r}).touch(); time.sleep(120)"]
+    sync = [sys.executable, "-c", f"import pathlib, time; pathlib.Path({str(saw)!r})"
+            f".write_text(str(pathlib.Path({str(up)!r}).exists())); time.sleep(120)"]
+    lines = []
+    status = run_services([Service("central", central, ready=up.exists), Service("sync", sync)],
+                          duration=3.0, echo=lines.append)
+    assert status == 0
+    assert saw.read_text() == "True"  # sync never saw a central that was still starting
