@@ -62,7 +62,7 @@ def editable(settings: Settings) -> list[dict]:
     return out
 
 
-def save(db, settings: Settings, actor: Actor, values: dict) -> dict:
+def save(db, settings: Settings, actor: Actor, values: dict, action: str = "settings.save") -> dict:
     """Check every submitted value, then save the changed ones together."""
     changes = {}
     for name, raw in values.items():
@@ -85,7 +85,7 @@ def save(db, settings: Settings, actor: Actor, values: dict) -> dict:
         for name, value in changes.items():
             db["setting"].upsert({"name": name, "value": json.dumps(value, ensure_ascii=False),
                                   "updated_at": iso(utcnow()), "updated_by": actor.username}, pk="name")
-        audit.record(db, actor, "settings.save", ", ".join(changes),
+        audit.record(db, actor, action, ", ".join(changes),
                      {n: settings[n] for n in changes}, changes)
     return changes
 

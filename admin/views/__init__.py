@@ -8,7 +8,7 @@ def register_blueprints(app) -> None:
 
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
-    for name in ("dashboard", "power", "media", "schedule", "notices", "logs", "config", "api"):
+    for name in ("dashboard", "power", "media", "schedule", "notices", "logs", "config", "faces", "api"):
         try:
             module = __import__(f"admin.views.{name}", fromlist=["bp"])
         except ModuleNotFoundError as e:
