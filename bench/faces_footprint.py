@@ -12,6 +12,8 @@ regions, each with its own schedule (one of them a looping H.264 video).
   of each output shows every face's own picture in its region (what a person
   would see), and, from the player's log, each picture's "playing" line.
 - memory: the controller's VmRSS and each mpv's VmRSS after 20 s of playing.
+- recovery: output HEADLESS-2 disabled for 2 s and enabled, then sway killed
+  (SIGKILL) and started again: time until every face shows its picture again.
 
 Last line: `faces_first_frame_s: X` (median over the starts; target <= 3).
 """
@@ -131,9 +133,24 @@ def one_start(tmp: Path, sway: HeadlessSway, media: dict, w: int, h: int, n: int
         log_s = {p: round((ts(t) - ts(started)).total_seconds(), 3) for p, t in sorted(playing.items())}
         placed_s = {p: round((ts(t) - ts(started)).total_seconds(), 3) for p, t in sorted(placed.items())}
         children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
-        return {"seen_s": seen_s, "log_s": log_s, "placed_s": placed_s,
-                "started_s": (ts(started) - wall0).total_seconds(), "controller_mb": rss_mb(proc.pid),
-                "mpv_mb": sorted(rss_mb(int(p)) for p in children)}
+        mpv_mb = sorted(rss_mb(int(p)) for p in children)
+        controller_mb = rss_mb(proc.pid)
+        # Recovery: an output unplugged and back, then the compositor killed and restarted.
+        sway.msg("output", "HEADLESS-2", "disable")
+        time.sleep(2)
+        sway.msg("output", "HEADLESS-2", "enable")
+        t1 = time.monotonic()
+        wait_for(lambda: every_face_shows(sway, w, h), timeout=120, interval=0.02, what="after enable")
+        enable_s = time.monotonic() - t1
+        sway.kill()
+        time.sleep(2)
+        sway.start()
+        t1 = time.monotonic()
+        wait_for(lambda: every_face_shows(sway, w, h), timeout=120, interval=0.02, what="after restart")
+        restart_s = time.monotonic() - t1
+        return {"enable_s": enable_s, "restart_s": restart_s, "seen_s": seen_s, "log_s": log_s, "placed_s": placed_s,
+                "started_s": (ts(started) - wall0).total_seconds(), "controller_mb": controller_mb,
+                "mpv_mb": mpv_mb}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -157,13 +174,18 @@ def main() -> None:
         print(f"start {i}: every face on screen after {r['seen_s']:.2f} s (player process up and "
               f"logging after {r['started_s']:.2f} s); first 'playing' per picture "
               f"(s after 'player starting'): {r['log_s']}; placed: {r['placed_s']}; controller RSS {r['controller_mb']:.1f} MB; "
-              f"mpv RSS {', '.join(f'{m:.1f}' for m in r['mpv_mb'])} MB")
+              f"mpv RSS {', '.join(f'{m:.1f}' for m in r['mpv_mb'])} MB; every picture back "
+              f"{r['enable_s']:.2f} s after an output came back, {r['restart_s']:.2f} s after sway restarted")
     seen = [r["seen_s"] for r in runs]
     print(f"outputs: 2 x {w}x{h} (headless sway 1.7, pixman), 4 pictures, mpv --vo=wlshm")
     print(f"controller RSS: median {statistics.median(r['controller_mb'] for r in runs):.1f} MB")
     print(f"mpv RSS each: median {statistics.median(m for r in runs for m in r['mpv_mb']):.1f} MB, "
           f"max {max(m for r in runs for m in r['mpv_mb']):.1f} MB")
     print(f"every face on screen: median {statistics.median(seen):.2f} s, worst {max(seen):.2f} s")
+    back = [r["restart_s"] for r in runs]
+    print(f"pictures back after a compositor restart: median {statistics.median(back):.2f} s, "
+          f"worst {max(back):.2f} s; after an output came back: worst "
+          f"{max(r['enable_s'] for r in runs):.2f} s (target 5 s)")
     print(f"faces_first_frame_s: {statistics.median(seen):.2f}")
 
 

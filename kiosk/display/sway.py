@@ -144,7 +144,7 @@ class SwayDisplay(Display):
                 ipc = SwayIpc(path)
                 # Windows of ours float without borders from their first frame
                 # (a tiled window would push other pictures aside until placed).
-                ipc.command(f'for_window [app_id="^{APP_ID_PREFIX}"] floating enable, border none')
+                self._rules(ipc)
             except OSError as e:
                 errors.append(f"{path}: {e.strerror or e}")
                 continue
@@ -155,6 +155,28 @@ class SwayDisplay(Display):
         raise DisplayError("sway cannot be reached (SWAYSOCK "
                            f"{self.env.get('SWAYSOCK') or 'not set'}"
                            + (": " + "; ".join(errors) if errors else "") + ")")
+
+    def _rules(self, ipc: SwayIpc) -> None:
+        """Window rules sway applies when each picture's window maps, so it
+        appears at its place from its first frame: a new window would
+        otherwise land on the focused output, over other faces, until the
+        next placement pass (which still checks and corrects it)."""
+        ipc.command(f'for_window [app_id="^{APP_ID_PREFIX}"] floating enable, border none')
+        outputs = [o for o in ipc.request(GET_OUTPUTS) if o.get("active")]
+        for picture in self.layout.pictures:
+            target = self.sway_output_name(picture.output, outputs)
+            if target is None:
+                continue
+            ipc.command(f'for_window [app_id="^{app_id(picture)}$"] '
+                        + ", ".join(self._commands(picture, target)))
+
+    def _commands(self, picture: Picture, target: str) -> list[str]:
+        if picture.fills_output:
+            return ["floating enable", "border none", f"move to output {target}", "fullscreen enable"]
+        r = picture.region
+        return ["fullscreen disable", "floating enable", "border none", f"move to output {target}",
+                f"resize set width {r.width} px height {r.height} px",
+                f"move position {r.x} px {r.y} px"]
 
     def _drop(self) -> None:
         if self._ipc is not None:
@@ -248,18 +270,8 @@ class SwayDisplay(Display):
             want = self._wanted(picture, outputs[target]["rect"])
             if on == target and _where(node) == want:
                 continue
-            commands = []
-            if on == "__i3":
-                commands.append("scratchpad show")
-            if picture.fills_output:
-                commands += ["floating enable", "border none", f"move to output {target}",
-                             "fullscreen enable"]
-            else:
-                r = picture.region
-                commands += ["fullscreen disable", "floating enable", "border none",
-                             f"move to output {target}",
-                             f"resize set width {r.width} px height {r.height} px",
-                             f"move position {r.x} px {r.y} px"]
+            commands = ["scratchpad show"] if on == "__i3" else []
+            commands += self._commands(picture, target)
             self._run(criteria + " " + ", ".join(commands), picture, (target, want))
         return settled
 
@@ -276,8 +288,11 @@ class SwayDisplay(Display):
         if failed:
             log(logger, logging.WARNING, "sway refused a placement", picture=picture.name,
                 command=command, error="; ".join(str(f) for f in failed))
-        elif self._placed.get(picture.name) != where:
-            log(logger, logging.INFO, "picture placed", picture=picture.name, where=str(where))
+        else:
+            # Every placement is logged: after the first, each means sway had
+            # moved the window (a restart, an output that came back).
+            log(logger, logging.INFO, "picture placed", picture=picture.name, where=str(where),
+                again=self._placed.get(picture.name) == where)
         self._placed[picture.name] = where
 
     # ---- screenshots ----------------------------------------------------

@@ -50,6 +50,7 @@ logger = logging.getLogger("gatecast.player")
 
 HEARTBEAT_S = 10.0
 DISPLAY_RECHECK_S = 1.0
+DISPLAY_RETRY_S = 0.25
 
 
 class Player:
@@ -62,6 +63,7 @@ class Player:
         self.faces = list(self.layout.faces)
         self.display = display or open_display(settings, self.layout)
         self._display_problem: str | None = None
+        self._display_since: str | None = None
         self._display_checked = -1e9
         self.db = open_db(settings.db_path)
         self.media = MediaStore(settings.media_dir)
@@ -105,7 +107,10 @@ class Player:
     def display_ready(self) -> bool:
         """Whether mpv can be started now; raises/clears the no_display alarm."""
         now = time.monotonic()
-        if now - self._display_checked >= DISPLAY_RECHECK_S:
+        # While the display is missing, look often: a restarted compositor
+        # should have its pictures back within a second or two.
+        every = DISPLAY_RECHECK_S if self._display_problem is None else DISPLAY_RETRY_S
+        if now - self._display_checked >= every:
             self._display_checked = now
             self._set_display_problem(self.display.check())
         return self._display_problem is None
@@ -114,8 +119,12 @@ class Player:
         if problem == self._display_problem:
             return
         was, self._display_problem = self._display_problem, problem
+        if problem is None or was is None:
+            self._display_since = iso(utcnow())
         set_state(self.db, "display", {"backend": self.display.name, "ok": problem is None,
-                                       "problem": problem, "since": iso(utcnow())})
+                                       "problem": problem, "since": self._display_since})
+        if problem is not None and was is not None:
+            return  # still missing, for another reason: one alarm, not one per symptom
         if problem is not None:
             log(logger, logging.ERROR, "no display", display=self.display.name, problem=problem)
             log_event(self.db, "player", "error", "no_display",

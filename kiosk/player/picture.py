@@ -129,7 +129,7 @@ class PicturePlayer:
             if self.player.display_ready():
                 self._spawn()
             else:  # no_display is raised by the player; try again soon
-                self.restart_at = now + 1.0
+                self.restart_at = now + 0.25
 
     def _check_alive(self, now: float) -> None:
         if self._ping_sent is not None:

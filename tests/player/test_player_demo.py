@@ -24,7 +24,7 @@ def test_demo_runs_headless_and_shows_both_faces(tmp_path):
     env.pop("DISPLAY", None)
     env.pop("WAYLAND_DISPLAY", None)
     gatecast = str(Path(sys.executable).parent / "gatecast")
-    result = subprocess.run([gatecast, "demo", "--state", str(state), "--for", "14"],
+    result = subprocess.run([gatecast, "demo", "--state", str(state), "--for", "24"],
                             capture_output=True, text=True, timeout=240, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "priority notice on both faces" in result.stdout
