@@ -17,10 +17,10 @@ from pathlib import Path
 from flask import Flask, Response, abort, jsonify, render_template, request, send_from_directory
 
 from kiosk.settings import Settings
-from kiosk.store import connect, utcnow
+from kiosk.store import utcnow
 from kiosk.webassets import static_folder
 
-from central.db import DB_NAME, Checkpointer, open_central_db
+from central.db import Checkpointer, open_central_db
 from central.fleet import get_gate, overview
 from central.intake import (
     BadReport,
@@ -49,30 +49,28 @@ def repository_for(settings: Settings, offline_keys_dir=None) -> Repository:
         offline_expiry=timedelta(days=settings["central_offline_expiry_days"]))
 
 
-def create_app(settings: Settings, background: bool = False) -> Flask:
+def create_app(settings: Settings, background: bool = False, migrate: bool = True) -> Flask:
+    """The central app on `settings` (central.settings). `migrate=False`: the
+    caller already migrated (gunicorn's master does, once, before forking)."""
     state_dir = settings.state_path
-    open_central_db(state_dir).close()  # migrate once, before any request
+    store = open_central_db(settings, migrate_first=migrate, background_checkpoint=True)
     # /static/: the stylesheet and script the gate admin uses too (static/ in the checkout).
     app = Flask(__name__, static_folder=str(static_folder()), static_url_path="/static")
     # Every body is bounded by the report limit; the media upload raises its own.
     app.config["MAX_CONTENT_LENGTH"] = int(settings["central_max_report_mb"] * 2**20)
     app.config["SETTINGS"] = settings
-    local = threading.local()
-
-    checkpointer = Checkpointer(state_dir / DB_NAME)
+    app.extensions["central_store"] = store
+    checkpointer = Checkpointer(store.sqlite_path) if store.is_sqlite else None
     app.extensions["checkpointer"] = checkpointer
 
     def db():
-        # One connection per thread, kept: opening one per request would cost
-        # more than most requests.
-        conn = getattr(local, "db", None)
-        if conn is None:
-            checkpointer.start()  # after gunicorn's fork, like every thread here
-            conn = local.db = connect(state_dir / DB_NAME)
-            conn.execute("PRAGMA wal_autocheckpoint=0")
-        return conn
+        # The store: each library call takes a pooled connection for one
+        # short transaction. Threads start on first use, after gunicorn's fork.
+        if checkpointer is not None:
+            checkpointer.start()
+        return store
 
-    watch = ReleaseWatch(lambda: connect(state_dir / DB_NAME))
+    watch = ReleaseWatch(store)
     app.extensions["release_watch"] = watch
     repo = repository_for(settings)
     if background:

@@ -12,10 +12,14 @@ import json
 import secrets
 from datetime import datetime, timedelta
 
+from sqlalchemy import and_, delete, insert, or_, select
+
 from kiosk.schedule import LEVELS, ScheduleError, parse_time
 from kiosk.schedule_entry import EntryError, check_entry
 from kiosk.store import iso, utcnow
 
+from central import schema as t
+from central.db import insert_or_update, rows, transaction
 from central.fleet import check_target
 from central.library import central_id, get_playlist
 from central.checks import CentralError, NotFound, int_list
@@ -70,8 +74,6 @@ def add_entry(db, target_kind: str, target_id: str, playlist_id: str, *, faces=N
               start_time="00:00", end_time="24:00", weekdays=None, start_date=None,
               end_date=None, level="normal", not_before=None, not_after=None,
               name: str = "", entry_id: str | None = None, by: str = "cli") -> str:
-    check_target(db, target_kind, target_id)
-    playlist = get_playlist(db, central_id(playlist_id, "playlist"))
     try:
         # The gate's own rules (kiosk.schedule_entry); no faces means every face.
         e = check_entry({"name": name, "faces": faces, "weekdays": weekdays, "start_time": start_time,
@@ -81,45 +83,59 @@ def add_entry(db, target_kind: str, target_id: str, playlist_id: str, *, faces=N
     except EntryError as err:
         raise CentralError(str(err)) from err
     eid = central_id(entry_id or "e-" + secrets.token_hex(4), "schedule entry")
-    row = {
-        "id": eid, "name": e["name"] or playlist["name"], "target_kind": target_kind,
-        "target_id": target_id, "playlist_id": playlist["id"], "faces": json.dumps(e["faces"]),
-        "start_date": e["start_date"], "end_date": e["end_date"],
-        "weekdays": json.dumps(e["weekdays"]), "start_time": e["start_time"], "end_time": e["end_time"],
-        "level": e["level"], "not_before": e["not_before"],
-        "not_after": e["not_after"], "created_at": iso(utcnow()), "created_by": by,
-    }
-    db["schedule_entry"].upsert(row, pk="id")
-    audit(db, by, "entry.save", eid, {k: row[k] for k in ("target_kind", "target_id", "level")})
+    with transaction(db, write=True) as conn:
+        check_target(conn, target_kind, target_id)
+        playlist = get_playlist(conn, central_id(playlist_id, "playlist"))
+        row = {
+            "id": eid, "name": e["name"] or playlist["name"], "target_kind": target_kind,
+            "target_id": target_id, "playlist_id": playlist["id"],
+            "faces": json.dumps(e["faces"]), "start_date": e["start_date"],
+            "end_date": e["end_date"], "weekdays": json.dumps(e["weekdays"]),
+            "start_time": e["start_time"], "end_time": e["end_time"], "level": e["level"],
+            "not_before": e["not_before"], "not_after": e["not_after"],
+            "created_at": iso(utcnow()), "created_by": by,
+        }
+        insert_or_update(conn, t.schedule_entry, row, ("id",))
+        audit(conn, by, "entry.save", eid,
+              {k: row[k] for k in ("target_kind", "target_id", "level")})
     return eid
 
 
 def set_fallback(db, target_kind: str, target_id: str, playlist_id: str, face_id=None,
                  by: str = "cli") -> int:
     """The playlist a face shows when no entry is active (face None: every face)."""
-    check_target(db, target_kind, target_id)
-    pid = get_playlist(db, central_id(playlist_id, "playlist"))["id"]
     if face_id is not None and not 1 <= int(face_id) <= 4:
         raise CentralError(f"face ids are 1-4, got {face_id!r}")
-    with db.atomic():
-        db.execute("DELETE FROM fallback WHERE target_kind = ? AND target_id = ? AND face_id IS ?",
-                   [target_kind, target_id, face_id])
-        rowid = db["fallback"].insert({"target_kind": target_kind, "target_id": target_id,
-                                       "face_id": face_id, "playlist_id": pid}).last_pk
-        audit(db, by, "fallback.set", f"{target_kind}:{target_id}", {"face": face_id, "playlist": pid})
+    face_id = None if face_id is None else int(face_id)
+    f = t.fallback.c
+    with transaction(db, write=True) as conn:
+        check_target(conn, target_kind, target_id)
+        pid = get_playlist(conn, central_id(playlist_id, "playlist"))["id"]
+        conn.execute(delete(t.fallback).where(
+            f.target_kind == target_kind, f.target_id == target_id,
+            f.face_id.is_not_distinct_from(face_id)))
+        rowid = conn.execute(insert(t.fallback).values(
+            target_kind=target_kind, target_id=target_id, face_id=face_id,
+            playlist_id=pid)).inserted_primary_key[0]
+        audit(conn, by, "fallback.set", f"{target_kind}:{target_id}",
+              {"face": face_id, "playlist": pid})
     return rowid
 
 
 def add_power_window(db, target_kind: str, target_id: str, start_time: str, end_time: str,
                      face_id=None, weekdays=None, by: str = "cli") -> int:
-    check_target(db, target_kind, target_id)
     start, end = _times(start_time, end_time)
     if face_id is not None and not 1 <= int(face_id) <= 4:
         raise CentralError(f"face ids are 1-4, got {face_id!r}")
-    rowid = db["power_window"].insert({
-        "target_kind": target_kind, "target_id": target_id, "face_id": face_id,
-        "weekdays": _weekdays(weekdays), "start_time": start, "end_time": end}).last_pk
-    audit(db, by, "power.add", f"{target_kind}:{target_id}", {"face": face_id, "window": [start, end]})
+    face_id = None if face_id is None else int(face_id)
+    with transaction(db, write=True) as conn:
+        check_target(conn, target_kind, target_id)
+        rowid = conn.execute(insert(t.power_window).values(
+            target_kind=target_kind, target_id=target_id, face_id=face_id,
+            weekdays=_weekdays(weekdays), start_time=start,
+            end_time=end)).inserted_primary_key[0]
+        audit(conn, by, "power.add", f"{target_kind}:{target_id}",
+              {"face": face_id, "window": [start, end]})
     return rowid
 
 
@@ -140,19 +156,21 @@ def _notice_texts(texts: dict, kind: str) -> dict[str, str]:
 def add_notice(db, target_kind: str, target_id: str, texts: dict[str, str], *, kind="ticker",
                level="normal", faces=None, style=None, starts_at=None, expires_at=None,
                notice_id: str | None = None, by: str = "cli") -> str:
-    check_target(db, target_kind, target_id)
     if kind not in NOTICE_KINDS:
         raise CentralError(f"a notice is a {' or a '.join(NOTICE_KINDS)}, not {kind!r}")
     texts = _notice_texts(texts or {}, kind)
     nid = central_id(notice_id or "n-" + secrets.token_hex(4), "notice")
-    db["notice"].upsert({
-        "id": nid, "target_kind": target_kind, "target_id": target_id, "kind": kind,
-        "level": _level(level), "texts": json.dumps(texts, ensure_ascii=False),
-        "faces": _faces(faces), "style": json.dumps(style or {}, ensure_ascii=False),
-        "starts_at": _instant(starts_at), "expires_at": _instant(expires_at),
-        "created_at": iso(utcnow()), "created_by": by,
-    }, pk="id")
-    audit(db, by, "notice.save", nid, {"level": level, "target": f"{target_kind}:{target_id}"})
+    with transaction(db, write=True) as conn:
+        check_target(conn, target_kind, target_id)
+        insert_or_update(conn, t.notice, {
+            "id": nid, "target_kind": target_kind, "target_id": target_id, "kind": kind,
+            "level": _level(level), "texts": json.dumps(texts, ensure_ascii=False),
+            "faces": _faces(faces), "style": json.dumps(style or {}, ensure_ascii=False),
+            "starts_at": _instant(starts_at), "expires_at": _instant(expires_at),
+            "created_at": iso(utcnow()), "created_by": by,
+        }, ("id",))
+        audit(conn, by, "notice.save", nid,
+              {"level": level, "target": f"{target_kind}:{target_id}"})
     return nid
 
 
@@ -170,13 +188,13 @@ def add_emergency(db, target_kind: str, target_id: str, *, minutes: float,
         raise CentralError("an emergency needs a text or a playlist")
     until = now + duration
     made = []
-    with db.atomic():
+    with transaction(db, write=True) as conn:
         if texts:
-            made.append(add_notice(db, target_kind, target_id, texts, kind="slide",
+            made.append(add_notice(conn, target_kind, target_id, texts, kind="slide",
                                    level="emergency", faces=faces, starts_at=now,
                                    expires_at=until, by=by))
         if playlist_id:
-            made.append(add_entry(db, target_kind, target_id, playlist_id, faces=faces,
+            made.append(add_entry(conn, target_kind, target_id, playlist_id, faces=faces,
                                   level="emergency", not_before=now, not_after=until,
                                   name="emergency", by=by))
     return made
@@ -188,16 +206,22 @@ ASSIGNMENT_TABLES = ("schedule_entry", "fallback", "power_window", "notice")
 def remove(db, table: str, row_id, by: str = "cli") -> None:
     if table not in ASSIGNMENT_TABLES:
         raise CentralError(f"not an assignment table: {table!r}")
-    if not db[table].count_where("id = ?", [row_id]):
+    tab = t.metadata.tables[table]
+    if tab.c.id.type.python_type is int and not isinstance(row_id, int):
         raise NotFound(f"no {table.replace('_', ' ')} {row_id!r}")
-    db.execute(f"DELETE FROM [{table}] WHERE id = ?", [row_id])
-    audit(db, by, f"{table}.remove", str(row_id))
+    with transaction(db, write=True) as conn:
+        if not conn.execute(delete(tab).where(tab.c.id == row_id)).rowcount:
+            raise NotFound(f"no {table.replace('_', ' ')} {row_id!r}")
+        audit(conn, by, f"{table}.remove", str(row_id))
 
 
 def for_gate(db, table: str, gate_id: str, group_ids: list[str]) -> list[dict]:
-    """Rows of an assignment table that apply to a gate: its own and its groups'."""
-    marks = ",".join("?" * len(group_ids)) or "NULL"
-    return list(db.query(
-        f"SELECT * FROM [{table}] WHERE (target_kind = 'gate' AND target_id = ?) "
-        f"OR (target_kind = 'group' AND target_id IN ({marks})) ORDER BY rowid",
-        [gate_id, *group_ids]))
+    """Rows of an assignment table that apply to a gate: its own and its
+    groups', in a stable order (by id)."""
+    tab = t.metadata.tables[table]
+    c = tab.c
+    applies = and_(c.target_kind == "gate", c.target_id == gate_id)
+    if group_ids:
+        applies = or_(applies, and_(c.target_kind == "group", c.target_id.in_(group_ids)))
+    with transaction(db) as conn:
+        return rows(conn.execute(select(tab).where(applies).order_by(c.id)))

@@ -10,22 +10,51 @@ from pathlib import Path
 
 import click
 
-from kiosk.cliutil import state_options
+from kiosk.settings import SettingsError
 
 from central.checks import CentralError
 
 
-def central_db(fn):
-    """Add --state/--config and pass the settings and the migrated central database."""
+def central_settings(fn):
+    """Add --state and --config and pass central's settings as `settings`."""
 
-    @state_options
+    @click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path),
+                  envvar="GATECAST_STATE_DIR",
+                  help="Central's state folder (repository, library, SQLite database). "
+                       "Default /var/lib/gatecast-central.")
+    @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+                  envvar="GATECAST_CENTRAL_CONFIG",
+                  help="Central's config file. Default /etc/gatecast/central.toml when it "
+                       "exists.")
     @functools.wraps(fn)
-    def wrapper(*args, ctx_, **kwargs):
+    def wrapper(*args, state_dir=None, config_file=None, **kwargs):
+        from central.settings import load_central_settings
+
+        try:
+            settings = load_central_settings(config_file=config_file, state_dir=state_dir)
+        except SettingsError as e:
+            raise click.ClickException(str(e)) from None
+        return fn(*args, settings=settings, **kwargs)
+
+    return wrapper
+
+
+def central_db(fn):
+    """Add --state/--config and pass the settings and the migrated central store."""
+
+    @central_settings
+    @functools.wraps(fn)
+    def wrapper(*args, settings, **kwargs):
+        from sqlalchemy.exc import SQLAlchemyError
+
         from central.db import open_central_db
 
-        db = open_central_db(ctx_.settings.state_path)
         try:
-            return fn(*args, settings=ctx_.settings, db=db, **kwargs)
+            db = open_central_db(settings)
+        except (SQLAlchemyError, ValueError) as e:  # down, refusing us, or a bad URL
+            raise click.ClickException(f"cannot open the central database: {e}") from None
+        try:
+            return fn(*args, settings=settings, db=db, **kwargs)
         except CentralError as e:
             raise click.ClickException(str(e)) from None
         finally:
@@ -116,8 +145,8 @@ def init_cmd(offline_keys, settings, db):
 @click.option("--bind", help="HOST:PORT (default: the central_bind setting).")
 @click.option("--workers", type=int, help="Worker processes (default: central_workers).")
 @click.option("--threads", type=int, help="Threads per worker (default: central_threads).")
-@state_options
-def serve_cmd(bind, workers, threads, ctx_):
+@central_settings
+def serve_cmd(bind, workers, threads, settings):
     """Run the central server: signed repository, report API, overview.
 
     \b
@@ -127,11 +156,38 @@ def serve_cmd(bind, workers, threads, ctx_):
     from central.app import repository_for
     from central.server import serve
 
-    s = ctx_.settings
+    s = settings
     if not repository_for(s).exists():
         raise click.ClickException(f"no repository in {s.state_path}: run `gatecast central init`")
     serve(s, bind or s["central_bind"], workers or s["central_workers"],
           threads or s["central_threads"])
+
+
+@central.command("migrate")
+@central_settings
+def migrate_cmd(settings):
+    """Bring the central database to the newest schema (the server does this
+    itself at start; run it before starting several application servers).
+
+    \b
+    Example:
+        gatecast central migrate --config /etc/gatecast/central.toml
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from central.db import Store, database_url, head_revision, migrate, schema_revision
+
+    url = database_url(settings)
+    try:
+        migrate(url)
+        store = Store(url, pool_size=1)
+        try:
+            revision = schema_revision(store)
+        finally:
+            store.close()
+    except (SQLAlchemyError, ValueError) as e:
+        raise click.ClickException(f"cannot migrate the central database: {e}") from None
+    click.echo(f"central database at schema {revision} (newest {head_revision()})")
 
 
 @central.command("refresh")

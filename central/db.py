@@ -1,7 +1,15 @@
-"""The central server's own database, `<state>/central.db`, and its schema.
+"""The central server's store: SQLite (`<state>/central.db`, the embedded
+default) or PostgreSQL (production), behind one SQLAlchemy 2 Core layer.
 
-It is not a gate database: it has its own `Migrations` set, applied at every
-start like the gate's, and shares only the connection pragmas with it.
+- `Store(url)`: the engine and its connection pool; `store.transaction()`
+  gives a connection inside one transaction (committed on success).
+- `transaction(db)`: what library functions use. Given a Store, each call is
+  its own transaction (like an autocommit connection); given a Connection in
+  a transaction, the call joins it, so a caller can group several calls.
+- `migrate(url)`: Alembic migrations to the newest schema, once, under a lock
+  (a PostgreSQL advisory lock; a file lock next to the SQLite file).
+- `publishing(store)`: the single-writer lock publications take, across every
+  application server sharing the database.
 """
 
 from __future__ import annotations
@@ -11,30 +19,41 @@ import os
 import threading
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
-
-from kiosk.store import connect
-
-migrations = Migrations("gatecast.central")
+from sqlalchemy import Connection, create_engine, event, func, inspect, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine, make_url
 
 DB_NAME = "central.db"
 
-
-def open_central_db(state_dir: Path | str) -> sqlite_utils.Database:
-    state_dir = Path(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    db = connect(state_dir / DB_NAME)
-    migrations.apply(db)
-    return db
+# pg_advisory_lock keys: any 64-bit numbers no other application on the
+# database uses ("gatecast" in ASCII, then 1 and 2).
+MIGRATE_LOCK_KEY = 0x6761746563617301
+PUBLISH_LOCK_KEY = 0x6761746563617302
 
 
-class _WriteLock:
-    """A thread lock plus a kernel file lock: one writer at a time across the
-    server's threads and gunicorn workers (and the CLI)."""
+def default_url(state_dir: Path | str) -> str:
+    return f"sqlite:///{Path(state_dir).resolve() / DB_NAME}"
 
-    def __init__(self, path: str):
+
+def database_url(settings) -> str:
+    """The `central_database_url` setting, or SQLite in the state folder."""
+    return settings["central_database_url"] or default_url(settings.state_path)
+
+
+def _sqlite_path(url) -> Path | None:
+    url = make_url(url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+class _FileLock:
+    """A thread lock plus a kernel file lock: one holder at a time across the
+    server's threads, gunicorn workers and the CLI on one host."""
+
+    def __init__(self, path: Path):
         self.thread_lock = threading.Lock()
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
 
@@ -48,33 +67,273 @@ class _WriteLock:
                 fcntl.flock(self.fd, fcntl.LOCK_UN)
 
 
-_write_locks: dict[str, _WriteLock] = {}
-_write_locks_guard = threading.Lock()
+_file_locks: dict[Path, _FileLock] = {}
+_file_locks_guard = threading.Lock()
+
+
+def _file_lock(path: Path) -> _FileLock:
+    with _file_locks_guard:
+        lock = _file_locks.get(path)
+        if lock is None:
+            lock = _file_locks[path] = _FileLock(path)
+        return lock
+
+
+class Store:
+    """The central database: an engine with its pool, for one process.
+
+    `background_checkpoint` (SQLite, the server): request connections leave
+    WAL checkpoints to a `Checkpointer` thread (see below).
+    """
+
+    def __init__(self, url: str, *, background_checkpoint: bool = False,
+                 pool_size: int = 5, max_overflow: int = 20):
+        self.url = make_url(url)
+        self.dialect = self.url.get_backend_name()
+        self.sqlite_path = _sqlite_path(self.url)
+        if self.dialect == "sqlite":
+            if self.sqlite_path is None:
+                raise ValueError("central needs an SQLite file, not an in-memory database")
+            self.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(
+                self.url, pool_size=pool_size, max_overflow=max_overflow,
+                connect_args={"timeout": 30, "check_same_thread": False})
+            _sqlite_pragmas(self.engine, background_checkpoint)
+        elif self.dialect == "postgresql":
+            if self.url.drivername == "postgresql":
+                self.url = self.url.set(drivername="postgresql+psycopg")
+            self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=max_overflow,
+                                        pool_pre_ping=True)
+        else:
+            raise ValueError(f"central stores its data in SQLite or PostgreSQL, not {self.dialect!r}")
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.dialect == "sqlite"
+
+    @contextmanager
+    def transaction(self, write: bool = False, snapshot: bool = False) -> Iterator[Connection]:
+        """A connection in a transaction, committed when the block ends and
+        rolled back when it raises.
+
+        `snapshot=True`: every read sees the database as of the first one
+        (PostgreSQL REPEATABLE READ; an SQLite read transaction always does).
+
+        `write=True` on SQLite starts with the write lock (BEGIN IMMEDIATE),
+        queued first on a kernel file lock: when two processes collide on
+        SQLite's own lock the loser sleeps in a back-off of up to 100 ms a
+        step (a fleet's heartbeats from two gunicorn workers made the 99th
+        percentile ~0.9 s that way), while the file lock wakes the next
+        writer as soon as the last one commits. PostgreSQL needs neither.
+        """
+        if self.is_sqlite and write:
+            lock = _file_lock(self.sqlite_path.with_name(self.sqlite_path.name + ".writelock"))
+            with lock.hold(), self.engine.connect() as conn:
+                conn.execution_options(gatecast_write=True)
+                with conn.begin():
+                    yield conn
+        else:
+            with self.engine.connect() as conn:
+                if snapshot and not self.is_sqlite:
+                    conn.execution_options(isolation_level="REPEATABLE READ")
+                with conn.begin():
+                    yield conn
+
+    # Small conveniences for the CLI, tests and benchmarks.
+    def query(self, sql: str, params: dict[str, Any] | None = None) -> list[dict]:
+        with self.transaction() as conn:
+            return [dict(r._mapping) for r in conn.execute(text(sql), params or {})]
+
+    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        with self.transaction() as conn:
+            return conn.execute(text(sql), params or {}).scalar()
+
+    def count(self, table: str) -> int:
+        from central.schema import metadata
+
+        with self.transaction() as conn:
+            return conn.execute(select(func.count()).select_from(metadata.tables[table])).scalar()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(engine: Engine, background_checkpoint: bool) -> None:
+    """The gate's connection pragmas, and transactions SQLAlchemy begins with
+    our own BEGIN (pysqlite's implicit one cannot say IMMEDIATE and breaks
+    SAVEPOINT)."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable across power loss for committed WAL transactions
+        # except the last few.
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        if background_checkpoint:
+            cur.execute("PRAGMA wal_autocheckpoint=0")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(conn):
+        write = conn.get_execution_options().get("gatecast_write")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 @contextmanager
-def writing(db: sqlite_utils.Database):
-    """A write transaction, queued on a lock file before SQLite sees it.
+def transaction(db: Store | Connection, write: bool = False) -> Iterator[Connection]:
+    """The connection a library function works in: its caller's transaction
+    when given a Connection, else a transaction of its own."""
+    if isinstance(db, Connection):
+        if db.in_transaction():
+            yield db
+        else:
+            with db.begin():
+                yield db
+    else:
+        with db.transaction(write) as conn:
+            yield conn
 
-    When two processes collide on SQLite's own lock, the loser sleeps in a
-    back-off of up to 100 ms a step; under a fleet's heartbeats from two
-    gunicorn workers that made the 99th percentile ~0.9 s. A kernel lock wakes
-    the next writer as soon as the last one commits.
+
+def insert_or_update(conn: Connection, table, values: dict | list[dict], keys: tuple[str, ...],
+                     update: tuple[str, ...] | None = None) -> None:
+    """INSERT ... ON CONFLICT (keys) DO UPDATE, on either store. `update`:
+    the columns to overwrite (default: every other column given)."""
+    rows = values if isinstance(values, list) else [values]
+    if not rows:
+        return
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    columns = update if update is not None else tuple(c for c in rows[0] if c not in keys)
+    stmt = insert.on_conflict_do_update(
+        index_elements=list(keys), set_={c: insert.excluded[c] for c in columns})
+    conn.execute(stmt, rows)
+
+
+def row(result) -> dict | None:
+    first = result.mappings().first()
+    return dict(first) if first is not None else None
+
+
+def rows(result) -> list[dict]:
+    return [dict(r) for r in result.mappings()]
+
+
+# ---- migrations ----------------------------------------------------------------
+BASELINE = "0001"
+
+
+def _alembic_config(conn: Connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "central:migrations")
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def _upgrade(conn: Connection) -> None:
+    from alembic import command
+
+    names = set(inspect(conn).get_table_names())
+    conn.rollback()
+    cfg = _alembic_config(conn)
+    if "gate" in names and "alembic_version" not in names:
+        # A central.db made before Alembic (sqlite-utils migration m001):
+        # its schema is the baseline.
+        command.stamp(cfg, BASELINE)
+    command.upgrade(cfg, "head")
+    if conn.in_transaction():
+        conn.commit()
+
+
+def migrate(url: str) -> None:
+    """Bring the database to the newest schema; safe to call from every
+    process at once (one migrates, the others wait and find nothing to do)."""
+    store = Store(url, pool_size=1, max_overflow=0)
+    try:
+        with store.engine.connect() as conn:
+            if store.is_sqlite:
+                path = store.sqlite_path
+                with _file_lock(path.with_name(path.name + ".migrate-lock")).hold():
+                    _upgrade(conn)
+            else:
+                conn.execute(select(func.pg_advisory_lock(MIGRATE_LOCK_KEY)))
+                conn.commit()
+                try:
+                    _upgrade(conn)
+                finally:
+                    conn.execute(select(func.pg_advisory_unlock(MIGRATE_LOCK_KEY)))
+                    conn.commit()
+    finally:
+        store.close()
+
+
+def schema_revision(store: Store) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    with store.engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", "central:migrations")
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def open_central_db(where, *, migrate_first: bool = True, **kwargs) -> Store:
+    """The central store, migrated unless told otherwise. `where`: central's
+    Settings (its `central_database_url`), or a state folder (SQLite there)."""
+    if isinstance(where, (str, Path)):
+        url = default_url(where)
+    else:
+        url = database_url(where)
+        kwargs.setdefault("pool_size", where["central_database_pool_size"])
+        kwargs.setdefault("max_overflow", 4 * kwargs["pool_size"])
+    if migrate_first:
+        migrate(url)
+    return Store(url, **kwargs)
+
+
+# ---- publishing ----------------------------------------------------------------
+@contextmanager
+def publishing(store: Store) -> Iterator[None]:
+    """Held while a publication is built, signed and recorded: one publisher
+    at a time across every application server (and the CLI).
+
+    PostgreSQL: a session advisory lock on a connection of its own (released
+    by the server if this process dies). SQLite lives on one host: a file
+    lock next to the database. Neither blocks reports meanwhile.
     """
-    path = db.execute("PRAGMA database_list").fetchone()[2] + ".writelock"
-    with _write_locks_guard:
-        lock = _write_locks.get(path)
-        if lock is None:
-            lock = _write_locks[path] = _WriteLock(path)
-    with lock.hold(), db.atomic():
-        yield db
+    if store.is_sqlite:
+        path = store.sqlite_path
+        with _file_lock(path.with_name(path.name + ".publishlock")).hold():
+            yield
+        return
+    with store.engine.connect() as conn:
+        conn.execute(select(func.pg_advisory_lock(PUBLISH_LOCK_KEY)))
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(select(func.pg_advisory_unlock(PUBLISH_LOCK_KEY)))
+            conn.commit()
 
 
+# ---- SQLite housekeeping ---------------------------------------------------------
 class Checkpointer:
-    """Moves WAL checkpoints off the request path: request connections turn
-    SQLite's automatic checkpoint off (it runs inside whichever commit crosses
-    1000 pages, and that request waits for it), and this thread copies the WAL
-    back into the database every second, PASSIVE so it never blocks a writer."""
+    """Moves WAL checkpoints off the request path (SQLite only): request
+    connections turn SQLite's automatic checkpoint off (it runs inside
+    whichever commit crosses 1000 pages, and that request waits for it), and
+    this thread copies the WAL back into the database every second, PASSIVE
+    so it never blocks a writer."""
 
     def __init__(self, path: Path, interval_s: float = 1.0):
         self.path, self.interval_s = path, interval_s
@@ -90,128 +349,18 @@ class Checkpointer:
                 self._thread.start()
 
     def _run(self) -> None:
-        db = connect(self.path)
+        import sqlite3
+
+        db = sqlite3.connect(str(self.path), timeout=30, isolation_level=None,
+                             check_same_thread=False)
         try:
             while not self._stop.wait(self.interval_s):
                 try:
                     db.execute("PRAGMA wal_checkpoint(PASSIVE)")
-                except Exception:  # busy: the next second will do
+                except sqlite3.Error:  # busy: the next second will do
                     continue
         finally:
             db.close()
 
     def stop(self) -> None:
         self._stop.set()
-
-
-@migrations()
-def m001_central(db):
-    # People who manage content. role: viewer | editor | approver | admin.
-    # token_hash: sha256 of a random API token shown once.
-    db["user"].create(
-        {"name": str, "role": str, "token_hash": str, "created_at": str},
-        pk="name", not_null={"role"},
-    )
-    # The content library. state: uploaded -> approved -> retired.
-    db["media"].create(
-        {
-            "sha256": str, "kind": str, "name": str, "format": str, "size": int,
-            "duration_s": float, "width": int, "height": int,
-            "state": str, "uploaded_at": str, "uploaded_by": str,
-            "approved_at": str, "approved_by": str, "retired_at": str, "retired_by": str,
-        },
-        pk="sha256", not_null={"kind", "name", "size", "state"},
-    )
-    # faces: JSON list of face ids (1..4). token_hash: sha256 of the gate's
-    # API token (high-entropy random, so a fast hash is enough).
-    db["gate"].create(
-        {"id": str, "name": str, "province": str, "faces": str, "token_hash": str,
-         "token_issued_at": str, "created_at": str},
-        pk="id", not_null={"name", "faces"},
-    )
-    db["gate_group"].create({"id": str, "name": str, "created_at": str}, pk="id")
-    db["gate_group_member"].create(
-        {"group_id": str, "gate_id": str}, pk=("group_id", "gate_id"),
-        foreign_keys=[("group_id", "gate_group", "id"), ("gate_id", "gate", "id")],
-    )
-    db["playlist"].create({"id": str, "name": str, "created_at": str}, pk="id", not_null={"name"})
-    db["playlist_item"].create(
-        {"playlist_id": str, "position": int, "media_sha256": str, "duration_s": float},
-        pk=("playlist_id", "position"),
-        foreign_keys=[("playlist_id", "playlist", "id"), ("media_sha256", "media", "sha256")],
-    )
-    # Assignments: each row is for one gate or one group (target_kind/target_id).
-    # faces: JSON list; [] means every face of the gate.
-    db["schedule_entry"].create(
-        {
-            "id": str, "name": str, "target_kind": str, "target_id": str, "playlist_id": str,
-            "faces": str, "start_date": str, "end_date": str, "weekdays": str,
-            "start_time": str, "end_time": str, "level": str,
-            "not_before": str, "not_after": str, "created_at": str, "created_by": str,
-        },
-        pk="id", foreign_keys=[("playlist_id", "playlist", "id")],
-        not_null={"target_kind", "target_id", "playlist_id", "faces", "weekdays",
-                  "start_time", "end_time", "level"},
-    )
-    # face_id NULL: every face of the gate.
-    db["fallback"].create(
-        {"id": int, "target_kind": str, "target_id": str, "face_id": int, "playlist_id": str},
-        pk="id", foreign_keys=[("playlist_id", "playlist", "id")],
-        not_null={"target_kind", "target_id", "playlist_id"},
-    )
-    db["power_window"].create(
-        {"id": int, "target_kind": str, "target_id": str, "face_id": int, "weekdays": str,
-         "start_time": str, "end_time": str},
-        pk="id", not_null={"target_kind", "target_id", "weekdays", "start_time", "end_time"},
-    )
-    db["notice"].create(
-        {"id": str, "target_kind": str, "target_id": str, "kind": str, "level": str,
-         "texts": str, "faces": str, "style": str, "starts_at": str, "expires_at": str,
-         "created_at": str, "created_by": str},
-        pk="id", not_null={"target_kind", "target_id", "kind", "level", "texts"},
-    )
-    for table in ("schedule_entry", "fallback", "power_window", "notice"):
-        db.execute(f"CREATE INDEX {table}_target ON {table}(target_kind, target_id)")
-    # Every release ever published for a gate; the highest version is current.
-    # content_sha256 hashes the document without version/published_at, so an
-    # unchanged gate keeps its version across publishes.
-    db["release"].create(
-        {"gate_id": str, "version": int, "content_sha256": str, "published_at": str,
-         "publication_id": int, "document": str},
-        pk=("gate_id", "version"),
-    )
-    db["publication"].create(
-        {"id": int, "at": str, "by": str, "repository_version": int, "gates_changed": int,
-         "note": str},
-        pk="id",
-    )
-    # Reports from gates. gate_status holds the latest heartbeat per gate;
-    # heartbeat keeps the history (the console's later "effectiveness analysis").
-    db["gate_status"].create(
-        {"gate_id": str, "last_heartbeat_at": str, "sent_at": str, "release_version": int,
-         "last_good_release_version": int, "heartbeat": str},
-        pk="gate_id",
-    )
-    db["heartbeat"].create(
-        {"id": int, "gate_id": str, "received_at": str, "sent_at": str,
-         "release_version": int, "body": str},
-        pk="id",
-    )
-    db.execute("CREATE INDEX heartbeat_gate ON heartbeat(gate_id, received_at)")
-    db["proof_of_play"].create(
-        {"gate_id": str, "row_id": int, "face_id": int, "media_sha256": str, "entry_id": str,
-         "level": str, "started_at": str, "ended_at": str, "outcome": str, "reason": str,
-         "batch_id": str, "received_at": str},
-        pk=("gate_id", "row_id"),
-    )
-    db.execute("CREATE INDEX proof_of_play_media ON proof_of_play(media_sha256, started_at)")
-    db["screenshot"].create(
-        {"gate_id": str, "face_id": int, "taken_at": str, "received_at": str, "file": str,
-         "content_type": str, "size": int},
-        pk=("gate_id", "face_id"),
-    )
-    # Who changed what, for the province's own accountability.
-    db["audit"].create(
-        {"id": int, "at": str, "who": str, "action": str, "subject": str, "detail": str},
-        pk="id",
-    )

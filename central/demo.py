@@ -60,18 +60,18 @@ def publish_sample_content(central_dir: Path, gate: dict, media: dict[str, Path]
     from central.library import add_media, approve_media, save_playlist
     from central.publish import publish
     from central.checks import NotFound
-    from central.users import add_user, hash_token, new_token
+    from central.settings import load_central_settings
+    from central.users import add_user, get_user, reissue_user_token
 
-    settings = load_settings(config_file=None, state_dir=central_dir, env={})
+    settings = load_central_settings(config_file=None, state_dir=central_dir, env={})
     repo = repository_for(settings)
     if not repo.exists():
         repo.init()
-    db = open_central_db(central_dir)
+    db = open_central_db(settings)
     try:
         # A fresh token each run: the old one is gone (only its hash was kept).
-        if db["user"].count_where("name = ?", [DEMO_USER]):
-            user_token = new_token()
-            db["user"].update(DEMO_USER, {"token_hash": hash_token(user_token)})
+        if get_user(db, DEMO_USER):
+            user_token = reissue_user_token(db, DEMO_USER, by="demo")
         else:
             user_token = add_user(db, DEMO_USER, "approver", by="demo")
         try:
@@ -120,7 +120,9 @@ def _first_sync(central_dir: Path, port: int, gate_settings) -> str:
     from central.app import create_app
     from kiosk.sync.loop import SyncService
 
-    app = create_app(load_settings(config_file=None, state_dir=central_dir, env={}))
+    from central.settings import load_central_settings
+
+    app = create_app(load_central_settings(config_file=None, state_dir=central_dir, env={}))
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=Quiet)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -135,6 +137,7 @@ def _first_sync(central_dir: Path, port: int, gate_settings) -> str:
         app.extensions["release_watch"].stop()
         app.extensions["checkpointer"].stop()
         thread.join(timeout=10)
+        app.extensions["central_store"].close()
 
 
 def _answers(url: str) -> bool:

@@ -7,9 +7,13 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete, func, insert, select, update
+
 from kiosk.store import iso, parse_iso, utcnow
 
+from central import schema as t
 from central.checks import CentralError, NotFound, check_id, check_name, int_list
+from central.db import insert_or_update, row, rows, transaction
 from central.users import audit, hash_token, new_token
 
 # A gate is offline after this many heartbeat intervals without one.
@@ -24,64 +28,75 @@ def add_gate(db, gate_id: str, name: str, province: str = "", faces=(1,), by: st
     """Register a gate; returns its API token, shown this once."""
     check_id(gate_id, "gate")
     name, province = check_name(name, "gate name"), check_name(province, "province")
-    if db["gate"].count_where("id = ?", [gate_id]):
-        raise CentralError(f"gate {gate_id!r} is already registered")
+    faces = json.dumps(_faces(faces))
     token = new_token()
     now = iso(utcnow())
-    db["gate"].insert({"id": gate_id, "name": name or gate_id, "province": province,
-                       "faces": json.dumps(_faces(faces)), "token_hash": hash_token(token),
-                       "token_issued_at": now, "created_at": now})
-    audit(db, by, "gate.add", gate_id, {"name": name, "province": province})
+    with transaction(db, write=True) as conn:
+        if conn.execute(select(t.gate.c.id).where(t.gate.c.id == gate_id)).first():
+            raise CentralError(f"gate {gate_id!r} is already registered")
+        conn.execute(insert(t.gate).values(
+            id=gate_id, name=name or gate_id, province=province, faces=faces,
+            token_hash=hash_token(token), token_issued_at=now, created_at=now))
+        audit(conn, by, "gate.add", gate_id, {"name": name, "province": province})
     return token
 
 
 def reissue_token(db, gate_id: str, by: str = "cli") -> str:
     """A new token for a gate (the old one stops working at once)."""
-    get_gate(db, gate_id)
     token = new_token()
-    db["gate"].update(gate_id, {"token_hash": hash_token(token), "token_issued_at": iso(utcnow())})
-    audit(db, by, "gate.token", gate_id)
+    with transaction(db, write=True) as conn:
+        get_gate(conn, gate_id)
+        conn.execute(update(t.gate).where(t.gate.c.id == gate_id).values(
+            token_hash=hash_token(token), token_issued_at=iso(utcnow())))
+        audit(conn, by, "gate.token", gate_id)
     return token
 
 
+def _gate(r: dict) -> dict:
+    r["faces"] = json.loads(r["faces"])
+    return r
+
+
 def get_gate(db, gate_id: str) -> dict:
-    rows = list(db["gate"].rows_where("id = ?", [gate_id]))
-    if not rows:
+    with transaction(db) as conn:
+        gate = row(conn.execute(select(t.gate).where(t.gate.c.id == gate_id)))
+    if gate is None:
         raise NotFound(f"no gate {gate_id!r}")
-    gate = rows[0]
-    gate["faces"] = json.loads(gate["faces"])
-    return gate
+    return _gate(gate)
 
 
 def list_gates(db) -> list[dict]:
-    gates = list(db["gate"].rows_where(order_by="id"))
-    for gate in gates:
-        gate["faces"] = json.loads(gate["faces"])
-    return gates
+    with transaction(db) as conn:
+        return [_gate(r) for r in rows(conn.execute(select(t.gate).order_by(t.gate.c.id)))]
 
 
 def add_group(db, group_id: str, name: str = "", gate_ids=(), by: str = "cli") -> None:
     check_id(group_id, "group")
     name = check_name(name, "group name")
-    with db.atomic():
-        db["gate_group"].upsert({"id": group_id, "name": name or group_id,
-                                 "created_at": iso(utcnow())}, pk="id")
+    with transaction(db, write=True) as conn:
+        insert_or_update(conn, t.gate_group, {"id": group_id, "name": name or group_id,
+                                              "created_at": iso(utcnow())}, ("id",))
         for gate_id in gate_ids:
-            get_gate(db, gate_id)
-            db["gate_group_member"].upsert({"group_id": group_id, "gate_id": gate_id},
-                                           pk=("group_id", "gate_id"))
-        audit(db, by, "group.save", group_id, {"gates": list(gate_ids)})
+            get_gate(conn, gate_id)
+            insert_or_update(conn, t.gate_group_member,
+                             {"group_id": group_id, "gate_id": gate_id},
+                             ("group_id", "gate_id"), update=("gate_id",))
+        audit(conn, by, "group.save", group_id, {"gates": list(gate_ids)})
 
 
 def remove_from_group(db, group_id: str, gate_id: str, by: str = "cli") -> None:
-    db.execute("DELETE FROM gate_group_member WHERE group_id = ? AND gate_id = ?",
-               [group_id, gate_id])
-    audit(db, by, "group.remove", group_id, {"gate": gate_id})
+    m = t.gate_group_member.c
+    with transaction(db, write=True) as conn:
+        conn.execute(delete(t.gate_group_member).where(m.group_id == group_id,
+                                                       m.gate_id == gate_id))
+        audit(conn, by, "group.remove", group_id, {"gate": gate_id})
 
 
 def groups_of(db, gate_id: str) -> list[str]:
-    return [r[0] for r in db.execute(
-        "SELECT group_id FROM gate_group_member WHERE gate_id = ? ORDER BY group_id", [gate_id])]
+    m = t.gate_group_member.c
+    with transaction(db) as conn:
+        return list(conn.execute(select(m.group_id).where(m.gate_id == gate_id)
+                                 .order_by(m.group_id)).scalars())
 
 
 def check_target(db, target_kind: str, target_id: str) -> None:
@@ -89,7 +104,10 @@ def check_target(db, target_kind: str, target_id: str) -> None:
     if target_kind == "gate":
         get_gate(db, target_id)
     elif target_kind == "group":
-        if not db["gate_group"].count_where("id = ?", [target_id]):
+        with transaction(db) as conn:
+            found = conn.execute(select(t.gate_group.c.id)
+                                 .where(t.gate_group.c.id == target_id)).first()
+        if not found:
             raise NotFound(f"no group {target_id!r}")
     else:
         raise CentralError(f"assign to a gate or a group, not {target_kind!r}")
@@ -98,32 +116,40 @@ def check_target(db, target_kind: str, target_id: str) -> None:
 def gates_of_target(db, target_kind: str, target_id: str) -> list[str]:
     if target_kind == "gate":
         return [target_id]
-    return [r[0] for r in db.execute(
-        "SELECT gate_id FROM gate_group_member WHERE group_id = ? ORDER BY gate_id", [target_id])]
+    m = t.gate_group_member.c
+    with transaction(db) as conn:
+        return list(conn.execute(select(m.gate_id).where(m.group_id == target_id)
+                                 .order_by(m.gate_id)).scalars())
 
 
 def overview(db, heartbeat_interval_s: float, now: datetime | None = None) -> list[dict]:
     """One row per gate: online, last heartbeat, release versions, screenshots."""
     now = now or utcnow()
     limit = timedelta(seconds=OFFLINE_AFTER_INTERVALS * heartbeat_interval_s)
-    rows = []
-    for gate in list_gates(db):
-        status = next(iter(db["gate_status"].rows_where("gate_id = ?", [gate["id"]])), None)
+    with transaction(db) as conn:
+        gates = list_gates(conn)
+        statuses = {r["gate_id"]: r for r in rows(conn.execute(select(t.gate_status)))}
+        published = dict(conn.execute(select(t.release.c.gate_id, func.max(t.release.c.version))
+                                      .group_by(t.release.c.gate_id)).all())
+        shots: dict[str, list[dict]] = {}
+        for shot in rows(conn.execute(select(t.screenshot).order_by(
+                t.screenshot.c.gate_id, t.screenshot.c.face_id))):
+            shots.setdefault(shot["gate_id"], []).append(shot)
+    result = []
+    for gate in gates:
+        status = statuses.get(gate["id"])
         last = parse_iso(status["last_heartbeat_at"]) if status else None
-        current = db.execute("SELECT max(version) FROM release WHERE gate_id = ?",
-                             [gate["id"]]).fetchone()[0]
         heartbeat = json.loads(status["heartbeat"]) if status and status["heartbeat"] else {}
-        rows.append({
+        result.append({
             "id": gate["id"], "name": gate["name"], "province": gate["province"],
             "faces": gate["faces"],
             "online": last is not None and now - last <= limit,
             "last_heartbeat_at": status["last_heartbeat_at"] if status else None,
-            "published_version": current,
+            "published_version": published.get(gate["id"]),
             "release_version": status["release_version"] if status else None,
             "last_good_release_version": status["last_good_release_version"] if status else None,
             "sync": heartbeat.get("sync") or {},
             "errors": heartbeat.get("errors") or [],
-            "screenshots": list(db["screenshot"].rows_where(
-                "gate_id = ?", [gate["id"]], order_by="face_id")),
+            "screenshots": shots.get(gate["id"], []),
         })
-    return rows
+    return result

@@ -15,11 +15,14 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import delete, func, insert, select
+
 from kiosk.mediastore import SHA256_RE
 from kiosk.store import iso, utcnow
 
+from central import schema as t
 from central.checks import CentralError
-from central.db import writing
+from central.db import insert_or_update, transaction
 
 MAX_POP_ROWS = 5000
 SCREENSHOT_TYPES = {"image/png": ("png", b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -58,17 +61,14 @@ def record_heartbeat(db, gate_id: str, body, now: datetime | None = None) -> Non
         if body.get(key) is not None and not isinstance(body[key], kind):
             raise BadReport(f"{key} must be a JSON {kind.__name__}")
     text = json.dumps(body, ensure_ascii=False)
-    with writing(db):
-        db.execute(
-            "INSERT INTO gate_status(gate_id, last_heartbeat_at, sent_at, release_version, "
-            "last_good_release_version, heartbeat) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(gate_id) DO UPDATE SET last_heartbeat_at = excluded.last_heartbeat_at, "
-            "sent_at = excluded.sent_at, release_version = excluded.release_version, "
-            "last_good_release_version = excluded.last_good_release_version, "
-            "heartbeat = excluded.heartbeat",
-            [gate_id, now_s, sent_at, release, good, text])
-        db.execute("INSERT INTO heartbeat(gate_id, received_at, sent_at, release_version, body) "
-                   "VALUES (?, ?, ?, ?, ?)", [gate_id, now_s, sent_at, release, text])
+    with transaction(db, write=True) as conn:
+        insert_or_update(conn, t.gate_status, {
+            "gate_id": gate_id, "last_heartbeat_at": now_s, "sent_at": sent_at,
+            "release_version": release, "last_good_release_version": good, "heartbeat": text,
+        }, ("gate_id",))
+        conn.execute(insert(t.heartbeat).values(gate_id=gate_id, received_at=now_s,
+                                                sent_at=sent_at, release_version=release,
+                                                body=text))
 
 
 def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None) -> dict:
@@ -91,22 +91,21 @@ def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None) ->
         outcome = _text(r.get("outcome"), f"row {i} outcome", 20, required=True)
         if outcome not in POP_OUTCOMES:
             raise BadReport(f"row {i} outcome must be one of {', '.join(POP_OUTCOMES)}")
-        rows.append([gate_id, row_id, face_id, sha, _text(r.get("entry_id"), "entry_id", 100),
-                     _text(r.get("level"), "level", 20),
-                     _text(r.get("started_at"), "started_at", 40, required=True),
-                     _text(r.get("ended_at"), "ended_at", 40), outcome,
-                     _text(r.get("reason"), "reason", 500), batch_id, iso(now or utcnow())])
-    with writing(db):
-        before = db.execute("SELECT count(*) FROM proof_of_play WHERE gate_id = ?",
-                            [gate_id]).fetchone()[0]
-        db.conn.executemany(
-            "INSERT INTO proof_of_play(gate_id, row_id, face_id, media_sha256, entry_id, level, "
-            "started_at, ended_at, outcome, reason, batch_id, received_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(gate_id, row_id) DO UPDATE SET ended_at = excluded.ended_at, "
-            "outcome = excluded.outcome, reason = excluded.reason", rows)
-        after = db.execute("SELECT count(*) FROM proof_of_play WHERE gate_id = ?",
-                           [gate_id]).fetchone()[0]
+        rows.append({
+            "gate_id": gate_id, "row_id": row_id, "face_id": face_id, "media_sha256": sha,
+            "entry_id": _text(r.get("entry_id"), "entry_id", 100),
+            "level": _text(r.get("level"), "level", 20),
+            "started_at": _text(r.get("started_at"), "started_at", 40, required=True),
+            "ended_at": _text(r.get("ended_at"), "ended_at", 40), "outcome": outcome,
+            "reason": _text(r.get("reason"), "reason", 500), "batch_id": batch_id,
+            "received_at": iso(now or utcnow())})
+    count = select(func.count()).select_from(t.proof_of_play).where(
+        t.proof_of_play.c.gate_id == gate_id)
+    with transaction(db, write=True) as conn:
+        before = conn.execute(count).scalar()
+        insert_or_update(conn, t.proof_of_play, rows, ("gate_id", "row_id"),
+                         update=("ended_at", "outcome", "reason"))
+        after = conn.execute(count).scalar()
     return {"received": len(rows), "new": after - before}
 
 
@@ -144,16 +143,16 @@ def record_screenshot(db, state_dir: Path | str, gate: dict, face_id: int, data:
     for other in folder.glob(f"{face_id}.*"):
         if other.name != name:
             other.unlink(missing_ok=True)
-    with writing(db):
-        db.execute(
-            "INSERT INTO screenshot(gate_id, face_id, taken_at, received_at, file, content_type, size) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(gate_id, face_id) DO UPDATE SET "
-            "taken_at = excluded.taken_at, received_at = excluded.received_at, "
-            "file = excluded.file, content_type = excluded.content_type, size = excluded.size",
-            [gate["id"], face_id, taken_at, iso(now or utcnow()), name, content_type, len(data)])
+    with transaction(db, write=True) as conn:
+        insert_or_update(conn, t.screenshot, {
+            "gate_id": gate["id"], "face_id": face_id, "taken_at": taken_at,
+            "received_at": iso(now or utcnow()), "file": name, "content_type": content_type,
+            "size": len(data)}, ("gate_id", "face_id"))
     return name
 
 
 def prune_heartbeats(db, before: datetime) -> int:
     """Drop heartbeat history older than `before` (gate_status keeps the latest)."""
-    return db.execute("DELETE FROM heartbeat WHERE received_at < ?", [iso(before)]).rowcount
+    with transaction(db, write=True) as conn:
+        return conn.execute(delete(t.heartbeat)
+                            .where(t.heartbeat.c.received_at < iso(before))).rowcount

@@ -12,10 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
+from sqlalchemy import delete, insert, select, update
+
 from kiosk.mediastore import MediaStore, MediaStoreError, check_sha256
 from kiosk.store import iso, utcnow
 
+from central import schema as t
 from central.checks import CentralError, NotFound, check_id, check_name
+from central.db import insert_or_update, row, rows, transaction
 from central.users import audit, require_role
 
 MEDIA_STATES = ("uploaded", "approved", "retired")
@@ -37,10 +41,11 @@ def get_media(db, sha256: str) -> dict:
         check_sha256(sha256)
     except MediaStoreError as e:
         raise CentralError(str(e)) from None
-    rows = list(db["media"].rows_where("sha256 = ?", [sha256]))
-    if not rows:
+    with transaction(db) as conn:
+        found = row(conn.execute(select(t.media).where(t.media.c.sha256 == sha256)))
+    if found is None:
         raise NotFound(f"no media {sha256} in the library")
-    return rows[0]
+    return found
 
 
 def resolve_media(db, prefix: str) -> str:
@@ -48,8 +53,9 @@ def resolve_media(db, prefix: str) -> str:
     prefix = prefix.strip().lower()
     if len(prefix) < 8 or any(c not in "0123456789abcdef" for c in prefix):
         raise CentralError(f"give at least 8 hex digits of a sha256, got {prefix!r}")
-    hits = [r[0] for r in db.execute(
-        "SELECT sha256 FROM media WHERE sha256 LIKE ? LIMIT 2", [prefix + "%"])]
+    with transaction(db) as conn:
+        hits = list(conn.execute(select(t.media.c.sha256)
+                                 .where(t.media.c.sha256.startswith(prefix)).limit(2)).scalars())
     if not hits:
         raise NotFound(f"no media {prefix}… in the library")
     if len(hits) > 1:
@@ -59,15 +65,16 @@ def resolve_media(db, prefix: str) -> str:
 
 def _record(db, sha256: str, kind: str, name: str, fmt: str, size: int, by: str,
             duration_s=None, width=None, height=None) -> dict:
-    existing = list(db["media"].rows_where("sha256 = ?", [sha256]))
-    if existing:
-        return existing[0]  # the same bytes again: keep its approval state
-    row = {"sha256": sha256, "kind": kind, "name": name, "format": fmt, "size": size,
-           "duration_s": duration_s, "width": width, "height": height, "state": "uploaded",
-           "uploaded_at": iso(utcnow()), "uploaded_by": by}
-    db["media"].insert(row)
-    audit(db, by, "media.add", sha256, {"name": name, "kind": kind})
-    return row
+    with transaction(db, write=True) as conn:
+        existing = row(conn.execute(select(t.media).where(t.media.c.sha256 == sha256)))
+        if existing:
+            return existing  # the same bytes again: keep its approval state
+        new = {"sha256": sha256, "kind": kind, "name": name, "format": fmt, "size": size,
+               "duration_s": duration_s, "width": width, "height": height, "state": "uploaded",
+               "uploaded_at": iso(utcnow()), "uploaded_by": by}
+        conn.execute(insert(t.media).values(new))
+        audit(conn, by, "media.add", sha256, {"name": name, "kind": kind})
+    return new
 
 
 def add_media(db, state_dir, source: Path | str | BinaryIO | Iterable[bytes], name: str,
@@ -122,30 +129,33 @@ def slide_background(state_dir, sha256: str) -> str | None:
 
 
 def approve_media(db, sha256: str, by: str) -> dict:
-    require_role(db, by, "approver")
-    row = get_media(db, sha256)
-    if row["state"] == "retired":
-        raise CentralError(f"{sha256} is retired; upload it again to reuse it")
-    db["media"].update(sha256, {"state": "approved", "approved_at": iso(utcnow()),
-                                "approved_by": by})
-    audit(db, by, "media.approve", sha256)
-    return get_media(db, sha256)
+    with transaction(db, write=True) as conn:
+        require_role(conn, by, "approver")
+        if get_media(conn, sha256)["state"] == "retired":
+            raise CentralError(f"{sha256} is retired; upload it again to reuse it")
+        conn.execute(update(t.media).where(t.media.c.sha256 == sha256).values(
+            state="approved", approved_at=iso(utcnow()), approved_by=by))
+        audit(conn, by, "media.approve", sha256)
+        return get_media(conn, sha256)
 
 
 def retire_media(db, sha256: str, by: str) -> dict:
     """Take media off every screen at the next publish (and out of new playlists)."""
-    require_role(db, by, "approver")
-    get_media(db, sha256)
-    db["media"].update(sha256, {"state": "retired", "retired_at": iso(utcnow()),
-                                "retired_by": by})
-    audit(db, by, "media.retire", sha256)
-    return get_media(db, sha256)
+    with transaction(db, write=True) as conn:
+        require_role(conn, by, "approver")
+        get_media(conn, sha256)
+        conn.execute(update(t.media).where(t.media.c.sha256 == sha256).values(
+            state="retired", retired_at=iso(utcnow()), retired_by=by))
+        audit(conn, by, "media.retire", sha256)
+        return get_media(conn, sha256)
 
 
 def list_media(db, state: str | None = None) -> list[dict]:
+    query = select(t.media).order_by(t.media.c.uploaded_at, t.media.c.sha256)
     if state:
-        return list(db["media"].rows_where("state = ?", [state], order_by="uploaded_at"))
-    return list(db["media"].rows_where(order_by="uploaded_at"))
+        query = query.where(t.media.c.state == state)
+    with transaction(db) as conn:
+        return rows(conn.execute(query))
 
 
 def save_playlist(db, playlist_id: str, name: str, items: list[tuple[str, float | None]],
@@ -155,29 +165,30 @@ def save_playlist(db, playlist_id: str, name: str, items: list[tuple[str, float 
     name = check_name(name, "playlist name")
     if not items:
         raise CentralError("a playlist needs at least one item")
-    for sha256, duration in items:
-        row = get_media(db, sha256)
-        if row["state"] == "retired":
-            raise CentralError(f"{sha256} ({row['name']}) is retired")
-        if duration is not None and not 0 < duration <= 24 * 3600:
-            raise CentralError(f"item duration must be positive seconds, got {duration}")
-    with db.atomic():
-        db["playlist"].upsert({"id": pid, "name": name or pid, "created_at": iso(utcnow())},
-                              pk="id")
-        db.execute("DELETE FROM playlist_item WHERE playlist_id = ?", [pid])
-        db["playlist_item"].insert_all(
+    with transaction(db, write=True) as conn:
+        for sha256, duration in items:
+            media = get_media(conn, sha256)
+            if media["state"] == "retired":
+                raise CentralError(f"{sha256} ({media['name']}) is retired")
+            if duration is not None and not 0 < duration <= 24 * 3600:
+                raise CentralError(f"item duration must be positive seconds, got {duration}")
+        insert_or_update(conn, t.playlist, {"id": pid, "name": name or pid,
+                                            "created_at": iso(utcnow())}, ("id",))
+        conn.execute(delete(t.playlist_item).where(t.playlist_item.c.playlist_id == pid))
+        conn.execute(insert(t.playlist_item), [
             {"playlist_id": pid, "position": i, "media_sha256": sha, "duration_s": d}
-            for i, (sha, d) in enumerate(items))
-        audit(db, by, "playlist.save", pid, {"items": len(items)})
+            for i, (sha, d) in enumerate(items)])
+        audit(conn, by, "playlist.save", pid, {"items": len(items)})
     return pid
 
 
 def get_playlist(db, playlist_id: str) -> dict:
-    rows = list(db["playlist"].rows_where("id = ?", [playlist_id]))
-    if not rows:
-        # Named as the user typed it: the "c-" prefix is internal.
-        raise NotFound(f"no playlist {playlist_id.removeprefix('c-')!r}")
-    playlist = rows[0]
-    playlist["items"] = list(db["playlist_item"].rows_where(
-        "playlist_id = ?", [playlist_id], order_by="position"))
+    with transaction(db) as conn:
+        playlist = row(conn.execute(select(t.playlist).where(t.playlist.c.id == playlist_id)))
+        if playlist is None:
+            # Named as the user typed it: the "c-" prefix is internal.
+            raise NotFound(f"no playlist {playlist_id.removeprefix('c-')!r}")
+        playlist["items"] = rows(conn.execute(
+            select(t.playlist_item).where(t.playlist_item.c.playlist_id == playlist_id)
+            .order_by(t.playlist_item.c.position)))
     return playlist

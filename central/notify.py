@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable
+
+from sqlalchemy import func, select
+
+from central import schema as t
+from central.db import Store
 
 
 class ReleaseWatch:
-    def __init__(self, open_db: Callable, poll_s: float = 0.2):
-        self._open_db = open_db
+    def __init__(self, store: Store, poll_s: float = 0.2):
+        self._store = store
         self.poll_s = poll_s
         self._cond = threading.Condition()
         self._versions: dict[str, int] = {}
@@ -24,35 +28,30 @@ class ReleaseWatch:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
-    def _load(self, db) -> None:
-        latest = db.execute("SELECT max(id) FROM publication").fetchone()[0]
-        if latest == self._seen:
-            return
-        versions = dict(db.execute("SELECT gate_id, max(version) FROM release GROUP BY gate_id"))
+    def _load(self) -> None:
+        with self._store.transaction() as conn:
+            latest = conn.execute(select(func.max(t.publication.c.id))).scalar()
+            if latest == self._seen:
+                return
+            versions = dict(conn.execute(
+                select(t.release.c.gate_id, func.max(t.release.c.version))
+                .group_by(t.release.c.gate_id)).all())
         with self._cond:
             self._versions, self._seen = versions, latest
             self._cond.notify_all()
 
     def _run(self) -> None:
-        db = self._open_db()
-        try:
-            while not self._stop.wait(self.poll_s):
-                try:
-                    self._load(db)
-                except Exception:  # a locked or busy database: try again next tick
-                    continue
-        finally:
-            db.close()
+        while not self._stop.wait(self.poll_s):
+            try:
+                self._load()
+            except Exception:  # a locked, busy or restarting database: next tick
+                continue
 
     def _start(self) -> None:
         # Started on first use, i.e. after gunicorn forked its workers.
         with self._cond:
             if self._thread is None:
-                db = self._open_db()
-                try:
-                    self._load(db)
-                finally:
-                    db.close()
+                self._load()
                 self._thread = threading.Thread(target=self._run, name="release-watch",
                                                 daemon=True)
                 self._thread.start()

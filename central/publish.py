@@ -17,9 +17,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import insert, select
+
 from kiosk.store import iso, parse_iso, utcnow
 
 from central import assign
+from central import schema as t
+from central.db import Store, publishing, row, rows, transaction
 from central.feed import announce
 from central.fleet import groups_of, list_gates
 from central.library import get_media, library_store, slide_background
@@ -59,14 +63,16 @@ def _live(until: str | None, now: datetime) -> bool:
 
 def build_release(db, gate: dict, now: datetime, state_dir) -> tuple[dict, list[str]]:
     """The release document of one gate, without version and published_at,
-    and warnings for the operator. Raises PublishError on unapproved media."""
+    and warnings for the operator. Raises PublishError on unapproved media.
+    `db` is a Connection: one snapshot of the assignments for every gate."""
     groups = groups_of(db, gate["id"])
     faces = gate["faces"]
     warnings: list[str] = []
-    rows = {t: assign.for_gate(db, t, gate["id"], groups) for t in assign.ASSIGNMENT_TABLES}
+    assigned = {name: assign.for_gate(db, name, gate["id"], groups)
+                for name in assign.ASSIGNMENT_TABLES}
 
     entries = []
-    for row in rows["schedule_entry"]:
+    for row in assigned["schedule_entry"]:
         on = _on_faces(row["faces"], faces)
         if on and _live(row["not_after"], now):
             entries.append((row, on))
@@ -75,14 +81,14 @@ def build_release(db, gate: dict, now: datetime, state_dir) -> tuple[dict, list[
     fallbacks = {}
     rank = {("gate", False): 0, ("gate", True): 1, ("group", False): 2, ("group", True): 3}
     for face in faces:
-        candidates = [r for r in rows["fallback"] if r["face_id"] in (None, face)]
+        candidates = [r for r in assigned["fallback"] if r["face_id"] in (None, face)]
         if candidates:
             best = min(candidates, key=lambda r: rank[(r["target_kind"], r["face_id"] is None)])
             fallbacks[face] = best["playlist_id"]
     # A gate's own power windows replace its groups' (a gate with a different
     # daylight pattern overrides the province default).
-    own_power = [r for r in rows["power_window"] if r["target_kind"] == "gate"]
-    power_rows = own_power or rows["power_window"]
+    own_power = [r for r in assigned["power_window"] if r["target_kind"] == "gate"]
+    power_rows = own_power or assigned["power_window"]
     power = [{"face_id": face, "weekdays": _json(r["weekdays"], []),
               "start_time": r["start_time"], "end_time": r["end_time"]}
              for r in power_rows for face in (faces if r["face_id"] is None else [r["face_id"]])
@@ -91,18 +97,19 @@ def build_release(db, gate: dict, now: datetime, state_dir) -> tuple[dict, list[
                 "texts": _json(r["texts"], {}), "faces": _json(r["faces"], []),
                 "style": _json(r["style"], {}), "starts_at": r["starts_at"],
                 "expires_at": r["expires_at"]}
-               for r in rows["notice"] if _live(r["expires_at"], now)]
+               for r in assigned["notice"] if _live(r["expires_at"], now)]
 
     playlist_ids = sorted({row["playlist_id"] for row, _ in entries} | set(fallbacks.values()))
     playlists, media, unapproved = [], {}, []
+    i, m = t.playlist_item.c, t.media.c
     for pid in playlist_ids:
-        name = db.execute("SELECT name FROM playlist WHERE id = ?", [pid]).fetchone()[0]
+        name = db.execute(select(t.playlist.c.name).where(t.playlist.c.id == pid)).scalar_one()
         items = []
-        for item in db.query(
-                "SELECT i.duration_s AS item_duration_s, m.sha256, m.kind, m.name, m.size, "
-                "m.duration_s, m.width, m.height, m.state FROM playlist_item i "
-                "JOIN media m ON m.sha256 = i.media_sha256 WHERE i.playlist_id = ? "
-                "ORDER BY i.position", [pid]):
+        for item in rows(db.execute(
+                select(i.duration_s.label("item_duration_s"), m.sha256, m.kind, m.name, m.size,
+                       m.duration_s, m.width, m.height, m.state)
+                .join_from(t.playlist_item, t.media, m.sha256 == i.media_sha256)
+                .where(i.playlist_id == pid).order_by(i.position))):
             if item["state"] == "retired":
                 warnings.append(f"{gate['id']}: playlist {pid} skips retired {item['name']}")
                 continue
@@ -168,25 +175,42 @@ def _encode(doc: dict) -> bytes:
 
 
 def current_release(db, gate_id: str) -> dict | None:
-    row = next(iter(db.query(
-        "SELECT * FROM release WHERE gate_id = ? ORDER BY version DESC LIMIT 1", [gate_id])), None)
-    return row
+    r = t.release.c
+    with transaction(db) as conn:
+        return row(conn.execute(select(t.release).where(r.gate_id == gate_id)
+                                .order_by(r.version.desc()).limit(1)))
 
 
-def publish(db, repo: Repository, by: str = "cli", note: str = "",
+def publish(store: Store, repo: Repository, by: str = "cli", note: str = "",
             now: datetime | None = None, feed=None) -> PublishResult:
     """Build every gate's release and sign a new repository version, then
     tell the changed gates through `feed` (central/feed.py; None: the
-    application's own wait endpoint watches the database)."""
-    now = now or utcnow()
+    application's own wait endpoint watches the database).
+
+    One publisher at a time across every application server (the
+    `publishing` lock); releases are built from one read snapshot, and the
+    publication is recorded in a short write transaction after signing, so
+    reports keep flowing meanwhile."""
+    with publishing(store), repo.lock():
+        result = _publish(store, repo, by, note, now or utcnow())
+        # Only now: every file is written, fsynced and renamed (timestamp.json
+        # last, by repo.publish) and the publication is committed, so a gate
+        # told here finds the new version wherever it reads. Still under the
+        # lock, so announcements reach a channel in publication order.
+        announce(feed, result)
+        return result
+
+
+def _publish(store: Store, repo: Repository, by: str, note: str,
+             now: datetime) -> PublishResult:
     state_dir = repo.state_dir
-    store = library_store(state_dir)
+    library = library_store(state_dir)
     release_dir = Path(state_dir) / "releases"
     release_dir.mkdir(parents=True, exist_ok=True)
-    with repo.lock():
-        version = repo.version() + 1
-        result = PublishResult(0, version)
-        new_rows, specs, all_media = [], [], {}
+    version = repo.version() + 1
+    result = PublishResult(0, version)
+    new_rows, specs, all_media = [], [], {}
+    with store.transaction(snapshot=True) as db:
         for gate in list_gates(db):
             doc, warnings = build_release(db, gate, now, state_dir)
             result.warnings += warnings
@@ -209,22 +233,17 @@ def publish(db, repo: Repository, by: str = "cli", note: str = "",
                                     hashlib.sha256(data).hexdigest()))
             for item in json.loads(data)["media"]:
                 all_media[item["sha256"]] = item["size"]
-        for sha256, size in sorted(all_media.items()):
-            if not store.has(sha256):
-                raise PublishError(f"media {sha256} is missing from the library folder")
-            specs.append(TargetSpec(f"media/{sha256}", store.path(sha256), size, sha256))
-        repo_version = repo.publish(specs, now=now)
-        with db.atomic():
-            pub = db["publication"].insert({
-                "at": iso(now), "by": by, "repository_version": repo_version,
-                "gates_changed": len(new_rows), "note": note}).last_pk
-            for row in new_rows:
-                db["release"].insert({**row, "publication_id": pub})
-            audit(db, by, "publish", str(repo_version), {"changed": result.changed})
-        result.publication_id, result.repository_version = pub, repo_version
-        # Only now: every file is written, fsynced and renamed (timestamp.json
-        # last, by repo.publish) and the publication is recorded, so a gate told
-        # here finds the new version wherever it reads. Still under the lock, so
-        # announcements reach a channel in publication order.
-        announce(feed, result)
-        return result
+    for sha256, size in sorted(all_media.items()):
+        if not library.has(sha256):
+            raise PublishError(f"media {sha256} is missing from the library folder")
+        specs.append(TargetSpec(f"media/{sha256}", library.path(sha256), size, sha256))
+    repo_version = repo.publish(specs, now=now)
+    with store.transaction(write=True) as db:
+        pub = db.execute(insert(t.publication).values(
+            at=iso(now), by=by, repository_version=repo_version,
+            gates_changed=len(new_rows), note=note)).inserted_primary_key[0]
+        if new_rows:
+            db.execute(insert(t.release), [{**r, "publication_id": pub} for r in new_rows])
+        audit(db, by, "publish", str(repo_version), {"changed": result.changed})
+    result.publication_id, result.repository_version = pub, repo_version
+    return result

@@ -7,6 +7,8 @@ from gunicorn.app.base import BaseApplication
 
 from kiosk.settings import Settings
 
+from central.db import database_url, migrate
+
 
 class CentralServer(BaseApplication):
     def __init__(self, settings: Settings, bind: str, workers: int, threads: int,
@@ -39,8 +41,10 @@ class CentralServer(BaseApplication):
         # Called in each worker after the fork: threads start there.
         from central.app import create_app
 
-        return create_app(self.settings, background=True)
+        return create_app(self.settings, background=True, migrate=False)
 
 
 def serve(settings: Settings, bind: str, workers: int, threads: int) -> None:
+    # Migrate here, in the master, once: workers fork from a current schema.
+    migrate(database_url(settings))
     CentralServer(settings, bind, workers, threads).run()

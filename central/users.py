@@ -16,9 +16,13 @@ import json
 import secrets
 from typing import Any
 
+from sqlalchemy import delete, insert, select, update
+
 from kiosk.store import iso, utcnow
 
+from central import schema as t
 from central.checks import CentralError, Forbidden, NotFound, check_id
+from central.db import row, transaction
 
 ROLES = ("viewer", "editor", "approver", "admin")
 
@@ -36,8 +40,15 @@ def token_matches(token: str, token_hash: str | None) -> bool:
 
 
 def audit(db, who: str, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
-    db["audit"].insert({"at": iso(utcnow()), "who": who, "action": action, "subject": subject,
-                        "detail": json.dumps(detail or {}, ensure_ascii=False)})
+    with transaction(db, write=True) as conn:
+        conn.execute(insert(t.audit).values(
+            at=iso(utcnow()), who=who, action=action, subject=subject,
+            detail=json.dumps(detail or {}, ensure_ascii=False)))
+
+
+def get_user(db, name: str) -> dict | None:
+    with transaction(db) as conn:
+        return row(conn.execute(select(t.user).where(t.user.c.name == name)))
 
 
 def add_user(db, name: str, role: str, by: str = "cli") -> str:
@@ -45,46 +56,49 @@ def add_user(db, name: str, role: str, by: str = "cli") -> str:
     check_id(name, "user")
     if role not in ROLES:
         raise CentralError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-    if db["user"].count_where("name = ?", [name]):
-        raise CentralError(f"user {name!r} already exists")
     token = new_token()
-    db["user"].insert({"name": name, "role": role, "token_hash": hash_token(token),
-                       "created_at": iso(utcnow())})
-    audit(db, by, "user.add", name, {"role": role})
+    with transaction(db, write=True) as conn:
+        if get_user(conn, name):
+            raise CentralError(f"user {name!r} already exists")
+        conn.execute(insert(t.user).values(name=name, role=role, token_hash=hash_token(token),
+                                           created_at=iso(utcnow())))
+        audit(conn, by, "user.add", name, {"role": role})
     return token
 
 
 def reissue_user_token(db, name: str, by: str = "cli") -> str:
     """A new token for a user; the old one stops working at once."""
-    if not db["user"].count_where("name = ?", [name]):
-        raise NotFound(f"no user {name!r}")
     token = new_token()
-    db["user"].update(name, {"token_hash": hash_token(token)})
-    audit(db, by, "user.token", name)
+    with transaction(db, write=True) as conn:
+        if not get_user(conn, name):
+            raise NotFound(f"no user {name!r}")
+        conn.execute(update(t.user).where(t.user.c.name == name)
+                     .values(token_hash=hash_token(token)))
+        audit(conn, by, "user.token", name)
     return token
 
 
 def remove_user(db, name: str, by: str = "cli") -> None:
     """Revoke a user (their token stops working); the audit log keeps their name."""
-    if not db["user"].count_where("name = ?", [name]):
-        raise NotFound(f"no user {name!r}")
-    db["user"].delete(name)
-    audit(db, by, "user.remove", name)
+    with transaction(db, write=True) as conn:
+        if not get_user(conn, name):
+            raise NotFound(f"no user {name!r}")
+        conn.execute(delete(t.user).where(t.user.c.name == name))
+        audit(conn, by, "user.remove", name)
 
 
 def user_for_token(db, name: str, token: str) -> dict | None:
-    rows = list(db["user"].rows_where("name = ?", [name]))
-    if not rows or not token_matches(token, rows[0]["token_hash"]):
+    user = get_user(db, name)
+    if user is None or not token_matches(token, user["token_hash"]):
         return None
-    return rows[0]
+    return user
 
 
 def require_role(db, name: str, role: str) -> dict:
     """The named user, if their role includes `role`; else Forbidden."""
-    rows = list(db["user"].rows_where("name = ?", [name]))
-    if not rows:
+    user = get_user(db, name)
+    if user is None:
         raise Forbidden(f"no user {name!r} (add one with `gatecast central user add`)")
-    user = rows[0]
     if ROLES.index(user["role"]) < ROLES.index(role):
         raise Forbidden(f"user {name!r} is {user['role']}; this needs the {role} role")
     return user

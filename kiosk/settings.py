@@ -177,42 +177,6 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sync_disk_reserve_mb", "float", 500.0,
             "Megabytes always left free on the state disk; a release that does not fit is "
             "refused.", "sync"),
-    # --- central -------------------------------------------------------------
-    Setting("central_bind", "str", "127.0.0.1:8700",
-            "HOST:PORT the reference central server listens on (behind nginx in production).",
-            "central"),
-    Setting("central_workers", "int", 2,
-            "gunicorn worker processes of the central server (one per core).", "central"),
-    Setting("central_threads", "int", 128,
-            "Threads per central worker. A gate waiting on the change notification holds one, "
-            "so workers x threads must exceed the gates that long-poll at once.", "central"),
-    Setting("central_heartbeat_interval_s", "float", 60.0,
-            "Heartbeat interval the gates use; the overview calls a gate offline after 2.5 "
-            "intervals without one.", "central"),
-    Setting("central_wait_max_s", "float", 300.0,
-            "Longest a change-notification request is held before it answers 204.", "central"),
-    Setting("central_feed_publish_url", "str", "",
-            "nginx's internal nchan publish location, e.g. 'http://127.0.0.1:8701/feed': after "
-            "a publication every changed gate's channel there is told, and nginx answers the "
-            "gates' long polls. Empty: the application answers them itself (no nginx: the "
-            "demo, a small province).", "central"),
-    Setting("central_origin_url", "str", "",
-            "The static origin gates read the repository from (e.g. 'https://central.example' "
-            "or a CDN): when set with central_feed_publish_url, gates are told only once its "
-            "timestamp.json names the new version. Empty: files on this host's disk are the "
-            "origin.", "central"),
-    Setting("central_online_expiry_days", "float", 7.0,
-            "Lifetime of the online-signed metadata (publisher, snapshot, timestamp); the "
-            "server re-signs it at half-life.", "central"),
-    Setting("central_offline_expiry_days", "float", 365.0,
-            "Lifetime of root and targets metadata, signed with the offline keys; rotate "
-            "or re-sign before it ends.", "central"),
-    Setting("central_max_report_mb", "float", 10.0,
-            "Largest report (heartbeat, proof-of-play batch, screenshot) accepted, in MiB.",
-            "central"),
-    Setting("central_heartbeat_history_days", "float", 30.0,
-            "Days of heartbeat history kept (the latest heartbeat of each gate is always kept).",
-            "central"),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -17,8 +17,10 @@ if (( with_tests )); then
   # Tests: a real browser for the admin, a Debian root for the Ansible
   # converge, nft and systemd-analyze to check what Ansible wrote,
   # nginx to serve the central repository with deploy/nginx's config, with
-  # nchan holding the gates' change feed.
-  packages+=(chromium debootstrap nftables systemd nginx-light libnginx-mod-nchan)
+  # nchan holding the gates' change feed; PostgreSQL for central's tests on
+  # both stores (tests/support/postgres.py starts a throwaway cluster as the
+  # unprivileged `postgres` user the package makes; its service is not needed).
+  packages+=(chromium debootstrap nftables systemd nginx-light libnginx-mod-nchan postgresql)
   # The player's display tests: a real sway (headless, virtual outputs),
   # swaybg for its black background, grim to capture outputs, wlr-randr and
   # wf-recorder to look at and film them.
@@ -41,6 +43,11 @@ if (( with_tests )) && [[ $(id -u) -eq 0 ]] && ! id gatecast-test >/dev/null 2>&
   # sway refuses to run as root: the tests run it as this unprivileged user.
   useradd --system --user-group --no-create-home --home-dir /nonexistent \
     --shell /usr/sbin/nologin gatecast-test
+fi
+if (( with_tests )) && [[ $(id -u) -eq 0 ]] && ! id postgres >/dev/null 2>&1; then
+  # PostgreSQL refuses to run as root: the test cluster runs as this user
+  # (Debian's postgresql package normally creates it).
+  useradd --system --user-group --home-dir /var/lib/postgresql --shell /usr/sbin/nologin postgres
 fi
 
 PYTHON="${PYTHON:-python3}"

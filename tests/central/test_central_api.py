@@ -63,7 +63,7 @@ def test_malformed_reports_get_400(central, central_server):
     r = call(central_server, "POST", f"{base}/proof-of-play", token,
              {"batch_id": "b", "rows": [{**pop_row(1), "media_sha256": "../x"}]})
     assert r.status == 400 and "media_sha256" in json.loads(r.data)["error"]
-    assert central.db["proof_of_play"].count == 0
+    assert central.db.count("proof_of_play") == 0
 
 
 def test_proof_of_play_sent_twice_counts_once(central, central_server):
@@ -77,13 +77,13 @@ def test_proof_of_play_sent_twice_counts_once(central, central_server):
     update = {"batch_id": str(uuid.uuid4()),
               "rows": [{**pop_row(50), "outcome": "preempted"}, pop_row(51)]}
     assert json.loads(call(central_server, "POST", path, token, update).data)["new"] == 1
-    assert central.db["proof_of_play"].count == 51
-    assert central.db.execute(
-        "SELECT outcome FROM proof_of_play WHERE row_id = 50").fetchone()[0] == "preempted"
+    assert central.db.count("proof_of_play") == 51
+    assert central.db.scalar(
+        "SELECT outcome FROM proof_of_play WHERE row_id = 50") == "preempted"
     # Another gate's row ids are its own.
     other = central.gate("tan-thanh")
     call(central_server, "POST", "/api/v1/gates/tan-thanh/proof-of-play", other, batch)
-    assert central.db["proof_of_play"].count == 101
+    assert central.db.count("proof_of_play") == 101
 
 
 def test_screenshots_are_checked_and_shown_in_the_overview(central, central_server, tmp_path):
@@ -141,7 +141,7 @@ def test_wait_answers_when_the_release_changes(central, central_server, tmp_path
 
     def publish_soon():
         time.sleep(0.5)
-        db = open_central_db(central.state_dir)
+        db = open_central_db(central.settings)
         central.show("huu-nghi", [sha], playlist="second", start_time="06:00", end_time="07:00")
         publish(db, central.repo)
         db.close()

@@ -10,18 +10,25 @@ import urllib3
 
 from kiosk.cli import main
 
-from tests.support.central import served_central
+from tests.support.central import central_config, served_central
 from tests.support.media import make_image
 
 
+@pytest.fixture
+def config(tmp_path, central_database_url):
+    """Central's config file: the store under test."""
+    return central_config(tmp_path / "central.toml", central_database_url=central_database_url)
+
+
 def run(runner, state, *args, ok=True):
-    result = runner.invoke(main, ["central", *args, "--state", str(state)])
+    config = state.parent / "central.toml"
+    result = runner.invoke(main, ["central", *args, "--state", str(state), "--config", str(config)])
     if ok:
         assert result.exit_code == 0, result.output
     return result
 
 
-def test_cli_from_init_to_publish(runner, tmp_path):
+def test_cli_from_init_to_publish(runner, tmp_path, config):
     state = tmp_path / "central"
     out = run(runner, state, "init", "--offline-keys", str(tmp_path / "usb")).output
     assert "1.root.json" in out and str(tmp_path / "usb") in out
@@ -66,23 +73,26 @@ def test_cli_from_init_to_publish(runner, tmp_path):
 
     new_token = run(runner, state, "user", "token", "lan").output.strip()
     run(runner, state, "user", "remove", "minh")
-    db = open_central_db(state)
+    from central.settings import load_central_settings
+
+    db = open_central_db(load_central_settings(config, state, env={}))
     try:
         assert user_for_token(db, "lan", approver_token) is None
         assert user_for_token(db, "lan", new_token)["role"] == "approver"
-        assert db["user"].count_where("name = 'minh'") == 0
+        assert db.scalar("""SELECT count(*) FROM "user" WHERE name = 'minh'""") == 0
     finally:
         db.close()
     assert run(runner, state, "user", "remove", "nobody", ok=False).exit_code == 1
 
 
 @pytest.fixture
-def served(runner, tmp_path):
+def served(runner, tmp_path, config):
     """`gatecast central serve` under gunicorn on a free port."""
     state = tmp_path / "central"
     run(runner, state, "init")
     token = run(runner, state, "gate", "add", "huu-nghi", "--name", "Hữu Nghị").output.strip()
-    with served_central(state, tmp_path / "serve.log", workers=2, threads=4) as url:
+    with served_central(state, tmp_path / "serve.log", workers=2, threads=4,
+                        config=config) as url:
         yield url, token, state
 
 

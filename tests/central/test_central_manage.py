@@ -9,6 +9,7 @@ import urllib3
 from PIL import Image
 
 from central.app import basic_auth_header
+from central.library import get_media
 from central.users import add_user
 
 from tests.support.media import make_image
@@ -27,10 +28,12 @@ def api(server, method, path, user=None, body=None, raw=None, headers=None):
     return r.status, (json.loads(r.data) if r.data else None)
 
 
-def test_uploads_may_exceed_the_report_limit_but_not_the_media_limit(tmp_path):
+def test_uploads_may_exceed_the_report_limit_but_not_the_media_limit(tmp_path,
+                                                                  central_database_url):
     from tests.support.central import LiveServer, make_central
 
-    c = make_central(tmp_path / "central", central_max_report_mb=0.01, media_max_mb=1)
+    c = make_central(tmp_path / "central", central_max_report_mb=0.01, media_max_mb=1,
+                     central_database_url=central_database_url)
     server = LiveServer(c.settings)
     try:
         editor = ("editor1", add_user(c.db, "editor1", "editor"))
@@ -79,7 +82,7 @@ def test_management_api_from_upload_to_emergency(central, central_server, tmp_pa
     # A cross-site form can only send form or text bodies: refused, nothing changes.
     assert api(s, "POST", f"/media/{sha}/approve", people["approver"], raw=b"x=1",
                headers={"Content-Type": "application/x-www-form-urlencoded"})[0] == 400
-    assert central.db["media"].get(sha)["state"] == "uploaded"
+    assert get_media(central.db, sha)["state"] == "uploaded"
     status, approved = api(s, "POST", f"/media/{sha}/approve", people["approver"], body={})
     assert status == 200 and approved["state"] == "approved" and approved["approved_by"] == "approver1"
 

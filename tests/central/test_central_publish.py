@@ -46,7 +46,7 @@ def test_uploads_are_validated_and_text_slides_are_json(central, tmp_path):
     bad.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 100)
     with pytest.raises(CentralError, match="fake.mp4"):
         add_media(central.db, central.state_dir, bad, "fake.mp4")
-    assert central.db["media"].count == 0
+    assert central.db.count("media") == 0
     assert not [p for p in (central.state_dir / "library").iterdir()]
     video = add_media(central.db, central.state_dir, make_video(tmp_path / "v.mp4"), "v.mp4")
     assert video["kind"] == "video" and video["duration_s"] == pytest.approx(2, abs=0.1)

@@ -49,8 +49,8 @@ def test_demo_runs_headless_and_shows_both_faces(tmp_path):
     assert "first sync activated" in result.stdout
     central = open_central_db(state / "central")
     try:
-        assert central.execute("SELECT count(*) FROM heartbeat").fetchone()[0] >= 1
-        assert central.execute("SELECT max(version) FROM release").fetchone()[0] >= 1
+        assert central.count("heartbeat") >= 1
+        assert central.scalar("SELECT max(version) FROM release") >= 1
     finally:
         central.close()
     # JSON log lines on stdout from the player.

@@ -1,7 +1,10 @@
 """A real central server for tests: its state folder, the library calls that
 fill it, and the Flask app served over real HTTP on 127.0.0.1 (port 0).
 
-Shared by the central tests and the sync/end-to-end tests.
+The central tests (tests/central/conftest.py) run each test on both stores:
+SQLite in its state folder and a fresh database of a throwaway PostgreSQL
+cluster (tests/support/postgres.py). Shared with the sync and end-to-end
+tests (SQLite only).
 """
 
 from __future__ import annotations
@@ -19,14 +22,13 @@ from pathlib import Path
 
 from werkzeug.serving import make_server
 
-from kiosk.settings import load_settings
-
 from central.app import basic_auth_header, create_app, repository_for
 from central.assign import add_entry, set_fallback
 from central.db import open_central_db
 from central.fleet import add_gate
 from central.library import add_media, add_text, approve_media, save_playlist
 from central.publish import publish
+from central.settings import load_central_settings
 from central.users import add_user
 
 from tests.support.wait import wait_for
@@ -75,13 +77,18 @@ class Central:
         return {"Authorization": basic_auth_header(self.approver, self.approver_token)}
 
 
+def central_config(path: Path, **settings) -> Path:
+    """Central's config file with these settings (empty ones left out)."""
+    path.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items() if v != ""))
+    return path
+
+
 def make_central(state_dir: Path, **settings) -> Central:
-    cfg = state_dir.parent / f"{state_dir.name}.toml"
-    cfg.write_text("".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
-    s = load_settings(config_file=cfg, state_dir=state_dir, env={})
+    cfg = central_config(state_dir.parent / f"{state_dir.name}.toml", **settings)
+    s = load_central_settings(config_file=cfg, state_dir=state_dir, env={})
     repo = repository_for(s)
     repo.init()
-    db = open_central_db(state_dir)
+    db = open_central_db(s)
     c = Central(state_dir, s, db, repo)
     c.approver_token = add_user(db, c.approver, "approver")
     return c
@@ -101,8 +108,10 @@ class LiveServer:
         self.server.shutdown()
         self.server.server_close()
         self.app.extensions["release_watch"].stop()
-        self.app.extensions["checkpointer"].stop()
+        if self.app.extensions["checkpointer"] is not None:
+            self.app.extensions["checkpointer"].stop()
         self.thread.join(timeout=10)
+        self.app.extensions["central_store"].close()
 
 
 @contextmanager

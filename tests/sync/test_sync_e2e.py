@@ -71,9 +71,9 @@ def test_published_content_plays_on_the_gate_and_proof_of_play_reaches_central(
         with running_player(gate_state):
             wait_for(lambda: playing(db) == red, timeout=60, what="the published image on face 1")
             # Items of 3 s each: completed plays go up with the next heartbeat.
-            wait_for(lambda: central.db.execute(
-                "SELECT count(*) FROM proof_of_play WHERE gate_id = ? AND media_sha256 = ?",
-                [GATE_ID, red]).fetchone()[0] >= 1, timeout=60, what="proof of play at central")
+            wait_for(lambda: central.db.scalar(
+                "SELECT count(*) FROM proof_of_play WHERE gate_id = :gate AND media_sha256 = :sha",
+                {"gate": GATE_ID, "sha": red}) >= 1, timeout=60, what="proof of play at central")
 
             # An emergency: the change notification brings it, the player shows it.
             amber = central.media(make_image(tmp_path / "amber.png", color=(250, 180, 0)))

@@ -1,0 +1,252 @@
+"""The central server's tables, in one SQLAlchemy MetaData, the same on
+SQLite and PostgreSQL. Queries are written in SQLAlchemy Core against these;
+migrations (central/migrations) change the database to match.
+
+Instants are ISO 8601 text (kiosk.store.iso), JSON lists and objects are
+text: the release documents are built from them as they are, on both stores.
+Counters that grow with the fleet (heartbeats, audit, proof of play row ids,
+media sizes) are 64-bit on PostgreSQL; on SQLite every INTEGER is.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+)
+
+# SQLite only makes `INTEGER PRIMARY KEY` an auto-numbered rowid alias.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData()
+
+
+def _target_index(table: str) -> Index:
+    return Index(f"{table}_target", "target_kind", "target_id")
+
+
+# People who manage content. role: viewer | editor | approver | admin.
+# token_hash: sha256 of a random API token shown once.
+user = Table(
+    "user", metadata,
+    Column("name", Text, primary_key=True),
+    Column("role", Text, nullable=False),
+    Column("token_hash", Text),
+    Column("created_at", Text),
+)
+
+# The content library. state: uploaded -> approved -> retired.
+media = Table(
+    "media", metadata,
+    Column("sha256", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("format", Text),
+    Column("size", BigInteger, nullable=False),
+    Column("duration_s", Float),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("state", Text, nullable=False),
+    Column("uploaded_at", Text),
+    Column("uploaded_by", Text),
+    Column("approved_at", Text),
+    Column("approved_by", Text),
+    Column("retired_at", Text),
+    Column("retired_by", Text),
+)
+
+# faces: JSON list of face ids (1..4). token_hash: sha256 of the gate's API
+# token (high-entropy random, so a fast hash is enough).
+gate = Table(
+    "gate", metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("province", Text),
+    Column("faces", Text, nullable=False),
+    Column("token_hash", Text),
+    Column("token_issued_at", Text),
+    Column("created_at", Text),
+)
+
+gate_group = Table(
+    "gate_group", metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text),
+    Column("created_at", Text),
+)
+
+gate_group_member = Table(
+    "gate_group_member", metadata,
+    Column("group_id", Text, ForeignKey("gate_group.id"), primary_key=True),
+    Column("gate_id", Text, ForeignKey("gate.id"), primary_key=True),
+)
+
+playlist = Table(
+    "playlist", metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", Text),
+)
+
+playlist_item = Table(
+    "playlist_item", metadata,
+    Column("playlist_id", Text, ForeignKey("playlist.id"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("media_sha256", Text, ForeignKey("media.sha256")),
+    Column("duration_s", Float),
+)
+
+# Assignments: each row is for one gate or one group (target_kind/target_id).
+# faces: JSON list; [] means every face of the gate.
+schedule_entry = Table(
+    "schedule_entry", metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text),
+    Column("target_kind", Text, nullable=False),
+    Column("target_id", Text, nullable=False),
+    Column("playlist_id", Text, ForeignKey("playlist.id"), nullable=False),
+    Column("faces", Text, nullable=False),
+    Column("start_date", Text),
+    Column("end_date", Text),
+    Column("weekdays", Text, nullable=False),
+    Column("start_time", Text, nullable=False),
+    Column("end_time", Text, nullable=False),
+    Column("level", Text, nullable=False),
+    Column("not_before", Text),
+    Column("not_after", Text),
+    Column("created_at", Text),
+    Column("created_by", Text),
+    _target_index("schedule_entry"),
+)
+
+# face_id NULL: every face of the gate.
+fallback = Table(
+    "fallback", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("target_kind", Text, nullable=False),
+    Column("target_id", Text, nullable=False),
+    Column("face_id", Integer),
+    Column("playlist_id", Text, ForeignKey("playlist.id"), nullable=False),
+    _target_index("fallback"),
+)
+
+power_window = Table(
+    "power_window", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("target_kind", Text, nullable=False),
+    Column("target_id", Text, nullable=False),
+    Column("face_id", Integer),
+    Column("weekdays", Text, nullable=False),
+    Column("start_time", Text, nullable=False),
+    Column("end_time", Text, nullable=False),
+    _target_index("power_window"),
+)
+
+notice = Table(
+    "notice", metadata,
+    Column("id", Text, primary_key=True),
+    Column("target_kind", Text, nullable=False),
+    Column("target_id", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("level", Text, nullable=False),
+    Column("texts", Text, nullable=False),
+    Column("faces", Text),
+    Column("style", Text),
+    Column("starts_at", Text),
+    Column("expires_at", Text),
+    Column("created_at", Text),
+    Column("created_by", Text),
+    _target_index("notice"),
+)
+
+# Every release ever published for a gate; the highest version is current.
+# content_sha256 hashes the document without version/published_at, so an
+# unchanged gate keeps its version across publishes.
+release = Table(
+    "release", metadata,
+    Column("gate_id", Text, primary_key=True),
+    Column("version", BigInteger, primary_key=True),
+    Column("content_sha256", Text),
+    Column("published_at", Text),
+    Column("publication_id", BigInteger),
+    Column("document", Text),
+)
+
+publication = Table(
+    "publication", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("at", Text),
+    Column("by", Text),
+    Column("repository_version", BigInteger),
+    Column("gates_changed", Integer),
+    Column("note", Text),
+)
+
+# Reports from gates. gate_status holds the latest heartbeat per gate;
+# heartbeat keeps the history (the console's "effectiveness analysis").
+gate_status = Table(
+    "gate_status", metadata,
+    Column("gate_id", Text, primary_key=True),
+    Column("last_heartbeat_at", Text),
+    Column("sent_at", Text),
+    Column("release_version", BigInteger),
+    Column("last_good_release_version", BigInteger),
+    Column("heartbeat", Text),
+)
+
+heartbeat = Table(
+    "heartbeat", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("gate_id", Text),
+    Column("received_at", Text),
+    Column("sent_at", Text),
+    Column("release_version", BigInteger),
+    Column("body", Text),
+    Index("heartbeat_gate", "gate_id", "received_at"),
+)
+
+proof_of_play = Table(
+    "proof_of_play", metadata,
+    Column("gate_id", Text, primary_key=True),
+    Column("row_id", BigInteger, primary_key=True),
+    Column("face_id", Integer),
+    Column("media_sha256", Text),
+    Column("entry_id", Text),
+    Column("level", Text),
+    Column("started_at", Text),
+    Column("ended_at", Text),
+    Column("outcome", Text),
+    Column("reason", Text),
+    Column("batch_id", Text),
+    Column("received_at", Text),
+    Index("proof_of_play_media", "media_sha256", "started_at"),
+)
+
+screenshot = Table(
+    "screenshot", metadata,
+    Column("gate_id", Text, primary_key=True),
+    Column("face_id", Integer, primary_key=True),
+    Column("taken_at", Text),
+    Column("received_at", Text),
+    Column("file", Text),
+    Column("content_type", Text),
+    Column("size", Integer),
+)
+
+# Who changed what, for the province's own accountability.
+audit = Table(
+    "audit", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("at", Text),
+    Column("who", Text),
+    Column("action", Text),
+    Column("subject", Text),
+    Column("detail", Text),
+)

@@ -1,0 +1,123 @@
+"""The central server's settings: one table, like the gate's
+(kiosk/settings.py), read by the server, the CLI and docs/central-settings.md
+(tests/central/test_central_settings.py fails when one is undocumented).
+
+Precedence, lowest first: the default below, the config file
+(`/etc/gatecast/central.toml` or `--config`), `GATECAST_<NAME>` environment
+variables, then `--state`. A central host is not a gate: it has its own file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+from kiosk.settings import Setting, Settings, SettingsError, _coerce
+
+DEFAULT_CONFIG_FILE = Path("/etc/gatecast/central.toml")
+DEFAULT_STATE_DIR = Path("/var/lib/gatecast-central")
+
+CENTRAL_SETTINGS: tuple[Setting, ...] = (
+    # --- server ------------------------------------------------------------------
+    Setting("state_dir", "str", str(DEFAULT_STATE_DIR),
+            "Folder holding the signed repository (tuf/), its online keys, the content "
+            "library, releases, screenshots and, with SQLite, central.db.", "server"),
+    Setting("central_bind", "str", "127.0.0.1:8700",
+            "HOST:PORT the reference central server listens on (behind nginx in production).",
+            "server"),
+    Setting("central_workers", "int", 2,
+            "gunicorn worker processes of the central server (one per core).", "server"),
+    Setting("central_threads", "int", 128,
+            "Threads per central worker. A gate waiting on the change notification holds one, "
+            "so workers x threads must exceed the gates that long-poll at once.", "server"),
+    Setting("central_wait_max_s", "float", 300.0,
+            "Longest a change-notification request is held before it answers 204.", "server"),
+    Setting("central_feed_publish_url", "str", "",
+            "nginx's internal nchan publish location, e.g. 'http://127.0.0.1:8701/feed': after "
+            "a publication every changed gate's channel there is told, and nginx answers the "
+            "gates' long polls. Empty: the application answers them itself (no nginx: the "
+            "demo, a small province).", "server"),
+    Setting("central_origin_url", "str", "",
+            "The static origin gates read the repository from (e.g. 'https://central.example' "
+            "or a CDN): when set with central_feed_publish_url, gates are told only once its "
+            "timestamp.json names the new version. Empty: files on this host's disk are the "
+            "origin.", "server"),
+    Setting("central_max_report_mb", "float", 10.0,
+            "Largest report (heartbeat, proof-of-play batch, screenshot) accepted, in MiB.",
+            "server"),
+    # --- store --------------------------------------------------------------------
+    Setting("central_database_url", "str", "",
+            "Where central keeps its data, as an SQLAlchemy URL: empty for SQLite at "
+            "<state_dir>/central.db (a small province, the demo), or PostgreSQL, e.g. "
+            "'postgresql://gatecast@/gatecast?host=/run/postgresql' (production, several "
+            "application servers).", "store"),
+    Setting("central_database_pool_size", "int", 5,
+            "Database connections each server process keeps open; up to 4x as many more "
+            "are opened under load and closed again.", "store"),
+    Setting("central_heartbeat_history_days", "float", 30.0,
+            "Days of heartbeat history kept (the latest heartbeat of each gate is always kept).",
+            "store"),
+    # --- fleet and publishing -------------------------------------------------------
+    Setting("central_heartbeat_interval_s", "float", 60.0,
+            "Heartbeat interval the gates use; the overview calls a gate offline after 2.5 "
+            "intervals without one.", "fleet"),
+    Setting("central_online_expiry_days", "float", 7.0,
+            "Lifetime of the online-signed metadata (timestamp, snapshot, publisher); the "
+            "server re-signs it at half-life.", "fleet"),
+    Setting("central_offline_expiry_days", "float", 365.0,
+            "Lifetime of root and targets metadata, signed with the offline keys: rotate "
+            "or re-sign before it ends.", "fleet"),
+    # --- library ------------------------------------------------------------------
+    Setting("media_max_mb", "int", 1024,
+            "Largest video or image the content library accepts.", "library"),
+    Setting("media_max_pixels", "int", 40000000,
+            "Largest image or video frame (width x height) the library accepts.", "library"),
+    Setting("media_max_duration_s", "float", 14400.0,
+            "Longest video the library accepts.", "library"),
+)
+
+CENTRAL_SETTINGS_BY_NAME = {s.name: s for s in CENTRAL_SETTINGS}
+
+
+def read_config_file(path: Path | None) -> dict[str, Any]:
+    """Read central's TOML config: a missing default file is fine, a missing
+    named one is not; unknown names are refused (a typo is not a default)."""
+    if path is None:
+        path = DEFAULT_CONFIG_FILE
+        if not path.exists():
+            return {}
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as e:
+        raise SettingsError(f"config file {path} is not valid TOML: {e}") from None
+    if "central" in data and isinstance(data["central"], dict):
+        data = {**data, **data.pop("central")}
+    unknown = sorted(set(data) - set(CENTRAL_SETTINGS_BY_NAME))
+    if unknown:
+        raise SettingsError(f"config file {path}: unknown central setting(s) "
+                            f"{', '.join(unknown)}")
+    return data
+
+
+def load_central_settings(config_file: Path | None = None, state_dir: Path | None = None,
+                          env: Mapping[str, str] | None = None) -> Settings:
+    """Resolve every central setting. `state_dir` (the --state option) beats everything."""
+    env = os.environ if env is None else env
+    file_values = read_config_file(config_file)
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for s in CENTRAL_SETTINGS:
+        value, origin = s.default, "default"
+        if s.name in file_values:
+            value, origin = _coerce(s, file_values[s.name]), "file"
+        if s.env_var in env:
+            value, origin = _coerce(s, env[s.env_var]), "environment"
+        values[s.name], origins[s.name] = value, origin
+    if state_dir is not None:
+        values["state_dir"], origins["state_dir"] = str(state_dir), "option"
+    return Settings(values, origins)
