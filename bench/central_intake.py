@@ -5,6 +5,10 @@ Each heartbeat opens its own connection, as a gate does after a minute's
 silence; latency is from connect to the whole answer read.
 
     .venv/bin/python bench/central_intake.py [--gates 1000] [--compress 5] [--seconds 60]
+        [--store sqlite|postgresql | --database-url URL]
+
+--store postgresql starts a throwaway PostgreSQL cluster (Debian's package,
+default durability settings) for the run; --database-url uses yours.
 
 The load generator (asyncio, one process) shares the 2 cores with the server.
 Prints figures; the last line is `central_intake_p99_ms: X` (target <= 100).
@@ -23,15 +27,17 @@ import tempfile
 import time
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.central import served_central  # noqa: E402
+from tests.support.central import central_config, served_central  # noqa: E402
 
 from central.app import repository_for  # noqa: E402
 from central.db import open_central_db  # noqa: E402
 from central.fleet import add_gate  # noqa: E402
-from kiosk.settings import load_settings  # noqa: E402
+from central.settings import load_central_settings  # noqa: E402
 
 
 def heartbeat_body(gate_id: str, version: int) -> bytes:
@@ -126,35 +132,64 @@ def main() -> None:
     ap.add_argument("--waiting", action="store_true",
                     help="every gate also holds a change-notification long poll open "
                          "(give --threads so that workers x threads > gates)")
+    ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                    help="postgresql: a throwaway cluster for this run")
+    ap.add_argument("--database-url", default="",
+                    help="central_database_url of an existing (empty) database")
     args = ap.parse_args()
     interval = 60.0 / args.compress
 
+    cluster = None
+    url = args.database_url
+    if args.store == "postgresql" and not url:
+        from tests.support.postgres import PostgresCluster
+
+        cluster = PostgresCluster(durable=True).start()
+        url = cluster.url(cluster.create_database())
+    try:
+        results, errors, wait_errors, took, stored, loads = run(args, url, interval)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    load_before, load_after = loads
+    store = make_url(url).get_backend_name() if url else "sqlite"
+    report(args, interval, store, results, errors, wait_errors, took, stored, load_before,
+           load_after)
+
+
+def run(args, url: str, interval: float):
     with tempfile.TemporaryDirectory() as tmp:
         state = Path(tmp) / "central"
-        settings = load_settings(config_file=None, state_dir=state, env={})
+        config = central_config(Path(tmp) / "central.toml", central_database_url=url)
+        settings = load_central_settings(config_file=config, state_dir=state, env={})
         repository_for(settings).init()
-        db = open_central_db(state)
+        db = open_central_db(settings)
         tokens = {f"gate-{i:04d}": add_gate(db, f"gate-{i:04d}", f"Gate {i}", "Lạng Sơn", [1, 2])
                   for i in range(args.gates)}
         db.close()
-        with served_central(state, Path(tmp) / "serve.log", args.workers, args.threads) as url:
-            port = int(url.rsplit(":", 1)[1])
+        with served_central(state, Path(tmp) / "serve.log", args.workers, args.threads,
+                            config=config) as server_url:
+            port = int(server_url.rsplit(":", 1)[1])
             load_before = os.getloadavg()[0]
             t0 = time.monotonic()
             results, errors, wait_errors = asyncio.run(
                 run_load(port, tokens, interval, args.seconds, args.waiting))
             took = time.monotonic() - t0
             load_after = os.getloadavg()[0]
-        db = open_central_db(state)
-        stored = db.execute("SELECT count(*) FROM heartbeat").fetchone()[0]
+        db = open_central_db(settings)
+        stored = db.count("heartbeat")
         db.close()
+    return results, errors, wait_errors, took, stored, (load_before, load_after)
 
+
+def report(args, interval, store, results, errors, wait_errors, took, stored, load_before,
+           load_after) -> None:
     results.sort()
     q = statistics.quantiles(results, n=100, method="inclusive") if len(results) > 1 else [0] * 99
     print(f"gates: {args.gates}, heartbeat interval {interval:.1f} s (60 s / {args.compress:g}),"
           f" {args.seconds:g} s measured ({args.seconds * args.compress / 60:.0f} simulated minutes)")
     print(f"server: gatecast central serve, gunicorn gthread, {args.workers} workers x "
-          f"{args.threads} threads; load generator in the same 2-core machine")
+          f"{args.threads} threads, store {store}; load generator in the same 2-core machine")
     print(f"machine load average (1 min) before/after: {load_before:.1f} / {load_after:.1f} "
           f"(includes the other jobs on this shared machine)")
     if args.waiting:
