@@ -73,4 +73,7 @@ class ReleaseWatch:
             return self._versions.get(gate_id, 0) if changed else None
 
     def stop(self) -> None:
+        # Joined, so that the store can be closed after: no read in flight.
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
