@@ -244,7 +244,7 @@ def compositor_mode(args) -> int:
         print(f"no frames filmed (see {recorder.log})")
         print("ticker_stutters: nan")
         return 1
-    max_shift = int(speed * 0.25) + 8  # a quarter second of motion: far more than any hitch here
+    max_shift = int(speed) + 8  # a second of motion: more than any hitch here
     rows = []  # (time between frames, shift, error against the clock, match)
     changes = []  # frame indexes where the picture above the band changed
     for i, ((t0, a), (t1, b)) in enumerate(zip(frames, frames[1:])):

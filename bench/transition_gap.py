@@ -22,8 +22,8 @@ square of the output, every frame the compositor renders with its
 presentation time, and the pictures alone are judged: each item has its own
 colour there (the videos carry a coloured box), so the film is a run of
 colours. The gap of a transition is how much later than planned the next
-item appeared: (first frame of B) - (first frame of A) - (A's duration). A
-frame that is black after the first picture is a black frame. The event gaps
+item's first frame came: a still image should give way its duration after
+its first frame, a clip one frame time after its last new frame. A frame that is black after the first picture is a black frame. The event gaps
 of part 1 are recorded alongside.
 
 Prints the figures; the last line is `transition_gap_p95_ms: X`: the p95 of
@@ -79,7 +79,7 @@ def make_media(folder: Path) -> dict[str, Path]:
 
 
 PLAYLIST = [("yellow", 0.5), ("cyan", 0.5), ("bars", None), ("pattern", None), ("white", 0.5)]
-VIDEO_S = 1.0  # each test video's length
+VIDEO_FPS = 25  # the test clips' frame rate
 # What each item shows in the filmed square (x, y, size) of the compositor part.
 COLOURS = {"yellow": (255, 224, 0), "cyan": (0, 224, 255), "white": (255, 255, 255),
            "bars": (255, 0, 255), "pattern": (255, 0, 0), "black": (0, 0, 0)}
@@ -277,23 +277,32 @@ def colour_of(frame) -> str:
 
 
 def judge_film(frames) -> tuple[dict[str, list[float]], int, list[str]]:
-    """Gaps per kind of transition (ms), black frames, and the run of colours."""
-    runs: list[list] = []  # [colour, first time, frames]
+    """Gaps per kind of transition (ms), black frames, and the run of colours.
+
+    An item should give way at a planned moment: a still image its duration
+    after its first frame; a clip one frame time (1/25 s) after its last new
+    frame (a clip that falls behind under load shows its frames later, which
+    is the clip's lateness, not the transition's). The gap is how much later
+    than that the next item's first frame came.
+    """
+    runs: list[list] = []  # [colour, first time, last time, frames]
     for t, frame in frames:
         colour = colour_of(frame)
         if runs and runs[-1][0] == colour:
-            runs[-1][2] += 1
+            runs[-1][2] = t
+            runs[-1][3] += 1
         else:
-            runs.append([colour, t, 1])
-    black = sum(n for i, (c, _, n) in enumerate(runs) if c == "black" and i > 0)
-    durations = {n: (VIDEO_S if d is None else d) for n, d in PLAYLIST}
+            runs.append([colour, t, t, 1])
+    black = sum(n for i, (c, _, _, n) in enumerate(runs) if c == "black" and i > 0)
+    durations = dict(PLAYLIST)
     kind = {n: ("video" if d is None else "image") for n, d in PLAYLIST}
     gaps: dict[str, list[float]] = {}
     # The first run started before the film did: its first frame is not the item's.
-    for (a, ta, _), (b, tb, _) in zip(runs[1:], runs[2:]):
+    for (a, first, last, _), (b, tb, _, _) in zip(runs[1:], runs[2:]):
         if a in durations and b in durations:
-            gaps.setdefault(f"{kind[a]}->{kind[b]}", []).append((tb - ta - durations[a]) * 1000)
-    return gaps, black, [f"{c}x{n}" for c, _, n in runs]
+            planned = first + durations[a] if durations[a] is not None else last + 1 / VIDEO_FPS
+            gaps.setdefault(f"{kind[a]}->{kind[b]}", []).append((tb - planned) * 1000)
+    return gaps, black, [f"{c}x{n}" for c, _, _, n in runs]
 
 
 def under_sway(media: dict[str, Path], transitions: int) -> list[float]:
@@ -325,7 +334,7 @@ def under_sway(media: dict[str, Path], transitions: int) -> list[float]:
         gate.db.close()
     report("headless sway, the player's sway backend, mpv --vo=wlshm: event gaps", events)
     gaps, black, runs = judge_film(frames)
-    every = report("the same, filmed (first frame of B - first frame of A - A's duration)", gaps)
+    every = report("the same, filmed (first frame of B - when A should have given way)", gaps)
     span = frames[-1][0] - frames[0][0] if frames else 0
     print(f"  filmed {len(frames)} frames in {span:.1f} s, {len(runs)} runs of colour; "
           f"black frames after the first picture: {black}")
