@@ -59,6 +59,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.config.update(cfg)
+    if app.config.get("ADMIN_TLS"):
+        # Served over HTTPS (gatecast admin, admin/tls.py): the cookie never travels in clear.
+        app.config["SESSION_COOKIE_SECURE"] = True
 
     login_manager.init_app(app)
     # The login check is registered before CSRFProtect's so that an anonymous

@@ -10,6 +10,8 @@ import click
 
 from kiosk.cliutil import state_options
 
+from admin import tls
+
 
 def _split_bind(bind: str) -> str:
     host, sep, port = bind.rpartition(":")
@@ -43,19 +45,64 @@ def admin_group(ctx, bind, workers, threads, control_socket, ctx_):
         ctx.obj = ctx_
         return
     ctx_.db  # noqa: B018 - migrate (and fail here, clearly) before forking workers
-    bind = _split_bind(bind or ctx_.settings["admin_bind"])
-    serve(ctx_.settings.state_path, bind, workers=workers, threads=threads,
-          control_socket=control_socket, config_file=ctx.params.get("config_file"))
+    settings = ctx_.settings
+    bind = _split_bind(bind or settings["admin_bind"])
+    cert = None
+    if tls.tls_wanted(settings["admin_tls"], bind):
+        cert = tls.certificate(settings)
+        # On the console (the journal on a gate): what the browser must show.
+        click.echo(f"admin HTTPS certificate {cert.cert} "
+                   f"({'made on this controller' if cert.generated else 'installed'}), "
+                   f"SHA-256 fingerprint {cert.fingerprint}")
+    redirect = settings["admin_http_redirect_bind"] if cert else ""
+    serve(settings.state_path, bind, workers=workers, threads=threads,
+          control_socket=control_socket, config_file=ctx.params.get("config_file"),
+          cert=cert, redirect_bind=_split_bind(redirect) if redirect else "")
+
+
+@admin_group.command("cert")
+@state_options
+def cert_cmd(ctx_):
+    """Show the admin's HTTPS certificate and its SHA-256 fingerprint.
+
+    Compare the fingerprint with the one the browser shows for the admin
+    before trusting a certificate made on this controller. Makes one if none
+    exists yet (as the admin does at its first start).
+
+    \b
+    Example:
+        gatecast admin cert --state /var/lib/gatecast
+    """
+    here = click.get_current_context()
+    if here.params.get("state_dir") is None and here.params.get("config_file") is None and here.obj:
+        ctx_ = here.obj
+    ctx_.db  # noqa: B018 - refuse a mistyped --state like every command
+    c = tls.certificate(ctx_.settings)
+    click.echo(f"certificate: {c.cert}")
+    click.echo(f"source: {'made on this controller (self-signed)' if c.generated else 'installed (province)'}")
+    click.echo(f"subject: {c.subject}")
+    click.echo(f"valid until: {c.not_after:%Y-%m-%d}")
+    click.echo(f"SHA-256 fingerprint: {c.fingerprint}")
 
 
 def serve(state_dir: Path, bind: str, *, workers: int = 2, threads: int = 4,
-          control_socket: bool = False, config_file: Path | None = None) -> None:
-    """Run gunicorn in this process until it is stopped (SIGTERM/SIGINT)."""
+          control_socket: bool = False, config_file: Path | None = None,
+          cert: "tls.Certificate | None" = None, redirect_bind: str = "") -> None:
+    """Run gunicorn in this process until it is stopped (SIGTERM/SIGINT);
+    HTTPS with `cert`, and a plain-HTTP redirect listener on `redirect_bind`."""
     from gunicorn.app.base import BaseApplication
 
     os.environ["GATECAST_STATE_DIR"] = str(state_dir)
     if config_file:
         os.environ["GATECAST_CONFIG"] = str(config_file)
+
+    def when_ready(server):
+        if not redirect_bind:
+            return
+        port = server.LISTENERS[0].sock.getsockname()[1]
+        redirector = tls.start_redirect(redirect_bind, port)
+        server.log.info("Redirecting http://%s:%d to HTTPS port %d", redirect_bind.rpartition(":")[0],
+                        redirector.server_address[1], port)
 
     class AdminServer(BaseApplication):
         def load_config(self):
@@ -67,11 +114,15 @@ def serve(state_dir: Path, bind: str, *, workers: int = 2, threads: int = 4,
             self.cfg.set("accesslog", "-")
             self.cfg.set("proc_name", "gatecast-admin")
             self.cfg.set("control_socket_disable", not control_socket)
+            if cert is not None:
+                self.cfg.set("certfile", str(cert.cert))
+                self.cfg.set("keyfile", str(cert.key))
+                self.cfg.set("when_ready", when_ready)
 
         def load(self):
             from admin import create_app
 
-            return create_app({"STATE_DIR": str(state_dir)})
+            return create_app({"STATE_DIR": str(state_dir), "ADMIN_TLS": cert is not None})
 
     AdminServer().run()
 

@@ -155,6 +155,9 @@ def init_app(app) -> None:
         resp.headers["Referrer-Policy"] = "same-origin"
         resp.headers["Cross-Origin-Opener-Policy"] = "same-origin"
         resp.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if request.is_secure:
+            # Browsers that saw the admin over HTTPS never try plain HTTP again.
+            resp.headers["Strict-Transport-Security"] = "max-age=31536000"
         if request.endpoint in ("static", "health.favicon"):
             resp.headers["Cache-Control"] = "public, max-age=3600"
         else:

@@ -127,6 +127,18 @@ SETTINGS: tuple[Setting, ...] = (
             "admin"),
     Setting("admin_session_hours", "float", 12.0,
             "Hours an admin login stays valid.", "admin"),
+    Setting("admin_tls", "str", "auto",
+            "HTTPS for the admin: 'on', 'off', or 'auto' (on unless admin_bind is a loopback "
+            "address, as in the demo).", "admin"),
+    Setting("admin_tls_cert", "str", "/etc/gatecast/admin-tls.crt",
+            "The province's certificate for the admin (PEM, put in place by provisioning). When it "
+            "or its key is missing, the admin makes a self-signed one in <state>/tls/ at its first "
+            "start and prints its SHA-256 fingerprint (also: gatecast admin cert).", "admin"),
+    Setting("admin_tls_key", "str", "/etc/gatecast/admin-tls.key",
+            "The private key of admin_tls_cert (PEM, readable by the gatecast user only).", "admin"),
+    Setting("admin_http_redirect_bind", "str", "",
+            "HOST:PORT of a plain-HTTP listener that only redirects to the admin's HTTPS address; "
+            "empty: none.", "admin"),
     Setting("admin_secure_cookie", "bool", False,
             "Send the session cookie only over HTTPS (turn on behind a TLS proxy).", "admin"),
     Setting("media_max_mb", "int", 1024,

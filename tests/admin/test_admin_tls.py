@@ -1,0 +1,77 @@
+"""HTTPS on the gate's LAN: a certificate made at the first start (its
+fingerprint on the console and from `gatecast admin cert`), Secure cookies,
+HSTS, and plain HTTP redirected to HTTPS — the installed command, real
+gunicorn, real TLS."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import socket
+import ssl
+import subprocess
+
+import pytest
+import urllib3
+
+from tests.support.admin import GATECAST, clean_env, start_process, stop_process
+from tests.support.wait import wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_https_with_own_certificate_redirect_secure_cookie_and_hsts(tmp_path):
+    state, config = tmp_path / "state", tmp_path / "gatecast.toml"
+    redirect_port = _free_port()
+    # 'on': the test listens on loopback, where 'auto' would stay on plain HTTP.
+    config.write_text(f'admin_tls = "on"\nadmin_tls_cert = "{tmp_path}/none.crt"\n'
+                      f'admin_tls_key = "{tmp_path}/none.key"\n'
+                      f'admin_http_redirect_bind = "127.0.0.1:{redirect_port}"\n')
+    common = ["--state", str(state), "--config", str(config)]
+    env = clean_env()
+    subprocess.run([GATECAST, "migrate", *common], env=env, check=True, capture_output=True)
+    log = tmp_path / "admin.log"
+    proc = start_process([GATECAST, "admin", *common, "--bind", "127.0.0.1:0", "--workers", "1"], env, log)
+    try:
+        port = wait_for(lambda: re.findall(rb"Listening at: https?://127\.0\.0\.1:(\d+)", log.read_bytes()),
+                        60, "gunicorn to listen")[0].decode()
+        console = log.read_text()
+        printed = re.search(r"SHA-256 fingerprint ([0-9A-F:]{95})", console).group(1)
+        wait_for(lambda: "Redirecting http://" in log.read_text(), 30, "the redirect listener")
+        # The certificate the server presents is the one whose fingerprint was printed.
+        pem = ssl.get_server_certificate(("127.0.0.1", int(port)))
+        served = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest().upper()
+        assert printed.replace(":", "") == served
+        cert = subprocess.run([GATECAST, "admin", "cert", *common], env=env, capture_output=True, text=True,
+                              check=True).stdout
+        assert f"SHA-256 fingerprint: {printed}" in cert and "self-signed" in cert
+        assert oct((state / "tls" / "admin-key.pem").stat().st_mode & 0o777) == "0o600"
+        # Trust exactly that certificate, as a technician who compared the fingerprint does.
+        http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(state / "tls" / "admin-cert.pem"),
+                                   assert_hostname=False)
+        resp = http.request("GET", f"https://127.0.0.1:{port}/setup", redirect=False)  # no account yet
+        assert resp.status == 200
+        assert resp.headers["Strict-Transport-Security"].startswith("max-age=")
+        cookie = resp.headers.get("Set-Cookie", "")
+        assert "gatecast_session=" in cookie and "Secure" in cookie and "HttpOnly" in cookie
+        # Plain HTTP only redirects, to the same path over HTTPS.
+        plain = urllib3.PoolManager().request("GET", f"http://127.0.0.1:{redirect_port}/power/?x=1",
+                                              redirect=False)
+        assert plain.status == 308
+        assert plain.headers["Location"] == f"https://127.0.0.1:{port}/power/?x=1"
+    finally:
+        stop_process(proc)
+
+
+def test_auto_is_https_on_a_lan_address_and_http_on_loopback():
+    from admin.tls import tls_wanted
+
+    assert tls_wanted("auto", "192.168.1.10:8080") and tls_wanted("auto", "0.0.0.0:8080")
+    assert not tls_wanted("auto", "127.0.0.1:8080") and not tls_wanted("off", "192.168.1.10:8080")
+    assert tls_wanted("on", "127.0.0.1:8080")
