@@ -3,6 +3,8 @@ in the core `notice` table and renders them on the faces."""
 
 from __future__ import annotations
 
+import re
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -69,9 +71,10 @@ def create(db, settings, actor: Actor, data: dict) -> dict:
             notice = text_notices.set_notice(
                 db, texts, level=level, kind=kind, faces=faces,
                 duration=(expires - now) if expires else None, created_by=actor.username,
-                known_faces=known, now=now)
+                # The gate's font chains: a text they cannot draw is refused here, not on screen.
+                fonts=settings.get("text_fonts"), known_faces=known, now=now)
         except text_notices.NoticeError as e:
-            raise AdminError(str(e)) from None
+            raise AdminError(notice_error_in_words(str(e)), field="texts") from None
         result = _public(notice)
         audit.record(db, actor, "notice.create", notice.id, None, result)
     return result
@@ -102,3 +105,32 @@ def withdraw(db, actor: Actor, notice_id: str) -> None:
         except text_notices.NoticeError:
             raise AdminError(_("No such current notice."), 404) from None
         audit.record(db, actor, "notice.withdraw", notice_id, before[0] if before else None, None)
+
+
+_NO_GLYPH = re.compile(r"\((\w+)\) text cannot be shown: the font\(s\) (.+?) have no glyph for (.+?)\. Install")
+_NO_FONT = re.compile(r"font '(.+?)' for .+? \((\w+)\) is not installed")
+_CONTROL = re.compile(r"contains the control character (U\+[0-9A-F]{4})")
+
+
+def notice_error_in_words(message: str) -> str:
+    """kiosk.text's refusals (English, for the CLI) in the reader's language:
+    the font errors a technician can act on are said plainly."""
+    from admin.events import LANGUAGE_NAMES
+
+    def lang(code: str) -> str:
+        return _(LANGUAGE_NAMES[code]) if code in LANGUAGE_NAMES else code
+
+    m = _NO_GLYPH.search(message)
+    if m:
+        return _("The %(language)s text has characters no installed font can draw (%(chars)s): the "
+                 "screens would show empty boxes. Change the text, or install the font (Debian "
+                 "packages fonts-noto-core, fonts-noto-cjk).", language=lang(m[1]), chars=m[3])
+    m = _NO_FONT.search(message)
+    if m:
+        return _("The font %(font)s for %(language)s is not installed on the controller (Debian "
+                 "packages fonts-noto-core, fonts-noto-cjk).", font=m[1], language=lang(m[2]))
+    m = _CONTROL.search(message)
+    if m:
+        return _("The text contains an invisible control character (%(char)s): type it again.",
+                 char=m[1])
+    return _("The notice cannot be shown: %(detail)s", detail=message)

@@ -105,3 +105,30 @@ def test_audit_actions_and_values_in_vietnamese(client, auth, accounts, db):
     page = client.get("/logs/audit").get_data(as_text=True)
     assert "tắt bằng tay" in page and "mặt 1" in page
     assert "yêu cầu: tắt" in page and "power.off" not in page and '"want"' not in page
+
+
+def test_font_error_in_vietnamese_and_the_notice_kept(state_dir, tmp_path):
+    """A notice in Khmer when the configured font has no Khmer glyphs: the
+    technician reads why in Vietnamese, and what was typed is still there."""
+    from admin import create_app
+    from admin.services import users
+    from tests.support.admin import Auth
+
+    cfg = tmp_path / "khmer.toml"
+    cfg.write_text('text_fonts = { km = "Noto Sans Lao" }\n')
+    app = create_app({"STATE_DIR": str(state_dir), "CONFIG_FILE": str(cfg), "TESTING": True})
+    from kiosk.store import connect
+
+    db = connect(state_dir / "gatecast.db")
+    users.create_user(db, "op", "operator-password-1", "operator", None, "vi")
+    client = app.test_client()
+    auth = Auth(client)
+    auth.login("op", "operator-password-1")
+    resp = auth.post("/notices/", {"text_vi": "Cửa khẩu đóng", "third_lang": "km",
+                                   "text_third": "ច្រកព្រំដែនបិទ", "kind": "slide", "level": "normal"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    assert "Tiếng Khmer" in html and "không có phông chữ nào" in html.lower()
+    assert "cannot be shown" not in html and "ច្រកព្រំដែនបិទ</textarea>" in html
+    assert db.execute("SELECT COUNT(*) FROM notice").fetchone()[0] == 0
+    db.close()
