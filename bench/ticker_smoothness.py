@@ -213,7 +213,7 @@ def compositor_mode(args) -> int:
         saved = {k: os.environ.get(k) for k in ("WAYLAND_DISPLAY", "SWAYSOCK")}
         os.environ.update(sway.env())
         try:
-            with running_player(settings, plugins=[TextPlugin]) as player:
+            with running_player(settings, plugins=[TextPlugin], extra_mpv_args=args.mpv_arg) as player:
                 wait_for(lambda: gate.playing() in ("a", "b", "clip"), timeout=120, what="the playlist on screen")
                 set_notice(gate.db, {k: SAMPLES[k] for k in LANGUAGES}, kind="ticker")
                 band_box = (0, height - band_h, width, height)
@@ -297,6 +297,8 @@ def main() -> int:
     parser.add_argument("--media", choices=("mixed", "images", "video"), default="mixed",
                         help="what plays under the band (default: two images and a video in a loop)")
     parser.add_argument("--keep", type=Path, help="compositor mode: save one grab of the output here")
+    parser.add_argument("--mpv-arg", action="append", default=[],
+                        help="compositor mode: one more mpv option for the player's mpv (repeatable)")
     args = parser.parse_args()
     return compositor_mode(args) if args.mode == "compositor" else xvfb_mode(args)
 
