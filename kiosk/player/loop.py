@@ -88,6 +88,7 @@ class Player:
         self._schedule: Schedule | None = None
         self._media_rows: dict[str, dict] = {}
         self._want_keys: dict[str, tuple] = {}
+        self._mirror_warned: set[tuple] = set()
         self._force_reconcile = False
         self._next_eval: datetime | None = None
         self._next_dark_check = 0.0
@@ -356,6 +357,8 @@ class Player:
             if self._want_keys.get(name) == key:
                 continue
             self._want_keys[name] = key
+            if decision is not None and len(showing) > 1:
+                self._check_mirrored(showing, decision, now)
             if decision is None:
                 want = Want(faces=(), level="none", black_reason=key[1])
             else:
@@ -367,6 +370,23 @@ class Player:
                                      next_name=None, next_at=None)
             picture.set_want(want)
         self._next_eval = next_eval
+
+    def _check_mirrored(self, faces: tuple[int, ...], decision: Decision, now: datetime) -> None:
+        """Mirrored faces show one picture, the first face's schedule: say so
+        (once per change) when another of them was given a different one."""
+        for face in faces[1:]:
+            own = evaluate(self._schedule, face, now, self.tz)
+            if (own.level, own.items) == (decision.level, decision.items):
+                continue
+            key = (face, own.entry_ids, decision.entry_ids)
+            if key in self._mirror_warned:
+                continue
+            self._mirror_warned.add(key)
+            message = (f"face {face} mirrors face {faces[0]} (same output and region): it shows "
+                       f"face {faces[0]}'s schedule, not its own")
+            log(logger, logging.WARNING, message, face=face)
+            log_event(self.db, "player", "warning", "mirrored_schedule_ignored", message, face_id=face,
+                      detail={"shows_face": faces[0], "own_entries": list(own.entry_ids)})
 
     def _media_fingerprint(self, items) -> tuple:
         """What resolution depends on besides the item: the file and its media row."""

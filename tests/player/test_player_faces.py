@@ -52,6 +52,11 @@ def test_mirrored_faces_show_the_first_face_and_both_get_proof_of_play(gate, sta
         names = {r["media_name"] for r in gate.proof(face=face)}
         assert names == {"red"}, (face, names)
         assert gate.face(face)["playing_name"] is None  # stopped cleanly
+    # Not silently: the event log says face 2's own schedule is not what it shows.
+    warned = list(gate.db.query("SELECT face_id, level, message FROM event "
+                                "WHERE code = 'mirrored_schedule_ignored'"))
+    assert len(warned) == 1 and warned[0]["face_id"] == 2 and warned[0]["level"] == "warning"
+    assert "face 2 mirrors face 1" in warned[0]["message"]
 
 
 class DarkSwitch(PlayerPlugin):
