@@ -138,6 +138,10 @@ def test_setup_upload_schedule_and_see_it_on_the_dashboard(gate, browser):
     wait_for(lambda: "Áp phích đỏ.png" in page.locator("#face-1").inner_text(), 30,
               "the picture's name on face 1")
     assert not page.locator("#face-1 [data-flag=blanked]").is_visible()
+    # After the script's refresh, times read as the server writes them: HH:mm dd/MM/yyyy.
+    since = page.locator('#face-1 [data-time="playing.since"]')
+    wait_for(lambda: re.fullmatch(r"\d\d:\d\d \d\d/\d\d/\d{4}", since.inner_text().strip()), 30,
+             "the refreshed start time in the one time format")
 
     # English is one click away, and back.
     page.click("#lang-en")
