@@ -101,7 +101,7 @@ def init_app(app) -> None:
             "languages": LANGUAGE_NAMES,
             "current_language": str(get_locale()),
             "url_map_endpoints": current_app.view_functions,
-            "role_names": {"viewer": _("viewer"), "operator": _("operator"), "admin": _("admin")},
+            "role_names": role_names(),
             "level_names": level_names(),
             "media_kinds": {"image": _("image"), "video": _("video"), "text": _("text slide")},
             "notice_kinds": {"ticker": _("ticker (scrolling band)"), "slide": _("slide (full screen)")},
@@ -124,6 +124,13 @@ def say():
         locale = str(get_locale())
         g._say = events.Renderer(gettext, local_time, lambda n: formatting.size(n, locale))
     return g._say
+
+
+def role_names() -> dict:
+    """The roles in the reader's language (pages, and the role check's refusal)."""
+    from flask_babel import gettext as _
+
+    return {"viewer": _("viewer"), "operator": _("operator"), "admin": _("admin")}
 
 
 def level_names() -> dict:

@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError
 from admin.db import get_db
 from admin.errors import error_response, is_api
 from admin.extensions import csrf, login_manager
+from admin.i18n import role_names
 from admin.services import Actor, AdminError, role_at_least
 from admin.services import users as user_service
 
@@ -57,7 +58,7 @@ def require_role(role: str) -> None:
     """The one role check of pages and API: AdminError (403) in the user's
     language for users below `role`."""
     if not role_at_least(current_user.role, role):
-        raise AdminError(_("Your role may not do this (needs %(role)s).", role=_role_name(role)),
+        raise AdminError(_("Your role may not do this (needs %(role)s).", role=role_names()[role]),
                          403)
 
 
@@ -74,10 +75,6 @@ def role_required(role: str):
         return wrapper
 
     return deco
-
-
-def _role_name(role: str) -> str:
-    return {"viewer": _("viewer"), "operator": _("operator"), "admin": _("admin")}[role]
 
 
 _databases_with_users: set[str] = set()
