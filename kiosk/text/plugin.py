@@ -91,6 +91,8 @@ class TextPlugin(PlayerPlugin):
         key = (json.dumps(band, sort_keys=True, ensure_ascii=False), region.width, region.height)
         message = self._rendered.get(key)
         if message is None or not Path(message["image"]).exists():
+            if message is not None:  # removed under us (a /tmp cleaner): draw it again and resend
+                self._sent.pop(picture.name, None)
             message = self._rendered[key] = ticker.render(band, region.width, region.height, self._strips)
         wanted[key] = message
         return message

@@ -70,7 +70,15 @@ local function draw()
     local ok, err = mp.command_native({"overlay-add", OVERLAY_ID, 0, math.max(0, y), cfg.image,
         offset * 4, "bgra", width, cfg.height, cfg.stride * 4})
     if ok == nil and err then
-        mp.msg.error("ticker: overlay-add failed: " .. tostring(err))
+        -- The strip file is gone or unreadable: say so once and hold the band
+        -- where it is until the controller sends a new one (it resends after
+        -- every change), instead of failing 50 times a second.
+        mp.msg.error("ticker: overlay-add failed (" .. tostring(err) .. "); band held until a new strip")
+        if timer then
+            timer:kill()
+            timer = nil
+        end
+        current_json = nil
         return
     end
     shown = key

@@ -20,7 +20,7 @@ from tests.support.sway import HeadlessSway
 from tests.support.text import SAMPLES, band_shift, differs
 from tests.support.wait import wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # generous waits below add up past the default
 
 W, H = 640, 360
 HALF = W // 2
