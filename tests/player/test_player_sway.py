@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
 import time
 
 import pytest
@@ -170,6 +172,13 @@ def test_four_faces_show_four_schedules_at_their_regions(sway, config, four_sche
             with Image.open(shots / f"face-{face}.png") as im:
                 assert im.size == (HALF, H)
                 assert near(im.convert("RGB").getpixel((HALF // 2, H // 2)), colour), face
+        # One picture's mpv crashes: the other three go on, and it comes back in place.
+        others = {p.name: p.proc.pid for p in player.pictures.values() if p.name != "face-1"}
+        os.kill(player.pictures["face-1"].proc.pid, signal.SIGKILL)
+        wait_for(lambda: player.pictures["face-1"].generation == 2, timeout=30, what="face 1 restarted")
+        assert all_faces_right(sway, {2: GREEN, 3: BLUE, 4: WHITE})
+        wait_for(lambda: all_faces_right(sway, SCHEDULED), timeout=30, what="face 1 back in its region")
+        assert {p.name: p.proc.pid for p in player.pictures.values() if p.name != "face-1"} == others
     for face, name in SCHEDULE.items():
         assert {r["media_name"] for r in gate.proof(face=face)} == {name}
 
@@ -192,6 +201,18 @@ def test_power_off_one_face_then_the_kill_switch(sway, config, four_schedules, s
         wait_for(lambda: all_faces_right(sway, {**SCHEDULED, 2: BLACK}), timeout=30,
                  what="face 2 black while face 1 beside it (and 3, 4) still play")
         save_evidence(sway, tmp_path, "face-2-off")
+        # Its screenshot is cut from the output as shown: black; face 1's is red.
+        shots = state_dir / "screenshots"
+
+        def shot_colour(face):
+            try:
+                with Image.open(shots / f"face-{face}.png") as im:
+                    return im.convert("RGB").getpixel((HALF // 2, H // 2))
+            except (OSError, ValueError):
+                return None
+
+        wait_for(lambda: shot_colour(2) == BLACK and near(shot_colour(1) or BLACK, RED), timeout=30,
+                 what="face 2's screenshot black, face 1's red")
         r = runner.invoke(gatecast, ["blank", "on", "--reason", "nội dung sai", *cli])
         assert r.exit_code == 0, r.output
         wait_for(lambda: all_faces_right(sway, {f: BLACK for f in FACES}), timeout=30,
