@@ -127,6 +127,9 @@ def _fetch_assets(opener, base: str, assets: set[str], headers: dict | None = No
 def test_the_installed_admin_serves_every_asset_its_pages_reference(installed, tmp_path):
     gatecast = str(installed / "bin" / "gatecast")
     state = tmp_path / "state"
+    # As provisioning does: commands refuse a state folder without a database.
+    subprocess.run([gatecast, "migrate", "--state", str(state)], check=True, timeout=120, env=_env(),
+                   cwd=tmp_path, capture_output=True)
     subprocess.run([gatecast, "admin", "--state", str(state), "create-user", "--username", "chief"],
                    input="wheel-test-password\n", text=True, check=True, timeout=120, env=_env(),
                    cwd=tmp_path, capture_output=True)
