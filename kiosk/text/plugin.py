@@ -40,7 +40,7 @@ class TextPlugin(PlayerPlugin):
         self._sent: dict[str, tuple[int, str]] = {}  # picture -> (mpv generation, message)
         self._reported: set[tuple[str, str]] = set()
         # Strip files the pictures' mpv read at every move of their band.
-        self._strips = Path(tempfile.mkdtemp(prefix="gatecast-ticker-"))
+        self.strips = Path(tempfile.mkdtemp(prefix="gatecast-ticker-"))
         self._rendered: dict[tuple, dict] = {}  # (band, width, height) -> ticker.lua's message
         # Say at start (not at the first emergency) which languages cannot be drawn.
         for lang, problem in font_problems(ctx.settings.get("text_fonts")).items():
@@ -80,7 +80,7 @@ class TextPlugin(PlayerPlugin):
             # Keep what some mpv may still be reading: the current strips and the last sent.
             sent = {json.loads(m).get("image") for _, m in self._sent.values()}
             self._rendered = {k: v for k, v in self._rendered.items() if k in wanted or v["image"] in sent}
-            ticker.prune(self._strips, {m["image"] for m in self._rendered.values()})
+            ticker.prune(self.strips, {m["image"] for m in self._rendered.values()})
 
     def _strip(self, picture: PictureStatus, wanted: dict) -> dict | None:
         """ticker.lua's message for `picture`: its band drawn once at its size."""
@@ -91,9 +91,10 @@ class TextPlugin(PlayerPlugin):
         key = (json.dumps(band, sort_keys=True, ensure_ascii=False), region.width, region.height)
         message = self._rendered.get(key)
         if message is None or not Path(message["image"]).exists():
-            if message is not None:  # removed under us (a /tmp cleaner): draw it again and resend
-                self._sent.pop(picture.name, None)
-            message = self._rendered[key] = ticker.render(band, region.width, region.height, self._strips)
+            if message is not None:  # removed under us (a /tmp cleaner): draw it again, resend to all
+                self._sent = {name: sent for name, sent in self._sent.items()
+                              if json.loads(sent[1]).get("image") != message["image"]}
+            message = self._rendered[key] = ticker.render(band, region.width, region.height, self.strips)
         wanted[key] = message
         return message
 
@@ -109,7 +110,7 @@ class TextPlugin(PlayerPlugin):
         return band
 
     def close(self) -> None:
-        shutil.rmtree(self._strips, ignore_errors=True)
+        shutil.rmtree(self.strips, ignore_errors=True)
 
     def _report(self, notice: Notice, error: FontError) -> None:
         key = (notice.id, str(error))

@@ -71,7 +71,7 @@ def test_each_pictures_band_moves_as_one_piece_across_item_changes(sway, gate, s
         faces=[{"id": 1, "name": "Trái", "output": "main", "region": {"x": 0, "y": 0, "width": HALF, "height": H}},
                {"id": 2, "name": "Phải", "output": "main",
                 "region": {"x": HALF, "y": 0, "width": HALF, "height": H}}])
-    with running_player(settings, plugins=[TextPlugin]):
+    with running_player(settings, plugins=[TextPlugin]) as player:
         wait_for(lambda: under(sway.grab("HEADLESS-1")) != "?", timeout=90, what="face 1's playlist on screen")
         set_notice(gate.db, {"vi": SAMPLES["vi"], "km": SAMPLES["km"], "en": SAMPLES["en"]}, kind="ticker")
         wait_for(lambda: all(has_text(band_of(shot, f)) for shot in [sway.grab("HEADLESS-1")] for f in REGIONS),
@@ -85,6 +85,21 @@ def test_each_pictures_band_moves_as_one_piece_across_item_changes(sway, gate, s
 
         wait_for(filmed_two_item_changes, timeout=120, what="two item changes under the band", interval=0.05)
         shots[0].save(tmp_path / "first.png")
+        # A strip file removed under the player (a /tmp cleaner) is drawn and sent again.
+        (text_plugin,) = [p for p in player.plugins if isinstance(p, TextPlugin)]
+        for strip in text_plugin.strips.glob("*.bgra"):
+            strip.unlink()
+        wait_for(lambda: list(text_plugin.strips.glob("*.bgra")), timeout=60, what="the strip drawn again")
+        moving = []
+
+        def band_moves_again():
+            moving.append(band_of(sway.grab("HEADLESS-1"), 2))
+            if len(moving) < 2:
+                return False
+            shift, diff = band_shift(moving[-2], moving[-1], HALF - 40)
+            return shift > 0 and diff < 2 and has_text(moving[-1])
+
+        wait_for(band_moves_again, timeout=60, what="the band moving again")
         clear_notices(gate.db)
         wait_for(lambda: all(no_band(shot, f) for shot in [sway.grab("HEADLESS-1")] for f in REGIONS),
                  timeout=90, what="both bands gone after clearing")
