@@ -3,7 +3,7 @@
 one gate; with the sizes of what a gate downloads after a publish that did not
 touch its release (timestamp + snapshot) and after one that did (+ one bin).
 
-    .venv/bin/python bench/central_publish.py [--gates 1000]
+    .venv/bin/python bench/central_publish.py [--gates 1000] [--store sqlite|postgresql]
 
 Last line: `central_publish_one_gate_s: X` (seconds to sign a one-gate change).
 """
@@ -36,10 +36,26 @@ def timed(fn):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--gates", type=int, default=1000)
+    ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                    help="postgresql: a throwaway cluster (default durability) for this run")
     args = ap.parse_args()
+    cluster, url = None, ""
+    if args.store == "postgresql":
+        from tests.support.postgres import PostgresCluster
+
+        cluster = PostgresCluster(durable=True).start()
+        url = cluster.url(cluster.create_database())
+    try:
+        run(args, url)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def run(args, url: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        c = make_central(tmp / "central")
+        c = make_central(tmp / "central", central_database_url=url)
         ids = [f"gate-{i:04d}" for i in range(args.gates)]
         for gate_id in ids:
             c.gate(gate_id)
@@ -59,7 +75,7 @@ def main() -> None:
         snap_size = (md / f"{snapshot.signed.version}.snapshot.json").stat().st_size
         ts_size = (md / "timestamp.json").stat().st_size
         c.db.close()
-    print(f"gates: {args.gates}; targets: {args.gates} releases + {len(shas)} media in "
+    print(f"store: {args.store}; gates: {args.gates}; targets: {args.gates} releases + {len(shas)} media in "
           f"{len(bins)} hash bins")
     print(f"first publish: {t_first:.2f} s ({len(first.changed)} releases)")
     print(f"unchanged publish: {t_same:.2f} s ({len(same.changed)} releases changed)")
