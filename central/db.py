@@ -15,6 +15,7 @@ default) or PostgreSQL (production), behind one SQLAlchemy 2 Core layer.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import threading
 from contextlib import contextmanager
@@ -180,7 +181,9 @@ def _sqlite_pragmas(engine: Engine, background_checkpoint: bool) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(conn):
         write = conn.get_execution_options().get("gatecast_write")
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        # Straight to the driver: a statement through SQLAlchemy costs more
+        # than the BEGIN itself.
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 @contextmanager
@@ -205,11 +208,20 @@ def insert_or_update(conn: Connection, table, values: dict | list[dict], keys: t
     rows = values if isinstance(values, list) else [values]
     if not rows:
         return
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-    columns = update if update is not None else tuple(c for c in rows[0] if c not in keys)
-    stmt = insert.on_conflict_do_update(
-        index_elements=list(keys), set_={c: insert.excluded[c] for c in columns})
+    columns = tuple(rows[0])
+    update = update if update is not None else tuple(c for c in columns if c not in keys)
+    stmt = _upsert(conn.dialect.name, table, tuple(keys), columns, tuple(update))
     conn.execute(stmt, rows)
+
+
+@functools.lru_cache(maxsize=64)
+def _upsert(dialect: str, table, keys: tuple[str, ...], columns: tuple[str, ...],
+            update: tuple[str, ...]):
+    # Built once per shape: `excluded` copies every column of the table, which
+    # cost more than the heartbeat it stores when made per request.
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return insert.on_conflict_do_update(
+        index_elements=list(keys), set_={c: insert.excluded[c] for c in update})
 
 
 def row(result) -> dict | None:

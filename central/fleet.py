@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from kiosk.store import iso, parse_iso, utcnow
 
@@ -57,9 +57,13 @@ def _gate(r: dict) -> dict:
     return r
 
 
+# Built once: every report from a gate looks its gate up first.
+_GATE_BY_ID = select(t.gate).where(t.gate.c.id == bindparam("gate_id"))
+
+
 def get_gate(db, gate_id: str) -> dict:
     with transaction(db) as conn:
-        gate = row(conn.execute(select(t.gate).where(t.gate.c.id == gate_id)))
+        gate = row(conn.execute(_GATE_BY_ID, {"gate_id": gate_id}))
     if gate is None:
         raise NotFound(f"no gate {gate_id!r}")
     return _gate(gate)

@@ -15,7 +15,7 @@ import warnings
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import bindparam, delete, func, insert, select
 
 from kiosk.mediastore import SHA256_RE
 from kiosk.store import iso, utcnow
@@ -28,6 +28,8 @@ MAX_POP_ROWS = 5000
 SCREENSHOT_TYPES = {"image/png": ("png", b"\x89PNG\r\n\x1a\n", "PNG"),
                     "image/jpeg": ("jpg", b"\xff\xd8\xff", "JPEG")}
 POP_OUTCOMES = ("completed", "skipped", "error", "preempted", "playing")
+_POP_COUNT = select(func.count()).select_from(t.proof_of_play).where(
+    t.proof_of_play.c.gate_id == bindparam("gate_id"))
 
 
 class BadReport(CentralError):
@@ -66,9 +68,9 @@ def record_heartbeat(db, gate_id: str, body, now: datetime | None = None) -> Non
             "gate_id": gate_id, "last_heartbeat_at": now_s, "sent_at": sent_at,
             "release_version": release, "last_good_release_version": good, "heartbeat": text,
         }, ("gate_id",))
-        conn.execute(insert(t.heartbeat).values(gate_id=gate_id, received_at=now_s,
-                                                sent_at=sent_at, release_version=release,
-                                                body=text))
+        conn.execute(insert(t.heartbeat), {"gate_id": gate_id, "received_at": now_s,
+                                           "sent_at": sent_at, "release_version": release,
+                                           "body": text})
 
 
 def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None) -> dict:
@@ -99,13 +101,11 @@ def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None) ->
             "ended_at": _text(r.get("ended_at"), "ended_at", 40), "outcome": outcome,
             "reason": _text(r.get("reason"), "reason", 500), "batch_id": batch_id,
             "received_at": iso(now or utcnow())})
-    count = select(func.count()).select_from(t.proof_of_play).where(
-        t.proof_of_play.c.gate_id == gate_id)
     with transaction(db, write=True) as conn:
-        before = conn.execute(count).scalar()
+        before = conn.execute(_POP_COUNT, {"gate_id": gate_id}).scalar()
         insert_or_update(conn, t.proof_of_play, rows, ("gate_id", "row_id"),
                          update=("ended_at", "outcome", "reason"))
-        after = conn.execute(count).scalar()
+        after = conn.execute(_POP_COUNT, {"gate_id": gate_id}).scalar()
     return {"received": len(rows), "new": after - before}
 
 
