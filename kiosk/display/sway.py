@@ -161,14 +161,20 @@ class SwayDisplay(Display):
         appears at its place from its first frame: a new window would
         otherwise land on the focused output, over other faces, until the
         next placement pass (which still checks and corrects it)."""
-        ipc.command(f'for_window [app_id="^{APP_ID_PREFIX}"] floating enable, border none')
+        # The rule's commands are quoted: unquoted, sway splits the line at the
+        # commas and runs all but the first at once instead of at map time.
+        rules = [f'for_window [app_id="^{APP_ID_PREFIX}"] "floating enable, border none"']
         outputs = [o for o in ipc.request(GET_OUTPUTS) if o.get("active")]
         for picture in self.layout.pictures:
             target = self.sway_output_name(picture.output, outputs)
-            if target is None:
-                continue
-            ipc.command(f'for_window [app_id="^{app_id(picture)}$"] '
-                        + ", ".join(self._commands(picture, target)))
+            if target is not None:
+                rules.append(f'for_window [app_id="^{app_id(picture)}$"] "'
+                             + ", ".join(self._commands(picture, target)) + '"')
+        for rule in rules:
+            failed = [r.get("error") for r in ipc.command(rule) if not r.get("success")]
+            if failed:
+                log(logger, logging.WARNING, "sway refused a window rule", rule=rule,
+                    error="; ".join(str(f) for f in failed))
 
     def _commands(self, picture: Picture, target: str) -> list[str]:
         if picture.fills_output:

@@ -193,6 +193,10 @@ class Player:
         log_event(self.db, "player", "info", "player_started", "player started",
                   detail={"pid": os.getpid()})
         try:
+            # Start every picture's mpv before the first schedule evaluation:
+            # they initialise while the schedule is read and items resolved.
+            for picture in self.pictures.values():
+                picture.supervise(time.monotonic())
             while not self._stop.is_set():
                 if deadline is not None and time.monotonic() >= deadline:
                     break
