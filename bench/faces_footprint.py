@@ -173,7 +173,8 @@ def main() -> None:
     for i, r in enumerate(runs, 1):
         print(f"start {i}: every face on screen after {r['seen_s']:.2f} s (player process up and "
               f"logging after {r['started_s']:.2f} s); first 'playing' per picture "
-              f"(s after 'player starting'): {r['log_s']}; placed: {r['placed_s']}; controller RSS {r['controller_mb']:.1f} MB; "
+              f"(s after 'player starting'): {r['log_s']}; moved by the placement pass (none when sway's "
+              f"window rules placed them at map time): {r['placed_s']}; controller RSS {r['controller_mb']:.1f} MB; "
               f"mpv RSS {', '.join(f'{m:.1f}' for m in r['mpv_mb'])} MB; every picture back "
               f"{r['enable_s']:.2f} s after an output came back, {r['restart_s']:.2f} s after sway restarted")
     seen = [r["seen_s"] for r in runs]
