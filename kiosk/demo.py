@@ -182,7 +182,11 @@ def _toml_list(values: list[str]) -> str:
 def write_config(state_dir: Path, windowed: bool) -> Path:
     """Two faces, each on its own output: two windows side by side where a
     display exists, two headless mpv otherwise."""
+    # The windows are placed with X11 geometry (XWayland on a Wayland desktop);
+    # headless never looks for a display (no no_display alarm in the demo).
+    display = ("x11" if os.environ.get("DISPLAY") else "auto") if windowed else "headless"
     lines = ["# Written by `gatecast demo`.",
+             f'display = "{display}"',
              f'mpv_vo = "{"gpu,x11" if windowed else "null"}"',
              "screenshot_interval_s = 5", ""]
     for i, name in enumerate(("left", "right")):
