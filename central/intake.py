@@ -1,5 +1,5 @@
 """Report intake from gates (docs/sync-protocol.md): heartbeats, proof-of-play
-batches (idempotent by (gate, row id)) and screenshots.
+batches (idempotent by (gate, installation, row id)) and screenshots.
 
 Everything here comes from the network: shapes are checked, sizes bounded,
 and nothing is interpreted beyond storing it.
@@ -12,10 +12,10 @@ import json
 import os
 import tempfile
 import warnings
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import bindparam, delete, func, insert, select
+from sqlalchemy import bindparam, delete, insert, select, tuple_
 
 from kiosk.mediastore import SHA256_RE
 from kiosk.store import iso, utcnow
@@ -28,8 +28,13 @@ MAX_POP_ROWS = 5000
 SCREENSHOT_TYPES = {"image/png": ("png", b"\x89PNG\r\n\x1a\n", "PNG"),
                     "image/jpeg": ("jpg", b"\xff\xd8\xff", "JPEG")}
 POP_OUTCOMES = ("completed", "skipped", "error", "preempted", "playing")
-_POP_COUNT = select(func.count()).select_from(t.proof_of_play).where(
-    t.proof_of_play.c.gate_id == bindparam("gate_id"))
+# Which of a batch's rows central already holds: a primary-key lookup per row, so a
+# batch costs the same however long the gate's history is (never a count of it).
+_POP_HELD = select(t.proof_of_play.c.row_id).where(
+    t.proof_of_play.c.gate_id == bindparam("gate_id"),
+    t.proof_of_play.c.installation == bindparam("installation"),
+    t.proof_of_play.c.row_id.in_(bindparam("row_ids", expanding=True)))
+_HELD_CHUNK = 500
 
 
 class BadReport(CentralError):
@@ -74,8 +79,8 @@ def record_heartbeat(db, gate_id: str, body, now: datetime | None = None) -> Non
 
 
 def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None) -> dict:
-    """Store a batch; rows already held (same gate and row id) are updated,
-    never counted twice. Returns {"received": n, "new": m}."""
+    """Store a batch; rows already held (same gate, installation and row id) are
+    updated, never counted twice. Returns {"received": n, "new": m}."""
     if not isinstance(body, dict) or not isinstance(body.get("rows"), list):
         raise BadReport("proof of play is a JSON object with a list of rows")
     batch_id = _text(body.get("batch_id"), "batch_id", 100)
@@ -90,23 +95,36 @@ def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None) ->
         sha = r.get("media_sha256")
         if row_id is None or face_id is None or not isinstance(sha, str) or not SHA256_RE.match(sha):
             raise BadReport(f"row {i} needs an integer id and face_id and a media_sha256")
+        # Gates from before installation ids send none: their rows keep the key ''.
+        installation = _text(r.get("installation"), f"row {i} installation", 64) or ""
         outcome = _text(r.get("outcome"), f"row {i} outcome", 20, required=True)
         if outcome not in POP_OUTCOMES:
             raise BadReport(f"row {i} outcome must be one of {', '.join(POP_OUTCOMES)}")
         rows.append({
-            "gate_id": gate_id, "row_id": row_id, "face_id": face_id, "media_sha256": sha,
+            "gate_id": gate_id, "installation": installation, "row_id": row_id,
+            "face_id": face_id, "media_sha256": sha,
             "entry_id": _text(r.get("entry_id"), "entry_id", 100),
             "level": _text(r.get("level"), "level", 20),
             "started_at": _text(r.get("started_at"), "started_at", 40, required=True),
             "ended_at": _text(r.get("ended_at"), "ended_at", 40), "outcome": outcome,
             "reason": _text(r.get("reason"), "reason", 500), "batch_id": batch_id,
             "received_at": iso(now or utcnow())})
+    # A row repeated inside one batch is one row (the last copy wins), as in the table.
+    unique = list({(r["installation"], r["row_id"]): r for r in rows}.values())
+    by_installation: dict[str, list[int]] = {}
+    for r in unique:
+        by_installation.setdefault(r["installation"], []).append(r["row_id"])
     with transaction(db, write=True) as conn:
-        before = conn.execute(_POP_COUNT, {"gate_id": gate_id}).scalar()
-        insert_or_update(conn, t.proof_of_play, rows, ("gate_id", "row_id"),
-                         update=("ended_at", "outcome", "reason"))
-        after = conn.execute(_POP_COUNT, {"gate_id": gate_id}).scalar()
-    return {"received": len(rows), "new": after - before}
+        held = 0
+        for installation, ids in by_installation.items():
+            for start in range(0, len(ids), _HELD_CHUNK):
+                held += len(conn.execute(_POP_HELD, {
+                    "gate_id": gate_id, "installation": installation,
+                    "row_ids": ids[start:start + _HELD_CHUNK]}).all())
+        if unique:
+            insert_or_update(conn, t.proof_of_play, unique, ("gate_id", "installation", "row_id"),
+                             update=("ended_at", "outcome", "reason"))
+    return {"received": len(rows), "new": len(unique) - held}
 
 
 def record_screenshot(db, state_dir: Path | str, gate: dict, face_id: int, data: bytes,
@@ -156,3 +174,69 @@ def prune_heartbeats(db, before: datetime) -> int:
     with transaction(db, write=True) as conn:
         return conn.execute(delete(t.heartbeat)
                             .where(t.heartbeat.c.received_at < iso(before))).rowcount
+
+
+_PRUNE_CHUNK = 5000
+
+
+def _utc_day_and_airtime(started: str | None, ended: str | None) -> tuple[str, float]:
+    from kiosk.store import parse_iso
+
+    try:
+        start = parse_iso(started)
+    except ValueError:
+        return (started or "")[:10], 0.0
+    if start is None:
+        return "", 0.0
+    if start.tzinfo is not None:
+        start = start.astimezone(timezone.utc)
+    try:
+        end = parse_iso(ended)
+    except ValueError:
+        end = None
+    airtime = 0.0
+    if end is not None and (end.tzinfo is None) == (start.tzinfo is None):
+        airtime = max(0.0, (end - start).total_seconds())
+    return start.date().isoformat(), airtime
+
+
+def prune_proof_of_play(db, before: datetime) -> dict:
+    """Fold raw proof of play received before `before` into `proof_of_play_daily`
+    (plays and airtime per gate, UTC day, face, media and outcome, kept for good)
+    and delete it. Rows still `playing` are left until they end. Runs in chunks,
+    each its own short write transaction, so intake never waits long."""
+    p, d = t.proof_of_play, t.proof_of_play_daily
+    folded = 0
+    while True:
+        with transaction(db, write=True) as conn:
+            raw = conn.execute(
+                select(p.c.gate_id, p.c.installation, p.c.row_id, p.c.face_id,
+                       p.c.media_sha256, p.c.outcome, p.c.started_at, p.c.ended_at)
+                .where(p.c.received_at < iso(before), p.c.outcome != "playing")
+                .limit(_PRUNE_CHUNK)).all()
+            if not raw:
+                return {"folded": folded}
+            totals: dict[tuple, list] = {}
+            for r in raw:
+                day, airtime = _utc_day_and_airtime(r.started_at, r.ended_at)
+                key = (r.gate_id, day, r.face_id, r.media_sha256, r.outcome)
+                total = totals.setdefault(key, [0, 0.0])
+                total[0] += 1
+                total[1] += airtime
+            for key, (plays, airtime) in totals.items():
+                gate_id, day, face_id, sha, outcome = key
+                held = conn.execute(select(d.c.plays, d.c.airtime_s).where(
+                    d.c.gate_id == gate_id, d.c.day == day, d.c.face_id == face_id,
+                    d.c.media_sha256 == sha, d.c.outcome == outcome)).first()
+                if held is not None:
+                    plays, airtime = plays + held.plays, airtime + held.airtime_s
+                insert_or_update(conn, d, {
+                    "gate_id": gate_id, "day": day, "face_id": face_id, "media_sha256": sha,
+                    "outcome": outcome, "plays": plays, "airtime_s": airtime},
+                    ("gate_id", "day", "face_id", "media_sha256", "outcome"))
+            keys = [(r.gate_id, r.installation, r.row_id) for r in raw]
+            for start in range(0, len(keys), 500):
+                conn.execute(delete(p).where(
+                    tuple_(p.c.gate_id, p.c.installation, p.c.row_id).in_(
+                        keys[start:start + 500])))
+            folded += len(raw)

@@ -215,6 +215,9 @@ heartbeat = Table(
 proof_of_play = Table(
     "proof_of_play", metadata,
     Column("gate_id", Text, primary_key=True),
+    # The gate database's random id (kiosk.sync.schema): row ids restart at 1 when a
+    # gate is reinstalled. '' for rows from before it was sent.
+    Column("installation", Text, primary_key=True, server_default=""),
     Column("row_id", BigInteger, primary_key=True),
     Column("face_id", Integer),
     Column("media_sha256", Text),
@@ -227,6 +230,20 @@ proof_of_play = Table(
     Column("batch_id", Text),
     Column("received_at", Text),
     Index("proof_of_play_media", "media_sha256", "started_at"),
+    Index("proof_of_play_received", "received_at"),
+)
+
+# Raw proof of play is pruned after central_play_retention_days; its totals per
+# gate, UTC day (of started_at), face, media and outcome are kept here for good.
+proof_of_play_daily = Table(
+    "proof_of_play_daily", metadata,
+    Column("gate_id", Text, primary_key=True),
+    Column("day", Text, primary_key=True),
+    Column("face_id", Integer, primary_key=True),
+    Column("media_sha256", Text, primary_key=True),
+    Column("outcome", Text, primary_key=True),
+    Column("plays", BigInteger, nullable=False),
+    Column("airtime_s", Float, nullable=False),
 )
 
 screenshot = Table(

@@ -20,6 +20,7 @@ import urllib3
 from kiosk import __version__
 from kiosk.store import iso, log_event, utcnow
 from kiosk.sync.outbox import outbox_dir, remove_item
+from kiosk.sync.schema import installation_id
 
 PLAY_BATCH = 500
 HEARTBEATS_PER_FLUSH = 200
@@ -159,6 +160,9 @@ class Reporter:
         return result
 
     def _flush_plays(self, db, result: FlushResult) -> None:
+        # Central keys a row on (gate, installation, row id): row ids start again at 1
+        # on a reinstalled gate, the installation id does not repeat.
+        installation = installation_id(db)
         while True:
             rows = list(db.query(
                 f"SELECT {', '.join(PLAY_FIELDS)} FROM proof_of_play WHERE sent_at IS NULL "
@@ -166,7 +170,7 @@ class Reporter:
                 "ORDER BY id LIMIT ?", [PLAY_BATCH]))
             if not rows:
                 return
-            self._send_plays(db, rows, result)
+            self._send_plays(db, [{**r, "installation": installation} for r in rows], result)
 
     def _send_plays(self, db, rows, result: FlushResult) -> None:
         status = self.post_json("proof-of-play", {"batch_id": str(uuid.uuid4()), "rows": rows})

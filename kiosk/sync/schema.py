@@ -37,3 +37,19 @@ def m001_outbox(db):
     db["sync_rejected_play"].create(
         {"play_id": int, "at": str, "status": int, "reason": str}, pk="play_id"
     )
+
+
+@migrations()
+def m002_installation(db):
+    # One random id per gate database: made when the database is created, so a gate
+    # reinstalled on a new SD card (same gate id, proof-of-play row ids starting
+    # again at 1) sends rows central tells apart from the old installation's.
+    import uuid
+
+    db["sync_installation"].create({"id": str}, pk="id")
+    db["sync_installation"].insert({"id": uuid.uuid4().hex})
+
+
+def installation_id(db) -> str:
+    """This gate database's installation id (sent with every proof-of-play row)."""
+    return db.execute("SELECT id FROM sync_installation").fetchone()[0]
