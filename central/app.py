@@ -25,6 +25,7 @@ from central.fleet import get_gate, overview
 from central.intake import (
     BadReport,
     prune_heartbeats,
+    prune_proof_of_play,
     record_heartbeat,
     record_proof_of_play,
     record_screenshot,
@@ -210,7 +211,7 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
 
 def _start_housekeeping(repo: Repository, db, settings: Settings) -> None:
     """Re-sign online metadata before it expires, prune superseded repository
-    files (older than a week) and old heartbeats.
+    files (older than a week), old heartbeats and old raw proof of play.
     Every worker runs it; the repository lock and the half-life rule make the
     second one find nothing to do."""
 
@@ -225,6 +226,9 @@ def _start_housekeeping(repo: Repository, db, settings: Settings) -> None:
                     log.info("pruned superseded files: %s", pruned)
                 days = settings["central_heartbeat_history_days"]
                 prune_heartbeats(db(), utcnow() - timedelta(days=days))
+                days = settings["central_play_retention_days"]
+                if days > 0:
+                    prune_proof_of_play(db(), utcnow() - timedelta(days=days))
             except Exception:
                 log.exception("housekeeping failed; retrying in 10 minutes")
             threading.Event().wait(600)

@@ -59,6 +59,10 @@ CENTRAL_SETTINGS: tuple[Setting, ...] = (
     Setting("central_heartbeat_history_days", "float", 30.0,
             "Days of heartbeat history kept (the latest heartbeat of each gate is always kept).",
             "store"),
+    Setting("central_play_retention_days", "float", 400.0,
+            "Days raw proof-of-play rows are kept after they arrive; older ones are folded "
+            "into daily totals per gate, face, media and outcome (kept for good) and deleted. "
+            "0 keeps raw rows forever.", "store"),
     # --- fleet and publishing -------------------------------------------------------
     Setting("central_heartbeat_interval_s", "float", 60.0,
             "Heartbeat interval the gates use; the overview calls a gate offline after 2.5 "

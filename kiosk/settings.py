@@ -189,6 +189,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sync_disk_reserve_mb", "float", 500.0,
             "Megabytes always left free on the state disk; a release that does not fit is "
             "refused.", "sync"),
+    Setting("sync_play_retention_days", "float", 30.0,
+            "Days a proof-of-play row is kept on the gate after central acknowledged it; "
+            "rows central does not have yet are never deleted. 0 keeps them forever.", "sync"),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -14,6 +14,7 @@ import logging
 import random
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from kiosk.store import get_state, iso, set_state, utcnow
@@ -97,6 +98,9 @@ class SyncService:
         else:
             result = (reporter.flush(self.db, self.state_dir) if reporter
                       else FlushResult(error="central_url is not set", code="not_configured"))
+        days = s["sync_play_retention_days"]
+        if days > 0:
+            outbox.prune_sent_plays(self.db, utcnow() - timedelta(days=days))
         self._record_upstream(result)
         return result
 

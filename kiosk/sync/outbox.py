@@ -32,6 +32,16 @@ def outbox_dir(state_dir: Path) -> Path:
     return d
 
 
+def prune_sent_plays(db, before: datetime) -> int:
+    """Delete proof-of-play rows central acknowledged before `before`; unsent rows
+    are never touched. The newest row always stays: SQLite numbers a new row
+    max(id) + 1, so deleting the newest would hand its id out again and central,
+    which keys on (installation, id), would take the new play for the old one."""
+    return db.execute(
+        "DELETE FROM proof_of_play WHERE sent_at IS NOT NULL AND sent_at < ? "
+        "AND id < (SELECT max(id) FROM proof_of_play)", [iso(before)]).rowcount
+
+
 def build_heartbeat(db, gate_id: str) -> dict[str, Any]:
     marks = get_state(db, MARKS_KEY) or {}
     sync = get_state(db, "sync") or {}
