@@ -627,32 +627,47 @@ def assign_remove_cmd(kind, row_id, settings, db):
 
 
 # ---- publishing ------------------------------------------------------------------
-def _publish(settings, db, note: str = "") -> None:
+def _publish(settings, db, note: str = "", gates=(), groups=()) -> None:
     from central.app import repository_for
     from central.feed import feed_for
     from central.publish import publish
 
-    result = publish(db, repository_for(settings), note=note, feed=feed_for(settings))
+    _said(publish(db, repository_for(settings), note=note, feed=feed_for(settings),
+                  gates=gates, groups=groups))
+
+
+def _said(result) -> None:
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"repository version {result.repository_version}: "
-               f"{len(result.changed)} gate(s) changed, {len(result.unchanged)} unchanged")
+               f"{len(result.changed)} gate(s) changed, {len(result.unchanged)} unchanged, "
+               f"{len(result.held)} held back")
     for gate_id, version in sorted(result.changed.items()):
         click.echo(f"  {gate_id}: release {version}")
+    for gate_id, why in sorted(result.held.items()):
+        click.echo(f"  {gate_id}: held back, keeps its release ({why})")
 
 
 @central.command("publish")
 @click.option("--note", default="", help="Why (kept with the publication).")
+@click.option("--gate", "gates", multiple=True, help="Publish only this gate (repeatable).")
+@click.option("--group", "groups", multiple=True,
+              help="Publish only this group's gates (repeatable).")
 @central_db
 @repo_errors
-def publish_cmd(note, settings, db):
-    """Build every gate's release and sign a new repository version.
+def publish_cmd(note, gates, groups, settings, db):
+    """Build the gates' releases and sign a new repository version.
+
+    Without --gate/--group every gate is built. A gate whose content has
+    unapproved media keeps its release and is reported as held back; the
+    other gates are published.
 
     \b
     Example:
         gatecast central publish --note "Tết schedule"
+        gatecast central publish --group lang-son
     """
-    _publish(settings, db, note)
+    _publish(settings, db, note, gates, groups)
 
 
 @central.command("emergency")
@@ -662,18 +677,36 @@ def publish_cmd(note, settings, db):
 @click.option("--minutes", type=float, default=60, show_default=True,
               help="Ends by itself after this long (at most 24 hours).")
 @click.option("--faces", default="")
+@click.option("--reason", required=True, help="Why (kept in the audit log).")
+@click.option("--as", "by", required=True, envvar="GATECAST_CENTRAL_USER",
+              help="Who publishes it (a user with the editor role or above).")
+@click.option("--token", envvar="GATECAST_CENTRAL_TOKEN", prompt="API token", hide_input=True,
+              help="That user's API token (better from GATECAST_CENTRAL_TOKEN or the prompt "
+                   "than on the command line).")
 @central_db
 @repo_errors
-def emergency_cmd(target, texts, playlist, minutes, faces, settings, db):
-    """Publish an emergency release at once; it expires by itself.
+def emergency_cmd(target, texts, playlist, minutes, faces, reason, by, token, settings, db):
+    """Publish an emergency at once, by itself; it expires by itself.
+
+    Only the emergency is added to its gates' releases in force: nothing
+    pending (unapproved media, unpublished edits) on any gate holds it back
+    or goes with it.
 
     \b
     Example:
-        gatecast central emergency --group lang-son --text vi="Tạm dừng thông quan" --minutes 30
+        gatecast central emergency --group lang-son --text vi="Tạm dừng thông quan" \\
+            --minutes 30 --reason "border closed by order 12/UBND" --as lan
     """
-    from central.assign import add_emergency
+    from central.app import repository_for
+    from central.feed import feed_for
+    from central.publish import publish_emergency
+    from central.users import user_for_token
 
-    made = add_emergency(db, *target, minutes=minutes, texts=_texts(texts) if texts else None,
-                         playlist_id=playlist, faces=faces)
+    if user_for_token(db, by, token) is None:
+        raise click.ClickException(f"user {by!r} and that API token do not match")
+    made, result = publish_emergency(
+        db, repository_for(settings), *target, by=by, reason=reason, minutes=minutes,
+        texts=_texts(texts) if texts else None, playlist_id=playlist, faces=faces,
+        feed=feed_for(settings))
     click.echo("emergency " + ", ".join(made))
-    _publish(settings, db, note="emergency")
+    _said(result)

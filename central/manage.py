@@ -219,7 +219,14 @@ def unassign(kind, row_id):
 
 def _result(result) -> dict:
     return {"repository_version": result.repository_version, "changed": result.changed,
-            "unchanged": result.unchanged, "warnings": result.warnings}
+            "unchanged": result.unchanged, "held": result.held, "warnings": result.warnings}
+
+
+def _ids(data: dict, key: str) -> list[str]:
+    value = data.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise CentralError(f"{key} is a list of ids")
+    return value
 
 
 @bp.post("/publish")
@@ -228,23 +235,26 @@ def publish():
 
     user = person("editor")
     data = body()
+    # {"gates": [...], "groups": [...]} scopes it; neither: every gate.
     return jsonify(_result(do_publish(db(), repo(), by=user["name"],
-                                      note=str(data.get("note", ""))[:500], feed=feed())))
+                                      note=str(data.get("note", ""))[:500], feed=feed(),
+                                      gates=_ids(data, "gates"), groups=_ids(data, "groups"))))
 
 
 @bp.post("/emergency")
 def emergency():
-    from central.assign import add_emergency
-    from central.publish import publish as do_publish
+    """Published by itself at once (central.publish.publish_emergency);
+    "reason" is required and audited with the user."""
+    from central.publish import EMERGENCY_ROLE, publish_emergency
 
-    user = person("editor")
+    user = person(EMERGENCY_ROLE)
     data = body()
     try:
         minutes = float(data.get("minutes", 60))
     except (TypeError, ValueError):
         raise CentralError("minutes is a number") from None
-    made = add_emergency(db(), *target(data), minutes=minutes, texts=data.get("texts"),
-                         playlist_id=data.get("playlist"), faces=data.get("faces"),
-                         by=user["name"])
-    return jsonify({"made": made, **_result(do_publish(db(), repo(), by=user["name"],
-                                                        note="emergency", feed=feed()))}), 201
+    made, result = publish_emergency(
+        db(), repo(), *target(data), by=user["name"], reason=str(data.get("reason") or "")[:500],
+        minutes=minutes, texts=data.get("texts"), playlist_id=data.get("playlist"),
+        faces=data.get("faces"), feed=feed())
+    return jsonify({"made": made, **_result(result)}), 201

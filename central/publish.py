@@ -2,6 +2,13 @@
 its assignments and its groups', and sign a new repository version in which
 every release and every media file it references is a target.
 
+A publish can be scoped to some gates or groups (the others keep the release
+they have), and one gate's unapproved media holds back that gate only: it
+keeps its release, the reason is reported, every other gate in scope is
+published. An emergency is published by itself (`publish_emergency`): its
+targets get the release they already have plus the emergency, whatever is
+pending anywhere, so nobody's unfinished work can delay or ride along with it.
+
 A release's version is the repository (snapshot) version in which its
 content last changed: it only ever grows, it is taken from the signed
 repository itself, so a failed database write can never make one version
@@ -25,11 +32,16 @@ from central import assign
 from central import schema as t
 from central.db import Store, publishing, row, rows, transaction
 from central.feed import announce
-from central.fleet import groups_of, list_gates
-from central.library import get_media, library_store, slide_background
+from central.fleet import check_target, gates_of_target, groups_of, list_gates
+from central.library import (central_id, get_media, get_playlist, library_store,
+                             slide_background)
 from central.repo import Repository, TargetSpec
 from central.checks import CentralError
-from central.users import audit
+from central.users import audit, require_role
+
+# Who may publish an emergency alone (no second pair of eyes): the role the
+# management API and the CLI both check.
+EMERGENCY_ROLE = "editor"
 
 FORMAT = 1
 
@@ -44,6 +56,7 @@ class PublishResult:
     repository_version: int
     changed: dict[str, int] = field(default_factory=dict)  # gate -> new release version
     unchanged: dict[str, int] = field(default_factory=dict)
+    held: dict[str, str] = field(default_factory=dict)  # gate -> why it kept its release
     warnings: list[str] = field(default_factory=list)
 
 
@@ -93,37 +106,14 @@ def build_release(db, gate: dict, now: datetime, state_dir) -> tuple[dict, list[
               "start_time": r["start_time"], "end_time": r["end_time"]}
              for r in power_rows for face in (faces if r["face_id"] is None else [r["face_id"]])
              if face in faces]
-    notices = [{"id": r["id"], "kind": r["kind"], "level": r["level"],
-                "texts": _json(r["texts"], {}), "faces": _json(r["faces"], []),
-                "style": _json(r["style"], {}), "starts_at": r["starts_at"],
-                "expires_at": r["expires_at"]}
-               for r in assigned["notice"] if _live(r["expires_at"], now)]
+    notices = [_notice_doc(r) for r in assigned["notice"] if _live(r["expires_at"], now)]
 
     playlist_ids = sorted({row["playlist_id"] for row, _ in entries} | set(fallbacks.values()))
     playlists, media, unapproved = [], {}, []
-    i, m = t.playlist_item.c, t.media.c
     for pid in playlist_ids:
-        name = db.execute(select(t.playlist.c.name).where(t.playlist.c.id == pid)).scalar_one()
-        items = []
-        for item in rows(db.execute(
-                select(i.duration_s.label("item_duration_s"), m.sha256, m.kind, m.name, m.size,
-                       m.duration_s, m.width, m.height, m.state)
-                .join_from(t.playlist_item, t.media, m.sha256 == i.media_sha256)
-                .where(i.playlist_id == pid).order_by(i.position))):
-            if item["state"] == "retired":
-                warnings.append(f"{gate['id']}: playlist {pid} skips retired {item['name']}")
-                continue
-            if item["state"] != "approved":
-                unapproved.append(f"{item['name']} ({item['sha256'][:12]}) in playlist {pid}")
-                continue
-            if item["kind"] == "text" and not _background_ok(db, state_dir, item, media, unapproved):
-                continue
-            items.append({"media_sha256": item["sha256"], "duration_s": item["item_duration_s"]})
-            media[item["sha256"]] = _media_entry(item)
-        if items:
-            playlists.append({"id": pid, "name": name, "items": items})
-        else:
-            warnings.append(f"{gate['id']}: playlist {pid} has nothing publishable; left out")
+        playlist = _playlist_doc(db, pid, gate["id"], state_dir, media, unapproved, warnings)
+        if playlist:
+            playlists.append(playlist)
     if unapproved:
         raise PublishError(f"gate {gate['id']}: not approved: " + "; ".join(unapproved))
     kept = {p["id"] for p in playlists}
@@ -132,19 +122,58 @@ def build_release(db, gate: dict, now: datetime, state_dir) -> tuple[dict, list[
         "gate_id": gate["id"],
         "media": [media[sha] for sha in sorted(media)],
         "playlists": playlists,
-        "schedule_entries": [
-            {"id": row["id"], "name": row["name"], "playlist_id": row["playlist_id"],
-             "faces": on, "start_date": row["start_date"], "end_date": row["end_date"],
-             "weekdays": _json(row["weekdays"], []), "start_time": row["start_time"],
-             "end_time": row["end_time"], "level": row["level"],
-             "not_before": row["not_before"], "not_after": row["not_after"]}
-            for row, on in entries if row["playlist_id"] in kept],
+        "schedule_entries": [_entry_doc(row, on) for row, on in entries
+                             if row["playlist_id"] in kept],
         "fallbacks": [{"face_id": face, "playlist_id": pid}
                       for face, pid in sorted(fallbacks.items()) if pid in kept],
         "power_windows": power,
         "notices": notices,
     }
     return doc, warnings
+
+
+def _notice_doc(r: dict) -> dict:
+    return {"id": r["id"], "kind": r["kind"], "level": r["level"],
+            "texts": _json(r["texts"], {}), "faces": _json(r["faces"], []),
+            "style": _json(r["style"], {}), "starts_at": r["starts_at"],
+            "expires_at": r["expires_at"]}
+
+
+def _entry_doc(row: dict, on: list[int]) -> dict:
+    return {"id": row["id"], "name": row["name"], "playlist_id": row["playlist_id"],
+            "faces": on, "start_date": row["start_date"], "end_date": row["end_date"],
+            "weekdays": _json(row["weekdays"], []), "start_time": row["start_time"],
+            "end_time": row["end_time"], "level": row["level"],
+            "not_before": row["not_before"], "not_after": row["not_after"]}
+
+
+def _playlist_doc(db, pid: str, gate_id: str, state_dir, media: dict, unapproved: list,
+                  warnings: list) -> dict | None:
+    """A playlist as a release carries it: approved items only (the others
+    are added to `unapproved`, retired ones skipped with a warning), their
+    media added to `media`. None when nothing in it can be published."""
+    i, m = t.playlist_item.c, t.media.c
+    name = db.execute(select(t.playlist.c.name).where(t.playlist.c.id == pid)).scalar_one()
+    items = []
+    for item in rows(db.execute(
+            select(i.duration_s.label("item_duration_s"), m.sha256, m.kind, m.name, m.size,
+                   m.duration_s, m.width, m.height, m.state)
+            .join_from(t.playlist_item, t.media, m.sha256 == i.media_sha256)
+            .where(i.playlist_id == pid).order_by(i.position))):
+        if item["state"] == "retired":
+            warnings.append(f"{gate_id}: playlist {pid} skips retired {item['name']}")
+            continue
+        if item["state"] != "approved":
+            unapproved.append(f"{item['name']} ({item['sha256'][:12]}) in playlist {pid}")
+            continue
+        if item["kind"] == "text" and not _background_ok(db, state_dir, item, media, unapproved):
+            continue
+        items.append({"media_sha256": item["sha256"], "duration_s": item["item_duration_s"]})
+        media[item["sha256"]] = _media_entry(item)
+    if not items:
+        warnings.append(f"{gate_id}: playlist {pid} has nothing publishable; left out")
+        return None
+    return {"id": pid, "name": name, "items": items}
 
 
 def _media_entry(row: dict) -> dict:
@@ -182,17 +211,24 @@ def current_release(db, gate_id: str) -> dict | None:
 
 
 def publish(store: Store, repo: Repository, by: str = "cli", note: str = "",
-            now: datetime | None = None, feed=None) -> PublishResult:
-    """Build every gate's release and sign a new repository version, then
+            now: datetime | None = None, feed=None, *, gates=(), groups=()) -> PublishResult:
+    """Build the releases of the gates in scope (`gates` and the members of
+    `groups`; neither: every gate) and sign a new repository version, then
     tell the changed gates through `feed` (central/feed.py; None: the
     application's own wait endpoint watches the database).
+
+    A gate whose content includes unapproved media keeps the release it has
+    and is reported in `held` with the reason; the others are published.
+    Gates out of scope keep theirs. Raises PublishError only when every gate
+    in scope is held back (nothing would be published).
 
     One publisher at a time across every application server (the
     `publishing` lock); releases are built from one read snapshot, and the
     publication is recorded in a short write transaction after signing, so
     reports keep flowing meanwhile."""
+    scope = scope_of(store, gates, groups)
     with publishing(store), repo.lock():
-        result = _publish(store, repo, by, note, now or utcnow())
+        result = _publish(store, repo, by, note, now or utcnow(), scope=scope)
         # Only now: every file is written, fsynced and renamed (timestamp.json
         # last, by repo.publish) and the publication is committed, so a gate
         # told here finds the new version wherever it reads. Still under the
@@ -201,8 +237,97 @@ def publish(store: Store, repo: Repository, by: str = "cli", note: str = "",
         return result
 
 
-def _publish(store: Store, repo: Repository, by: str, note: str,
-             now: datetime) -> PublishResult:
+def scope_of(db, gates=(), groups=()) -> set[str] | None:
+    """The gate ids a publish is for (None: every gate); unknown ids refused."""
+    if not gates and not groups:
+        return None
+    scope: set[str] = set()
+    with transaction(db) as conn:
+        for kind, ids in (("gate", gates), ("group", groups)):
+            for target_id in ids:
+                check_target(conn, kind, target_id)
+                scope.update(gates_of_target(conn, kind, target_id))
+    if not scope:
+        raise PublishError("no gate in that scope (an empty group?)")
+    return scope
+
+
+def publish_emergency(store: Store, repo: Repository, target_kind: str, target_id: str, *,
+                      by: str, reason: str, minutes: float, texts: dict | None = None,
+                      playlist_id: str | None = None, faces=None, feed=None,
+                      now: datetime | None = None) -> tuple[list[str], PublishResult]:
+    """Make an emergency and publish it by itself, at once: each target gate
+    gets the release it already has plus the emergency, whatever is pending
+    (unapproved media, unpublished edits) on it or on any other gate; other
+    gates keep theirs. Audited with who (`by`, whose role the caller checked)
+    and why. Returns the ids made and the publication."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise CentralError("say why (the reason is kept in the audit log)")
+    now = now or utcnow()
+    with publishing(store), repo.lock():
+        with store.transaction(write=True) as conn:
+            require_role(conn, by, EMERGENCY_ROLE)
+            check_target(conn, target_kind, target_id)
+            if playlist_id:
+                # The emergency's own media must be approved: checked before
+                # anything is stored, so a refused emergency leaves no trace.
+                unapproved: list[str] = []
+                pid = get_playlist(conn, central_id(playlist_id, "playlist"))["id"]
+                _playlist_doc(conn, pid, target_id, repo.state_dir, {}, unapproved, [])
+                if unapproved:
+                    raise PublishError("emergency playlist not approved: " + "; ".join(unapproved))
+            made = assign.add_emergency(conn, target_kind, target_id, minutes=minutes,
+                                        texts=texts, playlist_id=playlist_id, faces=faces,
+                                        by=by, now=now)
+            targets = gates_of_target(conn, target_kind, target_id)
+            audit(conn, by, "emergency", f"{target_kind}:{target_id}",
+                  {"reason": reason, "made": made, "minutes": minutes, "gates": targets})
+        result = _publish(store, repo, by, f"emergency: {reason}"[:500], now,
+                          scope=set(targets), emergency=made)
+        announce(feed, result)
+        return made, result
+
+
+def _with_emergency(db, last: dict | None, gate: dict, made: list[str], now: datetime,
+                    state_dir) -> dict:
+    """The gate's release in force (or an empty one) plus the emergency
+    notices and entries `made`: nothing else pending goes with it."""
+    if last is not None:
+        doc = {k: v for k, v in json.loads(last["document"]).items()
+               if k not in ("version", "published_at")}
+    else:
+        doc = {"format": FORMAT, "gate_id": gate["id"], "media": [], "playlists": [],
+               "schedule_entries": [], "fallbacks": [], "power_windows": [], "notices": []}
+    n, e = t.notice.c, t.schedule_entry.c
+    notices = rows(db.execute(select(t.notice).where(n.id.in_(made)).order_by(n.id)))
+    entries = rows(db.execute(select(t.schedule_entry).where(e.id.in_(made)).order_by(e.id)))
+    new_ids = {r["id"] for r in notices} | {r["id"] for r in entries}
+    doc["notices"] = [x for x in doc["notices"] if x["id"] not in new_ids]
+    doc["notices"] += [_notice_doc(r) for r in notices]
+    doc["schedule_entries"] = [x for x in doc["schedule_entries"] if x["id"] not in new_ids]
+    media = {m["sha256"]: m for m in doc["media"]}
+    for r in entries:
+        on = _on_faces(r["faces"], gate["faces"])
+        if not on:
+            continue
+        unapproved: list[str] = []
+        playlist = _playlist_doc(db, r["playlist_id"], gate["id"], state_dir, media,
+                                 unapproved, [])
+        if unapproved or playlist is None:  # approved when made; changed since?
+            raise PublishError(f"gate {gate['id']}: emergency playlist {r['playlist_id']} "
+                               "has nothing approved to show")
+        # The emergency's playlist as it is now (it may differ from a copy
+        # the release already carries under the same id).
+        doc["playlists"] = [p for p in doc["playlists"] if p["id"] != playlist["id"]] + [playlist]
+        doc["schedule_entries"].append(_entry_doc(r, on))
+    doc["media"] = [media[sha] for sha in sorted(media)]
+    return doc
+
+
+def _publish(store: Store, repo: Repository, by: str, note: str, now: datetime,
+             scope: set[str] | None = None, emergency: list[str] | None = None
+             ) -> PublishResult:
     state_dir = repo.state_dir
     library = library_store(state_dir)
     release_dir = Path(state_dir) / "releases"
@@ -211,21 +336,41 @@ def _publish(store: Store, repo: Repository, by: str, note: str,
     result = PublishResult(0, version)
     new_rows, specs, all_media = [], [], {}
     with store.transaction(snapshot=True) as db:
+        in_scope = []
         for gate in list_gates(db):
-            doc, warnings = build_release(db, gate, now, state_dir)
-            result.warnings += warnings
-            digest = _content_hash(doc)
             last = current_release(db, gate["id"])
-            if last and last["content_sha256"] == digest:
+            doc = None
+            if scope is None or gate["id"] in scope:
+                in_scope.append(gate["id"])
+                try:
+                    if emergency is not None:
+                        doc = _with_emergency(db, last, gate, emergency, now, state_dir)
+                    else:
+                        doc, warnings = build_release(db, gate, now, state_dir)
+                        result.warnings += warnings
+                except PublishError as e:
+                    if emergency is not None:
+                        raise
+                    # This gate's pending work holds back this gate only.
+                    result.held[gate["id"]] = str(e)
+            if doc is None:  # out of scope or held back: it keeps its release
+                if last is None:
+                    continue
                 data = last["document"].encode()
-                result.unchanged[gate["id"]] = last["version"]
+                if gate["id"] not in result.held:
+                    result.unchanged[gate["id"]] = last["version"]
             else:
-                doc = {**doc, "version": version, "published_at": iso(now)}
-                data = _encode(doc)
-                new_rows.append({"gate_id": gate["id"], "version": version,
-                                 "content_sha256": digest, "published_at": iso(now),
-                                 "document": data.decode()})
-                result.changed[gate["id"]] = version
+                digest = _content_hash(doc)
+                if last and last["content_sha256"] == digest:
+                    data = last["document"].encode()
+                    result.unchanged[gate["id"]] = last["version"]
+                else:
+                    doc = {**doc, "version": version, "published_at": iso(now)}
+                    data = _encode(doc)
+                    new_rows.append({"gate_id": gate["id"], "version": version,
+                                     "content_sha256": digest, "published_at": iso(now),
+                                     "document": data.decode()})
+                    result.changed[gate["id"]] = version
             path = release_dir / f"{gate['id']}.json.{hashlib.sha256(data).hexdigest()}"
             if not path.exists():
                 path.write_bytes(data)
@@ -233,6 +378,8 @@ def _publish(store: Store, repo: Repository, by: str, note: str,
                                     hashlib.sha256(data).hexdigest()))
             for item in json.loads(data)["media"]:
                 all_media[item["sha256"]] = item["size"]
+    if result.held and all(g in result.held for g in in_scope):
+        raise PublishError("nothing published: " + "; ".join(result.held.values()))
     for sha256, size in sorted(all_media.items()):
         if not library.has(sha256):
             raise PublishError(f"media {sha256} is missing from the library folder")
@@ -244,6 +391,8 @@ def _publish(store: Store, repo: Repository, by: str, note: str,
             gates_changed=len(new_rows), note=note)).inserted_primary_key[0]
         if new_rows:
             db.execute(insert(t.release), [{**r, "publication_id": pub} for r in new_rows])
-        audit(db, by, "publish", str(repo_version), {"changed": result.changed})
+        audit(db, by, "publish", str(repo_version),
+              {"changed": result.changed, "held": result.held,
+               "scope": sorted(scope) if scope is not None else "all"})
     result.publication_id, result.repository_version = pub, repo_version
     return result

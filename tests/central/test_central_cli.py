@@ -60,7 +60,8 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     out = run(runner, state, "publish").output
     assert "1 gate(s) changed" in out and "huu-nghi: release" in out
     out = run(runner, state, "emergency", "--gate", "huu-nghi", "--text", "vi=Tạm dừng",
-              "--minutes", "15").output
+              "--minutes", "15", "--reason", "drill", "--as", "lan",
+              "--token", approver_token).output
     assert "emergency c-n-" in out and "1 gate(s) changed" in out
     assert "OFFLINE" in run(runner, state, "gates").output
     rotated = run(runner, state, "rotate-key", "timestamp", ok=False)

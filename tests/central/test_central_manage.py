@@ -109,7 +109,7 @@ def test_management_api_from_upload_to_emergency(central, central_server, tmp_pa
 
     status, em = api(s, "POST", "/emergency", people["editor"],
                      body={"gate": "huu-nghi", "texts": {"vi": "Tạm dừng thông quan"},
-                           "minutes": 20})
+                           "minutes": 20, "reason": "drill"})
     assert status == 201 and em["changed"]["huu-nghi"] > published["changed"]["huu-nghi"]
     status, gates = api(s, "GET", "/gates", people["viewer"])
     assert status == 200 and gates[0]["published_version"] == em["changed"]["huu-nghi"]
