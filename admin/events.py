@@ -50,6 +50,8 @@ EVENTS: dict[str, str] = {
     "no_display": N_("The screens' display (%(display)s) cannot be reached; the player keeps trying"),
     "display_back": N_("The screens' display (%(display)s) can be reached again"),
     "faces_identify": N_("%(by)s had every face show its number and name for %(seconds)s s"),
+    "mirrored_schedule_ignored": N_("This face shares its picture with face %(shows_face)s, so it shows "
+                                    "face %(shows_face)s's schedule, not its own"),
     # --- text -----------------------------------------------------------------
     "font_missing": N_("No installed font can draw %(language)s: notices in it are refused"),
     "ticker_text_refused": N_("A ticker notice cannot be drawn and is not shown"),
