@@ -165,3 +165,39 @@ def test_old_raw_rows_become_daily_totals_kept_for_good(central):
     assert central.db.scalar(
         "SELECT plays FROM proof_of_play_daily WHERE outcome = 'completed'") == 41
     assert central.db.scalar(f"SELECT count(*) FROM {t.proof_of_play_daily.name}") == 2
+
+
+def test_rows_stored_before_installation_ids_survive_the_migration(tmp_path, central_database_url):
+    from alembic import command
+
+    from central.db import Store, _alembic_config, default_url, migrate
+
+    url = central_database_url or default_url(tmp_path / "central")
+    (tmp_path / "central").mkdir()
+    store = Store(url)
+    try:
+        with store.engine.connect() as conn:  # a central at the baseline, holding plays
+            command.upgrade(_alembic_config(conn), "0001")
+            conn.commit()
+        with store.transaction(write=True) as conn:
+            # The baseline's columns, written as SQL: schema.py declares the new table.
+            conn.exec_driver_sql(
+                "INSERT INTO proof_of_play (gate_id, row_id, face_id, media_sha256, started_at, "
+                f"outcome, received_at) VALUES ('{GATE}', 7, 1, '{'a' * 64}', "
+                "'2026-11-01T08:00:00+07:00', 'completed', '2026-11-01T01:00:10.000+00:00')")
+    finally:
+        store.close()
+    migrate(url)
+    store = Store(url)
+    try:
+        [old] = store.query("SELECT installation, row_id, media_sha256 FROM proof_of_play")
+        assert old == {"installation": "", "row_id": 7, "media_sha256": "a" * 64}
+        # The old gate resending that row (no installation) adds nothing; the
+        # reinstalled gate's row 7 is a row of its own.
+        legacy = {"batch_id": "r", "rows": [{**plays(1, "a" * 64, 7)[0]}]}
+        assert record_proof_of_play(store, GATE, legacy)["new"] == 0
+        fresh = {"batch_id": "n", "rows": [{**plays(1, "b" * 64, 7)[0], "installation": "i2"}]}
+        assert record_proof_of_play(store, GATE, fresh)["new"] == 1
+        assert store.count("proof_of_play") == 2
+    finally:
+        store.close()
