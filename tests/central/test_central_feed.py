@@ -19,6 +19,7 @@ from central.feed import FeedError, NchanFeed
 from central.publish import publish
 from kiosk.sync.report import Reporter, Unauthorised
 
+from tests.support.central import LiveServer
 from tests.support.media import make_image
 from tests.support.nginx import HOSTNAME, free_port, have_nginx, render, running_nginx
 
@@ -193,3 +194,45 @@ def test_a_feed_that_is_down_does_not_fail_the_publication(central, tmp_path):
     assert any("cannot be reached" in w for w in result.warnings)
     with pytest.raises(FeedError):
         NchanFeed("https://elsewhere/feed")
+
+
+def test_two_application_servers_behind_one_nginx_share_the_feed(central, tmp_path):
+    """A gate authorised through one application server hears a publication
+    made through the other one's management API."""
+    from central.app import basic_auth_header
+    from central.users import add_user
+
+    first, second = LiveServer(central.settings), LiveServer(central.settings)
+    try:
+        ng = render(tmp_path / "nginx", [first.server.server_port, second.server.server_port],
+                    central.state_dir, worker_processes=2)
+        with running_nginx(ng, "/healthz"):
+            for server in (first, second):  # as central_feed_publish_url would set it
+                server.app.extensions["central_feed"] = NchanFeed(ng.publish_url)
+            token = central.gate("huu-nghi")
+            sha = central.media(make_image(tmp_path / "red.png"))
+            central.show("huu-nghi", [sha])
+            editor = add_user(central.db, "editor1", "editor")
+            gate = gate_reporter(ng, "huu-nghi", token)
+            position: dict = {}
+            waiters = []
+            for server in (second, first):
+                waiter, out = in_thread(lambda: gate.wait(0, 50, position))
+                time.sleep(1.0)
+                pool = urllib3.PoolManager(retries=False)
+                r = pool.request("POST", f"{server.url}/api/v1/manage/publish",
+                                 body=json.dumps({"note": "via " + server.url}),
+                                 headers={"Authorization": basic_auth_header("editor1", editor),
+                                          "Content-Type": "application/json"})
+                assert r.status == 200, r.data
+                answer = json.loads(r.data)
+                waiter.join(30)
+                waiters.append((out, answer))
+                central.show("huu-nghi", [sha], playlist=f"p{len(waiters)}", start_time="06:00",
+                             end_time="07:00")
+            for out, answer in waiters:
+                assert answer["warnings"] == [], answer
+                assert out.get("value") == answer["changed"]["huu-nghi"], out
+    finally:
+        first.close()
+        second.close()

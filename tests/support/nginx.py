@@ -69,6 +69,7 @@ class Nginx:
     http: int           # its plain port (redirects)
     publish: int        # the change feed's internal publish port
     crt: Path
+    tls: bool = True
     proc: subprocess.Popen | None = None
 
     @property
@@ -77,7 +78,7 @@ class Nginx:
 
     @property
     def url(self) -> str:
-        return f"https://127.0.0.1:{self.https}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.https}"
 
     def pool(self, **kw) -> urllib3.HTTPSConnectionPool:
         return urllib3.HTTPSConnectionPool(
@@ -90,11 +91,14 @@ class Nginx:
 
 
 def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: int = 1,
-           worker_connections: int = 256, rlimit_nofile: int | None = None) -> Nginx:
-    """Write nginx.conf in `work` around the site file."""
+           worker_connections: int = 256, rlimit_nofile: int | None = None,
+           tls: bool = True) -> Nginx:
+    """Write nginx.conf in `work` around the site file. tls=False makes the
+    site's port plain HTTP (benches: thousands of loopback handshakes would
+    measure the cipher, not the feed)."""
     work.mkdir(parents=True, exist_ok=True)
     crt, key = self_signed(work)
-    ng = Nginx(work, free_port(), free_port(), free_port(), crt)
+    ng = Nginx(work, free_port(), free_port(), free_port(), crt, tls=tls)
     site = SITE.read_text()
     servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in upstreams)
     for old, new in (
@@ -104,7 +108,8 @@ def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: 
         ("/etc/ssl/gatecast/central.key", str(key)),
         ("/run/nginx-gatecast-feed-auth", str(work / "feed-auth")),
         ("listen 127.0.0.1:8701;", f"listen 127.0.0.1:{ng.publish};"),
-        ("listen 443 ssl http2;", f"listen 127.0.0.1:{ng.https} ssl http2;"),
+        ("listen 443 ssl http2;",
+         f"listen 127.0.0.1:{ng.https} ssl http2;" if tls else f"listen 127.0.0.1:{ng.https};"),
         ("listen [::]:443 ssl http2;", ""),
         ("listen 80;", f"listen 127.0.0.1:{ng.http};"),
         ("listen [::]:80;", ""),
@@ -145,7 +150,8 @@ def running_nginx(ng: Nginx, ready_path: str = "/tuf/metadata/timestamp.json"):
         raise RuntimeError(f"nginx -t refused the configuration:\n{check.stderr}")
     ng.proc = subprocess.Popen([NGINX, "-p", str(ng.work), "-c", str(conf)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    pool = ng.pool()
+    pool = ng.pool() if ng.tls else urllib3.HTTPConnectionPool("127.0.0.1", ng.https,
+                                                               retries=False, timeout=30)
     try:
         def answers() -> bool:
             try:

@@ -1,0 +1,264 @@
+"""Emergency fan-out: N gates wait on the change feed (nginx + nchan, the
+production site of deploy/nginx, in front of `gatecast central serve`); an
+emergency for all of them is published from another process, as the CLI or
+another application server would; how long until every gate has been told and
+has fetched its new timestamp.json from nginx.
+
+    .venv/bin/python bench/emergency_fanout.py [--gates 10000] [--tls]
+
+Gates are simulated in one asyncio process: each holds one keep-alive
+connection to nginx, long-polls its channel (authorised by the application
+through nginx's auth_request), and when told fetches timestamp.json on the
+same connection. Plain HTTP on 127.0.0.1 by default (10,000 TLS handshakes
+would measure this machine's RSA/ECDHE rather than the feed); --tls measures
+with TLS. Times are from the moment the publisher starts telling the feed
+(the repository is signed, on disk and recorded by then); the publication's
+own building and signing is printed separately (bench/central_publish.py
+measures it).
+
+Prints figures; the last line is `emergency_fanout_p99_s: X` (target <= 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import ssl
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.central import make_central, served_central  # noqa: E402
+from tests.support.nginx import HOSTNAME, render, running_nginx  # noqa: E402
+
+from central.fleet import add_gate, add_group  # noqa: E402
+
+# The publisher: another process (as `gatecast central emergency` is), which
+# reports when it starts and ends telling the feed on the shared monotonic clock.
+PUBLISHER = r"""
+import json, sys, time
+from kiosk.settings import load_settings
+from central.app import repository_for
+from central.assign import add_emergency
+from central.db import open_central_db
+from central.feed import NchanFeed
+from central.publish import publish
+
+state, url = sys.argv[1], sys.argv[2]
+settings = load_settings(config_file=None, state_dir=state, env={})
+db = open_central_db(state)
+marks = {"start": time.monotonic()}
+
+class TimedFeed(NchanFeed):
+    def announce(self, versions):
+        marks["announce"] = time.monotonic()
+        told = super().announce(versions)
+        marks["announced"] = time.monotonic()
+        marks["told"] = told
+        return told
+
+add_emergency(db, "group", "all", minutes=30, texts={"vi": "Tạm dừng thông quan", "en": "Border crossing suspended"})
+result = publish(db, repository_for(settings), note="emergency", feed=TimedFeed(url))
+marks["version"] = result.repository_version
+marks["changed"] = len(result.changed)
+marks["warnings"] = result.warnings
+print(json.dumps(marks), flush=True)
+"""
+
+
+def raise_fd_limit(want: int) -> int:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for limit in ((want, max(want, hard)), (min(want, hard), hard)):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, limit)
+            break
+        except (ValueError, OSError):
+            continue
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+async def read_answer(reader) -> tuple[int, dict, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split(b" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        if b":" in line:
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower()] = value.strip()
+    body = await reader.readexactly(int(headers.get(b"content-length", b"0")))
+    return status, headers, body
+
+
+class SimGate:
+    def __init__(self, gate_id: str, token: str):
+        self.gate_id = gate_id
+        self.token = token
+        self.position: dict[bytes, bytes] = {}
+        self.told = self.fetched = None
+        self.version = None
+        self.errors: list[str] = []
+        self.timeouts = 0  # nchan's 408s: the long poll renewed
+
+    def wait_request(self) -> bytes:
+        extra = b""
+        if self.position:
+            extra = (b"If-None-Match: " + self.position[b"etag"] + b"\r\n"
+                     + b"If-Modified-Since: " + self.position[b"last-modified"] + b"\r\n")
+        return (f"GET /api/v1/gates/{self.gate_id}/wait?version=1&timeout=55 HTTP/1.1\r\n"
+                f"Host: {HOSTNAME}\r\nAuthorization: Bearer {self.token}\r\n").encode() \
+            + extra + b"\r\n"
+
+    async def run(self, port, ssl_ctx, connect_slots, held, target_version):
+        async with connect_slots:
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", port, ssl=ssl_ctx, server_hostname=HOSTNAME if ssl_ctx else None)
+            writer.write(self.wait_request())
+            await writer.drain()
+        held.append(1)
+        try:
+            while True:
+                status, headers, body = await read_answer(reader)
+                if status == 408:  # nchan's own timeout: wait again where we were
+                    self.timeouts += 1
+                    writer.write(self.wait_request())
+                    continue
+                if status != 200:
+                    self.errors.append(f"wait: HTTP {status}")
+                    return
+                self.told = time.monotonic()
+                self.position = {b"etag": headers[b"etag"],
+                                 b"last-modified": headers[b"last-modified"]}
+                if json.loads(body)["version"] < target_version[0]:
+                    writer.write(self.wait_request())  # an older message: keep waiting
+                    continue
+                writer.write(f"GET /tuf/metadata/timestamp.json HTTP/1.1\r\nHost: {HOSTNAME}\r\n"
+                             "\r\n".encode())
+                status, _, body = await read_answer(reader)
+                self.fetched = time.monotonic()
+                if status != 200:
+                    self.errors.append(f"timestamp: HTTP {status}")
+                    return
+                self.version = json.loads(body)["signed"]["meta"]["snapshot.json"]["version"]
+                writer.close()
+                return
+        except (OSError, asyncio.IncompleteReadError, ValueError, KeyError) as e:
+            self.errors.append(repr(e))
+
+
+async def fanout(port, ssl_ctx, gates, state_dir, publish_url, settle_s, base_version):
+    held: list[int] = []
+    slots = asyncio.Semaphore(200)  # connections opened at once while the fleet comes up
+    target = [base_version + 1]  # older messages are not the emergency
+    tasks = [asyncio.create_task(g.run(port, ssl_ctx, slots, held, target)) for g in gates]
+    t0 = time.monotonic()
+    while len(held) < len(gates):
+        await asyncio.sleep(0.2)
+        if time.monotonic() - t0 > 600:
+            raise RuntimeError(f"only {len(held)} gates connected in 10 minutes")
+    print(f"{len(gates)} gates connected and waiting in {time.monotonic() - t0:.1f} s; "
+          f"settling {settle_s:g} s (nginx asks the application about each new token)",
+          flush=True)
+    await asyncio.sleep(settle_s)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", PUBLISHER, str(state_dir), publish_url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=str(ROOT))
+    out, err = await proc.communicate()
+    if proc.returncode:
+        raise RuntimeError("the publisher failed:\n" + err.decode())
+    marks = json.loads(out.decode().strip().splitlines()[-1])
+    await asyncio.wait(tasks, timeout=120)
+    return marks
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--gates", type=int, default=10000)
+    ap.add_argument("--tls", action="store_true", help="gates talk TLS to nginx")
+    ap.add_argument("--nginx-workers", type=int, default=2)
+    ap.add_argument("--settle", type=float, default=5.0)
+    args = ap.parse_args()
+    nofile = raise_fd_limit(args.gates * 2 + 1000)
+    print(f"file descriptors: {nofile}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        state = tmp / "central"
+        central = make_central(state)
+        t = time.monotonic()
+        tokens = {f"gate-{i:05d}": add_gate(central.db, f"gate-{i:05d}", f"Gate {i}", "Lạng Sơn",
+                                            [1, 2]) for i in range(args.gates)}
+        add_group(central.db, "all", "Every gate", list(tokens))
+        base = central.repo.version()  # nothing published yet: the emergency is each first
+        print(f"setup: {args.gates} gates registered in {time.monotonic() - t:.1f} s",
+              flush=True)
+        central.db.close()
+
+        with served_central(state, tmp / "serve.log", workers=2, threads=16) as app_url:
+            port = int(app_url.rsplit(":", 1)[1])
+            ng = render(tmp / "nginx", [port], state, worker_processes=args.nginx_workers,
+                        worker_connections=args.gates + 2000,
+                        rlimit_nofile=2 * args.gates + 4000, tls=args.tls)
+            ssl_ctx = None
+            if args.tls:
+                ssl_ctx = ssl.create_default_context(cafile=str(ng.crt))
+            with running_nginx(ng, "/healthz"):
+                gates = [SimGate(g, tok) for g, tok in tokens.items()]
+                load_before = os.getloadavg()[0]
+                marks = asyncio.run(fanout(ng.https, ssl_ctx, gates, state, ng.publish_url,
+                                           args.settle, base))
+                load_after = os.getloadavg()[0]
+                log_lines = ng.error_log().splitlines()
+                crashed = [line for line in log_lines
+                           if "exited on signal" in line or "Assertion" in line]
+                logged = [line for line in log_lines if "[error]" in line or "[alert]" in line
+                          or "[crit]" in line]
+
+    start = marks["announce"]
+    told = sorted(g.told - start for g in gates if g.told)
+    fetched = sorted(g.fetched - start for g in gates
+                     if g.fetched and g.version and g.version >= marks["version"])
+    errors = [e for g in gates for e in g.errors]
+    missing = args.gates - len(fetched)
+
+    def q(values, p):
+        return values[min(len(values) - 1, int(len(values) * p))] if values else float("inf")
+
+    print(f"gates: {args.gates}, {'TLS' if args.tls else 'plain HTTP'} to nginx on 127.0.0.1, "
+          f"{args.nginx_workers} nginx workers; the simulated gates share this 2-core machine")
+    print(f"machine load average (1 min) before/after: {load_before:.1f} / {load_after:.1f} "
+          f"(includes the other jobs on this shared machine)")
+    print(f"publisher: emergency built and signed in {marks['announce'] - marks['start']:.2f} s "
+          f"({marks['changed']} gates changed), feed told in "
+          f"{marks['announced'] - marks['announce']:.2f} s ({marks['told']} messages accepted); "
+          f"warnings: {marks['warnings'][:3]}")
+    print(f"told (s after the feed was told): p50 {q(told, 0.5):.2f}  p99 {q(told, 0.99):.2f}  "
+          f"max {q(told, 1.0):.2f}  ({len(told)} gates)")
+    print(f"fetched the new timestamp: p50 {q(fetched, 0.5):.2f}  p99 {q(fetched, 0.99):.2f}  "
+          f"max {q(fetched, 1.0):.2f}  ({len(fetched)} gates; missing {missing})")
+    print(f"from the start of publishing: every gate had it after "
+          f"{(q(fetched, 1.0) + marks['announce'] - marks['start']):.2f} s")
+    renewals = sum(g.timeouts for g in gates)
+    print(f"long polls renewed after nchan's 55 s timeout meanwhile: {renewals}")
+    if errors or crashed or logged:
+        print(f"errors: {len(errors)} {errors[:5]}; nginx crashes: {crashed[:3]}; "
+              f"nginx error log: {len(logged)} lines {logged[:3]}")
+    lost = [g for g in gates if not g.fetched][:3]
+    if lost:
+        print("not told, e.g.: " + "; ".join(
+            f"{g.gate_id} (position {bool(g.position)}, renewals {g.timeouts}, errors {g.errors})"
+            for g in lost))
+    # A gate that never got it counts as infinitely late.
+    everything = fetched + [float("inf")] * missing
+    print(f"emergency_fanout_p99_s: {q(everything, 0.99):.2f}")
+
+
+if __name__ == "__main__":
+    main()
