@@ -181,3 +181,20 @@ def stop(ng: Nginx) -> None:
     except subprocess.TimeoutExpired:
         ng.proc.kill()
         ng.proc.wait()
+
+
+def cpu_seconds(marker: str) -> float:
+    """User+system CPU of the processes whose command line names `marker`, and
+    of their children (nginx's workers, gunicorn's workers)."""
+    stats, lines = {}, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                lines[entry.name] = (entry / "cmdline").read_bytes()
+                stats[entry.name] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+    chosen = {pid for pid, cmd in lines.items() if marker.encode() in cmd}
+    chosen |= {pid for pid, f in stats.items() if f[1] in chosen}  # f[1]: parent pid
+    ticks = sum(int(stats[pid][11]) + int(stats[pid][12]) for pid in chosen if pid in stats)
+    return ticks / os.sysconf("SC_CLK_TCK")
