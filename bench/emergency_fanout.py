@@ -44,7 +44,7 @@ from central.fleet import add_gate, add_group  # noqa: E402
 # reports when it starts and ends telling the feed on the shared monotonic clock.
 PUBLISHER = r"""
 import json, sys, time
-from kiosk.settings import load_settings
+from central.settings import load_central_settings
 from central.app import repository_for
 from central.assign import add_emergency
 from central.db import open_central_db
@@ -52,8 +52,8 @@ from central.feed import NchanFeed
 from central.publish import publish
 
 state, url = sys.argv[1], sys.argv[2]
-settings = load_settings(config_file=None, state_dir=state, env={})
-db = open_central_db(state)
+settings = load_central_settings(config_file=None, state_dir=state, env={})
+db = open_central_db(settings)
 marks = {"start": time.monotonic()}
 
 class TimedFeed(NchanFeed):
