@@ -26,6 +26,7 @@ from kiosk.sync.status import SYNC_KEY, record_pull
 
 log = logging.getLogger("gatecast.sync")
 MB = 1024 * 1024
+PLAY_PRUNE_INTERVAL_S = 3600
 
 
 class AlreadyRunning(Exception):
@@ -47,6 +48,7 @@ class SyncService:
         self.state_dir = Path(settings.state_path)
         self._lock_file = None
         self._last_screenshots = 0.0
+        self._last_play_prune = 0.0
         self._feed_position: dict = {}  # where this gate is in nginx's change feed
 
     # ---- one step each ---------------------------------------------------------
@@ -98,9 +100,13 @@ class SyncService:
         else:
             result = (reporter.flush(self.db, self.state_dir) if reporter
                       else FlushResult(error="central_url is not set", code="not_configured"))
+        # Pruning reads the whole table (only unsent rows are indexed): hourly is
+        # plenty for a retention counted in days.
         days = s["sync_play_retention_days"]
-        if days > 0:
+        if days > 0 and (not self._last_play_prune
+                         or time.monotonic() - self._last_play_prune >= PLAY_PRUNE_INTERVAL_S):
             outbox.prune_sent_plays(self.db, utcnow() - timedelta(days=days))
+            self._last_play_prune = time.monotonic()
         self._record_upstream(result)
         return result
 
