@@ -322,6 +322,10 @@ def _with_emergency(db, last: dict | None, gate: dict, made: list[str], now: dat
         doc["playlists"] = [p for p in doc["playlists"] if p["id"] != playlist["id"]] + [playlist]
         doc["schedule_entries"].append(_entry_doc(r, on))
     doc["media"] = [media[sha] for sha in sorted(media)]
+    # In build_release's order (by id), so the next full publish that finds
+    # the same content keeps this version instead of making a new one.
+    for key in ("notices", "schedule_entries", "playlists"):
+        doc[key].sort(key=lambda x: x["id"])
     return doc
 
 

@@ -134,6 +134,23 @@ def test_scoped_publish_holds_back_the_gate_with_unapproved_media(central, tmp_p
     assert json.loads(row["detail"])["scope"] == ["gate-a"]
 
 
+def test_a_full_publish_after_emergencies_keeps_their_version(central, tmp_path):
+    """The emergency release is the gate's release plus the emergency, in the
+    order a full build writes it: with nothing else pending, the next full
+    publish finds the same content and the gate keeps its version."""
+    first = two_gates_published(central, tmp_path)
+    for n in range(3):
+        made, result = publish_emergency(central.db, central.repo, "gate", "gate-a",
+                                         by=central.approver, reason=f"lần {n}", minutes=30,
+                                         texts={"vi": f"Thông báo {n}"})
+        assert set(result.changed) == {"gate-a"} and result.unchanged == {"gate-b": first["gate-b"]}
+    assert len(document(central, "gate-a")["notices"]) == 3
+    result = central.publish()
+    assert result.changed == {} and result.held == {}
+    assert result.unchanged == {"gate-a": document(central, "gate-a")["version"],
+                                "gate-b": first["gate-b"]}
+
+
 def test_emergency_refuses_a_user_without_the_right_and_an_unsaid_reason(central, tmp_path):
     two_gates_published(central, tmp_path)
     add_user(central.db, "khach", "viewer")

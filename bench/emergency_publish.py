@@ -1,0 +1,89 @@
+"""Publishing an emergency by itself: N gates in one group showing a 10-image
+playlist, one gate with an editor's unapproved item pending; then the time
+from the call to the signed, recorded publication for (1) an emergency to one
+gate, (2) an emergency to the whole group, (3) a full publish for comparison
+(which builds every gate and holds the pending gate back).
+
+    .venv/bin/python bench/emergency_publish.py [--gates 1000] [--store sqlite|postgresql]
+
+Last line: `emergency_publish_one_gate_s: X`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.support.central import make_central  # noqa: E402
+from tests.support.media import make_image  # noqa: E402
+
+from central.assign import add_entry  # noqa: E402
+from central.fleet import add_group  # noqa: E402
+from central.library import save_playlist  # noqa: E402
+from central.publish import publish, publish_emergency  # noqa: E402
+
+
+def timed(fn):
+    t = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - t
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--gates", type=int, default=1000)
+    ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
+    args = ap.parse_args()
+    cluster, url = None, ""
+    if args.store == "postgresql":
+        from tests.support.postgres import PostgresCluster
+
+        cluster = PostgresCluster(durable=True).start()
+        url = cluster.url(cluster.create_database())
+    try:
+        run(args, url)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def run(args, url: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        c = make_central(tmp / "central", central_database_url=url)
+        ids = [f"gate-{i:04d}" for i in range(args.gates)]
+        for gate_id in ids:
+            c.gate(gate_id)
+        add_group(c.db, "all", "All", ids)
+        shas = [c.media(make_image(tmp / f"m{i}.png", color=(i * 20 % 255, 40, 90)))
+                for i in range(10)]
+        add_entry(c.db, "group", "all", save_playlist(c.db, "p", "P", [(s, 5.0) for s in shas]))
+        _, t_first = timed(c.publish)
+        draft = c.media(make_image(tmp / "draft.png", color=(0, 200, 0)), approve=False)
+        add_entry(c.db, "gate", ids[-1], save_playlist(c.db, "d", "D", [(draft, 5.0)]))
+
+        def emergency(kind, target):
+            return publish_emergency(c.db, c.repo, kind, target, by=c.approver, reason="bench",
+                                     minutes=30, texts={"vi": "Tạm dừng thông quan"})
+
+        (_, one), t_one = timed(lambda: emergency("gate", ids[0]))
+        (_, every), t_all = timed(lambda: emergency("group", "all"))
+        full, t_full = timed(lambda: publish(c.db, c.repo))
+        c.db.close()
+    print(f"store: {args.store}; gates: {args.gates}; first publish {t_first:.2f} s")
+    print(f"emergency to one gate: {t_one:.2f} s ({len(one.changed)} release changed)")
+    print(f"emergency to every gate: {t_all:.2f} s ({len(every.changed)} releases changed, "
+          f"{len(every.held)} held)")
+    print(f"full publish afterwards: {t_full:.2f} s ({len(full.changed)} changed, "
+          f"{len(full.held)} held back: {', '.join(full.held)})")
+    print(f"emergency_publish_one_gate_s: {t_one:.2f}")
+
+
+if __name__ == "__main__":
+    main()
