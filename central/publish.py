@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from kiosk.store import iso, parse_iso, utcnow
 
@@ -32,7 +32,7 @@ from central import assign
 from central import schema as t
 from central.db import Store, publishing, row, rows, transaction
 from central.feed import announce
-from central.fleet import check_target, gates_of_target, groups_of, list_gates
+from central.fleet import check_target, gates_of_target, list_gates
 from central.library import (central_id, get_media, get_playlist, library_store,
                              slide_background)
 from central.repo import Repository, TargetSpec
@@ -74,15 +74,41 @@ def _live(until: str | None, now: datetime) -> bool:
     return until is None or parse_iso(until) > now
 
 
-def build_release(db, gate: dict, now: datetime, state_dir) -> tuple[dict, list[str]]:
+class Snapshot:
+    """What every gate's release is built from, read once per publication
+    (a query per gate and table cost seconds at a thousand gates)."""
+
+    def __init__(self, db):
+        # table -> (target_kind, target_id) -> rows
+        self.tables: dict[str, dict[tuple[str, str], list[dict]]] = {}
+        for name in assign.ASSIGNMENT_TABLES:
+            by_target = self.tables[name] = {}
+            for r in rows(db.execute(select(t.metadata.tables[name]))):
+                by_target.setdefault((r["target_kind"], r["target_id"]), []).append(r)
+        m = t.gate_group_member.c
+        self.groups: dict[str, list[str]] = {}
+        for gate_id, group_id in db.execute(select(m.gate_id, m.group_id)
+                                            .order_by(m.gate_id, m.group_id)):
+            self.groups.setdefault(gate_id, []).append(group_id)
+
+    def for_gate(self, table: str, gate_id: str) -> list[dict]:
+        """Like assign.for_gate: the gate's own rows and its groups', by id."""
+        by_target = self.tables[table]
+        found = list(by_target.get(("gate", gate_id), ()))
+        for group_id in self.groups.get(gate_id, ()):
+            found += by_target.get(("group", group_id), ())
+        return sorted(found, key=lambda r: r["id"])
+
+
+def build_release(db, gate: dict, now: datetime, state_dir,
+                  snapshot: Snapshot | None = None) -> tuple[dict, list[str]]:
     """The release document of one gate, without version and published_at,
     and warnings for the operator. Raises PublishError on unapproved media.
-    `db` is a Connection: one snapshot of the assignments for every gate."""
-    groups = groups_of(db, gate["id"])
+    `db` is a Connection; `snapshot` what was read for every gate at once."""
+    snapshot = snapshot or Snapshot(db)
     faces = gate["faces"]
     warnings: list[str] = []
-    assigned = {name: assign.for_gate(db, name, gate["id"], groups)
-                for name in assign.ASSIGNMENT_TABLES}
+    assigned = {name: snapshot.for_gate(name, gate["id"]) for name in assign.ASSIGNMENT_TABLES}
 
     entries = []
     for row in assigned["schedule_entry"]:
@@ -208,6 +234,16 @@ def current_release(db, gate_id: str) -> dict | None:
     with transaction(db) as conn:
         return row(conn.execute(select(t.release).where(r.gate_id == gate_id)
                                 .order_by(r.version.desc()).limit(1)))
+
+
+def _latest_releases(db) -> dict[str, dict]:
+    """Every gate's current release (its highest version), in one query."""
+    r = t.release.c
+    newest = (select(r.gate_id, func.max(r.version).label("version"))
+              .group_by(r.gate_id).subquery())
+    return {row["gate_id"]: row for row in rows(db.execute(
+        select(t.release).join(newest, (r.gate_id == newest.c.gate_id)
+                               & (r.version == newest.c.version))))}
 
 
 def publish(store: Store, repo: Repository, by: str = "cli", note: str = "",
@@ -340,9 +376,11 @@ def _publish(store: Store, repo: Repository, by: str, note: str, now: datetime,
     result = PublishResult(0, version)
     new_rows, specs, all_media = [], [], {}
     with store.transaction(snapshot=True) as db:
+        snapshot = Snapshot(db)
+        latest = _latest_releases(db)
         in_scope = []
         for gate in list_gates(db):
-            last = current_release(db, gate["id"])
+            last = latest.get(gate["id"])
             doc = None
             if scope is None or gate["id"] in scope:
                 in_scope.append(gate["id"])
@@ -350,7 +388,7 @@ def _publish(store: Store, repo: Repository, by: str, note: str, now: datetime,
                     if emergency is not None:
                         doc = _with_emergency(db, last, gate, emergency, now, state_dir)
                     else:
-                        doc, warnings = build_release(db, gate, now, state_dir)
+                        doc, warnings = build_release(db, gate, now, state_dir, snapshot)
                         result.warnings += warnings
                 except PublishError as e:
                     if emergency is not None:
