@@ -23,7 +23,8 @@ if (( with_tests )); then
   packages+=(chromium debootstrap nftables systemd nginx-light libnginx-mod-nchan postgresql)
   # The player's display tests: a real sway (headless, virtual outputs),
   # swaybg for its black background, grim to capture outputs, wlr-randr and
-  # wf-recorder to look at and film them.
+  # wf-recorder to look at and film them. The Ansible test starts the
+  # converged gate under sway too, and checks sway's unit against its man pages.
   packages+=(sway swaybg grim wlr-randr wf-recorder)
 fi
 

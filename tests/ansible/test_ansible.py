@@ -1,6 +1,7 @@
-"""Provisioning with Ansible, for real: lint, syntax, and a converge into a
-Debian 12 root made by debootstrap over the chroot connection, twice (the
-second run must change nothing), then an update that fails and one that works.
+"""Provisioning with Ansible, for real: lint, syntax, the playbook's checks, and
+a converge into a Debian 12 root made by debootstrap over the chroot connection,
+twice (the second run must change nothing), then an update that fails and one
+that works.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ import pytest
 from werkzeug.security import check_password_hash
 
 from tests.support.ansible import (
-    ANSIBLE_DIR, BIN, PI_CMDLINE_TXT, PI_CONFIG_TXT, ansible_env, build_wheel, copy_root,
-    copy_source, in_root, project_version, run_playbook, save_debs, wheelhouse, write_tuf_root,
+    ANSIBLE_DIR, BIN, PI_CMDLINE_TXT, PI_CONFIG_TXT, ansible_env, build_wheel,
+    copy_root, copy_source, in_root, project_version, run_playbook, save_debs,
+    unit_environment, wheelhouse, write_tuf_root,
 )
 
 # The first test waits for the converge fixture: debootstrap and two runs take
@@ -61,13 +63,68 @@ def test_pre_tasks_name_what_is_missing(tmp_path):
     assert list(empty_root.iterdir()) == [], "the gate was touched before the checks passed"
 
 
+@pytest.fixture(scope="module")
+def release(tmp_path_factory):
+    """The release wheel built from this checkout, as an operator builds it."""
+    base = tmp_path_factory.mktemp("release")
+    return build_wheel(copy_source(base / "src"), base / "dist")
+
+
+def _checked_inventory(tmp_path, wheel, host_vars=None):
+    """The example inventory with what the operator adds (TUF root, vault, release),
+    and optionally changed host_vars: {host: {var: value}}."""
+    inventory = tmp_path / "inventory"
+    shutil.copytree(ANSIBLE_DIR / "inventory" / "example", inventory)
+    write_tuf_root(inventory / "files" / "1.root.json")
+    (inventory / "group_vars" / "gates" / "vault.yml").write_text(
+        f"vault_gate_admin_password: {os.urandom(12).hex()}\n")
+    for host, values in (host_vars or {}).items():
+        path = inventory / "host_vars" / f"{host}.yml"
+        path.write_text(path.read_text() + "".join(f"{k}: {json.dumps(v)}\n" for k, v in values.items()))
+    extra = tmp_path / "release.json"
+    extra.write_text(json.dumps({"gate_release_version": VERSION,
+                                 "gate_release_artifact": str(wheel)}))
+    return inventory / "hosts.yml", ["-e", f"@{extra}"]
+
+
+def test_example_inventory_passes_the_checks(release, tmp_path):
+    """Only the checks run (tag always): the gates are never contacted."""
+    hosts, args = _checked_inventory(tmp_path, release)
+    run = run_playbook(hosts, *args, "--tags", "always", timeout=600)
+    assert run.rc == 0, run.tail()
+    assert "4 face(s), 4 picture(s) on 2 output(s), display sway" in run.output  # Hữu Nghị
+    assert "2 face(s), 1 picture(s) on 1 output(s), display sway" in run.output  # Tân Thanh
+
+
+def test_pre_tasks_refuse_overlapping_faces_with_the_releases_message(release, tmp_path):
+    faces = [
+        {"id": 1, "name": "Mặt 1", "output": "hdmi0", "region": {"x": 0, "y": 0, "width": 1000, "height": 1080}},
+        {"id": 2, "name": "Mặt 2", "output": "hdmi0", "region": {"x": 960, "y": 0, "width": 960, "height": 1080}},
+    ]
+    hosts, args = _checked_inventory(tmp_path, release, {"huu-nghi-01": {"gate_faces": faces}})
+    run = run_playbook(hosts, *args, "--tags", "always", "--limit", "huu-nghi-01", timeout=600)
+    assert run.rc != 0 and run.failed == 1, run.tail()
+    assert "faces 1 and 2 overlap on output 'hdmi0'" in run.output, run.tail()
+    assert "host_vars/huu-nghi-01.yml" in run.output
+
+
+def test_pre_tasks_refuse_an_active_low_relay_the_firmware_would_not_hold_off(release, tmp_path):
+    hosts, args = _checked_inventory(tmp_path, release)
+    run = run_playbook(hosts, *args, "--tags", "always", "--skip-tags", "raspberry-pi", timeout=600)
+    assert run.rc != 0, run.tail()
+    assert "Faces 1, 2, 3, 4 of huu-nghi-01 have active-low relays" in run.output, run.tail()
+    assert "BCM 4, 5, 6, 7" in run.output
+    # Tân Thanh's relay is active high: low at boot is off, so it passes.
+    assert "tan-thanh-01" not in " ".join(l for l in run.output.splitlines() if "failed=1" in l)
+
+
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("debootstrap"),
     reason="the converge needs root and debootstrap (scripts/setup.sh --tests installs it)")
 
 
 @pytest.fixture(scope="module")
-def gate(tmp_path_factory):
+def gate(tmp_path_factory, release):
     """A province inventory (the example's vars) aimed at a fresh Debian 12 root."""
     base = tmp_path_factory.mktemp("gate")
     root = copy_root(base / "root")
@@ -79,7 +136,8 @@ def gate(tmp_path_factory):
     (root / "etc" / "dpkg" / "dpkg.cfg.d" / "unsafe-io").write_text("force-unsafe-io\n")
 
     dist = base / "dist"
-    wheel = build_wheel(copy_source(base / "src"), dist)
+    dist.mkdir()
+    wheel = release
     inventory = base / "inventory"
     shutil.copytree(ANSIBLE_DIR / "inventory" / "example", inventory)
     write_tuf_root(inventory / "files" / "1.root.json")
@@ -154,11 +212,13 @@ def test_configuration_holds_the_inventorys_gate_and_is_accepted(gate):
     values = tomllib.loads(config.read_text())
     assert values["gate_id"] == "lang-son-huu-nghi"
     assert values["gate_name"] == "Cửa khẩu quốc tế Hữu Nghị"
-    assert [f["relay_pin"] for f in values["faces"]] == [17, 27, 22, 23]
+    assert [f["relay_pin"] for f in values["faces"]] == [4, 5, 6, 7]
     assert values["faces"][0]["relay_active_high"] is False
-    assert values["outputs"][1]["mpv_args"][-1] == "--drm-connector=HDMI-A-2"
+    assert [o["connector"] for o in values["outputs"]] == ["HDMI-A-1", "HDMI-A-2"]
+    assert values["faces"][1]["region"] == {"x": 960, "y": 0, "width": 960, "height": 1080}
+    assert (values["display"], values["mpv_vo"], values["mpv_hwdec"]) == ("sway", "gpu", "auto-safe")
     check = in_root(root, "gatecast", "settings", "--check")
-    assert "configuration OK (4 face(s))" in check.stdout
+    assert "configuration OK (4 face(s), 4 picture(s) on 2 output(s), display sway)" in check.stdout
     assert values["central_url"] == "https://signage.langson.example.gov.vn"
     trusted = root / "etc" / "gatecast" / "root.json"
     assert values["sync_root_file"] == "/etc/gatecast/root.json"
@@ -200,7 +260,7 @@ def test_release_runs_from_its_own_virtualenv(gate):
 def test_units_are_installed_enabled_and_verified_by_systemd(gate):
     root = gate["root"]
     units = [root / "etc" / "systemd" / "system" / f"gatecast-{n}.service"
-             for n in ("player", "admin", "sync")]
+             for n in ("player", "admin", "sync", "sway")]
     for unit in units:
         assert _mode(unit)[0] == 0o644
         wanted = root / "etc" / "systemd" / "system" / "multi-user.target.wants" / unit.name
@@ -208,6 +268,18 @@ def test_units_are_installed_enabled_and_verified_by_systemd(gate):
     player = units[0].read_text()
     assert "Type=notify" in player and "WatchdogSec=30" in player and "Restart=always" in player
     assert "ExecStart=/opt/gatecast/current/bin/gatecast player" in player
+    # The player needs the compositor and finds it at the sockets sway's unit makes.
+    assert "Requires=gatecast-sway.service" in player and "After=gatecast-sway.service" in player
+    assert "Environment=WAYLAND_DISPLAY=/run/gatecast-sway/wayland-1" in player
+    assert "Environment=SWAYSOCK=/run/gatecast-sway/sway-ipc.sock" in player
+    sway = units[3].read_text()
+    assert "User=gatecast" in sway and "ExecStart=/usr/bin/sway --config /etc/sway/gatecast.conf" in sway
+    assert "Environment=SWAYSOCK=/run/gatecast-sway/sway-ipc.sock" in sway
+    assert "RuntimeDirectory=gatecast-sway" in sway and "LIBSEAT_BACKEND=seatd" in sway
+    assert "WAYLAND_DISPLAY" not in unit_environment(units[3]), "sway would run nested"
+    assert (root / "etc" / "systemd" / "system" / "multi-user.target.wants" / "seatd.service").exists()
+    # The login prompt does not sit under the pictures on tty1.
+    assert os.readlink(root / "etc" / "systemd" / "system" / "getty@tty1.service") == "/dev/null"
     assert "gatecast admin --bind 10.20.1.10:8080" in units[1].read_text()
     proc = subprocess.run(
         ["systemd-analyze", "verify", f"--root={root}", *[f"/etc/systemd/system/{u.name}" for u in units]],
@@ -244,12 +316,39 @@ def test_base_hardening_and_display_settings(gate):
     assert os.readlink(root / "etc" / "systemd" / "system" / "bluetooth.service") == "/dev/null"
     cmdline = (root / "boot" / "firmware" / "cmdline.txt").read_text()
     assert cmdline.count("\n") == 1
-    assert cmdline.split() == PI_CMDLINE_TXT.split() + ["video=HDMI-A-1:1920x1080@60D", "consoleblank=0"]
+    assert cmdline.split() == PI_CMDLINE_TXT.split() + [
+        "video=HDMI-A-1:1920x1080@60D", "video=HDMI-A-2:1920x1080@60D", "consoleblank=0"]
     config_txt = (root / "boot" / "firmware" / "config.txt").read_text()
     assert config_txt.startswith(PI_CONFIG_TXT)
     assert "hdmi_force_hotplug=1" in config_txt and "dtoverlay=disable-wifi" in config_txt
-    for pkg in ("mpv", "ffmpeg", "fonts-noto-core", "fonts-noto-cjk", "chrony", "nftables"):
+    for pkg in ("mpv", "ffmpeg", "fonts-noto-core", "fonts-noto-cjk", "chrony", "nftables",
+                "sway", "grim", "seatd"):
         in_root(root, "dpkg-query", "-W", pkg)
+
+
+@needs_root
+def test_every_relay_is_held_off_by_the_firmware(gate):
+    """Hữu Nghị's relays are active low: each pin is driven high (op,dh) from the
+    firmware's first instant, in the [all] section of config.txt."""
+    config_txt = (gate["root"] / "boot" / "firmware" / "config.txt").read_text()
+    block = config_txt.split("# BEGIN gatecast display")[1].split("# END gatecast display")[0]
+    lines = [line for line in block.splitlines() if line.startswith("gpio=")]
+    assert lines == ["gpio=4=op,dh", "gpio=5=op,dh", "gpio=6=op,dh", "gpio=7=op,dh"]
+    assert block.splitlines()[1] == "[all]"
+
+
+@needs_root
+def test_compositor_configuration_follows_the_outputs(gate):
+    text = (gate["root"] / "etc" / "sway" / "gatecast.conf").read_text()
+    assert text.startswith("#")  # ansible_managed
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+    assert ("output HDMI-A-1 mode 1920x1080@60Hz position 0 0 transform normal "
+            "bg #000000 solid_color") in lines
+    assert ("output HDMI-A-2 mode 1920x1080@60Hz position 1920 0 transform normal "
+            "bg #000000 solid_color") in lines
+    assert "output * dpms on" in lines and "seat * hide_cursor 1" in lines
+    assert "xwayland disable" in lines and "default_border none" in lines
+    assert not any(line.startswith(("bar", "bindsym", "exec")) for line in lines)
 
 
 @needs_root

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -253,3 +254,34 @@ otg_mode=1
 """
 PI_CMDLINE_TXT = ("console=serial0,115200 console=tty1 root=PARTUUID=4e639091-02 rootfstype=ext4 "
                   "fsck.repair=yes rootwait quiet splash plymouth.ignore-serial-consoles\n")
+
+
+def read_unit(path: Path) -> dict[str, list[str]]:
+    """The [Service] and [Unit] settings of a systemd unit file, each key with
+    every value it is given (Environment= and Exec*= may repeat)."""
+    settings: dict[str, list[str]] = {}
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", ";", "[")) or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        settings.setdefault(key.strip(), []).append(value.strip())
+    return settings
+
+
+def unit_environment(path: Path) -> dict[str, str]:
+    """Environment= of a unit as systemd reads it (later assignments win)."""
+    env: dict[str, str] = {}
+    for value in read_unit(path).get("Environment", []):
+        for assignment in shlex.split(value):
+            name, _, val = assignment.partition("=")
+            env[name] = val
+    return env
+
+
+def unit_command(path: Path, key: str = "ExecStart") -> list[str]:
+    """The argv of a unit's single ExecStart= (or another Exec key), without
+    systemd's prefixes (-, @, +, !)."""
+    (value,) = read_unit(path)[key]
+    return shlex.split(value.lstrip("-@+!:"))
+
