@@ -1,24 +1,28 @@
 """Provisioning with Ansible, for real: lint, syntax, the playbook's checks, and
 a converge into a Debian 12 root made by debootstrap over the chroot connection,
-twice (the second run must change nothing), then an update that fails and one
-that works.
+twice (the second run must change nothing); then what was provisioned is started
+as the gate would start it, under a headless sway standing for the Pi's outputs;
+then an update that fails and one that works.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
+import sys
+import time
 import tomllib
 
 import pytest
 from werkzeug.security import check_password_hash
 
 from tests.support.ansible import (
-    ANSIBLE_DIR, BIN, PI_CMDLINE_TXT, PI_CONFIG_TXT, ansible_env, build_wheel,
-    copy_root, copy_source, in_root, project_version, run_playbook, save_debs,
+    ANSIBLE_DIR, BIN, PI_CMDLINE_TXT, PI_CONFIG_TXT, InstalledGate, ansible_env, build_wheel,
+    copy_root, copy_source, in_root, project_version, run_playbook, save_debs, unit_command,
     unit_environment, wheelhouse, write_tuf_root,
 )
 
@@ -349,6 +353,135 @@ def test_compositor_configuration_follows_the_outputs(gate):
     assert "output * dpms on" in lines and "seat * hide_cursor 1" in lines
     assert "xwayland disable" in lines and "default_border none" in lines
     assert not any(line.startswith(("bar", "bindsym", "exec")) for line in lines)
+
+
+# The headless compositor that stands for the Pi's two HDMI ports names its outputs
+# HEADLESS-1/2; the gate's files name HDMI-A-1/2. This is the one rename the test
+# makes in what was provisioned (in private copies bound over the originals).
+HEADLESS_FOR = {"HDMI-A-1": "HEADLESS-1", "HDMI-A-2": "HEADLESS-2"}
+# What a machine without the Pi's GPU needs, and nothing else: wlroots' headless
+# backend with its software renderer, and mpv's shared-memory output. TEST ONLY:
+# the gate runs sway on its DRM card and mpv with --vo=gpu (docs/gate-display.md).
+HEADLESS_SWAY_ENV = {"WLR_BACKENDS": "headless", "WLR_HEADLESS_OUTPUTS": "2",
+                     "WLR_RENDERER": "pixman"}
+TEST_ONLY_PLAYER_ENV = {"GATECAST_MPV_VO": "wlshm"}
+
+
+def _headless_copy(src, dest):
+    text = src.read_text()
+    for connector, headless in HEADLESS_FOR.items():
+        text = text.replace(connector, headless)
+    dest.write_text(text)
+    return dest
+
+
+_GET = """import sys, time, urllib.error, urllib.request
+deadline = time.monotonic() + float(sys.argv[2])
+while True:
+    try:
+        r = urllib.request.urlopen(sys.argv[1], timeout=10)
+    except urllib.error.HTTPError as e:
+        r = e
+    except OSError:  # not listening yet
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.5)
+        continue
+    sys.stdout.write(f"{r.status} {r.headers.get('Content-Type', '')}\\n{r.read().decode()}")
+    break
+"""
+
+
+def _get(gate, url, wait=10):
+    """'STATUS CONTENT-TYPE\\nBODY' of a GET from inside the gate's network namespace."""
+    return gate.as_root(sys.executable, "-c", _GET, url, str(wait), timeout=wait + 60).stdout
+
+
+def _region_pixels(png, region):
+    from PIL import Image
+    with Image.open(png) as im:
+        box = (region["x"], region["y"], region["x"] + region["width"], region["y"] + region["height"])
+        crop = im.convert("RGB").crop(box)
+        lit = sum(1 for px in crop.getdata() if max(px) > 24)
+        return crop, lit / (crop.width * crop.height)
+
+
+@needs_root
+def test_installed_release_shows_every_face_under_the_provisioned_compositor(gate, tmp_path):
+    """Start what was provisioned, as the gate's systemd would: sway and the player
+    from their installed units (command, environment, user), the installed release
+    and its gatecast.toml; each of Hữu Nghị's four faces gets its own notice, and
+    every face's region of both outputs shows its own lit picture in grim captures."""
+    root = gate["root"]
+    units = root / "etc" / "systemd" / "system"
+    sway_unit, player_unit = (units / f"gatecast-{n}.service" for n in ("sway", "player"))
+    config = tomllib.loads((root / "etc" / "gatecast" / "gatecast.toml").read_text())
+    outputs = {o["name"]: o for o in config["outputs"]}
+    shots = tmp_path / "captures"
+    shots.mkdir()
+    with InstalledGate(root, "10.20.1.10") as g:
+        g.bind(_headless_copy(root / "etc" / "sway" / "gatecast.conf", tmp_path / "sway.conf"),
+               "/etc/sway/gatecast.conf")
+        g.bind(_headless_copy(root / "etc" / "gatecast" / "gatecast.toml", tmp_path / "gatecast.toml"),
+               "/etc/gatecast/gatecast.toml")
+        # ExecStartPre waits for seatd, which a headless backend never asks for.
+        sway = g.start(sway_unit, HEADLESS_SWAY_ENV, log=tmp_path / "sway.log")
+        ready = g.run_as(sway_unit, unit_command(sway_unit, "ExecStartPost"), timeout=120)
+        assert ready.returncode == 0 and sway.poll() is None, (tmp_path / "sway.log").read_text()
+
+        for face in config["faces"]:
+            note = g.run_as(player_unit, ["/opt/gatecast/current/bin/gatecast", "notice", "set",
+                                          "--text-vi", f"{face['name']}: bản tin riêng",
+                                          "--face", str(face["id"])])
+            assert note.returncode == 0, note.stdout + note.stderr
+        player = g.start(player_unit, TEST_ONLY_PLAYER_ENV, log=tmp_path / "player.log")
+
+        def capture(output):
+            """grim as the player takes its screenshots: the whole output, as shown."""
+            path = f"/tmp/{output['name']}.png"
+            proc = g.run_as(player_unit, ["grim", "-o", HEADLESS_FOR[output["connector"]], path])
+            assert proc.returncode == 0, proc.stderr
+            return root / path.lstrip("/")
+
+        faces_seen = {}
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and len(faces_seen) < len(config["faces"]):
+            assert player.poll() is None, (tmp_path / "player.log").read_text()[-4000:]
+            for output in outputs.values():
+                png = capture(output)
+                shutil.copy(png, shots / png.name)
+                for face in (f for f in config["faces"] if f["output"] == output["name"]):
+                    crop, lit = _region_pixels(png, face["region"])
+                    if lit > 0.5:
+                        faces_seen[face["id"]] = crop
+            time.sleep(1)
+        assert sorted(faces_seen) == [1, 2, 3, 4], (
+            f"lit faces {sorted(faces_seen)}; captures in {shots}\n"
+            + (tmp_path / "player.log").read_text()[-4000:])
+        # Four faces, four pictures: no two regions show the same thing.
+        pictures = {f: crop.tobytes() for f, crop in faces_seen.items()}
+        assert len(set(pictures.values())) == 4
+        print(f"\ncaptures of both outputs: {shots}")
+
+
+@needs_root
+def test_installed_admin_serves_its_css_and_javascript(gate, tmp_path):
+    """The admin as its unit starts it (the installed release, on the gate's LAN
+    address): its pages name their stylesheet and script, and both are served."""
+    admin_unit = gate["root"] / "etc" / "systemd" / "system" / "gatecast-admin.service"
+    with InstalledGate(gate["root"], "10.20.1.10") as g:
+        admin = g.start(admin_unit, log=tmp_path / "admin.log")
+        bind = unit_command(admin_unit)[-1]  # --bind ADDRESS:PORT, the gate's LAN address
+        status, _, page = _get(g, f"http://{bind}/login", wait=180).partition("\n")
+        assert status == "200 text/html; charset=utf-8", (status, (tmp_path / "admin.log").read_text())
+        assets = re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js))"', page)
+        assert any(a.endswith(".css") for a in assets) and any(a.endswith(".js") for a in assets), page
+        for asset in assets:
+            status, _, body = _get(g, f"http://{bind}{asset}").partition("\n")
+            kind = "text/css" if asset.endswith(".css") else "javascript"
+            assert status.startswith("200 ") and kind in status, f"{asset}: {status}"
+            assert len(body.strip()) > 100, f"{asset} is empty"
+        assert admin.poll() is None
 
 
 @needs_root

@@ -285,3 +285,122 @@ def unit_command(path: Path, key: str = "ExecStart") -> list[str]:
     (value,) = read_unit(path)[key]
     return shlex.split(value.lstrip("-@+!:"))
 
+
+# What systemd gives every service of User= before the unit's own Environment=.
+SYSTEMD_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin"
+
+
+class InstalledGate:
+    """A provisioned root run as the gate runs it, without touching this machine.
+
+    One holder process owns private mount and network namespaces: the root gets
+    /proc, /dev, /sys and an empty /run there (nothing is mounted on the host, and
+    everything goes when the holder and its guests end), and the gate's LAN address
+    sits on that namespace's loopback, so the admin binds where its unit says and
+    no port of this shared machine is taken. Services start as systemd would start
+    them: the unit's ExecStart and Environment (parsed from the installed unit
+    files), its User and Group, its RuntimeDirectory, chrooted into the root.
+    """
+
+    def __init__(self, root: Path, lan_address: str):
+        self.root = root
+        self.lan_address = lan_address
+        self.holder: subprocess.Popen | None = None
+        self.started: list[subprocess.Popen] = []
+
+    def __enter__(self) -> "InstalledGate":
+        r = shlex.quote(str(self.root))
+        script = (
+            f"set -e; mount -t proc proc {r}/proc; mount --rbind /dev {r}/dev; "
+            f"mount -t sysfs sysfs {r}/sys; mount -t tmpfs -o mode=0755 tmpfs {r}/run; "
+            f"ip link set lo up; ip addr add {shlex.quote(self.lan_address)}/32 dev lo; "
+            "echo ready; exec sleep infinity")
+        self.holder = subprocess.Popen(["unshare", "--mount", "--net", "sh", "-c", script],
+                                       stdout=subprocess.PIPE, text=True)
+        line = self.holder.stdout.readline()
+        if line.strip() != "ready":
+            self.holder.kill()
+            raise RuntimeError(f"could not set up the gate's namespaces: {line!r}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for proc in reversed(self.started):
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in reversed(self.started):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        # Whatever a service left behind in the root (mpv children, grim) ends too.
+        for pid in self._guests():
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        self.holder.kill()
+        self.holder.wait()
+
+    def _guests(self) -> list[int]:
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if os.readlink(entry / "root") == str(self.root):
+                        pids.append(int(entry.name))
+                except OSError:
+                    pass
+        return pids
+
+    def nsenter(self, *argv: str) -> list[str]:
+        return ["nsenter", "-t", str(self.holder.pid), "-m", "-n", "--", *argv]
+
+    def as_root(self, *argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
+        """A command in the gate's namespaces on this machine (not chrooted)."""
+        return subprocess.run(self.nsenter(*argv), capture_output=True, text=True,
+                              timeout=timeout, check=True)
+
+    def bind(self, source: Path, target: str) -> None:
+        """Put `source` over the root's file `target`, in the gate's namespace only."""
+        self.as_root("mount", "--bind", str(source), str(self.root) + target)
+
+    def user_command(self, user: str, group: str, env: dict[str, str], argv: list[str]) -> list[str]:
+        """argv run inside the root as user:group with exactly `env` (no PAM, like systemd)."""
+        return self.nsenter(
+            "chroot", str(self.root), "setpriv", f"--reuid={user}", f"--regid={group}",
+            "--init-groups", "env", "-i", *[f"{k}={v}" for k, v in env.items()], *argv)
+
+    def service_env(self, unit: Path) -> tuple[str, str, dict[str, str]]:
+        """User, Group and the environment systemd gives the unit's processes."""
+        settings = read_unit(unit)
+        user = settings.get("User", ["root"])[-1]
+        group = settings.get("Group", [user])[-1]
+        passwd = in_root(self.root, "getent", "passwd", user).stdout.strip().split(":")
+        env = {"PATH": SYSTEMD_PATH, "HOME": passwd[5], "USER": user, "LOGNAME": user,
+               "SHELL": passwd[6]}
+        env.update(unit_environment(unit))
+        return user, group, env
+
+    def start(self, unit: Path, test_env: dict[str, str] | None = None,
+              log: Path | None = None) -> subprocess.Popen:
+        """Start a service from its installed unit file, with `test_env` on top."""
+        user, group, env = self.service_env(unit)
+        env.update(test_env or {})
+        settings = read_unit(unit)
+        for name in settings.get("RuntimeDirectory", []):
+            mode = settings.get("RuntimeDirectoryMode", ["0755"])[-1]
+            self.as_root("chroot", str(self.root), "install", "-d", "-o", user, "-g", group,
+                         "-m", mode, f"/run/{name}")
+        out = open(log, "w") if log else subprocess.DEVNULL
+        proc = subprocess.Popen(self.user_command(user, group, env, unit_command(unit)),
+                                stdout=out, stderr=subprocess.STDOUT)
+        self.started.append(proc)
+        return proc
+
+    def run_as(self, unit: Path, argv: list[str], test_env: dict[str, str] | None = None,
+               timeout: float = 120) -> subprocess.CompletedProcess:
+        """A command in the environment of a unit's service (e.g. the CLI next to the player)."""
+        user, group, env = self.service_env(unit)
+        env.update(test_env or {})
+        return subprocess.run(self.user_command(user, group, env, argv), capture_output=True,
+                              text=True, timeout=timeout)
