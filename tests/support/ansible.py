@@ -307,6 +307,7 @@ class InstalledGate:
         self.lan_address = lan_address
         self.holder: subprocess.Popen | None = None
         self.started: list[subprocess.Popen] = []
+        self.logs: list = []
 
     def __enter__(self) -> "InstalledGate":
         r = shlex.quote(str(self.root))
@@ -340,6 +341,9 @@ class InstalledGate:
                 pass
         self.holder.kill()
         self.holder.wait()
+        self.holder.stdout.close()
+        for log in self.logs:
+            log.close()
 
     def _guests(self) -> list[int]:
         pids = []
@@ -391,7 +395,10 @@ class InstalledGate:
             mode = settings.get("RuntimeDirectoryMode", ["0755"])[-1]
             self.as_root("chroot", str(self.root), "install", "-d", "-o", user, "-g", group,
                          "-m", mode, f"/run/{name}")
-        out = open(log, "w") if log else subprocess.DEVNULL
+        out = subprocess.DEVNULL
+        if log:
+            out = open(log, "w")
+            self.logs.append(out)
         proc = subprocess.Popen(self.user_command(user, group, env, unit_command(unit)),
                                 stdout=out, stderr=subprocess.STDOUT)
         self.started.append(proc)
