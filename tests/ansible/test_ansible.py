@@ -361,7 +361,7 @@ def test_compositor_configuration_follows_the_outputs(gate):
 HEADLESS_FOR = {"HDMI-A-1": "HEADLESS-1", "HDMI-A-2": "HEADLESS-2"}
 # What a machine without the Pi's GPU needs, and nothing else: wlroots' headless
 # backend with its software renderer, and mpv's shared-memory output. TEST ONLY:
-# the gate runs sway on its DRM card and mpv with --vo=gpu (docs/gate-display.md).
+# the gate runs sway on its DRM card and mpv with --vo=gpu (docs/display.md).
 HEADLESS_SWAY_ENV = {"WLR_BACKENDS": "headless", "WLR_HEADLESS_OUTPUTS": "2",
                      "WLR_RENDERER": "pixman"}
 TEST_ONLY_PLAYER_ENV = {"GATECAST_MPV_VO": "wlshm"}
