@@ -375,14 +375,20 @@ def _headless_copy(src, dest):
     return dest
 
 
-_GET = """import sys, time, urllib.error, urllib.request
+_GET = """import ssl, sys, time, urllib.error, urllib.request
+url, cafile = sys.argv[1], sys.argv[3]
 deadline = time.monotonic() + float(sys.argv[2])
 while True:
     try:
-        r = urllib.request.urlopen(sys.argv[1], timeout=10)
+        context = None
+        if url.startswith("https:"):
+            # The certificate the gate made at its first start, and no other.
+            context = ssl.create_default_context(cafile=cafile)
+            context.check_hostname = False
+        r = urllib.request.urlopen(url, timeout=10, context=context)
     except urllib.error.HTTPError as e:
         r = e
-    except OSError:  # not listening yet
+    except OSError:  # not listening (or no certificate) yet
         if time.monotonic() > deadline:
             raise
         time.sleep(0.5)
@@ -393,8 +399,11 @@ while True:
 
 
 def _get(gate, url, wait=10):
-    """'STATUS CONTENT-TYPE\\nBODY' of a GET from inside the gate's network namespace."""
-    return gate.as_root(sys.executable, "-c", _GET, url, str(wait), timeout=wait + 60).stdout
+    """'STATUS CONTENT-TYPE\\nBODY' of a GET from inside the gate's network namespace,
+    trusting only the admin's own certificate (made in the state folder)."""
+    cafile = gate.root / "var" / "lib" / "gatecast" / "tls" / "admin-cert.pem"
+    return gate.as_root(sys.executable, "-c", _GET, url, str(wait), str(cafile),
+                        timeout=wait + 60).stdout
 
 
 def _region_pixels(png, region):
@@ -475,12 +484,13 @@ def test_installed_admin_serves_its_css_and_javascript(gate, tmp_path):
     with InstalledGate(gate["root"], "10.20.1.10") as g:
         admin = g.start(admin_unit, log=tmp_path / "admin.log")
         bind = unit_command(admin_unit)[-1]  # --bind ADDRESS:PORT, the gate's LAN address
-        status, _, page = _get(g, f"http://{bind}/login", wait=180).partition("\n")
+        # admin_tls is "auto": HTTPS on a LAN address, with a certificate made at first start.
+        status, _, page = _get(g, f"https://{bind}/login", wait=180).partition("\n")
         assert status == "200 text/html; charset=utf-8", (status, (tmp_path / "admin.log").read_text())
         assets = re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js))"', page)
         assert any(a.endswith(".css") for a in assets) and any(a.endswith(".js") for a in assets), page
         for asset in assets:
-            status, _, body = _get(g, f"http://{bind}{asset}").partition("\n")
+            status, _, body = _get(g, f"https://{bind}{asset}").partition("\n")
             kind = "text/css" if asset.endswith(".css") else "javascript"
             assert status.startswith("200 ") and kind in status, f"{asset}: {status}"
             assert len(body.strip()) > 100, f"{asset} is empty"
