@@ -157,10 +157,13 @@ def test_units_firewall_and_configuration_are_accepted(central_host):
     # The installed release reads the configuration the role wrote.
     conf = root / "etc/gatecast/central.toml"
     assert 'central_feed_publish_url = "http://127.0.0.1:8701/feed"' in conf.read_text()
-    ok = in_root(root, "/opt/gatecast-central/current/bin/gatecast", "central", "gates",
-                 "--config", "/etc/gatecast/central.toml", "--state", "/tmp/config-check",
-                 check=False)
-    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert ('central_database_url = "postgresql://gatecast-central@/gatecast?'
+            'host=/run/postgresql"') in conf.read_text()
+    ok = in_root(root, "/opt/gatecast-central/current/bin/python", "-c",
+                 "from central.settings import load_central_settings as load; "
+                 "s = load(config_file='/etc/gatecast/central.toml', env={}); "
+                 "print(s['central_database_url'], s['central_feed_publish_url'])", check=False)
+    assert ok.returncode == 0 and "postgresql://" in ok.stdout, ok.stdout + ok.stderr
     user = in_root(root, "getent", "passwd", "gatecast-central").stdout.split(":")
     assert user[6].strip() == "/usr/sbin/nologin" and int(user[2]) < 1000
 
