@@ -10,11 +10,10 @@ variables, then `--state`. A central host is not a gate: it has its own file.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 from typing import Any, Mapping
 
-from kiosk.settings import Setting, Settings, SettingsError, _coerce
+from kiosk.settings import Setting, Settings, read_toml_settings, resolve_settings
 
 DEFAULT_CONFIG_FILE = Path("/etc/gatecast/central.toml")
 DEFAULT_STATE_DIR = Path("/var/lib/gatecast-central")
@@ -86,42 +85,13 @@ CENTRAL_SETTINGS_BY_NAME = {s.name: s for s in CENTRAL_SETTINGS}
 
 
 def read_config_file(path: Path | None) -> dict[str, Any]:
-    """Read central's TOML config: a missing default file is fine, a missing
-    named one is not; unknown names are refused (a typo is not a default)."""
-    if path is None:
-        path = DEFAULT_CONFIG_FILE
-        if not path.exists():
-            return {}
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise SettingsError(f"config file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as e:
-        raise SettingsError(f"config file {path} is not valid TOML: {e}") from None
-    if "central" in data and isinstance(data["central"], dict):
-        data = {**data, **data.pop("central")}
-    unknown = sorted(set(data) - set(CENTRAL_SETTINGS_BY_NAME))
-    if unknown:
-        raise SettingsError(f"config file {path}: unknown central setting(s) "
-                            f"{', '.join(unknown)}")
-    return data
+    """Read central's TOML config (flat keys or a [central] table)."""
+    return read_toml_settings(path, default_path=DEFAULT_CONFIG_FILE, table="central",
+                              known=CENTRAL_SETTINGS_BY_NAME, noun="central setting(s)")
 
 
 def load_central_settings(config_file: Path | None = None, state_dir: Path | None = None,
                           env: Mapping[str, str] | None = None) -> Settings:
     """Resolve every central setting. `state_dir` (the --state option) beats everything."""
     env = os.environ if env is None else env
-    file_values = read_config_file(config_file)
-    values: dict[str, Any] = {}
-    origins: dict[str, str] = {}
-    for s in CENTRAL_SETTINGS:
-        value, origin = s.default, "default"
-        if s.name in file_values:
-            value, origin = _coerce(s, file_values[s.name]), "file"
-        if s.env_var in env:
-            value, origin = _coerce(s, env[s.env_var]), "environment"
-        values[s.name], origins[s.name] = value, origin
-    if state_dir is not None:
-        values["state_dir"], origins["state_dir"] = str(state_dir), "option"
-    return Settings(values, origins)
+    return resolve_settings(CENTRAL_SETTINGS, read_config_file(config_file), env, state_dir)

@@ -280,10 +280,13 @@ class Settings(Mapping[str, Any]):
         return self.state_path / "screenshots"
 
 
-def read_config_file(path: Path | None) -> dict[str, Any]:
-    """Read the TOML config; a missing default file is fine, a missing named one is not."""
+def read_toml_settings(path: Path | None, *, default_path: Path, table: str,
+                       known: Mapping[str, Setting], noun: str = "setting(s)") -> dict[str, Any]:
+    """Read a TOML config of one settings table (the gate's or central's): a missing
+    default file is fine, a missing named one is not; flat keys and a `[table]` table
+    both work; unknown names are refused (a typo is not a default)."""
     if path is None:
-        path = DEFAULT_CONFIG_FILE
+        path = default_path
         if not path.exists():
             return {}
     try:
@@ -293,13 +296,42 @@ def read_config_file(path: Path | None) -> dict[str, Any]:
         raise SettingsError(f"config file {path} does not exist") from None
     except tomllib.TOMLDecodeError as e:
         raise SettingsError(f"config file {path} is not valid TOML: {e}") from None
-    # Allow both flat keys and a [gatecast] table.
-    if "gatecast" in data and isinstance(data["gatecast"], dict):
-        data = {**data, **data.pop("gatecast")}
-    unknown = sorted(set(data) - set(SETTINGS_BY_NAME))
+    if table in data and isinstance(data[table], dict):
+        data = {**data, **data.pop(table)}
+    unknown = sorted(set(data) - set(known))
     if unknown:
-        raise SettingsError(f"config file {path}: unknown setting(s) {', '.join(unknown)}")
+        raise SettingsError(f"config file {path}: unknown {noun} {', '.join(unknown)}")
     return data
+
+
+def resolve_settings(table: tuple[Setting, ...], file_values: Mapping[str, Any],
+                     env: Mapping[str, str], state_dir: Path | None = None,
+                     db_values: Mapping[str, Any] | None = None,
+                     overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Each setting of `table` from, lowest first: its default, the file, the database,
+    the environment, overrides; `state_dir` (the --state option) beats everything."""
+    # (origin, values, keyed by the GATECAST_* variable name rather than the setting's)
+    layers = (("file", file_values, False), ("database", db_values or {}, False),
+              ("environment", env, True), ("override", overrides or {}, False))
+    values: dict[str, Any] = {}
+    origins: dict[str, str] = {}
+    for s in table:
+        value, origin = s.default, "default"
+        for layer, source, by_env_var in layers:
+            key = s.env_var if by_env_var else s.name
+            if key in source:
+                value, origin = _coerce(s, source[key]), layer
+        values[s.name] = value
+        origins[s.name] = origin
+    if state_dir is not None:
+        values["state_dir"], origins["state_dir"] = str(state_dir), "option"
+    return Settings(values, origins)
+
+
+def read_config_file(path: Path | None) -> dict[str, Any]:
+    """Read the gate's TOML config (flat keys or a [gatecast] table)."""
+    return read_toml_settings(path, default_path=DEFAULT_CONFIG_FILE, table="gatecast",
+                              known=SETTINGS_BY_NAME)
 
 
 def load_settings(
@@ -311,24 +343,8 @@ def load_settings(
 ) -> Settings:
     """Resolve every setting. `state_dir` (the --state option) beats everything."""
     env = os.environ if env is None else env
-    file_values = read_config_file(config_file)
-    values: dict[str, Any] = {}
-    origins: dict[str, str] = {}
-    for s in SETTINGS:
-        value, origin = s.default, "default"
-        if s.name in file_values:
-            value, origin = _coerce(s, file_values[s.name]), "file"
-        if db_values and s.name in db_values:
-            value, origin = _coerce(s, db_values[s.name]), "database"
-        if s.env_var in env:
-            value, origin = _coerce(s, env[s.env_var]), "environment"
-        if overrides and s.name in overrides:
-            value, origin = _coerce(s, overrides[s.name]), "override"
-        values[s.name] = value
-        origins[s.name] = origin
-    if state_dir is not None:
-        values["state_dir"], origins["state_dir"] = str(state_dir), "option"
-    return Settings(values, origins)
+    return resolve_settings(SETTINGS, read_config_file(config_file), env, state_dir,
+                            db_values, overrides)
 
 
 def with_database(settings: Settings, db) -> Settings:
