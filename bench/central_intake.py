@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.central import central_config, served_central  # noqa: E402
 from tests.support.nginx import HOSTNAME, cpu_seconds, render, running_nginx  # noqa: E402
+from tests.support.postgres import bench_database_url  # noqa: E402
 
 from central.app import repository_for  # noqa: E402
 from central.db import open_central_db  # noqa: E402
@@ -224,18 +225,8 @@ def main() -> None:
     ap.add_argument("--database-url", default="",
                     help="central_database_url of an existing (empty) database")
     args = ap.parse_args()
-    cluster = None
-    url = args.database_url
-    if args.store == "postgresql" and not url:
-        from tests.support.postgres import PostgresCluster
-
-        cluster = PostgresCluster(durable=True).start()
-        url = cluster.url(cluster.create_database())
-    try:
+    with bench_database_url(args.store, args.database_url) as url:
         run(args, url)
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 def run(args, database_url: str) -> None:

@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.central import make_central  # noqa: E402
 from tests.support.media import make_image  # noqa: E402
+from tests.support.postgres import bench_database_url  # noqa: E402
 
 from central.assign import add_entry  # noqa: E402
 from central.fleet import add_group  # noqa: E402
@@ -39,17 +40,8 @@ def main() -> None:
     ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
                     help="postgresql: a throwaway cluster (default durability) for this run")
     args = ap.parse_args()
-    cluster, url = None, ""
-    if args.store == "postgresql":
-        from tests.support.postgres import PostgresCluster
-
-        cluster = PostgresCluster(durable=True).start()
-        url = cluster.url(cluster.create_database())
-    try:
+    with bench_database_url(args.store) as url:
         run(args, url)
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 def run(args, url: str) -> None:

@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.central import make_central  # noqa: E402
 from tests.support.media import make_image  # noqa: E402
+from tests.support.postgres import bench_database_url  # noqa: E402
 
 from central.assign import add_entry  # noqa: E402
 from central.fleet import add_group  # noqa: E402
@@ -40,17 +41,8 @@ def main() -> None:
     ap.add_argument("--gates", type=int, default=1000)
     ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     args = ap.parse_args()
-    cluster, url = None, ""
-    if args.store == "postgresql":
-        from tests.support.postgres import PostgresCluster
-
-        cluster = PostgresCluster(durable=True).start()
-        url = cluster.url(cluster.create_database())
-    try:
+    with bench_database_url(args.store) as url:
         run(args, url)
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 def run(args, url: str) -> None:

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import func, select  # noqa: E402
 
 from tests.support.central import make_central  # noqa: E402
+from tests.support.postgres import bench_database_url  # noqa: E402
 
 from central import schema as t  # noqa: E402
 from central.intake import record_proof_of_play  # noqa: E402
@@ -45,17 +46,8 @@ def main() -> None:
     ap.add_argument("--history", default="0,100000,400000")
     ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     args = ap.parse_args()
-    cluster, url = None, ""
-    if args.store == "postgresql":
-        from tests.support.postgres import PostgresCluster
-
-        cluster = PostgresCluster(durable=True).start()
-        url = cluster.url(cluster.create_database())
-    try:
+    with bench_database_url(args.store) as url:
         run([int(h) for h in args.history.split(",")], args.store, url)
-    finally:
-        if cluster is not None:
-            cluster.stop()
 
 
 def run(histories: list[int], store: str, url: str) -> None:

@@ -8,6 +8,7 @@ unprivileged `postgres` user the package creates.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import pwd
@@ -91,3 +92,18 @@ class PostgresCluster:
                 self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def bench_database_url(store: str, url: str = ""):
+    """The central_database_url a bench script runs on: `url` when one is given,
+    "" (SQLite in the state folder) for store "sqlite", else a fresh database in a
+    throwaway cluster with normal durability, stopped when the block ends."""
+    if url or store != "postgresql":
+        yield url
+        return
+    cluster = PostgresCluster(durable=True).start()
+    try:
+        yield cluster.url(cluster.create_database())
+    finally:
+        cluster.stop()
