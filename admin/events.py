@@ -68,6 +68,10 @@ EVENTS: dict[str, str] = {
                                 "entries use; they keep their last content"),
     "sync_recovered": N_("Sync with central works again"),
     "release_activated": N_("Release %(version)s is now shown"),
+    "central_blank_on": N_("Central blanked %(faces)s (by %(by)s, release %(version)s): "
+                           "%(reason)s. Only central can release it"),
+    "central_blank_off": N_("Central released its kill switch (by %(by)s, release %(version)s): "
+                            "%(reason)s"),
     "clock_skew": N_("This gate's clock and central's differ by %(skew)s"),
     "queue_dropped": N_("The upstream queue is full: the oldest %(screenshot)s screenshot(s) and "
                         "%(heartbeat)s heartbeat(s) were dropped; proof of play is kept"),
@@ -121,7 +125,8 @@ TECHNICAL = {"no_display", "relay_failed", "bad_power_row", "mpv_start_failed", 
                  "not_configured", "no_release")}
 
 RELAY_SOURCES = {"schedule": N_("power schedule"), "override": N_("manual override"),
-                 "blank": N_("kill switch"), "start": N_("start-up"), "always": N_("no schedule")}
+                 "blank": N_("kill switch"), "central_blank": N_("central's kill switch"),
+                 "start": N_("start-up"), "always": N_("no schedule")}
 
 LANGUAGE_NAMES = {"vi": N_("Vietnamese"), "en": N_("English"), "zh": N_("Chinese"),
                   "lo": N_("Lao"), "km": N_("Khmer")}
@@ -226,6 +231,11 @@ class Renderer:
             p["reason"] = (": " + d["reason"]) if d.get("reason") else ""
         elif code == "blank_on":
             p["relays"] = self._(" and switched the relays off") if d.get("power_off") else ""
+            p["reason"] = d.get("reason") or ""
+        elif code in ("central_blank_on", "central_blank_off"):
+            faces = d.get("faces") or []
+            p["faces"] = (self._("every face") if not faces else
+                          ", ".join(self.who(f) for f in faces))
             p["reason"] = d.get("reason") or ""
         elif code == "windows_set":
             p["count"] = len(d.get("windows") or [])

@@ -410,22 +410,55 @@ def gate_group():
     """
 
 
+def position_options(fn):
+    """--lat/--lon: where a gate stands on the fleet map."""
+    fn = click.option("--lon", type=float, help="Longitude, degrees east (WGS 84).")(fn)
+    return click.option("--lat", type=float, help="Latitude, degrees north (WGS 84).")(fn)
+
+
 @gate_group.command("add")
 @click.argument("gate_id")
 @click.option("--name", required=True)
 @click.option("--province", default="")
 @click.option("--faces", default="1", show_default=True, help="Face ids, e.g. 1,2.")
+@position_options
 @central_db
-def gate_add_cmd(gate_id, name, province, faces, settings, db):
+def gate_add_cmd(gate_id, name, province, faces, lat, lon, settings, db):
     """Register a gate; prints its API token once (put it in the gate's config).
 
     \b
     Example:
-        gatecast central gate add lang-son-huu-nghi --name "Hữu Nghị" --province "Lạng Sơn" --faces 1,2
+        gatecast central gate add lang-son-huu-nghi --name "Hữu Nghị" --province "Lạng Sơn" \\
+            --faces 1,2 --lat 21.9967 --lon 106.7036
     """
     from central.fleet import add_gate
 
-    click.echo(add_gate(db, gate_id, name, province, faces))
+    click.echo(add_gate(db, gate_id, name, province, faces, latitude=lat, longitude=lon))
+
+
+@gate_group.command("set")
+@click.argument("gate_id")
+@click.option("--name", help="New display name.")
+@click.option("--province", help="New province.")
+@position_options
+@click.option("--clear-position", is_flag=True, help="Take the gate off the map.")
+@central_db
+def gate_set_cmd(gate_id, name, province, lat, lon, clear_position, settings, db):
+    """Change a gate's name, province or place on the fleet map.
+
+    \b
+    Example:
+        gatecast central gate set lang-son-huu-nghi --lat 21.9967 --lon 106.7036
+    """
+    from central.fleet import update_gate
+
+    position = None if clear_position else ...
+    if lat is not None or lon is not None:
+        if clear_position:
+            raise click.UsageError("--clear-position and --lat/--lon contradict each other")
+        position = (lat, lon)
+    update_gate(db, gate_id, name=name, province=province, position=position)
+    click.echo(f"gate {gate_id} updated")
 
 
 @gate_group.command("token")
@@ -441,6 +474,85 @@ def gate_token_cmd(gate_id, settings, db):
     from central.fleet import reissue_token
 
     click.echo(reissue_token(db, gate_id))
+
+
+# ---- kill switch -----------------------------------------------------------------
+def _checked_user(db, by, token) -> None:
+    from central.users import user_for_token
+
+    if user_for_token(db, by, token) is None:
+        raise click.ClickException(f"user {by!r} and that API token do not match")
+
+
+def as_options(fn):
+    """--as USER and --token: who acts (checked against their API token)."""
+    fn = click.option("--token", envvar="GATECAST_CENTRAL_TOKEN", prompt="API token",
+                      hide_input=True,
+                      help="That user's API token (better from GATECAST_CENTRAL_TOKEN or the "
+                           "prompt than on the command line).")(fn)
+    return click.option("--as", "by", required=True, envvar="GATECAST_CENTRAL_USER",
+                        help="Who acts (a user with the right role).")(fn)
+
+
+def _said_blank(result) -> None:
+    b, pub = result.blank, result.publication
+    if b["active"]:
+        faces = ", ".join(map(str, b["faces"])) or "every face"
+        click.echo(f"gate {result.gate_id} blanked from central ({faces})")
+    else:
+        click.echo(f"gate {result.gate_id}: central's blank released")
+    version = pub.changed.get(result.gate_id) or pub.unchanged.get(result.gate_id)
+    click.echo(f"  signed in release {version} (repository version {pub.repository_version})")
+
+
+@central.command("blank")
+@click.option("--gate", "gate_id", required=True, help="The gate whose faces go black.")
+@click.option("--faces", default="", help="Only these faces, e.g. 1,2 (default: every face).")
+@click.option("--reason", required=True, help="Why (kept in the audit log and on the gate).")
+@as_options
+@central_db
+@repo_errors
+def blank_cmd(gate_id, faces, reason, by, token, settings, db):
+    """Kill switch: blank a gate's faces from central, through its signed release.
+
+    The faces stay black until `gatecast central unblank`; a publish or an
+    emergency keeps the blank. The technician's own kill switch on the gate is
+    separate: releasing either one never releases the other.
+
+    \b
+    Example:
+        gatecast central blank --gate lang-son-huu-nghi --faces 2 \\
+            --reason "wrong content on face 2" --as lan
+    """
+    from central.app import repository_for
+    from central.feed import feed_for
+    from central.killswitch import blank
+
+    _checked_user(db, by, token)
+    _said_blank(blank(db, repository_for(settings), gate_id, by=by, reason=reason,
+                      faces=faces, feed=feed_for(settings)))
+
+
+@central.command("unblank")
+@click.option("--gate", "gate_id", required=True, help="The gate to release.")
+@click.option("--reason", required=True, help="Why (kept in the audit log and on the gate).")
+@as_options
+@central_db
+@repo_errors
+def unblank_cmd(gate_id, reason, by, token, settings, db):
+    """Release central's kill switch on a gate: its faces show content again.
+
+    \b
+    Example:
+        gatecast central unblank --gate lang-son-huu-nghi --reason "content fixed" --as lan
+    """
+    from central.app import repository_for
+    from central.feed import feed_for
+    from central.killswitch import unblank
+
+    _checked_user(db, by, token)
+    _said_blank(unblank(db, repository_for(settings), gate_id, by=by, reason=reason,
+                        feed=feed_for(settings)))
 
 
 @central.command("group")

@@ -24,11 +24,30 @@ def _faces(faces) -> list[int]:
     return int_list(faces, 1, 4, "a gate's faces", allow_empty=False)
 
 
-def add_gate(db, gate_id: str, name: str, province: str = "", faces=(1,), by: str = "cli") -> str:
+def check_position(latitude, longitude) -> tuple[float | None, float | None]:
+    """A gate's place on the map: both degrees (WGS 84) or neither."""
+    if latitude is None and longitude is None:
+        return None, None
+    if latitude is None or longitude is None:
+        raise CentralError("give both latitude and longitude, or neither")
+    try:
+        lat, lon = float(latitude), float(longitude)
+    except (TypeError, ValueError):
+        raise CentralError(f"latitude and longitude are numbers in degrees, got "
+                           f"{latitude!r}, {longitude!r}") from None
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also refuses NaN
+        raise CentralError(f"latitude is -90..90 and longitude -180..180 degrees, got "
+                           f"{latitude}, {longitude}")
+    return lat, lon
+
+
+def add_gate(db, gate_id: str, name: str, province: str = "", faces=(1,), by: str = "cli",
+             *, latitude=None, longitude=None) -> str:
     """Register a gate; returns its API token, shown this once."""
     check_id(gate_id, "gate")
     name, province = check_name(name, "gate name"), check_name(province, "province")
     faces = json.dumps(_faces(faces))
+    latitude, longitude = check_position(latitude, longitude)
     token = new_token()
     now = iso(utcnow())
     with transaction(db, write=True) as conn:
@@ -36,9 +55,31 @@ def add_gate(db, gate_id: str, name: str, province: str = "", faces=(1,), by: st
             raise CentralError(f"gate {gate_id!r} is already registered")
         conn.execute(insert(t.gate).values(
             id=gate_id, name=name or gate_id, province=province, faces=faces,
-            token_hash=hash_token(token), token_issued_at=now, created_at=now))
-        audit(conn, by, "gate.add", gate_id, {"name": name, "province": province})
+            token_hash=hash_token(token), token_issued_at=now, created_at=now,
+            latitude=latitude, longitude=longitude))
+        audit(conn, by, "gate.add", gate_id, {"name": name, "province": province,
+                                              "latitude": latitude, "longitude": longitude})
     return token
+
+
+def update_gate(db, gate_id: str, *, name: str | None = None, province: str | None = None,
+                position=..., by: str = "cli") -> dict:
+    """Change a gate's name, province or map position ((lat, lon); None takes
+    it off the map; ... leaves it). Everything is checked before anything is
+    stored. Returns the gate."""
+    values = {}
+    if name is not None:
+        values["name"] = check_name(name, "gate name") or gate_id
+    if province is not None:
+        values["province"] = check_name(province, "province")
+    if position is not ...:
+        values["latitude"], values["longitude"] = check_position(*(position or (None, None)))
+    with transaction(db, write=True) as conn:
+        get_gate(conn, gate_id)
+        if values:
+            conn.execute(update(t.gate).where(t.gate.c.id == gate_id).values(**values))
+            audit(conn, by, "gate.update", gate_id, values)
+        return get_gate(conn, gate_id)
 
 
 def reissue_token(db, gate_id: str, by: str = "cli") -> str:

@@ -90,6 +90,8 @@ class Snapshot:
         for gate_id, group_id in db.execute(select(m.gate_id, m.group_id)
                                             .order_by(m.gate_id, m.group_id)):
             self.groups.setdefault(gate_id, []).append(group_id)
+        # Central's kill switch (central/killswitch.py) rides every release.
+        self.blanks = {r["gate_id"]: blank_doc(r) for r in rows(db.execute(select(t.gate_blank)))}
 
     def for_gate(self, table: str, gate_id: str) -> list[dict]:
         """Like assign.for_gate: the gate's own rows and its groups', by id."""
@@ -156,6 +158,13 @@ def build_release(db, gate: dict, now: datetime, state_dir,
         "notices": notices,
     }
     return doc, warnings
+
+
+def blank_doc(r: dict) -> dict:
+    """A `gate_blank` row as the release document's `blank` field
+    (docs/sync-protocol.md): faces [] means every face."""
+    return {"active": bool(r["active"]), "faces": _json(r["faces"], []), "by": r["by"],
+            "reason": r["reason"], "at": r["at"]}
 
 
 def _notice_doc(r: dict) -> dict:
@@ -325,6 +334,18 @@ def publish_emergency(store: Store, repo: Repository, target_kind: str, target_i
         return made, result
 
 
+def publish_in_force(store: Store, repo: Repository, gate_ids, *, by: str, note: str,
+                     feed=None, now: datetime | None = None) -> PublishResult:
+    """Re-sign `gate_ids`' releases in force as they are, with their current
+    kill switch state (central/killswitch.py): nothing pending anywhere rides
+    along, and nothing waits for it. The emergency path with nothing added."""
+    now = now or utcnow()
+    with publishing(store), repo.lock():
+        result = _publish(store, repo, by, note[:500], now, scope=set(gate_ids), emergency=[])
+        announce(feed, result)
+        return result
+
+
 def _with_emergency(db, last: dict | None, gate: dict, made: list[str], now: datetime,
                     state_dir) -> dict:
     """The gate's release in force (or an empty one) plus the emergency
@@ -402,6 +423,11 @@ def _publish(store: Store, repo: Repository, by: str, note: str, now: datetime,
                 if gate["id"] not in result.held:
                     result.unchanged[gate["id"]] = last["version"]
             else:
+                # Whatever built the document, the gate's kill switch state
+                # goes with it: a publish or an emergency never lifts a blank.
+                doc.pop("blank", None)
+                if gate["id"] in snapshot.blanks:
+                    doc["blank"] = snapshot.blanks[gate["id"]]
                 digest = _content_hash(doc)
                 if last and last["content_sha256"] == digest:
                     data = last["document"].encode()

@@ -73,6 +73,23 @@ gate = Table(
     Column("token_hash", Text),
     Column("token_issued_at", Text),
     Column("created_at", Text),
+    # Where the gate stands on the fleet map (WGS 84 degrees; NULL: not placed).
+    Column("latitude", Float),
+    Column("longitude", Float),
+)
+
+# Central's kill switch per gate (central/killswitch.py), carried by every
+# release of the gate as its `blank` field. active 0: released (who released
+# it and why stay here and in the gate's event log). faces: JSON list, [] =
+# every face.
+gate_blank = Table(
+    "gate_blank", metadata,
+    Column("gate_id", Text, primary_key=True),
+    Column("active", Integer, nullable=False),
+    Column("faces", Text, nullable=False),
+    Column("by", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", Text, nullable=False),
 )
 
 gate_group = Table(

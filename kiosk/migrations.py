@@ -2,7 +2,7 @@
 
 Desired state (written by admin and sync, read by the player): setting, media,
 playlist, playlist_item, schedule_entry, face_fallback, power_window,
-power_override, blank, notice. Writes to them bump `revision.n`.
+power_override, blank, notice, central_blank. Writes to them bump `revision.n`.
 Actual state (written by the player): face_state, state, event, proof_of_play.
 
 Never edit a migration that has shipped; add a new one.
@@ -234,3 +234,21 @@ def m002_entry_instants(db):
     # releases with a short expiry, notices): ISO 8601 with offset, NULL = open.
     db["schedule_entry"].add_column("not_before", str)
     db["schedule_entry"].add_column("not_after", str)
+
+
+@migrations()
+def m003_central_blank(db):
+    # Central's kill switch, one row, written only by the sync job from the
+    # signed release's `blank` field (kiosk/sync/activate.py). Separate from the
+    # technician's `blank` row: a face is black while either holds it, and
+    # releasing one never releases the other. faces: JSON list, [] = every face.
+    # since: when central blanked; version: the release that carried it.
+    from kiosk.store import track_desired
+
+    db["central_blank"].create(
+        {"id": int, "active": int, "faces": str, "by": str, "reason": str, "since": str,
+         "version": int},
+        pk="id",
+    )
+    db["central_blank"].insert({"id": 1, "active": 0, "faces": "[]"})
+    track_desired(db, "central_blank")

@@ -56,6 +56,11 @@ def status_cmd(as_json, ctx_):
     if b["active"]:
         cut = ", power off" if b["power_off"] else ""
         click.echo(f"BLANKED{cut} since {b['since']} by {b['by']}: {b['reason']}")
+    c = status["central_blank"]
+    if c["active"]:
+        which = ", ".join(map(str, c["faces"])) or "every face"
+        click.echo(f"BLANKED FROM CENTRAL ({which}) since {c['since']} by {c['by']}: "
+                   f"{c['reason']} (only central releases it)")
     click.echo(f"now {status['now']} ({status['timezone']})")
     for f in status["faces"]:
         relay = f"GPIO{f['relay_pin']}" if f["relay_pin"] is not None else "no relay"
@@ -171,6 +176,10 @@ def blank_off_cmd(ctx_):
     except (service.PowerError, SettingsError) as e:
         _fail(e)
     click.echo("blank released" if was_active else "no blank was active")
+    central = service.power_status(ctx_.db, ctx_.settings)["central_blank"]
+    if central["active"]:
+        click.echo(f"central's kill switch still blanks the screens ({central['by']}: "
+                   f"{central['reason']}); only central releases it")
 
 
 @power_group.command("health")

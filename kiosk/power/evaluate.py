@@ -12,6 +12,10 @@ Rules (README, Operation -> Power):
   or always on) it lasts until cleared. The newest active override wins.
 - The kill switch blanks every face (dark) and, with `power_off`, also forces
   every relay off. It outranks everything.
+- Central's kill switch (from the signed release, kiosk/sync/activate.py)
+  blanks every face or chosen ones; their relays keep following overrides and
+  the schedule. It is a second, separate switch: a face is dark while either
+  holds it, and releasing one leaves the other in force.
 """
 
 from __future__ import annotations
@@ -52,12 +56,25 @@ class Blank:
 
 
 @dataclass(frozen=True)
+class CentralBlank:
+    active: bool = False
+    faces: frozenset[int] = frozenset()  # empty: every face
+    reason: str = ""
+    by: str = ""
+    since: datetime | None = None
+
+    def covers(self, face: int) -> bool:
+        return self.active and (not self.faces or face in self.faces)
+
+
+@dataclass(frozen=True)
 class PowerPlan:
     """The desired power state as read from the database."""
 
     windows: Mapping[int, tuple[Entry, ...]] = field(default_factory=dict)  # face -> windows
     overrides: tuple[Override, ...] = ()
     blank: Blank = Blank()
+    central_blank: CentralBlank = CentralBlank()
 
 
 @dataclass(frozen=True)
@@ -66,7 +83,7 @@ class FacePower:
     on: bool  # the face's relay should be on
     dark: bool  # the face must show nothing (power off, or blanked)
     blanked: bool
-    source: str  # always | schedule | override | blank
+    source: str  # always | schedule | override | blank | central_blank
     until: datetime | None  # next moment this answer can change by time alone; None: not by time
     override: Override | None = None
 
@@ -165,6 +182,8 @@ def evaluate(plan: PowerPlan, face: int, at: datetime, tz: ZoneInfo | str) -> Fa
     if plan.blank.active:
         on = False if plan.blank.power_off else _unblanked_on(plan, face, at, tz)
         return FacePower(face, on, True, True, "blank", None)
+    if plan.central_blank.covers(face):
+        return FacePower(face, _unblanked_on(plan, face, at, tz), True, True, "central_blank", None)
     found = active_override(plan, face, at, tz)
     if found is not None:
         o, end = found
@@ -243,4 +262,16 @@ def load_plan(db) -> tuple[PowerPlan, list[str]]:
     blank = Blank()
     if row is not None:
         blank = Blank(bool(row[0]), bool(row[1]), row[2] or "", row[3] or "", parse_iso(row[4]))
-    return PowerPlan({f: tuple(ws) for f, ws in windows.items()}, tuple(overrides), blank), problems
+    central = CentralBlank()
+    row = db.execute("SELECT active, faces, reason, by, since FROM central_blank "
+                     "WHERE id = 1").fetchone()
+    if row is not None and row[0]:
+        try:
+            faces = frozenset(int(f) for f in json.loads(row[1] or "[]"))
+        except (ValueError, TypeError):
+            # Unreadable faces: blank every face rather than none (fail dark).
+            problems.append(f"central blank: faces {row[1]!r} unreadable; every face blanked")
+            faces = frozenset()
+        central = CentralBlank(True, faces, row[2] or "", row[3] or "", parse_iso(row[4]))
+    return PowerPlan({f: tuple(ws) for f, ws in windows.items()}, tuple(overrides), blank,
+                     central), problems

@@ -21,6 +21,8 @@ from kiosk.power.watchdog import Notifier
 
 def dark_reason(out: FaceOutput) -> str:
     d = out.decision
+    if d.source == "central_blank":
+        return "blanked from central"
     if d.blanked:
         return "blanked" + (" (power off)" if not d.on else "")
     return f"power off ({d.source})"

@@ -157,7 +157,8 @@ def blank_on(db, by: str, reason: str, power_off: bool = False, *,
 
 def blank_off(db, by: str, *, now: datetime | None = None) -> dict[str, Any]:
     """Release the kill switch: faces return to their schedule and overrides
-    (relays switch on staggered). The last reason and author stay in the row
+    (relays switch on staggered), except those central's kill switch holds
+    (kiosk/sync/activate.py): only a release from central lifts that. The last reason and author stay in the row
     and the event log. Returns the blank row."""
     if not by:
         raise PowerError("say who releases the blank (by)")
@@ -208,6 +209,7 @@ def power_status(db, settings: Settings, *, now: datetime | None = None) -> dict
     """Everything a power page shows, as plain JSON-able data.
 
     {"now", "timezone", "blank": {active, power_off, reason, by, since},
+     "central_blank": {active, faces ([] = every face), reason, by, since},
      "faces": [{id, name, relay_pin, relay_active_high, want: on|off, dark,
                 source: always|schedule|override|blank, until (ISO or None),
                 override: {...} or None, power (relay state the player
@@ -243,6 +245,11 @@ def power_status(db, settings: Settings, *, now: datetime | None = None) -> dict
         "timezone": str(tz),
         "blank": {"active": b.active, "power_off": b.power_off, "reason": b.reason, "by": b.by,
                   "since": iso(b.since)},
+        # Central's kill switch (a separate switch; `blank_off` does not release it).
+        "central_blank": {"active": plan.central_blank.active,
+                          "faces": sorted(plan.central_blank.faces),
+                          "reason": plan.central_blank.reason, "by": plan.central_blank.by,
+                          "since": iso(plan.central_blank.since)},
         "faces": faces,
         "overrides": [{"id": o.id, "face_id": o.face_id, "state": o.state,
                        "expires_at": iso(o.expires_at), "created_at": iso(o.created_at),

@@ -6,6 +6,11 @@ replaced inside one `BEGIN IMMEDIATE ... COMMIT`, together with the `release` st
 key. The revision triggers fire inside it, so the player picks the new release up on
 its next poll (within a second) and only after the commit.
 
+Central's kill switch (the release's `blank` field, central/killswitch.py) is
+taken up in the same transaction into the `central_blank` row, and the event log
+says who at central blanked or released the faces and why. It is separate from
+the technician's `blank` row: neither releases the other.
+
 Local rows stay as they are (a face's local fallback playlist wins over the
 release's). A local schedule entry or fallback may name a central
 playlist; such a playlist is kept (with its items and media) when a release drops
@@ -133,6 +138,7 @@ def activate(db, release: Release, sha256: str) -> dict[str, Any]:
                  json.dumps(n.get("faces", [])), json.dumps(n.get("style", {}), ensure_ascii=False),
                  n.get("starts_at"), n.get("expires_at"), now],
             )
+        blank_event = _take_up_blank(x, doc.get("blank"), release.version)
         upsert = (
             "INSERT INTO state(key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) "
             "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
@@ -144,6 +150,10 @@ def activate(db, release: Release, sha256: str) -> dict[str, Any]:
     except BaseException:
         x("ROLLBACK")
         raise
+    if blank_event and blank_event[0] == "on":
+        log_event(db, "sync", "warning", "central_blank_on", blank_event[1], detail=blank_event[2])
+    elif blank_event:
+        log_event(db, "sync", "warning", "central_blank_off", blank_event[1], detail=blank_event[2])
     if kept:
         log_event(
             db, "sync", "warning", "central_playlist_kept",
@@ -152,3 +162,33 @@ def activate(db, release: Release, sha256: str) -> dict[str, Any]:
             detail={"playlists": kept, "version": release.version},
         )
     return record
+
+
+def _take_up_blank(x, blank: dict | None, version: int) -> tuple | None:
+    """Write the release's kill switch into `central_blank`; the event to log
+    ("on" or "off", English sentence, detail) when it changed, else None. A release
+    without the field (central never blanked this gate) releases nothing by
+    whom: the row just stays inactive."""
+    old = x("SELECT active, faces, by, reason FROM central_blank WHERE id = 1").fetchone()
+    was_active = bool(old and old[0])
+    active = bool(blank and blank["active"])
+    faces = sorted(blank.get("faces", [])) if active else []
+    if active:
+        if was_active and (json.loads(old[1] or "[]"), old[2], old[3]) == (
+                faces, blank["by"], blank["reason"]):
+            return None
+        x("UPDATE central_blank SET active = 1, faces = ?, by = ?, reason = ?, since = ?, "
+          "version = ? WHERE id = 1",
+          [json.dumps(faces), blank["by"], blank["reason"], blank["at"], version])
+        which = ", ".join(f"face {f}" for f in faces) or "every face"
+        return ("on", f"central ({blank['by']}) blanked {which}: {blank['reason']}",
+                {"by": blank["by"], "reason": blank["reason"], "faces": faces,
+                 "since": blank["at"], "version": version})
+    if not was_active:
+        return None
+    by = blank["by"] if blank else "central"
+    reason = blank["reason"] if blank else ""
+    x("UPDATE central_blank SET active = 0, faces = '[]', by = ?, reason = ?, since = ?, "
+      "version = ? WHERE id = 1", [by, reason, blank["at"] if blank else None, version])
+    return ("off", f"central ({by}) released its kill switch: {reason}",
+            {"by": by, "reason": reason, "blanked_by": old[2], "version": version})

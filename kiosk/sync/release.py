@@ -191,7 +191,21 @@ def validate(doc: Any, gate_id: str) -> Release:
         if starts and expires and expires <= starts:
             raise ReleaseError(f"{where}: expires_at is not after starts_at")
 
+    _blank(doc.get("blank"))
     return Release(gate_id, version, doc["published_at"], doc)
+
+
+def _blank(blank) -> None:
+    """Central's kill switch (optional): who blanked or released, why, which faces."""
+    if blank is None:
+        return
+    _obj(blank, "blank")
+    if not isinstance(blank.get("active"), bool):
+        raise ReleaseError("blank.active must be true or false")
+    _faces(blank.get("faces", []), "blank", allow_empty=True)
+    _text(blank.get("by"), "blank.by", MAX_NAME)
+    _text(blank.get("reason"), "blank.reason", MAX_TEXT)
+    _instant(blank.get("at"), "blank.at", required=True)
 
 
 # ---- small checks ------------------------------------------------------------
