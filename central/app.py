@@ -20,6 +20,7 @@ from kiosk.settings import Settings
 from kiosk.store import utcnow
 from kiosk.webassets import static_folder
 
+from central.alerts import AlertLoop
 from central.db import Checkpointer, open_central_db
 from central.fleet import get_gate, overview
 from central.intake import (
@@ -76,6 +77,8 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
     repo = repository_for(settings)
     if background:
         _start_housekeeping(repo, db, settings)
+        # Every server runs it; the alerts lock lets one of them work at a time.
+        app.extensions["alert_loop"] = AlertLoop(store, settings).start()
 
     @app.after_request
     def security_headers(resp):

@@ -822,3 +822,148 @@ def emergency_cmd(target, texts, playlist, minutes, faces, reason, by, token, se
         feed=feed_for(settings))
     click.echo("emergency " + ", ".join(made))
     _said(result)
+
+
+# ---- alerts (central.alerts) ------------------------------------------------------------
+@central.group("alerts")
+def alerts_group():
+    """Alerts on gates: list, acknowledge, subscriptions, evaluation.
+
+    \b
+    Example:
+        gatecast central alerts subscribe --email truc@stttt.langson.gov.vn --group lang-son
+        gatecast central alerts list
+        gatecast central alerts ack 12 --as lan
+    """
+
+
+@alerts_group.command("list")
+@click.option("--all", "include_resolved", is_flag=True, help="Resolved alerts too.")
+@click.option("--gate", "gate_id", help="Only this gate's.")
+@click.option("--json", "as_json", is_flag=True)
+@central_db
+def list_cmd(include_resolved, gate_id, as_json, settings, db):
+    """Open alerts, newest first (with --all, resolved ones after them).
+
+    \b
+    Example:
+        gatecast central alerts list --all --gate huu-nghi
+    """
+    from central.alert_messages import KIND_TITLES, describe, local_time, translate
+    from central.alerts import list_alerts
+
+    found = list_alerts(db, include_resolved=include_resolved, gate_id=gate_id)
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        return
+    if not found:
+        click.echo(translate("No alerts."))
+        return
+    zone = settings["central_time_zone"]
+    for a in found:
+        ack = (translate("acknowledged by %(who)s", who=a["acknowledged_by"])
+               if a["acknowledged_by"] else "")
+        face = f" {translate('face')} {a['face_id']}" if a["face_id"] else ""
+        click.echo(f"#{a['id']} {a['state']} {a['severity']} {a['gate_name']}{face}: "
+                   f"{translate(KIND_TITLES.get(a['kind'], a['kind']))} "
+                   f"({local_time(a['opened_at'], zone)}) {ack}".rstrip())
+        click.echo(f"    {describe(a, zone)}")
+
+
+@alerts_group.command("ack")
+@click.argument("alert_id", type=int)
+@click.option("--as", "by", required=True, envvar="GATECAST_CENTRAL_USER",
+              help="Who acknowledges (a user with the operator role or above).")
+@central_db
+def ack_cmd(alert_id, by, settings, db):
+    """Acknowledge an alert: you have seen it and are on it (recorded with your name).
+
+    \b
+    Example:
+        gatecast central alerts ack 12 --as lan
+    """
+    from central.alerts import acknowledge
+
+    alert = acknowledge(db, alert_id, by)
+    click.echo(f"alert {alert_id} acknowledged by {alert['acknowledged_by']} "
+               f"at {alert['acknowledged_at']}")
+
+
+@alerts_group.command("subscribe")
+@click.option("--email", help="Email address to tell.")
+@click.option("--webhook", help="URL to POST JSON to (a chat bridge).")
+@click.option("--group", "group_id", help="Only alerts on this group's gates (default: every gate).")
+@click.option("--severity", type=click.Choice(["warning", "critical"]), default="warning",
+              show_default=True, help="Lowest severity to tell of.")
+@click.option("--as", "by", default="cli", envvar="GATECAST_CENTRAL_USER", help="Who (for the audit log).")
+@central_db
+def subscribe_cmd(email, webhook, group_id, severity, by, settings, db):
+    """Tell an email address or a webhook of alerts (per group and severity).
+
+    \b
+    Example:
+        gatecast central alerts subscribe --webhook https://chat.example/hooks/abc --severity critical
+    """
+    from central.alerts import add_subscription
+
+    if bool(email) == bool(webhook):
+        raise click.UsageError("give exactly one of --email ADDRESS or --webhook URL")
+    sub_id = add_subscription(db, "email" if email else "webhook", email or webhook,
+                              group_id, severity, by=by)
+    click.echo(f"subscription {sub_id}")
+
+
+@alerts_group.command("subscriptions")
+@central_db
+def subscriptions_cmd(settings, db):
+    """List who is told of what.
+
+    \b
+    Example:
+        gatecast central alerts subscriptions
+    """
+    from central.alerts import list_subscriptions
+
+    for s in list_subscriptions(db):
+        click.echo(f"{s['id']}\t{s['channel']}\t{s['address']}\t{s['group_id'] or '*'}\t"
+                   f"{s['min_severity']}")
+
+
+@alerts_group.command("unsubscribe")
+@click.argument("sub_id", type=int)
+@click.option("--as", "by", default="cli", envvar="GATECAST_CENTRAL_USER", help="Who (for the audit log).")
+@central_db
+def unsubscribe_cmd(sub_id, by, settings, db):
+    """Stop telling a subscriber (its waiting messages are dropped).
+
+    \b
+    Example:
+        gatecast central alerts unsubscribe 3
+    """
+    from central.alerts import remove_subscription
+
+    remove_subscription(db, sub_id, by=by)
+    click.echo(f"subscription {sub_id} removed")
+
+
+@alerts_group.command("run")
+@click.option("--once", is_flag=True, help="One evaluation and delivery, then exit.")
+@central_db
+def run_cmd(once, settings, db):
+    """Evaluate the rules and send messages, every central_alert_interval_s.
+
+    The central server already does this in every application server (one at a time,
+    under a database lock); run it by hand to check, or where no server runs.
+
+    \b
+    Example:
+        gatecast central alerts run --once
+    """
+    from central.alerts import AlertLoop, tick
+
+    if once:
+        result = tick(db, settings)
+        click.echo("another process is evaluating alerts right now" if result is None
+                   else json.dumps(result))
+        return
+    AlertLoop(db, settings).run()

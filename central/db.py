@@ -32,6 +32,8 @@ DB_NAME = "central.db"
 # database uses ("gatecast" in ASCII, then 1 and 2).
 MIGRATE_LOCK_KEY = 0x6761746563617301
 PUBLISH_LOCK_KEY = 0x6761746563617302
+# exclusive(store, name): try-locks for work one server does at a time.
+EXCLUSIVE_LOCK_KEYS = {"alerts": 0x6761746563617303}
 
 
 def default_url(state_dir: Path | str) -> str:
@@ -336,6 +338,46 @@ def publishing(store: Store) -> Iterator[None]:
             yield
         finally:
             conn.execute(select(func.pg_advisory_unlock(PUBLISH_LOCK_KEY)))
+            conn.commit()
+
+
+@contextmanager
+def exclusive(store: Store, name: str) -> Iterator[bool]:
+    """Try to become the one process doing `name` (e.g. "alerts") right now, across
+    every application server: yields True while held, False at once when another
+    holds it (the caller skips its turn). PostgreSQL: a session advisory try-lock on
+    a connection of its own (freed by the server if this process dies); SQLite: a
+    non-blocking file lock next to the database."""
+    key = EXCLUSIVE_LOCK_KEYS[name]
+    if store.is_sqlite:
+        path = store.sqlite_path
+        lock = _file_lock(path.with_name(f"{path.name}.{name}lock"))
+        if not lock.thread_lock.acquire(blocking=False):
+            yield False
+            return
+        try:
+            try:
+                fcntl.flock(lock.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(lock.fd, fcntl.LOCK_UN)
+        finally:
+            lock.thread_lock.release()
+        return
+    with store.engine.connect() as conn:
+        got = conn.execute(select(func.pg_try_advisory_lock(key))).scalar()
+        conn.commit()
+        if not got:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            conn.execute(select(func.pg_advisory_unlock(key)))
             conn.commit()
 
 

@@ -21,6 +21,7 @@ from kiosk.mediastore import SHA256_RE
 from kiosk.store import iso, utcnow
 
 from central import schema as t
+from central.alert_rules import picture_facts_of
 from central.checks import CentralError
 from central.db import insert_or_update, transaction
 
@@ -148,6 +149,8 @@ def record_screenshot(db, state_dir: Path | str, gate: dict, face_id: int, data:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data), formats=[pil_format]) as img:
                 img.verify()
+            # For the face-dark alert: how bright, and is it the picture of last time.
+            luma, picture = picture_facts_of(data)
     except Exception as e:  # Pillow raises many types for bad data
         raise BadReport(f"the screenshot does not decode: {e}") from None
     taken_at = _text(taken_at, "X-Taken-At", 40)
@@ -161,11 +164,18 @@ def record_screenshot(db, state_dir: Path | str, gate: dict, face_id: int, data:
     for other in folder.glob(f"{face_id}.*"):
         if other.name != name:
             other.unlink(missing_ok=True)
+    received_at = iso(now or utcnow())
     with transaction(db, write=True) as conn:
+        before = conn.execute(select(t.screenshot.c.picture_sha256, t.screenshot.c.picture_changed_at)
+                              .where(t.screenshot.c.gate_id == gate["id"],
+                                     t.screenshot.c.face_id == face_id)).first()
+        changed_at = (before.picture_changed_at if before is not None
+                      and before.picture_sha256 == picture else taken_at or received_at)
         insert_or_update(conn, t.screenshot, {
             "gate_id": gate["id"], "face_id": face_id, "taken_at": taken_at,
-            "received_at": iso(now or utcnow()), "file": name, "content_type": content_type,
-            "size": len(data)}, ("gate_id", "face_id"))
+            "received_at": received_at, "file": name, "content_type": content_type,
+            "size": len(data), "luma": luma, "picture_sha256": picture,
+            "picture_changed_at": changed_at}, ("gate_id", "face_id"))
     return name
 
 

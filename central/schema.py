@@ -272,6 +272,11 @@ screenshot = Table(
     Column("file", Text),
     Column("content_type", Text),
     Column("size", Integer),
+    # What the alerts read (central.alert_rules.picture_facts): mean brightness 0-255,
+    # the decoded picture's sha256, and since when the picture has been that one.
+    Column("luma", Float),
+    Column("picture_sha256", Text),
+    Column("picture_changed_at", Text),
 )
 
 # Who changed what, for the province's own accountability.
@@ -283,4 +288,64 @@ audit = Table(
     Column("action", Text),
     Column("subject", Text),
     Column("detail", Text),
+)
+
+
+# Alerts (central/alerts.py). One row per episode of a condition on a gate (face 0:
+# the whole gate): pending while the condition has not yet lasted long enough, open once
+# told, resolved when it has cleared for long enough. At most one unresolved row per
+# gate, kind and face (the partial unique index), so a flapping gate never opens a
+# second one. detail: JSON of the values the messages quote.
+alert = Table(
+    "alert", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("gate_id", Text, ForeignKey("gate.id"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("face_id", Integer, nullable=False, server_default="0"),
+    Column("severity", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("first_seen_at", Text, nullable=False),
+    Column("opened_at", Text),
+    Column("clear_since", Text),
+    Column("resolved_at", Text),
+    Column("detail", Text),
+    Column("acknowledged_at", Text),
+    Column("acknowledged_by", Text),
+    Index("alert_unresolved", "gate_id", "kind", "face_id", unique=True,
+          sqlite_where=Column("state") != "resolved",
+          postgresql_where=Column("state") != "resolved"),
+    Index("alert_state", "state", "opened_at"),
+)
+
+# Who is told: an email address or a webhook URL, for one group of gates (NULL: every
+# gate), for alerts of at least min_severity (warning | critical).
+alert_subscription = Table(
+    "alert_subscription", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("channel", Text, nullable=False),
+    Column("address", Text, nullable=False),
+    Column("group_id", Text, ForeignKey("gate_group.id")),
+    Column("min_severity", Text, nullable=False),
+    Column("created_at", Text),
+    Column("created_by", Text),
+)
+
+# The outbox: one message per alert, subscription and event (opened | resolved), kept
+# until it is delivered (state pending -> sent, or failed after giving up), retried
+# with a growing pause. The unique key means a message is queued once.
+alert_delivery = Table(
+    "alert_delivery", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("alert_id", BigInteger, ForeignKey("alert.id"), nullable=False),
+    Column("subscription_id", BigInteger, ForeignKey("alert_subscription.id", ondelete="CASCADE"),
+           nullable=False),
+    Column("event", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("queued_at", Text, nullable=False),
+    Column("next_attempt_at", Text, nullable=False),
+    Column("sent_at", Text),
+    Column("last_error", Text),
+    Index("alert_delivery_once", "alert_id", "subscription_id", "event", unique=True),
+    Index("alert_delivery_due", "state", "next_attempt_at"),
 )

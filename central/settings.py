@@ -72,6 +72,69 @@ CENTRAL_SETTINGS: tuple[Setting, ...] = (
     Setting("central_offline_expiry_days", "float", 365.0,
             "Lifetime of root and targets metadata, signed with the offline keys: rotate "
             "or re-sign before it ends.", "fleet"),
+    # --- alerts -------------------------------------------------------------------
+    Setting("central_time_zone", "str", "Asia/Ho_Chi_Minh",
+            "The province's IANA time zone: times in alert messages (and the console) are "
+            "given in it.", "alerts"),
+    Setting("central_alert_interval_s", "float", 5.0,
+            "How often the alert rules are evaluated and waiting messages sent. Every "
+            "application server ticks; only the one holding the database's alert lock works "
+            "in a tick.", "alerts"),
+    Setting("central_alert_clear_after_s", "float", 120.0,
+            "An alert is resolved (and the recovery message sent) only after its condition "
+            "has stayed clear this long, so a flapping gate sends no storm of messages.",
+            "alerts"),
+    Setting("central_alert_temp_c", "float", 80.0,
+            "CPU temperature (degrees C) above which a gate's controller raises an alert.",
+            "alerts"),
+    Setting("central_alert_disk_free_mb", "float", 500.0,
+            "Free space (MB) in a gate's state folder below which an alert is raised.",
+            "alerts"),
+    Setting("central_alert_sync_failing_s", "float", 3600.0,
+            "A gate whose sync has failed for this long, or which has kept playing its "
+            "last-known-good release instead of a newer one it was offered for this long, "
+            "raises an alert.", "alerts"),
+    Setting("central_alert_release_not_taken_s", "float", 1800.0,
+            "A release published this long ago that the gate still does not play raises an "
+            "alert.", "alerts"),
+    Setting("central_alert_dark_after_s", "float", 300.0,
+            "A face that should show content (powered on, not blanked) whose screenshot has "
+            "been black for this long raises an alert.", "alerts"),
+    Setting("central_alert_dark_luma", "float", 8.0,
+            "A screenshot whose mean brightness (0-255) is below this counts as black.",
+            "alerts"),
+    Setting("central_alert_frozen_after_s", "float", 1800.0,
+            "A face whose picture has not changed for this long while its gate reported "
+            "playing at least two different media on it raises an alert (frozen picture).",
+            "alerts"),
+    Setting("central_alert_retry_max_s", "float", 900.0,
+            "Longest pause between two attempts at delivering an alert message (the pause "
+            "doubles from 15 s).", "alerts"),
+    Setting("central_alert_give_up_h", "float", 72.0,
+            "A message not delivered after this many hours is marked failed (and shown so in "
+            "the console) instead of being retried.", "alerts"),
+    Setting("central_smtp_host", "str", "",
+            "SMTP server alert emails are sent through; empty: no email.", "alerts"),
+    Setting("central_smtp_port", "int", 587,
+            "Port of the SMTP server (587 submission with STARTTLS; 25 plain).", "alerts"),
+    Setting("central_smtp_starttls", "bool", True,
+            "Upgrade the SMTP connection with STARTTLS (certificate checked) before sending.",
+            "alerts"),
+    Setting("central_smtp_ca_file", "str", "",
+            "CA certificate(s) (PEM) the SMTP server's certificate is checked against, e.g. "
+            "the province's own CA; empty: the system's.", "alerts"),
+    Setting("central_smtp_user", "str", "",
+            "User name to log in to the SMTP server with; empty: no login.", "alerts"),
+    Setting("central_smtp_password_file", "str", "",
+            "File holding the SMTP password (one line, readable only by the service; never "
+            "put the password itself in central.toml or in git).", "alerts"),
+    Setting("central_smtp_from", "str", "gatecast@localhost",
+            "Sender address of alert emails.", "alerts"),
+    Setting("central_alert_timeout_s", "float", 20.0,
+            "Longest wait for the SMTP server or a webhook receiver per message.", "alerts"),
+    Setting("central_console_url", "str", "",
+            "The console's public address (e.g. 'https://trungtam.example'); alert messages "
+            "link to its alert list when set.", "alerts"),
     # --- library ------------------------------------------------------------------
     Setting("media_max_mb", "int", 1024,
             "Largest video or image the content library accepts.", "library"),

@@ -1,0 +1,348 @@
+"""Alerts: nobody misses a dark gate.
+
+Every tick (`tick`) reads what each gate last reported, asks central.alert_rules which
+conditions hold, and moves each gate/kind/face through one `alert` row:
+
+    (none) -> pending -> open -> resolved
+              condition seen; held long enough: messages queued; clear long enough:
+              recovery queued
+
+A pending alert whose condition goes away is forgotten (nobody was told). An open one
+is resolved only after its condition has stayed clear for `central_alert_clear_after_s`:
+a condition that comes back meanwhile keeps the same alert, so a flapping gate sends
+one message, not a storm. Messages go through the `alert_delivery` outbox
+(central.alert_delivery sends them, retrying), routed by the subscriptions: a group of
+gates (or every gate) and a lowest severity.
+
+Exactly one process works in a tick across every application server: the tick runs
+only while it holds `exclusive(store, "alerts")` (a PostgreSQL advisory try-lock, a
+file lock with SQLite); the others skip that tick. Every server runs the loop, so when
+the one working dies another takes over at its next tick; no extra service to deploy.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import delete, func, insert, or_, select, update
+
+from kiosk.store import iso, parse_iso, utcnow
+
+from central import schema as t
+from central.alert_rules import SEVERITIES, Condition, GateFacts, conditions, frozen_candidates
+from central.checks import CentralError, NotFound, check_id
+from central.db import exclusive, rows, transaction
+from central.fleet import list_gates
+from central.users import audit, require_role
+
+log = logging.getLogger("gatecast.central.alerts")
+
+CHANNELS = ("email", "webhook")
+STATES = ("pending", "open", "resolved")
+# Who may acknowledge an alert and manage who is told.
+ACK_ROLE = "operator"
+SUBSCRIBE_ROLE = "admin"
+
+
+# ---- reading the fleet ------------------------------------------------------------
+def _facts(conn, settings, now: datetime) -> list[GateFacts]:
+    gates = list_gates(conn)
+    statuses = {r["gate_id"]: r for r in rows(conn.execute(select(t.gate_status)))}
+    r = t.release.c
+    # Per gate, the oldest release newer than the one its screens play.
+    playing = {g: s["last_good_release_version"] for g, s in statuses.items()}
+    releases: dict[str, list[tuple[int, str]]] = {}
+    latest = dict(conn.execute(select(r.gate_id, func.max(r.version)).group_by(r.gate_id)).all())
+    for gate_id, newest in latest.items():
+        if (playing.get(gate_id) or 0) < newest:
+            releases[gate_id] = conn.execute(
+                select(r.version, r.published_at)
+                .where(r.gate_id == gate_id, r.version > (playing.get(gate_id) or 0))
+                .order_by(r.version).limit(1)).all()
+    shots: dict[str, dict[int, dict]] = {}
+    for shot in rows(conn.execute(select(t.screenshot))):
+        shots.setdefault(shot["gate_id"], {})[shot["face_id"]] = shot
+    result = []
+    for gate in gates:
+        status = statuses.get(gate["id"])
+        try:
+            body = json.loads(status["heartbeat"]) if status and status["heartbeat"] else {}
+        except ValueError:
+            body = {}
+        untaken = releases.get(gate["id"])
+        facts = GateFacts(gate, status, body if isinstance(body, dict) else {},
+                          tuple(untaken[0]) if untaken else None, shots.get(gate["id"], {}))
+        for face_id in frozen_candidates(facts, settings, now):
+            facts.media_since_picture[face_id] = _media_started(
+                conn, gate["id"], face_id, facts.screenshots[face_id])
+        result.append(facts)
+    return result
+
+
+def _media_started(conn, gate_id: str, face_id: int, shot: dict) -> int:
+    """Distinct media the gate says it started on a face between the picture's last
+    change and its latest screenshot: two or more, and the picture should have changed."""
+    p = t.proof_of_play.c
+    return conn.execute(select(func.count(func.distinct(p.media_sha256))).where(
+        p.gate_id == gate_id, p.face_id == face_id,
+        p.started_at > shot["picture_changed_at"],
+        p.started_at < (shot["taken_at"] or shot["received_at"]))).scalar() or 0
+
+
+# ---- the state machine ---------------------------------------------------------------
+def _held(cond: Condition, first_seen: datetime, now: datetime) -> bool:
+    return (now - (cond.since or first_seen)).total_seconds() >= cond.hold_s
+
+
+def _subscribers(conn, gate_id: str, severity: str) -> list[int]:
+    s, m = t.alert_subscription.c, t.gate_group_member.c
+    allowed = SEVERITIES[:SEVERITIES.index(severity) + 1]
+    groups = select(m.group_id).where(m.gate_id == gate_id)
+    return list(conn.execute(select(s.id).where(
+        s.min_severity.in_(allowed),
+        or_(s.group_id.is_(None), s.group_id.in_(groups))).order_by(s.id)).scalars())
+
+
+def _queue(conn, alert_id: int, event: str, subscription_ids: Iterable[int], now: datetime) -> int:
+    values = [{"alert_id": alert_id, "subscription_id": sid, "event": event, "state": "pending",
+               "attempts": 0, "queued_at": iso(now), "next_attempt_at": iso(now)}
+              for sid in subscription_ids]
+    if values:
+        conn.execute(insert(t.alert_delivery), values)
+    return len(values)
+
+
+def _told(conn, alert_id: int) -> list[int]:
+    """Subscriptions an alert's opening was queued for: they get its recovery."""
+    d = t.alert_delivery.c
+    return list(conn.execute(select(d.subscription_id).where(
+        d.alert_id == alert_id, d.event == "opened").order_by(d.subscription_id)).scalars())
+
+
+def _open(conn, alert_id: int, gate_id: str, cond: Condition, now: datetime) -> None:
+    conn.execute(update(t.alert).where(t.alert.c.id == alert_id).values(
+        state="open", opened_at=iso(now), clear_since=None,
+        detail=json.dumps(cond.detail, ensure_ascii=False)))
+    _queue(conn, alert_id, "opened", _subscribers(conn, gate_id, cond.severity), now)
+
+
+def evaluate(db, settings, now: datetime | None = None) -> dict[str, int]:
+    """One pass of the rules over every gate; returns what changed. Call it only
+    while holding the alerts lock (`tick` does)."""
+    now = now or utcnow()
+    clear_after = settings["central_alert_clear_after_s"]
+    changed = {"pending": 0, "opened": 0, "resolved": 0, "forgotten": 0}
+    a = t.alert.c
+    with transaction(db, write=True) as conn:
+        unresolved: dict[tuple[str, str, int], dict] = {
+            (r["gate_id"], r["kind"], r["face_id"]): r
+            for r in rows(conn.execute(select(t.alert).where(a.state != "resolved")))}
+        for facts in _facts(conn, settings, now):
+            gate_id = facts.gate["id"]
+            found, unknown = conditions(facts, settings, now)
+            holding = {c.key: c for c in found}
+            for key, cond in holding.items():
+                alert = unresolved.get((gate_id, *key))
+                if alert is None:
+                    alert_id = conn.execute(insert(t.alert).values(
+                        gate_id=gate_id, kind=cond.kind, face_id=cond.face_id,
+                        severity=cond.severity, state="pending", first_seen_at=iso(now),
+                        detail=json.dumps(cond.detail, ensure_ascii=False))
+                        .returning(a.id)).scalar_one()
+                    alert = {"id": alert_id, "state": "pending", "first_seen_at": iso(now),
+                             "clear_since": None}
+                    changed["pending"] += 1
+                if alert["state"] == "pending":
+                    if _held(cond, parse_iso(alert["first_seen_at"]), now):
+                        _open(conn, alert["id"], gate_id, cond, now)
+                        changed["opened"] += 1
+                elif alert["clear_since"] is not None:
+                    # It came back before it counted as cleared: the same alert goes on.
+                    conn.execute(update(t.alert).where(a.id == alert["id"]).values(clear_since=None))
+            for (g, kind, face_id), alert in unresolved.items():
+                if g != gate_id or (kind, face_id) in holding or kind in unknown:
+                    continue
+                if alert["state"] == "pending":
+                    conn.execute(delete(t.alert).where(a.id == alert["id"]))
+                    changed["forgotten"] += 1
+                elif alert["clear_since"] is None:
+                    conn.execute(update(t.alert).where(a.id == alert["id"]).values(clear_since=iso(now)))
+                elif (now - parse_iso(alert["clear_since"])).total_seconds() >= clear_after:
+                    conn.execute(update(t.alert).where(a.id == alert["id"]).values(
+                        state="resolved", resolved_at=iso(now)))
+                    _queue(conn, alert["id"], "resolved", _told(conn, alert["id"]), now)
+                    changed["resolved"] += 1
+    return changed
+
+
+# ---- the loop ----------------------------------------------------------------------
+def tick(db, settings, now: datetime | None = None, sender=None) -> dict | None:
+    """Evaluate and deliver, if no other process is doing so; None when another was."""
+    from central.alert_delivery import Sender, deliver_due
+
+    with exclusive(db, "alerts") as mine:
+        if not mine:
+            return None
+        changed = evaluate(db, settings, now)
+        changed["delivery"] = deliver_due(db, settings, sender or Sender(settings), now)
+        return changed
+
+
+class AlertLoop:
+    """`tick` every `central_alert_interval_s` in a daemon thread (each application
+    server runs one; the lock makes one of them work)."""
+
+    def __init__(self, db, settings):
+        self.db, self.settings = db, settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "AlertLoop":
+        self._thread = threading.Thread(target=self.run, name="central-alerts", daemon=True)
+        self._thread.start()
+        return self
+
+    def run(self) -> None:
+        from central.alert_delivery import Sender
+
+        sender = Sender(self.settings)
+        while not self._stop.is_set():
+            try:
+                tick(self.db, self.settings, sender=sender)
+            except Exception:
+                log.exception("alert evaluation failed; trying again next tick")
+            self._stop.wait(self.settings["central_alert_interval_s"])
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+
+# ---- people: list, acknowledge, subscriptions ------------------------------------
+def list_alerts(db, include_resolved: bool = False, limit: int = 200,
+                gate_id: str | None = None) -> list[dict]:
+    """Open alerts first (newest first), then, if asked, resolved ones; never pending."""
+    a, g = t.alert.c, t.gate.c
+    query = (select(t.alert, g.name.label("gate_name")).join(t.gate, g.id == a.gate_id)
+             .where(a.state != "pending"))
+    if not include_resolved:
+        query = query.where(a.state == "open")
+    if gate_id:
+        query = query.where(a.gate_id == gate_id)
+    query = query.order_by((a.state == "open").desc(), a.opened_at.desc(), a.id.desc()).limit(limit)
+    with transaction(db) as conn:
+        found = rows(conn.execute(query))
+        d = t.alert_delivery.c
+        ids = [r["id"] for r in found]
+        deliveries: dict[int, dict[str, int]] = {}
+        if ids:
+            for alert_id, state, n in conn.execute(
+                    select(d.alert_id, d.state, func.count()).where(d.alert_id.in_(ids))
+                    .group_by(d.alert_id, d.state)).all():
+                deliveries.setdefault(alert_id, {})[state] = n
+    for r in found:
+        r["detail"] = json.loads(r["detail"] or "{}")
+        r["deliveries"] = deliveries.get(r["id"], {})
+    return found
+
+
+def get_alert(db, alert_id: int) -> dict:
+    with transaction(db) as conn:
+        found = rows(conn.execute(select(t.alert).where(t.alert.c.id == alert_id)))
+    if not found or found[0]["state"] == "pending":
+        raise NotFound(f"no alert {alert_id}")
+    alert = found[0]
+    alert["detail"] = json.loads(alert["detail"] or "{}")
+    return alert
+
+
+def acknowledge(db, alert_id: int, by: str) -> dict:
+    """Someone has seen the alert and is on it: who and when, in the alert and the
+    audit log. Acknowledging again changes nothing."""
+    require_role(db, by, ACK_ROLE)
+    with transaction(db, write=True) as conn:
+        alert = get_alert(conn, alert_id)
+        if alert["acknowledged_at"] is None:
+            now = iso(utcnow())
+            conn.execute(update(t.alert).where(t.alert.c.id == alert_id, t.alert.c.acknowledged_at.is_(None))
+                         .values(acknowledged_at=now, acknowledged_by=by))
+            audit(conn, by, "alert.ack", str(alert_id),
+                  {"gate": alert["gate_id"], "kind": alert["kind"], "face": alert["face_id"]})
+        return get_alert(conn, alert_id)
+
+
+def _check_address(channel: str, address) -> str:
+    from email.headerregistry import Address
+    from urllib.parse import urlsplit
+
+    if not isinstance(address, str) or not address.strip() or len(address) > 500:
+        raise CentralError("give an email address or a webhook URL")
+    address = address.strip()
+    if channel == "email":
+        try:
+            parsed = Address(addr_spec=address)
+        except (ValueError, IndexError, TypeError):
+            parsed = None
+        if parsed is None or not parsed.domain or "@" not in address:
+            raise CentralError(f"{address!r} is not an email address")
+    else:
+        url = urlsplit(address)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise CentralError(f"a webhook is an http:// or https:// URL, got {address!r}")
+    return address
+
+
+def add_subscription(db, channel: str, address: str, group_id: str | None = None,
+                     min_severity: str = "warning", by: str = "cli") -> int:
+    """Tell `address` (email or webhook) of alerts of at least `min_severity` on the
+    gates of `group_id` (None: every gate). Returns its id."""
+    if channel not in CHANNELS:
+        raise CentralError(f"a subscription is by {' or '.join(CHANNELS)}, not {channel!r}")
+    if min_severity not in SEVERITIES:
+        raise CentralError(f"severity is one of {', '.join(SEVERITIES)}, not {min_severity!r}")
+    address = _check_address(channel, address)
+    with transaction(db, write=True) as conn:
+        if group_id:
+            check_id(group_id, "group")
+            if conn.execute(select(t.gate_group.c.id).where(t.gate_group.c.id == group_id)).first() is None:
+                raise NotFound(f"no group {group_id!r}")
+        sub_id = conn.execute(insert(t.alert_subscription).values(
+            channel=channel, address=address, group_id=group_id or None,
+            min_severity=min_severity, created_at=iso(utcnow()), created_by=by)
+            .returning(t.alert_subscription.c.id)).scalar_one()
+        audit(conn, by, "alert.subscribe", str(sub_id), {
+            "channel": channel, "address": address, "group": group_id, "severity": min_severity})
+    return sub_id
+
+
+def list_subscriptions(db) -> list[dict]:
+    with transaction(db) as conn:
+        return rows(conn.execute(select(t.alert_subscription).order_by(t.alert_subscription.c.id)))
+
+
+def remove_subscription(db, sub_id: int, by: str = "cli") -> None:
+    """Stop telling a subscriber; messages still waiting for it are dropped."""
+    s = t.alert_subscription.c
+    with transaction(db, write=True) as conn:
+        found = rows(conn.execute(select(t.alert_subscription).where(s.id == sub_id)))
+        if not found:
+            raise NotFound(f"no subscription {sub_id}")
+        conn.execute(delete(t.alert_delivery).where(t.alert_delivery.c.subscription_id == sub_id))
+        conn.execute(delete(t.alert_subscription).where(s.id == sub_id))
+        audit(conn, by, "alert.unsubscribe", str(sub_id),
+              {"channel": found[0]["channel"], "address": found[0]["address"]})
+
+
+def deliveries(db, alert_id: int | None = None) -> list[dict]:
+    d = t.alert_delivery.c
+    query = select(t.alert_delivery).order_by(d.id)
+    if alert_id is not None:
+        query = query.where(d.alert_id == alert_id)
+    with transaction(db) as conn:
+        return rows(conn.execute(query))
+

@@ -1,0 +1,271 @@
+"""Alerts end to end on both stores: gates report through the intake functions (or
+over HTTP), the rules run at chosen instants (`now`), and the messages go to a real
+SMTP server (aiosmtpd) and a real HTTP receiver on 127.0.0.1."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+
+from kiosk.store import iso, utcnow
+
+from central.alerts import AlertLoop, acknowledge, add_subscription, deliveries, list_alerts, tick
+from central.checks import CentralError, Forbidden
+from central.fleet import add_group, get_gate
+from central.intake import record_heartbeat, record_screenshot
+from central.users import add_user
+
+from tests.support.alerts import SmtpServer, WebhookReceiver
+from tests.support.central import make_central
+from tests.support.wait import wait_for
+
+INTERVAL = 60.0  # central_heartbeat_interval_s: offline after 150 s
+
+
+@pytest.fixture
+def smtp(tmp_path):
+    server = SmtpServer(login=("canhbao", "mat-khau-thu"), tls_dir=tmp_path / "smtp-tls")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def hook():
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def alerting(tmp_path, central_database_url, smtp):
+    password = tmp_path / "smtp-password"
+    password.write_text("mat-khau-thu\n")
+    c = make_central(tmp_path / "central", central_database_url=central_database_url,
+                     central_heartbeat_interval_s=INTERVAL, central_alert_clear_after_s=120.0,
+                     central_smtp_user="canhbao", central_smtp_password_file=str(password),
+                     central_console_url="https://trungtam.test", **smtp.settings())
+    c.gate("huu-nghi", faces=(1, 2), name="Cửa khẩu Hữu Nghị")
+    c.gate("tan-thanh", faces=(1,), name="Tân Thanh")
+    add_group(c.db, "lang-son", "Lạng Sơn", ["huu-nghi"])
+    yield c
+    c.db.close()
+
+
+def heartbeat(**health) -> dict:
+    """A heartbeat shaped like kiosk.sync.outbox.build_heartbeat's."""
+    faces = health.pop("faces", [
+        {"face_id": 1, "power": "on", "blanked": 0, "playing_sha256": "a" * 64},
+        {"face_id": 2, "power": "on", "blanked": 0, "playing_sha256": "b" * 64}])
+    sync = health.pop("sync", {"status": "unchanged", "clock": {"skew_suspect": False}})
+    return {"sent_at": iso(utcnow()), "gate_id": "huu-nghi", "release_version": 1,
+            "last_good_release_version": 1, "sync": sync,
+            "health": {"cpu_temp_c": 52.0, "throttling": {"under_voltage_now": False},
+                       "disk": {"free_mb": 9000.0}, "clock_synced": True, **health},
+            "faces": faces, "errors": []}
+
+
+def emails_to(smtp, address):
+    return [m.message for m in smtp.messages if m.message["To"] == address]
+
+
+def test_offline_gate_is_told_once_by_email_and_webhook_then_recovers(alerting, smtp, hook):
+    db, s = alerting.db, alerting.settings
+    add_subscription(db, "email", "truc@stttt.test", "lang-son", "warning")
+    add_subscription(db, "webhook", hook.url, None, "critical")
+    t0 = utcnow()
+    record_heartbeat(db, "huu-nghi", heartbeat(), now=t0)
+    record_heartbeat(db, "tan-thanh", heartbeat(), now=t0)
+    assert tick(db, s, now=t0 + timedelta(seconds=149))["opened"] == 0
+    record_heartbeat(db, "tan-thanh", heartbeat(), now=t0 + timedelta(seconds=140))
+
+    # 2.5 intervals without a heartbeat: Hữu Nghị is offline; Tân Thanh still reports.
+    result = tick(db, s, now=t0 + timedelta(seconds=151))
+    assert result["opened"] == 1 and result["delivery"]["sent"] == 2
+    (mail,) = emails_to(smtp, "truc@stttt.test")
+    assert smtp.logins == ["canhbao"]
+    assert mail["Subject"] == "[gatecast] Nghiêm trọng: Cổng mất kết nối — Cửa khẩu Hữu Nghị"
+    body = mail.get_content()
+    # Times in the province's zone (UTC+7), as people there read them.
+    local = (t0 + timedelta(hours=7)).strftime("%H:%M %d/%m/%Y")
+    assert f"Không nhận được tín hiệu từ {local}." in body
+    assert "Cổng: Cửa khẩu Hữu Nghị (huu-nghi)" in body
+    assert "https://trungtam.test/alerts" in body
+    (post,) = hook.received
+    payload = post.message["json"]
+    assert payload["event"] == "opened" and payload["alert"]["kind"] == "offline"
+    assert payload["alert"]["gate_id"] == "huu-nghi"
+    assert "Cổng mất kết nối" in payload["text"]
+    assert post.message["headers"]["Idempotency-Key"] == f"gatecast-alert-delivery-{payload['delivery_id']}"
+
+    # Still offline: no second message, however often it is evaluated. Tân Thanh
+    # (in no group) goes offline too: the webhook for every gate hears of it, the
+    # email for Lạng Sơn's group does not.
+    for minutes in (3, 5, 30):
+        tick(db, s, now=t0 + timedelta(minutes=minutes))
+    assert len(smtp.messages) == 1
+    assert [p.message["json"]["alert"]["gate_id"] for p in hook.received] == ["huu-nghi", "tan-thanh"]
+    # It flaps: back, away again, back. One alert throughout, no storm.
+    back = t0 + timedelta(minutes=31)
+    record_heartbeat(db, "huu-nghi", heartbeat(), now=back)
+    tick(db, s, now=back + timedelta(seconds=1))
+    tick(db, s, now=back + timedelta(seconds=160))  # offline again before it counted as clear
+    record_heartbeat(db, "huu-nghi", heartbeat(), now=back + timedelta(seconds=170))
+    tick(db, s, now=back + timedelta(seconds=171))
+    assert len(smtp.messages) == 1 and len(hook.received) == 2
+    (alert,) = list_alerts(db, gate_id="huu-nghi")
+    assert alert["kind"] == "offline" and alert["state"] == "open"
+
+    # Clear for central_alert_clear_after_s: resolved, and the recovery told once.
+    result = tick(db, s, now=back + timedelta(seconds=171 + 121))
+    assert result["resolved"] == 1 and result["delivery"]["sent"] == 2
+    recovery = emails_to(smtp, "truc@stttt.test")[-1]
+    assert recovery["Subject"] == "[gatecast] Đã khắc phục: Cổng mất kết nối — Cửa khẩu Hữu Nghị"
+    assert "Hoạt động bình thường trở lại lúc" in recovery.get_content()
+    assert hook.received[-1].message["json"]["event"] == "resolved"
+    assert list_alerts(db, gate_id="huu-nghi") == []
+    assert [a["state"] for a in list_alerts(db, include_resolved=True, gate_id="huu-nghi")] == [
+        "resolved"]
+    tick(db, s, now=back + timedelta(seconds=310))  # (still reporting)
+    assert len(smtp.messages) == 2 and len(hook.received) == 3
+    assert not any("Tân Thanh" in m.message["Subject"] for m in smtp.messages)
+
+
+def test_a_failing_receiver_is_retried_without_losing_or_repeating(alerting, smtp, hook):
+    db, s = alerting.db, alerting.settings
+    add_subscription(db, "webhook", hook.url, "lang-son", "warning")
+    add_subscription(db, "email", "truc@stttt.test", None, "warning")
+    hook.fail_next = 2
+    t0 = utcnow()
+    record_heartbeat(db, "huu-nghi", heartbeat(cpu_temp_c=86.5), now=t0)
+    result = tick(db, s, now=t0)
+    # The email goes; the webhook answers 500 and waits 15 s for its next attempt.
+    assert result["opened"] == 1 and result["delivery"] == {"sent": 1, "retry": 1, "failed": 0}
+    (mail,) = smtp.messages
+    assert "Nhiệt độ bộ điều khiển cao" in mail.message["Subject"]
+    assert "CPU 86.5 °C" in mail.message.get_content()
+    assert tick(db, s, now=t0 + timedelta(seconds=10))["delivery"]["sent"] == 0
+    assert tick(db, s, now=t0 + timedelta(seconds=16))["delivery"]["retry"] == 1  # 500 again
+    assert tick(db, s, now=t0 + timedelta(seconds=40))["delivery"]["retry"] == 0  # pause: 30 s
+    assert tick(db, s, now=t0 + timedelta(seconds=47))["delivery"]["sent"] == 1
+    assert hook.refused == 2 and len(hook.received) == 1
+    webhook = [d for d in deliveries(db) if d["attempts"] == 3]
+    assert len(webhook) == 1 and webhook[0]["state"] == "sent"
+    for later in (60, 140):  # (not yet offline)
+        tick(db, s, now=t0 + timedelta(seconds=later))
+    assert len(hook.received) == 1 and len(smtp.messages) == 1
+    assert all(d["state"] == "sent" for d in deliveries(db))
+
+
+def test_an_smtp_server_that_is_down_keeps_the_message_queued(alerting, smtp):
+    db, s = alerting.db, alerting.settings
+    add_subscription(db, "email", "truc@stttt.test")
+    smtp.stop()
+    t0 = utcnow()
+    record_heartbeat(db, "huu-nghi", heartbeat(throttling={"under_voltage_now": True}), now=t0)
+    assert tick(db, s, now=t0)["delivery"]["retry"] == 1
+    (queued,) = deliveries(db)
+    assert queued["state"] == "pending" and "SMTP 127.0.0.1" in queued["last_error"]
+    smtp.__init__(login=("canhbao", "mat-khau-thu"), tls_dir=alerting.state_dir.parent / "smtp-tls")
+    alerting.settings._values["central_smtp_port"] = smtp.port
+    assert tick(db, s, now=t0 + timedelta(seconds=20))["delivery"]["sent"] == 1
+    assert "Nguồn điện thiếu áp" in smtp.messages[0].message["Subject"]
+
+
+def _png(grey: int, size=(64, 36)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (grey, grey, grey)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_the_rules_on_what_gates_report(alerting):
+    db, s = alerting.db, alerting.settings
+    gate = get_gate(db, "huu-nghi")
+    t0 = utcnow()
+    sync = {"status": "failed", "code": "network", "reason": "không kết nối được",
+            "failing_since": iso(t0 - timedelta(hours=2)),
+            "clock": {"skew_suspect": True, "server_skew_s": 412.0}}
+    faces = [{"face_id": 1, "power": "on", "blanked": 0, "playing_sha256": "a" * 64},
+             {"face_id": 2, "power": "off", "blanked": 0, "playing_sha256": None}]
+    record_heartbeat(db, "huu-nghi", heartbeat(disk={"free_mb": 120.0}, sync=sync, faces=faces),
+                     now=t0)
+    # Face 1 should show and is black; face 2 is switched off by its power schedule.
+    for face in (1, 2):
+        record_screenshot(db, alerting.state_dir, gate, face, _png(0), "image/png", iso(t0), now=t0)
+    tick(db, s, now=t0)
+    assert {a["kind"] for a in list_alerts(db)} == {"disk_low", "clock_unsynced", "sync_failing"}
+    # Black for central_alert_dark_after_s (300 s): the face is dark.
+    record_heartbeat(db, "huu-nghi", heartbeat(disk={"free_mb": 120.0}, sync=sync, faces=faces),
+                     now=t0 + timedelta(seconds=301))
+    tick(db, s, now=t0 + timedelta(seconds=301))
+    dark = [a for a in list_alerts(db) if a["kind"] == "face_dark"]
+    assert [(a["face_id"], a["detail"]["cause"]) for a in dark] == [(1, "black")]
+
+    # The kill switch blanks face 1: no longer should show; resolved after clear_after.
+    blanked = [{**faces[0], "blanked": 1}, faces[1]]
+    t1 = t0 + timedelta(seconds=310)
+    record_heartbeat(db, "huu-nghi", heartbeat(sync=sync, faces=blanked), now=t1)
+    tick(db, s, now=t1)
+    record_heartbeat(db, "huu-nghi", heartbeat(sync=sync, faces=blanked), now=t1 + timedelta(seconds=125))
+    tick(db, s, now=t1 + timedelta(seconds=125))
+    assert {a["kind"] for a in list_alerts(db)} == {"clock_unsynced", "sync_failing"}
+
+
+def test_a_release_not_taken_up(alerting, tmp_path):
+    from tests.support.media import make_image
+
+    db, s = alerting.db, alerting.settings
+    sha = alerting.media(make_image(tmp_path / "a.png"))
+    alerting.show("huu-nghi", [sha])
+    alerting.publish()
+    t0 = utcnow()
+    body = heartbeat()
+    body["release_version"] = body["last_good_release_version"] = None
+    record_heartbeat(db, "huu-nghi", body, now=t0)
+    tick(db, s, now=t0)
+    assert list_alerts(db) == []  # published just now
+    later = t0 + timedelta(seconds=s["central_alert_release_not_taken_s"] + 1)
+    record_heartbeat(db, "huu-nghi", body, now=later)
+    tick(db, s, now=later)
+    (alert,) = list_alerts(db, gate_id="huu-nghi")
+    assert alert["kind"] == "release_not_taken" and alert["detail"]["version"] == db.scalar(
+        "SELECT max(version) FROM release WHERE gate_id = 'huu-nghi'")
+    # Tân Thanh was published to as well and has never reported at all: not taken up either.
+    assert [a["kind"] for a in list_alerts(db, gate_id="tan-thanh")] == ["release_not_taken"]
+
+
+def test_subscriptions_refuse_bad_input(alerting):
+    db = alerting.db
+    for channel, address, group, severity in (
+            ("sms", "0912", None, "warning"), ("email", "khong-phai-email", None, "warning"),
+            ("webhook", "ftp://x", None, "warning"), ("email", "a@b.vn", "khong-co", "warning"),
+            ("email", "a@b.vn", None, "info")):
+        with pytest.raises(CentralError):
+            add_subscription(db, channel, address, group, severity)
+    assert db.count("alert_subscription") == 0
+
+
+def test_two_servers_evaluate_once_and_tell_once(alerting, smtp, tmp_path):
+    """The loop as servers run it: two stores (two application servers) on one
+    database, each with its AlertLoop; the gate stops reporting; one email."""
+    from central.db import open_central_db
+
+    settings = alerting.settings
+    settings._values.update(central_heartbeat_interval_s=0.4, central_alert_interval_s=0.2)
+    add_subscription(alerting.db, "email", "truc@stttt.test")
+    record_heartbeat(alerting.db, "huu-nghi", heartbeat())
+    second = open_central_db(settings, migrate_first=False)
+    loops = [AlertLoop(alerting.db, settings).start(), AlertLoop(second, settings).start()]
+    try:
+        wait_for(lambda: smtp.messages, 60, "the offline email")
+        # Each loop ticks several more times meanwhile: still one alert, one email.
+        wait_for(lambda: len(deliveries(alerting.db)) == 1 and all(
+            d["state"] == "sent" for d in deliveries(alerting.db)), 30, "the delivery")
+    finally:
+        for loop in loops:
+            loop.stop()
+        second.close()
+    assert len(smtp.messages) == 1
+    assert [a["kind"] for a in list_alerts(alerting.db)] == ["offline"]
