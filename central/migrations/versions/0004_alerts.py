@@ -1,16 +1,16 @@
 """Alerts: episodes per gate/kind/face, subscriptions, the delivery outbox; and what
 the face-dark rule reads of each screenshot (brightness, picture hash, since when).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-30
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
