@@ -39,6 +39,7 @@ from tests.support.central import make_central, served_central  # noqa: E402
 from tests.support.nginx import HOSTNAME, cpu_seconds, render, running_nginx  # noqa: E402
 
 from central.fleet import add_gate, add_group  # noqa: E402
+from central.users import add_user  # noqa: E402
 
 # The publisher: another process (as `gatecast central emergency` is), which
 # reports when it starts and ends telling the feed on the shared monotonic clock.
@@ -46,10 +47,9 @@ PUBLISHER = r"""
 import json, sys, time
 from central.settings import load_central_settings
 from central.app import repository_for
-from central.assign import add_emergency
 from central.db import open_central_db
 from central.feed import NchanFeed
-from central.publish import publish
+from central.publish import publish_emergency
 
 state, url = sys.argv[1], sys.argv[2]
 settings = load_central_settings(config_file=None, state_dir=state, env={})
@@ -64,8 +64,10 @@ class TimedFeed(NchanFeed):
         marks["told"] = told
         return told
 
-add_emergency(db, "group", "all", minutes=30, texts={"vi": "Tạm dừng thông quan", "en": "Border crossing suspended"})
-result = publish(db, repository_for(settings), note="emergency", feed=TimedFeed(url))
+made, result = publish_emergency(
+    db, repository_for(settings), "group", "all", by="duty-editor", reason="bench",
+    minutes=30, texts={"vi": "Tạm dừng thông quan", "en": "Border crossing suspended"},
+    feed=TimedFeed(url))
 marks["version"] = result.repository_version
 marks["changed"] = len(result.changed)
 marks["warnings"] = result.warnings
@@ -201,6 +203,7 @@ def main() -> None:
         tokens = {f"gate-{i:05d}": add_gate(central.db, f"gate-{i:05d}", f"Gate {i}", "Lạng Sơn",
                                             [1, 2]) for i in range(args.gates)}
         add_group(central.db, "all", "Every gate", list(tokens))
+        add_user(central.db, "duty-editor", "editor")
         base = central.repo.version()  # nothing published yet: the emergency is each first
         print(f"setup: {args.gates} gates registered in {time.monotonic() - t:.1f} s",
               flush=True)

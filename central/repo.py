@@ -23,6 +23,8 @@ that is part-way through an update.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import fcntl
 import os
 import shutil
@@ -47,6 +49,11 @@ from tuf.api.metadata import (
     Targets,
     Timestamp,
 )
+
+try:
+    _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+except OSError:  # not glibc/musl: per-file fsync (_sync_files)
+    _libc = None
 
 TOP_ROLES = ("root", "targets", "snapshot", "timestamp")
 PUBLISHER = "publisher"
@@ -278,7 +285,10 @@ class Repository:
                 self._write_md(md, role)
             self.targets_dir.mkdir(parents=True, exist_ok=True)
 
-    def _store_target(self, spec: TargetSpec) -> TargetFile:
+    def _store_target(self, spec: TargetSpec, new: list[Path]) -> TargetFile:
+        """The target's TargetFile; its file linked (or copied) into place if
+        it is not there yet, and added to `new`: the caller makes every new
+        file durable at once (`_sync_files`) before any metadata names it."""
         check_target_path(spec.path)
         tf = TargetFile(length=spec.length, hashes={"sha256": spec.sha256}, path=spec.path)
         dest = self.targets_dir / tf.get_prefixed_paths()[0]
@@ -293,8 +303,8 @@ class Repository:
             if tmp.stat().st_size != spec.length:
                 tmp.unlink()
                 raise RepositoryError(f"{spec.source} is not {spec.length} bytes long")
-            _fsync(tmp)  # on disk before any metadata names it
             os.replace(tmp, dest)
+            new.append(dest)
         return tf
 
     def version(self) -> int:
@@ -310,10 +320,13 @@ class Repository:
         with self.lock():
             bins = self.bins()
             wanted: dict[str, dict[str, TargetFile]] = {b: {} for b in bins.get_roles()}
+            new: list[Path] = []
             for spec in specs:
-                wanted[bins.get_role_for_target(spec.path)][spec.path] = self._store_target(spec)
-            for folder in {(self.targets_dir / spec.path).parent for spec in specs}:
-                _fsync(folder)  # the renames above, before metadata names the files
+                wanted[bins.get_role_for_target(spec.path)][spec.path] = \
+                    self._store_target(spec, new)
+            # Every new file and its folder's entry on disk before any metadata
+            # names it.
+            _sync_files(new)
             snapshot = self.snapshot()
             changed = {}
             for name, targets in wanted.items():
@@ -468,6 +481,36 @@ class Repository:
                 f"{role}.{datetime.now(timezone.utc):%Y%m%dT%H%M%S}.retired.pem")
             os.replace(current, retired)
         os.replace(pending, current)
+
+
+def _syncfs(path: Path) -> bool:
+    """Flush the whole file system holding `path` (Linux syncfs(2)): one
+    journal commit for any number of files. False where there is no syncfs."""
+    if _libc is None or not hasattr(_libc, "syncfs"):
+        return False
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        return _libc.syncfs(fd) == 0
+    finally:
+        os.close(fd)
+
+
+def _sync_files(paths: list[Path]) -> None:
+    """Make new files (data and folder entries) durable. A publication for
+    10,000 gates adds 10,000 release files: an fsync each cost ~2 ms on an
+    idle disk and 10 ms or more on a busy one (most of the minute and a half
+    an emergency for 10,000 gates took to build), where one syncfs of the
+    file system flushes them all in one journal commit."""
+    if not paths:
+        return
+    folders = {p.parent for p in paths}
+    one_fs = len({os.stat(f).st_dev for f in folders}) == 1
+    if len(paths) > 8 and one_fs and _syncfs(next(iter(folders))):
+        return
+    for p in paths:
+        _fsync(p)
+    for folder in folders:
+        _fsync(folder)
 
 
 def _fsync(path: Path) -> None:

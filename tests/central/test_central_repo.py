@@ -157,3 +157,39 @@ def test_refresh_resigns_online_metadata_at_half_life(central, central_server, t
     assert repo.timestamp().signed.expires > later + repo.online_expiry / 2
     client = updater(central_server, central, tmp_path)
     client.refresh()
+
+
+def test_many_new_targets_are_made_durable_in_one_flush(tmp_path, monkeypatch):
+    """An emergency for 10,000 gates adds 10,000 release files: one syncfs of
+    the file system, not an fsync each (which cost most of its minute and a
+    half), and every file is in place and whole before the metadata names it."""
+    import os
+
+    import central.repo as repo_module
+
+    repo = Repository(tmp_path / "state")
+    repo.init()
+    specs = []
+    for i in range(40):
+        src = tmp_path / f"r{i}.json"
+        src.write_bytes(json.dumps({"gate": i}).encode())
+        data = src.read_bytes()
+        specs.append(TargetSpec(f"releases/g{i}.json", src, len(data),
+                                hashlib.sha256(data).hexdigest()))
+    synced, fsynced = [], []
+    real_syncfs, real_fsync = repo_module._syncfs, os.fsync
+
+    def counting_syncfs(path):
+        # By now every new target is in place, under its final name.
+        synced.append(sorted(p.name for p in (repo.targets_dir / "releases").iterdir()))
+        return real_syncfs(path)
+
+    monkeypatch.setattr(repo_module, "_syncfs", counting_syncfs)
+    monkeypatch.setattr(os, "fsync", lambda fd: (fsynced.append(fd), real_fsync(fd))[1])
+    version = repo.publish(specs)
+    assert len(synced) == 1 and len(synced[0]) == 40
+    assert not any(name.startswith(".incoming-") for name in synced[0])
+    # The metadata's own writes still fsync each file (a handful), not one per target.
+    assert len(fsynced) < 20
+    assert repo.version() == version == 2
+    assert set(repo.published_targets()) == {s.path for s in specs}
