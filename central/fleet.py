@@ -168,7 +168,10 @@ def gates_of_target(db, target_kind: str, target_id: str) -> list[str]:
 
 
 def overview(db, heartbeat_interval_s: float, now: datetime | None = None) -> list[dict]:
-    """One row per gate: online, last heartbeat, release versions, screenshots."""
+    """One row per gate, for the fleet list and map: online, last heartbeat,
+    release versions (published, offered, last good), position, central's
+    blank, health, each face's power and picture, the last errors reported,
+    the latest screenshots."""
     now = now or utcnow()
     limit = timedelta(seconds=OFFLINE_AFTER_INTERVALS * heartbeat_interval_s)
     with transaction(db) as conn:
@@ -176,6 +179,7 @@ def overview(db, heartbeat_interval_s: float, now: datetime | None = None) -> li
         statuses = {r["gate_id"]: r for r in rows(conn.execute(select(t.gate_status)))}
         published = dict(conn.execute(select(t.release.c.gate_id, func.max(t.release.c.version))
                                       .group_by(t.release.c.gate_id)).all())
+        blanks = {r["gate_id"]: r for r in rows(conn.execute(select(t.gate_blank)))}
         shots: dict[str, list[dict]] = {}
         for shot in rows(conn.execute(select(t.screenshot).order_by(
                 t.screenshot.c.gate_id, t.screenshot.c.face_id))):
@@ -184,17 +188,128 @@ def overview(db, heartbeat_interval_s: float, now: datetime | None = None) -> li
     for gate in gates:
         status = statuses.get(gate["id"])
         last = parse_iso(status["last_heartbeat_at"]) if status else None
-        heartbeat = json.loads(status["heartbeat"]) if status and status["heartbeat"] else {}
+        heartbeat = _body(status["heartbeat"] if status else None)
+        blank = blanks.get(gate["id"])
         result.append({
             "id": gate["id"], "name": gate["name"], "province": gate["province"],
             "faces": gate["faces"],
+            "latitude": gate.get("latitude"), "longitude": gate.get("longitude"),
             "online": last is not None and now - last <= limit,
             "last_heartbeat_at": status["last_heartbeat_at"] if status else None,
             "published_version": published.get(gate["id"]),
             "release_version": status["release_version"] if status else None,
             "last_good_release_version": status["last_good_release_version"] if status else None,
             "sync": heartbeat.get("sync") or {},
-            "errors": heartbeat.get("errors") or [],
+            "errors": _list(heartbeat.get("errors")),
+            "health": health_summary(heartbeat.get("health")),
+            "face_states": face_states(gate["faces"], heartbeat.get("faces")),
+            "blank": ({"active": bool(blank["active"]), "faces": json.loads(blank["faces"]),
+                       "by": blank["by"], "reason": blank["reason"], "at": blank["at"]}
+                      if blank else None),
             "screenshots": shots.get(gate["id"], []),
         })
     return result
+
+
+def _body(text: str | None) -> dict:
+    """A stored heartbeat: it came from the network, so anything unexpected is empty."""
+    try:
+        body = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _list(value) -> list:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def health_summary(health) -> dict:
+    """What the fleet shows of a heartbeat's `health` (kiosk/power/health.py):
+    CPU temperature, free disk, clock, throttling, alarm codes. Missing
+    values are None (an older gate, or a sensor the controller lacks)."""
+    health = health if isinstance(health, dict) else {}
+    disk = health.get("disk") if isinstance(health.get("disk"), dict) else {}
+    throttling = health.get("throttling") if isinstance(health.get("throttling"), dict) else {}
+    alarms = [a.get("code") for a in _list(health.get("alarms")) if isinstance(a.get("code"), str)]
+    clock = health.get("clock_synced")
+    return {
+        "cpu_temp_c": _number(health.get("cpu_temp_c")),
+        "disk_free_mb": _number(disk.get("free_mb")),
+        "disk_total_mb": _number(disk.get("total_mb")),
+        "clock_synced": clock if isinstance(clock, bool) else None,
+        "throttled_now": bool(throttling.get("throttled_now") or throttling.get("soft_temp_limit_now")),
+        "under_voltage_now": bool(throttling.get("under_voltage_now")),
+        "throttled_since_boot": bool(throttling.get("throttled_occurred")
+                                     or throttling.get("under_voltage_occurred")),
+        "alarms": alarms,
+    }
+
+
+def face_states(faces: list[int], reported) -> list[dict]:
+    """Each registered face as the gate last reported it (face_state rows)."""
+    by_face = {r.get("face_id"): r for r in _list(reported)}
+    out = []
+    for face in faces:
+        r = by_face.get(face, {})
+        out.append({"face_id": face, "power": r.get("power") or "unknown",
+                    "blanked": bool(r.get("blanked")), "level": r.get("level"),
+                    "playing_name": r.get("playing_name"), "last_error": r.get("last_error")})
+    return out
+
+
+def gate_history(db, gate_id: str, since: datetime, limit: int = 2000) -> dict:
+    """A gate's page: its heartbeats since `since` (newest first, at most
+    `limit`), the releases it took up (the first heartbeat that reported each
+    new last-good version), the errors those heartbeats carried, the releases
+    central published for it, and central's blanks and releases of it (audit)."""
+    get_gate(db, gate_id)
+    h = t.heartbeat.c
+    with transaction(db) as conn:
+        beats = rows(conn.execute(
+            select(h.received_at, h.release_version, h.body)
+            .where(h.gate_id == gate_id, h.received_at >= iso(since))
+            .order_by(h.received_at.desc(), h.id.desc()).limit(limit)))
+        published = rows(conn.execute(
+            select(t.release.c.version, t.release.c.published_at, t.publication.c.by,
+                   t.publication.c.note)
+            .join_from(t.release, t.publication,
+                       t.publication.c.id == t.release.c.publication_id, isouter=True)
+            .where(t.release.c.gate_id == gate_id)
+            .order_by(t.release.c.version.desc()).limit(50)))
+        a = t.audit.c
+        blanks = rows(conn.execute(
+            select(a.at, a.who, a.action, a.detail)
+            .where(a.subject == f"gate:{gate_id}", a.action.in_(("blank", "unblank")))
+            .order_by(a.id.desc()).limit(100)))
+    heartbeats, taken_up, errors, seen_errors = [], [], [], set()
+    previous_good = None
+    for beat in reversed(beats):  # oldest first, to see each change once
+        body = _body(beat["body"])
+        good = body.get("last_good_release_version")
+        if isinstance(good, int) and good != previous_good:
+            taken_up.append({"version": good, "at": beat["received_at"]})
+            previous_good = good
+        for e in _list(body.get("errors")):
+            key = (e.get("id"), e.get("at"), e.get("code"))
+            if key not in seen_errors:
+                seen_errors.add(key)
+                errors.append({"at": e.get("at"), "level": e.get("level"), "code": e.get("code"),
+                               "message": e.get("message"), "face_id": e.get("face_id"),
+                               "received_at": beat["received_at"]})
+        health = health_summary(body.get("health"))
+        heartbeats.append({"received_at": beat["received_at"],
+                           "release_version": beat["release_version"],
+                           "last_good_release_version": good if isinstance(good, int) else None,
+                           "sync_code": (body.get("sync") or {}).get("code")
+                           if isinstance(body.get("sync"), dict) else None,
+                           "cpu_temp_c": health["cpu_temp_c"],
+                           "disk_free_mb": health["disk_free_mb"], "alarms": health["alarms"]})
+    for b in blanks:
+        b["detail"] = _body(b["detail"])
+    return {"heartbeats": heartbeats[::-1], "taken_up": taken_up[::-1], "errors": errors[::-1],
+            "published": published, "blanks": blanks}

@@ -142,6 +142,12 @@ CENTRAL_SETTINGS: tuple[Setting, ...] = (
             "Largest image or video frame (width x height) the library accepts.", "library"),
     Setting("media_max_duration_s", "float", 14400.0,
             "Longest video the library accepts.", "library"),
+    # --- console ------------------------------------------------------------------
+    Setting("central_map_tile_url", "str", "",
+            "Optional map tile server for the fleet map, as https://HOST/PATH/{z}/{x}/{y}.png "
+            "(Web Mercator tiles). Empty: the map draws only the outline of Viet Nam and its "
+            "neighbours shipped with the app, so it works without internet. When set, the "
+            "console's content security policy allows images from that host only.", "console"),
 )
 
 CENTRAL_SETTINGS_BY_NAME = {s.name: s for s in CENTRAL_SETTINGS}

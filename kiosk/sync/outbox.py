@@ -48,10 +48,14 @@ def build_heartbeat(db, gate_id: str) -> dict[str, Any]:
     active = active_release(db)
     last_event = marks.get("event_id", 0)
     errors = list(db.query(
-        "SELECT id, at, source, level, code, message, face_id FROM event "
+        "SELECT id, at, source, level, code, message, face_id, detail FROM event "
         "WHERE id > ? AND level IN ('warning', 'error') ORDER BY id LIMIT ?",
         [last_event, MAX_ERRORS_PER_HEARTBEAT],
     ))
+    for e in errors:
+        # The event's parameters: central's console says it in the reader's
+        # language from code + detail, as the gate admin does (admin/events.py).
+        e["detail"] = _detail(e["detail"])
     newest = db.execute("SELECT max(id) FROM event").fetchone()[0] or 0
     set_state(db, MARKS_KEY, {**marks, "event_id": newest})
     faces = list(db.query("SELECT * FROM face_state ORDER BY face_id"))
@@ -71,6 +75,14 @@ def build_heartbeat(db, gate_id: str) -> dict[str, Any]:
         "faces": faces,
         "errors": errors,
     }
+
+
+def _detail(text: str | None) -> dict:
+    try:
+        detail = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return detail if isinstance(detail, dict) else {}
 
 
 def enqueue_heartbeat(db, gate_id: str) -> int:

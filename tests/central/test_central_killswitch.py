@@ -204,41 +204,80 @@ def test_cli_blank_and_unblank_check_who_acts(central, gate):
     assert dark_faces(gate.db) == {}
 
 
-TWO_FACES = dict(outputs=[{"name": "left", "width": 320, "height": 240},
-                          {"name": "right", "width": 320, "height": 240}],
-                 faces=[{"id": 1, "name": "Bắc", "output": "left"},
-                        {"id": 2, "name": "Nam", "output": "right"}])
+W, H = 640, 360
+SWAY_CONFIG = f"""
+display = "sway"
+mpv_vo = "wlshm"
+poll_interval_s = 0.1
+screenshot_interval_s = 0
+
+[[outputs]]
+name = "vn"
+connector = "HEADLESS-1"
+width = {W}
+height = {H}
+
+[[faces]]
+id = 1
+name = "Bắc"
+output = "vn"
+region = {{ x = 0, y = 0, width = {W // 2}, height = {H} }}
+
+[[faces]]
+id = 2
+name = "Nam"
+output = "vn"
+region = {{ x = {W // 2}, y = 0, width = {W // 2}, height = {H} }}
+"""
+
+
+def region_colour(image, face) -> set:
+    """The colours at points well inside a face's half of the output."""
+    x0 = 0 if face == 1 else W // 2
+    return {image.getpixel((x0 + dx, H // 2 + dy)) for dx in (60, W // 4, W // 2 - 60)
+            for dy in (-50, 0, 50)}
+
+
+def near(colours: set, rgb, tol=20) -> bool:
+    return all(all(abs(a - b) <= tol for a, b in zip(c, rgb)) for c in colours)
 
 
 @pytest.mark.slow
-def test_the_players_faces_go_black_and_come_back(central, gate, operator):
-    """The real player (real mpv) with its power plugin: a blank from central
-    stops face 2's picture (mpv decodes nothing: black) and leaves face 1."""
+def test_the_players_faces_go_black_on_the_output_and_come_back(central, gate, operator, tmp_path,
+                                                                 monkeypatch):
+    """Real sway, real player (mpv), real sync pulls: central blanks face 2 and
+    its half of the output turns black while face 1 beside it keeps playing;
+    the release brings it back."""
     from kiosk.power.plugin import PowerPlugin
+    from kiosk.settings import load_settings
 
-    from tests.support.player import gate_settings, running_player
+    from tests.support.player import running_player
+    from tests.support.sway import HeadlessSway
     from tests.support.wait import wait_for
 
-    def idle(player, picture):
-        proc = player.pictures[picture].proc
-        return proc is not None and proc.ipc is not None and \
-            proc.ipc.command("get_property", "idle-active") is True
+    config = tmp_path / "player.toml"
+    config.write_text(SWAY_CONFIG, encoding="utf-8")
+    settings = load_settings(config_file=config, state_dir=gate.state_dir, env={})
+    red = (220, 20, 20)
+    sway = HeadlessSway(((W, H),)).start()
+    try:
+        monkeypatch.setenv("WAYLAND_DISPLAY", sway.env()["WAYLAND_DISPLAY"])
+        monkeypatch.setenv("SWAYSOCK", sway.env()["SWAYSOCK"])
+        with running_player(settings, plugins=[PowerPlugin]):
+            def shows(face1, face2) -> bool:
+                image = sway.grab("HEADLESS-1")
+                return near(region_colour(image, 1), face1) and near(region_colour(image, 2), face2)
 
-    def face(fid):
-        return gate.db.execute("SELECT playing_sha256, blanked FROM face_state WHERE face_id = ?",
-                               [fid]).fetchone() or (None, None)
+            wait_for(lambda: shows(red, red), timeout=90, what="both faces red")
+            blank(central.db, central.repo, GATE, by=operator, reason="sai nội dung", faces=[2])
+            assert gate.pull().outcome == "activated"
+            wait_for(lambda: shows(red, (0, 0, 0)), timeout=30, what="face 2 black, face 1 red")
+            image = sway.grab("HEADLESS-1")
+            assert image.crop((W // 2, 0, W, H)).getextrema() == ((0, 0), (0, 0), (0, 0))
+            image.save(tmp_path / "central-blank-face-2.png")  # evidence for people
 
-    settings = gate_settings(gate.state_dir, **TWO_FACES)
-    with running_player(settings, plugins=[PowerPlugin]) as player:
-        wait_for(lambda: face(1)[0] == gate.red and face(2)[0] == gate.red
-                 and not idle(player, "face-2"), timeout=60, what="both faces show the release")
-        blank(central.db, central.repo, GATE, by=operator, reason="sai nội dung", faces=[2])
-        assert gate.pull().outcome == "activated"
-        wait_for(lambda: idle(player, "face-2") and face(2)[1] == 1, timeout=30,
-                 what="face 2 black")
-        assert face(1)[0] == gate.red and face(1)[1] == 0 and not idle(player, "face-1")
-
-        unblank(central.db, central.repo, GATE, by=operator, reason="đã sửa")
-        assert gate.pull().outcome == "activated"
-        wait_for(lambda: not idle(player, "face-2") and face(2) == (gate.red, 0), timeout=30,
-                 what="face 2 back")
+            unblank(central.db, central.repo, GATE, by=operator, reason="đã sửa")
+            assert gate.pull().outcome == "activated"
+            wait_for(lambda: shows(red, red), timeout=30, what="face 2 back")
+    finally:
+        sway.stop()
