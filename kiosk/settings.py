@@ -112,8 +112,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ticker_height", "float", 0.08, "Ticker band height as a fraction of the output's height.", "text"),
     Setting("ticker_color", "str", "#FFFFFF", "Ticker text colour.", "text"),
     Setting("ticker_background", "str", "#0B3D91", "Ticker band colour below emergency level.", "text"),
-    Setting("ticker_fps", "float", 50.0,
-            "How often per second the ticker redraws its band (match the display's refresh).", "text"),
+    Setting("ticker_fps", "float", 0.0,
+            "Frames per second of the moving ticker band; 0: the output's refresh rate (60 when not set).",
+            "text"),
     # --- admin ---------------------------------------------------------------
     Setting("admin_bind", "str", "127.0.0.1:8080",
             "HOST:PORT the admin listens on; the deployment binds the gate's LAN address.", "admin"),

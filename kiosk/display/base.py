@@ -16,6 +16,9 @@ class Display:
     # True: screenshots are captures of each output as shown (cropped to each
     # face's region); False: mpv's decoded frame of each picture.
     captures_outputs = False
+    # True: pictures are windows on a screen, so a picture's ticker band can be
+    # a window of its own over it (kiosk/player/band.py); False: nothing to show on.
+    shows_windows = False
 
     def __init__(self, settings: Mapping, layout: Layout, env: dict[str, str]):
         self.settings = settings
@@ -33,9 +36,12 @@ class Display:
     def mpv_env(self) -> dict[str, str]:
         return dict(self.env)
 
-    def maintain(self, running: set[str]) -> None:
+    def maintain(self, running: set[str], extra: tuple[Picture, ...] = ()) -> None:
         """Called on every loop pass with the pictures whose mpv is up: keep
-        their windows where they belong (cheap when nothing changed)."""
+        their windows where they belong (cheap when nothing changed). `extra`
+        are more windows to place, above the pictures (the ticker bands: a
+        Picture each, named band-face-N, its region the band's rows); those
+        in `running` are up."""
 
     def next_due(self) -> float | None:
         """time.monotonic() by which `maintain` wants to run again, if soon."""

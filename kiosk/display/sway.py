@@ -1,7 +1,9 @@
 """sway, the gate's kiosk compositor: it owns both HDMI outputs; each picture
 is an mpv window with its own app id (`gatecast-face-N`), placed through
-sway's IPC at its output and region (full screen when the region is the
-whole output).
+sway's IPC at its output and region, floating and borderless (also when the
+region is the whole output: sway draws nothing over a full-screen window, and
+a picture's ticker band, `gatecast-band-face-N`, is a window of its own that
+must show above it).
 
 The compositor is found through the standard WAYLAND_DISPLAY and SWAYSOCK
 variables. sway names its IPC socket after its pid, so after a restart the
@@ -10,7 +12,7 @@ is used instead. Windows are checked against where they belong every
 PLACE_INTERVAL_S and moved back when they are not there: after a compositor
 restart (mpv dies with it and is restarted), or an output that disappears
 (its windows wait in the scratchpad, hidden, instead of covering another
-output's pictures) and comes back.
+output's pictures) and comes back. A band found below its picture is raised.
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ def app_id(picture: Picture) -> str:
 class SwayDisplay(Display):
     name = "sway"
     captures_outputs = True
+    shows_windows = True
 
     def __init__(self, settings, layout, env):
         super().__init__(settings, layout, env)
@@ -97,6 +100,8 @@ class SwayDisplay(Display):
         self._placed: dict[str, tuple] = {}  # picture -> where we last put it (for the log)
         self._unsettled = False
         self._connect_lock = threading.Lock()
+        self._extra: tuple[Picture, ...] = ()  # band windows, placed above their pictures
+        self._ruled: set[tuple] = set()  # (window, output, region) with a window rule in this sway
 
     def next_due(self) -> float | None:
         return self._next_place if self._unsettled else None
@@ -150,6 +155,7 @@ class SwayDisplay(Display):
                 continue
             self._ipc = ipc
             self._placed.clear()
+            self._ruled.clear()
             log(logger, logging.INFO, "connected to sway", socket=path)
             return ipc
         raise DisplayError("sway cannot be reached (SWAYSOCK "
@@ -163,13 +169,27 @@ class SwayDisplay(Display):
         next placement pass (which still checks and corrects it)."""
         # The rule's commands are quoted: unquoted, sway splits the line at the
         # commas and runs all but the first at once instead of at map time.
-        rules = [f'for_window [app_id="^{APP_ID_PREFIX}"] "floating enable, border none"']
+        # sway keeps floating windows at least 75x50 by default: a band is
+        # thinner (29 rows of a 360-line picture), and must be exactly its rows.
+        rules = ["floating_minimum_size 1 x 1",
+                 f'for_window [app_id="^{APP_ID_PREFIX}"] "floating enable, border none"']
+        rules += self._window_rules(ipc, self.layout.pictures)
+        self._add_rules(ipc, rules)
+
+    def _window_rules(self, ipc: SwayIpc, windows) -> list[str]:
+        rules = []
         outputs = [o for o in ipc.request(GET_OUTPUTS) if o.get("active")]
-        for picture in self.layout.pictures:
+        for picture in windows:
             target = self.sway_output_name(picture.output, outputs)
-            if target is not None:
+            key = (picture.name, target, picture.region)
+            if target is not None and key not in self._ruled:
+                # A later rule for the same window wins (sway runs them in order).
+                self._ruled.add(key)
                 rules.append(f'for_window [app_id="^{app_id(picture)}$"] "'
                              + ", ".join(self._commands(picture, target)) + '"')
+        return rules
+
+    def _add_rules(self, ipc: SwayIpc, rules: list[str]) -> None:
         for rule in rules:
             failed = [r.get("error") for r in ipc.command(rule) if not r.get("success")]
             if failed:
@@ -177,8 +197,6 @@ class SwayDisplay(Display):
                     error="; ".join(str(f) for f in failed))
 
     def _commands(self, picture: Picture, target: str) -> list[str]:
-        if picture.fills_output:
-            return ["floating enable", "border none", f"move to output {target}", "fullscreen enable"]
         r = picture.region
         return ["fullscreen disable", "floating enable", "border none", f"move to output {target}",
                 f"resize set width {r.width} px height {r.height} px",
@@ -232,12 +250,22 @@ class SwayDisplay(Display):
         index = list(self.layout.outputs).index(output)
         return names[index] if index < len(names) else None
 
-    def maintain(self, running: set[str]) -> None:
+    def maintain(self, running: set[str], extra: tuple[Picture, ...] = ()) -> None:
         now = time.monotonic()
+        if tuple(extra) != self._extra:
+            self._extra = tuple(extra)
+            self._next_place = now  # a band window came or moved: rule and place it now
         if now < self._next_place or not running:
             return
         self._next_place = now + PLACE_INTERVAL_S
         try:
+            if self._extra:
+                ipc = self._connect()
+                try:
+                    self._add_rules(ipc, self._window_rules(ipc, self._extra))
+                except (OSError, ValueError) as e:
+                    self._drop()
+                    raise DisplayError(f"sway IPC failed: {e}") from e
             tree = self._request(GET_TREE)
             self._unsettled = not self._place_all(tree, running)
             if self._unsettled:
@@ -253,13 +281,19 @@ class SwayDisplay(Display):
         outputs = {o["name"]: o for o in tree.get("nodes", []) if o.get("type") == "output"
                    and o.get("name") != "__i3"}
         windows = {}  # app id -> (node, output name or "__i3")
+        stacking = {}  # app id -> position in its workspace's floating stack (higher: above)
         for out in tree.get("nodes", []):
             for node in _walk(out):
                 if str(node.get("app_id") or "").startswith(APP_ID_PREFIX):
                     windows[node["app_id"]] = (node, out.get("name"))
+                for i, child in enumerate(node.get("floating_nodes", [])):
+                    if child.get("app_id"):
+                        stacking[child["app_id"]] = (node.get("id"), i)
         output_list = [{"name": n} for n in outputs]
         settled = True
-        for picture in self.layout.pictures:
+        # Pictures first, then their bands: a window put back from the
+        # scratchpad lands on top, so the bands end above the pictures.
+        for picture in (*self.layout.pictures, *self._extra):
             found = windows.get(app_id(picture))
             if picture.name not in running:
                 continue
@@ -275,6 +309,7 @@ class SwayDisplay(Display):
                 continue
             want = self._wanted(picture, outputs[target]["rect"])
             if on == target and _where(node) == want:
+                self._raise_band(picture, stacking)
                 continue
             commands = ["scratchpad show"] if on == "__i3" else []
             commands += self._commands(picture, target)
@@ -283,10 +318,20 @@ class SwayDisplay(Display):
 
     def _wanted(self, picture: Picture, output_rect: dict) -> tuple:
         r = picture.region
-        if picture.fills_output:
-            return ("fullscreen", output_rect["x"], output_rect["y"], output_rect["width"],
-                    output_rect["height"])
         return ("floating", output_rect["x"] + r.x, output_rect["y"] + r.y, r.width, r.height)
+
+    def _raise_band(self, window: Picture, stacking: dict) -> None:
+        """A band below the picture it belongs over (the picture's window
+        mapped again after it) is raised: focusing a floating window in sway
+        puts it on top of its workspace."""
+        if window not in self._extra:
+            return
+        band, under = stacking.get(app_id(window)), None
+        for picture in self.layout.pictures:
+            if picture.faces == window.faces:
+                under = stacking.get(app_id(picture))
+        if band and under and band[0] == under[0] and band[1] < under[1]:
+            self._run(f'[app_id="^{app_id(window)}$"] focus', window, "raised")
 
     def _run(self, command: str, picture: Picture, where) -> None:
         replies = self._request(RUN_COMMAND, command)

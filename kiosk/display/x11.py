@@ -13,6 +13,7 @@ from kiosk.settings import OutputConfig, Picture
 class X11Display(Display):
     name = "x11"
     captures_outputs = True
+    shows_windows = True  # a band window maps after its picture's, so it is above it
 
     def _socket(self) -> str | None:
         display = self.env.get("DISPLAY", "")

@@ -17,7 +17,7 @@ from kiosk.player.plugins import PictureStatus, PlayerPlugin
 from kiosk.store import get_state, iso, log_event, set_state, utcnow
 
 STATE_KEY = "identify"
-OVERLAY_ID = 60  # mpv osd-overlay id; ticker.lua uses its own
+OVERLAY_ID = 60  # mpv osd-overlay id in the picture's mpv
 DEFAULT_S = 10.0
 MAX_S = 600.0
 

@@ -39,6 +39,7 @@ from kiosk.player.events import WAKE, MpvEvent, ScreenshotDone
 from kiosk.player.ipc import MpvError
 from kiosk.player.mpv import build_args
 from kiosk.player.picture import PicturePlayer, Slot, Want
+from kiosk.player.band import Band
 from kiosk.player.plugins import (
     DARK_RECHECK_S, DarkFaces, PictureStatus, PlayerContext, PlayerPlugin, load_plugin_classes,
 )
@@ -77,10 +78,13 @@ class Player:
         self.capturing: set[str] = set()  # outputs whose capture is under way
         self.extra_mpv_args = list(extra_mpv_args)
         self.pictures = {p.name: PicturePlayer(p, self) for p in self.layout.pictures}
+        # Ticker bands in windows of their own, where there is a screen to show them on.
+        self.bands = ({p.name: Band(p, self) for p in self.layout.pictures}
+                      if self.display.shows_windows else {})
         self.context = PlayerContext(
             db=self.db, settings=settings, layout=self.layout, media=self.media,
             pictures=self._picture_statuses, command=self._command,
-            request_reconcile=self.request_reconcile)
+            request_reconcile=self.request_reconcile, show_band=self._show_band)
         plugin_classes = load_plugin_classes() if plugins is None else list(plugins)
         self.plugins = [cls(self.context) for cls in plugin_classes]
         self._stop = threading.Event()
@@ -155,6 +159,13 @@ class Player:
             raise MpvError(f"picture {picture} has no running mpv")
         return p.proc.ipc.command(*args, timeout=timeout)
 
+    def _show_band(self, picture: str, region, source: str | None) -> bool:
+        band = self.bands.get(picture)
+        if band is None:
+            return False
+        band.set(region, source)
+        return True
+
     def wall_at(self, mono: float) -> datetime:
         """The wall-clock moment of a monotonic stamp taken by a reader thread."""
         return utcnow() - timedelta(seconds=max(0.0, time.monotonic() - mono))
@@ -209,7 +220,7 @@ class Player:
         for name, picture in self.pictures.items():
             if picture.current is not None:
                 resume[name] = picture.current.slot.playable.item.media_sha256
-        for picture in self.pictures.values():
+        for picture in [*self.bands.values(), *self.pictures.values()]:
             try:
                 picture.stop()
             except Exception:  # noqa: BLE001 - stop the others regardless
@@ -232,7 +243,8 @@ class Player:
 
     # ---- the loop -------------------------------------------------------------
     def _timeout(self) -> float:
-        if any(p.starting for p in self.pictures.values()):
+        if any(p.starting for p in self.pictures.values()) or any(
+                b.proc is not None and b.proc.ipc is None for b in self.bands.values()):
             return 0.02
         timeout = float(self.settings["poll_interval_s"])
         now = time.monotonic()
@@ -269,8 +281,12 @@ class Player:
             time.sleep(0.5)
         for picture in self.pictures.values():
             picture.supervise(now)
+        for name, band in self.bands.items():
+            band.supervise(now, self.pictures[name].generation)
         try:
-            self.display.maintain({n for n, p in self.pictures.items() if p.connected})
+            self.display.maintain({n for n, p in self.pictures.items() if p.connected}
+                                  | {b.name for b in self.bands.values() if b.running},
+                                  tuple(b.window for b in self.bands.values() if b.window is not None))
         except Exception:  # noqa: BLE001 - placement is retried; the pictures go on
             logger.exception("display maintenance failed")
         self._screenshots(now)

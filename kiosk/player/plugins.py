@@ -14,7 +14,7 @@ single loop thread (never from an mpv reader thread):
   The player asks after every desired-state change, at `recheck_at`, and at
   least every `DARK_RECHECK_S` seconds.
 - `mpv_args(picture)`: extra mpv command-line arguments for one picture's mpv,
-  e.g. `["--script=/usr/share/gatecast/ticker.lua"]` (applied when it starts).
+  e.g. `["--script=/usr/share/gatecast/x.lua"]` (applied when it starts).
 - `schedule_extras(now)`: (entries, playlists) added to the schedule whenever
   the player re-reads it (text notices become entries this way).
 - `tick(now)`: called on every loop pass (at most every poll interval); keep it
@@ -61,7 +61,8 @@ class PlayerContext:
 
     def __init__(self, *, db, settings: Mapping[str, Any], layout: Layout, media,
                  pictures: Callable[[], list[PictureStatus]],
-                 command: Callable[..., Any], request_reconcile: Callable[[], None]):
+                 command: Callable[..., Any], request_reconcile: Callable[[], None],
+                 show_band: Callable[..., bool] | None = None):
         self.db = db
         self.settings = settings
         self.layout = layout
@@ -70,6 +71,7 @@ class PlayerContext:
         self._pictures = pictures
         self._command = command
         self._request_reconcile = request_reconcile
+        self._show_band = show_band
 
     def pictures(self) -> list[PictureStatus]:
         return self._pictures()
@@ -83,6 +85,13 @@ class PlayerContext:
         """Re-evaluate every face on the next pass (thread-safe). Plugins whose
         answer changes without a database write (a button, a sensor) call it."""
         self._request_reconcile()
+
+    def show_band(self, picture: str, region, source: str | None) -> bool:
+        """Show a band window over `region` (a kiosk.settings.Region in the
+        picture's output) playing the mpv URL `source`, or none (None), for one
+        picture (kiosk/player/band.py). False when the display has no screen
+        to show windows on (headless): nothing is shown."""
+        return bool(self._show_band and self._show_band(picture, region, source))
 
 
 class PlayerPlugin:

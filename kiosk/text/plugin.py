@@ -1,15 +1,14 @@
-"""The text area's player plugin: notices into the schedule, tickers onto the outputs.
+"""The text area's player plugin: notices into the schedule, tickers onto the pictures.
 
 - `schedule_extras`: every current or future slide notice as a schedule entry
   of its level (an emergency notice preempts everything on its faces at the
   next poll, since writing a notice bumps the desired-state revision).
-- `mpv_args`: loads ticker.lua into every picture's mpv.
 - `tick`: when the notices change (or one starts or ends), works out each
   picture's band, draws it once at the picture's size (`ticker.render`, into
-  a folder of this plugin's own) and sends it; resends to an mpv that
-  restarted. A picture
-  whose faces are all dark, or that shows an emergency while the band holds
-  no emergency ticker, carries no band.
+  a folder of this plugin's own) and has the player show it in the picture's
+  band window (`ctx.show_band`, kiosk/player/band.py). A picture whose faces
+  are all dark (power off, kill switch), or that shows an emergency while the
+  band holds no emergency ticker, carries no band: its band window goes.
 """
 
 from __future__ import annotations
@@ -21,14 +20,16 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from kiosk.player.ipc import MpvError
 from kiosk.player.plugins import PictureStatus, PlayerPlugin
+from kiosk.settings import Region
 from kiosk.store import desired_revision, log_event
 from kiosk.text import ticker
 from kiosk.text.fonts import FontError, font_problems
 from kiosk.text.notices import Notice, active_notices, next_change, notice_schedule
 
 logger = logging.getLogger("gatecast.text")
+
+DEFAULT_REFRESH = 60.0  # Hz, an output whose refresh is not configured
 
 
 class TextPlugin(PlayerPlugin):
@@ -37,17 +38,13 @@ class TextPlugin(PlayerPlugin):
         self._revision: int | None = None
         self._next_change: datetime | None = None
         self._notices: list[Notice] = []
-        self._sent: dict[str, tuple[int, str]] = {}  # picture -> (mpv generation, message)
         self._reported: set[tuple[str, str]] = set()
-        # Strip files the pictures' mpv read at every move of their band.
+        # Strip files the bands' mpv read when they load them.
         self.strips = Path(tempfile.mkdtemp(prefix="gatecast-ticker-"))
-        self._rendered: dict[tuple, dict] = {}  # (band, width, height) -> ticker.lua's message
+        self._rendered: dict[tuple, dict] = {}  # (band, width, height) -> ticker.render's message
         # Say at start (not at the first emergency) which languages cannot be drawn.
         for lang, problem in font_problems(ctx.settings.get("text_fonts")).items():
             log_event(ctx.db, "text", "error", "font_missing", problem, detail={"language": lang})
-
-    def mpv_args(self, picture) -> list[str]:
-        return ticker.script_args()
 
     def schedule_extras(self, now: datetime):
         face_ids = [f["id"] for f in self.ctx.faces]
@@ -61,39 +58,30 @@ class TextPlugin(PlayerPlugin):
             self._notices = active_notices(db, now)
             self._next_change = next_change(db, now)
         wanted: dict[tuple, dict] = {}
-        changed = False
         for picture in self.ctx.pictures():
-            if not picture.connected:
+            message = self._strip(picture, wanted)
+            if message is None:
+                self.ctx.show_band(picture.name, None, None)
                 continue
-            message = ticker.command(self._strip(picture, wanted))
-            key = (picture.generation, message[2])
-            if self._sent.get(picture.name) == key:
-                continue
-            try:
-                self.ctx.command(picture.name, *message, timeout=2.0)
-            except MpvError as e:  # tried again on the next pass
-                logger.warning("could not send the ticker to picture %s: %s", picture.name, e)
-                continue
-            self._sent[picture.name] = key
-            changed = True
-        if changed:
-            # Keep what some mpv may still be reading: the current strips and the last sent.
-            sent = {json.loads(m).get("image") for _, m in self._sent.values()}
-            self._rendered = {k: v for k, v in self._rendered.items() if k in wanted or v["image"] in sent}
+            output = picture.config.output
+            fps = message["fps"] or output.refresh or DEFAULT_REFRESH
+            self.ctx.show_band(picture.name, Region(*ticker.rect(message, picture.config.region)),
+                               ticker.source(message, fps))
+        if wanted.keys() != self._rendered.keys():
+            # Keep only the strips shown now: a band's mpv reads its strip when
+            # it loads it (also after a restart), never afterwards.
+            self._rendered = {k: v for k, v in self._rendered.items() if k in wanted}
             ticker.prune(self.strips, {m["image"] for m in self._rendered.values()})
 
     def _strip(self, picture: PictureStatus, wanted: dict) -> dict | None:
-        """ticker.lua's message for `picture`: its band drawn once at its size."""
+        """`ticker.render`'s message for `picture`: its band drawn once at its size."""
         band = self._band(picture)
         if band is None:
             return None
         region = picture.config.region
         key = (json.dumps(band, sort_keys=True, ensure_ascii=False), region.width, region.height)
         message = self._rendered.get(key)
-        if message is None or not Path(message["image"]).exists():
-            if message is not None:  # removed under us (a /tmp cleaner): draw it again, resend to all
-                self._sent = {name: sent for name, sent in self._sent.items()
-                              if json.loads(sent[1]).get("image") != message["image"]}
+        if message is None or not Path(message["image"]).exists():  # new, or removed by a /tmp cleaner
             message = self._rendered[key] = ticker.render(band, region.width, region.height, self.strips)
         wanted[key] = message
         return message

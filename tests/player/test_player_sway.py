@@ -23,6 +23,7 @@ from kiosk.player.identify import IdentifyPlugin
 from kiosk.power.plugin import PowerPlugin
 from kiosk.settings import load_settings
 from kiosk.store import get_state
+from kiosk.text.notices import set_notice
 from kiosk.text.plugin import TextPlugin
 
 from tests.support.player import running_player
@@ -109,6 +110,25 @@ def all_faces_right(sway: HeadlessSway, expected: dict[int, tuple]) -> bool:
 
 
 SCHEDULED = {f: COLOUR[SCHEDULE[f]] for f in FACES}
+BAND_H = round(H * 0.08)  # ticker_height
+BAND = (11, 61, 145)  # ticker_background #0B3D91
+
+
+def band_rows(grabs: dict, face: int):
+    """The bottom BAND_H rows of a face's region."""
+    output, x0 = FACES[face]
+    return grabs[output].crop((x0, H - BAND_H, x0 + HALF, H))
+
+
+def band_shown(grabs: dict, face: int) -> bool:
+    """The ticker band's colour with white text on it, over the face's picture."""
+    rows = band_rows(grabs, face)
+    colours = {c for _, c in rows.getcolors(1 << 16)}
+    return near(rows.getpixel((2, 2)), BAND) and any(min(c) > 220 for c in colours)
+
+
+def band_black(grabs: dict, face: int) -> bool:
+    return band_rows(grabs, face).getextrema() == ((0, 0), (0, 0), (0, 0))
 
 
 @pytest.fixture
@@ -162,6 +182,12 @@ def test_four_faces_show_four_schedules_at_their_regions(sway, config, four_sche
         tree = json.loads(sway.msg("-t", "get_tree"))
         app_ids = sorted(n["app_id"] for n in _walk(tree) if str(n.get("app_id")).startswith("gatecast-"))
         assert app_ids == ["gatecast-face-1", "gatecast-face-2", "gatecast-face-3", "gatecast-face-4"]
+        # A ticker on face 1 only: its band is a window of its own over face 1's bottom rows.
+        set_notice(gate.db, {"vi": "Chú ý: làn xe tải"}, kind="ticker", faces=[1])
+        wait_for(lambda: band_shown(grab_all(sway), 1), timeout=60, what="face 1's ticker band")
+        grabs = grab_all(sway)
+        assert not any(band_shown(grabs, f) for f in (2, 3, 4))
+        assert face_shows(grabs, 1, RED)  # above the band, the picture
         pids = {p.proc.pid for p in player.pictures.values()}
         assert len(pids) == 4
         # Screenshots are cut from the outputs as shown, one per face.
@@ -178,6 +204,9 @@ def test_four_faces_show_four_schedules_at_their_regions(sway, config, four_sche
         wait_for(lambda: player.pictures["face-1"].generation == 2, timeout=30, what="face 1 restarted")
         assert all_faces_right(sway, {2: GREEN, 3: BLUE, 4: WHITE})
         wait_for(lambda: all_faces_right(sway, SCHEDULED), timeout=30, what="face 1 back in its region")
+        # The band's own mpv went on; the restarted picture's window did not cover it.
+        wait_for(lambda: band_shown(grab_all(sway), 1), timeout=30, what="face 1's band above its new picture")
+        save_evidence(sway, tmp_path, "band-after-crash")
         assert {p.name: p.proc.pid for p in player.pictures.values() if p.name != "face-1"} == others
     for face, name in SCHEDULE.items():
         assert {r["media_name"] for r in gate.proof(face=face)} == {name}
@@ -194,12 +223,23 @@ def test_power_off_one_face_then_the_kill_switch(sway, config, four_schedules, s
     monkeypatch.setenv("WAYLAND_DISPLAY", sway.env()["WAYLAND_DISPLAY"])
     monkeypatch.setenv("SWAYSOCK", sway.env()["SWAYSOCK"])
     cli = ["--config", str(config), "--state", str(state_dir)]
-    with running_player(settings_for(config, state_dir), plugins=[PowerPlugin]):
+    with running_player(settings_for(config, state_dir), plugins=[PowerPlugin, TextPlugin]):
         wait_for(lambda: all_faces_right(sway, SCHEDULED), timeout=60, what="four pictures")
+        r = runner.invoke(gatecast, ["notice", "set", "--kind", "ticker", "--text-vi", "Chú ý: làn xe tải",
+                                     "--text-en", "Attention: truck lane", *cli])
+        assert r.exit_code == 0, r.output
+        wait_for(lambda: all(band_shown(grab_all(sway), f) for f in FACES), timeout=60,
+                 what="a ticker band on every face")
         r = runner.invoke(gatecast, ["power", "off", "--face", "2", "--reason", "bảo trì", *cli])
         assert r.exit_code == 0, r.output
-        wait_for(lambda: all_faces_right(sway, {**SCHEDULED, 2: BLACK}), timeout=30,
-                 what="face 2 black while face 1 beside it (and 3, 4) still play")
+
+        def face_2_dark() -> bool:
+            grabs = grab_all(sway)
+            return (all(face_shows(grabs, f, c) for f, c in {**SCHEDULED, 2: BLACK}.items())
+                    and band_black(grabs, 2) and all(band_shown(grabs, f) for f in (1, 3, 4)))
+
+        wait_for(face_2_dark, timeout=30,
+                 what="face 2 black, its band too, while face 1 beside it (and 3, 4) still play with theirs")
         save_evidence(sway, tmp_path, "face-2-off")
         # Its screenshot is cut from the output as shown: black; face 1's is red.
         shots = state_dir / "screenshots"
@@ -217,13 +257,17 @@ def test_power_off_one_face_then_the_kill_switch(sway, config, four_schedules, s
         assert r.exit_code == 0, r.output
         wait_for(lambda: all_faces_right(sway, {f: BLACK for f in FACES}), timeout=30,
                  what="every region black")
-        # Whole outputs, not only the sample points.
+        wait_for(lambda: all(band_black(grab_all(sway), f) for f in FACES), timeout=30, what="every band gone")
+        # Whole outputs, not only the sample points: no band either.
         for image in grab_all(sway).values():
             assert image.getextrema() == ((0, 0), (0, 0), (0, 0))
         r = runner.invoke(gatecast, ["blank", "off", *cli])
         assert r.exit_code == 0, r.output
         wait_for(lambda: all_faces_right(sway, {**SCHEDULED, 2: BLACK}), timeout=30,
                  what="faces back except face 2 (still off)")
+        wait_for(lambda: all(band_shown(grab_all(sway), f) for f in (1, 3, 4)), timeout=30,
+                 what="their bands back")
+        assert band_black(grab_all(sway), 2)
 
 
 def test_compositor_restart_and_output_unplug_bring_every_picture_back(sway, config, four_schedules,
@@ -231,17 +275,25 @@ def test_compositor_restart_and_output_unplug_bring_every_picture_back(sway, con
     gate = four_schedules
     monkeypatch.setenv("WAYLAND_DISPLAY", sway.env()["WAYLAND_DISPLAY"])
     monkeypatch.setenv("SWAYSOCK", sway.env()["SWAYSOCK"])
-    with running_player(settings_for(config, state_dir), plugins=[]):
-        wait_for(lambda: all_faces_right(sway, SCHEDULED), timeout=60, what="four pictures")
+    set_notice(gate.db, {"vi": "Chú ý: làn xe tải"}, kind="ticker")
+
+    def everything_back() -> bool:
+        grabs = grab_all(sway)
+        return all(face_shows(grabs, f, c) and band_shown(grabs, f) for f, c in SCHEDULED.items())
+
+    with running_player(settings_for(config, state_dir), plugins=[TextPlugin]):
+        wait_for(everything_back, timeout=60, what="four pictures with their bands")
 
         # An output disappears and comes back.
         sway.msg("output", "HEADLESS-2", "disable")
         # Its pictures must not land on the other output's regions meanwhile.
         time.sleep(1.5)
-        assert all_faces_right(sway, {1: RED, 2: GREEN})
+        grabs = {"HEADLESS-1": sway.grab("HEADLESS-1")}
+        assert all(face_shows(grabs, f, c) and band_shown(grabs, f) for f, c in ((1, RED), (2, GREEN)))
         sway.msg("output", "HEADLESS-2", "enable")
         t0 = time.monotonic()
         wait_for(lambda: all_faces_right(sway, SCHEDULED), timeout=30, what="pictures after enable")
+        wait_for(everything_back, timeout=30, what="pictures and bands after enable")
         output_back_s = time.monotonic() - t0
 
         # The compositor dies; a new one starts (its IPC socket has a new name).
@@ -252,6 +304,7 @@ def test_compositor_restart_and_output_unplug_bring_every_picture_back(sway, con
         t0 = time.monotonic()
         wait_for(lambda: all_faces_right(sway, SCHEDULED), timeout=30, what="pictures after restart")
         restart_back_s = time.monotonic() - t0
+        wait_for(everything_back, timeout=30, what="pictures and bands after restart")
         save_evidence(sway, tmp_path, "after-restart")
     events = [r["code"] for r in gate.db.query("SELECT code FROM event WHERE code LIKE '%display%'")]
     assert events[:2] == ["no_display", "display_back"], events

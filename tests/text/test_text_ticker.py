@@ -1,6 +1,6 @@
-"""The ticker: which notices make the band, and the band itself in a real mpv under Xvfb."""
+"""The ticker: which notices make the band, the strip, and the moving band libavfilter makes of it."""
 
-import json
+import subprocess
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -8,16 +8,16 @@ import pytest
 
 from PIL import Image, ImageChops, ImageColor, ImageStat
 
+from kiosk.settings import Region
 from kiosk.text import ticker
 from kiosk.text.notices import Notice
 
-from tests.support.text import SAMPLES, band_profile, band_shift, differs, ink_inside, leftmost_ink, mpv, xvfb
-from tests.support.wait import wait_for
+from tests.support.text import SAMPLES, ink_inside
 
 NOW = datetime(2026, 11, 27, 8, 0, tzinfo=timezone.utc)
 SETTINGS = {"ticker_position": "bottom", "ticker_speed_px_s": 120.0, "ticker_height": 0.08,
             "ticker_color": "#FFFFFF", "ticker_background": "#0B3D91",
-            "text_emergency_background": "#B00020", "ticker_fps": 50.0, "text_fonts": {}}
+            "text_emergency_background": "#B00020", "ticker_fps": 0.0, "text_fonts": {}}
 
 
 def notice(nid, texts, level="normal", kind="ticker", faces=(), style=None, minutes=0):
@@ -59,23 +59,52 @@ def test_a_language_the_fonts_cannot_draw_is_left_out_and_reported():
     assert errors and errors[0][0] == "k" and "Khmer (km)" in errors[0][1]
 
 
-def test_command_is_a_script_message_with_the_rendered_strip(tmp_path):
+def test_the_band_window_sits_on_the_regions_bottom_or_top_rows(tmp_path):
     band = ticker.band_for([notice("v", {"vi": "Xin chào"})], [1], SETTINGS)
     message = ticker.render(band, 640, 360, tmp_path)
-    cmd = ticker.command(message)
-    assert cmd[:2] == ["script-message", "gatecast-ticker"]
-    sent = json.loads(cmd[2])
-    assert sent["image"] == message["image"] and Path(sent["image"]).parent == tmp_path
-    assert (sent["width"], sent["height"], sent["lead"], sent["position"]) == (640, round(360 * 0.08), 640, "bottom")
-    assert sent["speed"] == 120.0 * 360 / 1080  # the setting is per 1080 lines
-    assert json.loads(ticker.command(None)[2]) == {}
+    assert Path(message["image"]).parent == tmp_path
+    assert (message["width"], message["height"], message["lead"], message["position"]) == (
+        640, round(360 * 0.08), 640, "bottom")
+    assert message["speed"] == 120.0 * 360 / 1080  # the setting is per 1080 lines
+    region = Region(320, 40, 640, 360)
+    assert ticker.rect(message, region) == (320, 40 + 360 - 29, 640, 29)
+    assert ticker.rect({**message, "position": "top"}, region) == (320, 40, 640, 29)
     assert ticker.render(None, 640, 360, tmp_path) is None
+    # ticker_fps 0 (the default): the output's refresh rate
+    assert ticker.band_for([notice("v", {"vi": "Xin chào"})], [1], {**SETTINGS, "ticker_fps": 0})["fps"] == 0
+
+
+def test_the_source_moves_a_window_of_the_strip_by_whole_pixels_per_frame(tmp_path):
+    """The graph the band's mpv plays, run through libavfilter by ffmpeg:
+    frame k is the strip seen from floor(speed * k / fps), the lead shown once,
+    then the text repeating every period."""
+    band = ticker.band_for([notice("v", {"vi": SAMPLES["vi"]})], [1],
+                           {**SETTINGS, "ticker_speed_px_s": 1080.0})
+    message = ticker.render(band, 160, 1080, tmp_path)
+    w, h, fps = message["width"], message["height"], 60.0
+    assert message["speed"] == 1080.0  # 18 px a frame at 60 fps
+    strip = _strip_image(message)
+    lead, period = message["lead"], message["period"]
+    source = ticker.source(message, fps)
+    assert source.startswith("av://lavfi:")
+    count = int((lead + 2 * period) / 18) + 2  # past the lead and twice round the period
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", source.removeprefix("av://lavfi:"),
+                          "-map", "0:v", "-frames:v", str(count), "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                         capture_output=True, check=True, timeout=120).stdout
+    assert len(raw) == count * w * h * 3
+    for k in range(count):
+        frame = Image.frombytes("RGB", (w, h), raw[k * w * h * 3:(k + 1) * w * h * 3])
+        travelled = 18 * k
+        start = travelled if travelled < lead + period else lead + (travelled - lead) % period
+        assert ImageChops.difference(frame, strip.crop((start, 0, start + w, h))).getbbox() is None, k
+    with pytest.raises(ValueError):
+        ticker.source({**message, "image": "/tmp/a,b'c.png"}, fps)  # the graph's own syntax
 
 
 def _strip_image(message) -> Image.Image:
-    data = Path(message["image"]).read_bytes()
-    assert len(data) == message["stride"] * message["height"] * 4
-    return Image.frombytes("RGBA", (message["stride"], message["height"]), data, "raw", "BGRA")
+    with Image.open(message["image"]) as im:
+        assert im.size == (message["stride"], message["height"])
+        return im.convert("RGB")
 
 
 def test_the_strip_is_the_text_once_after_an_empty_lead_then_repeats(tmp_path):
@@ -85,8 +114,7 @@ def test_the_strip_is_the_text_once_after_an_empty_lead_then_repeats(tmp_path):
     strip = _strip_image(message)
     lead, period, h = message["lead"], message["period"], message["height"]
     blue = ImageColor.getrgb("#0B3D91")
-    assert strip.getextrema()[3] == (255, 255)  # opaque everywhere: nothing of the video shows through
-    rgb = strip.convert("RGB")
+    rgb = strip  # opaque: the band is a window of its own over the picture
     assert ink_inside(rgb, blue, (0, 0, lead, h)) == 0  # the text enters from the right edge
     text = ticker.Strip(band, h)
     drawn = text.draw()
@@ -125,54 +153,6 @@ def test_an_emergency_strip_is_drawn_in_the_emergency_colours(tmp_path):
     strip = _strip_image(ticker.render(band, 640, 360, tmp_path)).convert("RGB")
     assert strip.getpixel((5, 5)) == ImageColor.getrgb("#B00020")
     assert (255, 255, 255) in {c for _, c in strip.getcolors(1 << 16)}  # white text on it
-
-
-def _solid(path, colour, size=(640, 360)):
-    Image.new("RGB", size, colour).save(path)
-    return str(path)
-
-
-@pytest.mark.slow
-def test_band_keeps_moving_across_an_item_change(tmp_path):
-    """A bare mpv under Xvfb with ticker.lua: every screenshot's band is the
-    previous one moved left (a pure translation), also when the picture
-    under it changes; removing the band clears it."""
-    green = _solid(tmp_path / "green.png", (20, 140, 20))
-    blue = _solid(tmp_path / "blue.png", (20, 20, 160))
-    band = ticker.band_for([notice("t", {"vi": SAMPLES["vi"], "lo": SAMPLES["lo"], "km": SAMPLES["km"]})],
-                           [1], {**SETTINGS, "ticker_speed_px_s": 180.0, "ticker_background": "#000000"})
-    args = ["--vo=gpu", "--gpu-context=x11egl", "--force-window=yes", "--geometry=640x360+0+0",
-            "--no-border", "--image-display-duration=2.5", "--loop-playlist=inf", *ticker.script_args(),
-            green, blue]
-    top = 360 - round(360 * 0.08)
-    with xvfb(640, 360) as display, mpv(tmp_path, args, display) as player:
-        player.screenshot(tmp_path / "first.png")  # a picture is up
-        player.command(*ticker.command(ticker.render(band, 640, 360, tmp_path)))
-        wait_for(lambda: leftmost_ink(band_profile(player.screenshot(tmp_path / "s.png"), top, 360)) is not None,
-                 what="text in the band")
-        shots = []
-
-        def changed_twice():
-            shot = player.screenshot(tmp_path / "shot.png")
-            shots.append(shot)
-            seen = [_under(s) for s in shots]
-            return sum(1 for a, b in zip(seen, seen[1:]) if a != b) >= 2
-
-        wait_for(changed_twice, what="two item changes under the band", interval=0.2)
-        player.command(*ticker.command(None))
-        wait_for(lambda: leftmost_ink(band_profile(player.screenshot(tmp_path / "c.png"), top, 360)) is None,
-                 what="the band cleared")
-
-    bands = [s.crop((0, top, 640, 360)) for s in shots]
-    moves = [band_shift(a, b, 400) for a, b in zip(bands, bands[1:])]
-    # Always leftwards (no reset to the right edge, no pause), and each band
-    # is the previous one moved: nothing re-laid out across the item changes.
-    assert all(shift > 0 and diff < 3 for shift, diff in moves), moves
-
-
-def _under(shot) -> str:
-    pixel = shot.getpixel((320, 100))
-    return "green" if not differs(pixel, (20, 140, 20)) else "blue" if not differs(pixel, (20, 20, 160)) else "?"
 
 
 def test_bad_style_values_from_a_release_fall_back_to_the_settings():

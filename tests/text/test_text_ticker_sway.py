@@ -87,9 +87,9 @@ def test_each_pictures_band_moves_as_one_piece_across_item_changes(sway, gate, s
         shots[0].save(tmp_path / "first.png")
         # A strip file removed under the player (a /tmp cleaner) is drawn and sent again.
         (text_plugin,) = [p for p in player.plugins if isinstance(p, TextPlugin)]
-        for strip in text_plugin.strips.glob("*.bgra"):
+        for strip in text_plugin.strips.glob("*.png"):
             strip.unlink()
-        wait_for(lambda: list(text_plugin.strips.glob("*.bgra")), timeout=60, what="the strip drawn again")
+        wait_for(lambda: list(text_plugin.strips.glob("*.png")), timeout=60, what="the strip drawn again")
         moving = []
 
         def band_moves_again():
