@@ -13,6 +13,7 @@ import logging
 import threading
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, abort, jsonify, render_template, request, send_from_directory
 
@@ -35,7 +36,7 @@ from central.feed import feed_for
 from central.notify import ReleaseWatch
 from central.repo import Repository
 from central.checks import NotFound
-from central import manage
+from central import manage, report_api
 from central.users import token_matches
 
 log = logging.getLogger("gatecast.central")
@@ -113,6 +114,10 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
         return _static(repo.targets_dir, name)
 
     # ---- gates: reports and change notification ----------------------------
+    # How intake counts the report totals (central.reports).
+    report_clock = {"interval_s": settings["central_heartbeat_interval_s"],
+                    "tz": ZoneInfo(settings["central_timezone"])}
+
     def _bad(message: str, status: int = 400):
         return jsonify({"error": message}), status
 
@@ -139,7 +144,7 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
     def heartbeat(gate_id):
         _gate_auth(gate_id)
         try:
-            record_heartbeat(db(), gate_id, _json_body())
+            record_heartbeat(db(), gate_id, _json_body(), **report_clock)
         except BadReport as e:
             return _bad(str(e))
         return {"ok": True, "published_version": watch.current(gate_id)}
@@ -148,7 +153,7 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
     def proof_of_play(gate_id):
         _gate_auth(gate_id)
         try:
-            return record_proof_of_play(db(), gate_id, _json_body())
+            return record_proof_of_play(db(), gate_id, _json_body(), tz=report_clock["tz"])
         except BadReport as e:
             return _bad(str(e))
 
@@ -189,6 +194,7 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
     app.extensions["central_repo"] = repo
     app.extensions["central_feed"] = feed_for(settings)
     app.register_blueprint(manage.bp)
+    app.register_blueprint(report_api.bp)
     person = manage.person
 
     @app.get("/")

@@ -967,3 +967,120 @@ def run_cmd(once, settings, db):
                    else json.dumps(result))
         return
     AlertLoop(db, settings).run()
+
+
+# ---- reports (central/reports.py) ---------------------------------------------------
+@central.group("report")
+def report_group():
+    """Reports on what the gates showed: plays, airtime, dark and offline time.
+
+    \b
+    Example:
+        gatecast central report plays --gate huu-nghi --from 2026-11-01 --to 2026-11-30
+        gatecast central report monthly --month 2026-11 --format pdf --output bc-11.pdf
+    """
+
+
+def _report_options(fn):
+    @click.option("--gate", "gate_id", help="One gate's id (default: every gate).")
+    @click.option("--from", "first", required=True, help="First day, YYYY-MM-DD (included).")
+    @click.option("--to", "last", required=True, help="Last day, YYYY-MM-DD (included).")
+    @click.option("--format", "fmt", type=click.Choice(["csv", "json", "xlsx"]), default="csv",
+                  show_default=True)
+    @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
+                  help="Write to this file (default: standard output).")
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
+def _emit(data: bytes, output: Path | None) -> None:
+    if output is None:
+        click.echo(data, nl=False)  # bytes go to the binary stream as they are
+    else:
+        output.write_bytes(data)
+        click.echo(f"đã ghi {output} ({len(data)} byte)", err=True)
+
+
+def _table_file(table, fmt: str, as_json) -> bytes:
+    from central.report_tables import to_csv, to_json, to_xlsx
+
+    if fmt == "json":
+        return to_json(as_json)
+    if fmt == "xlsx":
+        return to_xlsx([table], table.title)
+    return to_csv(table)
+
+
+@report_group.command("plays")
+@_report_options
+@click.option("--by", type=click.Choice(["total", "day", "month"]), default="total",
+              show_default=True, help="One row per period: the whole range, each day or month.")
+@central_db
+def report_plays_cmd(gate_id, first, last, fmt, output, by, settings, db):
+    """Plays and airtime per gate, face, media and playlist.
+
+    \b
+    Example:
+        gatecast central report plays --gate huu-nghi --from 2026-11-01 --to 2026-11-30 \\
+            --by day --format xlsx --output luot-phat.xlsx
+    """
+    from central import reports
+    from central.report_tables import plays_table
+
+    p = reports.period(first, last)
+    rows = reports.plays(db, p, gate_id, by=by)
+    _emit(_table_file(plays_table(rows), fmt, {"period": p.as_dict(), "gate": gate_id,
+                                               "by": by, "rows": rows}), output)
+
+
+@report_group.command("uptime")
+@_report_options
+@central_db
+def report_uptime_cmd(gate_id, first, last, fmt, output, settings, db):
+    """Per gate and face: airtime, the share of scheduled airtime shown, dark time
+    by cause (power schedule, kill switch, outage, error) and offline time.
+
+    \b
+    Example:
+        gatecast central report uptime --gate huu-nghi --from 2026-11-01 --to 2026-11-30
+    """
+    from central import reports
+    from central.report_tables import uptime_table
+
+    p = reports.period(first, last)
+    rows = reports.uptime(db, p, gate_id)
+    _emit(_table_file(uptime_table(rows), fmt, {"period": p.as_dict(), "gate": gate_id,
+                                                "rows": rows}), output)
+
+
+@report_group.command("monthly")
+@click.option("--month", required=True, help="The month, YYYY-MM.")
+@click.option("--format", "fmt", type=click.Choice(["pdf", "xlsx", "json"]), default="pdf",
+              show_default=True)
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The file to write.")
+@central_db
+def report_monthly_cmd(month, fmt, output, settings, db):
+    """The monthly report for the provincial People's Committee (in Vietnamese):
+    the province and every gate, with charts.
+
+    \b
+    Example:
+        gatecast central report monthly --month 2026-11 --format pdf --output bc-2026-11.pdf
+    """
+    from central import reports
+    from central.report_tables import monthly_tables, to_json, to_xlsx
+
+    report = reports.monthly(db, reports.month_period(month))
+    if fmt == "json":
+        data = to_json(report)
+    elif fmt == "xlsx":
+        data = to_xlsx(monthly_tables(report), reports.monthly_title(report), charts=True)
+    else:
+        from central.report_pdf import monthly_pdf
+
+        data = monthly_pdf(report)
+    _emit(data, output)

@@ -14,8 +14,10 @@ import tempfile
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, insert, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
 
 from kiosk.mediastore import SHA256_RE
 from kiosk.store import iso, utcnow
@@ -23,19 +25,17 @@ from kiosk.store import iso, utcnow
 from central import schema as t
 from central.alert_rules import picture_facts_of
 from central.checks import CentralError
-from central.db import insert_or_update, transaction
+from central.db import insert_or_update, row, transaction
+from central.reports import count_heartbeat, count_plays
 
 MAX_POP_ROWS = 5000
 SCREENSHOT_TYPES = {"image/png": ("png", b"\x89PNG\r\n\x1a\n", "PNG"),
                     "image/jpeg": ("jpg", b"\xff\xd8\xff", "JPEG")}
 POP_OUTCOMES = ("completed", "skipped", "error", "preempted", "playing")
-# Which of a batch's rows central already holds: a primary-key lookup per row, so a
-# batch costs the same however long the gate's history is (never a count of it).
-_POP_HELD = select(t.proof_of_play.c.row_id).where(
-    t.proof_of_play.c.gate_id == bindparam("gate_id"),
-    t.proof_of_play.c.installation == bindparam("installation"),
-    t.proof_of_play.c.row_id.in_(bindparam("row_ids", expanding=True)))
-_HELD_CHUNK = 500
+_PREVIOUS_STATUS = select(t.gate_status.c.last_heartbeat_at, t.gate_status.c.sent_at,
+                          t.gate_status.c.heartbeat).where(
+    t.gate_status.c.gate_id == bindparam("gate_id"))
+DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class BadReport(CentralError):
@@ -58,10 +58,15 @@ def _text(value, what: str, limit: int = 200, required: bool = False) -> str | N
     return value
 
 
-def record_heartbeat(db, gate_id: str, body, now: datetime | None = None) -> None:
+def record_heartbeat(db, gate_id: str, body, now: datetime | None = None, *,
+                     interval_s: float = 60.0, tz: ZoneInfo = DEFAULT_TZ) -> None:
+    """Store a heartbeat; the time since the gate's previous one goes into the
+    report totals (central.reports.count_heartbeat; `interval_s`: the
+    central_heartbeat_interval_s setting, `tz`: central_timezone)."""
     if not isinstance(body, dict):
         raise BadReport("a heartbeat is a JSON object")
-    now_s = iso(now or utcnow())
+    now = now or utcnow()
+    now_s = iso(now)
     release = _int_or_none(body.get("release_version"), "release_version")
     good = _int_or_none(body.get("last_good_release_version"), "last_good_release_version")
     sent_at = _text(body.get("sent_at"), "sent_at", 40)
@@ -70,6 +75,8 @@ def record_heartbeat(db, gate_id: str, body, now: datetime | None = None) -> Non
             raise BadReport(f"{key} must be a JSON {kind.__name__}")
     text = json.dumps(body, ensure_ascii=False)
     with transaction(db, write=True) as conn:
+        previous = row(conn.execute(_PREVIOUS_STATUS, {"gate_id": gate_id}))
+        count_heartbeat(conn, gate_id, previous, sent_at, now, interval_s, tz)
         insert_or_update(conn, t.gate_status, {
             "gate_id": gate_id, "last_heartbeat_at": now_s, "sent_at": sent_at,
             "release_version": release, "last_good_release_version": good, "heartbeat": text,
@@ -79,9 +86,12 @@ def record_heartbeat(db, gate_id: str, body, now: datetime | None = None) -> Non
                                            "body": text})
 
 
-def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None) -> dict:
+def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None, *,
+                         tz: ZoneInfo = DEFAULT_TZ) -> dict:
     """Store a batch; rows already held (same gate, installation and row id) are
-    updated, never counted twice. Returns {"received": n, "new": m}."""
+    updated, never counted twice: only rows new to central go into the report
+    totals (central.reports.count_plays, days in `tz`). Returns {"received": n,
+    "new": m}."""
     if not isinstance(body, dict) or not isinstance(body.get("rows"), list):
         raise BadReport("proof of play is a JSON object with a list of rows")
     batch_id = _text(body.get("batch_id"), "batch_id", 100)
@@ -112,20 +122,24 @@ def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None) ->
             "received_at": iso(now or utcnow())})
     # A row repeated inside one batch is one row (the last copy wins), as in the table.
     unique = list({(r["installation"], r["row_id"]): r for r in rows}.values())
-    by_installation: dict[str, list[int]] = {}
-    for r in unique:
-        by_installation.setdefault(r["installation"], []).append(r["row_id"])
     with transaction(db, write=True) as conn:
-        held = 0
-        for installation, ids in by_installation.items():
-            for start in range(0, len(ids), _HELD_CHUNK):
-                held += len(conn.execute(_POP_HELD, {
-                    "gate_id": gate_id, "installation": installation,
-                    "row_ids": ids[start:start + _HELD_CHUNK]}).all())
+        new = set()
         if unique:
-            insert_or_update(conn, t.proof_of_play, unique, ("gate_id", "installation", "row_id"),
-                             update=("ended_at", "outcome", "reason"))
-    return {"received": len(rows), "new": len(unique) - held}
+            # INSERT ... ON CONFLICT DO NOTHING RETURNING names exactly the rows this
+            # transaction added: a concurrent copy of the batch waits for ours (a
+            # unique-key conflict) and then adds none, so totals count each row once.
+            insert_new = (postgresql.insert if conn.dialect.name == "postgresql"
+                      else sqlite.insert)(t.proof_of_play)
+            new = {(r.installation, r.row_id) for r in conn.execute(
+                insert_new.on_conflict_do_nothing().returning(
+                    t.proof_of_play.c.installation, t.proof_of_play.c.row_id), unique)}
+            held = [r for r in unique if (r["installation"], r["row_id"]) not in new]
+            if held:
+                insert_or_update(conn, t.proof_of_play, held,
+                                 ("gate_id", "installation", "row_id"),
+                                 update=("ended_at", "outcome", "reason"))
+            count_plays(conn, [r for r in unique if (r["installation"], r["row_id"]) in new], tz)
+    return {"received": len(rows), "new": len(new)}
 
 
 def record_screenshot(db, state_dir: Path | str, gate: dict, face_id: int, data: bytes,

@@ -263,6 +263,33 @@ proof_of_play_daily = Table(
     Column("airtime_s", Float, nullable=False),
 )
 
+# Report totals (central/reports.py), kept at intake and for good: proof of play per
+# gate, day (in central_timezone), face, media, schedule entry ('' for none) and
+# outcome, each row counted once when it first arrives.
+play_day = Table(
+    "play_day", metadata,
+    Column("day", Text, primary_key=True),
+    Column("gate_id", Text, primary_key=True),
+    Column("face_id", Integer, primary_key=True),
+    Column("media_sha256", Text, primary_key=True),
+    Column("entry_id", Text, primary_key=True),
+    Column("outcome", Text, primary_key=True),
+    Column("plays", BigInteger, nullable=False),
+    Column("airtime_s", Float, nullable=False),
+)
+
+# Seconds per gate, day, face and state, from the gaps between heartbeats. Faces:
+# shown | power_schedule | kill_switch | error | outage; face_id 0 is the gate's link
+# to central: online | offline.
+face_time_day = Table(
+    "face_time_day", metadata,
+    Column("day", Text, primary_key=True),
+    Column("gate_id", Text, primary_key=True),
+    Column("face_id", Integer, primary_key=True),
+    Column("state", Text, primary_key=True),
+    Column("seconds", Float, nullable=False),
+)
+
 screenshot = Table(
     "screenshot", metadata,
     Column("gate_id", Text, primary_key=True),

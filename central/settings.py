@@ -62,6 +62,10 @@ CENTRAL_SETTINGS: tuple[Setting, ...] = (
             "Days raw proof-of-play rows are kept after they arrive; older ones are folded "
             "into daily totals per gate, face, media and outcome (kept for good) and deleted. "
             "0 keeps raw rows forever.", "store"),
+    Setting("central_timezone", "str", "Asia/Ho_Chi_Minh",
+            "The province's wall-clock time zone: reports count days and periods in it. "
+            "Set it once: totals already counted keep the days they were counted in.",
+            "store"),
     # --- fleet and publishing -------------------------------------------------------
     Setting("central_heartbeat_interval_s", "float", 60.0,
             "Heartbeat interval the gates use; the overview calls a gate offline after 2.5 "

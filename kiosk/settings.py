@@ -224,12 +224,12 @@ def _coerce(setting: Setting, value: Any) -> Any:
         raise SettingsError(
             f"setting {setting.name!r} wants a {t} value, got {value!r}"
         ) from e
-    if setting.name == "timezone":
-        _check_timezone(value)
+    if setting.name in ("timezone", "central_timezone"):
+        _check_timezone(value, setting.name)
     return value
 
 
-def _check_timezone(name: str) -> None:
+def _check_timezone(name: str, setting: str = "timezone") -> None:
     """Refuse an unknown zone when settings are read, so that `settings --check`
     catches it and no command dies later in zoneinfo with a traceback."""
     from zoneinfo import ZoneInfo
@@ -238,7 +238,7 @@ def _check_timezone(name: str) -> None:
         ZoneInfo(name)
     except (ValueError, OSError, LookupError):  # ZoneInfoNotFoundError is a KeyError
         raise SettingsError(
-            f"setting 'timezone': unknown time zone {name!r} (an IANA name such as "
+            f"setting {setting!r}: unknown time zone {name!r} (an IANA name such as "
             "'Asia/Ho_Chi_Minh')") from None
 
 

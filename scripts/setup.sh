@@ -26,6 +26,8 @@ if (( with_tests )); then
   # wf-recorder to look at and film them. The Ansible test starts the
   # converged gate under sway too, and checks sway's unit against its man pages.
   packages+=(sway swaybg grim wlr-randr wf-recorder)
+  # pdftotext/pdftoppm read back and render central's monthly report PDF.
+  packages+=(poppler-utils)
 fi
 
 missing=()

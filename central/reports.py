@@ -1,0 +1,402 @@
+"""Reports on what the gates showed: plays and airtime per gate, face, media and
+playlist; the share of scheduled airtime shown; dark time by cause; offline time.
+
+Reports never read raw proof of play or heartbeat history: intake keeps daily
+totals (`play_day`, `face_time_day`, in central_timezone days) inside the same
+transaction that stores a report, so a month for a whole province reads a few
+thousand rows however many plays it holds, and raw rows can be pruned freely.
+
+How time is counted from heartbeats (each carries every face's state:
+`power`, `blanked`, `playing_sha256`): the gap between a gate's consecutive
+heartbeats (by the gate's `sent_at`) gets the state of the earlier one. A gap
+longer than 2.5 heartbeat intervals means the gate itself was down: one interval
+keeps the earlier state, the rest is dark by `outage`. Offline time is central's
+view: a gap between two heartbeats' arrival (`received_at`) longer than 2.5
+intervals, less one interval. Scheduled airtime is the time a face should have
+shown content: shown + error + outage (not power schedule, not the kill switch).
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from kiosk.store import parse_iso
+
+from central import schema as t
+from central.checks import CentralError, NotFound
+from central.db import transaction
+
+FACE_STATES = ("shown", "power_schedule", "kill_switch", "error", "outage")
+DARK_CAUSES = ("power_schedule", "kill_switch", "outage", "error")
+LINK_STATES = ("online", "offline")
+# Outcomes that put the item on the screen (airtime counts); `error` did not.
+SHOWN_OUTCOMES = ("completed", "skipped", "preempted")
+OFFLINE_AFTER_INTERVALS = 2.5
+MAX_PERIOD_DAYS = 400
+
+
+class ReportError(CentralError):
+    """A report asked with bad input (dates, gate); the message says which."""
+
+
+class UnknownGate(NotFound, ReportError):
+    pass
+
+
+# ---- counting at intake ------------------------------------------------------------
+
+def _increment(conn, table, rows: list[dict], keys: tuple[str, ...], sums: tuple[str, ...]) -> None:
+    """Add `sums` to the rows with these keys, creating them: one statement for all."""
+    if not rows:
+        return
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+    stmt = insert.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: table.c[c] + insert.excluded[c] for c in sums})
+    # A fixed order of keys keeps two transactions from deadlocking on PostgreSQL.
+    conn.execute(stmt, sorted(rows, key=lambda r: tuple(r[k] for k in keys)))
+
+
+def _instant(text: str | None) -> datetime | None:
+    try:
+        value = parse_iso(text)
+    except (ValueError, TypeError):
+        return None
+    if value is None:
+        return None
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+
+
+def count_plays(conn, rows: list[dict], tz: ZoneInfo) -> None:
+    """Add proof-of-play rows that central did not hold before to `play_day`.
+    The caller passes only rows its INSERT really added, so a batch sent twice
+    counts once."""
+    totals: dict[tuple, list] = {}
+    for r in rows:
+        start = _instant(r["started_at"])
+        if start is None:
+            continue
+        end = _instant(r.get("ended_at"))
+        airtime = 0.0
+        if end is not None and r["outcome"] in SHOWN_OUTCOMES:
+            airtime = max(0.0, (end - start).total_seconds())
+        key = (start.astimezone(tz).date().isoformat(), r["gate_id"], r["face_id"],
+               r["media_sha256"], r.get("entry_id") or "", r["outcome"])
+        total = totals.setdefault(key, [0, 0.0])
+        total[0] += 1
+        total[1] += airtime
+    _increment(conn, t.play_day, [
+        {"day": k[0], "gate_id": k[1], "face_id": k[2], "media_sha256": k[3], "entry_id": k[4],
+         "outcome": k[5], "plays": v[0], "airtime_s": v[1]} for k, v in totals.items()],
+        ("day", "gate_id", "face_id", "media_sha256", "entry_id", "outcome"),
+        ("plays", "airtime_s"))
+
+
+def face_state(face: dict) -> str:
+    """What a face in a heartbeat was doing: shown, or dark and why."""
+    if face.get("blanked"):
+        return "kill_switch"
+    if face.get("power") == "off":
+        return "power_schedule"
+    if face.get("playing_sha256"):
+        return "shown"
+    return "error"
+
+
+def split_by_day(start: datetime, end: datetime, tz: ZoneInfo):
+    """(local day, seconds) for each day the interval [start, end) touches."""
+    cursor = start
+    while cursor < end:
+        local = cursor.astimezone(tz)
+        next_midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(),
+                                         tzinfo=tz)
+        stop = min(end, next_midnight.astimezone(timezone.utc))
+        yield local.date().isoformat(), (stop - cursor).total_seconds()
+        cursor = stop
+
+
+def _faces_of(heartbeat_text: str | None) -> list[dict]:
+    try:
+        faces = json.loads(heartbeat_text or "{}").get("faces") or []
+    except (ValueError, AttributeError):
+        return []
+    return [f for f in faces if isinstance(f, dict) and isinstance(f.get("face_id"), int)]
+
+
+def count_heartbeat(conn, gate_id: str, previous: dict | None, sent_at: str | None,
+                    received_at: datetime, interval_s: float, tz: ZoneInfo) -> None:
+    """Add the time since the gate's previous heartbeat (`previous`: its gate_status
+    row before this one) to `face_time_day`. A heartbeat that is not newer than the
+    previous one (sent twice, or out of order) adds nothing."""
+    if previous is None:
+        return
+    totals: dict[tuple, float] = {}
+
+    def add(start: datetime, end: datetime, face_id: int, state: str) -> None:
+        for day, seconds in split_by_day(start, end, tz):
+            key = (day, face_id, state)
+            totals[key] = totals.get(key, 0.0) + seconds
+
+    limit = timedelta(seconds=OFFLINE_AFTER_INTERVALS * interval_s)
+    interval = timedelta(seconds=interval_s)
+    # The link, as central saw it.
+    last_received = _instant(previous.get("last_heartbeat_at"))
+    if last_received is not None and received_at > last_received:
+        if received_at - last_received > limit:
+            add(last_received, last_received + interval, 0, "online")
+            add(last_received + interval, received_at, 0, "offline")
+        else:
+            add(last_received, received_at, 0, "online")
+    # The faces, as the gate saw them.
+    last_sent, sent = _instant(previous.get("sent_at")), _instant(sent_at)
+    if last_sent is not None and sent is not None and sent > last_sent:
+        up_to = sent if sent - last_sent <= limit else last_sent + interval
+        for face in _faces_of(previous.get("heartbeat")):
+            add(last_sent, up_to, face["face_id"], face_state(face))
+            if up_to < sent:
+                add(up_to, sent, face["face_id"], "outage")
+    _increment(conn, t.face_time_day, [
+        {"day": k[0], "gate_id": gate_id, "face_id": k[1], "state": k[2], "seconds": v}
+        for k, v in totals.items()], ("day", "gate_id", "face_id", "state"), ("seconds",))
+
+
+# ---- asking for a report --------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Period:
+    """Whole local days, `first` to `last` inclusive."""
+    first: date
+    last: date
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def as_dict(self) -> dict:
+        return {"from": self.first.isoformat(), "to": self.last.isoformat(), "days": self.days}
+
+
+def _parse_day(text, what: str) -> date:
+    if isinstance(text, date):
+        return text
+    try:
+        return date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise ReportError(f"ngày {what} không hợp lệ: {text!r} (viết YYYY-MM-DD, "
+                          f"ví dụ 2026-11-01)") from None
+
+
+def period(first, last) -> Period:
+    """The period from two dates (YYYY-MM-DD, both included), or a clear refusal."""
+    if first in (None, "") or last in (None, ""):
+        raise ReportError("cần cả ngày bắt đầu (--from) và ngày kết thúc (--to), dạng YYYY-MM-DD")
+    a, b = _parse_day(first, "bắt đầu"), _parse_day(last, "kết thúc")
+    if b < a:
+        raise ReportError(f"ngày kết thúc {b.isoformat()} trước ngày bắt đầu {a.isoformat()}")
+    if (b - a).days + 1 > MAX_PERIOD_DAYS:
+        raise ReportError(f"một báo cáo dài nhất {MAX_PERIOD_DAYS} ngày; "
+                          f"khoảng này có {(b - a).days + 1} ngày")
+    return Period(a, b)
+
+
+def month_period(month: str) -> Period:
+    """'2026-11' → the whole month."""
+    try:
+        year, mon = (int(p) for p in str(month).strip().split("-"))
+        first = date(year, mon, 1)
+    except ValueError:
+        raise ReportError(f"tháng không hợp lệ: {month!r} (viết YYYY-MM, ví dụ 2026-11)") from None
+    return Period(first, date(year, mon, calendar.monthrange(year, mon)[1]))
+
+
+def _gates(conn, gate_id: str | None) -> dict[str, dict]:
+    q = select(t.gate.c.id, t.gate.c.name, t.gate.c.province, t.gate.c.faces).order_by(t.gate.c.id)
+    if gate_id is not None:
+        q = q.where(t.gate.c.id == gate_id)
+    gates = {r.id: {"id": r.id, "name": r.name, "province": r.province or "",
+                    "faces": json.loads(r.faces or "[]")} for r in conn.execute(q)}
+    if gate_id is not None and not gates:
+        raise UnknownGate(f"không có cổng {gate_id!r} (xem: gatecast central gate list)")
+    return gates
+
+
+def _in(table, p: Period, gate_id: str | None):
+    cond = [table.c.day >= p.first.isoformat(), table.c.day <= p.last.isoformat()]
+    if gate_id is not None:
+        cond.append(table.c.gate_id == gate_id)
+    return and_(*cond)
+
+
+def _airtime_sum(d):
+    return func.sum(d.c.airtime_s)
+
+
+def _plays_sum(d, outcomes):
+    return func.coalesce(func.sum(d.c.plays).filter(d.c.outcome.in_(outcomes)), 0)
+
+
+PERIOD_BY = ("total", "day", "month")
+
+
+def plays(db, p: Period, gate_id: str | None = None, by: str = "total") -> list[dict]:
+    """Plays and airtime per gate, face, media and playlist (and day or month when
+    `by` says so). `plays` counts items shown (completed, skipped or cut short by a
+    higher level); `errors` items that failed to show."""
+    if by not in PERIOD_BY:
+        raise ReportError(f"by phải là một trong {', '.join(PERIOD_BY)}")
+    d, e, pl, m = t.play_day, t.schedule_entry, t.playlist, t.media
+    key = {"total": literal(p.first.isoformat() + "/" + p.last.isoformat()),
+           "day": d.c.day, "month": func.substr(d.c.day, 1, 7)}[by].label("period")
+    with transaction(db) as conn:
+        gates = _gates(conn, gate_id)
+        q = (select(key, d.c.gate_id, d.c.face_id, d.c.media_sha256,
+                    func.coalesce(m.c.name, "").label("media_name"),
+                    func.coalesce(e.c.playlist_id, "").label("playlist_id"),
+                    func.coalesce(pl.c.name, "").label("playlist_name"),
+                    _plays_sum(d, SHOWN_OUTCOMES).label("plays"),
+                    _plays_sum(d, ("completed",)).label("completed"),
+                    _plays_sum(d, ("error",)).label("errors"),
+                    _airtime_sum(d).label("airtime_s"))
+             .select_from(d.outerjoin(m, m.c.sha256 == d.c.media_sha256)
+                          .outerjoin(e, e.c.id == d.c.entry_id)
+                          .outerjoin(pl, pl.c.id == e.c.playlist_id))
+             .where(_in(d, p, gate_id))
+             .group_by(key, d.c.gate_id, d.c.face_id, d.c.media_sha256, m.c.name,
+                       e.c.playlist_id, pl.c.name)
+             .order_by(key, d.c.gate_id, d.c.face_id, d.c.media_sha256, e.c.playlist_id))
+        out = []
+        for r in conn.execute(q).mappings():
+            row = dict(r)
+            row["gate_name"] = gates.get(r["gate_id"], {}).get("name", "")
+            row["plays"], row["completed"], row["errors"] = (
+                int(row["plays"]), int(row["completed"]), int(row["errors"]))
+            row["airtime_s"] = round(float(row["airtime_s"] or 0), 3)
+            out.append(row)
+        return out
+
+
+def _face_seconds(conn, p: Period, gate_id: str | None, per_day: bool = False) -> dict:
+    f = t.face_time_day
+    cols = [f.c.gate_id, f.c.face_id, f.c.state] + ([f.c.day] if per_day else [])
+    q = select(*cols, func.sum(f.c.seconds).label("seconds")).where(_in(f, p, gate_id)).group_by(*cols)
+    return {tuple(r[:-1]): float(r.seconds) for r in conn.execute(q)}
+
+
+def _airtime(conn, p: Period, gate_id: str | None) -> dict:
+    d = t.play_day
+    q = (select(d.c.gate_id, d.c.face_id, _plays_sum(d, SHOWN_OUTCOMES).label("plays"),
+                _plays_sum(d, ("error",)).label("errors"), _airtime_sum(d).label("airtime_s"))
+         .where(_in(d, p, gate_id)).group_by(d.c.gate_id, d.c.face_id))
+    return {(r.gate_id, r.face_id): (int(r.plays), int(r.errors), float(r.airtime_s or 0))
+            for r in conn.execute(q)}
+
+
+def _share(airtime: float, scheduled: float) -> float | None:
+    """Share of scheduled airtime shown, at most 1 (heartbeats sample the state once
+    an interval, so a face may log a little more airtime than it was seen showing)."""
+    return None if scheduled <= 0 else round(min(1.0, airtime / scheduled), 4)
+
+
+def _uptime_row(gate: dict, face_id, seconds: dict, plays_airtime: tuple, offline: float) -> dict:
+    by_state = {s: round(seconds.get((gate["id"], face_id, s), 0.0), 3) for s in FACE_STATES}
+    scheduled = by_state["shown"] + by_state["error"] + by_state["outage"]
+    played, errors, airtime = plays_airtime
+    return {"gate_id": gate["id"], "gate_name": gate["name"], "face_id": face_id,
+            "plays": played, "errors": errors, "airtime_s": round(airtime, 3),
+            "scheduled_s": round(scheduled, 3), "shown_share": _share(airtime, scheduled),
+            "seen_shown_s": by_state["shown"],
+            **{f"dark_{c}_s": by_state[c] for c in DARK_CAUSES},
+            "offline_s": round(offline, 3)}
+
+
+def uptime(db, p: Period, gate_id: str | None = None) -> list[dict]:
+    """Per gate and face: airtime, scheduled airtime and the share shown, dark time
+    by cause, and the gate's offline time (the same on each of its faces)."""
+    with transaction(db) as conn:
+        gates = _gates(conn, gate_id)
+        seconds = _face_seconds(conn, p, gate_id)
+        airtime = _airtime(conn, p, gate_id)
+    out = []
+    for gate in gates.values():
+        offline = seconds.get((gate["id"], 0, "offline"), 0.0)
+        faces = sorted(set(gate["faces"]) | {f for (g, f, _s) in seconds if g == gate["id"] and f}
+                       | {f for (g, f) in airtime if g == gate["id"]})
+        for face_id in faces:
+            out.append(_uptime_row(gate, face_id, seconds, airtime.get((gate["id"], face_id),
+                                                                        (0, 0, 0.0)), offline))
+    return out
+
+
+def period_words(p: Period) -> str:
+    """'tháng 11/2026' for a whole month, else 'từ 01/11/2026 đến 15/11/2026'."""
+    whole = (p.first.day == 1 and p.last == month_period(p.first.strftime("%Y-%m")).last)
+    if whole:
+        return f"tháng {p.first.month:02d}/{p.first.year}"
+    return f"từ {p.first:%d/%m/%Y} đến {p.last:%d/%m/%Y}"
+
+
+def monthly_title(report: dict) -> str:
+    p = Period(date.fromisoformat(report["period"]["from"]),
+               date.fromisoformat(report["period"]["to"]))
+    return f"Báo cáo hoạt động cụm thông tin điện tử công cộng tại cửa khẩu, {period_words(p)}"
+
+
+def monthly(db, p: Period) -> dict:
+    """The province's report for a period (normally a month): totals, per gate,
+    per day (for the charts) and the most shown media."""
+    d = t.play_day
+    faces = uptime(db, p)
+    with transaction(db) as conn:
+        daily = {r.day: (int(r.plays), float(r.airtime_s or 0)) for r in conn.execute(
+            select(d.c.day, _plays_sum(d, SHOWN_OUTCOMES).label("plays"),
+                   _airtime_sum(d).label("airtime_s"))
+            .where(_in(d, p, None)).group_by(d.c.day))}
+        seconds = _face_seconds(conn, p, None, per_day=True)
+        m = t.media
+        top = [dict(r._mapping) for r in conn.execute(
+            select(d.c.media_sha256, func.coalesce(m.c.name, "").label("media_name"),
+                   _plays_sum(d, SHOWN_OUTCOMES).label("plays"), _airtime_sum(d).label("airtime_s"),
+                   func.count(func.distinct(d.c.gate_id)).label("gates"))
+            .select_from(d.outerjoin(m, m.c.sha256 == d.c.media_sha256))
+            .where(_in(d, p, None)).group_by(d.c.media_sha256, m.c.name)
+            .order_by(_airtime_sum(d).desc(), d.c.media_sha256).limit(20))]
+    scheduled_by_day: dict[str, float] = {}
+    for (_g, face_id, state, day), s in seconds.items():
+        if face_id and state in ("shown", "error", "outage"):
+            scheduled_by_day[day] = scheduled_by_day.get(day, 0.0) + s
+    days = []
+    for i in range(p.days):
+        day = (p.first + timedelta(days=i)).isoformat()
+        played, airtime = daily.get(day, (0, 0.0))
+        days.append({"day": day, "plays": played, "airtime_s": round(airtime, 3),
+                     "scheduled_s": round(scheduled_by_day.get(day, 0.0), 3),
+                     "shown_share": _share(airtime, scheduled_by_day.get(day, 0.0))})
+    gates: dict[str, dict] = {}
+    sums = ("plays", "errors", "airtime_s", "scheduled_s", "seen_shown_s",
+            *(f"dark_{c}_s" for c in DARK_CAUSES))
+    for f in faces:
+        g = gates.setdefault(f["gate_id"], {"gate_id": f["gate_id"], "gate_name": f["gate_name"],
+                                            "faces": 0, "offline_s": f["offline_s"],
+                                            **{k: 0 for k in sums}})
+        g["faces"] += 1
+        for k in sums:
+            g[k] += f[k]
+    for g in gates.values():
+        g["shown_share"] = _share(g["airtime_s"], g["scheduled_s"])
+        for k in sums:
+            g[k] = round(g[k], 3) if isinstance(g[k], float) else g[k]
+    province = {k: round(sum(g[k] for g in gates.values()), 3) for k in (*sums, "offline_s")}
+    province["gates"] = len(gates)
+    province["faces"] = len(faces)
+    province["shown_share"] = _share(province["airtime_s"], province["scheduled_s"])
+    for row in top:
+        row["plays"], row["airtime_s"] = int(row["plays"]), round(float(row["airtime_s"] or 0), 3)
+    return {"period": p.as_dict(), "province": province, "gates": list(gates.values()),
+            "faces": faces, "days": days, "top_media": top}
