@@ -169,7 +169,7 @@ def save_evidence(sway, tmp_path, label):
 
 
 def test_four_faces_show_four_schedules_at_their_regions(sway, config, four_schedules, state_dir,
-                                                          tmp_path, monkeypatch):
+                                                          tmp_path, monkeypatch, runner):
     gate = four_schedules
     monkeypatch.setenv("WAYLAND_DISPLAY", sway.env()["WAYLAND_DISPLAY"])
     monkeypatch.setenv("SWAYSOCK", sway.env()["SWAYSOCK"])
@@ -183,7 +183,9 @@ def test_four_faces_show_four_schedules_at_their_regions(sway, config, four_sche
         app_ids = sorted(n["app_id"] for n in _walk(tree) if str(n.get("app_id")).startswith("gatecast-"))
         assert app_ids == ["gatecast-face-1", "gatecast-face-2", "gatecast-face-3", "gatecast-face-4"]
         # A ticker on face 1 only: its band is a window of its own over face 1's bottom rows.
-        set_notice(gate.db, {"vi": "Chú ý: làn xe tải"}, kind="ticker", faces=[1])
+        r = runner.invoke(gatecast, ["notice", "set", "--kind", "ticker", "--face", "1", "--text-vi",
+                                     "Chú ý: làn xe tải", "--config", str(config), "--state", str(state_dir)])
+        assert r.exit_code == 0, r.output
         wait_for(lambda: band_shown(grab_all(sway), 1), timeout=60, what="face 1's ticker band")
         grabs = grab_all(sway)
         assert not any(band_shown(grabs, f) for f in (2, 3, 4))

@@ -33,7 +33,7 @@ REGIONS = {1: (0, HALF), 2: (HALF, W)}  # face -> x range of its region
 
 @pytest.fixture
 def sway():
-    s = HeadlessSway(((W, H),)).start()
+    s = HeadlessSway(((W, H), (W, H))).start()
     yield s
     s.stop()
 
@@ -62,20 +62,28 @@ def test_each_pictures_band_moves_as_one_piece_across_item_changes(sway, gate, s
     content.set_playlist(gate.db, "day", "Day", [(gate.sha["green"], 1.2), (gate.sha["blue"], 1.2)])
     content.add_schedule_entry(gate.db, "day", [1])
     content.set_playlist(gate.db, "still", "Still", [(gate.sha["red"], 60.0)])
-    content.add_schedule_entry(gate.db, "still", [2])
+    content.add_schedule_entry(gate.db, "still", [2, 3])
     for key, value in sway.env().items():
         monkeypatch.setenv(key, value)
     settings = gate_settings(
         state_dir, display="sway", mpv_vo="wlshm", ticker_background="#0B3D91", ticker_speed_px_s=240.0,
-        outputs=[{"name": "main", "connector": "HEADLESS-1", "width": W, "height": H}],
+        outputs=[{"name": "main", "connector": "HEADLESS-1", "width": W, "height": H},
+                 {"name": "pillar", "connector": "HEADLESS-2", "width": W, "height": H}],
         faces=[{"id": 1, "name": "Trái", "output": "main", "region": {"x": 0, "y": 0, "width": HALF, "height": H}},
                {"id": 2, "name": "Phải", "output": "main",
-                "region": {"x": HALF, "y": 0, "width": HALF, "height": H}}])
+                "region": {"x": HALF, "y": 0, "width": HALF, "height": H}},
+               # A picture that is its whole output (Tân Thanh's pillar): its band shows over it too.
+               {"id": 3, "name": "Trụ", "output": "pillar"}])
     with running_player(settings, plugins=[TextPlugin]) as player:
         wait_for(lambda: under(sway.grab("HEADLESS-1")) != "?", timeout=90, what="face 1's playlist on screen")
         set_notice(gate.db, {"vi": SAMPLES["vi"], "km": SAMPLES["km"], "en": SAMPLES["en"]}, kind="ticker")
         wait_for(lambda: all(has_text(band_of(shot, f)) for shot in [sway.grab("HEADLESS-1")] for f in REGIONS),
                  timeout=90, what="text in both faces' bands")
+        pillar = wait_for(lambda: (lambda shot: shot if has_text(shot.crop((0, BAND_TOP, W, H))) else None)(
+            sway.grab("HEADLESS-2")), timeout=90, what="text in the whole-output picture's band")
+        pillar.save(tmp_path / "pillar.png")
+        assert not differs(pillar.getpixel((W // 2, H // 2)), (255, 0, 0))  # its picture, above the band
+        assert differs(pillar.getpixel((W // 2, BAND_TOP - 2)), BAND_COLOUR)  # the band is its rows only
         shots = []
 
         def filmed_two_item_changes():
