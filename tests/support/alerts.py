@@ -7,6 +7,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import logging
 import socket
 import threading
 import time
@@ -69,6 +70,8 @@ class SmtpServer:
             self.ca_file = str(cert)
         if login is not None:
             kwargs.update(authenticator=authenticator, auth_required=True)
+        # aiosmtpd logs a deprecation of its own internals at every login.
+        logging.getLogger("mail.log").setLevel(logging.ERROR)
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **kwargs)
         self.controller.start()
 
