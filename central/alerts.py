@@ -130,52 +130,79 @@ def _open(conn, alert_id: int, gate_id: str, cond: Condition, now: datetime) -> 
     _queue(conn, alert_id, "opened", _subscribers(conn, gate_id, cond.severity), now)
 
 
+def _plan(conn, settings, now: datetime) -> list[tuple]:
+    """What one pass changes, decided from a read: (action, ...) tuples."""
+    clear_after = settings["central_alert_clear_after_s"]
+    a = t.alert.c
+    unresolved: dict[tuple[str, str, int], dict] = {
+        (r["gate_id"], r["kind"], r["face_id"]): r
+        for r in rows(conn.execute(select(t.alert).where(a.state != "resolved")))}
+    plan: list[tuple] = []
+    for facts in _facts(conn, settings, now):
+        gate_id = facts.gate["id"]
+        found, unknown = conditions(facts, settings, now)
+        holding = {c.key: c for c in found}
+        for key, cond in holding.items():
+            alert = unresolved.get((gate_id, *key))
+            if alert is None:
+                plan.append(("new", gate_id, cond, _held(cond, now, now)))
+            elif alert["state"] == "pending":
+                if _held(cond, parse_iso(alert["first_seen_at"]), now):
+                    plan.append(("open", alert["id"], gate_id, cond))
+            elif alert["clear_since"] is not None:
+                # It came back before it counted as cleared: the same alert goes on.
+                plan.append(("unclear", alert["id"]))
+        for (g, kind, face_id), alert in unresolved.items():
+            if g != gate_id or (kind, face_id) in holding or kind in unknown:
+                continue
+            if alert["state"] == "pending":
+                plan.append(("forget", alert["id"]))
+            elif alert["clear_since"] is None:
+                plan.append(("clear", alert["id"]))
+            elif (now - parse_iso(alert["clear_since"])).total_seconds() >= clear_after:
+                plan.append(("resolve", alert["id"]))
+    return plan
+
+
 def evaluate(db, settings, now: datetime | None = None) -> dict[str, int]:
     """One pass of the rules over every gate; returns what changed. Call it only
-    while holding the alerts lock (`tick` does)."""
+    while holding the alerts lock (`tick` does): the fleet is read in a read
+    transaction (reports keep flowing meanwhile), and only the changes are written."""
     now = now or utcnow()
-    clear_after = settings["central_alert_clear_after_s"]
     changed = {"pending": 0, "opened": 0, "resolved": 0, "forgotten": 0}
+    with transaction(db) as conn:
+        plan = _plan(conn, settings, now)
+    if not plan:
+        return changed
     a = t.alert.c
     with transaction(db, write=True) as conn:
-        unresolved: dict[tuple[str, str, int], dict] = {
-            (r["gate_id"], r["kind"], r["face_id"]): r
-            for r in rows(conn.execute(select(t.alert).where(a.state != "resolved")))}
-        for facts in _facts(conn, settings, now):
-            gate_id = facts.gate["id"]
-            found, unknown = conditions(facts, settings, now)
-            holding = {c.key: c for c in found}
-            for key, cond in holding.items():
-                alert = unresolved.get((gate_id, *key))
-                if alert is None:
-                    alert_id = conn.execute(insert(t.alert).values(
-                        gate_id=gate_id, kind=cond.kind, face_id=cond.face_id,
-                        severity=cond.severity, state="pending", first_seen_at=iso(now),
-                        detail=json.dumps(cond.detail, ensure_ascii=False))
-                        .returning(a.id)).scalar_one()
-                    alert = {"id": alert_id, "state": "pending", "first_seen_at": iso(now),
-                             "clear_since": None}
-                    changed["pending"] += 1
-                if alert["state"] == "pending":
-                    if _held(cond, parse_iso(alert["first_seen_at"]), now):
-                        _open(conn, alert["id"], gate_id, cond, now)
-                        changed["opened"] += 1
-                elif alert["clear_since"] is not None:
-                    # It came back before it counted as cleared: the same alert goes on.
-                    conn.execute(update(t.alert).where(a.id == alert["id"]).values(clear_since=None))
-            for (g, kind, face_id), alert in unresolved.items():
-                if g != gate_id or (kind, face_id) in holding or kind in unknown:
-                    continue
-                if alert["state"] == "pending":
-                    conn.execute(delete(t.alert).where(a.id == alert["id"]))
-                    changed["forgotten"] += 1
-                elif alert["clear_since"] is None:
-                    conn.execute(update(t.alert).where(a.id == alert["id"]).values(clear_since=iso(now)))
-                elif (now - parse_iso(alert["clear_since"])).total_seconds() >= clear_after:
-                    conn.execute(update(t.alert).where(a.id == alert["id"]).values(
-                        state="resolved", resolved_at=iso(now)))
-                    _queue(conn, alert["id"], "resolved", _told(conn, alert["id"]), now)
-                    changed["resolved"] += 1
+        for action, *args in plan:
+            if action == "new":
+                gate_id, cond, held = args
+                alert_id = conn.execute(insert(t.alert).values(
+                    gate_id=gate_id, kind=cond.kind, face_id=cond.face_id,
+                    severity=cond.severity, state="pending", first_seen_at=iso(now),
+                    detail=json.dumps(cond.detail, ensure_ascii=False))
+                    .returning(a.id)).scalar_one()
+                changed["pending"] += 1
+                if held:
+                    _open(conn, alert_id, gate_id, cond, now)
+                    changed["opened"] += 1
+            elif action == "open":
+                _open(conn, *args, now)
+                changed["opened"] += 1
+            elif action == "unclear":
+                conn.execute(update(t.alert).where(a.id == args[0]).values(clear_since=None))
+            elif action == "forget":
+                conn.execute(delete(t.alert).where(a.id == args[0], a.state == "pending"))
+                changed["forgotten"] += 1
+            elif action == "clear":
+                conn.execute(update(t.alert).where(a.id == args[0]).values(clear_since=iso(now)))
+            elif action == "resolve":
+                conn.execute(update(t.alert).where(a.id == args[0]).values(
+                    state="resolved", resolved_at=iso(now)))
+                _queue(conn, args[0], "resolved", _told(conn, args[0]), now)
+                changed["resolved"] += 1
     return changed
 
 

@@ -85,6 +85,9 @@ def central_host(tmp_path_factory):
         "central_release_wheelhouse": str(wheelhouse(wheel)),
         "central_tls_certificate_file": str(crt),
         "central_tls_key_file": str(key),
+        # Alert emails through the province's mail server (the password from the vault).
+        "central_smtp_host": "mail.example.gov.vn", "central_smtp_user": "canhbao",
+        "central_smtp_password": "mat-khau-thu",
     }))
 
     def converge():
@@ -164,6 +167,11 @@ def test_units_firewall_and_configuration_are_accepted(central_host):
                  "s = load(config_file='/etc/gatecast/central.toml', env={}); "
                  "print(s['central_database_url'], s['central_feed_publish_url'])", check=False)
     assert ok.returncode == 0 and "postgresql://" in ok.stdout, ok.stdout + ok.stderr
+    # Alerts: the SMTP password in its own file for the service only, never in central.toml.
+    assert 'central_smtp_password_file = "/etc/gatecast/smtp-password"' in conf.read_text()
+    assert "mat-khau-thu" not in conf.read_text()
+    secret = root / "etc/gatecast/smtp-password"
+    assert secret.read_text() == "mat-khau-thu\n" and secret.stat().st_mode & 0o777 == 0o640
     user = in_root(root, "getent", "passwd", "gatecast-central").stdout.split(":")
     assert user[6].strip() == "/usr/sbin/nologin" and int(user[2]) < 1000
 

@@ -269,3 +269,35 @@ def test_two_servers_evaluate_once_and_tell_once(alerting, smtp, tmp_path):
         second.close()
     assert len(smtp.messages) == 1
     assert [a["kind"] for a in list_alerts(alerting.db)] == ["offline"]
+
+
+def test_a_frozen_picture_while_the_gate_plays_different_media(alerting):
+    from central.intake import record_proof_of_play
+
+    db, s = alerting.db, alerting.settings
+    gate = get_gate(db, "huu-nghi")
+    t0 = utcnow()
+    grey = _png(120)
+    record_screenshot(db, alerting.state_dir, gate, 1, grey, "image/png", iso(t0), now=t0)
+    # The same picture again and again (a new file each time), while the gate says it
+    # played three different media on face 1: the picture is stuck.
+    rows = [{"id": i, "installation": "x", "face_id": 1, "media_sha256": sha * 64,
+             "outcome": "completed", "started_at": iso(t0 + timedelta(minutes=10 * i)),
+             "ended_at": iso(t0 + timedelta(minutes=10 * i, seconds=30))}
+            for i, sha in ((1, "a"), (2, "b"), (3, "c"))]
+    record_proof_of_play(db, "huu-nghi", {"rows": rows}, now=t0)
+    later = t0 + timedelta(seconds=s["central_alert_frozen_after_s"] + 60)
+    record_screenshot(db, alerting.state_dir, gate, 1, grey, "image/png", iso(later), now=later)
+    record_heartbeat(db, "huu-nghi", heartbeat(), now=later)
+    tick(db, s, now=later)
+    (alert,) = list_alerts(db)
+    assert (alert["kind"], alert["face_id"], alert["detail"]["cause"]) == ("face_dark", 1, "frozen")
+    assert alert["detail"]["media"] == 3
+    # A new picture: the face is alive again (resolved once clear long enough).
+    alive = later + timedelta(seconds=10)
+    record_screenshot(db, alerting.state_dir, gate, 1, _png(121), "image/png", iso(alive), now=alive)
+    record_heartbeat(db, "huu-nghi", heartbeat(), now=alive)
+    tick(db, s, now=alive)
+    record_heartbeat(db, "huu-nghi", heartbeat(), now=alive + timedelta(seconds=121))
+    tick(db, s, now=alive + timedelta(seconds=121))
+    assert list_alerts(db) == []
