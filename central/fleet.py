@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from kiosk.store import iso, parse_iso, utcnow
@@ -29,15 +30,15 @@ def check_position(latitude, longitude) -> tuple[float | None, float | None]:
     if latitude is None and longitude is None:
         return None, None
     if latitude is None or longitude is None:
-        raise CentralError("give both latitude and longitude, or neither")
+        raise CentralError(_("Give both latitude and longitude, or neither."))
     try:
         lat, lon = float(latitude), float(longitude)
     except (TypeError, ValueError):
-        raise CentralError(f"latitude and longitude are numbers in degrees, got "
-                           f"{latitude!r}, {longitude!r}") from None
+        raise CentralError(_("Latitude and longitude are numbers in degrees, like 21.9967 "
+                             "and 106.7036.")) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also refuses NaN
-        raise CentralError(f"latitude is -90..90 and longitude -180..180 degrees, got "
-                           f"{latitude}, {longitude}")
+        raise CentralError(_("Latitude is -90 to 90 and longitude -180 to 180 degrees, got "
+                             "%(lat)s and %(lon)s.", lat=latitude, lon=longitude))
     return lat, lon
 
 
@@ -300,7 +301,8 @@ def gate_history(db, gate_id: str, since: datetime, limit: int = 2000) -> dict:
                 seen_errors.add(key)
                 errors.append({"at": e.get("at"), "level": e.get("level"), "code": e.get("code"),
                                "message": e.get("message"), "face_id": e.get("face_id"),
-                               "received_at": beat["received_at"]})
+                               "detail": e.get("detail") if isinstance(e.get("detail"), dict)
+                               else {}, "received_at": beat["received_at"]})
         health = health_summary(body.get("health"))
         heartbeats.append({"received_at": beat["received_at"],
                            "release_version": beat["release_version"],

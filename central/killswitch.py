@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from kiosk.store import iso, utcnow
@@ -57,9 +58,10 @@ class BlankResult:
 def _reason(reason: str | None) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise KillSwitchError("say why (the reason is kept in the audit log and on the gate)")
+        raise KillSwitchError(_("Say why (the reason is kept in the audit log and on the gate)."))
     if len(reason) > MAX_REASON or any(ord(c) < 32 or ord(c) == 127 for c in reason):
-        raise KillSwitchError(f"the reason must be one line of at most {MAX_REASON} characters")
+        raise KillSwitchError(_("The reason must be one line of at most %(n)s characters.",
+                                 n=MAX_REASON))
     return reason
 
 
@@ -76,8 +78,10 @@ def blank(store: Store, repo: Repository, gate_id: str, *, by: str, reason: str,
         chosen = int_list([] if faces is None else faces, 1, 4, "faces", allow_empty=True)
         missing = [f for f in chosen if f not in gate["faces"]]
         if missing:
-            raise KillSwitchError(f"gate {gate_id} has no face {', '.join(map(str, missing))} "
-                                  f"(its faces: {', '.join(map(str, gate['faces']))})")
+            raise KillSwitchError(_("Gate %(gate)s has no face %(missing)s (its faces: "
+                                    "%(faces)s).", gate=gate_id,
+                                    missing=", ".join(map(str, missing)),
+                                    faces=", ".join(map(str, gate["faces"]))))
         if sorted(chosen) == sorted(gate["faces"]):
             chosen = []  # every face, also those the gate gets later
         insert_or_update(conn, t.gate_blank, {
@@ -98,7 +102,7 @@ def unblank(store: Store, repo: Repository, gate_id: str, *, by: str, reason: st
         get_gate(conn, gate_id)
         current = row(conn.execute(select(t.gate_blank).where(t.gate_blank.c.gate_id == gate_id)))
         if current is None or not current["active"]:
-            raise KillSwitchError(f"gate {gate_id} is not blanked from central")
+            raise KillSwitchError(_("Gate %(gate)s is not blanked from central.", gate=gate_id))
         insert_or_update(conn, t.gate_blank, {
             "gate_id": gate_id, "active": 0, "faces": "[]", "by": by, "reason": reason,
             "at": iso(now)}, ("gate_id",))

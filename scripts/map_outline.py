@@ -17,7 +17,7 @@ import sys
 
 # ISO 3166 numeric ids in world-atlas -> the codes the console uses.
 COUNTRIES = {"704": "VN", "418": "LA", "116": "KH", "156": "CN", "764": "TH", "104": "MM"}
-BBOX = (99.0, 7.5, 112.5, 24.5)  # west, south, east, north (degrees)
+BBOX = (99.0, 7.0, 116.0, 24.5)  # west, south, east, north (degrees)
 TOLERANCE = 0.01  # degrees, ~1 km
 SOURCE = ("Natural Earth 1:50m countries (public domain), via the npm package world-atlas "
           "2.0.2 (ISC licence, Mike Bostock)")

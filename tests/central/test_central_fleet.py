@@ -71,7 +71,7 @@ def test_cli_gate_add_and_set_position(central):
     assert moved.exit_code == 0, moved.output
     bad = runner.invoke(central_cli, ["gate", "set", "mong-cai", "--lat", "99", "--lon", "1"],
                         env=env)
-    assert bad.exit_code != 0 and "latitude" in bad.output
+    assert bad.exit_code != 0 and "Latitude is -90 to 90" in bad.output
     half = runner.invoke(central_cli, ["gate", "set", "mong-cai", "--lat", "21"], env=env)
     assert half.exit_code != 0 and "both" in half.output
     assert get_gate(central.db, "mong-cai")["longitude"] == 107.96
