@@ -49,7 +49,7 @@ def admin_group(ctx, bind, workers, threads, control_socket, ctx_):
     bind = _split_bind(bind or settings["admin_bind"])
     cert = None
     if tls.tls_wanted(settings["admin_tls"], bind):
-        cert = tls.certificate(settings)
+        cert = _certificate(settings)
         # On the console (the journal on a gate): what the browser must show.
         click.echo(f"admin HTTPS certificate {cert.cert} "
                    f"({'made on this controller' if cert.generated else 'installed'}), "
@@ -77,12 +77,20 @@ def cert_cmd(ctx_):
     if here.params.get("state_dir") is None and here.params.get("config_file") is None and here.obj:
         ctx_ = here.obj
     ctx_.db  # noqa: B018 - refuse a mistyped --state like every command
-    c = tls.certificate(ctx_.settings)
+    c = _certificate(ctx_.settings)
     click.echo(f"certificate: {c.cert}")
     click.echo(f"source: {'made on this controller (self-signed)' if c.generated else 'installed (province)'}")
     click.echo(f"subject: {c.subject}")
     click.echo(f"valid until: {c.not_after:%Y-%m-%d}")
     click.echo(f"SHA-256 fingerprint: {c.fingerprint}")
+
+
+def _certificate(settings) -> "tls.Certificate":
+    try:
+        return tls.certificate(settings)
+    except tls.CertificateError as e:
+        raise click.ClickException(f"{e}: replace it (admin_tls_cert, admin_tls_key) or remove both "
+                                   "files to use a certificate made on this controller") from None
 
 
 def serve(state_dir: Path, bind: str, *, workers: int = 2, threads: int = 4,

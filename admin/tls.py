@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
@@ -44,16 +45,45 @@ class Certificate:
     not_after: datetime
 
 
+class CertificateError(ValueError):
+    """A province certificate that cannot serve the admin (the message names why)."""
+
+
 def certificate(settings) -> Certificate:
     """The province's certificate when both files exist, else this gate's own
     (made now if missing)."""
     cert, key = Path(settings["admin_tls_cert"]), Path(settings["admin_tls_key"])
     if cert.is_file() and key.is_file():
+        check_pair(cert.read_bytes(), key.read_bytes(), f"{cert}")
         return describe(cert, key, generated=False)
     own_cert, own_key = own_paths(settings.state_path)
     if not (own_cert.is_file() and own_key.is_file()):
         generate(own_cert, own_key, settings["gate_name"], settings["gate_id"])
     return describe(own_cert, own_key, generated=True)
+
+
+def check_pair(cert_pem: bytes, key_pem: bytes, name: str = "the certificate") -> None:
+    """Refuse a certificate the admin could not serve: not PEM, its key not the
+    private half of it, or outside its validity. Provisioning runs this on the
+    Ansible machine before anything reaches a gate (deploy/ansible/site.yml)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        c = x509.load_pem_x509_certificate(cert_pem)
+    except ValueError:
+        raise CertificateError(f"{name} is not a PEM X.509 certificate") from None
+    try:
+        private = serialization.load_pem_private_key(key_pem, password=None)
+    except (ValueError, TypeError):
+        raise CertificateError(f"the key of {name} is not an unencrypted PEM private key") from None
+    spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    if private.public_key().public_bytes(*spki) != c.public_key().public_bytes(*spki):
+        raise CertificateError(f"the key of {name} does not belong to it (another key pair)")
+    now = datetime.now(timezone.utc)
+    if not c.not_valid_before_utc <= now <= c.not_valid_after_utc:
+        raise CertificateError(f"{name} is valid only from {c.not_valid_before_utc:%Y-%m-%d} "
+                               f"to {c.not_valid_after_utc:%Y-%m-%d}")
 
 
 def own_paths(state: Path) -> tuple[Path, Path]:
@@ -125,6 +155,14 @@ def _addresses() -> list:
     return sorted(out, key=str)
 
 
+def _host_of(authority: str) -> str:
+    """The host of a Host header ('gate:80', '[fe80::1]:80', '10.0.0.5'), or ''."""
+    try:
+        return urlsplit("//" + authority.strip()).hostname or ""
+    except ValueError:
+        return ""
+
+
 def start_redirect(bind: str, https_port: int) -> ThreadingHTTPServer:
     """A plain-HTTP listener that answers every request with a redirect to the
     same path over HTTPS (a daemon thread of gunicorn's master process)."""
@@ -132,8 +170,8 @@ def start_redirect(bind: str, https_port: int) -> ThreadingHTTPServer:
 
     class Redirect(BaseHTTPRequestHandler):
         def _go(self):
-            target_host = (self.headers.get("Host") or host).rsplit(":", 1)[0]
-            if target_host.startswith("[") is False and ":" in target_host:
+            target_host = _host_of(self.headers.get("Host") or "") or _host_of(host) or host
+            if ":" in target_host:  # IPv6
                 target_host = f"[{target_host}]"
             self.send_response(308)
             self.send_header("Location", f"https://{target_host}:{https_port}{self.path}")

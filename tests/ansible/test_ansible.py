@@ -23,7 +23,7 @@ from werkzeug.security import check_password_hash
 from tests.support.ansible import (
     ANSIBLE_DIR, BIN, PI_CMDLINE_TXT, PI_CONFIG_TXT, InstalledGate, ansible_env, build_wheel,
     copy_root, copy_source, in_root, project_version, run_playbook, save_debs, unit_command,
-    unit_environment, wheelhouse, write_tuf_root,
+    unit_environment, wheelhouse, write_province_certificate, write_tuf_root,
 )
 
 # The first test waits for the converge fixture: debootstrap and two runs take
@@ -122,6 +122,19 @@ def test_pre_tasks_refuse_an_active_low_relay_the_firmware_would_not_hold_off(re
     assert "tan-thanh-01" not in " ".join(l for l in run.output.splitlines() if "failed=1" in l)
 
 
+def test_pre_tasks_refuse_a_province_certificate_with_another_key(release, tmp_path):
+    """A certificate whose key is not its own would stop the admin at its start:
+    refused on the Ansible machine, with the release's own check, key never shown."""
+    _, cert, _ = write_province_certificate(tmp_path / "a", HOST, "10.20.1.10")
+    _, _, other_key = write_province_certificate(tmp_path / "b", HOST, "10.20.1.10")
+    hosts, args = _checked_inventory(tmp_path, release, {HOST: {
+        "gate_admin_tls_cert_file": str(cert), "gate_admin_tls_key_file": str(other_key)}})
+    run = run_playbook(hosts, *args, "--tags", "always", "--limit", HOST, timeout=600)
+    assert run.rc != 0 and run.failed == 1, run.tail()
+    assert f"the key of {cert} does not belong to it" in run.output, run.tail()
+    assert other_key.read_text().splitlines()[1] not in run.output
+
+
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or not shutil.which("debootstrap"),
     reason="the converge needs root and debootstrap (scripts/setup.sh --tests installs it)")
@@ -161,6 +174,15 @@ def gate(tmp_path_factory, release):
                     str(password_file), str(vault)], check=True, env=ansible_env(),
                    capture_output=True)
     assert vault.read_text().startswith("$ANSIBLE_VAULT;")
+    # The province's certificate for Hữu Nghị's admin, its key vaulted as an
+    # operator keeps it (the copy to the gate decrypts it).
+    ca, cert, key = write_province_certificate(base / "province", HOST, "10.20.1.10")
+    key_pem = key.read_bytes()
+    subprocess.run([str(BIN / "ansible-vault"), "encrypt", "--vault-password-file",
+                    str(password_file), str(key)], check=True, env=ansible_env(), capture_output=True)
+    host_vars = inventory / "host_vars" / f"{HOST}.yml"
+    host_vars.write_text(host_vars.read_text() + f"gate_admin_tls_cert_file: {cert}\n"
+                         f"gate_admin_tls_key_file: {key}\n")
 
     def converge(version=VERSION, artifact=wheel):
         extra = base / f"release-{version}.json"
@@ -180,7 +202,7 @@ def gate(tmp_path_factory, release):
     print(f"second converge: {second.seconds:.0f} s")
     return {"root": root, "base": base, "first": first, "second": second,
             "converge": converge, "dist": dist, "token": token,
-            "password": password}
+            "password": password, "province_ca": ca, "admin_cert": cert, "admin_key_pem": key_pem}
 
 
 @needs_root
@@ -232,6 +254,14 @@ def test_configuration_holds_the_inventorys_gate_and_is_accepted(gate):
     assert _mode(token) == (0o640, 0, gid) and token.read_text().strip() == gate["token"]
     for sub in ("", "media", "screenshots"):
         assert _mode(root / "var" / "lib" / "gatecast" / sub)[0] == 0o750
+    # The province's certificate and key, where the settings point, readable by the admin only.
+    assert values["admin_http_redirect_bind"] == "10.20.1.10:80"
+    assert (values["admin_tls_cert"], values["admin_tls_key"]) == (
+        "/etc/gatecast/admin-tls.crt", "/etc/gatecast/admin-tls.key")
+    cert, key = root / "etc" / "gatecast" / "admin-tls.crt", root / "etc" / "gatecast" / "admin-tls.key"
+    assert _mode(cert) == (0o644, 0, gid) and cert.read_bytes() == gate["admin_cert"].read_bytes()
+    assert _mode(key) == (0o640, 0, gid) and key.read_bytes() == gate["admin_key_pem"]
+    assert gate["admin_key_pem"].decode() not in gate["first"].output
 
 
 @needs_root
@@ -284,7 +314,12 @@ def test_units_are_installed_enabled_and_verified_by_systemd(gate):
     assert (root / "etc" / "systemd" / "system" / "multi-user.target.wants" / "seatd.service").is_symlink()
     # The login prompt does not sit under the pictures on tty1.
     assert os.readlink(root / "etc" / "systemd" / "system" / "getty@tty1.service") == "/dev/null"
-    assert "gatecast admin --bind 10.20.1.10:8080" in units[1].read_text()
+    admin = units[1].read_text()
+    assert "gatecast admin --bind 10.20.1.10:8080" in admin
+    # Port 80 for the redirect: one capability, ambient, for the unprivileged user.
+    assert "User=gatecast" in admin and "NoNewPrivileges=yes" in admin
+    assert "AmbientCapabilities=CAP_NET_BIND_SERVICE" in admin
+    assert "CapabilityBoundingSet=CAP_NET_BIND_SERVICE" in admin
     proc = subprocess.run(
         ["systemd-analyze", "verify", f"--root={root}", *[f"/etc/systemd/system/{u.name}" for u in units]],
         capture_output=True, text=True, timeout=120)
@@ -299,7 +334,7 @@ def test_firewall_rules_parse_and_admit_only_lan_and_management(gate):
     text = rules.read_text()
     assert "policy drop" in text
     assert "elements = { 10.20.0.0/16 }" in text and "elements = { 10.250.0.0/24 }" in text
-    assert "ip saddr @admin_lan_v4 tcp dport 8080 accept" in text
+    assert "ip saddr @admin_lan_v4 tcp dport { 8080, 80 } accept" in text
     assert "ip saddr @management_v4 tcp dport 22 accept" in text
 
 
@@ -375,35 +410,47 @@ def _headless_copy(src, dest):
     return dest
 
 
-_GET = """import ssl, sys, time, urllib.error, urllib.request
-url, cafile = sys.argv[1], sys.argv[3]
-deadline = time.monotonic() + float(sys.argv[2])
+_GET = """import hashlib, json, ssl, sys, time, urllib.error, urllib.parse, urllib.request
+url, wait, cafile, follow = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4] == "follow"
+
+
+class Stay(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args):  # answer the redirect itself
+        return None
+
+
+# The province's CA and no other; the host name is checked against the certificate.
+context = ssl.create_default_context(cafile=cafile)
+opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=context),
+                                     *([] if follow else [Stay()]))
+deadline = time.monotonic() + wait
 while True:
     try:
-        context = None
-        if url.startswith("https:"):
-            # The certificate the gate made at its first start, and no other.
-            context = ssl.create_default_context(cafile=cafile)
-            context.check_hostname = False
-        r = urllib.request.urlopen(url, timeout=10, context=context)
+        r = opener.open(url, timeout=10)
     except urllib.error.HTTPError as e:
         r = e
-    except OSError:  # not listening (or no certificate) yet
+    except OSError:  # not listening yet
         if time.monotonic() > deadline:
             raise
         time.sleep(0.5)
         continue
-    sys.stdout.write(f"{r.status} {r.headers.get('Content-Type', '')}\\n{r.read().decode()}")
     break
+final = urllib.parse.urlsplit(r.geturl())
+peer = ""
+if final.scheme == "https":
+    pem = ssl.get_server_certificate((final.hostname, final.port or 443))
+    peer = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+json.dump({"status": r.status, "url": r.geturl(), "headers": dict(r.headers.items()),
+           "body": r.read().decode(), "peer_sha256": peer}, sys.stdout)
 """
 
 
-def _get(gate, url, wait=10):
-    """'STATUS CONTENT-TYPE\\nBODY' of a GET from inside the gate's network namespace,
-    trusting only the admin's own certificate (made in the state folder)."""
-    cafile = gate.root / "var" / "lib" / "gatecast" / "tls" / "admin-cert.pem"
-    return gate.as_root(sys.executable, "-c", _GET, url, str(wait), str(cafile),
-                        timeout=wait + 60).stdout
+def _get(gate, cafile, url, wait=10, follow=True):
+    """A GET from inside the gate's network namespace, trusting only `cafile`:
+    {status, url (after redirects), headers, body, peer_sha256}."""
+    out = gate.as_root(sys.executable, "-c", _GET, url, str(wait), str(cafile),
+                       "follow" if follow else "stay", timeout=wait + 60).stdout
+    return json.loads(out)
 
 
 def _region_pixels(png, region):
@@ -477,23 +524,48 @@ def test_installed_release_shows_every_face_under_the_provisioned_compositor(gat
 
 
 @needs_root
-def test_installed_admin_serves_its_css_and_javascript(gate, tmp_path):
+def test_installed_admin_redirects_http_and_serves_the_province_certificate(gate, tmp_path):
     """The admin as its unit starts it (the installed release, on the gate's LAN
-    address): its pages name their stylesheet and script, and both are served."""
-    admin_unit = gate["root"] / "etc" / "systemd" / "system" / "gatecast-admin.service"
-    with InstalledGate(gate["root"], "10.20.1.10") as g:
+    address, as gatecast with the unit's one ambient capability): plain HTTP on
+    port 80 answers a redirect to HTTPS, which serves the province's certificate
+    (trusted through the province's CA, host name checked) with HSTS, and the
+    pages' stylesheet and script."""
+    import hashlib
+    import ssl
+
+    root = gate["root"]
+    admin_unit = root / "etc" / "systemd" / "system" / "gatecast-admin.service"
+    ca = gate["province_ca"]
+    with InstalledGate(root, "10.20.1.10") as g:
         admin = g.start(admin_unit, log=tmp_path / "admin.log")
         bind = unit_command(admin_unit)[-1]  # --bind ADDRESS:PORT, the gate's LAN address
-        # admin_tls is "auto": HTTPS on a LAN address, with a certificate made at first start.
-        status, _, page = _get(g, f"https://{bind}/login", wait=180).partition("\n")
-        assert status == "200 text/html; charset=utf-8", (status, (tmp_path / "admin.log").read_text())
-        assets = re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js))"', page)
+        assert bind == "10.20.1.10:8080"
+
+        plain = _get(g, ca, "http://10.20.1.10/login?next=%2Fpower%2F", wait=180, follow=False)
+        assert plain["status"] == 308, (plain, (tmp_path / "admin.log").read_text())
+        assert plain["headers"]["Location"] == "https://10.20.1.10:8080/login?next=%2Fpower%2F"
+
+        # Followed as a browser does: the login page over HTTPS, with HSTS.
+        page = _get(g, ca, "http://10.20.1.10/login")
+        assert page["url"] == "https://10.20.1.10:8080/login"
+        assert (page["status"], page["headers"]["Content-Type"]) == (200, "text/html; charset=utf-8"), page
+        assert page["headers"]["Strict-Transport-Security"].startswith("max-age=")
+        cookie = page["headers"]["Set-Cookie"]
+        assert "gatecast_session=" in cookie and "Secure" in cookie, cookie
+        # The province's certificate, not one made at the first start.
+        province = hashlib.sha256(ssl.PEM_cert_to_DER_cert(gate["admin_cert"].read_text())).hexdigest()
+        assert page["peer_sha256"] == province
+        assert not (root / "var" / "lib" / "gatecast" / "tls" / "admin-cert.pem").exists()
+        log = (tmp_path / "admin.log").read_text()
+        assert "/etc/gatecast/admin-tls.crt (installed)" in log, log
+
+        assets = re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js))"', page["body"])
         assert any(a.endswith(".css") for a in assets) and any(a.endswith(".js") for a in assets), page
         for asset in assets:
-            status, _, body = _get(g, f"https://{bind}{asset}").partition("\n")
+            got = _get(g, ca, f"https://{bind}{asset}")
             kind = "text/css" if asset.endswith(".css") else "javascript"
-            assert status.startswith("200 ") and kind in status, f"{asset}: {status}"
-            assert len(body.strip()) > 100, f"{asset} is empty"
+            assert got["status"] == 200 and kind in got["headers"]["Content-Type"], f"{asset}: {got}"
+            assert len(got["body"].strip()) > 100, f"{asset} is empty"
         assert admin.poll() is None
 
 

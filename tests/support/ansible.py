@@ -182,6 +182,42 @@ def write_tuf_root(path: Path) -> Path:
     return path
 
 
+def write_province_certificate(folder: Path, name: str, address: str) -> tuple[Path, Path, Path]:
+    """A throwaway province CA and the certificate it issued for a gate's admin at
+    `address`: (CA certificate, gate certificate, gate key), PEM files in `folder`."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    now = datetime.now(timezone.utc)
+
+    def build(subject, issuer, public, signer, ca, sans=()):
+        b = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public)
+             .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(hours=1))
+             .not_valid_after(now + timedelta(days=30))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
+        if sans:
+            b = b.add_extension(x509.SubjectAlternativeName(list(sans)), critical=False)
+        return b.sign(signer, hashes.SHA256())
+
+    ca_key, gate_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Sở TT&TT (test CA)")])
+    ca = build(ca_name, ca_name, ca_key.public_key(), ca_key, True)
+    gate = build(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]), ca_name,
+                 gate_key.public_key(), ca_key, False,
+                 [x509.DNSName(name), x509.IPAddress(ipaddress.ip_address(address))])
+    paths = folder / "province-ca.crt", folder / f"{name}-admin.crt", folder / f"{name}-admin.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(gate.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(gate_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                serialization.NoEncryption()))
+    return paths
+
+
 RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
 
 
@@ -299,7 +335,8 @@ class InstalledGate:
     sits on that namespace's loopback, so the admin binds where its unit says and
     no port of this shared machine is taken. Services start as systemd would start
     them: the unit's ExecStart and Environment (parsed from the installed unit
-    files), its User and Group, its RuntimeDirectory, chrooted into the root.
+    files), its User and Group, its ambient capabilities, NoNewPrivileges and
+    RuntimeDirectory, chrooted into the root.
     """
 
     def __init__(self, root: Path, lan_address: str):
@@ -368,11 +405,23 @@ class InstalledGate:
         """Put `source` over the root's file `target`, in the gate's namespace only."""
         self.as_root("mount", "--bind", str(source), str(self.root) + target)
 
-    def user_command(self, user: str, group: str, env: dict[str, str], argv: list[str]) -> list[str]:
-        """argv run inside the root as user:group with exactly `env` (no PAM, like systemd)."""
+    def user_command(self, user: str, group: str, env: dict[str, str], argv: list[str],
+                     unit_settings: dict[str, list[str]] | None = None) -> list[str]:
+        """argv run inside the root as user:group with exactly `env` (no PAM, like
+        systemd), with the unit's AmbientCapabilities= and NoNewPrivileges=."""
+        settings = unit_settings or {}
+        privileges = []
+        caps = [c.lower().removeprefix("cap_") for v in settings.get("AmbientCapabilities", [])
+                for c in v.split()]
+        if caps:
+            # As systemd does for User= with ambient capabilities: inheritable, then ambient.
+            added = ",".join(f"+{c}" for c in caps)
+            privileges += [f"--inh-caps={added}", f"--ambient-caps={added}"]
+        if settings.get("NoNewPrivileges", ["no"])[-1] == "yes":
+            privileges.append("--no-new-privs")
         return self.nsenter(
             "chroot", str(self.root), "setpriv", f"--reuid={user}", f"--regid={group}",
-            "--init-groups", "env", "-i", *[f"{k}={v}" for k, v in env.items()], *argv)
+            "--init-groups", *privileges, "env", "-i", *[f"{k}={v}" for k, v in env.items()], *argv)
 
     def service_env(self, unit: Path) -> tuple[str, str, dict[str, str]]:
         """User, Group and the environment systemd gives the unit's processes."""
@@ -399,7 +448,7 @@ class InstalledGate:
         if log:
             out = open(log, "w")
             self.logs.append(out)
-        proc = subprocess.Popen(self.user_command(user, group, env, unit_command(unit)),
+        proc = subprocess.Popen(self.user_command(user, group, env, unit_command(unit), settings),
                                 stdout=out, stderr=subprocess.STDOUT)
         self.started.append(proc)
         return proc
