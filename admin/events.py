@@ -7,8 +7,9 @@ the parameters fill it in. tests/admin/test_admin_events.py fails when a code
 recorded anywhere in kiosk/ has no entry here, and the catalogue check fails
 when an entry lacks its Vietnamese text.
 
-Some failures carry technical text from a library (mpv, TUF, Pillow) that has
-no translation: those codes are in TECHNICAL and show it after the sentence,
+Some failures carry technical text from a library (mpv, urllib3, OpenSSL, the
+compositor): those codes are in TECHNICAL and add the cause after the sentence,
+said in the reader's language when admin/technical.py knows it, else as it is,
 marked as the technical detail.
 """
 
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import re
 from typing import Any, Callable
+
+from admin import technical
 
 
 def N_(text: str) -> str:
@@ -276,8 +279,18 @@ class Renderer:
         except (KeyError, ValueError, TypeError):
             return message
         if code in TECHNICAL and message:
-            text += " — " + self._("technical detail: %(detail)s", detail=_technical(message))
+            text += " — " + self.cause(message)
         return text
+
+    def technical(self, message: str) -> str:
+        """A library's error text in the reader's language (admin/technical.py),
+        or as it is when its cause is not known."""
+        return technical.say(message, self._)[0]
+
+    def cause(self, message: str) -> str:
+        text, understood = technical.say(message, self._)
+        return (self._("cause: %(detail)s", detail=text) if understood
+                else self._("technical detail: %(detail)s", detail=text))
 
     # ---- sync state ---------------------------------------------------------------
     def sync_state(self, sync: dict | None) -> str:
@@ -291,7 +304,7 @@ class Renderer:
             why = self._(SYNC_FAILURES[code]) if code in SYNC_FAILURES else code
             text = self._("failed: %(why)s", why=why)
             if sync.get("reason") and ("sync_" + code) in TECHNICAL:
-                text += " — " + self._("technical detail: %(detail)s", detail=_technical(sync["reason"]))
+                text += " — " + self.cause(sync["reason"])
             return text
         return {"activated": self._("up to date (a new release was just activated)"),
                 "unchanged": self._("up to date"),
@@ -386,10 +399,4 @@ class Renderer:
     def _dark(self, cause: str) -> str:
         return {"blanked": self._("kill switch"), "off": self._("switched off"),
                 "powered off": self._("switched off")}.get(cause, cause)
-
-
-def _technical(message: str) -> str:
-    # Technical text may name files on the controller; keep it short on a page.
-    message = " ".join(message.split())
-    return message if len(message) <= 300 else message[:299] + "…"
 

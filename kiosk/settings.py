@@ -23,6 +23,17 @@ class SettingsError(ValueError):
     """A setting has a value of the wrong type or an unknown name."""
 
 
+class LayoutError(SettingsError):
+    """The outputs and faces do not form a layout. str() is the English sentence
+    (CLI, provisioning, logs); `code` and `params` let the admin say it in the
+    reader's language (admin/services/faces.py has a sentence for every code)."""
+
+    def __init__(self, code: str, message: str, **params: Any):
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
 @dataclass(frozen=True)
 class Setting:
     name: str
@@ -444,45 +455,56 @@ class Layout:
         return next(p for p in self.pictures if face_id in p.faces)
 
 
-def _int(value, what: str, low: int | None = None, high: int | None = None) -> int:
+def _int(value, what: str, low: int | None = None, high: int | None = None, *,
+         code: str, **params: Any) -> int:
+    """A whole number within bounds, or LayoutError `code` (with low, high, value)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SettingsError(f"{what} must be a whole number, got {value!r}")
+        raise LayoutError(code, f"{what} must be a whole number, got {value!r}",
+                          value=value, low=low, high=high, **params)
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"{low}..{high}" if high is not None else f">= {low}"
-        raise SettingsError(f"{what} must be {bounds}, got {value}")
+        raise LayoutError(code, f"{what} must be {bounds}, got {value}",
+                          value=value, low=low, high=high, **params)
     return value
 
 
 def _check_outputs(raw) -> tuple[OutputConfig, ...]:
     if not isinstance(raw, list) or not 1 <= len(raw) <= 2:
         count = len(raw) if isinstance(raw, list) else "no list of"
-        raise SettingsError(f"a controller drives 1-2 outputs, the configuration has {count}")
+        raise LayoutError("outputs_count", f"a controller drives 1-2 outputs, the configuration has {count}",
+                          count=count)
     result, x = [], 0
     for i, o in enumerate(raw, 1):
         if not isinstance(o, dict):
-            raise SettingsError(f"output {i} must be a table (name, connector, width, height)")
+            raise LayoutError("output_not_table",
+                              f"output {i} must be a table (name, connector, width, height)", output=i)
         name = o.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise SettingsError(f"output {i} needs a name")
+            raise LayoutError("output_no_name", f"output {i} needs a name", output=i)
         unknown = sorted(set(o) - _OUTPUT_KEYS)
         if unknown:
-            raise SettingsError(f"output {name!r}: unknown key(s) {', '.join(unknown)} "
-                                f"(known: {', '.join(sorted(_OUTPUT_KEYS))})")
+            raise LayoutError("output_unknown_keys", f"output {name!r}: unknown key(s) {', '.join(unknown)} "
+                              f"(known: {', '.join(sorted(_OUTPUT_KEYS))})",
+                              output=name, keys=", ".join(unknown), known=", ".join(sorted(_OUTPUT_KEYS)))
         connector = o.get("connector")
         if connector is not None and (not isinstance(connector, str) or not connector.strip()):
-            raise SettingsError(f"output {name!r}: connector is a name like HDMI-A-1")
-        width = _int(o.get("width"), f"output {name!r} width", 1, 16384)
-        height = _int(o.get("height"), f"output {name!r} height", 1, 16384)
+            raise LayoutError("output_connector", f"output {name!r}: connector is a name like HDMI-A-1",
+                              output=name)
+        width = _int(o.get("width"), f"output {name!r} width", 1, 16384, code="output_width", output=name)
+        height = _int(o.get("height"), f"output {name!r} height", 1, 16384, code="output_height",
+                      output=name)
         refresh = o.get("refresh")
         if refresh is not None and (isinstance(refresh, bool) or not isinstance(refresh, (int, float))
                                     or not 1 <= refresh <= 500):
-            raise SettingsError(f"output {name!r}: refresh is in Hz (e.g. 60), got {refresh!r}")
+            raise LayoutError("output_refresh", f"output {name!r}: refresh is in Hz (e.g. 60), got {refresh!r}",
+                              output=name, value=refresh)
         rotation = o.get("rotation", 0)
         if rotation not in ROTATIONS or isinstance(rotation, bool):
-            raise SettingsError(f"output {name!r}: rotation is 0, 90, 180 or 270, got {rotation!r}")
+            raise LayoutError("output_rotation", f"output {name!r}: rotation is 0, 90, 180 or 270, "
+                              f"got {rotation!r}", output=name, value=rotation)
         args = o.get("mpv_args", [])
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
-            raise SettingsError(f"output {name!r}: mpv_args is a list of strings")
+            raise LayoutError("output_mpv_args", f"output {name!r}: mpv_args is a list of strings", output=name)
         out = OutputConfig(name, connector, width, height,
                            float(refresh) if refresh is not None else None, rotation, tuple(args), x)
         x += out.size[0]
@@ -490,7 +512,8 @@ def _check_outputs(raw) -> tuple[OutputConfig, ...]:
     for attr in ("name", "connector"):
         values = [getattr(o, attr) for o in result if getattr(o, attr)]
         if len(set(values)) != len(values):
-            raise SettingsError(f"two outputs have the same {attr} {values[0]!r}")
+            raise LayoutError("outputs_same_" + attr, f"two outputs have the same {attr} {values[0]!r}",
+                              value=values[0])
     return tuple(result)
 
 
@@ -498,17 +521,19 @@ def _check_region(raw, face_id: int, output: OutputConfig) -> Region:
     if raw is None:
         return output.whole()
     if not isinstance(raw, dict) or set(raw) != set(_REGION_KEYS):
-        raise SettingsError(f"face {face_id}: region is {{x, y, width, height}} in the output's "
-                            f"pixels, got {raw!r}")
-    x = _int(raw["x"], f"face {face_id} region x", 0)
-    y = _int(raw["y"], f"face {face_id} region y", 0)
-    w = _int(raw["width"], f"face {face_id} region width", 1)
-    h = _int(raw["height"], f"face {face_id} region height", 1)
+        raise LayoutError("face_region_shape", f"face {face_id}: region is {{x, y, width, height}} in the "
+                          f"output's pixels, got {raw!r}", face=face_id)
+    x = _int(raw["x"], f"face {face_id} region x", 0, code="face_region_x", face=face_id)
+    y = _int(raw["y"], f"face {face_id} region y", 0, code="face_region_y", face=face_id)
+    w = _int(raw["width"], f"face {face_id} region width", 1, code="face_region_width", face=face_id)
+    h = _int(raw["height"], f"face {face_id} region height", 1, code="face_region_height", face=face_id)
     ow, oh = output.size
     if x + w > ow or y + h > oh:
-        raise SettingsError(
+        raise LayoutError(
+            "face_region_outside",
             f"face {face_id}: region {w}x{h}+{x}+{y} does not fit inside output "
-            f"{output.name!r} ({ow}x{oh}{', rotated' if output.rotation in (90, 270) else ''})")
+            f"{output.name!r} ({ow}x{oh}{', rotated' if output.rotation in (90, 270) else ''})",
+            face=face_id, region=f"{w}×{h}+{x}+{y}", output=output.name, size=f"{ow}×{oh}")
     return Region(x, y, w, h)
 
 
@@ -518,53 +543,59 @@ def check_layout(settings: Mapping[str, Any]) -> Layout:
     faces (region filled in) and the pictures they form."""
     display = settings.get("display", "auto")
     if display not in DISPLAYS:
-        raise SettingsError(f"display must be one of {', '.join(DISPLAYS)}, got {display!r}")
+        raise LayoutError("display_unknown", f"display must be one of {', '.join(DISPLAYS)}, got {display!r}",
+                          value=display, choices=", ".join(DISPLAYS))
     outputs = _check_outputs(settings["outputs"])
     by_name = {o.name: o for o in outputs}
     raw_faces = settings["faces"]
     if not isinstance(raw_faces, list) or not 1 <= len(raw_faces) <= 4:
         count = len(raw_faces) if isinstance(raw_faces, list) else "no list of"
-        raise SettingsError(f"a cluster has 1-4 faces, the configuration has {count}")
+        raise LayoutError("faces_count", f"a cluster has 1-4 faces, the configuration has {count}", count=count)
     faces_: list[dict] = []
     groups: dict[tuple[str, Region], list[int]] = {}
     for f in raw_faces:
         if not isinstance(f, dict):
-            raise SettingsError(f"each face must be a table (id, name, output), got {f!r}")
+            raise LayoutError("face_not_table", f"each face must be a table (id, name, output), got {f!r}")
         fid = f.get("id")
         if isinstance(fid, bool) or not isinstance(fid, int) or not 1 <= fid <= 4:
-            raise SettingsError(f"face id must be 1..4, got {fid!r}")
+            raise LayoutError("face_id", f"face id must be 1..4, got {fid!r}", value=fid)
         unknown = sorted(set(f) - _FACE_KEYS)
         if unknown:
-            raise SettingsError(f"face {fid}: unknown key(s) {', '.join(unknown)} "
-                                f"(known: {', '.join(sorted(_FACE_KEYS))})")
+            raise LayoutError("face_unknown_keys", f"face {fid}: unknown key(s) {', '.join(unknown)} "
+                              f"(known: {', '.join(sorted(_FACE_KEYS))})",
+                              face=fid, keys=", ".join(unknown), known=", ".join(sorted(_FACE_KEYS)))
         if f.get("output") not in by_name:
-            raise SettingsError(f"face {fid} names unknown output {f.get('output')!r} "
-                                f"(outputs: {', '.join(by_name)})")
+            raise LayoutError("face_unknown_output", f"face {fid} names unknown output {f.get('output')!r} "
+                              f"(outputs: {', '.join(by_name)})",
+                              face=fid, output=str(f.get("output")), outputs=", ".join(by_name))
         name = f.get("name", f"Mặt {fid}")
         if not isinstance(name, str) or not name.strip():
-            raise SettingsError(f"face {fid}: name must be a non-empty text")
+            raise LayoutError("face_no_name", f"face {fid}: name must be a non-empty text", face=fid)
         pin = f.get("relay_pin")
         if pin is not None:
-            _int(pin, f"face {fid} relay_pin (a BCM GPIO number)", 0, 27)
+            _int(pin, f"face {fid} relay_pin (a BCM GPIO number)", 0, 27, code="face_relay_pin", face=fid)
         if not isinstance(f.get("relay_active_high", False), bool):
-            raise SettingsError(f"face {fid}: relay_active_high is true or false")
+            raise LayoutError("face_relay_polarity", f"face {fid}: relay_active_high is true or false", face=fid)
         output = by_name[f["output"]]
         region = _check_region(f.get("region"), fid, output)
         faces_.append({**f, "name": name, "region": region.as_dict()})
         groups.setdefault((output.name, region), []).append(fid)
     ids = [f["id"] for f in faces_]
     if len(set(ids)) != len(ids):
-        raise SettingsError(f"face ids must be unique, got {ids}")
+        raise LayoutError("face_ids_unique", f"face ids must be unique, got {ids}",
+                          ids=", ".join(str(i) for i in ids))
     keys = list(groups)
     for i, (out_a, reg_a) in enumerate(keys):
         for out_b, reg_b in keys[i + 1:]:
             if out_a == out_b and reg_a.overlaps(reg_b):
                 a, b = groups[(out_a, reg_a)][0], groups[(out_b, reg_b)][0]
-                raise SettingsError(
+                raise LayoutError(
+                    "faces_overlap",
                     f"faces {a} and {b} overlap on output {out_a!r} "
                     f"({reg_a.width}x{reg_a.height}+{reg_a.x}+{reg_a.y} and "
                     f"{reg_b.width}x{reg_b.height}+{reg_b.x}+{reg_b.y}): give them the same "
-                    f"region to mirror one picture, or regions that do not overlap")
+                    f"region to mirror one picture, or regions that do not overlap",
+                    a=a, b=b, output=out_a)
     pictures = tuple(
         Picture(f"face-{min(fids)}", by_name[out], region, tuple(sorted(fids)))
         for (out, region), fids in sorted(groups.items(), key=lambda kv: min(kv[1])))

@@ -25,6 +25,15 @@ function updateDashboard(root, data, i18n) {
   root.querySelectorAll("#blank-banner [data-field]").forEach((el) => {
     el.textContent = dig(data, el.dataset.field) || "";
   });
+  // Health, alarms, sync and recent errors come rendered by the server (the
+  // page's own macros): the same words and time format as at page load.
+  root.querySelectorAll("[data-part]").forEach((el) => {
+    const html = (data.parts || {})[el.dataset.part];
+    if (typeof html === "string" && el.gatecastHtml !== html) {
+      el.innerHTML = html;
+      el.gatecastHtml = html;
+    }
+  });
   for (const face of data.faces) {
     const card = document.getElementById("face-" + face.id);
     if (!card) continue;
@@ -63,6 +72,25 @@ function startDashboard() {
       .finally(() => setTimeout(tick, 2000));
   };
   setTimeout(tick, 2000);
+}
+
+// After "Restart the player": ask once a second whether it came back (the
+// server decides and words it), until it is back or given up on.
+function startRestartWatch() {
+  const status = document.getElementById("restart-status");
+  if (!status || status.dataset.state !== "waiting") return;
+  const tick = () => {
+    fetch(status.dataset.url, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+      .then((data) => {
+        status.textContent = data.text;
+        status.className = "flash " + data.level;
+        status.dataset.state = data.state;
+      })
+      .catch(() => {})
+      .finally(() => { if (status.dataset.state === "waiting") setTimeout(tick, 1000); });
+  };
+  setTimeout(tick, 1000);
 }
 
 function startUpload() {
@@ -143,6 +171,7 @@ function labelCells() {
 document.addEventListener("DOMContentLoaded", () => {
   labelCells();
   startDashboard();
+  startRestartWatch();
   startUpload();
   startConfirms();
 });

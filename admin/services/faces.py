@@ -3,25 +3,31 @@ form, checked with the one layout validation (kiosk.settings.check_layout),
 said in the reader's language, drawn, and saved like any other setting.
 
 The player reads the layout when it starts; after a save the admin offers to
-restart it (SIGTERM to the pid it reports: systemd starts it again).
+restart it (SIGTERM to the pid it reports: systemd starts it again), then
+watches the player's own record (state 'player': pid, started_at) for a start
+after the restart, and says whether it came back.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import signal
 from pathlib import Path
 
 from flask_babel import gettext as _
 
-from kiosk.settings import Settings, SettingsError, check_layout
-from kiosk.store import get_state
+from kiosk.settings import LayoutError, Settings, SettingsError, check_layout
+from kiosk.store import get_state, iso, parse_iso, utcnow
 
+from admin.events import N_
 from admin.services import Actor, AdminError
 from admin.services import config as config_service
 
 MAX_OUTPUTS, MAX_FACES = 2, 4
+# How long the page waits for the player's fresh start after a restart: systemd
+# starts it again 2 s after it stops (RestartSec=2); a busy Pi takes up to ~15 s
+# more to stop mpv and start again.
+PLAYER_BACK_TIMEOUT_S = 60
 ROTATIONS = (0, 90, 180, 270)
 
 
@@ -100,55 +106,69 @@ def check(settings, outputs: list[dict], faces: list[dict]):
     merged = Settings({**dict(settings), "outputs": outputs, "faces": faces}, dict(settings.origins))
     try:
         return check_layout(merged)
+    except LayoutError as e:
+        raise AdminError(in_words(e), field="layout") from None
     except (SettingsError, TypeError, KeyError) as e:
-        raise AdminError(in_words(str(e)), field="layout") from None
+        raise AdminError(_("The layout is not valid: %(detail)s", detail=str(e)), field="layout") from None
 
 
-# kiosk.settings.check_layout's messages (English, for the CLI and provisioning)
-# said again in the reader's language; an unknown one is shown as it is.
-_PATTERNS: list[tuple[re.Pattern, object]] = [
-    (re.compile(r"faces (\d+) and (\d+) overlap on output '(.+?)'"),
-     lambda m: _("Faces %(a)s and %(b)s overlap on output %(o)s: give them the same region to show "
-                 "one picture on both (mirrored), or regions that do not overlap.",
-                 a=m[1], b=m[2], o=m[3])),
-    (re.compile(r"face (\d+): region (\S+) does not fit inside output '(.+?)' \((\d+x\d+)"),
-     lambda m: _("The region of face %(f)s (%(r)s) does not fit on output %(o)s (%(size)s).",
-                 f=m[1], r=m[2], o=m[3], size=m[4])),
-    (re.compile(r"face (\d+) relay_pin \(a BCM GPIO number\) must be"),
-     lambda m: _("The relay pin of face %(f)s is a GPIO number (BCM) from 0 to 27.", f=m[1])),
-    (re.compile(r"face (\d+) relay_pin"),
-     lambda m: _("The relay pin of face %(f)s is a GPIO number (BCM) from 0 to 27.", f=m[1])),
-    (re.compile(r"face (\d+) region (\w+) must be"),
-     lambda m: _("The region of face %(f)s: %(what)s must be a whole number (pixels).", f=m[1], what=m[2])),
-    (re.compile(r"output '(.*?)' (width|height) must be"),
-     lambda m: _("Output %(o)s: the %(what)s must be a whole number of pixels (1-16384).", o=m[1],
-                 what=_("width") if m[2] == "width" else _("height"))),
-    (re.compile(r"face (\d+) names unknown output"),
-     lambda m: _("Face %(f)s is on an output that does not exist: choose one of the outputs above.",
-                 f=m[1])),
-    (re.compile(r"face (\d+): name must be"),
-     lambda m: _("Face %(f)s needs a name.", f=m[1])),
-    (re.compile(r"output (\d+) needs a name"),
-     lambda m: _("Output %(i)s needs a name.", i=m[1])),
-    (re.compile(r"two outputs have the same (name|connector)"),
-     lambda m: _("Two outputs have the same name or connector.")),
-    (re.compile(r"a cluster has 1-4 faces"),
-     lambda m: _("A cluster has one to four faces: tick at least one face.")),
-    (re.compile(r"a controller drives 1-2 outputs"),
-     lambda m: _("A controller drives one or two outputs.")),
-    (re.compile(r"output '(.*?)': rotation"),
-     lambda m: _("Output %(o)s: rotation is 0, 90, 180 or 270.", o=m[1])),
-    (re.compile(r"output '(.*?)': connector"),
-     lambda m: _("Output %(o)s: the connector is a name like HDMI-A-1.", o=m[1])),
-]
+# kiosk.settings.check_layout's refusals (LayoutError codes; str() is English,
+# for the CLI and provisioning) in the reader's language. A test fails when
+# check_layout raises a code that has no sentence here.
+LAYOUT_ERRORS: dict[str, str] = {
+    "display_unknown": N_("The display must be one of %(choices)s (not %(value)s)."),
+    "outputs_count": N_("A controller drives one or two outputs."),
+    "output_not_table": N_("Output %(output)s must have a name, connector, width and height."),
+    "output_no_name": N_("Output %(output)s needs a name."),
+    "output_unknown_keys": N_("Output %(output)s has settings the player does not know: %(keys)s "
+                              "(known: %(known)s)."),
+    "output_connector": N_("Output %(output)s: the connector is a name like HDMI-A-1."),
+    "output_width": N_("Output %(output)s: the width must be a whole number of pixels from %(low)s "
+                       "to %(high)s (not %(value)s)."),
+    "output_height": N_("Output %(output)s: the height must be a whole number of pixels from %(low)s "
+                        "to %(high)s (not %(value)s)."),
+    "output_refresh": N_("Output %(output)s: the refresh rate is in Hz, e.g. 60 (not %(value)s)."),
+    "output_rotation": N_("Output %(output)s: rotation is 0, 90, 180 or 270."),
+    "output_mpv_args": N_("Output %(output)s: the extra mpv options must be a list of texts."),
+    "outputs_same_name": N_("Two outputs have the same name (%(value)s)."),
+    "outputs_same_connector": N_("Two outputs have the same connector (%(value)s)."),
+    "faces_count": N_("A cluster has one to four faces: tick at least one face."),
+    "face_not_table": N_("Each face must have a number, a name and an output."),
+    "face_id": N_("Faces are numbered 1 to 4 (not %(value)s)."),
+    "face_unknown_keys": N_("Face %(face)s has settings the player does not know: %(keys)s "
+                            "(known: %(known)s)."),
+    "face_unknown_output": N_("Face %(face)s is on output %(output)s, which does not exist: choose one "
+                              "of the outputs above (%(outputs)s)."),
+    "face_no_name": N_("Face %(face)s needs a name."),
+    "face_relay_pin": N_("The relay pin of face %(face)s is a GPIO number (BCM) from 0 to 27 "
+                         "(not %(value)s)."),
+    "face_relay_polarity": N_("Face %(face)s: say whether the relay switches on at high or low level."),
+    "face_region_shape": N_("The region of face %(face)s needs x, y, width and height, or none of them "
+                            "for the whole output."),
+    "face_region_x": N_("The region of face %(face)s: x must be a whole number of pixels, %(low)s or "
+                        "more (not %(value)s)."),
+    "face_region_y": N_("The region of face %(face)s: y must be a whole number of pixels, %(low)s or "
+                        "more (not %(value)s)."),
+    "face_region_width": N_("The region of face %(face)s: the width must be a whole number of pixels, "
+                            "%(low)s or more (not %(value)s)."),
+    "face_region_height": N_("The region of face %(face)s: the height must be a whole number of pixels, "
+                             "%(low)s or more (not %(value)s)."),
+    "face_region_outside": N_("The region of face %(face)s (%(region)s) does not fit on output "
+                              "%(output)s (%(size)s)."),
+    "face_ids_unique": N_("Each face number is used once (got %(ids)s)."),
+    "faces_overlap": N_("Faces %(a)s and %(b)s overlap on output %(output)s: give them the same region "
+                        "to show one picture on both (mirrored), or regions that do not overlap."),
+}
 
 
-def in_words(message: str) -> str:
-    for pattern, say in _PATTERNS:
-        m = pattern.search(message)
-        if m:
-            return say(m)
-    return _("The layout is not valid: %(detail)s", detail=message)
+def in_words(error: LayoutError) -> str:
+    template = LAYOUT_ERRORS.get(error.code)
+    params = {k: ("—" if v is None or v == "" else v) for k, v in error.params.items()}
+    try:
+        return _(template, **params) if template else _("The layout is not valid: %(detail)s",
+                                                         detail=str(error))
+    except (KeyError, ValueError, TypeError):
+        return _("The layout is not valid: %(detail)s", detail=str(error))
 
 
 def save(db, settings, actor: Actor, outputs: list[dict], faces: list[dict]) -> dict:
@@ -203,3 +223,25 @@ def restart_player(db) -> int:
         raise AdminError(_("The player stopped just now; it reads the new layout when it starts."),
                          409) from None
     return pid
+
+
+def player_back(db, since: str) -> dict:
+    """Whether a player started after `since` (ISO UTC, when the restart was
+    asked) and runs now: {"state": "back" | "waiting" | "not_back", "started_at",
+    "display_problem", "waited_s"}. "not_back" once PLAYER_BACK_TIMEOUT_S passed."""
+    asked = parse_iso(since)
+    player = get_state(db, "player") or {}
+    started = player.get("started_at")
+    waited = max(0.0, (utcnow() - asked).total_seconds())
+    fresh = bool(started) and parse_iso(started) > asked and player.get("running") is True
+    if fresh and player_pid(db) is not None:
+        display = player.get("display") or {}
+        return {"state": "back", "started_at": started, "waited_s": waited,
+                "display_problem": None if display.get("ok", True) else (display.get("problem") or "")}
+    state = "not_back" if waited >= PLAYER_BACK_TIMEOUT_S else "waiting"
+    return {"state": state, "started_at": started, "waited_s": waited, "display_problem": None}
+
+
+def restart_requested_at() -> str:
+    return iso(utcnow())
+

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, send_file
+from flask import Blueprint, abort, jsonify, render_template, render_template_string, send_file
 
 from admin.services import dashboard as dashboard_service
 from admin.db import get_db, get_settings
@@ -36,9 +36,16 @@ def index():
     return render_template("dashboard.html", status=_status())
 
 
+# The parts below the face cards, rendered by the same macros as the page.
+_PARTS = {name: '{%% import "_dashboard_parts.html" as parts with context %%}{{ parts.%s(status) }}' % name
+          for name in ("health", "sync", "errors")}
+
+
 @bp.get("/dashboard.json")
 def status_json():
-    return jsonify(_status())
+    status = _status()
+    status["parts"] = {name: render_template_string(source, status=status) for name, source in _PARTS.items()}
+    return jsonify(status)
 
 
 @bp.get("/screenshots/face-<int:face_id>.png")

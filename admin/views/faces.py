@@ -4,7 +4,7 @@ checked (and drawn) before anything is saved."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -22,6 +22,8 @@ bp = Blueprint("faces", __name__, url_prefix="/faces")
 def _page(outputs=None, faces=None, layout=None, error=None, checked=False, status=200):
     settings = get_settings()
     db = get_db()
+    since = request.args.get("restart")
+    restart = _restart_status(since) if since else None
     saved_outputs, saved_faces = face_service.form_rows(settings)
     try:
         current = face_service.check(settings, settings["outputs"], settings["faces"])
@@ -32,7 +34,7 @@ def _page(outputs=None, faces=None, layout=None, error=None, checked=False, stat
         "faces.html", outputs=outputs or saved_outputs, faces=faces or saved_faces,
         drawing=face_service.drawing(layout or current) if (layout or current) else [],
         proposed=layout is not None, checked=checked, error=error, shots=shots,
-        player_running=face_service.player_pid(db) is not None,
+        player_running=face_service.player_pid(db) is not None, restart=restart,
         locked=[n for n in ("faces", "outputs") if settings.origins[n] in ("environment", "override", "option")],
         rotations=face_service.ROTATIONS), status
 
@@ -81,10 +83,51 @@ def identify():
 def restart_player():
     if request.form.get("confirm") != "1":
         raise AdminError(_("Tick the box to confirm the restart."), field="confirm")
+    since = face_service.restart_requested_at()
     face_service.restart_player(get_db())
     from admin.services import audit, writing
 
     with writing(get_db()) as db:
         audit.record(db, actor(), "player.restart", "player")
-    return done(_("The player is restarting: the screens go black for a few seconds, then show the "
-                  "schedule on the new layout."), url_for("faces.index"))
+    # The page then watches for the player's fresh start (player_status below).
+    return done(_("The player is restarting: the screens go black for a few seconds."),
+                url_for("faces.index", restart=since, _anchor="restart"))
+
+
+def _restart_status(since: str) -> dict:
+    """Whether the player came back after the restart asked at `since`, in words."""
+    from admin.i18n import local_time, say
+
+    try:
+        back = face_service.player_back(get_db(), since)
+    except (TypeError, ValueError):
+        raise AdminError(_("This restart link is damaged: open Faces & screens again.")) from None
+    if back["state"] == "back" and back["display_problem"] is None:
+        text = _("The player is back: it started again at %(time)s and shows the schedule on the "
+                 "saved layout.", time=local_time(back["started_at"]))
+        level = "ok"
+    elif back["state"] == "back":
+        text = _("The player started again at %(time)s, but %(why)s. Check that the compositor "
+                 "(gatecast-sway) runs: Logs › Events says more.", time=local_time(back["started_at"]),
+                 why=say().technical(back["display_problem"]))
+        level = "warning"
+    elif back["state"] == "waiting":
+        text = _("Waiting for the player to start again… (%(seconds)d s)", seconds=int(back["waited_s"]))
+        level = "pending"
+    else:
+        text = _("The player has not started again after %(seconds)d seconds: the screens may be "
+                 "black. On the controller run: sudo systemctl status gatecast-player (and sudo "
+                 "journalctl -u gatecast-player -n 50 for the reason); Logs › Events may say more.",
+                 seconds=face_service.PLAYER_BACK_TIMEOUT_S)
+        level = "error"
+    return {"state": back["state"], "level": level, "text": text,
+            "url": url_for("faces.player_status", since=since)}
+
+
+@bp.get("/player")
+def player_status():
+    """The restart's progress, polled by the page (static/app.js) once a second."""
+    since = request.args.get("since", "")
+    if not since:
+        raise AdminError(_("This restart link is damaged: open Faces & screens again."))
+    return jsonify(_restart_status(since))

@@ -143,6 +143,49 @@ def test_setup_upload_schedule_and_see_it_on_the_dashboard(gate, browser):
     wait_for(lambda: re.fullmatch(r"\d\d:\d\d \d\d/\d\d/\d{4}", since.inner_text().strip()), 30,
              "the refreshed start time in the one time format")
 
+    # Everything else the dashboard shows stays current too, without a reload,
+    # in the words and time format of the page itself.
+    from kiosk.player import facestate
+    from kiosk.power import service as power
+    from kiosk.store import connect, iso, log_event, set_state, utcnow
+
+    db = connect(gate["state"] / "gatecast.db")
+    try:
+        set_state(db, "health", {"alarms": [{"code": "cpu_temp_high", "temp_c": 82.0, "limit_c": 75.0}],
+                                 "cpu_temp_c": 82.0, "clock_synced": False})
+        set_state(db, "sync", {"status": "failed", "code": "network", "failing_since": iso(utcnow()),
+                               "reason": "network: https://central.invalid/x: HTTPSConnection("
+                                         "host='central.invalid', port=443): Failed to resolve "
+                                         "'central.invalid' ([Errno -2] Name or service not known)"})
+        # As the player records a dead mpv: the event, and the face's last error.
+        log_event(db, "player", "error", "mpv_died", "mpv killed by SIGKILL; restarting",
+                  face_id=2, detail={"output": "main"})
+        facestate.update(db, 2, last_error=f"{iso(utcnow())} mpv killed by SIGKILL; restarting")
+        power.blank_on(db, "chief", "kiểm tra cột")
+    finally:
+        db.close()
+    dash = page.locator("#dashboard")
+    wait_for(lambda: "CPU ở 82 °C" in page.locator("#health-alarms").inner_text(), 30, "the new alarm")
+    assert re.fullmatch(
+        r"\d\d:\d\d:\d\d \d\d/\d\d/\d{4}", page.locator("#health-at").inner_text().strip())
+    wait_for(lambda: "không phân giải được tên central.invalid" in page.locator("#sync-state").inner_text(),
+             30, "the sync failure in words")
+    assert re.fullmatch(r"\d\d:\d\d \d\d/\d\d/\d{4}", page.locator("#sync-failing-since").inner_text())
+    wait_for(lambda: "mpv bị buộc dừng" in page.locator("#errors").inner_text(), 30, "the new error")
+    wait_for(lambda: page.locator("#blank-banner").is_visible(), 30, "the kill switch banner")
+    assert "kiểm tra cột" in page.locator("#blank-banner").inner_text()
+    wait_for(lambda: page.locator("#face-1 [data-flag=blanked]").is_visible(), 30, "face 1 blanked")
+    last_error = page.locator("#face-2 [data-field=last_error_text]")
+    wait_for(lambda: "mpv bị buộc dừng" in last_error.inner_text(), 30, "face 2's last error")
+    assert re.match(r"\d\d:\d\d \d\d/\d\d/\d{4} ", last_error.inner_text())
+    assert "killed by" not in dash.inner_text() and "resolve" not in dash.inner_text()
+    db = connect(gate["state"] / "gatecast.db")
+    try:
+        power.blank_off(db, "chief")
+    finally:
+        db.close()
+    wait_for(lambda: not page.locator("#blank-banner").is_visible(), 30, "the banner gone")
+
     # English is one click away, and back.
     page.click("#lang-en")
     page.wait_for_load_state("load")

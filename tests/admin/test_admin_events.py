@@ -132,3 +132,206 @@ def test_font_error_in_vietnamese_and_the_notice_kept(state_dir, tmp_path):
     assert "cannot be shown" not in html and "ច្រកព្រំដែនបិទ</textarea>" in html
     assert db.execute("SELECT COUNT(*) FROM notice").fetchone()[0] == 0
     db.close()
+
+
+# ---- kiosk.settings.check_layout's refusals -------------------------------------
+
+def layout_codes() -> set[str]:
+    """Every LayoutError code kiosk/settings.py can raise."""
+    text = (KIOSK / "settings.py").read_text(encoding="utf-8")
+    codes = set(re.findall(r'LayoutError\(\s*"(\w+)"(?!\s*\+)', text))
+    codes.update(re.findall(r'\bcode="(\w+)"', text))  # _int(..., code="face_region_x")
+    # "outputs_same_" + attr, for attr in ("name", "connector")
+    m = re.search(r'for attr in \(([^)]*)\):(?:(?!\ndef ).)*?LayoutError\(\s*"(\w+)" \+ attr', text, re.S)
+    if m:
+        codes.update(m.group(2) + a for a in re.findall(r'"(\w+)"', m.group(1)))
+    return codes
+
+
+def test_every_layout_refusal_has_a_sentence():
+    from admin.services.faces import LAYOUT_ERRORS
+
+    codes = layout_codes()
+    assert {"faces_overlap", "face_region_x", "outputs_same_connector"} <= codes  # the scan works
+    assert sorted(codes - set(LAYOUT_ERRORS)) == []
+    assert sorted(set(LAYOUT_ERRORS) - codes) == [], "a sentence for a refusal that no longer exists"
+
+
+_OUT = {"name": "hdmi0", "connector": "HDMI-A-1", "width": 1920, "height": 1080}
+_FACE = {"id": 1, "name": "Mặt 1", "output": "hdmi0"}
+BAD_LAYOUTS = [  # (outputs, faces, display), each refused by the real check_layout
+    ([_OUT], [_FACE], "wayland"),
+    ([], [_FACE], "auto"),
+    ([{**_OUT, "name": ""}], [_FACE], "auto"),
+    ([{**_OUT, "colour": "red"}], [_FACE], "auto"),
+    ([{**_OUT, "width": "rộng"}], [_FACE], "auto"),
+    ([{**_OUT, "height": 0}], [_FACE], "auto"),
+    ([{**_OUT, "refresh": 1000}], [_FACE], "auto"),
+    ([{**_OUT, "rotation": 45}], [_FACE], "auto"),
+    ([_OUT, {**_OUT, "name": "hdmi1"}], [_FACE], "auto"),
+    ([_OUT], [], "auto"),
+    ([_OUT], [{**_FACE, "id": 7}], "auto"),
+    ([_OUT], [{**_FACE, "output": "hdmi9"}], "auto"),
+    ([_OUT], [{**_FACE, "name": " "}], "auto"),
+    ([_OUT], [{**_FACE, "relay_pin": 40}], "auto"),
+    ([_OUT], [{**_FACE, "relay_active_high": "yes"}], "auto"),
+    ([_OUT], [{**_FACE, "region": {"x": 0}}], "auto"),
+    ([_OUT], [{**_FACE, "region": {"x": -5, "y": 0, "width": 10, "height": 10}}], "auto"),
+    ([_OUT], [{**_FACE, "region": {"x": 1000, "y": 0, "width": 1000, "height": 10}}], "auto"),
+    ([_OUT], [_FACE, {**_FACE, "name": "Mặt 1b"}], "auto"),
+    ([_OUT], [{**_FACE, "region": {"x": 0, "y": 0, "width": 1000, "height": 1080}},
+              {**_FACE, "id": 2, "region": {"x": 960, "y": 0, "width": 960, "height": 1080}}], "auto"),
+]
+
+
+def test_layout_refusals_made_for_real_are_said_in_vietnamese(app):
+    """Each refusal of the real check_layout, as the Faces & screens page says it:
+    Vietnamese, its values filled in, none of the English sentence left."""
+    from flask_babel import force_locale
+
+    from admin.services.faces import in_words
+    from kiosk.settings import LayoutError, check_layout
+
+    seen = set()
+    with app.test_request_context(), force_locale("vi"):
+        for outputs, faces, display in BAD_LAYOUTS:
+            try:
+                check_layout({"display": display, "outputs": outputs, "faces": faces})
+            except LayoutError as e:
+                said = in_words(e)
+                values = " ".join(str(v) for v in e.params.values())
+                # The English sentence's own words (not its values, such as key names).
+                english = {w for w in re.findall(r"[a-z]{4,}", str(e)) if w not in values}
+                seen.add(e.code)
+            else:
+                raise AssertionError(f"accepted: {outputs} {faces}")
+            assert "%(" not in said and "Bố trí không hợp lệ" not in said, said
+            assert not english & set(re.findall(r"[a-z]{4,}", said)), (said, english)
+    assert len(seen) >= 18
+    with app.test_request_context(), force_locale("vi"):
+        try:
+            check_layout({"display": "auto", "outputs": [_OUT], "faces": BAD_LAYOUTS[-1][1]})
+        except LayoutError as e:
+            assert in_words(e) == ("Mặt 1 và 2 chồng lên nhau trên cổng hdmi0: hãy cho hai mặt cùng một "
+                                   "vùng để cùng hiện một hình (nhân bản), hoặc các vùng không chồng lên nhau.")
+
+
+# ---- technical causes after the sentence ------------------------------------------
+
+def _real_network_failures(tmp_path) -> dict[str, str]:
+    """The reasons kiosk.sync.pull.classify records for real failures of the fetcher."""
+    import http.server
+    import socket
+    import threading
+
+    from kiosk.sync.fetcher import ResumingFetcher
+    from kiosk.sync.pull import classify
+
+    class Clock:
+        expiry_trusted = True
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()  # accepts, never answers
+    class Quiet(http.server.BaseHTTPRequestHandler):  # answers 501 to GET, logs nothing
+        def log_message(self, *args):
+            return
+
+    web = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    refused_port = closed.getsockname()[1]
+    closed.close()
+    urls = {"refused": f"http://127.0.0.1:{refused_port}/timestamp.json",
+            "dns": "http://central.invalid/timestamp.json",
+            "read_timeout": f"http://127.0.0.1:{silent.getsockname()[1]}/timestamp.json",
+            "not_https": f"https://127.0.0.1:{web.server_address[1]}/timestamp.json",
+            "http_status": f"http://127.0.0.1:{web.server_address[1]}/timestamp.json"}
+    fetcher = ResumingFetcher(tmp_path / "partial", timeout=1)
+    reasons = {}
+    try:
+        for cause, url in urls.items():
+            try:
+                b"".join(fetcher.fetch(url))
+            except Exception as e:  # noqa: BLE001 - whatever the fetcher raises, classify says it
+                code, reasons[cause] = classify(e, Clock())
+                assert code == "network", (code, reasons[cause])
+            else:
+                raise AssertionError(f"{url} answered")
+    finally:
+        fetcher.pool.clear()
+        web.shutdown()
+        web.server_close()
+        silent.close()
+    return reasons
+
+
+def _real_mpv_failures(tmp_path) -> dict[str, str]:
+    """The messages the player records when mpv cannot play a file and when mpv is killed."""
+    import queue
+    import signal
+
+    from kiosk.player.mpv import MpvProcess, build_args
+    from tests.support.wait import wait_for
+
+    garbage = tmp_path / "hỏng.mp4"
+    garbage.write_bytes(b"\x00not a video\x00" * 4096)
+    events: queue.Queue = queue.Queue()
+    sock = str(tmp_path / "mpv.sock")
+    mpv = MpvProcess(build_args("mpv", sock, ["--vo=null", "--ao=null"]), sock, "face-1", 1, events)
+    try:
+        wait_for(mpv.try_connect, 30, "mpv's IPC socket")
+        mpv.ipc.command("loadfile", str(garbage), timeout=5)
+        file_error = None
+
+        def failed():
+            nonlocal file_error
+            while not events.empty():
+                ev = events.get()
+                if getattr(ev, "name", "") == "end-file" and ev.data.get("reason") == "error":
+                    file_error = ev.data.get("file_error") or "unknown error"
+            return file_error
+
+        wait_for(failed, 30, "mpv to refuse the file")
+        mpv.proc.send_signal(signal.SIGKILL)
+        mpv.proc.wait(timeout=10)
+        # As kiosk/player/picture.py words them.
+        return {"file_format": f"hỏng.mp4: mpv could not play it: {file_error}",
+                "mpv_out_of_memory": f"mpv {mpv.exit_description()}; restarting"}
+    finally:
+        mpv.stop()
+
+
+def test_technical_causes_made_for_real_are_said_in_vietnamese(app, tmp_path):
+    """Network failures of the sync and mpv failures, made for real, are said in
+    Vietnamese after the event's sentence and in the dashboard's sync state."""
+    from flask_babel import force_locale
+
+    from admin import technical
+    from admin.i18n import say
+
+    network = _real_network_failures(tmp_path)
+    mpv = _real_mpv_failures(tmp_path)
+    for cause, message in {**network, **mpv}.items():
+        found = technical.explain(message)
+        assert found is not None and found[0].startswith(cause.split("_")[0]), (cause, message, found)
+    with app.test_request_context(), force_locale("vi"):
+        s = say()
+        refused = s.sync_state({"status": "failed", "code": "network", "reason": network["refused"]})
+        assert refused.startswith("thất bại: không kết nối được máy chủ trung tâm — nguyên nhân: "
+                                  "127.0.0.1 từ chối kết nối ở cổng "), refused
+        assert "Connection refused" not in refused and "HTTPConnection" not in refused
+        dns = s.event("sync_network", {}, None, network["dns"])
+        assert "không phân giải được tên central.invalid (DNS)" in dns and "resolve" not in dns
+        slow = s.event("sync_network", {}, None, network["read_timeout"])
+        assert "không trả lời trong 1 giây" in slow, slow
+        assert "không dùng HTTPS" in s.event("sync_network", {}, None, network["not_https"])
+        assert "trả lời HTTP 501" in s.event("sync_network", {}, None, network["http_status"])
+        bad = s.event("media_error", {"output": "hdmi0"}, 1, mpv["file_format"])
+        assert "nguyên nhân: mpv không nhận ra định dạng tệp" in bad, bad
+        died = s.event("mpv_died", {"output": "hdmi0"}, 1, mpv["mpv_out_of_memory"])
+        assert "nguyên nhân: mpv bị buộc dừng (SIGKILL; thường do máy điều khiển hết bộ nhớ)" in died
+        # A cause nobody foresaw is still shown, marked as the technical detail.
+        odd = s.event("mpv_died", {"output": "hdmi0"}, 1, "mpv did something new")
+        assert "chi tiết kỹ thuật: mpv did something new" in odd

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta, timezone
 
 from kiosk.store import get_state
 
@@ -89,7 +90,29 @@ def test_restart_stops_the_running_player_cleanly(app, client, auth, accounts, d
         assert 'id="restart-player"' in client.get("/faces/").get_data(as_text=True)
         assert auth.post("/faces/restart-player", {}).status_code == 400  # not confirmed
         assert player.poll() is None
-        assert auth.post("/faces/restart-player", {"confirm": "1"}).status_code == 302
+        auth.post("/language", {"lang": "vi"})
+        resp = auth.post("/faces/restart-player", {"confirm": "1"})
+        assert resp.status_code == 302
         assert player.wait(timeout=60) == 0  # a clean stop, as systemd expects
+        # The page watches for the player's fresh start.
+        page = client.get(resp.headers["Location"]).get_data(as_text=True)
+        status_url = re.search(r'id="restart-status"\s+data-url="([^"]+)"', page).group(1).replace("&amp;", "&")
+        assert 'data-state="waiting"' in page and "Đang chờ trình phát chạy lại" in page
+        assert client.get(status_url).json["state"] == "waiting"
+        # systemd (Restart=always) starts it again; here the test does.
+        player = start_process([GATECAST, "player", "--state", str(settings.state_path), "--config",
+                                str(config)], clean_env(XDG_RUNTIME_DIR=str(tmp_path)), tmp_path / "player2.log")
+        back = wait_for(lambda: (lambda r: r if r["state"] == "back" else None)(client.get(status_url).json),
+                        90, "the restarted player to be seen")
+        assert back["level"] == "ok" and back["text"].startswith("Trình phát đã chạy lại lúc ")
+        assert re.search(r"lúc \d\d:\d\d \d\d/\d\d/\d{4}", back["text"]), back["text"]
+        # A restart that never came back says so, and what to do.
+        since = (datetime.now(timezone.utc) - timedelta(minutes=5)).isoformat()
+        player.terminate()
+        assert player.wait(timeout=60) == 0
+        gone = client.get("/faces/player", query_string={"since": since}).json
+        assert gone["state"] == "not_back" and gone["level"] == "error"
+        assert "vẫn chưa chạy lại" in gone["text"] and "systemctl status gatecast-player" in gone["text"]
+        assert client.get("/faces/player", query_string={"since": "yesterday"}).status_code == 400
     finally:
         stop_process(player)

@@ -25,7 +25,8 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 # Pages that are not HTML for a person (files, JSON, CSV) or only answer a POST.
 NOT_PAGES = {"static", "health.health", "health.favicon", "dashboard.status_json",
-             "dashboard.screenshot", "media.file", "logs.proof_of_play_csv", "auth.setup"}
+             "dashboard.screenshot", "media.file", "logs.proof_of_play_csv", "auth.setup",
+             "faces.player_status"}
 
 
 def _seed(state: Path, config: Path, tmp: Path) -> dict:
