@@ -48,6 +48,8 @@ CAUSES: list[tuple[str, re.Pattern, str]] = [
     ("connection_cut", re.compile(r"Connection reset by peer|Connection aborted|RemoteDisconnected|"
                                   r"IncompleteRead|ProtocolError"),
      N_("the connection to central was cut off")),
+    ("connect_failed", re.compile(_HOST + r"\): Max retries exceeded"),
+     N_("no connection to %(host)s on port %(port)s")),
     ("http_not_found", re.compile(r"\bHTTP (?P<status>404)\b"),
      N_("central answered HTTP %(status)s (not found): the address or this gate's name may be wrong")),
     ("http_server", re.compile(r"\bHTTP (?P<status>5\d\d)\b"),
