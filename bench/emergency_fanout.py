@@ -65,7 +65,7 @@ class TimedFeed(NchanFeed):
         return told
 
 made, result = publish_emergency(
-    db, repository_for(settings), "group", "all", by="duty-editor", reason="bench",
+    db, repository_for(settings), ["group:all"], by="duty-editor", reason="bench",
     minutes=30, texts={"vi": "Tạm dừng thông quan", "en": "Border crossing suspended"},
     feed=TimedFeed(url))
 marks["version"] = result.repository_version

@@ -782,6 +782,27 @@ def publish_cmd(note, gates, groups, settings, db):
     _publish(settings, db, note, gates, groups)
 
 
+def acting_user(fn):
+    """--as USER and --token: who acts, checked against their API token
+    before anything happens (the role is checked by the library call)."""
+
+    @click.option("--as", "by", required=True, envvar="GATECAST_CENTRAL_USER",
+                  help="Who acts (their role is checked).")
+    @click.option("--token", envvar="GATECAST_CENTRAL_TOKEN", prompt="API token",
+                  hide_input=True,
+                  help="That user's API token (better from GATECAST_CENTRAL_TOKEN or the "
+                       "prompt than on the command line).")
+    @functools.wraps(fn)
+    def wrapper(*args, by, token, db, **kwargs):
+        from central.users import user_for_token
+
+        if user_for_token(db, by, token) is None:
+            raise click.ClickException(f"user {by!r} and that API token do not match")
+        return fn(*args, by=by, db=db, **kwargs)
+
+    return wrapper
+
+
 @central.command("emergency")
 @target_options
 @click.option("--text", "texts", multiple=True, help="LANG=TEXT, repeatable.")
@@ -790,14 +811,10 @@ def publish_cmd(note, gates, groups, settings, db):
               help="Ends by itself after this long (at most 24 hours).")
 @click.option("--faces", default="")
 @click.option("--reason", required=True, help="Why (kept in the audit log).")
-@click.option("--as", "by", required=True, envvar="GATECAST_CENTRAL_USER",
-              help="Who publishes it (a user with the editor role or above).")
-@click.option("--token", envvar="GATECAST_CENTRAL_TOKEN", prompt="API token", hide_input=True,
-              help="That user's API token (better from GATECAST_CENTRAL_TOKEN or the prompt "
-                   "than on the command line).")
 @central_db
+@acting_user
 @repo_errors
-def emergency_cmd(target, texts, playlist, minutes, faces, reason, by, token, settings, db):
+def emergency_cmd(target, texts, playlist, minutes, faces, reason, by, settings, db):
     """Publish an emergency at once, by itself; it expires by itself.
 
     Only the emergency is added to its gates' releases in force: nothing
@@ -812,16 +829,34 @@ def emergency_cmd(target, texts, playlist, minutes, faces, reason, by, token, se
     from central.app import repository_for
     from central.feed import feed_for
     from central.publish import publish_emergency
-    from central.users import user_for_token
 
-    if user_for_token(db, by, token) is None:
-        raise click.ClickException(f"user {by!r} and that API token do not match")
-    made, result = publish_emergency(
-        db, repository_for(settings), *target, by=by, reason=reason, minutes=minutes,
+    eid, result = publish_emergency(
+        db, repository_for(settings), [target], by=by, reason=reason, minutes=minutes,
         texts=_texts(texts) if texts else None, playlist_id=playlist, faces=faces,
         feed=feed_for(settings))
-    click.echo("emergency " + ", ".join(made))
+    click.echo(f"emergency {eid}")
     _said(result)
+
+
+@central.command("emergency-cancel")
+@click.argument("emergency_id")
+@click.option("--reason", required=True, help="Why it ends early (kept in the audit log).")
+@central_db
+@acting_user
+@repo_errors
+def emergency_cancel_cmd(emergency_id, reason, by, settings, db):
+    """End an emergency early: its gates get their release without it, at once.
+
+    \b
+    Example:
+        gatecast central emergency-cancel em-1a2b3c4d5e --reason "border reopened" --as lan
+    """
+    from central.app import repository_for
+    from central.feed import feed_for
+    from central.publish import cancel_emergency
+
+    _said(cancel_emergency(db, repository_for(settings), emergency_id, by=by, reason=reason,
+                           feed=feed_for(settings)))
 
 
 # ---- alerts (central.alerts) ------------------------------------------------------------

@@ -8,8 +8,9 @@ default) or PostgreSQL (production), behind one SQLAlchemy 2 Core layer.
   a transaction, the call joins it, so a caller can group several calls.
 - `migrate(url)`: Alembic migrations to the newest schema, once, under a lock
   (a PostgreSQL advisory lock; a file lock next to the SQLite file).
-- `publishing(store)`: the single-writer lock publications take, across every
-  application server sharing the database.
+- `publishing(store)`: the lock a full publication builds its releases under,
+  and `signing(store)`: the short one every new repository version is signed
+  under, across every application server sharing the database.
 """
 
 from __future__ import annotations
@@ -29,9 +30,10 @@ from sqlalchemy.engine import Engine, make_url
 DB_NAME = "central.db"
 
 # pg_advisory_lock keys: any 64-bit numbers no other application on the
-# database uses ("gatecast" in ASCII, then 1 and 2).
+# database uses ("gatecast" in ASCII, then a number).
 MIGRATE_LOCK_KEY = 0x6761746563617301
 PUBLISH_LOCK_KEY = 0x6761746563617302
+SIGN_LOCK_KEY = 0x6761746563617304
 # exclusive(store, name): try-locks for work one server does at a time.
 EXCLUSIVE_LOCK_KEYS = {"alerts": 0x6761746563617303}
 
@@ -318,9 +320,8 @@ def open_central_db(where, *, migrate_first: bool = True, **kwargs) -> Store:
 
 # ---- publishing ----------------------------------------------------------------
 @contextmanager
-def publishing(store: Store) -> Iterator[None]:
-    """Held while a publication is built, signed and recorded: one publisher
-    at a time across every application server (and the CLI).
+def _store_lock(store: Store, suffix: str, key: int) -> Iterator[None]:
+    """One holder at a time across every application server (and the CLI).
 
     PostgreSQL: a session advisory lock on a connection of its own (released
     by the server if this process dies). SQLite lives on one host: a file
@@ -328,17 +329,30 @@ def publishing(store: Store) -> Iterator[None]:
     """
     if store.is_sqlite:
         path = store.sqlite_path
-        with _file_lock(path.with_name(path.name + ".publishlock")).hold():
+        with _file_lock(path.with_name(path.name + suffix)).hold():
             yield
         return
     with store.engine.connect() as conn:
-        conn.execute(select(func.pg_advisory_lock(PUBLISH_LOCK_KEY)))
+        conn.execute(select(func.pg_advisory_lock(key)))
         conn.commit()
         try:
             yield
         finally:
-            conn.execute(select(func.pg_advisory_unlock(PUBLISH_LOCK_KEY)))
+            conn.execute(select(func.pg_advisory_unlock(key)))
             conn.commit()
+
+
+def publishing(store: Store):
+    """Held while a full publication's releases are built: one builder at a
+    time. Emergencies never take it (central/publish.py)."""
+    return _store_lock(store, ".publishlock", PUBLISH_LOCK_KEY)
+
+
+def signing(store: Store):
+    """Held, briefly, while a new repository version is signed and recorded:
+    by a full publication after it has built its releases, and by an
+    emergency, which therefore waits for a signature, never for a build."""
+    return _store_lock(store, ".signlock", SIGN_LOCK_KEY)
 
 
 @contextmanager

@@ -241,6 +241,15 @@ def publish():
                                       gates=_ids(data, "gates"), groups=_ids(data, "groups"))))
 
 
+def _targets(data: dict) -> list:
+    """{"gate": id} or {"group": id} (one), or {"targets": ["gate:a", "group:b", "province"]}."""
+    if "targets" in data:
+        if not isinstance(data["targets"], list):
+            raise CentralError('targets is a list like ["gate:a", "group:b", "province"]')
+        return data["targets"]
+    return [target(data)]
+
+
 @bp.post("/emergency")
 def emergency():
     """Published by itself at once (central.publish.publish_emergency);
@@ -249,12 +258,20 @@ def emergency():
 
     user = person(EMERGENCY_ROLE)
     data = body()
-    try:
-        minutes = float(data.get("minutes", 60))
-    except (TypeError, ValueError):
-        raise CentralError("minutes is a number") from None
-    made, result = publish_emergency(
-        db(), repo(), *target(data), by=user["name"], reason=str(data.get("reason") or "")[:500],
-        minutes=minutes, texts=data.get("texts"), playlist_id=data.get("playlist"),
-        faces=data.get("faces"), feed=feed())
-    return jsonify({"made": made, **_result(result)}), 201
+    eid, result = publish_emergency(
+        db(), repo(), _targets(data), by=user["name"], reason=str(data.get("reason") or ""),
+        minutes=data.get("minutes", 60), texts=data.get("texts"),
+        playlist_id=data.get("playlist"), faces=data.get("faces"), feed=feed())
+    return jsonify({"id": eid, **_result(result)}), 201
+
+
+@bp.post("/emergency/<emergency_id>/cancel")
+def emergency_cancel(emergency_id):
+    """End an emergency early; "reason" is required and audited."""
+    from central.publish import EMERGENCY_ROLE, cancel_emergency
+
+    user = person(EMERGENCY_ROLE)
+    data = body()
+    result = cancel_emergency(db(), repo(), emergency_id, by=user["name"],
+                              reason=str(data.get("reason") or ""), feed=feed())
+    return jsonify(_result(result))

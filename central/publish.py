@@ -9,6 +9,12 @@ published. An emergency is published by itself (`publish_emergency`): its
 targets get the release they already have plus the emergency, whatever is
 pending anywhere, so nobody's unfinished work can delay or ride along with it.
 
+Two locks: a full publication builds its releases (slow at a large fleet)
+under `publishing`, then signs under the short `signing` lock, which is all
+an emergency (or its cancellation) takes; inside it the releases in force
+are read again and every live emergency is layered onto what is signed, so
+an emergency published during a build goes out at once and stays.
+
 A release's version is the repository (snapshot) version in which its
 content last changed: it only ever grows, it is taken from the signed
 repository itself, so a failed database write can never make one version
@@ -30,11 +36,10 @@ from kiosk.store import iso, parse_iso, utcnow
 
 from central import assign
 from central import schema as t
-from central.db import Store, publishing, row, rows, transaction
+from central.db import Store, publishing, row, rows, signing, transaction
 from central.feed import announce
 from central.fleet import check_target, gates_of_target, list_gates
-from central.library import (central_id, get_media, get_playlist, library_store,
-                             slide_background)
+from central.library import get_media, library_store, slide_background
 from central.repo import Repository, TargetSpec
 from central.checks import CentralError
 from central.users import audit, require_role
@@ -90,8 +95,6 @@ class Snapshot:
         for gate_id, group_id in db.execute(select(m.gate_id, m.group_id)
                                             .order_by(m.gate_id, m.group_id)):
             self.groups.setdefault(gate_id, []).append(group_id)
-        # Central's kill switch (central/killswitch.py) rides every release.
-        self.blanks = {r["gate_id"]: blank_doc(r) for r in rows(db.execute(select(t.gate_blank)))}
 
     def for_gate(self, table: str, gate_id: str) -> list[dict]:
         """Like assign.for_gate: the gate's own rows and its groups', by id."""
@@ -255,8 +258,46 @@ def _latest_releases(db) -> dict[str, dict]:
                                & (r.version == newest.c.version))))}
 
 
+@dataclass
+class Built:
+    """What a publication signs: the gates in scope, their releases as built
+    from the assignments (without any emergency), the gates held back, and
+    the gates whose release in force is only re-layered (an emergency, its
+    cancellation: nothing else of theirs changes)."""
+
+    scope: set[str] | None
+    docs: dict[str, dict] = field(default_factory=dict)
+    held: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    relayer: set[str] = field(default_factory=set)
+
+    def in_scope(self, gate_id: str) -> bool:
+        return self.scope is None or gate_id in self.scope
+
+
+def build(store: Store, state_dir, now: datetime, scope: set[str] | None) -> Built:
+    """Every gate in scope's release as its assignments make it now, from one
+    read snapshot. A gate with unapproved media is held back (its pending
+    work holds back that gate only)."""
+    built = Built(scope)
+    with store.transaction(snapshot=True) as db:
+        snapshot = Snapshot(db)
+        for gate in list_gates(db):
+            if not built.in_scope(gate["id"]):
+                continue
+            try:
+                doc, warnings = build_release(db, gate, now, state_dir, snapshot)
+            except PublishError as e:
+                built.held[gate["id"]] = str(e)
+                continue
+            built.docs[gate["id"]] = doc
+            built.warnings += warnings
+    return built
+
+
 def publish(store: Store, repo: Repository, by: str = "cli", note: str = "",
-            now: datetime | None = None, feed=None, *, gates=(), groups=()) -> PublishResult:
+            now: datetime | None = None, feed=None, *, gates=(), groups=(),
+            on_record=None, check=None) -> PublishResult:
     """Build the releases of the gates in scope (`gates` and the members of
     `groups`; neither: every gate) and sign a new repository version, then
     tell the changed gates through `feed` (central/feed.py; None: the
@@ -267,19 +308,21 @@ def publish(store: Store, repo: Repository, by: str = "cli", note: str = "",
     Gates out of scope keep theirs. Raises PublishError only when every gate
     in scope is held back (nothing would be published).
 
-    One publisher at a time across every application server (the
-    `publishing` lock); releases are built from one read snapshot, and the
-    publication is recorded in a short write transaction after signing, so
-    reports keep flowing meanwhile."""
+    One builder at a time (`publishing`); the build reads one snapshot and
+    holds no signing lock, so an emergency published meanwhile goes out at
+    once and is layered onto what this publication signs afterwards.
+    `check(built)` may refuse what was built before anything is signed (a
+    stale approval); `on_record(conn, publication_id)` runs in the
+    transaction that records the publication."""
     scope = scope_of(store, gates, groups)
-    with publishing(store), repo.lock():
-        result = _publish(store, repo, by, note, now or utcnow(), scope=scope)
-        # Only now: every file is written, fsynced and renamed (timestamp.json
-        # last, by repo.publish) and the publication is committed, so a gate
-        # told here finds the new version wherever it reads. Still under the
-        # lock, so announcements reach a channel in publication order.
-        announce(feed, result)
-        return result
+    with publishing(store):
+        built = build(store, repo.state_dir, now or utcnow(), scope)
+        if built.held and not built.docs:
+            raise PublishError("nothing published: " + "; ".join(built.held.values()))
+        if check is not None:
+            check(built)
+        return sign(store, repo, built, by=by, note=note, now=now, feed=feed,
+                    on_record=on_record)
 
 
 def scope_of(db, gates=(), groups=()) -> set[str] | None:
@@ -297,183 +340,338 @@ def scope_of(db, gates=(), groups=()) -> set[str] | None:
     return scope
 
 
-def publish_emergency(store: Store, repo: Repository, target_kind: str, target_id: str, *,
-                      by: str, reason: str, minutes: float, texts: dict | None = None,
+def publish_emergency(store: Store, repo: Repository, targets, *, by: str, reason: str,
+                      minutes: float, texts: dict | None = None,
                       playlist_id: str | None = None, faces=None, feed=None,
-                      now: datetime | None = None) -> tuple[list[str], PublishResult]:
+                      now: datetime | None = None) -> tuple[str, PublishResult]:
     """Make an emergency and publish it by itself, at once: each target gate
-    gets the release it already has plus the emergency, whatever is pending
-    (unapproved media, unpublished edits) on it or on any other gate; other
-    gates keep theirs. Audited with who (`by`, whose role the caller checked)
-    and why. Returns the ids made and the publication."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise CentralError("say why (the reason is kept in the audit log)")
+    (`targets`: gates, groups or the province, see central.emergency) gets
+    its release in force plus the emergency, whatever is pending (unapproved
+    media, unpublished edits, a full publication being built) on it or on any
+    other gate; other gates keep theirs. Audited with who (`by`, who must
+    hold the emergency right) and why. Returns the emergency's id and the
+    publication."""
+    from central import emergency as em
+
     now = now or utcnow()
-    with publishing(store), repo.lock():
+    with store.transaction(write=True) as conn:
+        require_role(conn, by, EMERGENCY_ROLE)
+        clean = em.check(conn, targets, minutes=minutes, texts=texts,
+                         playlist_id=playlist_id, faces=faces, reason=reason)
+        if clean["playlist_id"]:
+            # The emergency's own media must be approved: checked before
+            # anything is stored, so a refused emergency leaves no trace.
+            unapproved: list[str] = []
+            _playlist_doc(conn, clean["playlist_id"], "emergency", repo.state_dir, {},
+                          unapproved, [])
+            if unapproved:
+                raise em.EmergencyError("playlist_unapproved", "emergency playlist not approved: "
+                                        + "; ".join(unapproved))
+        eid = em.record(conn, clean, by=by, now=now)
+        audit(conn, by, "emergency", eid,
+              {"reason": clean["reason"], "targets": [x.label() for x in clean["targets"]],
+               "gates": clean["gates"], "minutes": float(minutes), "texts": clean["texts"],
+               "playlist": clean["playlist_id"], "faces": clean["faces"]})
+    built = Built(set(clean["gates"]), relayer=set(clean["gates"]))
+    try:
+        result = sign(store, repo, built, by=by, note=f"emergency: {clean['reason']}"[:500],
+                      now=now, feed=feed,
+                      on_record=lambda conn, pub: em.set_publication(conn, eid, pub))
+    except BaseException:
+        # Never published: it must not ride along with a later publication.
         with store.transaction(write=True) as conn:
-            require_role(conn, by, EMERGENCY_ROLE)
-            check_target(conn, target_kind, target_id)
-            if playlist_id:
-                # The emergency's own media must be approved: checked before
-                # anything is stored, so a refused emergency leaves no trace.
-                unapproved: list[str] = []
-                pid = get_playlist(conn, central_id(playlist_id, "playlist"))["id"]
-                _playlist_doc(conn, pid, target_id, repo.state_dir, {}, unapproved, [])
-                if unapproved:
-                    raise PublishError("emergency playlist not approved: " + "; ".join(unapproved))
-            made = assign.add_emergency(conn, target_kind, target_id, minutes=minutes,
-                                        texts=texts, playlist_id=playlist_id, faces=faces,
-                                        by=by, now=now)
-            targets = gates_of_target(conn, target_kind, target_id)
-            audit(conn, by, "emergency", f"{target_kind}:{target_id}",
-                  {"reason": reason, "made": made, "minutes": minutes, "gates": targets})
-        result = _publish(store, repo, by, f"emergency: {reason}"[:500], now,
-                          scope=set(targets), emergency=made)
-        announce(feed, result)
-        return made, result
+            em.mark_cancelled(conn, eid, by=by, reason="publishing failed", now=now)
+        raise
+    return eid, result
 
 
 def publish_in_force(store: Store, repo: Repository, gate_ids, *, by: str, note: str,
                      feed=None, now: datetime | None = None) -> PublishResult:
     """Re-sign `gate_ids`' releases in force as they are, with their current
-    kill switch state (central/killswitch.py): nothing pending anywhere rides
-    along, and nothing waits for it. The emergency path with nothing added."""
+    kill switch state (central/killswitch.py) and live emergencies: nothing
+    pending anywhere rides along, and like an emergency it never waits for a
+    full publication being built."""
+    gates = set(gate_ids)
+    return sign(store, repo, Built(gates, relayer=gates), by=by, note=note[:500], now=now,
+                feed=feed)
+
+
+def cancel_emergency(store: Store, repo: Repository, emergency_id: str, *, by: str,
+                     reason: str, feed=None, now: datetime | None = None) -> PublishResult:
+    """End an emergency early: its gates get their release in force without
+    it, at once (like the emergency itself, never behind a full publication).
+    Audited with who and why."""
+    from central import emergency as em
+
     now = now or utcnow()
-    with publishing(store), repo.lock():
-        result = _publish(store, repo, by, note[:500], now, scope=set(gate_ids), emergency=[])
-        announce(feed, result)
-        return result
+    with store.transaction(write=True) as conn:
+        require_role(conn, by, EMERGENCY_ROLE)
+        found = em.mark_cancelled(conn, emergency_id, by=by, reason=reason, now=now)
+        audit(conn, by, "emergency.cancel", emergency_id,
+              {"reason": " ".join(str(reason).split()), "gates": found["gates"]})
+    gates = set(found["gates"])
+    return sign(store, repo, Built(gates, relayer=gates), by=by,
+                note=f"emergency {emergency_id} cancelled", now=now, feed=feed)
 
 
-class EmergencyParts:
-    """The emergency's notices and entries and their playlists as releases
-    carry them, read once per publication (a query per gate cost most of the
-    time an emergency for 10,000 gates took)."""
-
-    def __init__(self, db, made: list[str], state_dir):
-        n, e = t.notice.c, t.schedule_entry.c
-        self.notices = rows(db.execute(select(t.notice).where(n.id.in_(made)).order_by(n.id)))
-        self.entries = rows(db.execute(
-            select(t.schedule_entry).where(e.id.in_(made)).order_by(e.id)))
-        self.playlists: dict[str, tuple[dict, dict]] = {}  # id -> (playlist, its media)
-        for pid in {r["playlist_id"] for r in self.entries}:
-            media: dict = {}
-            unapproved: list[str] = []
-            playlist = _playlist_doc(db, pid, "", state_dir, media, unapproved, [])
-            if unapproved or playlist is None:  # approved when made; changed since?
-                raise PublishError(f"emergency playlist {pid} has nothing approved to show")
-            self.playlists[pid] = (playlist, media)
+def _empty_release(gate_id: str) -> dict:
+    return {"format": FORMAT, "gate_id": gate_id, "media": [], "playlists": [],
+            "schedule_entries": [], "fallbacks": [], "power_windows": [], "notices": []}
 
 
-def _with_emergency(last: dict | None, gate: dict, made: EmergencyParts) -> dict:
-    """The gate's release in force (or an empty one) plus the emergency
-    notices and entries `made`: nothing else pending goes with it."""
-    if last is not None:
-        doc = {k: v for k, v in json.loads(last["document"]).items()
-               if k not in ("version", "published_at")}
-    else:
-        doc = {"format": FORMAT, "gate_id": gate["id"], "media": [], "playlists": [],
-               "schedule_entries": [], "fallbacks": [], "power_windows": [], "notices": []}
-    new_ids = {r["id"] for r in made.notices} | {r["id"] for r in made.entries}
-    doc["notices"] = [x for x in doc["notices"] if x["id"] not in new_ids]
-    doc["notices"] += [_notice_doc(r) for r in made.notices]
-    doc["schedule_entries"] = [x for x in doc["schedule_entries"] if x["id"] not in new_ids]
+def without_emergencies(doc: dict, state_dir) -> dict:
+    """A release document without its layers: the kill switch's `blank`, the
+    notices and entry an emergency added, the playlists only they used and the
+    media only those playlists used. What a full publication would have made,
+    or a re-layer starts from."""
+    from central.emergency import is_layer_id
+
+    doc = {k: v for k, v in doc.items() if k not in ("version", "published_at", "blank")}
+    doc["notices"] = [n for n in doc["notices"] if not is_layer_id(n["id"])]
+    doc["schedule_entries"] = [e for e in doc["schedule_entries"] if not is_layer_id(e["id"])]
+    used = ({e["playlist_id"] for e in doc["schedule_entries"]}
+            | {f["playlist_id"] for f in doc["fallbacks"]})
+    doc["playlists"] = [p for p in doc["playlists"] if p["id"] in used]
+    media = {item["media_sha256"] for p in doc["playlists"] for item in p["items"]}
+    kinds = {m["sha256"]: m["kind"] for m in doc["media"]}
+    for sha in [s for s in media if kinds.get(s) == "text"]:
+        background = slide_background(state_dir, sha)
+        if background:
+            media.add(background)
+    doc["media"] = [m for m in doc["media"] if m["sha256"] in media]
+    return doc
+
+
+def with_emergencies(db, doc: dict, gate: dict, emergencies: list[dict], state_dir,
+                     warnings: list[str]) -> dict:
+    """`doc` (without emergencies) plus every emergency in `emergencies` that
+    shows on one of this gate's faces: its texts as emergency slides of at most
+    three languages, its playlist at emergency level, both ending by
+    themselves at the emergency's end."""
+    from central.emergency import slides
+
+    doc = {**doc, "notices": list(doc["notices"]), "schedule_entries": list(doc["schedule_entries"]),
+           "playlists": list(doc["playlists"])}
     media = {m["sha256"]: m for m in doc["media"]}
-    for r in made.entries:
-        on = _on_faces(r["faces"], gate["faces"])
+    for e in emergencies:
+        on = [f for f in gate["faces"] if not e["faces"] or f in e["faces"]]
         if not on:
             continue
-        playlist, playlist_media = made.playlists[r["playlist_id"]]
-        media.update(playlist_media)
-        # The emergency's playlist as it is now (it may differ from a copy
-        # the release already carries under the same id).
-        doc["playlists"] = [p for p in doc["playlists"] if p["id"] != playlist["id"]] + [playlist]
-        doc["schedule_entries"].append(_entry_doc(r, on))
+        faces = on if e["faces"] else []
+        for i, texts in enumerate(slides(e["texts"]), 1):
+            doc["notices"].append({
+                "id": f"c-{e['id']}-{i}", "kind": "slide", "level": "emergency", "texts": texts,
+                "faces": faces, "style": {}, "starts_at": e["starts_at"],
+                "expires_at": e["ends_at"]})
+        if e["playlist_id"]:
+            unapproved: list[str] = []
+            found = dict(media)
+            playlist = _playlist_doc(db, e["playlist_id"], gate["id"], state_dir, found,
+                                     unapproved, warnings)
+            if unapproved or playlist is None:
+                warnings.append(f"{gate['id']}: emergency {e['id']}: its playlist has nothing "
+                                "approved to show any more; only its text is shown")
+                continue
+            media = found
+            doc["playlists"] = [p for p in doc["playlists"] if p["id"] != playlist["id"]]
+            doc["playlists"].append(playlist)
+            doc["schedule_entries"].append({
+                "id": f"c-{e['id']}-p", "name": "emergency", "playlist_id": playlist["id"],
+                "faces": on, "start_date": None, "end_date": None,
+                "weekdays": list(range(7)), "start_time": "00:00", "end_time": "24:00",
+                "level": "emergency", "not_before": e["starts_at"], "not_after": e["ends_at"]})
     doc["media"] = [media[sha] for sha in sorted(media)]
-    # In build_release's order (by id), so the next full publish that finds
-    # the same content keeps this version instead of making a new one.
+    # In build_release's order (by id), so a full publication that finds the
+    # same content keeps this version instead of making a new one.
     for key in ("notices", "schedule_entries", "playlists"):
         doc[key].sort(key=lambda x: x["id"])
     return doc
 
 
-def _publish(store: Store, repo: Repository, by: str, note: str, now: datetime,
-             scope: set[str] | None = None, emergency: list[str] | None = None
-             ) -> PublishResult:
+def _emergencies_by_gate(db, now: datetime) -> dict[str, list[dict]]:
+    from central import emergency as em
+
+    by_gate: dict[str, list[dict]] = {}
+    for e in em.live(db, now):
+        for gate_id in e["gates"]:
+            by_gate.setdefault(gate_id, []).append(e)
+    return by_gate
+
+
+def sign(store: Store, repo: Repository, built: Built, *, by: str, note: str,
+         now: datetime | None = None, feed=None, on_record=None) -> PublishResult:
+    """Sign a new repository version holding `built` (each doc with the live
+    emergencies layered on; each `relayer` gate's release in force
+    re-layered) and every other gate's release in force, record it and tell
+    the changed gates. Under the short `signing` lock only: the releases in
+    force are read inside it, so an emergency published while `built` was
+    being built is kept, never overwritten."""
     state_dir = repo.state_dir
     library = library_store(state_dir)
     release_dir = Path(state_dir) / "releases"
     release_dir.mkdir(parents=True, exist_ok=True)
-    version = repo.version() + 1
-    result = PublishResult(0, version)
-    new_rows, specs, all_media = [], [], {}
-    with store.transaction(snapshot=True) as db:
-        snapshot = Snapshot(db)
-        parts = EmergencyParts(db, emergency, state_dir) if emergency is not None else None
-        latest = _latest_releases(db)
-        in_scope = []
-        for gate in list_gates(db):
-            last = latest.get(gate["id"])
-            doc = None
-            if scope is None or gate["id"] in scope:
-                in_scope.append(gate["id"])
-                try:
-                    if emergency is not None:
-                        doc = _with_emergency(last, gate, parts)
-                    else:
-                        doc, warnings = build_release(db, gate, now, state_dir, snapshot)
-                        result.warnings += warnings
-                except PublishError as e:
-                    if emergency is not None:
-                        raise
-                    # This gate's pending work holds back this gate only.
-                    result.held[gate["id"]] = str(e)
-            if doc is None:  # out of scope or held back: it keeps its release
-                if last is None:
-                    continue
-                data = last["document"].encode()
-                if gate["id"] not in result.held:
-                    result.unchanged[gate["id"]] = last["version"]
-            else:
-                # Whatever built the document, the gate's kill switch state
-                # goes with it: a publish or an emergency never lifts a blank.
-                doc.pop("blank", None)
-                if gate["id"] in snapshot.blanks:
-                    doc["blank"] = snapshot.blanks[gate["id"]]
-                digest = _content_hash(doc)
-                if last and last["content_sha256"] == digest:
+    with signing(store), repo.lock():
+        now = now or utcnow()
+        version = repo.version() + 1
+        result = PublishResult(0, version, held=dict(built.held), warnings=list(built.warnings))
+        new_rows, specs, all_media = [], [], {}
+        with store.transaction(snapshot=True) as db:
+            latest = _latest_releases(db)
+            emergencies = _emergencies_by_gate(db, now)
+            # Central's kill switch (central/killswitch.py) rides every release.
+            blanks = {r["gate_id"]: blank_doc(r) for r in rows(db.execute(select(t.gate_blank)))}
+            for gate in list_gates(db):
+                last = latest.get(gate["id"])
+                base = built.docs.get(gate["id"])
+                if base is None and gate["id"] in built.relayer:
+                    base = (without_emergencies(json.loads(last["document"]), state_dir)
+                            if last else _empty_release(gate["id"]))
+                if base is None:  # out of scope or held back: it keeps its release
+                    if last is None:
+                        continue
                     data = last["document"].encode()
-                    result.unchanged[gate["id"]] = last["version"]
+                    if gate["id"] not in result.held:
+                        result.unchanged[gate["id"]] = last["version"]
                 else:
-                    doc = {**doc, "version": version, "published_at": iso(now)}
-                    data = _encode(doc)
-                    new_rows.append({"gate_id": gate["id"], "version": version,
-                                     "content_sha256": digest, "published_at": iso(now),
-                                     "document": data.decode()})
-                    result.changed[gate["id"]] = version
-            path = release_dir / f"{gate['id']}.json.{hashlib.sha256(data).hexdigest()}"
-            if not path.exists():
-                path.write_bytes(data)
-            specs.append(TargetSpec(f"releases/{gate['id']}.json", path, len(data),
-                                    hashlib.sha256(data).hexdigest()))
-            for item in json.loads(data)["media"]:
-                all_media[item["sha256"]] = item["size"]
-    if result.held and all(g in result.held for g in in_scope):
-        raise PublishError("nothing published: " + "; ".join(result.held.values()))
-    for sha256, size in sorted(all_media.items()):
-        if not library.has(sha256):
-            raise PublishError(f"media {sha256} is missing from the library folder")
-        specs.append(TargetSpec(f"media/{sha256}", library.path(sha256), size, sha256))
-    repo_version = repo.publish(specs, now=now)
-    with store.transaction(write=True) as db:
-        pub = db.execute(insert(t.publication).values(
-            at=iso(now), by=by, repository_version=repo_version,
-            gates_changed=len(new_rows), note=note)).inserted_primary_key[0]
-        if new_rows:
-            db.execute(insert(t.release), [{**r, "publication_id": pub} for r in new_rows])
-        audit(db, by, "publish", str(repo_version),
-              {"changed": result.changed, "held": result.held,
-               "scope": sorted(scope) if scope is not None else "all"})
-    result.publication_id, result.repository_version = pub, repo_version
-    return result
+                    doc = with_emergencies(db, base, gate, emergencies.get(gate["id"], []),
+                                           state_dir, result.warnings)
+                    # Whatever built the document, the gate's kill switch
+                    # state goes with it: a publish or an emergency never
+                    # lifts a blank, and a blank made during a build stays.
+                    if gate["id"] in blanks:
+                        doc["blank"] = blanks[gate["id"]]
+                    digest = _content_hash(doc)
+                    if last and last["content_sha256"] == digest:
+                        data = last["document"].encode()
+                        result.unchanged[gate["id"]] = last["version"]
+                    else:
+                        doc = {**doc, "version": version, "published_at": iso(now)}
+                        data = _encode(doc)
+                        new_rows.append({"gate_id": gate["id"], "version": version,
+                                         "content_sha256": digest, "published_at": iso(now),
+                                         "document": data.decode()})
+                        result.changed[gate["id"]] = version
+                path = release_dir / f"{gate['id']}.json.{hashlib.sha256(data).hexdigest()}"
+                if not path.exists():
+                    path.write_bytes(data)
+                specs.append(TargetSpec(f"releases/{gate['id']}.json", path, len(data),
+                                        hashlib.sha256(data).hexdigest()))
+                for item in json.loads(data)["media"]:
+                    all_media[item["sha256"]] = item["size"]
+        for sha256, size in sorted(all_media.items()):
+            if not library.has(sha256):
+                raise PublishError(f"media {sha256} is missing from the library folder")
+            specs.append(TargetSpec(f"media/{sha256}", library.path(sha256), size, sha256))
+        repo_version = repo.publish(specs, now=now)
+        with store.transaction(write=True) as db:
+            pub = db.execute(insert(t.publication).values(
+                at=iso(now), by=by, repository_version=repo_version,
+                gates_changed=len(new_rows), note=note)).inserted_primary_key[0]
+            if new_rows:
+                db.execute(insert(t.release), [{**r, "publication_id": pub} for r in new_rows])
+            audit(db, by, "publish", str(repo_version),
+                  {"changed": result.changed, "held": result.held,
+                   "scope": sorted(built.scope) if built.scope is not None else "all"})
+            if on_record is not None:
+                on_record(db, pub)
+        result.publication_id, result.repository_version = pub, repo_version
+        # Only now: every file is written, fsynced and renamed (timestamp.json
+        # last, by repo.publish) and the publication is committed, so a gate
+        # told here finds the new version wherever it reads. Still under the
+        # lock, so announcements reach a channel in publication order.
+        announce(feed, result)
+        return result
+
+
+# ---- what a publication would change: the preview ---------------------------------
+def base_hash(release: dict | None, state_dir) -> str | None:
+    """The content of a release in force without its emergency layer (None:
+    no release yet): what a full publication is compared with, so an
+    emergency published meanwhile never makes a form stale."""
+    if release is None:
+        return None
+    return _content_hash(without_emergencies(json.loads(release["document"]), state_dir))
+
+
+@dataclass
+class GatePreview:
+    gate: dict
+    version: int | None  # the release in force
+    base: str | None  # base_hash of the release in force
+    content: str | None  # _content_hash of what would be built (None: held back)
+    held: str | None
+    faces: dict[int, dict[str, dict[str, list[str]]]]  # face -> part -> added/removed/kept
+
+    @property
+    def changes(self) -> bool:
+        return self.content is not None and self.content != self.base
+
+
+def preview(store: Store, state_dir, *, gates=(), groups=(),
+            now: datetime | None = None) -> list[GatePreview]:
+    """For every gate in scope: what a publication now would change on each
+    of its faces, compared with its release in force (without emergencies,
+    which a publication keeps as they are)."""
+    scope = scope_of(store, gates, groups)
+    now = now or utcnow()
+    built = build(store, state_dir, now, scope)
+    with store.transaction(snapshot=True) as db:
+        latest = _latest_releases(db)
+        out = []
+        for gate in list_gates(db):
+            if not built.in_scope(gate["id"]):
+                continue
+            last = latest.get(gate["id"])
+            old = (without_emergencies(json.loads(last["document"]), state_dir) if last
+                   else _empty_release(gate["id"]))
+            new = built.docs.get(gate["id"])
+            out.append(GatePreview(
+                gate=gate, version=last["version"] if last else None,
+                base=base_hash(last, state_dir),
+                content=_content_hash(new) if new is not None else None,
+                held=built.held.get(gate["id"]),
+                faces={face: _face_diff(old, new or old, face) for face in gate["faces"]}))
+    return out
+
+
+def face_parts(doc: dict, face: int) -> dict[str, list[str]]:
+    """What a release shows on one face, as comparable lines per part:
+    schedule entries, fallback, playlists (their items), notices, power."""
+    playlists = {p["id"]: p for p in doc["playlists"]}
+    names = {m["sha256"]: m["name"] for m in doc["media"]}
+
+    def playlist(pid):
+        p = playlists.get(pid)
+        if p is None:
+            return pid.removeprefix("c-")
+        return p["name"]
+
+    on = lambda faces: not faces or face in faces  # noqa: E731
+    entries = [e for e in doc["schedule_entries"] if on(e["faces"])]
+    used = [e["playlist_id"] for e in entries]
+    used += [f["playlist_id"] for f in doc["fallbacks"] if f["face_id"] == face]
+    days = lambda ds: ",".join(str(d) for d in ds)  # noqa: E731
+    return {
+        "entries": sorted(
+            f"{e['name']} · {playlist(e['playlist_id'])} · {e['start_time']}–{e['end_time']}"
+            f" · {days(e['weekdays'])} · {e['level']}"
+            + (f" · {e['start_date'] or '…'}→{e['end_date'] or '…'}"
+               if e["start_date"] or e["end_date"] else "") for e in entries),
+        "fallback": [playlist(f["playlist_id"]) for f in doc["fallbacks"] if f["face_id"] == face],
+        "playlists": sorted(
+            f"{playlists[pid]['name']}: " + ", ".join(names.get(i["media_sha256"], "?")
+                                                      for i in playlists[pid]["items"])
+            for pid in dict.fromkeys(used) if pid in playlists),
+        "notices": sorted(f"{n['kind']} · {n['level']} · " + " / ".join(n["texts"].values())
+                          for n in doc["notices"] if on(n["faces"])),
+        "power": sorted(f"{p['start_time']}–{p['end_time']} · {days(p['weekdays'])}"
+                        for p in doc["power_windows"] if p["face_id"] == face),
+    }
+
+
+def _face_diff(old: dict, new: dict, face: int) -> dict[str, dict[str, list[str]]]:
+    before, after = face_parts(old, face), face_parts(new, face)
+    return {part: {"added": [x for x in after[part] if x not in before[part]],
+                   "removed": [x for x in before[part] if x not in after[part]],
+                   "kept": [x for x in after[part] if x in before[part]]}
+            for part in after}

@@ -206,6 +206,52 @@ publication = Table(
     Column("note", Text),
 )
 
+# An emergency: published by itself, layered onto each target gate's release
+# in force (central/publish.py), never waiting behind a full publish. targets:
+# JSON [{"kind": "gate"|"group", "id": ...}] as asked; gates: the gate ids they
+# named when it was made; faces: JSON list ([] = every face); texts: JSON
+# {lang: text}. Ends by itself at ends_at, or earlier when cancelled.
+emergency = Table(
+    "emergency", metadata,
+    Column("id", Text, primary_key=True),
+    Column("targets", Text, nullable=False),
+    Column("gates", Text, nullable=False),
+    Column("faces", Text, nullable=False),
+    Column("texts", Text, nullable=False),
+    Column("playlist_id", Text, ForeignKey("playlist.id")),
+    Column("starts_at", Text, nullable=False),
+    Column("ends_at", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("publication_id", BigInteger),
+    Column("cancelled_at", Text),
+    Column("cancelled_by", Text),
+    Column("cancel_reason", Text),
+    Index("emergency_ends", "ends_at"),
+)
+
+# A publication waiting for a second pair of eyes (four-eyes): submitted with
+# its scope and what it would ship to each gate (preview: JSON {gate_id:
+# {"base": release version in force or null, "content": sha256 of the built
+# document}}); an approver who is not the submitter approves it and it
+# publishes exactly that, or it is refused as stale. state: pending |
+# published | rejected | stale | withdrawn.
+publication_request = Table(
+    "publication_request", metadata,
+    Column("id", BigId, primary_key=True),
+    Column("scope", Text, nullable=False),
+    Column("note", Text),
+    Column("preview", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("submitted_by", Text, nullable=False),
+    Column("submitted_at", Text, nullable=False),
+    Column("decided_by", Text),
+    Column("decided_at", Text),
+    Column("decision_reason", Text),
+    Column("publication_id", BigInteger),
+    Index("publication_request_state", "state"),
+)
+
 # Reports from gates. gate_status holds the latest heartbeat per gate;
 # heartbeat keeps the history (the console's "effectiveness analysis").
 gate_status = Table(

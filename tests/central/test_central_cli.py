@@ -62,7 +62,14 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     out = run(runner, state, "emergency", "--gate", "huu-nghi", "--text", "vi=Tạm dừng",
               "--minutes", "15", "--reason", "drill", "--as", "lan",
               "--token", approver_token).output
-    assert "emergency c-n-" in out and "1 gate(s) changed" in out
+    assert "emergency em-" in out and "1 gate(s) changed" in out
+    eid = out.split("emergency ", 1)[1].split()[0]
+    out = run(runner, state, "emergency-cancel", eid, "--reason", "drill over", "--as", "lan",
+              "--token", approver_token).output
+    assert "1 gate(s) changed" in out
+    again = run(runner, state, "emergency-cancel", eid, "--reason", "x", "--as", "lan",
+                "--token", approver_token, ok=False)
+    assert again.exit_code == 1 and "already ended" in again.output
     assert "OFFLINE" in run(runner, state, "gates").output
     rotated = run(runner, state, "rotate-key", "timestamp", ok=False)
     assert rotated.exit_code == 1 and "offline-keys" in rotated.output

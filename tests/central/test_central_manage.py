@@ -116,4 +116,4 @@ def test_management_api_from_upload_to_emergency(central, central_server, tmp_pa
     assert api(s, "DELETE", f"/assignments/entry/{entry['id']}", people["editor"])[0] == 200
     assert api(s, "DELETE", f"/assignments/entry/{entry['id']}", people["editor"])[0] == 404
     audit = [r["action"] for r in central.db.query("SELECT action FROM audit WHERE who != 'cli'")]
-    assert {"media.add", "media.approve", "gate.add", "publish", "notice.save"} <= set(audit)
+    assert {"media.add", "media.approve", "gate.add", "publish", "emergency"} <= set(audit)

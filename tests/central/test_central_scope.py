@@ -70,7 +70,7 @@ def test_emergency_to_gate_a_is_not_blocked_by_gate_bs_unapproved_item(central, 
     assert "editor role" in emergency("--as", "khach", "--token",
                                       _token_of(central, "khach"), ok=False)
     assert current_release(central.db, "gate-a")["version"] == first["gate-a"]
-    assert central.db.scalar("SELECT count(*) FROM notice") == 0
+    assert central.db.scalar("SELECT count(*) FROM emergency") == 0
 
     out = emergency("--as", "lan", "--token", token)
     assert "gate-a: release" in out and "gate-b" not in out.split("gate(s) changed")[1]
@@ -86,9 +86,10 @@ def test_emergency_to_gate_a_is_not_blocked_by_gate_bs_unapproved_item(central, 
     targets = central.repo.published_targets()
     assert f"media/{draft}" not in targets and f"media/{own_draft}" not in targets
     [entry] = central.db.query("SELECT who, subject, detail FROM audit WHERE action = 'emergency'")
-    assert (entry["who"], entry["subject"]) == ("lan", "gate:gate-a")
+    assert entry["who"] == "lan" and entry["subject"] == notice["id"].removeprefix("c-")[:-2]
     detail = json.loads(entry["detail"])
     assert detail["reason"] == "đóng cửa khẩu theo lệnh 12" and detail["gates"] == ["gate-a"]
+    assert detail["targets"] == ["gate:gate-a"]
 
     # The next full publish holds gate B back (and gate A: its own draft),
     # keeping both releases, and says why per gate.
@@ -140,7 +141,7 @@ def test_a_full_publish_after_emergencies_keeps_their_version(central, tmp_path)
     publish finds the same content and the gate keeps its version."""
     first = two_gates_published(central, tmp_path)
     for n in range(3):
-        made, result = publish_emergency(central.db, central.repo, "gate", "gate-a",
+        made, result = publish_emergency(central.db, central.repo, ["gate:gate-a"],
                                          by=central.approver, reason=f"lần {n}", minutes=30,
                                          texts={"vi": f"Thông báo {n}"})
         assert set(result.changed) == {"gate-a"} and result.unchanged == {"gate-b": first["gate-b"]}
@@ -155,12 +156,12 @@ def test_emergency_refuses_a_user_without_the_right_and_an_unsaid_reason(central
     two_gates_published(central, tmp_path)
     add_user(central.db, "khach", "viewer")
     with pytest.raises(Forbidden):
-        publish_emergency(central.db, central.repo, "gate", "gate-a", by="khach",
+        publish_emergency(central.db, central.repo, ["gate:gate-a"], by="khach",
                           reason="x", minutes=10, texts={"vi": "x"})
     with pytest.raises(Exception, match="say why"):
-        publish_emergency(central.db, central.repo, "gate", "gate-a", by=central.approver,
+        publish_emergency(central.db, central.repo, ["gate:gate-a"], by=central.approver,
                           reason=" ", minutes=10, texts={"vi": "x"})
-    assert central.db.scalar("SELECT count(*) FROM notice") == 0
+    assert central.db.scalar("SELECT count(*) FROM emergency") == 0
 
 
 def test_a_gate_pulls_the_emergency_while_another_gate_has_pending_work(
