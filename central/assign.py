@@ -16,7 +16,7 @@ from sqlalchemy import and_, delete, insert, or_, select
 
 from kiosk.schedule import LEVELS, ScheduleError, parse_time
 from kiosk.schedule_entry import EntryError, check_entry
-from kiosk.store import iso, utcnow
+from kiosk.store import iso, parse_iso, utcnow
 
 from central import schema as t
 from central.db import insert_or_update, rows, transaction
@@ -128,15 +128,51 @@ def add_power_window(db, target_kind: str, target_id: str, start_time: str, end_
     if face_id is not None and not 1 <= int(face_id) <= 4:
         raise CentralError(f"face ids are 1-4, got {face_id!r}")
     face_id = None if face_id is None else int(face_id)
+    days = _weekdays(weekdays)
+    if start == end:
+        raise CentralError(f"a power window from {start} to {end} is empty; "
+                           "give different start and end times (00:00–24:00 for all day)")
     with transaction(db, write=True) as conn:
         check_target(conn, target_kind, target_id)
+        _check_power_overlap(conn, target_kind, target_id, face_id, start, end,
+                             json.loads(days))
         rowid = conn.execute(insert(t.power_window).values(
             target_kind=target_kind, target_id=target_id, face_id=face_id,
-            weekdays=_weekdays(weekdays), start_time=start,
+            weekdays=days, start_time=start,
             end_time=end)).inserted_primary_key[0]
         audit(conn, by, "power.add", f"{target_kind}:{target_id}",
               {"face": face_id, "window": [start, end]})
     return rowid
+
+
+class PowerOverlap(CentralError):
+    """A power window overlaps another of the same target on a face."""
+
+    def __init__(self, other: dict, face, weekday: int, start: str, end: str):
+        self.other, self.face, self.weekday, self.start, self.end = other, face, weekday, start, end
+        where = "every face" if face is None else f"face {face}"
+        super().__init__(f"this power window overlaps {other['start_time']}–{other['end_time']} "
+                         f"on {where}, weekday {weekday} (0 = Monday) {start}–{end}; "
+                         "change or remove that one first")
+
+
+def _check_power_overlap(conn, target_kind, target_id, face_id, start, end, weekdays) -> None:
+    """Two windows of one target on one face that overlap are refused: the
+    second says nothing the first does not, or one of them is a typo."""
+    from kiosk.schedule_overlap import hhmm, ranges, week_minutes
+
+    p = t.power_window.c
+    mine = week_minutes({"start_time": start, "end_time": end, "weekdays": weekdays})
+    for other in rows(conn.execute(select(t.power_window).where(
+            p.target_kind == target_kind, p.target_id == target_id).order_by(p.id))):
+        if face_id is not None and other["face_id"] is not None and other["face_id"] != face_id:
+            continue
+        theirs = week_minutes({**other, "weekdays": json.loads(other["weekdays"])})
+        for day in range(7):
+            common = ranges(mine[day] & theirs[day])
+            if common:
+                raise PowerOverlap(other, face_id if face_id is not None else other["face_id"],
+                                   day, hhmm(common[0][0]), hhmm(common[0][1]))
 
 
 def _notice_texts(texts: dict, kind: str) -> dict[str, str]:
@@ -159,6 +195,9 @@ def add_notice(db, target_kind: str, target_id: str, texts: dict[str, str], *, k
     if kind not in NOTICE_KINDS:
         raise CentralError(f"a notice is a {' or a '.join(NOTICE_KINDS)}, not {kind!r}")
     texts = _notice_texts(texts or {}, kind)
+    starts, expires = _instant(starts_at), _instant(expires_at)
+    if starts and expires and parse_iso(expires) <= parse_iso(starts):
+        raise CentralError(f"the notice ends ({expires}) before it starts ({starts})")
     nid = central_id(notice_id or "n-" + secrets.token_hex(4), "notice")
     with transaction(db, write=True) as conn:
         check_target(conn, target_kind, target_id)
@@ -166,7 +205,7 @@ def add_notice(db, target_kind: str, target_id: str, texts: dict[str, str], *, k
             "id": nid, "target_kind": target_kind, "target_id": target_id, "kind": kind,
             "level": _level(level), "texts": json.dumps(texts, ensure_ascii=False),
             "faces": _faces(faces), "style": json.dumps(style or {}, ensure_ascii=False),
-            "starts_at": _instant(starts_at), "expires_at": _instant(expires_at),
+            "starts_at": starts, "expires_at": expires,
             "created_at": iso(utcnow()), "created_by": by,
         }, ("id",))
         audit(conn, by, "notice.save", nid,
@@ -216,12 +255,72 @@ def remove(db, table: str, row_id, by: str = "cli") -> None:
 
 
 def for_gate(db, table: str, gate_id: str, group_ids: list[str]) -> list[dict]:
-    """Rows of an assignment table that apply to a gate: its own and its
-    groups', in a stable order (by id)."""
+    """Rows of an assignment table that apply to a gate: its own, its
+    groups' and the province's, in a stable order (by id)."""
     tab = t.metadata.tables[table]
     c = tab.c
-    applies = and_(c.target_kind == "gate", c.target_id == gate_id)
+    applies = or_(and_(c.target_kind == "gate", c.target_id == gate_id),
+                  c.target_kind == "province")
     if group_ids:
         applies = or_(applies, and_(c.target_kind == "group", c.target_id.in_(group_ids)))
     with transaction(db) as conn:
         return rows(conn.execute(select(tab).where(applies).order_by(c.id)))
+
+
+# ---- what applies to one gate, and from where ----------------------------------------
+def origin(row: dict) -> tuple[str, str]:
+    """Where an assignment comes from: ("gate"|"group"|"province", id)."""
+    return row["target_kind"], row["target_id"]
+
+
+def gate_view(db, gate_id: str, monday, tz) -> dict:
+    """Everything that applies to a gate, each row with where it comes from
+    (its own, a group's, the province's); where entries of different levels
+    overlap on its faces (kiosk.schedule_overlap, the gate admin's rule); and
+    what each face shows over the week starting `monday`, as the gate's
+    schedule engine would decide from these assignments (media not yet
+    approved included: this is the desk's view, not a release)."""
+    from kiosk.schedule import Item, Schedule, entry_from_row
+    from kiosk.schedule_overlap import overlaps, week_segments
+
+    from central.fleet import get_gate, groups_of
+
+    with transaction(db) as conn:
+        gate = get_gate(conn, gate_id)
+        groups = groups_of(conn, gate_id)
+        applying = {table: for_gate(conn, table, gate_id, groups) for table in ASSIGNMENT_TABLES}
+        playlists, names = {}, {}
+        for pid in {r["playlist_id"] for table in ("schedule_entry", "fallback")
+                    for r in applying[table]}:
+            p = get_playlist(conn, pid)
+            names[pid] = p["name"]
+            media = {m["sha256"]: m for m in rows(conn.execute(
+                select(t.media).where(t.media.c.sha256.in_(
+                    [i["media_sha256"] for i in p["items"]]))))}
+            playlists[pid] = tuple(
+                Item(i["media_sha256"], media[i["media_sha256"]]["kind"],
+                     i["duration_s"] or media[i["media_sha256"]]["duration_s"] or 10.0,
+                     media[i["media_sha256"]]["name"]) for i in p["items"])
+    faces = gate["faces"]
+    entries = []
+    for r in applying["schedule_entry"]:
+        on = [f for f in json.loads(r["faces"]) if f in faces] or (
+            [] if json.loads(r["faces"]) else list(faces))
+        if on:
+            entries.append({**r, "faces": on, "weekdays": json.loads(r["weekdays"])})
+    fallbacks = {}
+    rank = {"gate": 0, "group": 1, "province": 2}
+    for face in faces:
+        found = sorted((r for r in applying["fallback"] if r["face_id"] in (None, face)),
+                       key=lambda r: (rank[r["target_kind"]], r["face_id"] is None))
+        if found:
+            fallbacks[face] = found[0]["playlist_id"]
+    schedule = Schedule(entries=tuple(entry_from_row(e) for e in entries),
+                        playlists=playlists, fallbacks=fallbacks)
+    entry_names = {e["id"]: e["name"] or e["id"] for e in entries}
+    return {
+        "gate": gate, "groups": groups, "applying": applying, "playlist_names": names,
+        "conflicts": overlaps(entries),
+        "week": {face: week_segments(schedule, face, monday, tz, entry_names) for face in faces},
+        "fallbacks": fallbacks,
+    }

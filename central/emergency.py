@@ -82,11 +82,8 @@ def target_gates(conn, targets: list[Target]) -> list[str]:
     """The gate ids the targets name; unknown ids refused."""
     gates: set[str] = set()
     for target in targets:
-        if target.kind == "province":
-            gates.update(conn.execute(select(t.gate.c.id)).scalars())
-        else:
-            check_target(conn, target.kind, target.id)
-            gates.update(gates_of_target(conn, target.kind, target.id))
+        check_target(conn, target.kind, target.id)
+        gates.update(gates_of_target(conn, target.kind, target.id))
     if not gates:
         raise EmergencyError("no_gate", "no gate in those targets (an empty group?)")
     return sorted(gates)
@@ -217,3 +214,29 @@ def set_publication(conn, emergency_id: str, publication_id: int) -> None:
 
 def is_layer_id(item_id: str) -> bool:
     return item_id.startswith(ID_PREFIX)
+
+
+# Faces' sizes a preview can be drawn at (central does not know each face's
+# output; these are the gates' screens).
+PREVIEW_SIZES = ((1920, 1080), (1080, 1920), (1280, 720), (3840, 2160))
+
+
+def preview_pngs(texts: dict[str, str], width: int = 1920, height: int = 1080) -> list[bytes]:
+    """The emergency's slides as a gate draws them on a face of that size
+    (the gate's own notice_slide and renderer), as PNG files."""
+    import io
+
+    from kiosk.text.notices import Notice, notice_slide
+    from kiosk.text.slide import render_images
+
+    out = []
+    for part in slides(check_texts(texts)):
+        notice = Notice(id="preview", kind="slide", level="emergency", texts=part, faces=(),
+                        style={}, starts_at=None, expires_at=None, withdrawn_at=None,
+                        created_by=None, source="central")
+        images, _ = render_images(notice_slide(notice, {}), width, height)
+        for image in images:
+            buf = io.BytesIO()
+            image.save(buf, "PNG")
+            out.append(buf.getvalue())
+    return out

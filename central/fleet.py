@@ -146,8 +146,12 @@ def groups_of(db, gate_id: str) -> list[str]:
 
 
 def check_target(db, target_kind: str, target_id: str) -> None:
-    """An assignment's target must exist: a gate or a group."""
-    if target_kind == "gate":
+    """An assignment's target must exist: a gate, a group, or the province
+    (every gate; its id is "")."""
+    if target_kind == "province":
+        if target_id:
+            raise CentralError(f"the province target has no id, got {target_id!r}")
+    elif target_kind == "gate":
         get_gate(db, target_id)
     elif target_kind == "group":
         with transaction(db) as conn:
@@ -156,7 +160,7 @@ def check_target(db, target_kind: str, target_id: str) -> None:
         if not found:
             raise NotFound(f"no group {target_id!r}")
     else:
-        raise CentralError(f"assign to a gate or a group, not {target_kind!r}")
+        raise CentralError(f"assign to a gate, a group or the province, not {target_kind!r}")
 
 
 def gates_of_target(db, target_kind: str, target_id: str) -> list[str]:
@@ -164,6 +168,8 @@ def gates_of_target(db, target_kind: str, target_id: str) -> list[str]:
         return [target_id]
     m = t.gate_group_member.c
     with transaction(db) as conn:
+        if target_kind == "province":
+            return list(conn.execute(select(t.gate.c.id).order_by(t.gate.c.id)).scalars())
         return list(conn.execute(select(m.gate_id).where(m.group_id == target_id)
                                  .order_by(m.gate_id)).scalars())
 

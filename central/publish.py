@@ -102,6 +102,7 @@ class Snapshot:
         found = list(by_target.get(("gate", gate_id), ()))
         for group_id in self.groups.get(gate_id, ()):
             found += by_target.get(("group", group_id), ())
+        found += by_target.get(("province", ""), ())
         return sorted(found, key=lambda r: r["id"])
 
 
@@ -121,18 +122,24 @@ def build_release(db, gate: dict, now: datetime, state_dir,
         if on and _live(row["not_after"], now):
             entries.append((row, on))
     # Per face, the most specific fallback wins: the gate's own for that face,
-    # the gate's for every face, then a group's for the face, then a group's.
+    # the gate's for every face, then a group's for the face, then a group's,
+    # then the province's.
     fallbacks = {}
-    rank = {("gate", False): 0, ("gate", True): 1, ("group", False): 2, ("group", True): 3}
+    rank = {("gate", False): 0, ("gate", True): 1, ("group", False): 2, ("group", True): 3,
+            ("province", False): 4, ("province", True): 5}
     for face in faces:
         candidates = [r for r in assigned["fallback"] if r["face_id"] in (None, face)]
         if candidates:
             best = min(candidates, key=lambda r: rank[(r["target_kind"], r["face_id"] is None)])
             fallbacks[face] = best["playlist_id"]
-    # A gate's own power windows replace its groups' (a gate with a different
-    # daylight pattern overrides the province default).
-    own_power = [r for r in assigned["power_window"] if r["target_kind"] == "gate"]
-    power_rows = own_power or assigned["power_window"]
+    # The most specific power windows replace the others: a gate's own its
+    # groups', a group's the province's (a gate with a different daylight
+    # pattern overrides the province default).
+    power_rows = []
+    for level in ("gate", "group", "province"):
+        power_rows = [r for r in assigned["power_window"] if r["target_kind"] == level]
+        if power_rows:
+            break
     power = [{"face_id": face, "weekdays": _json(r["weekdays"], []),
               "start_time": r["start_time"], "end_time": r["end_time"]}
              for r in power_rows for face in (faces if r["face_id"] is None else [r["face_id"]])
@@ -443,11 +450,14 @@ def without_emergencies(doc: dict, state_dir) -> dict:
 
 
 def with_emergencies(db, doc: dict, gate: dict, emergencies: list[dict], state_dir,
-                     warnings: list[str]) -> dict:
+                     warnings: list[str], playlists: dict | None = None) -> dict:
     """`doc` (without emergencies) plus every emergency in `emergencies` that
     shows on one of this gate's faces: its texts as emergency slides of at most
     three languages, its playlist at emergency level, both ending by
-    themselves at the emergency's end."""
+    themselves at the emergency's end. `playlists`: emergency id -> (playlist,
+    its media) or None, filled once per publication (a query per gate cost
+    most of the time an emergency for 10,000 gates took)."""
+    playlists = {} if playlists is None else playlists
     from central.emergency import slides
 
     doc = {**doc, "notices": list(doc["notices"]), "schedule_entries": list(doc["schedule_entries"]),
@@ -464,15 +474,18 @@ def with_emergencies(db, doc: dict, gate: dict, emergencies: list[dict], state_d
                 "faces": faces, "style": {}, "starts_at": e["starts_at"],
                 "expires_at": e["ends_at"]})
         if e["playlist_id"]:
-            unapproved: list[str] = []
-            found = dict(media)
-            playlist = _playlist_doc(db, e["playlist_id"], gate["id"], state_dir, found,
-                                     unapproved, warnings)
-            if unapproved or playlist is None:
+            if e["id"] not in playlists:
+                unapproved: list[str] = []
+                found: dict = {}
+                playlist = _playlist_doc(db, e["playlist_id"], "emergency", state_dir, found,
+                                         unapproved, [])
+                playlists[e["id"]] = None if unapproved or playlist is None else (playlist, found)
+            if playlists[e["id"]] is None:
                 warnings.append(f"{gate['id']}: emergency {e['id']}: its playlist has nothing "
                                 "approved to show any more; only its text is shown")
                 continue
-            media = found
+            playlist, found = playlists[e["id"]]
+            media.update(found)
             doc["playlists"] = [p for p in doc["playlists"] if p["id"] != playlist["id"]]
             doc["playlists"].append(playlist)
             doc["schedule_entries"].append({
@@ -518,6 +531,7 @@ def sign(store: Store, repo: Repository, built: Built, *, by: str, note: str,
         with store.transaction(snapshot=True) as db:
             latest = _latest_releases(db)
             emergencies = _emergencies_by_gate(db, now)
+            playlists: dict = {}  # emergency id -> its playlist, read once
             # Central's kill switch (central/killswitch.py) rides every release.
             blanks = {r["gate_id"]: blank_doc(r) for r in rows(db.execute(select(t.gate_blank)))}
             for gate in list_gates(db):
@@ -534,7 +548,7 @@ def sign(store: Store, repo: Repository, built: Built, *, by: str, note: str,
                         result.unchanged[gate["id"]] = last["version"]
                 else:
                     doc = with_emergencies(db, base, gate, emergencies.get(gate["id"], []),
-                                           state_dir, result.warnings)
+                                           state_dir, result.warnings, playlists)
                     # Whatever built the document, the gate's kill switch
                     # state goes with it: a publish or an emergency never
                     # lifts a blank, and a blank made during a build stays.

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from kiosk import content, schedule_entry
-from kiosk.schedule import LEVEL_RANK, evaluate, load_schedule, parse_time
+from kiosk import content, schedule_entry, schedule_overlap
+from kiosk.schedule import load_schedule
 from kiosk.schedule_entry import EntryError
 from kiosk.settings import faces as configured_faces
 
@@ -243,151 +243,38 @@ def set_fallback(db, settings, actor: Actor, face, playlist_id: str | None) -> N
 # ---- conflicts and the week view ---------------------------------------------------
 
 
-def _minutes(e: dict) -> list[set[int]]:
-    """Minutes of the week (per weekday of the *start* day's occurrence) an entry covers."""
-    start = parse_time(e["start_time"])
-    end = parse_time(e["end_time"], allow_24=True)
-    s = start.hour * 60 + start.minute
-    t = 1440 if end is None else end.hour * 60 + end.minute
-    if t <= s:
-        t += 1440  # overnight (or 24 h when equal)
-    week: list[set[int]] = [set() for _ in range(7)]
-    for d in e["weekdays"]:
-        for m in range(s, t):
-            week[(d + m // 1440) % 7].add(m % 1440)
-    return week
-
-
-def _ranges(minutes: set[int]) -> list[tuple[int, int]]:
-    out, run = [], None
-    for m in sorted(minutes):
-        if run and m == run[1]:
-            run[1] = m + 1
-        else:
-            run = [m, m + 1]
-            out.append(run)
-    return [tuple(r) for r in out]
-
-
-def _hhmm(m: int) -> str:
-    return f"{m // 60:02d}:{m % 60:02d}"
-
-
-def _dates_overlap(a: dict, b: dict) -> bool:
-    a0, a1 = a.get("start_date") or "0000", a.get("end_date") or "9999"
-    b0, b1 = b.get("start_date") or "0000", b.get("end_date") or "9999"
-    return a0 <= b1 and b0 <= a1
-
-
-# An overlap confined to at most this many days is listed by date, not by weekday.
-_DATED_OVERLAP_DAYS = 14
-
-
-def _date_minutes(e: dict, day: date) -> set[int]:
-    """Minutes of the calendar day `day` that entry `e` covers, its date range,
-    weekdays and overnight windows (belonging to their start day) included."""
-    start = parse_time(e["start_time"])
-    end = parse_time(e["end_time"], allow_24=True)
-    s = start.hour * 60 + start.minute
-    t = 1440 if end is None else end.hour * 60 + end.minute
-    if t <= s:
-        t += 1440
-    first = date.fromisoformat(e["start_date"]) if e.get("start_date") else None
-    last = date.fromisoformat(e["end_date"]) if e.get("end_date") else None
-    out: set[int] = set()
-    for start_day, offset in ((day, 0), (day - timedelta(days=1), 1440)):
-        if start_day.weekday() not in e["weekdays"]:
-            continue
-        if (first and start_day < first) or (last and start_day > last):
-            continue
-        out.update(m - offset for m in range(s, t) if offset <= m < offset + 1440)
-    return out
-
-
 def conflicts(db) -> list[dict]:
-    """Overlaps between enabled entries of different levels on a face, in words.
-
-    When both entries' date ranges meet on only a few days, the overlap is
-    named by date ("Monday 01/12/2026"): a one-day entry must not be listed
-    on all seven weekdays.
-    """
+    """Overlaps between enabled entries of different levels on a face, in words
+    (kiosk.schedule_overlap finds them; a few-day overlap is named by date,
+    "Monday 01/12/2026", not by weekday)."""
     entries = [e for e in list_entries(db) if e["enabled"]]
-    weeks = {e["id"]: _minutes(e) for e in entries}
     out = []
-    for i, a in enumerate(entries):
-        for b in entries[i + 1:]:
-            if a["level"] == b["level"] or not _dates_overlap(a, b):
-                continue
-            hi, lo = (a, b) if LEVEL_RANK[a["level"]] > LEVEL_RANK[b["level"]] else (b, a)
-            common = sorted(set(a["faces"]) & set(b["faces"]))
-            if not common:
-                continue
-            first = max(a.get("start_date") or "", b.get("start_date") or "")
-            last = min(a.get("end_date") or "9999-12-31", b.get("end_date") or "9999-12-31")
-            spans = []  # (weekday, date or None, minutes)
-            if first and last != "9999-12-31":
-                d0, d1 = date.fromisoformat(first), date.fromisoformat(last)
-                if (d1 - d0).days < _DATED_OVERLAP_DAYS:
-                    # +1 day: an overnight window of the last day runs past midnight.
-                    for n in range((d1 - d0).days + 2):
-                        day = d0 + timedelta(days=n)
-                        spans.append((day.weekday(), day, _date_minutes(a, day) & _date_minutes(b, day)))
-            if not spans:
-                spans = [(day, None, weeks[a["id"]][day] & weeks[b["id"]][day]) for day in range(7)]
-            for face in common:
-                for day, on_date, minutes in spans:
-                    label = weekday_label(day) + (" " + on_date.strftime("%d/%m/%Y") if on_date else "")
-                    for r0, r1 in _ranges(minutes):
-                        out.append({
-                            "face": face, "weekday": day, "date": on_date.isoformat() if on_date else None,
-                            "start": _hhmm(r0), "end": _hhmm(r1),
-                            "winner": hi["id"], "loser": lo["id"],
-                            "text": _("On face %(face)s, %(day)s %(start)s–%(end)s, %(hl)s entry "
-                                      "%(hi)s hides %(ll)s entry %(lo)s.", face=face,
-                                      day=label, start=_hhmm(r0), end=_hhmm(r1),
-                                      hl=level_label(hi["level"]), hi=hi["name"] or hi["id"],
-                                      ll=level_label(lo["level"]), lo=lo["name"] or lo["id"]),
-                        })
+    for o in schedule_overlap.overlaps(entries):
+        hi, lo, on_date = o["winner"], o["loser"], o["date"]
+        label = weekday_label(o["weekday"]) + (" " + on_date.strftime("%d/%m/%Y") if on_date else "")
+        out.append({
+            "face": o["face"], "weekday": o["weekday"],
+            "date": on_date.isoformat() if on_date else None,
+            "start": o["start"], "end": o["end"], "winner": hi["id"], "loser": lo["id"],
+            "text": _("On face %(face)s, %(day)s %(start)s–%(end)s, %(hl)s entry "
+                      "%(hi)s hides %(ll)s entry %(lo)s.", face=o["face"],
+                      day=label, start=o["start"], end=o["end"],
+                      hl=level_label(hi["level"]), hi=hi["name"] or hi["id"],
+                      ll=level_label(lo["level"]), lo=lo["name"] or lo["id"]),
+        })
     return out
 
 
 def week_view(db, settings, monday: date | None = None) -> dict:
-    """What each face shows over a week, as segments from the schedule engine."""
+    """What each face shows over a week, as segments from the schedule engine
+    (kiosk.schedule_overlap.week_segments)."""
     tz = ZoneInfo(settings["timezone"])
     monday = monday or datetime.now(tz).date()
     monday -= timedelta(days=monday.weekday())
     schedule = load_schedule(db, float(settings["image_duration_s"]))
     names = {r["id"]: r["name"] or r["id"] for r in db.query("SELECT id, name FROM schedule_entry")}
-    start = datetime.combine(monday, time(0), tz)
-    end = start + timedelta(days=7)
-    faces = []
-    for f in configured_faces(settings):
-        days = [[] for _ in range(7)]
-        at = start
-        for _step in range(2000):  # a bound: a week has far fewer changes
-            d = evaluate(schedule, f["id"], at, tz)
-            stop = min(d.next_change or end, end)
-            _add_segment(days, start, at, stop, d, names, tz)
-            if stop >= end:
-                break
-            at = stop
-        faces.append({"id": f["id"], "name": f.get("name") or f"Face {f['id']}", "days": days})
+    faces = [{"id": f["id"], "name": f.get("name") or f"Face {f['id']}",
+              "days": schedule_overlap.week_segments(schedule, f["id"], monday, tz, names)}
+             for f in configured_faces(settings)]
     return {"monday": monday.isoformat(), "days": [(monday + timedelta(days=i)).isoformat()
                                                    for i in range(7)], "faces": faces}
-
-
-def _add_segment(days, week_start, a, b, decision, names, tz):
-    """Split [a, b) at midnights and add it to each day's list."""
-    while a < b:
-        day_index = (a.astimezone(tz).date() - week_start.date()).days
-        midnight = datetime.combine(a.astimezone(tz).date() + timedelta(days=1), time(0), tz)
-        seg_end = min(b, midnight)
-        if 0 <= day_index < 7:
-            days[day_index].append({
-                "start": a.astimezone(tz).strftime("%H:%M"),
-                "end": "24:00" if seg_end == midnight else seg_end.astimezone(tz).strftime("%H:%M"),
-                "level": decision.level,
-                "entries": [names.get(e, e) for e in decision.entry_ids],
-                "items": len(decision.items),
-            })
-        a = seg_end

@@ -15,6 +15,7 @@ import central.publish as publishing
 from central.assign import add_notice
 from central.emergency import EmergencyError
 from central.fleet import add_group
+from central.killswitch import blank
 from central.publish import cancel_emergency, current_release, publish, publish_emergency
 
 from tests.support.media import make_image
@@ -46,8 +47,9 @@ def fleet(central, tmp_path):
 
 def test_an_emergency_goes_out_while_a_slow_full_publish_holds_the_lock(fleet):
     """A full publication is stopped inside its build (holding the publishing
-    lock); the emergency is published meanwhile, and the full publication
-    that signs afterwards keeps it and adds its own new content."""
+    lock); the emergency (and a kill switch) is published meanwhile, and the
+    full publication that signs afterwards keeps both and adds its own new
+    content."""
     building, go_on = threading.Event(), threading.Event()
     real_build = publishing.build_release
 
@@ -77,6 +79,9 @@ def test_an_emergency_goes_out_while_a_slow_full_publish_holds_the_lock(fleet):
             outcome["emergency"] = publish_emergency(
                 fleet.db, fleet.repo, ["gate:gate-a"], by=fleet.approver, reason="lũ quét",
                 minutes=30, texts={"vi": "Tạm dừng thông quan"})
+            # Central's kill switch takes the same short path.
+            outcome["blank"] = blank(fleet.db, fleet.repo, "gate-b", by=fleet.approver,
+                                     reason="màn hình hỏng")
             done.set()
 
         urgent = threading.Thread(target=emergency)
@@ -100,6 +105,7 @@ def test_an_emergency_goes_out_while_a_slow_full_publish_holds_the_lock(fleet):
     assert doc["version"] == full.changed["gate-a"]
     assert [n["id"] for n in emergency_notices(doc)] == [f"c-{eid}-1"]
     assert any(n["id"] == "c-hours" for n in doc["notices"])
+    assert document(fleet, "gate-b")["blank"]["active"]
 
 
 def test_cancel_ends_it_at_once_audited_and_only_once(fleet):
@@ -157,3 +163,44 @@ def test_bad_emergencies_are_refused_and_store_nothing(fleet, targets, texts, mi
         publish_emergency(fleet.db, fleet.repo, targets, by=fleet.approver, reason="x",
                           minutes=minutes, texts=texts)
     assert fleet.db.count("emergency") == 0 and fleet.repo.version() == version
+
+
+def test_the_preview_is_the_gates_own_slide_at_the_faces_size():
+    import io
+
+    from PIL import Image
+
+    from central.emergency import preview_pngs
+
+    pngs = preview_pngs(FIVE, 1080, 1920)
+    assert len(pngs) == 2  # five languages: two slides, each with Vietnamese
+    for data in pngs:
+        image = Image.open(io.BytesIO(data)).convert("RGB")
+        assert image.size == (1080, 1920)
+        assert image.getpixel((5, 5)) == (0xB0, 0x00, 0x20)  # the emergency red
+        # Text is drawn: white pixels in the middle band.
+        assert (255, 255, 255) in {c for _, c in image.crop((0, 300, 1080, 1600)).getcolors(1 << 20)}
+    with pytest.raises(EmergencyError, match="U\\+1F6A8"):
+        preview_pngs({"vi": "🚨"})
+
+
+def test_an_emergency_playlist_must_be_approved_and_leaves_with_the_cancel(fleet, tmp_path):
+    from central.library import save_playlist
+
+    draft = fleet.media(make_image(tmp_path / "draft.png", color=(0, 99, 0)), approve=False)
+    save_playlist(fleet.db, "alarm-draft", "Báo động (nháp)", [(draft, 5.0)])
+    with pytest.raises(EmergencyError, match="not approved"):
+        publish_emergency(fleet.db, fleet.repo, ["gate:gate-b"], by=fleet.approver,
+                          reason="x", minutes=5, playlist_id="alarm-draft")
+    amber = fleet.media(make_image(tmp_path / "amber.png", color=(250, 180, 0)))
+    save_playlist(fleet.db, "alarm", "Báo động", [(amber, 5.0)])
+    eid, result = publish_emergency(fleet.db, fleet.repo, ["gate:gate-b"], by=fleet.approver,
+                                    reason="cháy", minutes=5, playlist_id="alarm")
+    doc = document(fleet, "gate-b")
+    [entry] = [e for e in doc["schedule_entries"] if e["level"] == "emergency"]
+    assert entry["playlist_id"] == "c-alarm" and amber in {m["sha256"] for m in doc["media"]}
+    assert f"media/{amber}" in fleet.repo.published_targets()
+    cancel_emergency(fleet.db, fleet.repo, eid, by=fleet.approver, reason="đã dập")
+    doc = document(fleet, "gate-b")
+    assert amber not in {m["sha256"] for m in doc["media"]}
+    assert "c-alarm" not in {p["id"] for p in doc["playlists"]}

@@ -5,16 +5,16 @@ by itself (central/publish.py), so it is no longer an ordinary notice or
 schedule entry row. `publication_request`: four-eyes publishing, a submitted
 publication with the preview it was approved on.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-30
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
