@@ -533,7 +533,7 @@ def _check_region(raw, face_id: int, output: OutputConfig) -> Region:
             "face_region_outside",
             f"face {face_id}: region {w}x{h}+{x}+{y} does not fit inside output "
             f"{output.name!r} ({ow}x{oh}{', rotated' if output.rotation in (90, 270) else ''})",
-            face=face_id, region=f"{w}×{h}+{x}+{y}", output=output.name, size=f"{ow}×{oh}")
+            face=face_id, region=f"{w}×{h}", x=x, y=y, output=output.name, size=f"{ow}×{oh}")
     return Region(x, y, w, h)
 
 

@@ -54,6 +54,8 @@ def editable(settings: Settings) -> list[dict]:
         if s is None:
             continue
         value = settings[name]
+        if s.type == "float" and isinstance(value, float) and value.is_integer():
+            value = int(value)  # "300", not "300.0": the float setting reads it back the same
         label, help_text = words.get(name, (name, s.help))
         out.append({"name": name, "type": s.type, "label": label, "help": help_text,
                     "origin": settings.origins[name],

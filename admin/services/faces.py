@@ -153,8 +153,8 @@ LAYOUT_ERRORS: dict[str, str] = {
                             "%(low)s or more (not %(value)s)."),
     "face_region_height": N_("The region of face %(face)s: the height must be a whole number of pixels, "
                              "%(low)s or more (not %(value)s)."),
-    "face_region_outside": N_("The region of face %(face)s (%(region)s) does not fit on output "
-                              "%(output)s (%(size)s)."),
+    "face_region_outside": N_("The region of face %(face)s (%(region)s at %(x)s, %(y)s) does not fit on "
+                              "output %(output)s (%(size)s)."),
     "face_ids_unique": N_("Each face number is used once (got %(ids)s)."),
     "faces_overlap": N_("Faces %(a)s and %(b)s overlap on output %(output)s: give them the same region "
                         "to show one picture on both (mirrored), or regions that do not overlap."),

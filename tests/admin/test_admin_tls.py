@@ -75,3 +75,27 @@ def test_auto_is_https_on_a_lan_address_and_http_on_loopback():
     assert tls_wanted("auto", "192.168.1.10:8080") and tls_wanted("auto", "0.0.0.0:8080")
     assert not tls_wanted("auto", "127.0.0.1:8080") and not tls_wanted("off", "192.168.1.10:8080")
     assert tls_wanted("on", "127.0.0.1:8080")
+
+
+def test_a_province_certificate_with_another_key_is_refused_in_words(tmp_path):
+    """A certificate put in place with the wrong key: `gatecast admin` and
+    `gatecast admin cert` say what is wrong instead of gunicorn's TLS traceback;
+    the right pair is served as the province's."""
+    from tests.support.ansible import write_province_certificate
+
+    _, cert, key = write_province_certificate(tmp_path / "a", "gate", "127.0.0.1")
+    _, _, other = write_province_certificate(tmp_path / "b", "gate", "127.0.0.1")
+    state, config = tmp_path / "state", tmp_path / "gatecast.toml"
+    config.write_text(f'admin_tls = "on"\nadmin_tls_cert = "{cert}"\nadmin_tls_key = "{other}"\n')
+    common = ["--state", str(state), "--config", str(config)]
+    env = clean_env()
+    subprocess.run([GATECAST, "migrate", *common], env=env, check=True, capture_output=True)
+    for argv in (["admin", *common, "--bind", "127.0.0.1:0"], ["admin", "cert", *common]):
+        proc = subprocess.run([GATECAST, *argv], env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"the key of {cert} does not belong to it" in proc.stderr, proc.stderr
+    config.write_text(f'admin_tls = "on"\nadmin_tls_cert = "{cert}"\nadmin_tls_key = "{key}"\n')
+    shown = subprocess.run([GATECAST, "admin", "cert", *common], env=env, capture_output=True, text=True,
+                           check=True).stdout
+    assert "installed (province)" in shown and f"certificate: {cert}" in shown
+    assert not (state / "tls").exists(), "no certificate of its own when the province's is there"
