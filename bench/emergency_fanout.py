@@ -59,8 +59,10 @@ marks = {"start": time.monotonic()}
 class TimedFeed(NchanFeed):
     def announce(self, versions):
         marks["announce"] = time.monotonic()
-        told = super().announce(versions)
-        marks["announced"] = time.monotonic()
+        try:
+            told = super().announce(versions)
+        finally:
+            marks["announced"] = time.monotonic()
         marks["told"] = told
         return told
 
@@ -229,6 +231,12 @@ def main() -> None:
                 logged = [line for line in log_lines if "[error]" in line or "[alert]" in line
                           or "[crit]" in line]
 
+    if "announce" not in marks or marks.get("told") is None:
+        # The publisher turns a feed it cannot reach into a warning: say so.
+        print(f"the feed was not told: {marks.get('warnings')}")
+        print(f"nginx error log: {len(logged)} lines {logged[:5]}; crashes {crashed[:3]}")
+        print("emergency_fanout_p99_s: inf")
+        return
     start = marks["announce"]
     told = sorted(g.told - start for g in gates if g.told)
     fetched = sorted(g.fetched - start for g in gates

@@ -107,8 +107,14 @@ class Store:
         elif self.dialect == "postgresql":
             if self.url.drivername == "postgresql":
                 self.url = self.url.set(drivername="postgresql+psycopg")
+            # No pre-ping: it is one more round trip to the database on every
+            # request (a report is 4-5), and each round trip waits for the
+            # server process to be scheduled, which on a busy host costs
+            # milliseconds. A connection the server dropped (a restart) fails
+            # its one request, and SQLAlchemy then discards every pooled
+            # connection older than it; the gate sends that report again.
             self.engine = create_engine(self.url, pool_size=pool_size, max_overflow=max_overflow,
-                                        pool_pre_ping=True)
+                                        pool_recycle=3600)
         else:
             raise ValueError(f"central stores its data in SQLite or PostgreSQL, not {self.dialect!r}")
 
