@@ -12,6 +12,7 @@ import json
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import gettext as _
 from sqlalchemy import and_, delete, insert, or_, select
 
 from kiosk.schedule import LEVELS, ScheduleError, parse_time
@@ -130,8 +131,9 @@ def add_power_window(db, target_kind: str, target_id: str, start_time: str, end_
     face_id = None if face_id is None else int(face_id)
     days = _weekdays(weekdays)
     if start == end:
-        raise CentralError(f"a power window from {start} to {end} is empty; "
-                           "give different start and end times (00:00–24:00 for all day)")
+        raise CentralError(_("A power window from %(start)s to %(end)s is empty; give different "
+                             "start and end times (00:00–24:00 for all day).",
+                             start=start, end=end))
     with transaction(db, write=True) as conn:
         check_target(conn, target_kind, target_id)
         _check_power_overlap(conn, target_kind, target_id, face_id, start, end,
@@ -197,7 +199,7 @@ def add_notice(db, target_kind: str, target_id: str, texts: dict[str, str], *, k
     texts = _notice_texts(texts or {}, kind)
     starts, expires = _instant(starts_at), _instant(expires_at)
     if starts and expires and parse_iso(expires) <= parse_iso(starts):
-        raise CentralError(f"the notice ends ({expires}) before it starts ({starts})")
+        raise CentralError(_("The notice ends before it starts."))
     nid = central_id(notice_id or "n-" + secrets.token_hex(4), "notice")
     with transaction(db, write=True) as conn:
         check_target(conn, target_kind, target_id)

@@ -150,7 +150,7 @@ def check_target(db, target_kind: str, target_id: str) -> None:
     (every gate; its id is "")."""
     if target_kind == "province":
         if target_id:
-            raise CentralError(f"the province target has no id, got {target_id!r}")
+            raise CentralError(_("The whole province has no id (got %(v)s).", v=target_id))
     elif target_kind == "gate":
         get_gate(db, target_id)
     elif target_kind == "group":

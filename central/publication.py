@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
 
 from kiosk.store import iso, utcnow
@@ -66,8 +67,10 @@ def submit(store: Store, state_dir, *, by: str, gates=(), groups=(), note: str =
               for p in previews if p.changes}
     if not wanted:
         held = [f"{p.gate['id']}: {p.held}" for p in previews if p.held]
-        raise CentralError("nothing to publish: every gate in scope already shows this content"
-                           + (" or is held back (" + "; ".join(held) + ")" if held else ""))
+        if held:
+            raise CentralError(_("Nothing to publish: the gates already show this content or "
+                                 "are held back (%(why)s).", why="; ".join(held)))
+        raise CentralError(_("Nothing to publish: the gates already show this content."))
     with store.transaction(write=True) as conn:
         rid = conn.execute(insert(t.publication_request).values(
             scope=json.dumps({"gates": list(gates), "groups": list(groups)}),
@@ -81,12 +84,12 @@ def get(db, request_id) -> dict:
     try:
         request_id = int(request_id)
     except (TypeError, ValueError):
-        raise NotFound(f"no publication request {request_id!r}") from None
+        raise NotFound(_("No publication request %(id)s.", id=request_id)) from None
     with transaction(db) as conn:
         found = row(conn.execute(select(t.publication_request)
                                  .where(t.publication_request.c.id == request_id)))
     if found is None:
-        raise NotFound(f"no publication request {request_id}")
+        raise NotFound(_("No publication request %(id)s.", id=request_id))
     return _public(found)
 
 
@@ -115,7 +118,7 @@ def _pending(db, request_id, by: str, role: str) -> dict:
     require_role(db, by, role)
     found = get(db, request_id)
     if found["state"] != "pending":
-        raise CentralError(f"publication request {found['id']} is {found['state']}, not pending")
+        raise CentralError(_("Request %(id)s was already decided.", id=found["id"]))
     return found
 
 
@@ -126,8 +129,8 @@ def approve(store: Store, repo, request_id, *, by: str, feed=None,
     published (StaleError)."""
     found = _pending(store, request_id, by, APPROVE_ROLE)
     if found["submitted_by"] == by:
-        raise Forbidden("nobody approves what they themselves submitted: "
-                        "another approver must approve it")
+        raise Forbidden(_("Four eyes: %(name)s submitted this and may not also approve it; "
+                          "another approver must.", name=by))
     wanted = found["preview"]
 
     def check(built):
@@ -167,7 +170,7 @@ def reject(store: Store, request_id, *, by: str, reason: str,
     _pending(store, request_id, by, SUBMIT_ROLE if mine else APPROVE_ROLE)
     reason = " ".join(str(reason or "").split())
     if not reason and not mine:
-        raise CentralError("say why it is rejected (the submitter reads it)")
+        raise CentralError(_("Say why it is rejected (the submitter reads it)."))
     with store.transaction(write=True) as conn:
         _decide(conn, found["id"], "withdrawn" if mine else "rejected", by, reason,
                 now or utcnow())

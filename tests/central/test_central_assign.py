@@ -44,7 +44,7 @@ def test_province_wide_assignments_reach_every_gate_and_the_most_specific_wins(p
     assert {(p["start_time"], p["end_time"]) for p in b["power_windows"]} == {("05:30", "22:30")}
     assert a["notices"][0]["texts"] == b["notices"][0]["texts"] == {"vi": "Chào mừng",
                                                                      "en": "Welcome"}
-    with pytest.raises(CentralError, match="no id"):
+    with pytest.raises(CentralError, match="has no id"):
         set_fallback(c.db, "province", "x", c.playlist)
 
 
@@ -71,7 +71,7 @@ def test_overlapping_reversed_and_unknown_are_refused_and_store_nothing(province
     add_power_window(c.db, "gate", "gate-a", "11:00", "23:00", face_id=2, weekdays=[2])
     add_power_window(c.db, "gate", "gate-b", "05:30", "12:00", weekdays=[0])
 
-    with pytest.raises(CentralError, match="ends .* before it starts"):
+    with pytest.raises(CentralError, match="ends before it starts"):
         add_notice(c.db, "gate", "gate-a", {"vi": "x"}, starts_at="2026-12-02T08:00:00+07:00",
                    expires_at="2026-12-01T08:00:00+07:00")
     with pytest.raises(CentralError, match=r"Khmer \(km\).*U\+1F6A8"):
