@@ -37,7 +37,12 @@ BATCH = 200
 
 
 class DeliveryError(Exception):
-    """The message was not accepted; it stays queued."""
+    """The message was not accepted; it stays queued. `server_down`: the SMTP server
+    itself could not be used, so every email waits for the next tick."""
+
+    def __init__(self, message: str, server_down: bool = False):
+        super().__init__(message)
+        self.server_down = server_down
 
 
 class Sender:
@@ -57,7 +62,7 @@ class Sender:
     def email(self, address: str, message: Message, delivery_id: int) -> None:
         s = self.settings
         if not s["central_smtp_host"]:
-            raise DeliveryError("no SMTP server is set (central_smtp_host)")
+            raise DeliveryError("no SMTP server is set (central_smtp_host)", server_down=True)
         msg = EmailMessage()
         msg["From"] = s["central_smtp_from"]
         msg["To"] = address
@@ -75,19 +80,23 @@ class Sender:
                 if s["central_smtp_user"]:
                     smtp.login(s["central_smtp_user"], self._password())
                 refused = smtp.send_message(msg)
-        except (OSError, smtplib.SMTPException) as e:
+        except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError) as e:
             raise DeliveryError(f"SMTP {s['central_smtp_host']}:{s['central_smtp_port']}: {e}") from None
+        except (OSError, smtplib.SMTPException) as e:
+            raise DeliveryError(f"SMTP {s['central_smtp_host']}:{s['central_smtp_port']}: {e}",
+                                server_down=True) from None
         if refused:
             raise DeliveryError(f"the SMTP server refused {address}: {refused}")
 
     def _password(self) -> str:
         path = self.settings["central_smtp_password_file"]
         if not path:
-            raise DeliveryError("central_smtp_user is set but central_smtp_password_file is not")
+            raise DeliveryError("central_smtp_user is set but central_smtp_password_file is not",
+                                server_down=True)
         try:
             return Path(path).read_text().strip()
         except OSError as e:
-            raise DeliveryError(f"SMTP password file {path}: {e.strerror}") from None
+            raise DeliveryError(f"SMTP password file {path}: {e.strerror}", server_down=True) from None
 
     def webhook(self, url: str, message: Message, delivery_id: int) -> None:
         body = json.dumps(message.payload, ensure_ascii=False).encode()
@@ -128,10 +137,10 @@ def deliver_due(db, settings, sender: Sender, now: datetime | None = None) -> di
     counts = {"sent": 0, "retry": 0, "failed": 0}
     with transaction(db) as conn:
         due = _due(conn, now)
-    stalled: set[int] = set()
+    stalled: set = set()  # subscription ids, and "email" when the SMTP server is down
     give_up = timedelta(hours=settings["central_alert_give_up_h"])
     for item in due:
-        if item["subscription_id"] in stalled:
+        if item["subscription_id"] in stalled or item["channel"] in stalled:
             continue
         alert = {**item, "id": item["alert_id"], "detail": json.loads(item["detail"] or "{}")}
         message = compose(alert, item["gate_name"], item["event"], item["id"],
@@ -141,6 +150,8 @@ def deliver_due(db, settings, sender: Sender, now: datetime | None = None) -> di
             sender.send(item["channel"], item["address"], message, item["id"])
         except DeliveryError as e:
             stalled.add(item["subscription_id"])
+            if e.server_down:
+                stalled.add(item["channel"])  # one dead SMTP server is not retried per message
             attempts = item["attempts"] + 1
             late = now - parse_iso(item["queued_at"]) >= give_up
             log.warning("alert message %s to %s not delivered (attempt %s): %s",

@@ -162,16 +162,20 @@ def test_a_failing_receiver_is_retried_without_losing_or_repeating(alerting, smt
 def test_an_smtp_server_that_is_down_keeps_the_message_queued(alerting, smtp):
     db, s = alerting.db, alerting.settings
     add_subscription(db, "email", "truc@stttt.test")
+    add_subscription(db, "email", "ky-thuat@stttt.test")
     smtp.stop()
     t0 = utcnow()
     record_heartbeat(db, "huu-nghi", heartbeat(throttling={"under_voltage_now": True}), now=t0)
+    # One attempt at the dead server per tick, not one per message.
     assert tick(db, s, now=t0)["delivery"]["retry"] == 1
-    (queued,) = deliveries(db)
-    assert queued["state"] == "pending" and "SMTP 127.0.0.1" in queued["last_error"]
+    first, second = deliveries(db)
+    assert first["state"] == "pending" and "SMTP 127.0.0.1" in first["last_error"]
+    assert second["state"] == "pending" and second["attempts"] == 0
     smtp.__init__(login=("canhbao", "mat-khau-thu"), tls_dir=alerting.state_dir.parent / "smtp-tls")
     alerting.settings._values["central_smtp_port"] = smtp.port
-    assert tick(db, s, now=t0 + timedelta(seconds=20))["delivery"]["sent"] == 1
-    assert "Nguồn điện thiếu áp" in smtp.messages[0].message["Subject"]
+    assert tick(db, s, now=t0 + timedelta(seconds=20))["delivery"]["sent"] == 2
+    assert sorted(m.message["To"] for m in smtp.messages) == ["ky-thuat@stttt.test", "truc@stttt.test"]
+    assert all("Nguồn điện thiếu áp" in m.message["Subject"] for m in smtp.messages)
 
 
 def _png(grey: int, size=(64, 36)) -> bytes:
