@@ -21,7 +21,11 @@ def test_local_notice_in_three_languages_then_withdrawn(client, auth, accounts, 
                                   "zh": "口岸17:00关闭"}
     assert json.loads(row[4]) == [1] and row[5] == "op"
     assert row[6].startswith("2099-01-01T01:00")  # 08:00 in Ho Chi Minh City is 01:00 UTC
-    assert "Cửa khẩu đóng" in client.get("/notices/").get_data(as_text=True)
+    auth.post("/language", {"lang": "vi"})
+    listing = client.get("/notices/").get_data(as_text=True)
+    # Each text under its language's name, marked with its language for the fonts.
+    assert '<b>Tiếng Việt:</b> <span lang="vi">Cửa khẩu đóng lúc 17:00</span>' in listing
+    assert '<b>Tiếng Trung:</b> <span lang="zh">口岸17:00关闭</span>' in listing
     assert auth.post(f"/notices/{row[0]}/withdraw").status_code == 302
     assert db.execute("SELECT withdrawn_at FROM notice").fetchone()[0]
     assert [r[0] for r in db.execute("SELECT action FROM admin_audit WHERE action LIKE 'notice.%'")] == [
