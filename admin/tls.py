@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 import threading
 from dataclasses import dataclass
@@ -158,9 +159,11 @@ def _addresses() -> list:
 def _host_of(authority: str) -> str:
     """The host of a Host header ('gate:80', '[fe80::1]:80', '10.0.0.5'), or ''."""
     try:
-        return urlsplit("//" + authority.strip()).hostname or ""
+        host = urlsplit("//" + authority.strip()).hostname or ""
     except ValueError:
         return ""
+    # A name or an address, nothing else goes into the Location header.
+    return host if re.fullmatch(r"[A-Za-z0-9.-]+|[0-9A-Fa-f:.]+", host) else ""
 
 
 def start_redirect(bind: str, https_port: int) -> ThreadingHTTPServer:

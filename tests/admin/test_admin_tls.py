@@ -99,3 +99,11 @@ def test_a_province_certificate_with_another_key_is_refused_in_words(tmp_path):
                            check=True).stdout
     assert "installed (province)" in shown and f"certificate: {cert}" in shown
     assert not (state / "tls").exists(), "no certificate of its own when the province's is there"
+
+
+def test_redirect_keeps_the_host_asked_for_and_nothing_else():
+    from admin.tls import _host_of
+
+    assert _host_of("10.20.1.10") == _host_of("10.20.1.10:80") == "10.20.1.10"
+    assert _host_of("[fe80::1]:80") == "fe80::1" and _host_of("gate-01.local") == "gate-01.local"
+    assert _host_of("bad host") == "" and _host_of("") == ""  # the listener's own address is used
