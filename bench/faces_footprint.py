@@ -1,7 +1,7 @@
 """Four pictures on two outputs under a real headless sway: start to first
 frame on every face, controller memory, each mpv's memory.
 
-    .venv/bin/python bench/faces_footprint.py [--starts 3] [--size 1280x720]
+    .venv/bin/python bench/faces_footprint.py [--starts 3] [--size 1280x720] [--ticker]
 
 Runs the real `gatecast player` process (display sway, mpv --vo=wlshm: no GPU
 here) against a headless sway with two virtual outputs (as root: sway runs as
@@ -14,6 +14,9 @@ regions, each with its own schedule (one of them a looping H.264 video).
 - memory: the controller's VmRSS and each mpv's VmRSS after 20 s of playing.
 - recovery: output HEADLESS-2 disabled for 2 s and enabled, then sway killed
   (SIGKILL) and started again: time until every face shows its picture again.
+- `--ticker`: a ticker notice on every face first, so each picture also has
+  its band's mpv (kiosk/player/band.py): their memory is listed apart, and
+  recovery waits for the bands too.
 
 Last line: `faces_first_frame_s: X` (median over the starts; target <= 3).
 """
@@ -41,6 +44,7 @@ from tests.support.sway import HeadlessSway  # noqa: E402
 from tests.support.wait import wait_for  # noqa: E402
 
 from kiosk import content  # noqa: E402
+from kiosk.text.notices import set_notice  # noqa: E402
 
 GATECAST = str(Path(sys.executable).parent / "gatecast")
 COLOURS = {1: (255, 0, 0), 2: (0, 255, 0), 3: (0, 0, 255), 4: (255, 255, 255)}
@@ -95,7 +99,16 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def one_start(tmp: Path, sway: HeadlessSway, media: dict, w: int, h: int, n: int) -> dict:
+BAND_RGB = (11, 61, 145)  # ticker_background's default
+
+
+def every_band_shows(sway: HeadlessSway, w: int, h: int) -> bool:
+    grabs = {o: sway.grab(o) for o in ("HEADLESS-1", "HEADLESS-2")}
+    y = h - round(h * 0.08) + 2  # ticker_height's default: the band's rows
+    return all(near(grabs[o].getpixel((x + 2, y)), BAND_RGB) for o in grabs for x in (0, w // 2))
+
+
+def one_start(tmp: Path, sway: HeadlessSway, media: dict, w: int, h: int, n: int, ticker: bool = False) -> dict:
     state = tmp / f"state{n}"
     state.mkdir()
     cfg = tmp / f"gatecast{n}.toml"
@@ -105,7 +118,11 @@ def one_start(tmp: Path, sway: HeadlessSway, media: dict, w: int, h: int, n: int
         items = [(gate.sha[f"face{face}"], 60.0)] if face != 4 else [(gate.sha["clip"], None)]
         content.set_playlist(gate.db, f"p{face}", f"P{face}", items)
         content.add_schedule_entry(gate.db, f"p{face}", [face])
+    if ticker:
+        set_notice(gate.db, {"vi": "Cửa khẩu mở cửa từ 7 giờ đến 19 giờ", "en": "Open 7:00-19:00"}, kind="ticker")
     gate.db.close()
+    shown = (lambda: every_face_shows(sway, w, h) and every_band_shows(sway, w, h)) if ticker else (
+        lambda: every_face_shows(sway, w, h))
     env = {k: v for k, v in os.environ.items() if not k.startswith("GATECAST_")}
     env.pop("DISPLAY", None)
     env.update(sway.env())
@@ -117,8 +134,7 @@ def one_start(tmp: Path, sway: HeadlessSway, media: dict, w: int, h: int, n: int
         proc = subprocess.Popen([GATECAST, "player", "--config", str(cfg), "--state", str(state)],
                                 stdout=out, stderr=subprocess.STDOUT, env=env)
     try:
-        wait_for(lambda: every_face_shows(sway, w, h), timeout=120, interval=0.02,
-                 what="every face's picture on the outputs")
+        wait_for(shown, timeout=120, interval=0.02, what="every face's picture on the outputs")
         seen_s = time.monotonic() - t0
         time.sleep(20)
         lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
@@ -133,24 +149,26 @@ def one_start(tmp: Path, sway: HeadlessSway, media: dict, w: int, h: int, n: int
         log_s = {p: round((ts(t) - ts(started)).total_seconds(), 3) for p, t in sorted(playing.items())}
         placed_s = {p: round((ts(t) - ts(started)).total_seconds(), 3) for p, t in sorted(placed.items())}
         children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
-        mpv_mb = sorted(rss_mb(int(p)) for p in children)
+        bands = {p for p in children if b"band-face-" in Path(f"/proc/{p}/cmdline").read_bytes()}
+        mpv_mb = sorted(rss_mb(int(p)) for p in children if p not in bands)
+        band_mb = sorted(rss_mb(int(p)) for p in bands)
         controller_mb = rss_mb(proc.pid)
         # Recovery: an output unplugged and back, then the compositor killed and restarted.
         sway.msg("output", "HEADLESS-2", "disable")
         time.sleep(2)
         sway.msg("output", "HEADLESS-2", "enable")
         t1 = time.monotonic()
-        wait_for(lambda: every_face_shows(sway, w, h), timeout=120, interval=0.02, what="after enable")
+        wait_for(shown, timeout=120, interval=0.02, what="after enable")
         enable_s = time.monotonic() - t1
         sway.kill()
         time.sleep(2)
         sway.start()
         t1 = time.monotonic()
-        wait_for(lambda: every_face_shows(sway, w, h), timeout=120, interval=0.02, what="after restart")
+        wait_for(shown, timeout=120, interval=0.02, what="after restart")
         restart_s = time.monotonic() - t1
         return {"enable_s": enable_s, "restart_s": restart_s, "seen_s": seen_s, "log_s": log_s, "placed_s": placed_s,
                 "started_s": (ts(started) - wall0).total_seconds(), "controller_mb": controller_mb,
-                "mpv_mb": mpv_mb}
+                "mpv_mb": mpv_mb, "band_mb": band_mb}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -160,6 +178,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=3)
     parser.add_argument("--size", default="1280x720", help="each output's size")
+    parser.add_argument("--ticker", action="store_true", help="a ticker band on every face (its own mpv each)")
     args = parser.parse_args()
     w, h = (int(v) for v in args.size.split("x"))
     sway = HeadlessSway(((w, h), (w, h))).start()
@@ -167,7 +186,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp_name:
             tmp = Path(tmp_name)
             media = make_media(tmp / "media", w, h)
-            runs = [one_start(tmp, sway, media, w, h, n) for n in range(args.starts)]
+            runs = [one_start(tmp, sway, media, w, h, n, args.ticker) for n in range(args.starts)]
     finally:
         sway.stop()
     for i, r in enumerate(runs, 1):
@@ -175,14 +194,20 @@ def main() -> None:
               f"logging after {r['started_s']:.2f} s); first 'playing' per picture "
               f"(s after 'player starting'): {r['log_s']}; moved by the placement pass (none when sway's "
               f"window rules placed them at map time): {r['placed_s']}; controller RSS {r['controller_mb']:.1f} MB; "
-              f"mpv RSS {', '.join(f'{m:.1f}' for m in r['mpv_mb'])} MB; every picture back "
+              f"mpv RSS {', '.join(f'{m:.1f}' for m in r['mpv_mb'])} MB; "
+              + (f"band mpv RSS {', '.join(f'{m:.1f}' for m in r['band_mb'])} MB; " if r["band_mb"] else "")
+              + f"every picture{' and band' if args.ticker else ''} back "
               f"{r['enable_s']:.2f} s after an output came back, {r['restart_s']:.2f} s after sway restarted")
     seen = [r["seen_s"] for r in runs]
-    print(f"outputs: 2 x {w}x{h} (headless sway 1.7, pixman), 4 pictures, mpv --vo=wlshm")
+    print(f"outputs: 2 x {w}x{h} (headless sway 1.7, pixman), 4 pictures, mpv --vo=wlshm"
+          + (", a ticker band on every face" if args.ticker else ""))
     print(f"controller RSS: median {statistics.median(r['controller_mb'] for r in runs):.1f} MB")
     print(f"mpv RSS each: median {statistics.median(m for r in runs for m in r['mpv_mb']):.1f} MB, "
           f"max {max(m for r in runs for m in r['mpv_mb']):.1f} MB")
-    print(f"every face on screen: median {statistics.median(seen):.2f} s, worst {max(seen):.2f} s")
+    if args.ticker:
+        print(f"band mpv RSS each: median {statistics.median(m for r in runs for m in r['band_mb']):.1f} MB, "
+              f"max {max(m for r in runs for m in r['band_mb']):.1f} MB")
+    print(f"every face{' and band' if args.ticker else ''} on screen: median {statistics.median(seen):.2f} s, worst {max(seen):.2f} s")
     back = [r["restart_s"] for r in runs]
     print(f"pictures back after a compositor restart: median {statistics.median(back):.2f} s, "
           f"worst {max(back):.2f} s; after an output came back: worst "

@@ -31,6 +31,12 @@ logger = logging.getLogger("gatecast.player")
 PREFIX = "band-"
 RESTART_DELAY_S = 1.0
 CONNECT_TIMEOUT_S = 10.0
+# Every CHECK_INTERVAL_S the band's mpv is asked whether it is playing: one
+# that went idle (its window could not be made, its source failed) loads the
+# band again, and one that does not answer in CHECK_TIMEOUT_S is killed and
+# started again.
+CHECK_INTERVAL_S = 2.0
+CHECK_TIMEOUT_S = 2.0
 
 # After the display's own options (they come first): why each.
 BAND_ARGS = (
@@ -59,6 +65,7 @@ class Band:
         self.generation = 0
         self.loaded: tuple | None = None  # (source, picture generation) loaded into the running mpv
         self.restart_at = 0.0
+        self.next_check = 0.0
 
     @property
     def running(self) -> bool:
@@ -94,6 +101,8 @@ class Band:
                 self.restart_at = now + RESTART_DELAY_S
             return
         if self.loaded == (source, picture_generation):
+            if now >= self.next_check:
+                self._check(now)
             return
         try:
             if self.loaded is not None and self.loaded[1] != picture_generation:
@@ -106,6 +115,21 @@ class Band:
             log(logger, logging.WARNING, "could not load the band", picture=self.picture.name, error=str(e))
             return
         self.loaded = (source, picture_generation)
+        self.next_check = now + CHECK_INTERVAL_S
+
+    def _check(self, now: float) -> None:
+        self.next_check = now + CHECK_INTERVAL_S
+        try:
+            idle = self.proc.ipc.command("get_property", "idle-active", timeout=CHECK_TIMEOUT_S)
+        except MpvError as e:
+            log(logger, logging.WARNING, "band mpv does not answer; restarting", picture=self.picture.name,
+                error=str(e))
+            self._stop("no answer")
+            self.restart_at = now + RESTART_DELAY_S
+            return
+        if idle:
+            log(logger, logging.WARNING, "band mpv went idle; loading the band again", picture=self.picture.name)
+            self.loaded = None
 
     def _spawn(self, region: Region) -> None:
         self.generation += 1

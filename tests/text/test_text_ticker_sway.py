@@ -9,6 +9,9 @@ wait is for something seen on the output.
 
 from __future__ import annotations
 
+import os
+import signal
+
 import pytest
 
 from kiosk import content
@@ -58,7 +61,8 @@ def under(shot) -> str:
     return "green" if not differs(pixel, GREEN) else "blue" if not differs(pixel, BLUE) else "?"
 
 
-def test_each_pictures_band_moves_as_one_piece_across_item_changes(sway, gate, state_dir, monkeypatch, tmp_path):
+def test_each_pictures_band_moves_as_one_piece_across_item_changes(sway, gate, state_dir, monkeypatch, tmp_path,
+                                                                   caplog):
     content.set_playlist(gate.db, "day", "Day", [(gate.sha["green"], 1.2), (gate.sha["blue"], 1.2)])
     content.add_schedule_entry(gate.db, "day", [1])
     content.set_playlist(gate.db, "still", "Still", [(gate.sha["red"], 60.0)])
@@ -108,6 +112,17 @@ def test_each_pictures_band_moves_as_one_piece_across_item_changes(sway, gate, s
             return shift > 0 and diff < 2 and has_text(moving[-1])
 
         wait_for(band_moves_again, timeout=60, what="the band moving again")
+        # The band's own mpv stopped, then killed: the band comes back each time,
+        # and face 2's picture under it never went.
+        band = player.bands["face-2"]
+        band.proc.ipc.command("stop")
+        wait_for(lambda: "band mpv went idle" in caplog.text, timeout=30, what="the player noticing")
+        wait_for(lambda: has_text(band_of(sway.grab("HEADLESS-1"), 2)), timeout=60, what="face 2's band again")
+        os.kill(band.proc.pid, signal.SIGKILL)
+        wait_for(lambda: band.generation >= 2, timeout=60, what="face 2's band mpv started again")
+        wait_for(lambda: has_text(band_of(sway.grab("HEADLESS-1"), 2)), timeout=60,
+                 what="face 2's band after its mpv was killed")
+        assert not differs(sway.grab("HEADLESS-1").getpixel((HALF + HALF // 2, H // 2)), (255, 0, 0))
         clear_notices(gate.db)
         wait_for(lambda: all(no_band(shot, f) for shot in [sway.grab("HEADLESS-1")] for f in REGIONS),
                  timeout=90, what="both bands gone after clearing")
