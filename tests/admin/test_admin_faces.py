@@ -98,6 +98,8 @@ def test_restart_stops_the_running_player_cleanly(app, client, auth, accounts, d
         page = client.get(resp.headers["Location"]).get_data(as_text=True)
         status_url = re.search(r'id="restart-status"\s+data-url="([^"]+)"', page).group(1).replace("&amp;", "&")
         assert 'data-state="waiting"' in page and "Đang chờ trình phát chạy lại" in page
+        # Stopped for a moment, it is not said to be "not running on this controller".
+        assert 'id="restart-player"' not in page and "không chạy trên máy điều khiển" not in page
         assert client.get(status_url).json["state"] == "waiting"
         # systemd (Restart=always) starts it again; here the test does.
         player = start_process([GATECAST, "player", "--state", str(settings.state_path), "--config",
