@@ -127,7 +127,10 @@ def test_nginx_accepts_the_site_with_nchan_and_tls(central_host):
     (root / "run").mkdir(exist_ok=True)
     check = in_root(root, "nginx", "-t", check=False)
     assert check.returncode == 0, check.stderr
-    assert "worker_connections 16384;" in (root / "etc/nginx/nginx.conf").read_text()
+    nginx_conf = (root / "etc/nginx/nginx.conf").read_text()
+    assert "worker_connections 16384;" in nginx_conf
+    # One worker: nchan's channels never cross workers (central_nginx_workers).
+    assert "\nworker_processes 1;" in nginx_conf and "worker_processes auto" not in nginx_conf
 
 
 @needs_root
