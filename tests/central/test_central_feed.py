@@ -302,7 +302,7 @@ def test_every_gate_of_a_fleet_is_told_held_or_reconnecting(central, nginx, tmp_
                 dropped[gate_id] = position
         await asyncio.sleep(1.0)  # the held polls are in nchan now
         made, result = await asyncio.to_thread(
-            publish_emergency, central.db, central.repo, "group", "fleet", by="duty",
+            publish_emergency, central.db, central.repo, ["group:fleet"], by="duty",
             reason="kiểm tra", minutes=10, texts={"vi": "Tạm dừng", "en": "Suspended"}, feed=feed)
         assert result.warnings == [] and len(result.changed) == count
         told = {}
