@@ -251,3 +251,56 @@ def test_database_script_creates_once_and_the_backup_dumps():
         subprocess.run([*run_as, str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
                        capture_output=True, timeout=120)
         shutil.rmtree(work, ignore_errors=True)
+
+
+@needs_root
+def test_several_application_hosts_render_and_are_accepted(tmp_path):
+    """The multi-host variables (central role README, "Several application
+    servers"): the role's own templates rendered by Ansible, then read by the
+    tools that will read them (nft -c, nginx -t with nchan)."""
+    roles = ANSIBLE_DIR / "roles" / "central"
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "files").mkdir()
+    shutil.copy(roles / "files" / "gatecast-central.conf", tmp_path / "files")
+    playbook = tmp_path / "render.yml"
+    playbook.write_text(json.dumps([{
+        "hosts": "localhost", "gather_facts": False,
+        "vars_files": [str(roles / "defaults/main.yml"), str(roles / "vars/main.yml")],
+        "tasks": [{"ansible.builtin.template": {
+            "src": str(roles / "templates") + "/{{ item }}.j2", "dest": f"{out}/{{{{ item }}}}"},
+            "loop": ["nftables.conf", "gatecast-central.conf", "gatecast-central@.service"]}]}]))
+    hosts = {"central_version": VERSION, "central_management_cidrs": ["10.250.0.0/24"],
+             "central_app_bind": "10.0.0.11", "central_app_upstreams": ["10.0.0.12:8700"],
+             "central_peer_cidrs": ["10.0.0.0/24", "fd00:1::/64"],
+             "central_state_mount": "files.example.gov.vn:/export/gatecast"}
+    run = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
+                          str(playbook), "-e", json.dumps(hosts)], cwd=tmp_path,
+                         env=ansible_env(), capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:]
+    rules = (out / "nftables.conf").read_text()
+    assert "ip saddr { 10.0.0.0/24 } tcp dport 8701 accept" in rules
+    assert "ip6 saddr { fd00:1::/64 } tcp dport 8701 accept" in rules
+    assert "ip saddr { 10.0.0.0/24 } tcp dport { 8700 } accept" in rules
+    check = subprocess.run(["nft", "-c", "-f", str(out / "nftables.conf")],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    site = (out / "gatecast-central.conf").read_text()
+    assert "server 10.0.0.11:8700;" in site and "server 10.0.0.12:8700;" in site
+    assert "listen 8701;" in site and "allow 10.0.0.0/24;" in site and "deny all;" in site
+    unit = (out / "gatecast-central@.service").read_text()
+    assert "RequiresMountsFor=/var/lib/gatecast-central" in unit
+    assert "--bind 10.0.0.11:%i" in unit
+    # nginx (with nchan) accepts the site as rendered.
+    conf = tmp_path / "nginx.conf"
+    (tmp_path / "logs").mkdir()
+    crt, key = self_signed(tmp_path)
+    conf.write_text(
+        "load_module /usr/lib/nginx/modules/ngx_nchan_module.so;\n"
+        f"error_log {tmp_path}/logs/error.log; pid {tmp_path}/nginx.pid;\n"
+        "events {}\nhttp {\n" + site.replace("/etc/ssl/gatecast/central.crt", str(crt))
+        .replace("/etc/ssl/gatecast/central.key", str(key))
+        .replace("/run/nginx-gatecast-feed-auth", str(tmp_path / "auth-cache")) + "\n}\n")
+    check = subprocess.run(["nginx", "-t", "-c", str(conf), "-p", str(tmp_path)],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr

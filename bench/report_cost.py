@@ -1,0 +1,91 @@
+"""What one gate report costs the application, in process (no HTTP server, no
+nginx, no load generator): CPU and wall time per step of a heartbeat and a
+proof-of-play batch, through the Flask app (test client) on the chosen store.
+Where bench/central_intake.py says how a fleet's reports queue, this says
+where one report's milliseconds go (token check, transaction, statements,
+commit), so a change to the intake path can be judged on its own.
+
+    .venv/bin/python bench/report_cost.py [--store sqlite|postgresql] [--n 300]
+
+Prints a line per step; the last line is `central_report_cpu_ms: X` (CPU of
+the application per report, heartbeat and proof of play averaged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from central_intake import heartbeat_body, pop_body  # noqa: E402
+from tests.support.central import central_config  # noqa: E402
+from tests.support.postgres import bench_database_url  # noqa: E402
+
+from central.app import create_app, repository_for  # noqa: E402
+from central.fleet import add_gate, get_gate  # noqa: E402
+from central.intake import record_heartbeat, record_proof_of_play  # noqa: E402
+from central.settings import load_central_settings  # noqa: E402
+
+
+def measure(label: str, fn, n: int) -> float:
+    cpu, wall = time.process_time(), time.perf_counter()
+    for i in range(n):
+        fn(i)
+    cpu_ms = 1000 * (time.process_time() - cpu) / n
+    print(f"{label:42s} CPU {cpu_ms:6.3f} ms   wall {1000 * (time.perf_counter() - wall) / n:7.3f} ms")
+    return cpu_ms
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--n", type=int, default=300)
+    args = ap.parse_args()
+    with bench_database_url(args.store) as url, tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        cfg = central_config(tmp / "central.toml",
+                             **({"central_database_url": url} if url else {}))
+        settings = load_central_settings(config_file=cfg, state_dir=tmp / "state", env={})
+        repository_for(settings).init()
+        app = create_app(settings)
+        store = app.extensions["central_store"]
+        token = add_gate(store, "huu-nghi", "Hữu Nghị", "Lạng Sơn", [1, 2])
+        client = app.test_client()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        hb = heartbeat_body("huu-nghi", 1)
+        n, base = args.n, [10**6]
+
+        def pop(i):  # new rows each time, as a gate sends them
+            base[0] += 100
+            return pop_body(base[0])
+
+        def empty_write(_):
+            with store.transaction(write=True):
+                pass
+
+        print(f"store: {args.store}; {n} of each; this machine's load average: "
+              f"{' '.join(f'{x:.1f}' for x in __import__('os').getloadavg())}")
+        measure("Flask request (GET /healthz)", lambda _: client.get("/healthz"), n)
+        measure("token check (get_gate, own transaction)", lambda _: get_gate(store, "huu-nghi"), n)
+        measure("empty write transaction", empty_write, n)
+        measure("record_heartbeat", lambda _: record_heartbeat(store, "huu-nghi", json.loads(hb)), n)
+        measure("record_proof_of_play (12 rows)",
+                lambda _: record_proof_of_play(store, "huu-nghi", json.loads(pop(0))), n)
+        beat = measure("POST heartbeat (whole request)", lambda _: client.post(
+            "/api/v1/gates/huu-nghi/heartbeat", data=hb, headers=headers), n)
+        played = measure("POST proof-of-play (whole request)", lambda _: client.post(
+            "/api/v1/gates/huu-nghi/proof-of-play", data=pop(0), headers=headers), n)
+        app.extensions["release_watch"].stop()
+        store.close()
+    print(f"central_report_cpu_ms: {(beat + played) / 2:.2f}")
+
+
+if __name__ == "__main__":
+    main()
