@@ -335,3 +335,43 @@ def test_technical_causes_made_for_real_are_said_in_vietnamese(app, tmp_path):
         # A cause nobody foresaw is still shown, marked as the technical detail.
         odd = s.event("mpv_died", {"output": "hdmi0"}, 1, "mpv did something new")
         assert "chi tiết kỹ thuật: mpv did something new" in odd
+
+
+# The technical texts kiosk/ words itself (a picture's mpv, the resolvers, the
+# display backends): each must have its cause in admin/technical.py.
+_TECHNICAL_CALL = re.compile(r'\b(?:Unplayable|DisplayError|_note_error)\(\s*(f?)"((?:[^"\\]|\\.)*)"')
+_CHECK_RETURN = re.compile(r'def check\(self\)[^\n]*\n((?:\s{8,}[^\n]*\n|\s*\n)+)')
+_RETURN_TEXT = re.compile(r'return (f?)"((?:[^"\\]|\\.)*)"')
+
+
+def worded_technical_texts() -> list[tuple[str, str]]:
+    """(file, sample text) for every literal technical message, placeholders filled."""
+    found = []
+    for folder in ("player", "display", "text"):
+        for path in sorted((KIOSK / folder).rglob("*.py")):
+            text = path.read_text(encoding="utf-8")
+            literals = _TECHNICAL_CALL.findall(text)
+            for body in _CHECK_RETURN.findall(text):
+                literals += _RETURN_TEXT.findall(body)
+            for is_f, literal in literals:
+                if not re.search(r"[A-Za-z]{4,}", re.sub(r"\{[^{}]*\}", "", literal)):
+                    continue  # only placeholders ("{name}: {why}"): their parts are checked
+                sample = literal
+                if is_f:
+                    sample = re.sub(r"\{[^{}]*\}", "x", re.sub(r"\{[^{}]*!r\}", "'x'", literal))
+                found.append((path.relative_to(KIOSK).as_posix(), sample))
+    return found
+
+
+def test_every_worded_technical_text_has_its_cause():
+    from admin.technical import explain
+
+    texts = worded_technical_texts()
+    assert {f for f, _ in texts} >= {"player/picture.py", "player/resolve.py", "display/sway.py",
+                                     "display/x11.py"}  # the scan works
+    # The player's own wording around them (kiosk/player/picture.py, mpv.py).
+    texts += [("player/picture.py", f"mpv {how}; restarting") for how in (
+        "stopped answering for 10 s and was killed", "closed its IPC connection",
+        "killed by SIGKILL", "killed by SIGSEGV", "killed by SIGTERM", "exited with status 1")]
+    texts.append(("player/picture.py", "a.mp4: mpv could not play it: unrecognized file format"))
+    assert [(f, t) for f, t in texts if explain(t) is None] == []
