@@ -120,7 +120,9 @@ def init_app(app) -> None:
     def unauthorized():
         if is_api():
             return jsonify(error=_("Log in or send an API token.")), 401
-        return redirect(url_for("auth.login", next=request.full_path if request.method == "GET" else None))
+        # full_path ends in "?" when there is no query: "/" then, not "/?".
+        wanted = request.full_path.removesuffix("?") if request.method == "GET" else None
+        return redirect(url_for("auth.login", next=wanted))
 
     @app.before_request
     def require_login():

@@ -79,6 +79,9 @@ def test_login_logout_and_session_cookie_flags(client, auth, accounts):
     resp = auth.post("/logout")
     assert resp.status_code == 302
     assert client.get("/").status_code == 302
+    # Back where the technician was, with the query, and no stray "?".
+    assert client.get("/").headers["Location"] == "/login?next=/"
+    assert client.get("/logs/events?level=error").headers["Location"] == "/login?next=/logs/events?level%3Derror"
 
 
 def test_open_redirect_after_login_is_refused(client, accounts):
