@@ -1036,7 +1036,11 @@ def _emit(data: bytes, output: Path | None) -> None:
         click.echo(data, nl=False)  # bytes go to the binary stream as they are
     else:
         output.write_bytes(data)
-        click.echo(f"đã ghi {output} ({len(data)} byte)", err=True)
+        from central.alert_messages import N_
+        from central.report_tables import say
+
+        click.echo(say(N_("Wrote %(file)s (%(size)s bytes)."), file=output, size=len(data)),
+                   err=True)
 
 
 def _table_file(table, fmt: str, as_json) -> bytes:

@@ -6,7 +6,8 @@ stay sharp when printed."""
 
 from __future__ import annotations
 
-from central.report_tables import Table, cell, monthly_tables
+from central.alert_messages import N_
+from central.report_tables import Table, cell, monthly_tables, say
 from central.reports import monthly_title
 from kiosk.text.fonts import KNOWN_PATHS
 
@@ -33,7 +34,8 @@ def _footer(pdf, title: str) -> None:
         pdf.set_y(-10)
         pdf.set_font("Noto", "", 7)
         pdf.set_text_color(*MUTED)
-        pdf.cell(0, 5, f"{title} · trang {pdf.page_no()}/{{nb}}", align="C")
+        pdf.cell(0, 5, say(N_("%(title)s · page %(page)s/%(pages)s"), title=title,
+                              page=pdf.page_no(), pages="{nb}"), align="C")
         pdf.set_text_color(*INK)
 
     pdf.footer = footer
@@ -49,12 +51,12 @@ def _share(value) -> str:
 
 def _figures(pdf, province: dict) -> None:
     figures = [
-        ("Số cổng / mặt", f"{province['gates']} / {province['faces']}"),
-        ("Lượt phát", f"{province['plays']:,}".replace(",", " ")),
-        ("Thời lượng phát", _hours(province["airtime_s"]) + " giờ"),
-        ("Tỷ lệ phát theo lịch", _share(province["shown_share"])),
-        ("Tắt do mất điện/máy dừng", _hours(province["dark_outage_s"]) + " giờ"),
-        ("Tắt do lỗi", _hours(province["dark_error_s"]) + " giờ"),
+        (N_("Gates / faces"), f"{province['gates']} / {province['faces']}"),
+        (N_("Plays"), f"{province['plays']:,}".replace(",", " ")),
+        (N_("Airtime"), say(N_("%(hours)s h"), hours=_hours(province["airtime_s"]))),
+        (N_("Share of scheduled airtime shown"), _share(province["shown_share"])),
+        (N_("Dark by outage"), say(N_("%(hours)s h"), hours=_hours(province["dark_outage_s"]))),
+        (N_("Dark by error"), say(N_("%(hours)s h"), hours=_hours(province["dark_error_s"]))),
     ]
     width = (pdf.w - pdf.l_margin - pdf.r_margin) / len(figures)
     y = pdf.get_y()
@@ -65,7 +67,7 @@ def _figures(pdf, province: dict) -> None:
         pdf.set_xy(x + 3, y + 2)
         pdf.set_font("Noto", "", 7.5)
         pdf.set_text_color(*MUTED)
-        pdf.cell(width - 6, 4, label)
+        pdf.cell(width - 6, 4, say(label))
         pdf.set_xy(x + 3, y + 8)
         pdf.set_font("Noto", "B", 12)
         pdf.set_text_color(*INK)
@@ -96,7 +98,8 @@ def _column_chart(pdf, title: str, labels: list[str], values: list[float], unit:
             pdf.set_xy(x + i * step, bottom + 0.5)
             pdf.cell(step * every, 3, label)
     pdf.set_xy(x, top - 3)
-    pdf.cell(w, 3, f"cao nhất {peak:,.1f} {unit}".replace(",", " ").replace(".", ","),
+    pdf.cell(w, 3, say(N_("highest %(value)s %(unit)s"),
+                       value=f"{peak:,.1f}".replace(",", " ").replace(".", ","), unit=unit),
              align="R")
     pdf.set_text_color(*INK)
 
@@ -126,10 +129,10 @@ def _bar_chart(pdf, title: str, labels: list[str], shares: list[float | None],
 
 def _table(pdf, table: Table) -> None:
     pdf.set_font("Noto", "B", 10)
-    pdf.cell(0, 7, table.title, new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 7, say(table.title), new_x="LMARGIN", new_y="NEXT")
     if not table.rows:
         pdf.set_font("Noto", "", 8)
-        pdf.cell(0, 6, "Không có số liệu trong kỳ.", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6, say(N_("No figures in this period.")), new_x="LMARGIN", new_y="NEXT")
         return
     # The content hash is for machines (CSV/XLSX); the page has the name.
     columns = [c for c in table.columns if c.key != "media_sha256"]
@@ -147,7 +150,7 @@ def _table(pdf, table: Table) -> None:
                    borders_layout="HORIZONTAL_LINES") as grid:
         head = grid.row()
         for c in columns:
-            head.cell(c.label)
+            head.cell(say(c.label))
         for row in table.rows:
             r = grid.row()
             for c in columns:
@@ -167,28 +170,30 @@ def monthly_pdf(report: dict) -> bytes:
     pdf.add_page()
     pdf.set_font("Noto", "", 8)
     pdf.set_text_color(*MUTED)
-    pdf.cell(0, 5, "Kính gửi: Ủy ban nhân dân tỉnh", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(0, 5, say(N_("To: the Provincial People's Committee")), new_x="LMARGIN",
+             new_y="NEXT")
     pdf.set_text_color(*INK)
     pdf.set_font("Noto", "B", 14)
     pdf.multi_cell(0, 7, title, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Noto", "", 8.5)
     pdf.multi_cell(
         0, 4.5,
-        "Số liệu từ nhật ký phát (proof of play) và tín hiệu định kỳ (heartbeat) của từng "
-        "cổng, theo Thông tư 06/2022/TT-BTTTT (Điều 4, khoản 5). Thời lượng theo lịch là "
-        "thời gian mặt hiển thị lẽ ra phải phát nội dung: không tính giờ tắt theo lịch "
-        "nguồn và giờ tắt khẩn.", new_x="LMARGIN", new_y="NEXT")
+        say(N_("Figures from each gate's proof of play and heartbeats, under Circular "
+               "06/2022/TT-BTTTT (Art. 4, clause 5). Scheduled airtime is the time a face "
+               "should have shown content: hours off by the power schedule or the kill switch "
+               "are not counted.")), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(3)
     _figures(pdf, report["province"])
     y = pdf.get_y()
     width = pdf.w - pdf.l_margin - pdf.r_margin
     days = report["days"]
-    _column_chart(pdf, "Thời lượng phát theo ngày (giờ, toàn tỉnh)",
-                  [d["day"][8:10] for d in days], [d["airtime_s"] / 3600 for d in days], "giờ",
+    _column_chart(pdf, say(N_("Hours on screen per day, whole province")),
+                  [d["day"][8:10] for d in days], [d["airtime_s"] / 3600 for d in days],
+                  say(N_("h")),
                   pdf.l_margin, y, width * 0.55, 70)
     gates = sorted(report["gates"], key=lambda g: (g["shown_share"] is None,
                                                    g["shown_share"] or 0))[:25]
-    _bar_chart(pdf, "Tỷ lệ phát theo lịch, theo cổng (thấp nhất trước)",
+    _bar_chart(pdf, say(N_("Share of scheduled airtime shown, per gate (lowest first)")),
                [g["gate_name"] or g["gate_id"] for g in gates],
                [g["shown_share"] for g in gates],
                pdf.l_margin + width * 0.6, y, width * 0.4, pdf.h - pdf.b_margin - y - 4)

@@ -13,6 +13,16 @@ import io
 import json
 from dataclasses import dataclass
 
+from central.alert_messages import N_, translate
+
+# The province's report is read in Vietnamese: labels are English msgids said
+# through central's catalogue (central/translations), like the alerts.
+LANGUAGE = "vi"
+
+
+def say(msgid: str, **params) -> str:
+    return translate(msgid, LANGUAGE, **params)
+
 
 @dataclass(frozen=True)
 class Column:
@@ -41,84 +51,84 @@ def cell(column: Column, row: dict):
     return value
 
 
-GATE_COLUMNS = (Column("gate_id", "Mã cổng"), Column("gate_name", "Tên cổng"))
+GATE_COLUMNS = (Column("gate_id", N_("Gate id")), Column("gate_name", N_("Gate name")))
 DARK_COLUMNS = (
-    Column("dark_power_schedule_s", "Tắt theo lịch nguồn (giờ)", "hours"),
-    Column("dark_kill_switch_s", "Tắt khẩn (giờ)", "hours"),
-    Column("dark_outage_s", "Mất điện/máy dừng (giờ)", "hours"),
-    Column("dark_error_s", "Lỗi, không có hình (giờ)", "hours"),
+    Column("dark_power_schedule_s", N_("Dark by power schedule (h)"), "hours"),
+    Column("dark_kill_switch_s", N_("Dark by kill switch (h)"), "hours"),
+    Column("dark_outage_s", N_("Dark by outage (h)"), "hours"),
+    Column("dark_error_s", N_("Dark by error, nothing shown (h)"), "hours"),
 )
 
 PLAYS_COLUMNS = (
-    Column("period", "Kỳ"), *GATE_COLUMNS, Column("face_id", "Mặt", "int"),
-    Column("media_name", "Nội dung"), Column("media_sha256", "Mã nội dung (sha256)"),
-    Column("playlist_name", "Danh sách phát"),
-    Column("plays", "Lượt phát", "int"), Column("completed", "Phát trọn", "int"),
-    Column("errors", "Lỗi", "int"), Column("airtime_s", "Thời lượng phát (giờ)", "hours"),
+    Column("period", N_("Period")), *GATE_COLUMNS, Column("face_id", N_("Face"), "int"),
+    Column("media_name", N_("Media")), Column("media_sha256", N_("Media id (sha256)")),
+    Column("playlist_name", N_("Playlist")),
+    Column("plays", N_("Plays"), "int"), Column("completed", N_("Played to the end"), "int"),
+    Column("errors", N_("Errors"), "int"), Column("airtime_s", N_("Airtime (h)"), "hours"),
 )
 
 UPTIME_COLUMNS = (
-    *GATE_COLUMNS, Column("face_id", "Mặt", "int"),
-    Column("plays", "Lượt phát", "int"), Column("airtime_s", "Thời lượng phát (giờ)", "hours"),
-    Column("scheduled_s", "Thời lượng theo lịch (giờ)", "hours"),
-    Column("shown_share", "Tỷ lệ phát theo lịch (%)", "share"),
-    *DARK_COLUMNS, Column("offline_s", "Mất kết nối của cổng (giờ)", "hours"),
+    *GATE_COLUMNS, Column("face_id", N_("Face"), "int"),
+    Column("plays", N_("Plays"), "int"), Column("airtime_s", N_("Airtime (h)"), "hours"),
+    Column("scheduled_s", N_("Scheduled airtime (h)"), "hours"),
+    Column("shown_share", N_("Share of scheduled airtime shown (%)"), "share"),
+    *DARK_COLUMNS, Column("offline_s", N_("Gate offline (h)"), "hours"),
 )
 
 GATE_SUMMARY_COLUMNS = (
-    *GATE_COLUMNS, Column("faces", "Số mặt", "int"),
-    Column("plays", "Lượt phát", "int"), Column("airtime_s", "Thời lượng phát (giờ)", "hours"),
-    Column("scheduled_s", "Thời lượng theo lịch (giờ)", "hours"),
-    Column("shown_share", "Tỷ lệ phát theo lịch (%)", "share"),
-    *DARK_COLUMNS, Column("offline_s", "Mất kết nối (giờ)", "hours"),
+    *GATE_COLUMNS, Column("faces", N_("Faces"), "int"),
+    Column("plays", N_("Plays"), "int"), Column("airtime_s", N_("Airtime (h)"), "hours"),
+    Column("scheduled_s", N_("Scheduled airtime (h)"), "hours"),
+    Column("shown_share", N_("Share of scheduled airtime shown (%)"), "share"),
+    *DARK_COLUMNS, Column("offline_s", N_("Offline (h)"), "hours"),
 )
 
 DAY_COLUMNS = (
-    Column("day", "Ngày", "day"), Column("plays", "Lượt phát", "int"),
-    Column("airtime_s", "Thời lượng phát (giờ)", "hours"),
-    Column("scheduled_s", "Thời lượng theo lịch (giờ)", "hours"),
-    Column("shown_share", "Tỷ lệ phát theo lịch (%)", "share"),
+    Column("day", N_("Day"), "day"), Column("plays", N_("Plays"), "int"),
+    Column("airtime_s", N_("Airtime (h)"), "hours"),
+    Column("scheduled_s", N_("Scheduled airtime (h)"), "hours"),
+    Column("shown_share", N_("Share of scheduled airtime shown (%)"), "share"),
 )
 
 MEDIA_COLUMNS = (
-    Column("media_name", "Nội dung"), Column("media_sha256", "Mã nội dung (sha256)"),
-    Column("plays", "Lượt phát", "int"), Column("airtime_s", "Thời lượng phát (giờ)", "hours"),
-    Column("gates", "Số cổng phát", "int"),
+    Column("media_name", N_("Media")), Column("media_sha256", N_("Media id (sha256)")),
+    Column("plays", N_("Plays"), "int"), Column("airtime_s", N_("Airtime (h)"), "hours"),
+    Column("gates", N_("Gates showing it"), "int"),
 )
 
 PROVINCE_COLUMNS = (
-    Column("gates", "Số cổng", "int"), Column("faces", "Số mặt", "int"),
-    Column("plays", "Lượt phát", "int"), Column("errors", "Lỗi", "int"),
-    Column("airtime_s", "Thời lượng phát (giờ)", "hours"),
-    Column("scheduled_s", "Thời lượng theo lịch (giờ)", "hours"),
-    Column("shown_share", "Tỷ lệ phát theo lịch (%)", "share"),
-    *DARK_COLUMNS, Column("offline_s", "Mất kết nối, cộng các cổng (giờ)", "hours"),
+    Column("gates", N_("Gates"), "int"), Column("faces", N_("Faces"), "int"),
+    Column("plays", N_("Plays"), "int"), Column("errors", N_("Errors"), "int"),
+    Column("airtime_s", N_("Airtime (h)"), "hours"),
+    Column("scheduled_s", N_("Scheduled airtime (h)"), "hours"),
+    Column("shown_share", N_("Share of scheduled airtime shown (%)"), "share"),
+    *DARK_COLUMNS, Column("offline_s", N_("Offline, all gates added (h)"), "hours"),
 )
 
 
 def plays_table(rows: list[dict]) -> Table:
-    return Table("luot-phat", "Lượt phát và thời lượng phát", PLAYS_COLUMNS, rows)
+    return Table("luot-phat", N_("Plays and airtime"), PLAYS_COLUMNS, rows)
 
 
 def uptime_table(rows: list[dict]) -> Table:
-    return Table("hoat-dong", "Thời gian hoạt động theo mặt", UPTIME_COLUMNS, rows)
+    return Table("hoat-dong", N_("Uptime per face"), UPTIME_COLUMNS, rows)
 
 
 def monthly_tables(report: dict) -> list[Table]:
     """The monthly report's tables, in the order the page, PDF and XLSX show them."""
     return [
-        Table("tong-hop-tinh", "Tổng hợp toàn tỉnh", PROVINCE_COLUMNS, [report["province"]]),
-        Table("theo-cong", "Theo cổng", GATE_SUMMARY_COLUMNS, report["gates"]),
-        Table("theo-mat", "Theo mặt hiển thị", UPTIME_COLUMNS, report["faces"]),
-        Table("theo-ngay", "Theo ngày", DAY_COLUMNS, report["days"]),
-        Table("noi-dung", "Nội dung phát nhiều nhất", MEDIA_COLUMNS, report["top_media"]),
+        Table("tong-hop-tinh", N_("Whole province"), PROVINCE_COLUMNS, [report["province"]]),
+        Table("theo-cong", N_("Per gate"), GATE_SUMMARY_COLUMNS, report["gates"]),
+        Table("theo-mat", N_("Per face"), UPTIME_COLUMNS, report["faces"]),
+        Table("theo-ngay", N_("Per day"), DAY_COLUMNS, report["days"]),
+        Table("noi-dung", N_("Most shown media"), MEDIA_COLUMNS, report["top_media"]),
     ]
 
 
 def to_csv(table: Table) -> bytes:
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
-    w.writerow([c.label for c in table.columns])
+    w.writerow([say(c.label) for c in table.columns])
     for row in table.rows:
         w.writerow([cell(c, row) for c in table.columns])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
@@ -140,11 +150,11 @@ def to_xlsx(tables: list[Table], title: str, charts: bool = False) -> bytes:
     wb = Workbook()
     wb.remove(wb.active)
     for table in tables:
-        ws = wb.create_sheet(table.title[:31])
+        ws = wb.create_sheet(say(table.title)[:31])
         ws.append([title])
         ws["A1"].font = Font(bold=True, size=13)
-        ws.append([table.title])
-        ws.append([c.label for c in table.columns])
+        ws.append([say(table.title)])
+        ws.append([say(c.label) for c in table.columns])
         for i, _c in enumerate(table.columns, start=1):
             ws.cell(row=3, column=i).font = Font(bold=True)
             ws.cell(row=3, column=i).alignment = Alignment(wrap_text=True, vertical="top")
@@ -157,7 +167,7 @@ def to_xlsx(tables: list[Table], title: str, charts: bool = False) -> bytes:
         keys = [c.key for c in table.columns]
         if table.name == "theo-ngay":
             chart = BarChart()
-            chart.title = "Thời lượng phát theo ngày (giờ)"
+            chart.title = say(N_("Airtime per day (h)"))
             col = keys.index("airtime_s") + 1
             chart.add_data(Reference(ws, min_col=col, min_row=3, max_row=3 + len(table.rows)),
                            titles_from_data=True)
@@ -167,7 +177,7 @@ def to_xlsx(tables: list[Table], title: str, charts: bool = False) -> bytes:
         elif table.name == "theo-cong":
             chart = BarChart()
             chart.type = "bar"
-            chart.title = "Tỷ lệ phát theo lịch (%)"
+            chart.title = say(N_("Share of scheduled airtime shown (%)"))
             col = keys.index("shown_share") + 1
             chart.add_data(Reference(ws, min_col=col, min_row=3, max_row=3 + len(table.rows)),
                            titles_from_data=True)

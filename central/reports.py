@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from kiosk.store import parse_iso
 
 from central import schema as t
+from central.alert_messages import N_
 from central.checks import CentralError, NotFound
 from central.db import transaction
 
@@ -40,6 +41,13 @@ LINK_STATES = ("online", "offline")
 SHOWN_OUTCOMES = ("completed", "skipped", "preempted")
 OFFLINE_AFTER_INTERVALS = 2.5
 MAX_PERIOD_DAYS = 400
+
+
+def say(msgid: str, **params) -> str:
+    """In the report's language (Vietnamese), through central's catalogue."""
+    from central.report_tables import say as said
+
+    return said(msgid, **params)
 
 
 class ReportError(CentralError):
@@ -183,26 +191,30 @@ class Period:
         return {"from": self.first.isoformat(), "to": self.last.isoformat(), "days": self.days}
 
 
-def _parse_day(text, what: str) -> date:
+def _parse_day(text, message: str) -> date:
     if isinstance(text, date):
         return text
     try:
         return date.fromisoformat(str(text).strip())
     except ValueError:
-        raise ReportError(f"ngày {what} không hợp lệ: {text!r} (viết YYYY-MM-DD, "
-                          f"ví dụ 2026-11-01)") from None
+        raise ReportError(say(message, day=repr(text))) from None
 
 
 def period(first, last) -> Period:
     """The period from two dates (YYYY-MM-DD, both included), or a clear refusal."""
     if first in (None, "") or last in (None, ""):
-        raise ReportError("cần cả ngày bắt đầu (--from) và ngày kết thúc (--to), dạng YYYY-MM-DD")
-    a, b = _parse_day(first, "bắt đầu"), _parse_day(last, "kết thúc")
+        raise ReportError(say(N_("Give both the first day (--from) and the last day (--to), "
+                                 "as YYYY-MM-DD.")))
+    a = _parse_day(first, N_("The first day %(day)s is not a date: write YYYY-MM-DD, "
+                             "e.g. 2026-11-01."))
+    b = _parse_day(last, N_("The last day %(day)s is not a date: write YYYY-MM-DD, "
+                            "e.g. 2026-11-30."))
     if b < a:
-        raise ReportError(f"ngày kết thúc {b.isoformat()} trước ngày bắt đầu {a.isoformat()}")
+        raise ReportError(say(N_("The last day %(last)s is before the first day %(first)s."),
+                              last=b.isoformat(), first=a.isoformat()))
     if (b - a).days + 1 > MAX_PERIOD_DAYS:
-        raise ReportError(f"một báo cáo dài nhất {MAX_PERIOD_DAYS} ngày; "
-                          f"khoảng này có {(b - a).days + 1} ngày")
+        raise ReportError(say(N_("A report covers at most %(most)s days; this period has "
+                                 "%(days)s."), most=MAX_PERIOD_DAYS, days=(b - a).days + 1))
     return Period(a, b)
 
 
@@ -212,7 +224,8 @@ def month_period(month: str) -> Period:
         year, mon = (int(p) for p in str(month).strip().split("-"))
         first = date(year, mon, 1)
     except ValueError:
-        raise ReportError(f"tháng không hợp lệ: {month!r} (viết YYYY-MM, ví dụ 2026-11)") from None
+        raise ReportError(say(N_("The month %(month)s is not a month: write YYYY-MM, "
+                                 "e.g. 2026-11."), month=repr(month))) from None
     return Period(first, date(year, mon, calendar.monthrange(year, mon)[1]))
 
 
@@ -223,7 +236,8 @@ def _gates(conn, gate_id: str | None) -> dict[str, dict]:
     gates = {r.id: {"id": r.id, "name": r.name, "province": r.province or "",
                     "faces": json.loads(r.faces or "[]")} for r in conn.execute(q)}
     if gate_id is not None and not gates:
-        raise UnknownGate(f"không có cổng {gate_id!r} (xem: gatecast central gate list)")
+        raise UnknownGate(say(N_("There is no gate %(gate)s (see: gatecast central gates)."),
+                              gate=repr(gate_id)))
     return gates
 
 
@@ -250,7 +264,8 @@ def plays(db, p: Period, gate_id: str | None = None, by: str = "total") -> list[
     `by` says so). `plays` counts items shown (completed, skipped or cut short by a
     higher level); `errors` items that failed to show."""
     if by not in PERIOD_BY:
-        raise ReportError(f"by phải là một trong {', '.join(PERIOD_BY)}")
+        raise ReportError(say(N_("A period is one of: %(choices)s."),
+                              choices=", ".join(PERIOD_BY)))
     d, e, pl, m = t.play_day, t.schedule_entry, t.playlist, t.media
     key = {"total": literal(p.first.isoformat() + "/" + p.last.isoformat()),
            "day": d.c.day, "month": func.substr(d.c.day, 1, 7)}[by].label("period")
@@ -338,14 +353,16 @@ def period_words(p: Period) -> str:
     """'tháng 11/2026' for a whole month, else 'từ 01/11/2026 đến 15/11/2026'."""
     whole = (p.first.day == 1 and p.last == month_period(p.first.strftime("%Y-%m")).last)
     if whole:
-        return f"tháng {p.first.month:02d}/{p.first.year}"
-    return f"từ {p.first:%d/%m/%Y} đến {p.last:%d/%m/%Y}"
+        return say(N_("month %(month)s"), month=f"{p.first.month:02d}/{p.first.year}")
+    return say(N_("from %(first)s to %(last)s"), first=f"{p.first:%d/%m/%Y}",
+               last=f"{p.last:%d/%m/%Y}")
 
 
 def monthly_title(report: dict) -> str:
     p = Period(date.fromisoformat(report["period"]["from"]),
                date.fromisoformat(report["period"]["to"]))
-    return f"Báo cáo hoạt động cụm thông tin điện tử công cộng tại cửa khẩu, {period_words(p)}"
+    return say(N_("Report on the public electronic information clusters at the border gates, "
+                  "%(period)s"), period=period_words(p))
 
 
 def monthly(db, p: Period) -> dict:

@@ -153,9 +153,9 @@ def test_time_is_split_at_local_midnight(desk):
 
 @pytest.mark.parametrize("first,last,message", [
     ("2026-11-30", "2026-11-01", "trước ngày bắt đầu"),
-    ("2026-13-01", "2026-12-01", "ngày bắt đầu không hợp lệ"),
-    ("2026-11-01", "30/11/2026", "ngày kết thúc không hợp lệ"),
-    ("", "2026-11-01", "cần cả ngày bắt đầu"),
+    ("2026-13-01", "2026-12-01", "Ngày bắt đầu '2026-13-01' không hợp lệ"),
+    ("2026-11-01", "30/11/2026", "Ngày kết thúc '30/11/2026' không hợp lệ"),
+    ("", "2026-11-01", "Cần cả ngày bắt đầu"),
     ("2024-01-01", "2026-11-01", "dài nhất 400 ngày"),
 ])
 def test_bad_periods_are_refused_with_the_reason(first, last, message):
@@ -164,7 +164,7 @@ def test_bad_periods_are_refused_with_the_reason(first, last, message):
 
 
 def test_an_unknown_gate_is_named(desk):
-    with pytest.raises(reports.ReportError, match="không có cổng 'nowhere'"):
+    with pytest.raises(reports.ReportError, match="Không có cổng 'nowhere'"):
         reports.uptime(desk["central"].db, reports.period("2026-11-01", "2026-11-02"), "nowhere")
 
 
@@ -264,9 +264,9 @@ def test_report_commands_write_csv_json_and_xlsx(desk, runner, tmp_path):
     for args, message in (
             (("plays", "--from", "2026-11-30", "--to", "2026-11-01"), "trước ngày bắt đầu"),
             (("uptime", "--from", "1/11/2026", "--to", "2026-11-30"), "không hợp lệ"),
-            (("uptime", "--gate", "nowhere", *period), "không có cổng 'nowhere'"),
+            (("uptime", "--gate", "nowhere", *period), "Không có cổng 'nowhere'"),
             (("monthly", "--month", "2026-13", "--output", str(tmp_path / "x.pdf")),
-             "tháng không hợp lệ")):
+             "Tháng '2026-13' không hợp lệ")):
         result = report(*args, ok=False)
         assert result.exit_code == 1 and message in result.output, result.output
     assert not (tmp_path / "x.pdf").exists()
@@ -299,8 +299,8 @@ def test_reports_api_answers_json_to_people_only(desk, central_server):
     assert json.loads(r.data)["province"]["plays"] == 2
     for query, status, message in (("plays?from=2026-11-30&to=2026-11-01", 400, "trước"),
                                    ("uptime?from=2026-11-01&to=2026-11-30&gate=x", 404,
-                                    "không có cổng 'x'"),
-                                   ("monthly?month=11-2026", 400, "tháng không hợp lệ")):
+                                    "Không có cổng 'x'"),
+                                   ("monthly?month=11-2026", 400, "Tháng '11-2026' không hợp lệ")):
         r = http.request("GET", f"{url}/{query}", headers=central.viewer_auth)
         assert r.status == status and message in json.loads(r.data)["error"], r.data
 
