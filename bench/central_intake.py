@@ -241,8 +241,9 @@ def run(args, database_url: str) -> None:
         settings = load_central_settings(config_file=config, state_dir=state, env={})
         repository_for(settings).init()
         db = open_central_db(settings)
-        tokens = {f"gate-{i:05d}": add_gate(db, f"gate-{i:05d}", f"Gate {i}", "Lạng Sơn", [1, 2])
-                  for i in range(args.gates)}
+        with db.transaction(write=True) as conn:  # one commit for the fleet
+            tokens = {f"gate-{i:05d}": add_gate(conn, f"gate-{i:05d}", f"Gate {i}",
+                                                "Lạng Sơn", [1, 2]) for i in range(args.gates)}
         db.close()
         with served_central(state, tmp / "serve.log", args.workers, args.threads,
                             config=config) as url:

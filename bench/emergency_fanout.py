@@ -181,7 +181,9 @@ async def fanout(port, ssl_ctx, gates, state_dir, publish_url, settle_s, base_ve
     if proc.returncode:
         raise RuntimeError("the publisher failed:\n" + err.decode())
     marks = json.loads(out.decode().strip().splitlines()[-1])
-    await asyncio.wait(tasks, timeout=120)
+    # A gate not told within a minute is as missed as one never told (target 2 s),
+    # and the bench stays within 5 minutes.
+    await asyncio.wait(tasks, timeout=60)
     marks["nginx_cpu"] = cpu_seconds(str(state_dir.parent / "nginx")) - cpu["nginx"]
     marks["gates_cpu"] = time.process_time() - cpu["gates"]
     return marks
@@ -202,8 +204,11 @@ def main() -> None:
         state = tmp / "central"
         central = make_central(state)
         t = time.monotonic()
-        tokens = {f"gate-{i:05d}": add_gate(central.db, f"gate-{i:05d}", f"Gate {i}", "Lạng Sơn",
-                                            [1, 2]) for i in range(args.gates)}
+        # One transaction for the whole fleet (add_gate joins it): a commit per
+        # gate made registering 10,000 take 1-2 minutes of the bench's 5.
+        with central.db.transaction(write=True) as conn:
+            tokens = {f"gate-{i:05d}": add_gate(conn, f"gate-{i:05d}", f"Gate {i}",
+                                                "Lạng Sơn", [1, 2]) for i in range(args.gates)}
         add_group(central.db, "all", "Every gate", list(tokens))
         add_user(central.db, "duty-editor", "editor")
         base = central.repo.version()  # nothing published yet: the emergency is each first
