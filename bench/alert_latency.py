@@ -7,6 +7,10 @@ heartbeats over HTTP, the email goes over STARTTLS with login to aiosmtpd on
 read. Each round the gate comes back (recovery) and then goes silent again.
 
     .venv/bin/python bench/alert_latency.py [--rounds 5] [--gates 200] [--store sqlite|postgresql]
+        [--fleet 10000]
+
+Then what one evaluation of the rules costs for `--fleet` gates that all reported
+(2 faces, a realistic heartbeat), median of 5 (0: skip).
 
 Last line: `alert_latency_s: X` (the worst round; target <= 10).
 """
@@ -49,9 +53,47 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--gates", type=int, default=200, help="other gates that keep reporting")
     ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
+    ap.add_argument("--fleet", type=int, default=10000,
+                    help="gates for the evaluation cost (0: skip)")
     args = ap.parse_args()
+    if args.fleet:
+        with bench_database_url(args.store) as url:
+            evaluation_cost(args.fleet, url)
     with bench_database_url(args.store) as url:
         run(args, url)
+
+
+def evaluation_cost(n: int, url: str) -> None:
+    from sqlalchemy import insert
+
+    from kiosk.store import iso, utcnow
+
+    from central import schema as t
+    from central.alerts import evaluate
+    from central.db import transaction
+
+    beat = {**BEAT, "release_version": 3, "last_good_release_version": 3,
+            "faces": [{"face_id": f, "power": "on", "blanked": 0, "playing_sha256": "a" * 64,
+                       "playing_name": "Bản tin an toàn giao thông.mp4"} for f in (1, 2)],
+            "errors": [{"id": i, "at": iso(utcnow()), "code": "mpv_error", "face_id": 1,
+                        "message": "mpv: lỗi giải mã khung hình " * 3} for i in range(5)]}
+    with tempfile.TemporaryDirectory() as tmp:
+        c = make_central(Path(tmp) / "central", central_database_url=url)
+        now = iso(utcnow())
+        with transaction(c.db, write=True) as conn:
+            conn.execute(insert(t.gate), [{"id": f"g{i:05d}", "name": f"Cổng {i}",
+                                           "faces": "[1, 2]"} for i in range(n)])
+            conn.execute(insert(t.gate_status), [{
+                "gate_id": f"g{i:05d}", "last_heartbeat_at": now, "release_version": 3,
+                "last_good_release_version": 3, "heartbeat": json.dumps(beat)} for i in range(n)])
+        times = []
+        for _ in range(6):
+            start = time.perf_counter()
+            evaluate(c.db, c.settings)
+            times.append(time.perf_counter() - start)
+        c.db.close()
+    print(f"one evaluation of {n} gates: first {times[0]:.2f} s (parses every heartbeat), "
+          f"then median {statistics.median(times[1:]):.2f} s", flush=True)
 
 
 def run(args, url: str) -> None:
