@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import socket
-import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -31,8 +30,8 @@ import urllib3
 
 log = logging.getLogger("gatecast.central.feed")
 
-# Requests written per send; their answers are read meanwhile by another
-# thread, so no batch size can deadlock with nginx.
+# Requests written before their answers are read: small enough that the
+# requests of one batch always fit the socket buffers (no deadlock with nginx).
 BATCH = 256
 
 
@@ -62,41 +61,24 @@ class NchanFeed:
         accepted. An emergency for every gate is one message per gate: they go
         pipelined over one keep-alive connection (HTTP/1.1), tens of
         microseconds each, where a request-answer round trip each costs ten
-        times more (measured in bench/emergency_fanout.py). A thread reads the
-        answers while this one writes, so nginx never waits for the publisher
-        between batches (on a busy host each such wait is a scheduling delay:
-        40 batches of 10,000 gates cost a second that way)."""
+        times more (measured in bench/emergency_fanout.py)."""
         items = sorted(versions.items())
-        counted = {"accepted": 0, "error": None}
+        accepted = 0
         try:
             with socket.create_connection((self._host, self._port), timeout=self.timeout) as s:
                 answers = s.makefile("rb")
-
-                def read_answers():
-                    try:
-                        for gate, _ in items:
-                            status = _read_answer(answers)
-                            if status in (201, 202):
-                                counted["accepted"] += 1
-                            else:
-                                log.warning("change feed refused gate %s: HTTP %s", gate, status)
-                    except OSError as e:
-                        counted["error"] = e
-
-                reader = threading.Thread(target=read_answers, name="feed-answers", daemon=True)
-                reader.start()
-                try:
-                    for start in range(0, len(items), BATCH):
-                        s.sendall(b"".join(self._request(gate, version)
-                                           for gate, version in items[start:start + BATCH]))
-                finally:
-                    reader.join()
+                for start in range(0, len(items), BATCH):
+                    batch = items[start:start + BATCH]
+                    s.sendall(b"".join(self._request(gate, version) for gate, version in batch))
+                    for gate, _ in batch:
+                        status = _read_answer(answers)
+                        if status in (201, 202):
+                            accepted += 1
+                        else:
+                            log.warning("change feed refused gate %s: HTTP %s", gate, status)
         except OSError as e:
             raise FeedError(f"the change feed at {self.publish_url} cannot be reached: {e}") from e
-        if counted["error"] is not None:
-            raise FeedError(f"the change feed at {self.publish_url} stopped answering: "
-                            f"{counted['error']}") from counted["error"]
-        return counted["accepted"]
+        return accepted
 
     def _request(self, gate_id: str, version: int) -> bytes:
         body = json.dumps({"version": version}).encode()

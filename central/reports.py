@@ -19,6 +19,7 @@ shown content: shown + error + outage (not power schedule, not the kill switch).
 from __future__ import annotations
 
 import calendar
+import functools
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -64,12 +65,20 @@ def _increment(conn, table, rows: list[dict], keys: tuple[str, ...], sums: tuple
     """Add `sums` to the rows with these keys, creating them: one statement for all."""
     if not rows:
         return
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
-    stmt = insert.on_conflict_do_update(
-        index_elements=list(keys),
-        set_={c: table.c[c] + insert.excluded[c] for c in sums})
+    stmt = _increment_statement(conn.dialect.name, table, keys, sums)
     # A fixed order of keys keeps two transactions from deadlocking on PostgreSQL.
     conn.execute(stmt, sorted(rows, key=lambda r: tuple(r[k] for k in keys)))
+
+
+@functools.lru_cache(maxsize=32)
+def _increment_statement(dialect: str, table, keys: tuple[str, ...], sums: tuple[str, ...]):
+    # Built once per shape, like central.db's upserts: `excluded` copies every
+    # column of the table, which made building it per heartbeat cost more than
+    # the rest of the heartbeat's intake (bench/report_cost.py).
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    return insert.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: table.c[c] + insert.excluded[c] for c in sums})
 
 
 def _instant(text: str | None) -> datetime | None:
