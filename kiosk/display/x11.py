@@ -4,6 +4,7 @@ order configured. Screenshots grab the root window."""
 
 from __future__ import annotations
 
+import re
 import socket
 
 from kiosk.display.base import Display, DisplayError
@@ -39,9 +40,7 @@ class X11Display(Display):
         return None
 
     def mpv_args(self, picture: Picture) -> list[str]:
-        r, o = picture.region, picture.output
-        return [*self._vo_args("gpu"), "--fullscreen=no",
-                f"--geometry={r.width}x{r.height}+{o.x + r.x}+{r.y}",
+        return [*self._vo_args("gpu"), "--fullscreen=no", f"--geometry={window_geometry(picture)}",
                 f"--x11-name=gatecast-{picture.name}", f"--title=gatecast {picture.name}"]
 
     def capture(self, output: OutputConfig, path: str) -> None:
@@ -60,3 +59,21 @@ class X11Display(Display):
         return env
 
 
+
+
+_GEOMETRY = re.compile(r"^--geometry=(\d+)x(\d+)\+(-?\d+)\+(-?\d+)$")
+
+
+def window_geometry(picture: Picture) -> str:
+    """WxH+X+Y of a picture's (or a band's) window: the output's offset plus the
+    region. An output whose own mpv_args put its window elsewhere at another size
+    (`gatecast demo` shrinks both outputs into two windows on a desktop) moves
+    and scales the region with it, so a band lands on its picture's window."""
+    r, o = picture.region, picture.output
+    found = [m for m in map(_GEOMETRY.match, o.mpv_args) if m]
+    if not found:
+        return f"{r.width}x{r.height}+{o.x + r.x}+{r.y}"
+    w, h, x, y = (int(v) for v in found[-1].groups())
+    ow, oh = o.size
+    sx, sy = w / ow, h / oh
+    return f"{round(r.width * sx)}x{round(r.height * sy)}+{x + round(r.x * sx)}+{y + round(r.y * sy)}"

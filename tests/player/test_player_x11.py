@@ -69,3 +69,23 @@ def test_regions_on_two_outputs_under_x11(gate, state_dir, tmp_path, monkeypatch
     # Face 3 is dark: its whole output is black, read from the screen itself.
     with Image.open(shots / "face-3.png") as im:
         assert im.convert("RGB").getextrema() == ((0, 0), (0, 0), (0, 0))
+
+
+def test_a_band_window_follows_an_output_window_moved_and_shrunk_by_its_mpv_args():
+    """`gatecast demo` shows each 1280x720 output in a 640x360 window at
+    (20 + 660 i, 40) through the outputs' mpv_args: a band's window is placed
+    and scaled with it (without such args: the output's offset plus the region)."""
+    from kiosk.display.x11 import window_geometry
+    from kiosk.settings import Picture, Region, check_layout
+
+    layout = check_layout({"display": "x11", "outputs": [
+        {"name": "left", "width": 1280, "height": 720},
+        {"name": "right", "width": 1280, "height": 720,
+         "mpv_args": ["--fullscreen=no", "--geometry=640x360+680+40", "--autofit=640x360"]}],
+        "faces": [{"id": 1, "name": "a", "output": "left"}, {"id": 2, "name": "b", "output": "right"}]})
+    left, right = layout.pictures
+    band = Region(0, 720 - 58, 1280, 58)
+    assert window_geometry(left) == "1280x720+0+0"
+    assert window_geometry(Picture("band-face-1", left.output, band, (1,))) == "1280x58+0+662"
+    assert window_geometry(right) == "640x360+680+40"
+    assert window_geometry(Picture("band-face-2", right.output, band, (2,))) == "640x29+680+371"
