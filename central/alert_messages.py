@@ -72,6 +72,15 @@ def _duration(seconds: float, lang: str) -> str:
     return translate("%(h)s h %(m)s min", lang, h=minutes // 60, m=minutes % 60)
 
 
+def number(value, lang: str = LANGUAGE) -> str:
+    """84,2 in Vietnamese, 84.2 in English; 500.0 is 500."""
+    from babel.numbers import format_decimal
+
+    if not isinstance(value, (int, float)):
+        return "?"
+    return format_decimal(value, format="#,##0.#", locale=lang)
+
+
 def describe(alert: dict, zone: str, lang: str = LANGUAGE) -> str:
     """The alert's detail in a sentence."""
     d, face = alert.get("detail") or {}, alert.get("face_id")
@@ -89,16 +98,17 @@ def describe(alert: dict, zone: str, lang: str = LANGUAGE) -> str:
                          "is black.", lang, face=face, time=local_time(d.get("taken_at"), zone))
     if kind == "temperature":
         return translate("CPU at %(temp)s °C (alert above %(limit)s °C).", lang,
-                         temp=d.get("temp_c"), limit=d.get("limit_c"))
+                         temp=number(d.get("temp_c"), lang), limit=number(d.get("limit_c"), lang))
     if kind == "under_voltage":
         return translate("The controller reports under-voltage: check its power supply.", lang)
     if kind == "disk_low":
         return translate("%(free)s MB free in the gate's state folder (alert below %(limit)s MB).",
-                         lang, free=d.get("free_mb"), limit=d.get("limit_mb"))
+                         lang, free=number(d.get("free_mb"), lang),
+                         limit=number(d.get("limit_mb"), lang))
     if kind == "clock_unsynced":
         if d.get("skew_s") is not None:
             return translate("The controller's clock is not synchronised (%(skew)s s from "
-                             "central's).", lang, skew=d.get("skew_s"))
+                             "central's).", lang, skew=number(d.get("skew_s"), lang))
         return translate("The controller's clock is not synchronised.", lang)
     if kind == "sync_failing":
         return translate("Sync has failed since %(time)s: %(reason)s", lang,

@@ -29,6 +29,7 @@ import threading
 from datetime import datetime
 from typing import Iterable
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, or_, select, update
 
 from kiosk.store import iso, parse_iso, utcnow
@@ -45,7 +46,6 @@ CHANNELS = ("email", "webhook")
 STATES = ("pending", "open", "resolved")
 # Who may acknowledge an alert and manage who is told.
 ACK_ROLE = "operator"
-SUBSCRIBE_ROLE = "admin"
 
 
 # ---- reading the fleet ------------------------------------------------------------
@@ -301,7 +301,7 @@ def get_alert(db, alert_id: int) -> dict:
     with transaction(db) as conn:
         found = rows(conn.execute(select(t.alert).where(t.alert.c.id == alert_id)))
     if not found or found[0]["state"] == "pending":
-        raise NotFound(f"no alert {alert_id}")
+        raise NotFound(_("There is no alert %(id)s.", id=alert_id))
     alert = found[0]
     alert["detail"] = json.loads(alert["detail"] or "{}")
     return alert
@@ -327,7 +327,7 @@ def _check_address(channel: str, address) -> str:
     from urllib.parse import urlsplit
 
     if not isinstance(address, str) or not address.strip() or len(address) > 500:
-        raise CentralError("give an email address or a webhook URL")
+        raise CentralError(_("Give an email address or a webhook URL."))
     address = address.strip()
     if channel == "email":
         try:
@@ -335,11 +335,11 @@ def _check_address(channel: str, address) -> str:
         except (ValueError, IndexError, TypeError):
             parsed = None
         if parsed is None or not parsed.domain or "@" not in address:
-            raise CentralError(f"{address!r} is not an email address")
+            raise CentralError(_("%(address)s is not an email address.", address=address))
     else:
         url = urlsplit(address)
         if url.scheme not in ("http", "https") or not url.hostname:
-            raise CentralError(f"a webhook is an http:// or https:// URL, got {address!r}")
+            raise CentralError(_("A webhook is an http:// or https:// URL, not %(address)s.", address=address))
     return address
 
 
@@ -348,15 +348,15 @@ def add_subscription(db, channel: str, address: str, group_id: str | None = None
     """Tell `address` (email or webhook) of alerts of at least `min_severity` on the
     gates of `group_id` (None: every gate). Returns its id."""
     if channel not in CHANNELS:
-        raise CentralError(f"a subscription is by {' or '.join(CHANNELS)}, not {channel!r}")
+        raise CentralError(_("Alerts are sent by email or webhook, not %(channel)s.", channel=channel))
     if min_severity not in SEVERITIES:
-        raise CentralError(f"severity is one of {', '.join(SEVERITIES)}, not {min_severity!r}")
+        raise CentralError(_("The severity is warning or critical, not %(severity)s.", severity=min_severity))
     address = _check_address(channel, address)
     with transaction(db, write=True) as conn:
         if group_id:
             check_id(group_id, "group")
             if conn.execute(select(t.gate_group.c.id).where(t.gate_group.c.id == group_id)).first() is None:
-                raise NotFound(f"no group {group_id!r}")
+                raise NotFound(_("There is no group %(group)s.", group=group_id))
         sub_id = conn.execute(insert(t.alert_subscription).values(
             channel=channel, address=address, group_id=group_id or None,
             min_severity=min_severity, created_at=iso(utcnow()), created_by=by)
@@ -371,13 +371,20 @@ def list_subscriptions(db) -> list[dict]:
         return rows(conn.execute(select(t.alert_subscription).order_by(t.alert_subscription.c.id)))
 
 
+def subscription_groups(db) -> list[dict]:
+    """The groups a subscription can name (id and name)."""
+    g = t.gate_group.c
+    with transaction(db) as conn:
+        return rows(conn.execute(select(g.id, g.name).order_by(g.name)))
+
+
 def remove_subscription(db, sub_id: int, by: str = "cli") -> None:
     """Stop telling a subscriber; messages still waiting for it are dropped."""
     s = t.alert_subscription.c
     with transaction(db, write=True) as conn:
         found = rows(conn.execute(select(t.alert_subscription).where(s.id == sub_id)))
         if not found:
-            raise NotFound(f"no subscription {sub_id}")
+            raise NotFound(_("There is no subscription %(id)s.", id=sub_id))
         conn.execute(delete(t.alert_delivery).where(t.alert_delivery.c.subscription_id == sub_id))
         conn.execute(delete(t.alert_subscription).where(s.id == sub_id))
         audit(conn, by, "alert.unsubscribe", str(sub_id),

@@ -145,7 +145,7 @@ def test_a_failing_receiver_is_retried_without_losing_or_repeating(alerting, smt
     assert result["opened"] == 1 and result["delivery"] == {"sent": 1, "retry": 1, "failed": 0}
     (mail,) = smtp.messages
     assert "Nhiệt độ bộ điều khiển cao" in mail.message["Subject"]
-    assert "CPU 86.5 °C" in mail.message.get_content()
+    assert "CPU 86,5 °C" in mail.message.get_content()
     assert tick(db, s, now=t0 + timedelta(seconds=10))["delivery"]["sent"] == 0
     assert tick(db, s, now=t0 + timedelta(seconds=16))["delivery"]["retry"] == 1  # 500 again
     assert tick(db, s, now=t0 + timedelta(seconds=40))["delivery"]["retry"] == 0  # pause: 30 s
