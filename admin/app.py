@@ -9,7 +9,6 @@ CONFIG_FILE and override Flask keys.
 from __future__ import annotations
 
 import os
-import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from flask import Flask
 
 from kiosk.settings import load_settings
 from kiosk.store import open_db
+from kiosk.web.security import secret_key
 from kiosk.webassets import static_folder
 
 from admin import db, errors, i18n, security
@@ -40,7 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["gatecast_settings"] = settings
 
     app.config.from_mapping(
-        SECRET_KEY=settings["admin_secret_key"] or _secret_key(settings.state_path),
+        SECRET_KEY=settings["admin_secret_key"] or secret_key(settings.state_path / "admin-secret-key"),
         SESSION_COOKIE_NAME="gatecast_session",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -55,7 +55,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session
         BABEL_DEFAULT_LOCALE=settings["language"] if settings["language"] in i18n.LANGUAGES else "vi",
         BABEL_DEFAULT_TIMEZONE=settings["timezone"],
-        BABEL_TRANSLATION_DIRECTORIES=str(i18n.compiled_catalogues(settings.state_path)),
+        BABEL_TRANSLATION_DIRECTORIES=i18n.compiled_catalogues(settings.state_path),
         JSON_SORT_KEYS=False,
     )
     app.config.update(cfg)
@@ -79,27 +79,3 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     return app
 
-
-def _secret_key(state: Path) -> str:
-    """A random session key kept in the state folder (mode 0600).
-
-    Several gunicorn workers may start at once: the key is written to a
-    temporary file and linked into place, so exactly one key wins and every
-    worker reads that one.
-    """
-    path = state / "admin-secret-key"
-    if not path.exists():
-        state.mkdir(parents=True, exist_ok=True)
-        tmp = state / f".admin-secret-key.{os.getpid()}.{secrets.token_hex(4)}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(secrets.token_hex(32))
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink(missing_ok=True)
-    return path.read_text().strip()

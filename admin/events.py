@@ -202,7 +202,7 @@ class Renderer:
         return names.get(level, str(level))
 
     def duration(self, seconds) -> str:
-        from admin import formatting
+        from kiosk.web import formatting
 
         return formatting.duration(seconds, self._)
 

@@ -12,6 +12,8 @@ from flask_babel import gettext as _
 from flask_login import UserMixin, current_user
 from flask_wtf.csrf import CSRFError
 
+from kiosk.web.security import install_headers
+
 from admin.db import get_db
 from admin.errors import error_response, is_api
 from admin.extensions import csrf, login_manager
@@ -24,11 +26,6 @@ from admin.services import users as user_service
 PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "health.health", "health.favicon", "static"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "media-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
 
 
 class User(UserMixin):
@@ -146,19 +143,5 @@ def init_app(app) -> None:
         return error_response(_("The form expired or did not come from this admin. "
                                 "Reload the page and try again."), 400)
 
-    @app.after_request
-    def headers(resp):
-        resp.headers["Content-Security-Policy"] = CSP
-        resp.headers["X-Frame-Options"] = "DENY"
-        resp.headers["X-Content-Type-Options"] = "nosniff"
-        resp.headers["Referrer-Policy"] = "same-origin"
-        resp.headers["Cross-Origin-Opener-Policy"] = "same-origin"
-        resp.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-        if request.is_secure:
-            # Browsers that saw the admin over HTTPS never try plain HTTP again.
-            resp.headers["Strict-Transport-Security"] = "max-age=31536000"
-        if request.endpoint in ("static", "health.favicon"):
-            resp.headers["Cache-Control"] = "public, max-age=3600"
-        else:
-            resp.headers["Cache-Control"] = "no-store"
-        return resp
+    # The strict CSP and the other headers, shared with the central console.
+    install_headers(app)

@@ -64,7 +64,7 @@ def run(args, url: str) -> None:
         add_entry(c.db, "gate", ids[-1], save_playlist(c.db, "d", "D", [(draft, 5.0)]))
 
         def emergency(kind, target):
-            return publish_emergency(c.db, c.repo, [f"{kind}:{target}"], by=c.approver,
+            return publish_emergency(c.db, c.repo, [f"{kind}:{target}"], by=c.operator,
                                      reason="bench",
                                      minutes=30, texts={"vi": "Tạm dừng thông quan"})
 

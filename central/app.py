@@ -1,9 +1,11 @@
 """The central server's HTTP side (Flask): the TUF repository as static files
 (with HTTP Range, for resumed downloads), the report intake API and change
-notification for gates, and the fleet overview page for people.
+notification for gates, the management API, and the console for people.
 
-Gates authenticate with their own bearer token; people (the overview) with
-HTTP Basic: user name and API token, over TLS terminated by nginx.
+Gates authenticate with their own bearer token; scripts (the management API)
+with HTTP Basic: user name and API token; people in the console (`/`,
+central/console) with a password and a server-side session. All over TLS
+terminated by nginx.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, Response, abort, jsonify, render_template, request, send_from_directory
+from flask import Flask, Response, abort, jsonify, request, send_from_directory
 
 from kiosk.settings import Settings
 from kiosk.store import utcnow
@@ -23,7 +25,7 @@ from kiosk.webassets import static_folder
 
 from central.alerts import AlertLoop
 from central.db import Checkpointer, open_central_db
-from central.fleet import get_gate, overview
+from central.fleet import get_gate
 from central.intake import (
     BadReport,
     prune_heartbeats,
@@ -36,7 +38,7 @@ from central.feed import feed_for
 from central.notify import ReleaseWatch
 from central.repo import Repository
 from central.checks import NotFound
-from central import manage, report_api
+from central import console, manage, report_api
 from central.users import token_matches
 
 log = logging.getLogger("gatecast.central")
@@ -202,15 +204,9 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
     app.register_blueprint(report_api.bp)
     person = manage.person
 
-    @app.get("/")
-    def overview_page():
-        user = person("viewer")
-        gates = overview(db(), settings["central_heartbeat_interval_s"])
-        return render_template("overview.html", gates=gates, user=user, now=utcnow())
-
     @app.get("/screenshots/<gate_id>/<name>")
     def screenshot_file(gate_id, name):
-        person("viewer")
+        person("view")
         get_gate(db(), gate_id)  # only registered ids (no '..') name a folder
         resp = send_from_directory(state_dir / "screenshots" / gate_id, name)
         resp.headers["Cache-Control"] = "private, no-cache"
@@ -220,6 +216,8 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
     def not_found(e):
         return _bad(str(e), 404)
 
+    # ---- people: the console (central/console), at / ------------------------------
+    console.init_app(app, settings)
     return app
 
 

@@ -63,6 +63,32 @@ def central_db(fn):
     return wrapper
 
 
+def acting(right: str):
+    """Add --as NAME and --token (GATECAST_CENTRAL_USER, GATECAST_CENTRAL_TOKEN,
+    else a hidden prompt) and pass the checked user's name as `by`: the one
+    check of every command that acts for a person (central.users.acting_user:
+    the token must be that user's and the role must have `right`). Goes
+    below @central_db."""
+
+    def deco(fn):
+        @click.option("--as", "as_user", envvar="GATECAST_CENTRAL_USER", required=True,
+                      help="Who you act as (GATECAST_CENTRAL_USER); checked with their token.")
+        @click.option("--token", envvar="GATECAST_CENTRAL_TOKEN", prompt="API token",
+                      hide_input=True,
+                      help="That user's API token (better from GATECAST_CENTRAL_TOKEN or the "
+                           "prompt than on the command line).")
+        @functools.wraps(fn)
+        def wrapper(*args, as_user, token, db, **kwargs):
+            from central.users import acting_user
+
+            user = acting_user(db, as_user, token, right)
+            return fn(*args, by=user["name"], db=db, **kwargs)
+
+        return wrapper
+
+    return deco
+
+
 def repo_errors(fn):
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -265,19 +291,61 @@ def user_group():
 
 @user_group.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["viewer", "editor", "approver", "admin"]),
-              required=True)
+@click.option("--role", type=click.Choice(["viewer", "editor", "approver", "operator", "admin"]),
+              required=True,
+              help="editor: prepares content; approver: approves; operator: fleet, kill switch, "
+                   "emergency; admin: everything and users; viewer: reads only.")
 @central_db
 def user_add_cmd(name, role, settings, db):
-    """Add a user and print their API token (shown once).
+    """Add a user; print their console one-time password and API token (shown once).
+
+    The first admin of a new server comes from here (there is no default
+    account). The one-time password must be changed at the first login.
 
     \b
     Example:
         gatecast central user add lan --role approver
     """
-    from central.users import add_user
+    from central.users import add_user, set_one_time_password
 
-    click.echo(add_user(db, name, role))
+    token = add_user(db, name, role)
+    password = set_one_time_password(db, name, "cli")
+    click.echo(f"user {name} ({role}) added")
+    click.echo(f"console one-time password (change it at the first login): {password}")
+    click.echo("API token for scripts (shown once; GATECAST_CENTRAL_TOKEN):")
+    click.echo(token)
+
+
+@user_group.command("password")
+@click.argument("name")
+@central_db
+def user_password_cmd(name, settings, db):
+    """Give a user a new one-time console password (ends their sessions).
+
+    \b
+    Example:
+        gatecast central user password lan
+    """
+    from central.users import set_one_time_password
+
+    click.echo(f"console one-time password: {set_one_time_password(db, name, 'cli')}")
+
+
+@user_group.command("list")
+@central_db
+def user_list_cmd(settings, db):
+    """Every user, their role, and whether they are disabled.
+
+    \b
+    Example:
+        gatecast central user list
+    """
+    from central.users import list_users
+
+    for u in list_users(db):
+        state = "disabled" if u["disabled"] else "active"
+        click.echo(f"{u['name']:24} {u['role']:9} {state}  last login "
+                   f"{u['last_login_at'] or 'never'}")
 
 
 @user_group.command("token")
@@ -365,15 +433,15 @@ def media_list_cmd(media_state, settings, db):
 
 @media_group.command("approve")
 @click.argument("sha")
-@click.option("--as", "by", required=True, envvar="GATECAST_CENTRAL_USER",
-              help="Approving user (approver or admin role).")
 @central_db
+@acting("approve")
 def media_approve_cmd(sha, by, settings, db):
-    """Approve media for publishing (SHA: at least 8 hex digits).
+    """Approve media for publishing (SHA: at least 8 hex digits). An approver
+    or admin, never the person who uploaded it (four eyes).
 
     \b
     Example:
-        gatecast central media approve 3f2a9c1e --as lan
+        GATECAST_CENTRAL_TOKEN=... gatecast central media approve 3f2a9c1e --as lan
     """
     from central.library import approve_media, resolve_media
 
@@ -383,15 +451,14 @@ def media_approve_cmd(sha, by, settings, db):
 
 @media_group.command("retire")
 @click.argument("sha")
-@click.option("--as", "by", required=True, envvar="GATECAST_CENTRAL_USER",
-              help="User retiring it (approver or admin role).")
 @central_db
+@acting("approve")
 def media_retire_cmd(sha, by, settings, db):
-    """Retire media: it leaves every screen at the next publish.
+    """Retire media: it leaves every screen at the next publish (approver or admin).
 
     \b
     Example:
-        gatecast central media retire 3f2a9c1e --as lan
+        GATECAST_CENTRAL_TOKEN=... gatecast central media retire 3f2a9c1e --as lan
     """
     from central.library import resolve_media, retire_media
 
@@ -782,27 +849,6 @@ def publish_cmd(note, gates, groups, settings, db):
     _publish(settings, db, note, gates, groups)
 
 
-def acting_user(fn):
-    """--as USER and --token: who acts, checked against their API token
-    before anything happens (the role is checked by the library call)."""
-
-    @click.option("--as", "by", required=True, envvar="GATECAST_CENTRAL_USER",
-                  help="Who acts (their role is checked).")
-    @click.option("--token", envvar="GATECAST_CENTRAL_TOKEN", prompt="API token",
-                  hide_input=True,
-                  help="That user's API token (better from GATECAST_CENTRAL_TOKEN or the "
-                       "prompt than on the command line).")
-    @functools.wraps(fn)
-    def wrapper(*args, by, token, db, **kwargs):
-        from central.users import user_for_token
-
-        if user_for_token(db, by, token) is None:
-            raise click.ClickException(f"user {by!r} and that API token do not match")
-        return fn(*args, by=by, db=db, **kwargs)
-
-    return wrapper
-
-
 @central.command("emergency")
 @target_options
 @click.option("--text", "texts", multiple=True, help="LANG=TEXT, repeatable.")
@@ -812,7 +858,7 @@ def acting_user(fn):
 @click.option("--faces", default="")
 @click.option("--reason", required=True, help="Why (kept in the audit log).")
 @central_db
-@acting_user
+@acting("emergency")
 @repo_errors
 def emergency_cmd(target, texts, playlist, minutes, faces, reason, by, settings, db):
     """Publish an emergency at once, by itself; it expires by itself.
@@ -842,7 +888,7 @@ def emergency_cmd(target, texts, playlist, minutes, faces, reason, by, settings,
 @click.argument("emergency_id")
 @click.option("--reason", required=True, help="Why it ends early (kept in the audit log).")
 @central_db
-@acting_user
+@acting("emergency")
 @repo_errors
 def emergency_cancel_cmd(emergency_id, reason, by, settings, db):
     """End an emergency early: its gates get their release without it, at once.

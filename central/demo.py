@@ -61,7 +61,7 @@ def publish_sample_content(central_dir: Path, gate: dict, media: dict[str, Path]
     from central.publish import publish
     from central.checks import NotFound
     from central.settings import load_central_settings
-    from central.users import add_user, get_user, reissue_user_token
+    from central.users import add_user, get_user, reissue_user_token, set_one_time_password
 
     settings = load_central_settings(config_file=None, state_dir=central_dir, env={})
     repo = repository_for(settings)
@@ -73,7 +73,10 @@ def publish_sample_content(central_dir: Path, gate: dict, media: dict[str, Path]
         if get_user(db, DEMO_USER):
             user_token = reissue_user_token(db, DEMO_USER, by="demo")
         else:
-            user_token = add_user(db, DEMO_USER, "approver", by="demo")
+            user_token = add_user(db, DEMO_USER, "admin", by="demo")
+        # The console's login for the demo: a fresh one-time password each run.
+        user_token = {"token": user_token,
+                      "password": set_one_time_password(db, DEMO_USER, "demo")}
         try:
             get_gate(db, gate["id"])
             gate_token = reissue_token(db, gate["id"], by="demo")
@@ -81,7 +84,8 @@ def publish_sample_content(central_dir: Path, gate: dict, media: dict[str, Path]
             gate_token = add_gate(db, gate["id"], gate["name"], "Demo", gate["faces"], by="demo")
         sha = {}
         for key, path in media.items():
-            row = add_media(db, central_dir, path, f"demo {path.name}", by="demo")
+            # Uploaded by the demo's desk, approved by the demo user (four eyes).
+            row = add_media(db, central_dir, path, f"demo {path.name}", by="demo-desk")
             if row["state"] != "approved":
                 approve_media(db, row["sha256"], DEMO_USER)
             sha[key] = row["sha256"]
@@ -206,10 +210,13 @@ def central_services(ctx: DemoContext) -> list[Service]:
     outcome = _first_sync(central_dir, port, gate_settings)
 
     central_config = central_dir / "central.toml"
-    central_config.write_text("central_heartbeat_interval_s = 10.0\n", encoding="utf-8")
+    # Plain HTTP on localhost: the console's cookie may go without TLS here only.
+    central_config.write_text("central_heartbeat_interval_s = 10.0\n"
+                              "central_secure_cookie = false\n", encoding="utf-8")
     env = {k: v for k, v in ctx.base_env().items() if k not in ("GATECAST_STATE_DIR",
                                                                  "GATECAST_CONFIG")}
-    ctx.notes.append(f"central server {url}/ (user {DEMO_USER}, token {user_token}); "
+    ctx.notes.append(f"central console {url}/ (user {DEMO_USER}, one-time password "
+                     f"{user_token['password']}; API token {user_token['token']}); "
                      f"the demo content came from it as a signed release: first sync {outcome}")
     ctx.notes.append(f"central: gatecast central gates --state {central_dir}; "
                      f"gate: gatecast sync --status --state {ctx.state_dir} "
@@ -218,7 +225,7 @@ def central_services(ctx: DemoContext) -> list[Service]:
         Service("central", [ctx.gatecast, "central", "serve", "--state", str(central_dir),
                             "--config", str(central_config), "--bind", f"127.0.0.1:{port}",
                             "--workers", "1", "--threads", "16"], env,
-                note=f"{url}/ — fleet overview, signed repository, report API",
+                note=f"{url}/ — the console, signed repository, report API",
                 ready=lambda: _answers(f"{url}/healthz")),
         Service("sync", [ctx.gatecast, "sync"], ctx.base_env(),
                 note="pulls signed releases, sends heartbeats, proof of play, screenshots"),

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from kiosk.mediastore import MediaStore, MediaStoreError, check_sha256
 from kiosk.store import iso, utcnow
@@ -20,9 +20,9 @@ from kiosk.store import iso, utcnow
 from central import schema as t
 from central.checks import CentralError, NotFound, check_id, check_name
 from central.db import insert_or_update, row, rows, transaction
-from central.users import audit, require_role
+from central.users import audit, require_right
 
-MEDIA_STATES = ("uploaded", "approved", "retired")
+MEDIA_STATES = ("uploaded", "approved", "rejected", "retired")
 MAX_TEXT_SPEC_BYTES = 64 * 1024
 
 
@@ -130,7 +130,7 @@ def slide_background(state_dir, sha256: str) -> str | None:
 
 def approve_media(db, sha256: str, by: str) -> dict:
     with transaction(db, write=True) as conn:
-        require_role(conn, by, "approver")
+        require_right(conn, by, "approve")
         if get_media(conn, sha256)["state"] == "retired":
             raise CentralError(f"{sha256} is retired; upload it again to reuse it")
         conn.execute(update(t.media).where(t.media.c.sha256 == sha256).values(
@@ -142,7 +142,7 @@ def approve_media(db, sha256: str, by: str) -> dict:
 def retire_media(db, sha256: str, by: str) -> dict:
     """Take media off every screen at the next publish (and out of new playlists)."""
     with transaction(db, write=True) as conn:
-        require_role(conn, by, "approver")
+        require_right(conn, by, "approve")
         get_media(conn, sha256)
         conn.execute(update(t.media).where(t.media.c.sha256 == sha256).values(
             state="retired", retired_at=iso(utcnow()), retired_by=by))
@@ -192,3 +192,11 @@ def get_playlist(db, playlist_id: str) -> dict:
             select(t.playlist_item).where(t.playlist_item.c.playlist_id == playlist_id)
             .order_by(t.playlist_item.c.position)))
     return playlist
+
+
+def media_counts(db) -> dict[str, int]:
+    """How many media items are in each state (the console's overview)."""
+    with transaction(db) as conn:
+        found = dict(conn.execute(select(t.media.c.state, func.count())
+                                  .group_by(t.media.c.state)).all())
+    return {state: found.get(state, 0) for state in MEDIA_STATES}

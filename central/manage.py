@@ -10,16 +10,19 @@ be ridden from another site.
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, Response, abort, current_app, jsonify, request
 
 from central.checks import CentralError, Forbidden, NotFound
-from central.users import ROLES, user_for_token
+from central.users import has_right, user_for_token
 
 bp = Blueprint("manage", __name__, url_prefix="/api/v1/manage")
 
 
-def person(role: str) -> dict:
-    """The authenticated user, if their role includes `role`; else 401/403."""
+def person(right: str) -> dict:
+    """The authenticated user, if their role has `right` (central/users.py
+    RIGHTS); else 401/403."""
     auth = request.authorization
     user = None
     if auth is not None and auth.type == "basic" and auth.username and auth.password:
@@ -28,9 +31,9 @@ def person(role: str) -> dict:
         abort(Response('{"error": "log in with your user name and API token"}', 401,
                        mimetype="application/json",
                        headers={"WWW-Authenticate": 'Basic realm="gatecast central"'}))
-    if ROLES.index(user["role"]) < ROLES.index(role):
-        abort(Response(f'{{"error": "this needs the {role} role"}}', 403,
-                       mimetype="application/json"))
+    if not has_right(user["role"], right):
+        abort(Response(json.dumps({"error": f"your role ({user['role']}) lacks the right: {right}"}),
+                       403, mimetype="application/json"))
     return user
 
 
@@ -70,7 +73,7 @@ def central_error(e):
 def media_list():
     from central.library import list_media
 
-    person("viewer")
+    person("view")
     return jsonify(list_media(db(), request.args.get("state")))
 
 
@@ -82,7 +85,7 @@ def media_upload():
 
     from central.library import add_media
 
-    user = person("editor")
+    user = person("edit")
     name = request.headers.get("X-Filename")
     if not name:
         raise CentralError("send the file as the body with its name in X-Filename")
@@ -99,7 +102,7 @@ def media_upload():
 def text_add():
     from central.library import add_text
 
-    user = person("editor")
+    user = person("edit")
     data = body()
     row = add_text(db(), current_app.config["SETTINGS"].state_path, data.get("spec") or {},
                    data.get("name") or "text slide", by=user["name"])
@@ -110,7 +113,7 @@ def text_add():
 def media_state(sha256, action):
     from central.library import approve_media, retire_media
 
-    user = person("approver")
+    user = person("approve")
     body()  # a JSON body ({}), so that no cross-site form can approve
     change = {"approve": approve_media, "retire": retire_media}.get(action)
     if change is None:
@@ -123,7 +126,7 @@ def media_state(sha256, action):
 def gates():
     from central.fleet import overview
 
-    person("viewer")
+    person("view")
     return jsonify(overview(db(), current_app.config["SETTINGS"]["central_heartbeat_interval_s"]))
 
 
@@ -131,7 +134,7 @@ def gates():
 def gate_add():
     from central.fleet import add_gate
 
-    user = person("admin")
+    user = person("gates")
     data = body()
     token = add_gate(db(), data.get("id"), data.get("name"), data.get("province", ""),
                      data.get("faces", [1]), by=user["name"])
@@ -142,7 +145,7 @@ def gate_add():
 def group_save():
     from central.fleet import add_group
 
-    user = person("admin")
+    user = person("gates")
     data = body()
     add_group(db(), data.get("id"), data.get("name", ""), data.get("gates", []), by=user["name"])
     return jsonify({"id": data.get("id")}), 201
@@ -153,7 +156,7 @@ def group_save():
 def playlist_save(playlist_id):
     from central.library import save_playlist
 
-    user = person("editor")
+    user = person("edit")
     data = body()
     items = data.get("items")
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
@@ -177,7 +180,7 @@ ASSIGN_FIELDS = {
 def assign(kind):
     from central import assign as a
 
-    user = person("editor")
+    user = person("edit")
     if kind not in ASSIGN_FIELDS:
         abort(404)
     data = body()
@@ -206,7 +209,7 @@ def assign(kind):
 def unassign(kind, row_id):
     from central.assign import remove
 
-    user = person("editor")
+    user = person("edit")
     table = {"entry": "schedule_entry", "fallback": "fallback", "power": "power_window",
              "notice": "notice"}.get(kind)
     if table is None:
@@ -233,7 +236,7 @@ def _ids(data: dict, key: str) -> list[str]:
 def publish():
     from central.publish import publish as do_publish
 
-    user = person("editor")
+    user = person("edit")
     data = body()
     # {"gates": [...], "groups": [...]} scopes it; neither: every gate.
     return jsonify(_result(do_publish(db(), repo(), by=user["name"],
@@ -254,9 +257,9 @@ def _targets(data: dict) -> list:
 def emergency():
     """Published by itself at once (central.publish.publish_emergency);
     "reason" is required and audited with the user."""
-    from central.publish import EMERGENCY_ROLE, publish_emergency
+    from central.publish import EMERGENCY_RIGHT, publish_emergency
 
-    user = person(EMERGENCY_ROLE)
+    user = person(EMERGENCY_RIGHT)
     data = body()
     eid, result = publish_emergency(
         db(), repo(), _targets(data), by=user["name"], reason=str(data.get("reason") or ""),
@@ -268,9 +271,9 @@ def emergency():
 @bp.post("/emergency/<emergency_id>/cancel")
 def emergency_cancel(emergency_id):
     """End an emergency early; "reason" is required and audited."""
-    from central.publish import EMERGENCY_ROLE, cancel_emergency
+    from central.publish import EMERGENCY_RIGHT, cancel_emergency
 
-    user = person(EMERGENCY_ROLE)
+    user = person(EMERGENCY_RIGHT)
     data = body()
     result = cancel_emergency(db(), repo(), emergency_id, by=user["name"],
                               reason=str(data.get("reason") or ""), feed=feed())

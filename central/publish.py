@@ -42,11 +42,11 @@ from central.fleet import check_target, gates_of_target, list_gates
 from central.library import get_media, library_store, slide_background
 from central.repo import Repository, TargetSpec
 from central.checks import CentralError
-from central.users import audit, require_role
+from central.users import audit, require_right
 
 # Who may publish an emergency alone (no second pair of eyes): the role the
 # management API and the CLI both check.
-EMERGENCY_ROLE = "editor"
+EMERGENCY_RIGHT = "emergency"  # operator, admin (central/users.py)
 
 FORMAT = 1
 
@@ -362,7 +362,7 @@ def publish_emergency(store: Store, repo: Repository, targets, *, by: str, reaso
 
     now = now or utcnow()
     with store.transaction(write=True) as conn:
-        require_role(conn, by, EMERGENCY_ROLE)
+        require_right(conn, by, EMERGENCY_RIGHT)
         clean = em.check(conn, targets, minutes=minutes, texts=texts,
                          playlist_id=playlist_id, faces=faces, reason=reason)
         if clean["playlist_id"]:
@@ -412,7 +412,7 @@ def cancel_emergency(store: Store, repo: Repository, emergency_id: str, *, by: s
 
     now = now or utcnow()
     with store.transaction(write=True) as conn:
-        require_role(conn, by, EMERGENCY_ROLE)
+        require_right(conn, by, EMERGENCY_RIGHT)
         found = em.mark_cancelled(conn, emergency_id, by=by, reason=reason, now=now)
         audit(conn, by, "emergency.cancel", emergency_id,
               {"reason": " ".join(str(reason).split()), "gates": found["gates"]})

@@ -32,17 +32,52 @@ def _target_index(table: str) -> Index:
     return Index(f"{table}_target", "target_kind", "target_id")
 
 
-# People who manage content. role: viewer | editor | approver | admin.
-# token_hash: sha256 of a random API token shown once.
+# People who manage content (central/users.py): role viewer | editor |
+# approver | operator | admin. token_hash: sha256 of a random API token shown
+# once (scripts, the CLI); password_hash: werkzeug scrypt (the console).
+# epoch: bumped by a password or role change, ending every console session.
 user = Table(
     "user", metadata,
     Column("name", Text, primary_key=True),
     Column("role", Text, nullable=False),
     Column("token_hash", Text),
     Column("created_at", Text),
+    Column("password_hash", Text),
+    Column("disabled", Integer, nullable=False, server_default="0"),
+    Column("epoch", Integer, nullable=False, server_default="0"),
+    Column("language", Text),
+    Column("timezone", Text),
+    Column("must_change_password", Integer, nullable=False, server_default="0"),
+    Column("created_by", Text),
+    Column("last_login_at", Text),
 )
 
-# The content library. state: uploaded -> approved -> retired.
+# The console's logins (central/console): id is the sha256 of the cookie's token.
+console_session = Table(
+    "console_session", metadata,
+    Column("id", Text, primary_key=True),
+    Column("user_name", Text, nullable=False),
+    Column("epoch", Integer, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("last_seen_at", Text),
+    Column("expires_at", Text, nullable=False),
+    Column("revoked_at", Text),
+    Column("client", Text),
+    Column("user_agent", Text),
+    Index("console_session_user", "user_name"),
+)
+
+# Failed console logins per "user:<name>" and "ip:<address>" (the throttle).
+login_failure = Table(
+    "login_failure", metadata,
+    Column("key", Text, primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("last_at", Text),
+    Column("locked_until", Text),
+)
+
+# The content library. state: uploaded -> approved | rejected; -> retired.
+# valid_from/valid_until: dates (YYYY-MM-DD) outside which it is not shown.
 media = Table(
     "media", metadata,
     Column("sha256", Text, primary_key=True),
@@ -60,6 +95,12 @@ media = Table(
     Column("approved_by", Text),
     Column("retired_at", Text),
     Column("retired_by", Text),
+    Column("language", Text),
+    Column("valid_from", Text),
+    Column("valid_until", Text),
+    Column("rejected_at", Text),
+    Column("rejected_by", Text),
+    Column("reject_reason", Text),
 )
 
 # faces: JSON list of face ids (1..4). token_hash: sha256 of the gate's API

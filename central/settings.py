@@ -46,6 +46,28 @@ CENTRAL_SETTINGS: tuple[Setting, ...] = (
     Setting("central_max_report_mb", "float", 10.0,
             "Largest report (heartbeat, proof-of-play batch, screenshot) accepted, in MiB.",
             "server"),
+    # --- console ------------------------------------------------------------------
+    Setting("central_secret_key", "str", "",
+            "Key that signs the console's session cookie. Empty: a random key kept in "
+            "<state_dir>/central-secret-key. Set the same value on every application server "
+            "behind one address.", "console"),
+    Setting("central_session_hours", "float", 12.0,
+            "A console login ends this many hours after it started (logout, a password or "
+            "role change and 'sign out everywhere' end it at once).", "console"),
+    Setting("central_login_max_failures", "int", 5,
+            "Failed console logins (per user name and per address) before the lockout; from "
+            "the third each try waits 2, 4, 8 ... seconds.", "console"),
+    Setting("central_lockout_s", "int", 300,
+            "How long a user name or address is locked after too many failed logins.",
+            "console"),
+    Setting("central_secure_cookie", "bool", True,
+            "Send the console's cookie only over HTTPS (nginx terminates TLS). False only for "
+            "plain-HTTP tests and the demo on localhost.", "console"),
+    Setting("central_timezone", "str", "Asia/Ho_Chi_Minh",
+            "Time zone the console shows times in for a user who has not chosen their own.",
+            "console"),
+    Setting("central_language", "str", "vi",
+            "Language of the console for a user who has not chosen one: vi or en.", "console"),
     # --- store --------------------------------------------------------------------
     Setting("central_database_url", "str", "",
             "Where central keeps its data, as an SQLAlchemy URL: empty for SQLite at "

@@ -1,8 +1,10 @@
-"""Keep the admin's vi and en catalogues complete.
+"""Keep the web apps' vi and en catalogues complete: the gate admin's, the
+central console's and the strings they share (kiosk/web).
 
     .venv/bin/python scripts/admin_catalogues.py           # extract strings, update both .po files
     .venv/bin/python scripts/admin_catalogues.py --check   # exit 1 if a string lacks a translation
     .venv/bin/python scripts/admin_catalogues.py --into DIR   # update copies in DIR/<lang>/...
+    ... --area central                                      # the same for central (or web); default admin
 
 A catalogue whose messages did not change is not rewritten (its
 POT-Creation-Date would otherwise change on every run); tests work on copies
@@ -24,16 +26,23 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGE = ROOT / "admin"
 METHODS = [("**.py", "python"), ("templates/**.html", "jinja2")]
+# area: (the folder whose strings it holds, relative to ROOT; its translations folder)
+AREAS = {
+    "admin": ("admin", "admin/translations"),
+    "central": ("central", "central/translations"),
+    "web": ("kiosk/web", "kiosk/web/translations"),
+}
+AREA = "admin"
 
 
 def extracted() -> Catalog:
-    catalog = Catalog(project="gatecast admin")
+    folder = AREAS[AREA][0]
+    catalog = Catalog(project=f"gatecast {AREA}")
     for filename, lineno, message, comments, context in extract_from_dir(
-            str(PACKAGE), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None,
-                                             "lazy_gettext": None}):
-        catalog.add(message, None, [(f"admin/{filename}", lineno)], auto_comments=comments,
+            str(ROOT / folder), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "translate": None,
+                                                   "lazy_gettext": None}):
+        catalog.add(message, None, [(f"{folder}/{filename}", lineno)], auto_comments=comments,
                     context=context)
     return catalog
 
@@ -44,17 +53,18 @@ def _placeholders(text) -> set[str]:
     return set(re.findall(r"%\([a-z_]+\)[sd]", text if isinstance(text, str) else text[0]))
 
 
-TRANSLATIONS = PACKAGE / "translations"
+def tracked() -> Path:
+    return ROOT / AREAS[AREA][1]
 
 
-def po_path(lang: str, translations: Path = TRANSLATIONS) -> Path:
-    return translations / lang / "LC_MESSAGES" / "messages.po"
+def po_path(lang: str, translations: Path | None = None) -> Path:
+    return (translations or tracked()) / lang / "LC_MESSAGES" / "messages.po"
 
 
-def load(lang: str, translations: Path = TRANSLATIONS) -> Catalog:
+def load(lang: str, translations: Path | None = None) -> Catalog:
     path = po_path(lang, translations)
     if not path.exists():
-        return Catalog(locale=lang, project="gatecast admin")
+        return Catalog(locale=lang, project=f"gatecast {AREA}")
     with open(path, "rb") as f:
         return read_po(f, locale=lang)
 
@@ -77,7 +87,7 @@ def _without_creation_date(po: bytes) -> bytes:
     return b"\n".join(line for line in po.split(b"\n") if not line.startswith(b'"POT-Creation-Date:'))
 
 
-def update(translations: Path = TRANSLATIONS) -> list[Path]:
+def update(translations: Path | None = None) -> list[Path]:
     """Bring both catalogues in `translations` up to date; returns the files written."""
     template = extracted()
     written = []
@@ -102,16 +112,22 @@ def update(translations: Path = TRANSLATIONS) -> list[Path]:
 
 
 def main(argv: list[str]) -> int:
+    global AREA
+    if "--area" in argv:
+        AREA = argv[argv.index("--area") + 1]
+        if AREA not in AREAS:
+            print(f"--area is one of {', '.join(AREAS)}", file=sys.stderr)
+            return 2
     if "--check" in argv:
         problems = {lang: missing(lang) for lang in ("vi", "en")}
         for lang, ids in problems.items():
             for i in ids:
-                print(f"{lang}: untranslated: {i!r}")
+                print(f"{AREA} {lang}: untranslated: {i!r}")
         return 1 if any(problems.values()) else 0
     if "--into" in argv:
         target = Path(argv[argv.index("--into") + 1])
         for lang in ("vi", "en"):  # start from the tracked catalogues, never write them
-            if not po_path(lang, target).exists():
+            if not po_path(lang, target).exists() and po_path(lang).exists():
                 po_path(lang, target).parent.mkdir(parents=True, exist_ok=True)
                 po_path(lang, target).write_bytes(po_path(lang).read_bytes())
         update(target)

@@ -9,25 +9,17 @@ living on until it expires.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import datetime, timedelta
 
 from kiosk.store import iso, utcnow
+from kiosk.web.accounts import needs_touch, new_session_token
+from kiosk.web.accounts import token_hash as _hash
 
 from admin.services import Actor, audit, writing
 
-# last_seen_at is written at most this often (the dashboard asks every 2 s).
-TOUCH_EVERY_S = 60
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def start(db, user: dict, hours: float, client: str = "", user_agent: str = "") -> str:
     """A new session for `user` (a row of admin_user); returns the cookie's token."""
-    token = secrets.token_urlsafe(32)
+    token = new_session_token()
     now = utcnow()
     with writing(db):
         db["admin_session"].insert({
@@ -54,10 +46,11 @@ def user_for(db, token: str) -> dict | None:
         return None
     row = rows[0]
     try:
-        stale = (now - datetime.fromisoformat(row["session_seen"])).total_seconds() > TOUCH_EVERY_S
+        seen = datetime.fromisoformat(row["session_seen"])
     except (TypeError, ValueError):
-        stale = True
-    if stale:
+        seen = None
+    # (The dashboard asks every 2 s; last_seen_at is written once a minute.)
+    if needs_touch(seen, now):
         with writing(db):
             db.execute("UPDATE admin_session SET last_seen_at = ? WHERE id = ?", [iso(now), row["session_id"]])
     return row

@@ -7,26 +7,19 @@ There is no default account: the first admin comes from the first-run page,
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from kiosk.store import iso, parse_iso, utcnow
+from kiosk.web import accounts
+from kiosk.web.accounts import MIN_PASSWORD, hash_password
 
 from admin.services import ROLES, Actor, AdminError, Conflict, NotFound, audit, writing
 
-MIN_PASSWORD = 10
-MAX_PASSWORD = 256
-_USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{2,64}$")
-# Checked against when the user name is unknown, so that a wrong name and a
-# wrong password take the same time (no user enumeration by timing).
-_DUMMY_HASH = generate_password_hash("not a password of anyone")
+__all__ = ["MIN_PASSWORD"]
 TOKEN_PREFIX = "gct_"
-# werkzeug's scrypt (N=2^15): about 0.2 s per login on a Pi-class CPU.
-PASSWORD_METHOD = "scrypt"
 
 
 def has_users(db) -> bool:
@@ -55,20 +48,17 @@ def list_users(db) -> list[dict]:
 
 
 def check_password(password: str) -> str:
-    if not isinstance(password, str) or len(password) < MIN_PASSWORD:
-        raise AdminError(_("The password must have at least %(n)d characters.", n=MIN_PASSWORD),
-                         field="password")
-    if len(password) > MAX_PASSWORD or "\x00" in password:
-        raise AdminError(_("The password is too long or contains invalid characters."),
-                         field="password")
+    problem = accounts.password_problem(password)
+    if problem:
+        raise AdminError(problem, field="password")
     return password
 
 
 def _check_username(username: str) -> str:
     username = (username or "").strip()
-    if not _USERNAME_RE.match(username):
-        raise AdminError(_("A user name has 2-64 letters, digits or . _ @ -, without spaces."),
-                         field="username")
+    problem = accounts.username_problem(username)
+    if problem:
+        raise AdminError(problem, field="username")
     return username
 
 
@@ -90,7 +80,7 @@ def create_user(db, username: str, password: str, role: str, actor: Actor | None
         if by_name(db, username):
             raise Conflict(_("A user named %(name)s already exists.", name=username))
         uid = db["admin_user"].insert({
-            "username": username, "password_hash": generate_password_hash(password, PASSWORD_METHOD),
+            "username": username, "password_hash": hash_password(password),
             "role": role, "language": language, "disabled": 0, "epoch": 0,
             "created_at": iso(utcnow()), "created_by": actor.username if actor else "",
         }).last_pk
@@ -119,7 +109,7 @@ def update_user(db, user_id: int, actor: Actor, *, role: str | None = None,
         if disabled is not None and int(disabled) != user["disabled"]:
             changes["disabled"] = int(disabled)
         if password:
-            changes["password_hash"] = generate_password_hash(check_password(password), PASSWORD_METHOD)
+            changes["password_hash"] = hash_password(check_password(password))
         if not changes:
             return before
         if user["role"] == "admin" and (changes.get("role", "admin") != "admin" or changes.get("disabled")):
@@ -147,7 +137,7 @@ def set_language(db, user_id: int, language: str) -> None:
 def authenticate_password(db, user_id: int, password: str) -> None:
     """Re-check the password of a logged-in user before changing it."""
     user = get(db, user_id)
-    if not check_password_hash(user["password_hash"], (password or "")[:MAX_PASSWORD]):
+    if not accounts.verify(user["password_hash"], password):
         raise AdminError(_("The current password is wrong."), 403, field="current")
 
 
@@ -165,13 +155,7 @@ def _locked_for(db, key: str, now: datetime) -> float:
 def _fail(db, key: str, now: datetime, max_failures: int, lockout_s: int) -> None:
     row = db.execute("SELECT failures FROM admin_login_failure WHERE key = ?", [key]).fetchone()
     failures = (row[0] if row else 0) + 1
-    # Slow down from the third failure (2 s, 4 s, 8 s ...), lock fully at the limit.
-    if failures >= max_failures:
-        delay = lockout_s
-    elif failures >= 3:
-        delay = min(2 ** (failures - 2), lockout_s)
-    else:
-        delay = 0
+    delay = accounts.delay_after(failures, max_failures, lockout_s)
     db.execute(
         "INSERT INTO admin_login_failure(key, failures, last_at, locked_until) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(key) DO UPDATE SET failures = excluded.failures, last_at = excluded.last_at, "
@@ -189,20 +173,18 @@ def authenticate(db, username: str, password: str, client: str, *, max_failures:
     """
     now = now or utcnow()
     name = (username or "").strip()
-    keys = ["user:" + name.lower(), "ip:" + (client or "?")]
+    keys = accounts.throttle_keys(name, client)
     wait = max(_locked_for(db, k, now) for k in keys)
     if wait > 0:
-        raise AdminError(
-            _("Too many failed logins. Try again in %(s)d seconds.", s=int(wait) + 1), 429)
+        raise AdminError(accounts.wait_message(wait), 429)
     user = by_name(db, name) if name else None
-    ok = check_password_hash(user["password_hash"] if user else _DUMMY_HASH,
-                             (password or "")[:MAX_PASSWORD])
+    ok = accounts.verify(user["password_hash"] if user else None, password)
     if not ok or user is None or user["disabled"]:
         with writing(db):
             for k in keys:
                 _fail(db, k, now, max_failures, lockout_s)
             audit.record(db, Actor(name[:64], "", client), "login.failed", name[:64])
-        raise AdminError(_("Wrong user name or password."), 401)
+        raise AdminError(accounts.wrong_login_message(), 401)
     with writing(db):
         db.execute("DELETE FROM admin_login_failure WHERE key = ?", [keys[0]])
         db["admin_user"].update(user["id"], {"last_login_at": iso(now)})

@@ -34,7 +34,9 @@ def accounts(db, monkeypatch):
 
     # Fast hashes for the many logins of the tests; test_passwords_are_hashed
     # checks the production method.
-    monkeypatch.setattr(users, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
+    from kiosk.web import accounts as web_accounts
+
+    monkeypatch.setattr(web_accounts, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
     for name, role in ROLES.items():
         users.create_user(db, name, PASSWORDS[name], role, None, "en")
     return ROLES
@@ -53,13 +55,7 @@ def auth(client):
 @pytest.fixture
 def browser():
     """Debian's chromium through Playwright (its own browsers cannot be downloaded here)."""
-    from playwright.sync_api import sync_playwright
+    from tests.support.browser import chromium
 
-    from tests.support.admin import CHROMIUM, CHROMIUM_ARGS
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+    with chromium() as b:
+        yield b

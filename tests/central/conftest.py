@@ -63,3 +63,21 @@ def central_server(central):
     server = LiveServer(central.settings)
     yield server
     server.close()
+
+
+@pytest.fixture
+def console_app(central, monkeypatch):
+    """The central app (console included) on `central`'s store, for Flask's
+    test client (tests.support.console.Console). Fast password hashes: the
+    production method is checked in test_console.py."""
+    from central.app import create_app
+    from kiosk.web import accounts
+
+    monkeypatch.setattr(accounts, "PASSWORD_METHOD", "pbkdf2:sha256:1000")
+    app = create_app(central.settings)
+    app.config["TESTING"] = True
+    yield app
+    app.extensions["release_watch"].stop()
+    if app.extensions["checkpointer"] is not None:
+        app.extensions["checkpointer"].stop()
+    app.extensions["central_store"].close()

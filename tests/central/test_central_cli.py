@@ -32,8 +32,10 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     state = tmp_path / "central"
     out = run(runner, state, "init", "--offline-keys", str(tmp_path / "usb")).output
     assert "1.root.json" in out and str(tmp_path / "usb") in out
-    approver_token = run(runner, state, "user", "add", "lan", "--role", "approver").output.strip()
-    run(runner, state, "user", "add", "minh", "--role", "editor")
+    approver_token = run(runner, state, "user", "add", "lan", "--role",
+                         "approver").output.strip().splitlines()[-1]
+    editor_token = run(runner, state, "user", "add", "minh", "--role",
+                       "editor").output.strip().splitlines()[-1]
     assert len(approver_token) >= 40
     image = make_image(tmp_path / "welcome.png")
     sha = run(runner, state, "media", "add", str(image)).output.split()[0]
@@ -42,10 +44,14 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     text_sha = run(runner, state, "media", "add", "--text", str(spec)).output.split()[0]
     bad = run(runner, state, "media", "add", str(spec), ok=False)  # JSON is not an image
     assert bad.exit_code == 1 and "slide.json" in bad.output
-    refused = run(runner, state, "media", "approve", sha[:10], "--as", "minh", ok=False)
-    assert refused.exit_code == 1 and "approver role" in refused.output
-    run(runner, state, "media", "approve", sha[:10], "--as", "lan")
-    run(runner, state, "media", "approve", text_sha[:10], "--as", "lan")
+    refused = run(runner, state, "media", "approve", sha[:10], "--as", "minh", "--token",
+                  editor_token, ok=False)
+    assert refused.exit_code == 1 and "right to approve" in refused.output
+    unchecked = run(runner, state, "media", "approve", sha[:10], "--as", "lan", "--token",
+                    editor_token, ok=False)
+    assert unchecked.exit_code == 1 and "do not match" in unchecked.output
+    run(runner, state, "media", "approve", sha[:10], "--as", "lan", "--token", approver_token)
+    run(runner, state, "media", "approve", text_sha[:10], "--as", "lan", "--token", approver_token)
     token = run(runner, state, "gate", "add", "huu-nghi", "--name", "Hữu Nghị",
                 "--province", "Lạng Sơn", "--faces", "1,2").output.strip()
     assert len(token) >= 40
@@ -59,16 +65,18 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     assert both.exit_code == 2 and "exactly one" in both.output
     out = run(runner, state, "publish").output
     assert "1 gate(s) changed" in out and "huu-nghi: release" in out
+    operator_token = run(runner, state, "user", "add", "an", "--role",
+                         "operator").output.strip().splitlines()[-1]
     out = run(runner, state, "emergency", "--gate", "huu-nghi", "--text", "vi=Tạm dừng",
-              "--minutes", "15", "--reason", "drill", "--as", "lan",
-              "--token", approver_token).output
+              "--minutes", "15", "--reason", "drill", "--as", "an",
+              "--token", operator_token).output
     assert "emergency em-" in out and "1 gate(s) changed" in out
     eid = out.split("emergency ", 1)[1].split()[0]
-    out = run(runner, state, "emergency-cancel", eid, "--reason", "drill over", "--as", "lan",
-              "--token", approver_token).output
+    out = run(runner, state, "emergency-cancel", eid, "--reason", "drill over", "--as", "an",
+              "--token", operator_token).output
     assert "1 gate(s) changed" in out
-    again = run(runner, state, "emergency-cancel", eid, "--reason", "x", "--as", "lan",
-                "--token", approver_token, ok=False)
+    again = run(runner, state, "emergency-cancel", eid, "--reason", "x", "--as", "an",
+                "--token", operator_token, ok=False)
     assert again.exit_code == 1 and "already ended" in again.output
     assert "OFFLINE" in run(runner, state, "gates").output
     rotated = run(runner, state, "rotate-key", "timestamp", ok=False)

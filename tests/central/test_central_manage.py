@@ -61,7 +61,7 @@ def test_uploads_may_exceed_the_report_limit_but_not_the_media_limit(tmp_path,
 
 def test_management_api_from_upload_to_emergency(central, central_server, tmp_path):
     people = {role: (f"{role}1", add_user(central.db, f"{role}1", role))
-              for role in ("viewer", "editor", "approver", "admin")}
+              for role in ("viewer", "editor", "approver", "operator", "admin")}
     s = central_server
     png = make_image(tmp_path / "welcome.png").read_bytes()
 
@@ -107,9 +107,11 @@ def test_management_api_from_upload_to_emergency(central, central_server, tmp_pa
     status, published = api(s, "POST", "/publish", people["editor"], body={"note": "first"})
     assert status == 200 and set(published["changed"]) == {"huu-nghi"}
 
-    status, em = api(s, "POST", "/emergency", people["editor"],
-                     body={"gate": "huu-nghi", "texts": {"vi": "Tạm dừng thông quan"},
-                           "minutes": 20, "reason": "drill"})
+    drill = {"gate": "huu-nghi", "texts": {"vi": "Tạm dừng thông quan"}, "minutes": 20,
+             "reason": "drill"}
+    # The emergency right is the operator's and the admin's, not an editor's.
+    assert api(s, "POST", "/emergency", people["editor"], body=drill)[0] == 403
+    status, em = api(s, "POST", "/emergency", people["operator"], body=drill)
     assert status == 201 and em["changed"]["huu-nghi"] > published["changed"]["huu-nghi"]
     status, gates = api(s, "GET", "/gates", people["viewer"])
     assert status == 200 and gates[0]["published_version"] == em["changed"]["huu-nghi"]

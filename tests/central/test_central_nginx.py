@@ -64,7 +64,11 @@ def test_nginx_serves_the_repository_and_proxies_reports(central, nginx, tmp_pat
                               "Content-Type": "application/json"})
     assert r.status == 200 and json.loads(r.data)["ok"] is True
     assert pool.request("POST", "/api/v1/gates/huu-nghi/heartbeat", body=body).status == 401
-    assert pool.request("GET", "/").status == 401  # the overview wants a person
+    # The console wants a person: its login page, over TLS, with the strict CSP.
+    console = pool.request("GET", "/", redirect=False)
+    assert console.status == 302 and "/login" in console.headers["Location"]
+    login = pool.request("GET", "/login")
+    assert login.status == 200 and "script-src 'self'" in login.headers["Content-Security-Policy"]
     plain = urllib3.request("GET", f"http://127.0.0.1:{http_port}/tuf/metadata/timestamp.json",
                             redirect=False, retries=False)
     assert plain.status == 301 and plain.headers["Location"].startswith("https://")

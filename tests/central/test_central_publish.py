@@ -31,9 +31,9 @@ def test_only_approved_media_can_be_published(central, tmp_path):
         central.publish()
     assert central.repo.published_targets() == {}  # nothing half-published
     add_user(central.db, "editor1", "editor")
-    with pytest.raises(Forbidden, match="approver role"):
+    with pytest.raises(Forbidden, match="right to approve"):
         approve_media(central.db, sha, "editor1")
-    with pytest.raises(Forbidden, match="no user"):
+    with pytest.raises(Forbidden, match="No active user nobody"):
         approve_media(central.db, sha, "nobody")
     approve_media(central.db, sha, central.approver)
     result = central.publish()

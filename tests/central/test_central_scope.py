@@ -53,7 +53,7 @@ def test_emergency_to_gate_a_is_not_blocked_by_gate_bs_unapproved_item(central, 
     # gate A has pending work of its own too: it must neither block the
     # emergency nor ride along with it.
     own_draft = pending_on(central, tmp_path, "gate-a", "own.png")
-    token = add_user(central.db, "lan", "editor")
+    token = add_user(central.db, "lan", "operator")
     add_user(central.db, "khach", "viewer")
     config = central.state_dir.parent / f"{central.state_dir.name}.toml"
 
@@ -67,7 +67,7 @@ def test_emergency_to_gate_a_is_not_blocked_by_gate_bs_unapproved_item(central, 
 
     # Who it acts as is checked: a wrong token or a viewer publishes nothing.
     assert "do not match" in emergency("--as", "lan", "--token", "not-the-token", ok=False)
-    assert "editor role" in emergency("--as", "khach", "--token",
+    assert "right to publish an emergency" in emergency("--as", "khach", "--token",
                                       _token_of(central, "khach"), ok=False)
     assert current_release(central.db, "gate-a")["version"] == first["gate-a"]
     assert central.db.scalar("SELECT count(*) FROM emergency") == 0
@@ -142,7 +142,7 @@ def test_a_full_publish_after_emergencies_keeps_their_version(central, tmp_path)
     first = two_gates_published(central, tmp_path)
     for n in range(3):
         made, result = publish_emergency(central.db, central.repo, ["gate:gate-a"],
-                                         by=central.approver, reason=f"lần {n}", minutes=30,
+                                         by=central.operator, reason=f"lần {n}", minutes=30,
                                          texts={"vi": f"Thông báo {n}"})
         assert set(result.changed) == {"gate-a"} and result.unchanged == {"gate-b": first["gate-b"]}
     assert len(document(central, "gate-a")["notices"]) == 3
@@ -159,7 +159,7 @@ def test_emergency_refuses_a_user_without_the_right_and_an_unsaid_reason(central
         publish_emergency(central.db, central.repo, ["gate:gate-a"], by="khach",
                           reason="x", minutes=10, texts={"vi": "x"})
     with pytest.raises(Exception, match="say why"):
-        publish_emergency(central.db, central.repo, ["gate:gate-a"], by=central.approver,
+        publish_emergency(central.db, central.repo, ["gate:gate-a"], by=central.operator,
                           reason=" ", minutes=10, texts={"vi": "x"})
     assert central.db.scalar("SELECT count(*) FROM emergency") == 0
 
@@ -183,13 +183,14 @@ def test_a_gate_pulls_the_emergency_while_another_gate_has_pending_work(
         for gate in gates.values():
             assert gate.pull().outcome == "activated"
         pending_on(central, tmp_path, "gate-b")
-        operator = ("lan", add_user(central.db, "lan", "editor"))
+        operator = ("lan", add_user(central.db, "lan", "operator"))
+        editor = ("minh", add_user(central.db, "minh", "editor"))
 
-        def api(path, body):
+        def api(path, body, person=operator):
             r = http.request("POST", f"{central_server.url}/api/v1/manage{path}",
                              body=json.dumps(body).encode(),
                              headers={"Content-Type": "application/json",
-                                      "Authorization": basic_auth_header(*operator)})
+                                      "Authorization": basic_auth_header(*person)})
             return r.status, json.loads(r.data)
 
         status, err = api("/emergency", {"gate": "gate-a", "texts": {"vi": "Tạm dừng"}})
@@ -208,11 +209,11 @@ def test_a_gate_pulls_the_emergency_while_another_gate_has_pending_work(
         assert gates["gate-b"].release()["version"] == first["gate-b"]
 
         # A scoped publish through the API: gate B is held back with its reason.
-        status, pub = api("/publish", {"gates": ["gate-a", "gate-b"], "note": "scoped"})
+        status, pub = api("/publish", {"gates": ["gate-a", "gate-b"], "note": "scoped"}, editor)
         assert status == 200 and "gate gate-b: not approved" in pub["held"]["gate-b"]
         assert set(pub["unchanged"]) | set(pub["changed"]) == {"gate-a"}
         assert gates["gate-b"].pull().outcome == "unchanged"
-        status, pub = api("/publish", {"groups": "all"})
+        status, pub = api("/publish", {"groups": "all"}, editor)
         assert status == 400 and "list of ids" in pub["error"]
     finally:
         for gate in gates.values():

@@ -12,9 +12,6 @@ import sys
 from pathlib import Path
 
 GATECAST = str(Path(sys.executable).parent / "gatecast")
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
 def start_process(cmd, env, log: Path) -> subprocess.Popen:

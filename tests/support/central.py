@@ -45,6 +45,7 @@ class Central:
     tokens: dict = field(default_factory=dict)  # gate id -> API token
     approver: str = "approver"
     approver_token: str = ""
+    operator: str = "operator"  # has the emergency right (central/users.py RIGHTS)
 
     def gate(self, gate_id: str = "huu-nghi", faces=(1, 2), name: str = "Hữu Nghị") -> str:
         self.tokens[gate_id] = add_gate(self.db, gate_id, name, "Lạng Sơn", faces)
@@ -84,6 +85,8 @@ def central_config(path: Path, **settings) -> Path:
 
 
 def make_central(state_dir: Path, **settings) -> Central:
+    # Plain HTTP on 127.0.0.1 in tests: the console's cookie may travel without TLS.
+    settings.setdefault("central_secure_cookie", False)
     cfg = central_config(state_dir.parent / f"{state_dir.name}.toml", **settings)
     s = load_central_settings(config_file=cfg, state_dir=state_dir, env={})
     repo = repository_for(s)
@@ -91,6 +94,7 @@ def make_central(state_dir: Path, **settings) -> Central:
     db = open_central_db(s)
     c = Central(state_dir, s, db, repo)
     c.approver_token = add_user(db, c.approver, "approver")
+    add_user(db, c.operator, "operator")
     return c
 
 

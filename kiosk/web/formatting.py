@@ -1,10 +1,12 @@
-"""How the admin writes times, sizes and durations: one format everywhere.
+"""How the gate admin and the central console write times, sizes and
+durations: one format everywhere.
 
-Times are shown in the gate's zone as "HH:mm dd/MM/yyyy" (with seconds in the
-logs), the order a Vietnamese reader expects and the same in English; the
-dashboard's script (static/app.js, formatTime) writes exactly the same text
-after a refresh. Sizes and durations pick a unit that gives a readable number
-("350 KB", not "0.0 MB"; "5 giờ", not "0.2 days").
+Times are shown in a zone (the gate's; at central, the viewer's) as
+"HH:mm dd/MM/yyyy" (with seconds in the logs), the order a Vietnamese reader
+expects and the same in English; the shared script (static/app.js,
+formatTime) writes exactly the same text after a refresh. Sizes and
+durations pick a unit that gives a readable number ("350 KB", not "0.0 MB";
+"5 giờ", not "0.2 days").
 """
 
 from __future__ import annotations

@@ -1,0 +1,62 @@
+"""Secure by default: every console route needs a signed-in user whose
+server-side session still works, every change carries the CSRF token, and a
+one-time password is changed before anything else.
+
+The gate API, the management API (HTTP Basic with API tokens), the signed
+files and the feed are not console blueprints: none of this touches them.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, g, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from central.console.base import CONSOLE_BLUEPRINTS_KEY, User, csrf, error_page, login_manager, store
+
+# Console endpoints an anonymous visitor may reach.
+PUBLIC_ENDPOINTS = {"auth.login"}
+# What a user with a one-time password may still do.
+ONE_TIME_ENDPOINTS = {"account.index", "account.password", "auth.logout", "auth.language"}
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def init_app(app) -> None:
+    login_manager.session_protection = "strong"
+    login_manager.login_view = "auth.login"
+
+    @login_manager.user_loader
+    def load_user(session_id: str):
+        from central.users import user_for_session
+
+        if not session_id.startswith("s:"):
+            return None
+        token = session_id[2:]
+        found = user_for_session(store(), token)
+        return User(found, token) if found else None
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        target = request.full_path if request.method == "GET" else None
+        return redirect(url_for("auth.login", next=target.rstrip("?") if target else None))
+
+    @app.before_request
+    def console_gate():
+        if request.blueprint not in current_app.extensions[CONSOLE_BLUEPRINTS_KEY]:
+            return None  # gate API, management API, signed files: their own rules
+        if request.method not in SAFE_METHODS:
+            csrf.protect()
+        if request.endpoint in PUBLIC_ENDPOINTS:
+            return None
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if current_user.must_change_password and request.endpoint not in ONE_TIME_ENDPOINTS:
+            return redirect(url_for("account.index"))
+        g.console_user = current_user
+        return None
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e):
+        return error_page(_("The form expired or did not come from this console. "
+                            "Reload the page and try again."), 400)

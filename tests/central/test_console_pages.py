@@ -1,0 +1,144 @@
+"""Every console page fits a 390-pixel-wide phone without sideways scrolling,
+with realistic content, served by `gatecast central serve` (gunicorn) and
+looked at in Debian's chromium. One browser for the module.
+
+Pages join by themselves: the test signs in as an admin (every right) and
+visits every GET route of a console blueprint that takes no argument, every
+nav entry, and every console link those pages show (a gate's page, a media
+item's page ...). To give a new page realistic content, add it to `_seed`.
+
+Set CONSOLE_SCREENSHOTS=DIR to keep a picture of every page at phone and
+desktop width (for a person to look at)."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.support.central import make_central, served_central
+from tests.support.console import PASSWORD, make_user
+from tests.support.media import make_image, make_video
+
+pytestmark = pytest.mark.slow
+
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+MAX_PAGES = 80
+# Links that are not pages for a person (files) or that change something on GET.
+NOT_PAGES = re.compile(r"^/(static|tuf|api|screenshots|healthz)/|/file$|/raw$|/preview\.png$")
+
+
+def _seed(central, tmp: Path) -> None:
+    """A province's content desk after a busy week, through the library calls."""
+    from central.fleet import add_gate, add_group
+    from central.library import add_media, add_text, approve_media
+
+    make_user(central.db, "chi", "admin")
+    for name, role in (("nguyen-thi-minh-khai", "editor"), ("lan", "approver"),
+                       ("tran-van-an-van-hanh", "operator")):
+        make_user(central.db, name, role)
+    for gate_id, name in (("huu-nghi", "Cửa khẩu quốc tế Hữu Nghị (Đồng Đăng, Cao Lộc)"),
+                          ("tan-thanh", "Cửa khẩu Tân Thanh – Văn Lãng, Lạng Sơn")):
+        add_gate(central.db, gate_id, name, "Lạng Sơn", (1, 2))
+    add_group(central.db, "lang-son", "Các cửa khẩu tỉnh Lạng Sơn", ["huu-nghi", "tan-thanh"])
+    image = add_media(central.db, central.state_dir, make_image(tmp / "a.png", (1920, 1080)),
+                      "Áp phích chào mừng du khách qua cửa khẩu quốc tế Hữu Nghị 2026.png",
+                      by="nguyen-thi-minh-khai")
+    approve_media(central.db, image["sha256"], "lan")
+    add_media(central.db, central.state_dir, make_video(tmp / "v.mp4", seconds=2),
+              "Bản tin an toàn giao thông tháng mười một.mp4", by="nguyen-thi-minh-khai")
+    add_text(central.db, central.state_dir,
+             {"title": {"vi": "Thông báo"}, "body": {"vi": "Cửa khẩu mở cửa từ 7 giờ đến 22 giờ "
+                                                           "hằng ngày, kể cả ngày lễ và Tết."}},
+             "Giờ mở cửa (vi)", by="nguyen-thi-minh-khai")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from tests.support.browser import chromium
+
+    with chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("console")
+    central = make_central(tmp / "central")
+    try:
+        _seed(central, tmp)
+    finally:
+        central.db.close()
+    config = tmp / "central.toml"
+    with served_central(central.state_dir, tmp / "serve.log", workers=1, threads=8,
+                        config=config) as url:
+        yield url
+
+
+def _login(page, url: str) -> None:
+    page.goto(url + "/login")
+    page.fill("input[name=username]", "chi")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")
+
+
+def _console_paths(page, url: str) -> list[str]:
+    """The nav's pages, then every console link found on them (breadth first)."""
+    todo = [urlsplit(a).path for a in page.eval_on_selector_all(
+        "#console-nav a", "els => els.map(e => e.href)")] + ["/account/"]
+    seen: list[str] = []
+    while todo and len(seen) < MAX_PAGES:
+        path = todo.pop(0)
+        if path in seen or NOT_PAGES.search(path):
+            continue
+        seen.append(path)
+        page.goto(url + path)
+        for href in page.eval_on_selector_all("main a[href]", "els => els.map(e => e.href)"):
+            parts = urlsplit(href)
+            if parts.netloc == urlsplit(url).netloc and parts.path not in seen:
+                todo.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return seen
+
+
+def test_every_console_page_fits_a_phone(browser, console):
+    shots = Path(os.environ["CONSOLE_SCREENSHOTS"]) if os.environ.get("CONSOLE_SCREENSHOTS") else None
+    if shots:
+        shots.mkdir(parents=True, exist_ok=True)
+    desk = browser.new_page(viewport=DESKTOP)
+    _login(desk, console)
+    paths = _console_paths(desk, console)
+    assert {"/", "/users/", "/account/"} <= set(paths), paths
+    too_wide = {}
+    for viewport, page in ((DESKTOP, desk), (PHONE, browser.new_page(viewport=PHONE))):
+        if viewport is PHONE:
+            _login(page, console)
+        for path in paths:
+            page.goto(console + path)
+            assert page.locator("main h1").count() >= 1, path
+            name = path.strip("/").replace("/", "-").replace("?", "-") or "home"
+            if viewport is PHONE:
+                width = page.evaluate("document.documentElement.scrollWidth")
+                if width > PHONE["width"]:
+                    too_wide[path] = (width, page.evaluate("""(limit) =>
+                        [...document.querySelectorAll('body *')]
+                        .filter(e => e.getBoundingClientRect().right > limit + 1).slice(0, 5)
+                        .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+                             + (e.className ? '.' + String(e.className).split(' ')[0] : ''))""",
+                                                        PHONE["width"]))
+            if shots:
+                kind = "phone" if viewport is PHONE else "desktop"
+                page.screenshot(path=str(shots / f"{kind}-{name}.png"), full_page=True)
+        page.close()
+    assert too_wide == {}
+    # The login page too, before anyone signs in.
+    anon = browser.new_page(viewport=PHONE)
+    anon.goto(console + "/login")
+    assert anon.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    if shots:
+        anon.screenshot(path=str(shots / "phone-login.png"), full_page=True)
+    anon.close()
