@@ -22,7 +22,6 @@ the one working dies another takes over at its next tick; no extra service to de
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import threading
@@ -38,66 +37,48 @@ from central import schema as t
 from central.alert_rules import SEVERITIES, Condition, GateFacts, conditions, frozen_candidates
 from central.checks import CentralError, NotFound, check_id
 from central.db import exclusive, rows, transaction
-from central.users import audit, require_role
+from central.fleet import list_gates
+from central.users import audit, require_right
 
 log = logging.getLogger("gatecast.central.alerts")
 
 CHANNELS = ("email", "webhook")
 STATES = ("pending", "open", "resolved")
 # Who may acknowledge an alert and manage who is told.
-ACK_ROLE = "operator"
+ACK_RIGHT = "fleet"  # operator, admin (central/users.py RIGHTS)
 
 
 # ---- reading the fleet ------------------------------------------------------------
-# Parsed heartbeats of this process, by gate: (last_heartbeat_at, body). A tick every
-# few seconds sees most gates unchanged since the last one (they report every minute),
-# and parsing every gate's heartbeat JSON was most of a tick's cost at 10,000 gates.
-_parsed: dict[str, tuple[str, dict]] = {}
-
-
-@functools.lru_cache(maxsize=64)
-def _faces(text: str) -> tuple[int, ...]:
-    return tuple(json.loads(text))
-
-
-def _body(gate_id: str, status: dict | None) -> dict:
-    if not status or not status["heartbeat"]:
-        return {}
-    held = _parsed.get(gate_id)
-    if held is not None and held[0] == status["last_heartbeat_at"]:
-        return held[1]
-    try:
-        body = json.loads(status["heartbeat"])
-    except ValueError:
-        body = {}
-    body = body if isinstance(body, dict) else {}
-    _parsed[gate_id] = (status["last_heartbeat_at"], body)
-    return body
-
-
 def _facts(conn, settings, now: datetime) -> list[GateFacts]:
-    g, r, s = t.gate.c, t.release.c, t.gate_status.c
-    gates = conn.execute(select(g.id, g.name, g.faces).order_by(g.id)).all()
-    statuses = {row["gate_id"]: row for row in rows(conn.execute(select(t.gate_status)))}
-    # Per gate, the oldest release newer than the one its screens play (one query).
-    releases: dict[str, tuple[int, str]] = {}
-    for gate_id, version, published_at in conn.execute(
-            select(r.gate_id, r.version, r.published_at)
-            .select_from(t.release.outerjoin(t.gate_status, s.gate_id == r.gate_id))
-            .where(r.version > func.coalesce(s.last_good_release_version, 0))
-            .order_by(r.gate_id, r.version)).all():
-        releases.setdefault(gate_id, (version, published_at))
+    gates = list_gates(conn)
+    statuses = {r["gate_id"]: r for r in rows(conn.execute(select(t.gate_status)))}
+    r = t.release.c
+    # Per gate, the oldest release newer than the one its screens play.
+    playing = {g: s["last_good_release_version"] for g, s in statuses.items()}
+    releases: dict[str, list[tuple[int, str]]] = {}
+    latest = dict(conn.execute(select(r.gate_id, func.max(r.version)).group_by(r.gate_id)).all())
+    for gate_id, newest in latest.items():
+        if (playing.get(gate_id) or 0) < newest:
+            releases[gate_id] = conn.execute(
+                select(r.version, r.published_at)
+                .where(r.gate_id == gate_id, r.version > (playing.get(gate_id) or 0))
+                .order_by(r.version).limit(1)).all()
     shots: dict[str, dict[int, dict]] = {}
     for shot in rows(conn.execute(select(t.screenshot))):
         shots.setdefault(shot["gate_id"], {})[shot["face_id"]] = shot
     result = []
-    for gate_id, name, faces in gates:
-        status = statuses.get(gate_id)
-        facts = GateFacts({"id": gate_id, "name": name, "faces": _faces(faces)}, status,
-                          _body(gate_id, status), releases.get(gate_id), shots.get(gate_id, {}))
+    for gate in gates:
+        status = statuses.get(gate["id"])
+        try:
+            body = json.loads(status["heartbeat"]) if status and status["heartbeat"] else {}
+        except ValueError:
+            body = {}
+        untaken = releases.get(gate["id"])
+        facts = GateFacts(gate, status, body if isinstance(body, dict) else {},
+                          tuple(untaken[0]) if untaken else None, shots.get(gate["id"], {}))
         for face_id in frozen_candidates(facts, settings, now):
             facts.media_since_picture[face_id] = _media_started(
-                conn, gate_id, face_id, facts.screenshots[face_id])
+                conn, gate["id"], face_id, facts.screenshots[face_id])
         result.append(facts)
     return result
 
@@ -310,7 +291,7 @@ def get_alert(db, alert_id: int) -> dict:
 def acknowledge(db, alert_id: int, by: str) -> dict:
     """Someone has seen the alert and is on it: who and when, in the alert and the
     audit log. Acknowledging again changes nothing."""
-    require_role(db, by, ACK_ROLE)
+    require_right(db, by, ACK_RIGHT)
     with transaction(db, write=True) as conn:
         alert = get_alert(conn, alert_id)
         if alert["acknowledged_at"] is None:

@@ -544,23 +544,6 @@ def gate_token_cmd(gate_id, settings, db):
 
 
 # ---- kill switch -----------------------------------------------------------------
-def _checked_user(db, by, token) -> None:
-    from central.users import user_for_token
-
-    if user_for_token(db, by, token) is None:
-        raise click.ClickException(f"user {by!r} and that API token do not match")
-
-
-def as_options(fn):
-    """--as USER and --token: who acts (checked against their API token)."""
-    fn = click.option("--token", envvar="GATECAST_CENTRAL_TOKEN", prompt="API token",
-                      hide_input=True,
-                      help="That user's API token (better from GATECAST_CENTRAL_TOKEN or the "
-                           "prompt than on the command line).")(fn)
-    return click.option("--as", "by", required=True, envvar="GATECAST_CENTRAL_USER",
-                        help="Who acts (a user with the right role).")(fn)
-
-
 def _said_blank(result) -> None:
     b, pub = result.blank, result.publication
     if b["active"]:
@@ -576,10 +559,10 @@ def _said_blank(result) -> None:
 @click.option("--gate", "gate_id", required=True, help="The gate whose faces go black.")
 @click.option("--faces", default="", help="Only these faces, e.g. 1,2 (default: every face).")
 @click.option("--reason", required=True, help="Why (kept in the audit log and on the gate).")
-@as_options
 @central_db
+@acting("fleet")
 @repo_errors
-def blank_cmd(gate_id, faces, reason, by, token, settings, db):
+def blank_cmd(gate_id, faces, reason, by, settings, db):
     """Kill switch: blank a gate's faces from central, through its signed release.
 
     The faces stay black until `gatecast central unblank`; a publish or an
@@ -595,7 +578,6 @@ def blank_cmd(gate_id, faces, reason, by, token, settings, db):
     from central.feed import feed_for
     from central.killswitch import blank
 
-    _checked_user(db, by, token)
     _said_blank(blank(db, repository_for(settings), gate_id, by=by, reason=reason,
                       faces=faces, feed=feed_for(settings)))
 
@@ -603,10 +585,10 @@ def blank_cmd(gate_id, faces, reason, by, token, settings, db):
 @central.command("unblank")
 @click.option("--gate", "gate_id", required=True, help="The gate to release.")
 @click.option("--reason", required=True, help="Why (kept in the audit log and on the gate).")
-@as_options
 @central_db
+@acting("fleet")
 @repo_errors
-def unblank_cmd(gate_id, reason, by, token, settings, db):
+def unblank_cmd(gate_id, reason, by, settings, db):
     """Release central's kill switch on a gate: its faces show content again.
 
     \b
@@ -617,7 +599,6 @@ def unblank_cmd(gate_id, reason, by, token, settings, db):
     from central.feed import feed_for
     from central.killswitch import unblank
 
-    _checked_user(db, by, token)
     _said_blank(unblank(db, repository_for(settings), gate_id, by=by, reason=reason,
                         feed=feed_for(settings)))
 
@@ -953,9 +934,8 @@ def list_cmd(include_resolved, gate_id, as_json, settings, db):
 
 @alerts_group.command("ack")
 @click.argument("alert_id", type=int)
-@click.option("--as", "by", required=True, envvar="GATECAST_CENTRAL_USER",
-              help="Who acknowledges (a user with the operator role or above).")
 @central_db
+@acting("fleet")
 def ack_cmd(alert_id, by, settings, db):
     """Acknowledge an alert: you have seen it and are on it (recorded with your name).
 

@@ -37,10 +37,10 @@ from central.db import Store, insert_or_update, row, rows, transaction
 from central.fleet import get_gate
 from central.publish import PublishResult, blank_doc, publish_in_force
 from central.repo import Repository
-from central.users import audit, require_role
+from central.users import audit, require_right
 
 # Who may blank a gate from central.
-BLANK_ROLE = "editor"
+BLANK_RIGHT = "fleet"  # operator, admin (central/users.py RIGHTS)
 MAX_REASON = 500
 
 
@@ -73,7 +73,7 @@ def blank(store: Store, repo: Repository, gate_id: str, *, by: str, reason: str,
     reason = _reason(reason)
     now = now or utcnow()
     with store.transaction(write=True) as conn:
-        require_role(conn, by, BLANK_ROLE)
+        require_right(conn, by, BLANK_RIGHT)
         gate = get_gate(conn, gate_id)
         chosen = int_list([] if faces is None else faces, 1, 4, "faces", allow_empty=True)
         missing = [f for f in chosen if f not in gate["faces"]]
@@ -98,7 +98,7 @@ def unblank(store: Store, repo: Repository, gate_id: str, *, by: str, reason: st
     reason = _reason(reason)
     now = now or utcnow()
     with store.transaction(write=True) as conn:
-        require_role(conn, by, BLANK_ROLE)
+        require_right(conn, by, BLANK_RIGHT)
         get_gate(conn, gate_id)
         current = row(conn.execute(select(t.gate_blank).where(t.gate_blank.c.gate_id == gate_id)))
         if current is None or not current["active"]:

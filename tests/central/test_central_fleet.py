@@ -79,7 +79,7 @@ def test_cli_gate_add_and_set_position(central):
 
 def test_the_list_shows_health_faces_errors_and_centrals_blank(central):
     central.gate("huu-nghi", faces=(1, 2))
-    add_user(central.db, "lan", "editor")
+    add_user(central.db, "lan", "operator")
     record_heartbeat(central.db, "huu-nghi", heartbeat())
     blank(central.db, central.repo, "huu-nghi", by="lan", reason="kiểm tra", faces=[2])
     [row] = overview(central.db, 60)
@@ -99,7 +99,7 @@ def test_the_list_shows_health_faces_errors_and_centrals_blank(central):
 
 def test_a_gates_history(central):
     central.gate("huu-nghi", faces=(1, 2))
-    add_user(central.db, "lan", "editor")
+    add_user(central.db, "lan", "operator")
     start = utcnow() - timedelta(minutes=10)
     for minute, good, errors in [(1, 3, []), (2, 3, heartbeat()["errors"]),
                                  (3, 4, heartbeat()["errors"]), (4, 4, [])]:

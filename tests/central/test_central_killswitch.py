@@ -40,7 +40,7 @@ def gate(central, central_server, tmp_path):
 
 @pytest.fixture
 def operator(central):
-    add_user(central.db, "lan", "editor")
+    add_user(central.db, "lan", "operator")
     return "lan"
 
 
@@ -60,7 +60,11 @@ def in_vietnamese(event, tmp_path) -> str:
     from admin.events import Renderer
     from admin.i18n import compiled_catalogues
 
-    vi = Translations.load(str(compiled_catalogues(tmp_path / "admin-state")), ["vi"])
+    # The admin's folder and the shared kiosk/web one, merged as Flask-Babel does.
+    folders = compiled_catalogues(tmp_path / "admin-state").split(";")
+    vi = Translations.load(folders[0], ["vi"])
+    for folder in folders[1:]:
+        vi.merge(Translations.load(folder, ["vi"]))
 
     def gettext(text, **params):
         text = vi.gettext(text)
@@ -181,7 +185,7 @@ def test_bad_blank_requests_store_nothing(central, gate, operator):
 def test_cli_blank_and_unblank_check_who_acts(central, gate):
     from central.cli import central as central_cli
 
-    token = add_user(central.db, "lan", "editor")
+    token = add_user(central.db, "lan", "operator")
     state = central.state_dir
     env = {"GATECAST_STATE_DIR": str(state),
            "GATECAST_CENTRAL_CONFIG": str(state.parent / f"{state.name}.toml")}
