@@ -956,8 +956,8 @@ def ack_cmd(alert_id, by, settings, db):
 @click.option("--group", "group_id", help="Only alerts on this group's gates (default: every gate).")
 @click.option("--severity", type=click.Choice(["warning", "critical"]), default="warning",
               show_default=True, help="Lowest severity to tell of.")
-@click.option("--as", "by", default="cli", envvar="GATECAST_CENTRAL_USER", help="Who (for the audit log).")
 @central_db
+@acting("fleet")
 def subscribe_cmd(email, webhook, group_id, severity, by, settings, db):
     """Tell an email address or a webhook of alerts (per group and severity).
 
@@ -992,8 +992,8 @@ def subscriptions_cmd(settings, db):
 
 @alerts_group.command("unsubscribe")
 @click.argument("sub_id", type=int)
-@click.option("--as", "by", default="cli", envvar="GATECAST_CENTRAL_USER", help="Who (for the audit log).")
 @central_db
+@acting("fleet")
 def unsubscribe_cmd(sub_id, by, settings, db):
     """Stop telling a subscriber (its waiting messages are dropped).
 

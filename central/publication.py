@@ -29,7 +29,7 @@ from central.checks import CentralError, Forbidden, NotFound
 from central.db import Store, row, rows, transaction
 from central.publish import (PublishResult, _content_hash, _latest_releases, base_hash, preview,
                              publish)
-from central.users import audit, require_role
+from central.users import audit, check_four_eyes, require_role
 
 STATES = ("pending", "published", "rejected", "stale", "withdrawn")
 SUBMIT_ROLE = "editor"
@@ -128,9 +128,7 @@ def approve(store: Store, repo, request_id, *, by: str, feed=None,
     was previewed; if it is stale, the request is marked so and nothing is
     published (StaleError)."""
     found = _pending(store, request_id, by, APPROVE_ROLE)
-    if found["submitted_by"] == by:
-        raise Forbidden(_("Four eyes: %(name)s submitted this and may not also approve it; "
-                          "another approver must.", name=by))
+    check_four_eyes(found["submitted_by"], by)
     wanted = found["preview"]
 
     def check(built):

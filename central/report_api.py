@@ -24,7 +24,7 @@ def _period() -> reports.Period:
 @bp.get("/plays")
 def plays():
     """?from=YYYY-MM-DD&to=YYYY-MM-DD[&gate=ID][&by=total|day|month]"""
-    person("viewer")
+    person("view")
     p, gate, by = _period(), request.args.get("gate") or None, request.args.get("by", "total")
     return jsonify({"period": p.as_dict(), "gate": gate, "by": by,
                     "rows": reports.plays(db(), p, gate, by=by)})
@@ -33,7 +33,7 @@ def plays():
 @bp.get("/uptime")
 def uptime():
     """?from=YYYY-MM-DD&to=YYYY-MM-DD[&gate=ID]"""
-    person("viewer")
+    person("view")
     p, gate = _period(), request.args.get("gate") or None
     return jsonify({"period": p.as_dict(), "gate": gate, "rows": reports.uptime(db(), p, gate)})
 
@@ -41,5 +41,5 @@ def uptime():
 @bp.get("/monthly")
 def monthly():
     """?month=YYYY-MM: the province's monthly report."""
-    person("viewer")
+    person("view")
     return jsonify(reports.monthly(db(), reports.month_period(request.args.get("month", ""))))

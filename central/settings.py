@@ -63,9 +63,6 @@ CENTRAL_SETTINGS: tuple[Setting, ...] = (
     Setting("central_secure_cookie", "bool", True,
             "Send the console's cookie only over HTTPS (nginx terminates TLS). False only for "
             "plain-HTTP tests and the demo on localhost.", "console"),
-    Setting("central_timezone", "str", "Asia/Ho_Chi_Minh",
-            "Time zone the console shows times in for a user who has not chosen their own.",
-            "console"),
     Setting("central_language", "str", "vi",
             "Language of the console for a user who has not chosen one: vi or en.", "console"),
     # --- store --------------------------------------------------------------------
@@ -86,7 +83,8 @@ CENTRAL_SETTINGS: tuple[Setting, ...] = (
             "0 keeps raw rows forever.", "store"),
     Setting("central_timezone", "str", "Asia/Ho_Chi_Minh",
             "The province's wall-clock time zone: reports count days and periods in it. "
-            "Set it once: totals already counted keep the days they were counted in.",
+            "Set it once: totals already counted keep the days they were counted in. The "
+            "console shows times in it to users who have not chosen their own zone.",
             "store"),
     # --- fleet and publishing -------------------------------------------------------
     Setting("central_heartbeat_interval_s", "float", 60.0,

@@ -291,6 +291,19 @@ def require_right(db, name: str, right: str) -> dict:
     return user
 
 
+def require_role(db, name: str, role: str) -> dict:
+    """The named, enabled user, if they may do everything `role` may (e.g.
+    "editor": view and edit; an approver or admin may too, an operator not).
+    Prefer require_right in new code: it names what is being done."""
+    user = require_right(db, name, "view")
+    missing = sorted(RIGHTS[_check_role(role)] - RIGHTS.get(user["role"], frozenset()))
+    if missing:
+        raise Forbidden(_("%(name)s is %(role)s; this needs the right to %(right)s.",
+                          name=name, role=role_names().get(user["role"], user["role"]),
+                          right=right_names()[missing[0]]))
+    return user
+
+
 def acting_user(db, name: str | None, token: str | None, right: str) -> dict:
     """Who a script or the CLI acts as: the name and that user's API token
     must match, and the role must have `right`. The one check of every
@@ -306,8 +319,9 @@ def acting_user(db, name: str | None, token: str | None, right: str) -> dict:
 def check_four_eyes(submitted_by: str | None, actor: str) -> None:
     """Nobody approves what they themselves submitted."""
     if submitted_by and submitted_by == actor:
-        raise Forbidden(_("Four eyes: %(name)s submitted this and may not also approve it; "
-                          "another approver must.", name=actor))
+        raise Forbidden(_("Four eyes: nobody approves what they themselves submitted. "
+                          "%(name)s submitted this; another approver must approve it.",
+                          name=actor))
 
 
 # ---- console logins: password, throttle, server-side sessions ------------------

@@ -77,10 +77,10 @@ def test_an_emergency_goes_out_while_a_slow_full_publish_holds_the_lock(fleet):
 
         def emergency():
             outcome["emergency"] = publish_emergency(
-                fleet.db, fleet.repo, ["gate:gate-a"], by=fleet.approver, reason="lũ quét",
+                fleet.db, fleet.repo, ["gate:gate-a"], by=fleet.operator, reason="lũ quét",
                 minutes=30, texts={"vi": "Tạm dừng thông quan"})
             # Central's kill switch takes the same short path.
-            outcome["blank"] = blank(fleet.db, fleet.repo, "gate-b", by=fleet.approver,
+            outcome["blank"] = blank(fleet.db, fleet.repo, "gate-b", by=fleet.operator,
                                      reason="màn hình hỏng")
             done.set()
 
@@ -110,13 +110,13 @@ def test_an_emergency_goes_out_while_a_slow_full_publish_holds_the_lock(fleet):
 
 def test_cancel_ends_it_at_once_audited_and_only_once(fleet):
     before = document(fleet, "gate-a")
-    eid, result = publish_emergency(fleet.db, fleet.repo, ["group:north"], by=fleet.approver,
+    eid, result = publish_emergency(fleet.db, fleet.repo, ["group:north"], by=fleet.operator,
                                     reason="diễn tập", minutes=60, texts={"vi": "Diễn tập"})
     assert set(result.changed) == {"gate-a", "gate-b"}
     assert all(emergency_notices(document(fleet, g)) for g in ("gate-a", "gate-b"))
     with pytest.raises(EmergencyError, match="say why"):
-        cancel_emergency(fleet.db, fleet.repo, eid, by=fleet.approver, reason="  ")
-    cancelled = cancel_emergency(fleet.db, fleet.repo, eid, by=fleet.approver,
+        cancel_emergency(fleet.db, fleet.repo, eid, by=fleet.operator, reason="  ")
+    cancelled = cancel_emergency(fleet.db, fleet.repo, eid, by=fleet.operator,
                                  reason="hết diễn tập")
     assert set(cancelled.changed) == {"gate-a", "gate-b"}
     after = document(fleet, "gate-a")
@@ -125,16 +125,16 @@ def test_cancel_ends_it_at_once_audited_and_only_once(fleet):
     assert strip(after) == strip(before) and after["version"] > before["version"]
     [row] = fleet.db.query("SELECT who, subject, detail FROM audit "
                            "WHERE action = 'emergency.cancel'")
-    assert (row["who"], row["subject"]) == (fleet.approver, eid)
+    assert (row["who"], row["subject"]) == (fleet.operator, eid)
     assert json.loads(row["detail"])["reason"] == "hết diễn tập"
     with pytest.raises(EmergencyError, match="already ended"):
-        cancel_emergency(fleet.db, fleet.repo, eid, by=fleet.approver, reason="again")
+        cancel_emergency(fleet.db, fleet.repo, eid, by=fleet.operator, reason="again")
     # A later full publication does not bring it back.
     assert fleet.publish().changed == {}
 
 
 def test_targets_faces_and_five_languages(fleet):
-    eid, result = publish_emergency(fleet.db, fleet.repo, ["province"], by=fleet.approver,
+    eid, result = publish_emergency(fleet.db, fleet.repo, ["province"], by=fleet.operator,
                                     reason="bão", minutes=15, texts=FIVE, faces=[2])
     # Face 2 exists on gate-a only: gate-b keeps its release.
     assert set(result.changed) == {"gate-a"}
@@ -160,7 +160,7 @@ def test_targets_faces_and_five_languages(fleet):
 def test_bad_emergencies_are_refused_and_store_nothing(fleet, targets, texts, minutes, message):
     version = fleet.repo.version()
     with pytest.raises(Exception, match=message):
-        publish_emergency(fleet.db, fleet.repo, targets, by=fleet.approver, reason="x",
+        publish_emergency(fleet.db, fleet.repo, targets, by=fleet.operator, reason="x",
                           minutes=minutes, texts=texts)
     assert fleet.db.count("emergency") == 0 and fleet.repo.version() == version
 
@@ -190,17 +190,17 @@ def test_an_emergency_playlist_must_be_approved_and_leaves_with_the_cancel(fleet
     draft = fleet.media(make_image(tmp_path / "draft.png", color=(0, 99, 0)), approve=False)
     save_playlist(fleet.db, "alarm-draft", "Báo động (nháp)", [(draft, 5.0)])
     with pytest.raises(EmergencyError, match="not approved"):
-        publish_emergency(fleet.db, fleet.repo, ["gate:gate-b"], by=fleet.approver,
+        publish_emergency(fleet.db, fleet.repo, ["gate:gate-b"], by=fleet.operator,
                           reason="x", minutes=5, playlist_id="alarm-draft")
     amber = fleet.media(make_image(tmp_path / "amber.png", color=(250, 180, 0)))
     save_playlist(fleet.db, "alarm", "Báo động", [(amber, 5.0)])
-    eid, result = publish_emergency(fleet.db, fleet.repo, ["gate:gate-b"], by=fleet.approver,
+    eid, result = publish_emergency(fleet.db, fleet.repo, ["gate:gate-b"], by=fleet.operator,
                                     reason="cháy", minutes=5, playlist_id="alarm")
     doc = document(fleet, "gate-b")
     [entry] = [e for e in doc["schedule_entries"] if e["level"] == "emergency"]
     assert entry["playlist_id"] == "c-alarm" and amber in {m["sha256"] for m in doc["media"]}
     assert f"media/{amber}" in fleet.repo.published_targets()
-    cancel_emergency(fleet.db, fleet.repo, eid, by=fleet.approver, reason="đã dập")
+    cancel_emergency(fleet.db, fleet.repo, eid, by=fleet.operator, reason="đã dập")
     doc = document(fleet, "gate-b")
     assert amber not in {m["sha256"] for m in doc["media"]}
     assert "c-alarm" not in {p["id"] for p in doc["playlists"]}

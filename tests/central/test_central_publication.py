@@ -97,7 +97,7 @@ def test_an_edit_after_submission_is_never_shipped(desk):
 def test_an_emergency_meanwhile_does_not_make_it_stale_and_is_kept(desk):
     add_notice(desk.db, "gate", "gate-a", {"vi": "Lịch mới"})
     rid = publication.submit(desk.db, desk.state_dir, by="lan", gates=["gate-a"])
-    eid, _ = publish_emergency(desk.db, desk.repo, ["gate:gate-a"], by=desk.approver,
+    eid, _ = publish_emergency(desk.db, desk.repo, ["gate:gate-a"], by=desk.operator,
                                reason="sương mù", minutes=30, texts={"vi": "Sương mù dày"})
     publication.approve(desk.db, desk.repo, rid, by="minh")
     doc = json.loads(current_release(desk.db, "gate-a")["document"])
