@@ -25,7 +25,7 @@ from sqlalchemy import insert, select, update
 from kiosk.store import iso, utcnow
 
 from central import schema as t
-from central.checks import CentralError, Forbidden, NotFound
+from central.checks import CentralError, NotFound
 from central.db import Store, row, rows, transaction
 from central.publish import (PublishResult, _content_hash, _latest_releases, base_hash, preview,
                              publish)
