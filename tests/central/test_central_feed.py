@@ -256,7 +256,7 @@ def test_every_gate_of_a_fleet_is_told_held_or_reconnecting(central, nginx, tmp_
     count = 120
     tokens = {f"g{i:03d}": central.gate(f"g{i:03d}") for i in range(count)}
     add_group(central.db, "fleet", "Fleet", list(tokens))
-    add_user(central.db, "duty", "editor")
+    add_user(central.db, "duty", "operator")
     feed = NchanFeed(nginx.publish_url)
     first = publish(central.db, central.repo, feed=feed).repository_version
     ctx = ssl.create_default_context(cafile=str(nginx.crt))
