@@ -133,7 +133,8 @@ def load(c, gates: list[str], faces: int, history_days: int) -> int:
         cur, ph = raw, "?"
         sha_sql = "printf('%064x', (s.k + f.face) % {m})"
     else:
-        raw = store.engine.raw_connection().driver_connection
+        pooled = store.engine.raw_connection()
+        raw = pooled.driver_connection
         cur, ph = raw.cursor(), "%s"
         sha_sql = "lpad(to_hex((s.k + f.face) % {m}), 64, '0')"
     rid = f"((s.d * {faces} + f.face - 1) * {per_day} + s.k + 1)"
@@ -187,7 +188,7 @@ def load(c, gates: list[str], faces: int, history_days: int) -> int:
         raw.commit()
         cur.execute("ANALYZE")
         raw.commit()
-        raw.close()
+        pooled.close()  # back to the pool, open
     return len(month_slots) * faces * len(gates)
 
 

@@ -306,20 +306,38 @@ def plays(db, p: Period, gate_id: str | None = None, by: str = "total") -> list[
         return out
 
 
-def _face_seconds(conn, p: Period, gate_id: str | None, per_day: bool = False) -> dict:
-    f = t.face_time_day
-    cols = [f.c.gate_id, f.c.face_id, f.c.state] + ([f.c.day] if per_day else [])
-    q = select(*cols, func.sum(f.c.seconds).label("seconds")).where(_in(f, p, gate_id)).group_by(*cols)
-    return {tuple(r[:-1]): float(r.seconds) for r in conn.execute(q)}
+def _totals(conn, p: Period, gate_id: str | None):
+    """The period's totals: seconds per (gate, face, state) and (plays, errors,
+    airtime) per (day, gate, face), each table read once; the reports are summed from
+    these few thousand rows in Python."""
+    if conn.dialect.name == "postgresql":
+        # A report is a few scans of some 100,000 rows: starting parallel workers costs
+        # more than it saves, most of all on a busy host.
+        conn.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
+    f, d = t.face_time_day, t.play_day
+    seconds = {(r.gate_id, r.face_id, r.state): float(r.seconds) for r in conn.execute(
+        select(f.c.gate_id, f.c.face_id, f.c.state, func.sum(f.c.seconds).label("seconds"))
+        .where(_in(f, p, gate_id)).group_by(f.c.gate_id, f.c.face_id, f.c.state))}
+    plays = {}
+    for r in conn.execute(
+            select(d.c.day, d.c.gate_id, d.c.face_id,
+                   _plays_sum(d, SHOWN_OUTCOMES).label("plays"),
+                   _plays_sum(d, ("error",)).label("errors"), _airtime_sum(d).label("airtime_s"))
+            .where(_in(d, p, gate_id))
+            .group_by(d.c.day, d.c.gate_id, d.c.face_id)):
+        plays[(r.day, r.gate_id, r.face_id)] = (int(r.plays), int(r.errors),
+                                                float(r.airtime_s or 0))
+    return seconds, plays
 
 
-def _airtime(conn, p: Period, gate_id: str | None) -> dict:
-    d = t.play_day
-    q = (select(d.c.gate_id, d.c.face_id, _plays_sum(d, SHOWN_OUTCOMES).label("plays"),
-                _plays_sum(d, ("error",)).label("errors"), _airtime_sum(d).label("airtime_s"))
-         .where(_in(d, p, gate_id)).group_by(d.c.gate_id, d.c.face_id))
-    return {(r.gate_id, r.face_id): (int(r.plays), int(r.errors), float(r.airtime_s or 0))
-            for r in conn.execute(q)}
+def _per_face(seconds: dict, plays: dict) -> tuple[dict, dict]:
+    by_face: dict[tuple, list] = {}
+    for (_day, g, face), (n, e, a) in plays.items():
+        total = by_face.setdefault((g, face), [0, 0, 0.0])
+        total[0] += n
+        total[1] += e
+        total[2] += a
+    return seconds, {k: tuple(v) for k, v in by_face.items()}
 
 
 def _share(airtime: float, scheduled: float) -> float | None:
@@ -345,8 +363,11 @@ def uptime(db, p: Period, gate_id: str | None = None) -> list[dict]:
     by cause, and the gate's offline time (the same on each of its faces)."""
     with transaction(db) as conn:
         gates = _gates(conn, gate_id)
-        seconds = _face_seconds(conn, p, gate_id)
-        airtime = _airtime(conn, p, gate_id)
+        seconds, plays = _totals(conn, p, gate_id)
+    return _uptime_rows(gates, *_per_face(seconds, plays))
+
+
+def _uptime_rows(gates: dict, seconds: dict, airtime: dict) -> list[dict]:
     out = []
     for gate in gates.values():
         offline = seconds.get((gate["id"], 0, "offline"), 0.0)
@@ -377,15 +398,10 @@ def monthly_title(report: dict) -> str:
 def monthly(db, p: Period) -> dict:
     """The province's report for a period (normally a month): totals, per gate,
     per day (for the charts) and the most shown media."""
-    d = t.play_day
-    faces = uptime(db, p)
     with transaction(db) as conn:
-        daily = {r.day: (int(r.plays), float(r.airtime_s or 0)) for r in conn.execute(
-            select(d.c.day, _plays_sum(d, SHOWN_OUTCOMES).label("plays"),
-                   _airtime_sum(d).label("airtime_s"))
-            .where(_in(d, p, None)).group_by(d.c.day))}
-        seconds = _face_seconds(conn, p, None, per_day=True)
-        m = t.media
+        all_gates = _gates(conn, None)
+        seconds, plays = _totals(conn, p, None)
+        d, m = t.play_day, t.media
         top = [dict(r._mapping) for r in conn.execute(
             select(d.c.media_sha256, func.coalesce(m.c.name, "").label("media_name"),
                    _plays_sum(d, SHOWN_OUTCOMES).label("plays"), _airtime_sum(d).label("airtime_s"),
@@ -393,10 +409,19 @@ def monthly(db, p: Period) -> dict:
             .select_from(d.outerjoin(m, m.c.sha256 == d.c.media_sha256))
             .where(_in(d, p, None)).group_by(d.c.media_sha256, m.c.name)
             .order_by(_airtime_sum(d).desc(), d.c.media_sha256).limit(20))]
-    scheduled_by_day: dict[str, float] = {}
-    for (_g, face_id, state, day), s in seconds.items():
-        if face_id and state in ("shown", "error", "outage"):
-            scheduled_by_day[day] = scheduled_by_day.get(day, 0.0) + s
+        f = t.face_time_day
+        scheduled_by_day = {r.day: float(r.seconds) for r in conn.execute(
+            select(f.c.day, func.sum(f.c.seconds).label("seconds"))
+            .where(_in(f, p, None), f.c.face_id != 0, f.c.state.in_(("shown", "error", "outage")))
+            .group_by(f.c.day))}
+    for row in top:
+        row["plays"], row["airtime_s"] = int(row["plays"]), round(float(row["airtime_s"] or 0), 3)
+    faces = _uptime_rows(all_gates, *_per_face(seconds, plays))
+    daily: dict[str, list] = {}
+    for (day, _gate, _face), (n, _e, a) in plays.items():
+        total = daily.setdefault(day, [0, 0.0])
+        total[0] += n
+        total[1] += a
     days = []
     for i in range(p.days):
         day = (p.first + timedelta(days=i)).isoformat()
@@ -422,7 +447,5 @@ def monthly(db, p: Period) -> dict:
     province["gates"] = len(gates)
     province["faces"] = len(faces)
     province["shown_share"] = _share(province["airtime_s"], province["scheduled_s"])
-    for row in top:
-        row["plays"], row["airtime_s"] = int(row["plays"]), round(float(row["airtime_s"] or 0), 3)
     return {"period": p.as_dict(), "province": province, "gates": list(gates.values()),
             "faces": faces, "days": days, "top_media": top}
