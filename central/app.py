@@ -218,6 +218,10 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
 
     # ---- people: the console (central/console), at / ------------------------------
     console.init_app(app, settings)
+    from central.console import assignments, emergency, publishing  # console-publish's pages
+
+    for page in (assignments.bp, publishing.bp, emergency.bp):
+        console.register(app, page)
     return app
 
 

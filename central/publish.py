@@ -621,8 +621,14 @@ class GatePreview:
         return self.content is not None and self.content != self.base
 
 
+def _plain(what: str, value) -> str:
+    """How face_parts puts a level, a notice kind or weekdays into words
+    (the console passes its own, in the reader's language)."""
+    return ",".join(str(d) for d in value) if what == "days" else str(value)
+
+
 def preview(store: Store, state_dir, *, gates=(), groups=(),
-            now: datetime | None = None) -> list[GatePreview]:
+            now: datetime | None = None, words=_plain) -> list[GatePreview]:
     """For every gate in scope: what a publication now would change on each
     of its faces, compared with its release in force (without emergencies,
     which a publication keeps as they are)."""
@@ -644,11 +650,12 @@ def preview(store: Store, state_dir, *, gates=(), groups=(),
                 base=base_hash(last, state_dir),
                 content=_content_hash(new) if new is not None else None,
                 held=built.held.get(gate["id"]),
-                faces={face: _face_diff(old, new or old, face) for face in gate["faces"]}))
+                faces={face: _face_diff(old, new or old, face, words)
+                       for face in gate["faces"]}))
     return out
 
 
-def face_parts(doc: dict, face: int) -> dict[str, list[str]]:
+def face_parts(doc: dict, face: int, words=_plain) -> dict[str, list[str]]:
     """What a release shows on one face, as comparable lines per part:
     schedule entries, fallback, playlists (their items), notices, power."""
     playlists = {p["id"]: p for p in doc["playlists"]}
@@ -664,11 +671,11 @@ def face_parts(doc: dict, face: int) -> dict[str, list[str]]:
     entries = [e for e in doc["schedule_entries"] if on(e["faces"])]
     used = [e["playlist_id"] for e in entries]
     used += [f["playlist_id"] for f in doc["fallbacks"] if f["face_id"] == face]
-    days = lambda ds: ",".join(str(d) for d in ds)  # noqa: E731
+    days = lambda ds: words("days", ds)  # noqa: E731
     return {
         "entries": sorted(
             f"{e['name']} · {playlist(e['playlist_id'])} · {e['start_time']}–{e['end_time']}"
-            f" · {days(e['weekdays'])} · {e['level']}"
+            f" · {days(e['weekdays'])} · {words('level', e['level'])}"
             + (f" · {e['start_date'] or '…'}→{e['end_date'] or '…'}"
                if e["start_date"] or e["end_date"] else "") for e in entries),
         "fallback": [playlist(f["playlist_id"]) for f in doc["fallbacks"] if f["face_id"] == face],
@@ -676,15 +683,16 @@ def face_parts(doc: dict, face: int) -> dict[str, list[str]]:
             f"{playlists[pid]['name']}: " + ", ".join(names.get(i["media_sha256"], "?")
                                                       for i in playlists[pid]["items"])
             for pid in dict.fromkeys(used) if pid in playlists),
-        "notices": sorted(f"{n['kind']} · {n['level']} · " + " / ".join(n["texts"].values())
+        "notices": sorted(f"{words('kind', n['kind'])} · {words('level', n['level'])} · "
+                          + " / ".join(n["texts"].values())
                           for n in doc["notices"] if on(n["faces"])),
         "power": sorted(f"{p['start_time']}–{p['end_time']} · {days(p['weekdays'])}"
                         for p in doc["power_windows"] if p["face_id"] == face),
     }
 
 
-def _face_diff(old: dict, new: dict, face: int) -> dict[str, dict[str, list[str]]]:
-    before, after = face_parts(old, face), face_parts(new, face)
+def _face_diff(old: dict, new: dict, face: int, words=_plain) -> dict[str, dict[str, list[str]]]:
+    before, after = face_parts(old, face, words), face_parts(new, face, words)
     return {part: {"added": [x for x in after[part] if x not in before[part]],
                    "removed": [x for x in before[part] if x not in after[part]],
                    "kept": [x for x in after[part] if x in before[part]]}

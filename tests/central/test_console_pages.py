@@ -55,6 +55,35 @@ def _seed(central, tmp: Path) -> None:
              {"title": {"vi": "Thông báo"}, "body": {"vi": "Cửa khẩu mở cửa từ 7 giờ đến 22 giờ "
                                                            "hằng ngày, kể cả ngày lễ và Tết."}},
              "Giờ mở cửa (vi)", by="nguyen-thi-minh-khai")
+    _seed_assignments(central, image["sha256"])
+
+
+def _seed_assignments(central, sha: str) -> None:
+    """Assignments from the province down to a gate, a conflict, a publication
+    waiting for approval and an emergency in force (console-publish's pages)."""
+    from central import publication
+    from central.assign import add_entry, add_notice, add_power_window, set_fallback
+    from central.library import save_playlist
+    from central.publish import publish, publish_emergency
+
+    pid = save_playlist(central.db, "chao-mung", "Chào mừng du khách qua cửa khẩu quốc tế",
+                        [(sha, 8.0)], by="nguyen-thi-minh-khai")
+    set_fallback(central.db, "province", "", pid)
+    add_power_window(central.db, "province", "", "05:30", "22:30")
+    add_entry(central.db, "gate", "huu-nghi", pid, name="Cả ngày tại Hữu Nghị")
+    add_entry(central.db, "group", "lang-son", pid, start_time="08:00", end_time="09:30",
+              level="priority", weekdays=[0, 1, 2, 3, 4],
+              name="Giờ cao điểm sáng thứ Hai đến thứ Sáu")
+    publish(central.db, central.repo, by="lan")
+    add_notice(central.db, "gate", "huu-nghi",
+               {"vi": "Cửa khẩu mở cửa từ 7 giờ đến 22 giờ hằng ngày, kể cả ngày lễ và Tết",
+                "zh": "口岸每天7点至22点开放", "en": "Open daily 7:00–22:00"}, faces=[2])
+    publication.submit(central.db, central.state_dir, by="nguyen-thi-minh-khai",
+                       gates=["huu-nghi"], note="Giờ mở cửa mới từ tháng Mười hai")
+    publish_emergency(central.db, central.repo, ["gate:tan-thanh"], by="tran-van-an-van-hanh",
+                      reason="Lũ quét trên quốc lộ 4A, đường vào cửa khẩu bị ngập", minutes=120,
+                      texts={"vi": "Tạm dừng thông quan do lũ quét", "zh": "因山洪暂停通关",
+                             "en": "Crossing suspended: flash flood"})
 
 
 @pytest.fixture(scope="module")

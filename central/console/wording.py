@@ -1,0 +1,101 @@
+"""Refusals of the assignment, publishing and emergency back end in the
+reader's language. The library raises them with a code and parameters (and
+an English message for the CLI and the API); pages say them here, never by
+parsing the English text."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from central.checks import CentralError
+
+
+def weekday(d: int) -> str:
+    return [_("Monday"), _("Tuesday"), _("Wednesday"), _("Thursday"), _("Friday"),
+            _("Saturday"), _("Sunday")][d]
+
+
+def level(name: str) -> str:
+    return {"emergency": _("emergency"), "priority": _("priority"), "normal": _("normal"),
+            "fallback": _("fallback"), "none": _("nothing scheduled")}.get(name, name)
+
+
+def words(what: str, value) -> str:
+    """central.publish.face_parts' words (levels, notice kinds, weekdays)."""
+    if what == "level":
+        return level(value)
+    if what == "kind":
+        return _("Ticker") if value == "ticker" else _("Slide notice")
+    if what == "days":
+        days = list(value)
+        if len(days) == 7:
+            return _("every day")
+        return ", ".join(weekday(d) for d in days)
+    return str(value)
+
+
+def language(code: str) -> str:
+    return {"vi": _("Vietnamese"), "zh": _("Chinese"), "lo": _("Lao"), "km": _("Khmer"),
+            "en": _("English")}.get(code, code)
+
+
+def _entry(e) -> str:
+    """kiosk.schedule_entry.EntryError by its code."""
+    p = e.params
+    v = p.get("value") or "—"
+    return {
+        "time_of_day": lambda: _("%(v)s is not a time of day: use HH:MM from 00:00 to 23:59.", v=v),
+        "end_time_of_day": lambda: _("%(v)s is not a time of day: use HH:MM from 00:00 to 23:59 "
+                                     "(or 24:00 as an end).", v=v),
+        "date": lambda: _("%(v)s is not a date (YYYY-MM-DD).", v=v),
+        "dates_reversed": lambda: _("The date range ends (%(end)s) before it starts (%(start)s).",
+                                    end=p["end"], start=p["start"]),
+        "no_faces": lambda: _("Choose at least one face."),
+        "unknown_face": lambda: _("Unknown face %(face)s.", face=v),
+        "no_weekdays": lambda: _("Choose at least one weekday."),
+        "weekday": lambda: _("Weekdays are 0 (Monday) to 6 (Sunday)."),
+        "level": lambda: _("Choose a level: emergency, priority or normal."),
+        "instant": lambda: _("%(v)s is not a date and time.", v=v),
+        "instant_offset": lambda: _("%(v)s needs a UTC offset, e.g. +07:00.", v=v),
+        "name": lambda: _("A name is text without control characters, at most %(n)s characters.",
+                          n=p.get("limit")),
+    }.get(e.code, lambda: str(e))()
+
+
+def say(e: CentralError) -> str:
+    from kiosk.schedule_entry import EntryError
+
+    from central.assign import PowerOverlap
+    from central.emergency import EmergencyError
+    from central.publication import StaleError
+
+    if isinstance(e, EmergencyError):
+        p = e.params
+        return {
+            "target": lambda: _("Not a target: %(v)s.", v=p.get("value")),
+            "no_target": lambda: _("Choose at least one gate, group or the whole province."),
+            "no_gate": lambda: _("No gate in those targets (an empty group?)."),
+            "glyphs": lambda: _("The %(lang)s text cannot be shown: the gates' fonts have no "
+                                "glyph for %(chars)s. Change the text.",
+                                lang=language(p["lang"]), chars=" ".join(p["chars"])),
+            "text": lambda: _("A text is not valid: use the languages vi, zh, lo, km, en and no "
+                              "control characters."),
+            "reason": lambda: _("Say why (the reason is kept in the audit log)."),
+            "reason_long": lambda: _("The reason is at most %(n)d characters.", n=p["limit"]),
+            "duration": lambda: _("An emergency lasts more than 0 and at most 24 hours."),
+            "empty": lambda: _("Write the text in at least one language, or choose a playlist."),
+            "playlist_unapproved": lambda: _("The playlist has media that is not approved yet."),
+            "not_live": lambda: _("This emergency has already ended."),
+        }.get(e.code, lambda: str(e))()
+    if isinstance(e, PowerOverlap):
+        where = (_("every face") if e.face is None else _("face %(n)s", n=e.face))
+        return _("This power window overlaps %(start)s–%(end)s already set on %(where)s "
+                 "(%(day)s %(from_)s–%(to)s). Change or remove that one first.",
+                 start=e.other["start_time"], end=e.other["end_time"], where=where,
+                 day=weekday(e.weekday), from_=e.start, to=e.end)
+    if isinstance(e, StaleError):
+        return _("Someone changed or published %(gates)s since this page was shown; nothing "
+                 "was published. Look at the preview again.", gates=", ".join(e.gates))
+    if isinstance(e.__cause__, EntryError):
+        return _entry(e.__cause__)
+    return str(e)
