@@ -29,7 +29,8 @@ PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 900}
 MAX_PAGES = 80
 # Links that are not pages for a person (files) or that change something on GET.
-NOT_PAGES = re.compile(r"^/(static|tuf|api|screenshots|healthz)/|/file$|/raw$|/preview\.png$")
+NOT_PAGES = re.compile(r"^/(static|tuf|api|screenshots|healthz)/|/file$|/raw$|/preview\.png$"
+                       r"|\.(pdf|xlsx|csv)$")
 
 
 def _seed(central, tmp: Path) -> None:
@@ -55,6 +56,7 @@ def _seed(central, tmp: Path) -> None:
              {"title": {"vi": "Thông báo"}, "body": {"vi": "Cửa khẩu mở cửa từ 7 giờ đến 22 giờ "
                                                            "hằng ngày, kể cả ngày lễ và Tết."}},
              "Giờ mở cửa (vi)", by="nguyen-thi-minh-khai")
+    _seed_reports(central, image["sha256"])
     _seed_assignments(central, image["sha256"])
 
 
@@ -84,6 +86,30 @@ def _seed_assignments(central, sha: str) -> None:
                       reason="Lũ quét trên quốc lộ 4A, đường vào cửa khẩu bị ngập", minutes=120,
                       texts={"vi": "Tạm dừng thông quan do lũ quét", "zh": "因山洪暂停通关",
                              "en": "Crossing suspended: flash flood"})
+
+
+def _seed_reports(central, sha: str) -> None:
+    """Two days of plays and heartbeats, so the Reports page has figures and charts."""
+    from datetime import timedelta
+
+    from central.intake import record_heartbeat, record_proof_of_play
+    from kiosk.store import iso, utcnow
+
+    now = utcnow().replace(minute=0, second=0, microsecond=0)
+    for n, gate_id in enumerate(("huu-nghi", "tan-thanh")):
+        start = now - timedelta(hours=36)
+        record_proof_of_play(central.db, gate_id, {"batch_id": None, "rows": [
+            {"id": i, "installation": "seed", "face_id": 1 + i % 2, "media_sha256": sha,
+             "entry_id": None, "level": "normal",
+             "started_at": iso(start + timedelta(minutes=10 * i)),
+             "ended_at": iso(start + timedelta(minutes=10 * i, seconds=30 + 20 * n)),
+             "outcome": "completed"} for i in range(200)]})
+        for k in range(0, 36 * 60, 30):
+            at = start + timedelta(minutes=k)
+            record_heartbeat(central.db, gate_id, {"sent_at": iso(at), "faces": [
+                {"face_id": 1, "power": "on", "blanked": 0, "playing_sha256": sha},
+                {"face_id": 2, "power": "off" if k % 600 < 120 else "on", "blanked": 0,
+                 "playing_sha256": sha}]}, now=at, interval_s=1800)
 
 
 @pytest.fixture(scope="module")
