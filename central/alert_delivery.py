@@ -144,7 +144,7 @@ def deliver_due(db, settings, sender: Sender, now: datetime | None = None) -> di
             continue
         alert = {**item, "id": item["alert_id"], "detail": json.loads(item["detail"] or "{}")}
         message = compose(alert, item["gate_name"], item["event"], item["id"],
-                          settings["central_time_zone"], settings["central_console_url"])
+                          settings["central_timezone"], settings["central_console_url"])
         d = t.alert_delivery.c
         try:
             sender.send(item["channel"], item["address"], message, item["id"])

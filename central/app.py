@@ -38,7 +38,7 @@ from central.feed import feed_for
 from central.notify import ReleaseWatch
 from central.repo import Repository
 from central.checks import NotFound
-from central import console, manage, report_api, reportview
+from central import alerts_page, console, manage, report_api, reportview
 from central.users import token_matches
 
 log = logging.getLogger("gatecast.central")
@@ -223,6 +223,7 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
     for page in (assignments.bp, publishing.bp, emergency.bp):
         console.register(app, page)
     console.register(app, reportview.bp)
+    console.register(app, alerts_page.bp)
     return app
 
 

@@ -921,7 +921,7 @@ def list_cmd(include_resolved, gate_id, as_json, settings, db):
     if not found:
         click.echo(translate("No alerts."))
         return
-    zone = settings["central_time_zone"]
+    zone = settings["central_timezone"]
     for a in found:
         ack = (translate("acknowledged by %(who)s", who=a["acknowledged_by"])
                if a["acknowledged_by"] else "")

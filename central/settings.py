@@ -97,9 +97,6 @@ CENTRAL_SETTINGS: tuple[Setting, ...] = (
             "Lifetime of root and targets metadata, signed with the offline keys: rotate "
             "or re-sign before it ends.", "fleet"),
     # --- alerts -------------------------------------------------------------------
-    Setting("central_time_zone", "str", "Asia/Ho_Chi_Minh",
-            "The province's IANA time zone: times in alert messages (and the console) are "
-            "given in it.", "alerts"),
     Setting("central_alert_interval_s", "float", 5.0,
             "How often the alert rules are evaluated and waiting messages sent. Every "
             "application server ticks; only the one holding the database's alert lock works "

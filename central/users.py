@@ -77,7 +77,9 @@ def audit_actions() -> dict[str, str]:
             "login": _("logged in"), "login.failed": _("failed login"),
             "media.add": _("media uploaded"), "media.approve": _("media approved"),
             "media.reject": _("media rejected"), "media.retire": _("media retired"),
-            "media.dates": _("media dates changed")}
+            "media.dates": _("media dates changed"),
+            "alert.ack": _("alert acknowledged"), "alert.subscribe": _("alert subscription added"),
+            "alert.unsubscribe": _("alert subscription removed")}
 
 
 def right_names() -> dict[str, str]:

@@ -305,3 +305,66 @@ def test_a_frozen_picture_while_the_gate_plays_different_media(alerting):
     record_heartbeat(db, "huu-nghi", heartbeat(), now=alive + timedelta(seconds=121))
     tick(db, s, now=alive + timedelta(seconds=121))
     assert list_alerts(db) == []
+def test_acknowledge_records_who_and_when(alerting, smtp):
+    db, s = alerting.db, alerting.settings
+    add_user(db, "lan", "operator")
+    add_user(db, "xem", "viewer")
+    t0 = utcnow()
+    record_heartbeat(db, "huu-nghi", heartbeat(cpu_temp_c=90.0), now=t0)
+    tick(db, s, now=t0)
+    (alert,) = list_alerts(db)
+    with pytest.raises(Forbidden):
+        acknowledge(db, alert["id"], "xem")
+    acked = acknowledge(db, alert["id"], "lan")
+    assert acked["acknowledged_by"] == "lan" and acked["acknowledged_at"]
+    assert acknowledge(db, alert["id"], "lan")["acknowledged_at"] == acked["acknowledged_at"]
+    audit = db.query("SELECT who, action, subject FROM audit WHERE action = 'alert.ack'")
+    assert audit == [{"who": "lan", "action": "alert.ack", "subject": str(alert["id"])}]
+
+
+
+
+def test_the_alerts_page_lists_acknowledges_and_manages_subscriptions(central, console_app):
+    from tests.support.console import Console, make_user
+
+    make_user(central.db, "van-hanh", "operator")
+    make_user(central.db, "xem", "viewer")
+    central.gate("huu-nghi", faces=(1,), name="Cửa khẩu Hữu Nghị")
+    add_group(central.db, "lang-son", "Lạng Sơn", ["huu-nghi"])
+    t0 = utcnow()
+    record_heartbeat(central.db, "huu-nghi", heartbeat(cpu_temp_c=90.5, faces=[]), now=t0)
+    tick(central.db, central.settings, now=t0)
+    (alert,) = list_alerts(central.db)
+
+    viewer = Console(console_app)
+    viewer.login("xem")
+    page = viewer.text("/alerts/")
+    assert "Nhiệt độ bộ điều khiển cao" in page and "Cửa khẩu Hữu Nghị" in page
+    assert "CPU 90,5 °C (cảnh báo khi trên 80 °C)." in page
+    assert f"/alerts/{alert['id']}/ack" not in page  # no button without the fleet right
+    assert viewer.post(f"/alerts/{alert['id']}/ack").status_code == 403
+    assert list_alerts(central.db)[0]["acknowledged_by"] is None
+
+    operator = Console(console_app)
+    operator.login("van-hanh")
+    assert f"/alerts/{alert['id']}/ack" in operator.text("/alerts/")
+    r = operator.post(f"/alerts/{alert['id']}/ack")
+    assert r.status_code in (302, 303)
+    page = operator.text("/alerts/")
+    assert f"Đã tiếp nhận cảnh báo {alert['id']}." in page and "van-hanh lúc" in page
+
+    # Subscriptions: a bad address is refused in words and nothing is stored.
+    operator.post("/alerts/subscriptions", {"channel": "email", "address": "khong-phai-email",
+                                            "group": "", "severity": "warning"},
+                  headers={"Referer": "http://localhost/alerts/"})
+    assert "khong-phai-email không phải là địa chỉ email." in operator.text("/alerts/")
+    assert central.db.count("alert_subscription") == 0
+    operator.post("/alerts/subscriptions", {"channel": "webhook", "address": "https://chat.test/h",
+                                            "group": "lang-son", "severity": "critical"})
+    page = operator.text("/alerts/")
+    assert "https://chat.test/h" in page and "Đã thêm người nhận cảnh báo." in page
+    (sub,) = central.db.query("SELECT id, group_id, min_severity, created_by FROM alert_subscription")
+    assert sub["group_id"] == "lang-son" and sub["min_severity"] == "critical"
+    assert sub["created_by"] == "van-hanh"
+    operator.post(f"/alerts/subscriptions/{sub['id']}/remove")
+    assert central.db.count("alert_subscription") == 0

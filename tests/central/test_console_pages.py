@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.alerts import seed_alerts
 from tests.support.central import make_central, served_central
 from tests.support.console import PASSWORD, make_user
 from tests.support.media import make_image, make_video
@@ -57,6 +58,7 @@ def _seed(central, tmp: Path) -> None:
                                                            "hằng ngày, kể cả ngày lễ và Tết."}},
              "Giờ mở cửa (vi)", by="nguyen-thi-minh-khai")
     _seed_reports(central, image["sha256"])
+    seed_alerts(central)
     _seed_assignments(central, image["sha256"])
 
 

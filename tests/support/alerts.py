@@ -124,3 +124,49 @@ class WebhookReceiver:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
+
+
+def seed_alerts(central) -> None:
+    """A week's worth of alerts on a province's console (for the page tests): an
+    offline gate, a hot one acknowledged by an operator, a dark face, one resolved,
+    and subscriptions with long addresses. Gates huu-nghi and tan-thanh must exist,
+    and user tran-van-an-van-hanh (operator)."""
+    from datetime import timedelta
+
+    from kiosk.store import iso, utcnow
+
+    from central.alerts import acknowledge, add_subscription, list_alerts, tick
+    from central.intake import record_heartbeat
+
+    s, db = central.settings, central.db
+    add_subscription(db, "email", "phong-ky-thuat-cong-nghe-thong-tin@stttt.langson.gov.vn",
+                     "lang-son", "warning", by="chi")
+    add_subscription(db, "webhook", "https://chat.langson.gov.vn/hooks/cua-khau-canh-bao-"
+                     "7f3a9c1e2b4d6f8a0c1e3b5d7f9a1c3e", None, "critical", by="chi")
+    t0 = utcnow() - timedelta(hours=3)
+
+    def beat(**health):
+        faces = health.pop("faces", [{"face_id": 1, "power": "on", "blanked": 0,
+                                       "playing_sha256": "a" * 64}])
+        return {"sent_at": iso(t0), "release_version": None, "last_good_release_version": None,
+                "sync": {"status": "unchanged"}, "faces": faces, "errors": [],
+                "health": {"cpu_temp_c": 55.0, "disk": {"free_mb": 9000.0},
+                           "clock_synced": True, **health}}
+
+    record_heartbeat(db, "huu-nghi", beat(cpu_temp_c=84.2, disk={"free_mb": 310.0}), now=t0)
+    record_heartbeat(db, "tan-thanh", beat(), now=t0)
+    # Tân Thanh stops reporting; Hữu Nghị is hot and short of disk.
+    tick(db, s, now=t0)
+    record_heartbeat(db, "huu-nghi", beat(cpu_temp_c=84.2, disk={"free_mb": 310.0}),
+                     now=t0 + timedelta(minutes=10))
+    tick(db, s, now=t0 + timedelta(minutes=10))
+    # Hữu Nghị's clock was unsynchronised for a while, then fixed: resolved.
+    record_heartbeat(db, "huu-nghi", beat(cpu_temp_c=84.2, clock_synced=False,
+                                          disk={"free_mb": 310.0}), now=t0 + timedelta(minutes=20))
+    tick(db, s, now=t0 + timedelta(minutes=20))
+    for minutes in (30, 40):
+        record_heartbeat(db, "huu-nghi", beat(cpu_temp_c=84.2, disk={"free_mb": 310.0}),
+                         now=t0 + timedelta(minutes=minutes))
+        tick(db, s, now=t0 + timedelta(minutes=minutes))
+    hot = next(a for a in list_alerts(db) if a["kind"] == "temperature")
+    acknowledge(db, hot["id"], "tran-van-an-van-hanh")
