@@ -348,8 +348,12 @@ def add_subscription(db, channel: str, address: str, group_id: str | None = None
 
 
 def list_subscriptions(db) -> list[dict]:
+    """Every subscription, with its group's name (group_name; None: every gate)."""
+    s, g = t.alert_subscription.c, t.gate_group.c
     with transaction(db) as conn:
-        return rows(conn.execute(select(t.alert_subscription).order_by(t.alert_subscription.c.id)))
+        return rows(conn.execute(
+            select(t.alert_subscription, g.name.label("group_name"))
+            .outerjoin(t.gate_group, g.id == s.group_id).order_by(s.id)))
 
 
 def subscription_groups(db) -> list[dict]:

@@ -363,6 +363,7 @@ def test_the_alerts_page_lists_acknowledges_and_manages_subscriptions(central, c
                                             "group": "lang-son", "severity": "critical"})
     page = operator.text("/alerts/")
     assert "https://chat.test/h" in page and "Đã thêm người nhận cảnh báo." in page
+    assert "<td>Lạng Sơn</td>" in page  # the group by its name
     (sub,) = central.db.query("SELECT id, group_id, min_severity, created_by FROM alert_subscription")
     assert sub["group_id"] == "lang-son" and sub["min_severity"] == "critical"
     assert sub["created_by"] == "van-hanh"
