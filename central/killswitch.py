@@ -75,7 +75,10 @@ def blank(store: Store, repo: Repository, gate_id: str, *, by: str, reason: str,
     with store.transaction(write=True) as conn:
         require_right(conn, by, BLANK_RIGHT)
         gate = get_gate(conn, gate_id)
-        chosen = int_list([] if faces is None else faces, 1, 4, "faces", allow_empty=True)
+        try:
+            chosen = int_list([] if faces is None else faces, 1, 4, "faces", allow_empty=True)
+        except CentralError:
+            raise KillSwitchError(_("Faces are numbers from 1 to 4.")) from None
         missing = [f for f in chosen if f not in gate["faces"]]
         if missing:
             raise KillSwitchError(_("Gate %(gate)s has no face %(missing)s (its faces: "

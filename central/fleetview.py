@@ -1,0 +1,191 @@
+"""The console's Fleet pages: every gate on the offline map and in a list
+(online, releases, faces with their live screenshots, health, last errors,
+central's blank), a gate's page with its history, its position, and the kill
+switch from central (central/killswitch.py: through the signed release only).
+
+Reading needs the `view` right; blanking, releasing and placing a gate need
+`fleet` (operators and admins).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from functools import cache
+
+from flask import (Blueprint, abort, current_app, render_template, request, send_from_directory,
+                   url_for)
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from kiosk.store import utcnow
+
+from central import fleetmap, killswitch
+from central.console import nav
+from central.console.base import done, require, settings, store, who
+from central.fleet import gate_history, get_gate, overview, update_gate
+
+bp = Blueprint("fleet", __name__, url_prefix="/fleet")
+nav.add("fleet.index", _l("Fleet"), right="view", order=60)
+
+HISTORY_HOURS = 24
+
+
+def repository():
+    return current_app.extensions["central_repo"]
+
+
+def feed():
+    return current_app.extensions["central_feed"]
+
+
+def _gates() -> list[dict]:
+    return overview(store(), settings()["central_heartbeat_interval_s"])
+
+
+def _map(gates: list[dict]) -> dict:
+    view_box, paths = fleetmap.outline()
+    placed, unplaced = fleetmap.markers(gates)
+    return {"view_box": view_box, "paths": paths, "placed": placed, "unplaced": unplaced,
+            "tiles": fleetmap.tiles(settings()["central_map_tile_url"]),
+            "archipelagos": fleetmap.archipelagos()}
+
+
+@bp.context_processor
+def helpers():
+    return {"when": when, "size": size, "num": num, "face_list": face_list,
+            "event_text": event_text}
+
+
+def when(text: str | None) -> str:
+    """An instant in the viewer's zone and language (the console's filter)."""
+    from central.console.i18n import local_time
+
+    return local_time(text)
+
+
+def num(value) -> str:
+    return format_decimal(round(float(value), 1)) if value is not None else "—"
+
+
+def size(mb) -> str:
+    from kiosk.web.formatting import megabytes
+
+    return megabytes(mb, str(get_locale() or "vi"))
+
+
+def face_list(faces) -> str:
+    return (", ".join(_("face %(face)s", face=f) for f in faces) if faces
+            else _("every face"))
+
+
+def event_text(event: dict) -> str:
+    """A gate's event (from its heartbeat: code, detail, English message) in
+    the reader's language, with the gate admin's sentences (admin/events.py),
+    so gate and central say the same thing the same way."""
+    from admin.events import Renderer
+
+    translations = _gate_translations(str(get_locale() or "vi"))
+
+    def gettext(text, **params):
+        text = translations.gettext(text)
+        return text % params if params else text
+
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    return Renderer(gettext, when, lambda n: size(float(n) / 2**20)).event(
+        event.get("code"), detail, event.get("face_id"), event.get("message") or "")
+
+
+@cache
+def _gate_translations(language: str):
+    from babel.support import Translations
+
+    from admin.i18n import compiled_catalogues
+
+    # One folder, or several joined by ';' (Flask-Babel's form): the first that
+    # has a message wins.
+    found = None
+    for folder in str(compiled_catalogues(settings().state_path / "cache" / "gate-admin")).split(";"):
+        t = Translations.load(folder, [language])
+        if found is None:
+            found = t
+        else:
+            found.add_fallback(t)
+    return found
+
+
+def state_of(gate: dict) -> str:
+    """One word for the marker's colour and the list's badge."""
+    if gate["blank"] and gate["blank"]["active"]:
+        return "blanked"
+    if not gate["online"]:
+        return "offline"
+    if gate["errors"] or gate["health"]["alarms"]:
+        return "warning"
+    return "online"
+
+
+@bp.get("/")
+@require("view")
+def index():
+    gates = _gates()
+    for gate in gates:
+        gate["state"] = state_of(gate)
+    return render_template("fleet.html", gates=gates, map=_map(gates))
+
+
+@bp.get("/<gate_id>")
+@require("view")
+def gate(gate_id):
+    gates = [g for g in _gates() if g["id"] == gate_id]
+    if not gates:
+        get_gate(store(), gate_id)  # NotFound, in the reader's language
+    g = gates[0]
+    g["state"] = state_of(g)
+    history = gate_history(store(), gate_id, since=utcnow() - timedelta(hours=HISTORY_HOURS))
+    return render_template("fleet_gate.html", gate=g, history=history, map=_map([g]),
+                           hours=HISTORY_HOURS)
+
+
+@bp.post("/<gate_id>/blank")
+@require("fleet")
+def blank(gate_id):
+    faces = request.form.getlist("faces")  # checked by killswitch.blank: bad ones refused
+    result = killswitch.blank(store(), repository(), gate_id, by=who(),
+                              reason=request.form.get("reason", ""), faces=faces, feed=feed())
+    version = result.publication.changed.get(gate_id) or result.publication.unchanged.get(gate_id)
+    return done(_("Gate %(gate)s is blanked from central (signed in release %(version)s). "
+                  "It goes black at its next sync.", gate=gate_id, version=version),
+                url_for("fleet.gate", gate_id=gate_id))
+
+
+@bp.post("/<gate_id>/unblank")
+@require("fleet")
+def unblank(gate_id):
+    result = killswitch.unblank(store(), repository(), gate_id, by=who(),
+                                reason=request.form.get("reason", ""), feed=feed())
+    version = result.publication.changed.get(gate_id) or result.publication.unchanged.get(gate_id)
+    return done(_("Central's blank of gate %(gate)s is released (signed in release "
+                  "%(version)s).", gate=gate_id, version=version),
+                url_for("fleet.gate", gate_id=gate_id))
+
+
+@bp.post("/<gate_id>/position")
+@require("fleet")
+def position(gate_id):
+    lat, lon = request.form.get("latitude", "").strip(), request.form.get("longitude", "").strip()
+    update_gate(store(), gate_id, position=(lat, lon) if lat or lon else None, by=who())
+    return done(_("The position of gate %(gate)s is saved.", gate=gate_id),
+                url_for("fleet.gate", gate_id=gate_id))
+
+
+@bp.get("/<gate_id>/screenshots/<name>")
+@require("view")
+def screenshot(gate_id, name):
+    """A face's latest screenshot (central/intake.py keeps one per face)."""
+    get_gate(store(), gate_id)  # only registered ids (no '..') name a folder
+    if "/" in name or name.startswith("."):
+        abort(404)
+    resp = send_from_directory(settings().state_path / "screenshots" / gate_id, name)
+    resp.headers["Cache-Control"] = "private, no-cache"
+    return resp
