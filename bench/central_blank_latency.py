@@ -50,7 +50,7 @@ def main():
         central = make_central(tmp / "central")
         server = LiveServer(central.settings)
         token = central.gate(GATE_ID, faces=(1,))
-        add_user(central.db, "van-hanh", "editor")
+        add_user(central.db, "van-hanh", "operator")
         (tmp / "root.json").write_bytes(central.repo.trusted_root_path.read_bytes())
         (tmp / "gate-token").write_text(token)
         (tmp / "gate").mkdir()

@@ -218,9 +218,10 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
 
     # ---- people: the console (central/console), at / ------------------------------
     console.init_app(app, settings)
+    from central import fleetview  # console-fleet's pages
     from central.console import assignments, emergency, publishing  # console-publish's pages
 
-    for page in (assignments.bp, publishing.bp, emergency.bp):
+    for page in (assignments.bp, publishing.bp, emergency.bp, fleetview.bp):
         console.register(app, page)
     console.register(app, reportview.bp)
     console.register(app, alerts_page.bp)

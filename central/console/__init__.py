@@ -81,8 +81,12 @@ def init_app(app: Flask, central_settings) -> None:
     security.init_app(app)
     i18n.init_app(app)
     _errors(app)
-    install_headers(app, applies=lambda req: (req.blueprint in app.extensions[CONSOLE_BLUEPRINTS_KEY]
-                                              or req.endpoint == "static"))
+    from central.fleetmap import tile_origin
+
+    # The fleet map's optional tile server is the only other place images may come from.
+    install_headers(app, img_sources=[tile_origin(s["central_map_tile_url"])],
+                    applies=lambda req: (req.blueprint in app.extensions[CONSOLE_BLUEPRINTS_KEY]
+                                         or req.endpoint == "static"))
 
     from central.console import account, auth, home, users
 

@@ -27,16 +27,26 @@ CSP = (
 CACHEABLE_ENDPOINTS = frozenset({"static", "health.favicon"})
 
 
-def install_headers(app, cacheable=CACHEABLE_ENDPOINTS, applies=lambda request: True) -> None:
+def csp(img_sources=()) -> str:
+    """`CSP`, also allowing images from `img_sources` (origins such as
+    https://tiles.example.vn: central's optional map tile server)."""
+    extra = " ".join(s for s in img_sources if s)
+    return CSP.replace("img-src 'self' data: blob:", f"img-src 'self' data: blob: {extra}") if extra else CSP
+
+
+def install_headers(app, cacheable=CACHEABLE_ENDPOINTS, applies=lambda request: True,
+                    img_sources=()) -> None:
     """Add the security headers to every answer of `app` for which
     `applies(request)` (central leaves its signed files and gate API alone)."""
     from flask import request
+
+    policy = csp(img_sources)
 
     @app.after_request
     def _headers(resp):
         if not applies(request):
             return resp
-        resp.headers["Content-Security-Policy"] = CSP
+        resp.headers["Content-Security-Policy"] = policy
         resp.headers["X-Frame-Options"] = "DENY"
         resp.headers["X-Content-Type-Options"] = "nosniff"
         resp.headers["Referrer-Policy"] = "same-origin"

@@ -17,6 +17,7 @@ from central.users import add_user
 from kiosk.power.evaluate import evaluate, load_plan
 from kiosk.power.service import blank_off, blank_on
 
+from tests.support.fleet import two_faces_on_sway
 from tests.support.media import make_image
 from tests.support.sync.gate import Gate
 
@@ -209,30 +210,7 @@ def test_cli_blank_and_unblank_check_who_acts(central, gate):
 
 
 W, H = 640, 360
-SWAY_CONFIG = f"""
-display = "sway"
-mpv_vo = "wlshm"
-poll_interval_s = 0.1
-screenshot_interval_s = 0
-
-[[outputs]]
-name = "vn"
-connector = "HEADLESS-1"
-width = {W}
-height = {H}
-
-[[faces]]
-id = 1
-name = "Bắc"
-output = "vn"
-region = {{ x = 0, y = 0, width = {W // 2}, height = {H} }}
-
-[[faces]]
-id = 2
-name = "Nam"
-output = "vn"
-region = {{ x = {W // 2}, y = 0, width = {W // 2}, height = {H} }}
-"""
+SWAY_CONFIG = two_faces_on_sway(W, H, screenshot_interval_s=0)
 
 
 def region_colour(image, face) -> set:

@@ -20,6 +20,7 @@ from central.users import add_user, set_password
 
 from tests.support.browser import chromium
 from tests.support.central import LiveServer, make_central
+from tests.support.fleet import two_faces_on_sway
 from tests.support.media import make_image
 from tests.support.wait import wait_for
 
@@ -45,29 +46,7 @@ sync_longpoll_s = 3
 sync_heartbeat_interval_s = 1
 sync_screenshot_interval_s = 1
 sync_disk_reserve_mb = 0
-display = "sway"
-mpv_vo = "wlshm"
-poll_interval_s = 0.1
-screenshot_interval_s = 1
-
-[[outputs]]
-name = "vn"
-connector = "HEADLESS-1"
-width = {W}
-height = {H}
-
-[[faces]]
-id = 1
-name = "Hướng Việt Nam"
-output = "vn"
-region = {{ x = 0, y = 0, width = {W // 2}, height = {H} }}
-
-[[faces]]
-id = 2
-name = "Hướng Trung Quốc"
-output = "vn"
-region = {{ x = {W // 2}, y = 0, width = {W // 2}, height = {H} }}
-""", encoding="utf-8")
+""" + two_faces_on_sway(W, H, screenshot_interval_s=1), encoding="utf-8")
     return path
 
 

@@ -60,6 +60,9 @@ def _seed(central, tmp: Path) -> None:
     _seed_reports(central, image["sha256"])
     seed_alerts(central)
     _seed_assignments(central, image["sha256"])
+    from tests.support.fleet import seed_fleet
+
+    seed_fleet(central, tmp, "tran-van-an-van-hanh")
 
 
 def _seed_assignments(central, sha: str) -> None:
@@ -155,7 +158,10 @@ def _console_paths(page, url: str) -> list[str]:
             continue
         seen.append(path)
         page.goto(url + path)
-        for href in page.eval_on_selector_all("main a[href]", "els => els.map(e => e.href)"):
+        # getAttribute, not .href: an SVG link's href is an object (the fleet map's gates).
+        for href in page.eval_on_selector_all(
+                "main a[href]", "els => els.map(e => new URL(e.getAttribute('href'), "
+                "document.baseURI).href)"):
             parts = urlsplit(href)
             if parts.netloc == urlsplit(url).netloc and parts.path not in seen:
                 todo.append(parts.path + (f"?{parts.query}" if parts.query else ""))

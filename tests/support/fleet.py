@@ -38,3 +38,32 @@ def seed_fleet(central, tmp: Path, operator: str) -> None:
                           buf.getvalue(), "image/png", iso(utcnow()))
     blank(central.db, central.repo, "huu-nghi", by=operator,
           reason="Nội dung chưa được duyệt xuất hiện trên mặt 2, chờ kiểm tra", faces=[2])
+
+
+def two_faces_on_sway(width: int, height: int, screenshot_interval_s: float) -> str:
+    """A gate's TOML layout: one headless sway output, face 1 its left half,
+    face 2 its right half (the kill switch tests blank face 2 beside face 1)."""
+    return f"""
+display = "sway"
+mpv_vo = "wlshm"
+poll_interval_s = 0.1
+screenshot_interval_s = {screenshot_interval_s}
+
+[[outputs]]
+name = "vn"
+connector = "HEADLESS-1"
+width = {width}
+height = {height}
+
+[[faces]]
+id = 1
+name = "Hướng Việt Nam"
+output = "vn"
+region = {{ x = 0, y = 0, width = {width // 2}, height = {height} }}
+
+[[faces]]
+id = 2
+name = "Hướng Trung Quốc"
+output = "vn"
+region = {{ x = {width // 2}, y = 0, width = {width // 2}, height = {height} }}
+"""
