@@ -79,12 +79,16 @@ def save_playlist():
     """Create or replace a playlist: its media in the order ticked, each for
     its own length (a video) or the seconds given (an image, a slide)."""
     import re
+    import unicodedata
 
     from central.library import save_playlist as save
 
     f = request.form
     name = f.get("name", "").strip()
-    pid = f.get("id", "").strip() or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:40]
+    # An id from the name without its accents ("Chào mừng" -> "chao-mung").
+    plain = unicodedata.normalize("NFKD", name.lower().replace("đ", "d"))
+    pid = f.get("id", "").strip() or re.sub(r"[^a-z0-9]+", "-", "".join(
+        c for c in plain if not unicodedata.combining(c))).strip("-")[:40]
     try:
         seconds = float(f.get("seconds") or 10)
     except ValueError:
