@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO, Iterable
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select, update
 
 from kiosk.mediastore import MediaStore, MediaStoreError, check_sha256
@@ -20,7 +21,7 @@ from kiosk.store import iso, utcnow
 from central import schema as t
 from central.checks import CentralError, NotFound, check_id, check_name
 from central.db import insert_or_update, row, rows, transaction
-from central.users import audit, require_right
+from central.users import audit, check_four_eyes, require_right
 
 MEDIA_STATES = ("uploaded", "approved", "rejected", "retired")
 MAX_TEXT_SPEC_BYTES = 64 * 1024
@@ -64,23 +65,28 @@ def resolve_media(db, prefix: str) -> str:
 
 
 def _record(db, sha256: str, kind: str, name: str, fmt: str, size: int, by: str,
-            duration_s=None, width=None, height=None) -> dict:
+            duration_s=None, width=None, height=None, language=None) -> dict:
     with transaction(db, write=True) as conn:
         existing = row(conn.execute(select(t.media).where(t.media.c.sha256 == sha256)))
         if existing:
             return existing  # the same bytes again: keep its approval state
         new = {"sha256": sha256, "kind": kind, "name": name, "format": fmt, "size": size,
                "duration_s": duration_s, "width": width, "height": height, "state": "uploaded",
-               "uploaded_at": iso(utcnow()), "uploaded_by": by}
+               "uploaded_at": iso(utcnow()), "uploaded_by": by, "language": language}
         conn.execute(insert(t.media).values(new))
         audit(conn, by, "media.add", sha256, {"name": name, "kind": kind})
     return new
 
 
 def add_media(db, state_dir, source: Path | str | BinaryIO | Iterable[bytes], name: str,
-              by: str = "cli", limits=None) -> dict:
-    """Check and store an uploaded video or image; returns its library row."""
+              by: str = "cli", limits=None, language: str | None = None) -> dict:
+    """Check and store an uploaded video or image; returns its library row.
+    A refusal says why in the reader's language (the gate admin's messages)
+    and stores nothing."""
     from kiosk.validate import Limits, MediaRejected, ingest, safe_display_name
+    from kiosk.web.media import rejection_message
+
+    language = check_language(language)
 
     store = library_store(state_dir)
     try:
@@ -90,9 +96,9 @@ def add_media(db, state_dir, source: Path | str | BinaryIO | Iterable[bytes], na
         else:
             sha256, info = ingest(store, source, limits or Limits())
     except MediaRejected as e:
-        raise CentralError(f"{safe_display_name(name)}: {e.message}") from None
+        raise CentralError(f"{safe_display_name(name)}: {rejection_message(e)}") from None
     return _record(db, sha256, info.kind, safe_display_name(name), info.format, info.size, by,
-                   info.duration_s, info.width, info.height)
+                   info.duration_s, info.width, info.height, language)
 
 
 def add_text(db, state_dir, spec, name: str, by: str = "cli") -> dict:
@@ -118,7 +124,9 @@ def add_text(db, state_dir, spec, name: str, by: str = "cli") -> dict:
     if len(data) > MAX_TEXT_SPEC_BYTES:
         raise CentralError(f"{name}: a text slide spec is limited to {MAX_TEXT_SPEC_BYTES} bytes")
     sha256 = library_store(state_dir).add_bytes(data)
-    return _record(db, sha256, "text", name, "json", len(data), by, slide.duration_s)
+    langs = list(slide.languages)
+    return _record(db, sha256, "text", name, "json", len(data), by, slide.duration_s,
+                   language=langs[0] if len(langs) == 1 else ",".join(langs) or None)
 
 
 def slide_background(state_dir, sha256: str) -> str | None:
@@ -129,14 +137,72 @@ def slide_background(state_dir, sha256: str) -> str | None:
 
 
 def approve_media(db, sha256: str, by: str) -> dict:
+    """Approve for publishing: an approver or admin, never the uploader (four eyes)."""
     with transaction(db, write=True) as conn:
         require_right(conn, by, "approve")
-        if get_media(conn, sha256)["state"] == "retired":
-            raise CentralError(f"{sha256} is retired; upload it again to reuse it")
+        media = get_media(conn, sha256)
+        if media["state"] == "retired":
+            raise CentralError(_("%(name)s is retired; upload it again to use it again.",
+                                 name=media["name"]))
+        check_four_eyes(media["uploaded_by"], by)
         conn.execute(update(t.media).where(t.media.c.sha256 == sha256).values(
-            state="approved", approved_at=iso(utcnow()), approved_by=by))
-        audit(conn, by, "media.approve", sha256)
+            state="approved", approved_at=iso(utcnow()), approved_by=by,
+            rejected_at=None, rejected_by=None, reject_reason=None))
+        audit(conn, by, "media.approve", sha256, {"name": media["name"]})
         return get_media(conn, sha256)
+
+
+def reject_media(db, sha256: str, by: str, reason: str) -> dict:
+    """Refuse media, with the reason the uploader reads; it cannot be published."""
+    reason = check_name(reason, "reason", 500)
+    if not reason:
+        raise CentralError(_("Say why it is rejected (the uploader reads it)."))
+    with transaction(db, write=True) as conn:
+        require_right(conn, by, "approve")
+        media = get_media(conn, sha256)
+        if media["state"] == "retired":
+            raise CentralError(_("%(name)s is retired already.", name=media["name"]))
+        conn.execute(update(t.media).where(t.media.c.sha256 == sha256).values(
+            state="rejected", rejected_at=iso(utcnow()), rejected_by=by, reject_reason=reason,
+            approved_at=None, approved_by=None))
+        audit(conn, by, "media.reject", sha256, {"name": media["name"], "reason": reason})
+        return get_media(conn, sha256)
+
+
+def set_media_dates(db, sha256: str, by: str, valid_from: str | None,
+                    valid_until: str | None) -> dict:
+    """The dates (YYYY-MM-DD, both included) between which it may be shown."""
+    from datetime import date
+
+    values = {}
+    for key, value in (("valid_from", valid_from), ("valid_until", valid_until)):
+        value = (value or "").strip() or None
+        if value is not None:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise CentralError(_("%(value)s is not a date (YYYY-MM-DD).", value=value)) \
+                    from None
+        values[key] = value
+    if values["valid_from"] and values["valid_until"] and values["valid_until"] < values["valid_from"]:
+        raise CentralError(_("The last day (%(until)s) is before the first (%(start)s).",
+                             until=values["valid_until"], start=values["valid_from"]))
+    with transaction(db, write=True) as conn:
+        require_right(conn, by, "edit")
+        get_media(conn, sha256)
+        conn.execute(update(t.media).where(t.media.c.sha256 == sha256).values(**values))
+        audit(conn, by, "media.dates", sha256, values)
+        return get_media(conn, sha256)
+
+
+def check_language(language: str | None) -> str | None:
+    from kiosk.text.fonts import LANGUAGES as TEXT_LANGUAGES
+
+    language = (language or "").strip() or None
+    if language is not None and language not in TEXT_LANGUAGES:
+        raise CentralError(_("Unknown language %(lang)s (one of %(langs)s).", lang=language,
+                             langs=", ".join(TEXT_LANGUAGES)))
+    return language
 
 
 def retire_media(db, sha256: str, by: str) -> dict:
@@ -150,12 +216,28 @@ def retire_media(db, sha256: str, by: str) -> dict:
         return get_media(conn, sha256)
 
 
-def list_media(db, state: str | None = None) -> list[dict]:
-    query = select(t.media).order_by(t.media.c.uploaded_at, t.media.c.sha256)
+def list_media(db, state: str | None = None, *, kind: str | None = None,
+               language: str | None = None, uploader: str | None = None,
+               newest_first: bool = False) -> list[dict]:
+    m = t.media
+    order = (m.c.uploaded_at.desc(), m.c.sha256) if newest_first else (m.c.uploaded_at, m.c.sha256)
+    query = select(m).order_by(*order)
     if state:
-        query = query.where(t.media.c.state == state)
+        query = query.where(m.c.state == state)
+    if kind:
+        query = query.where(m.c.kind == kind)
+    if language:
+        query = query.where(m.c.language.contains(language))
+    if uploader:
+        query = query.where(m.c.uploaded_by == uploader)
     with transaction(db) as conn:
         return rows(conn.execute(query))
+
+
+def uploaders(db) -> list[str]:
+    with transaction(db) as conn:
+        return [u for u in conn.execute(select(t.media.c.uploaded_by).distinct()
+                                        .order_by(t.media.c.uploaded_by)).scalars() if u]
 
 
 def save_playlist(db, playlist_id: str, name: str, items: list[tuple[str, float | None]],

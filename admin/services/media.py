@@ -13,34 +13,10 @@ from kiosk import decoders, mediaformats
 from kiosk.mediastore import MediaStore, MediaStoreError, check_sha256
 from kiosk.store import iso, utcnow
 from kiosk.validate import Limits, MediaRejected, ingest, safe_display_name
+from kiosk.web.media import rejection_message
 
 from admin.services import Actor, AdminError, Conflict, NotFound, audit, writing
 
-
-
-def rejection_message(e: MediaRejected) -> str:
-    """kiosk.validate's reasons in the user's language."""
-    p = e.params
-    messages = {
-        "empty": lambda: _("The file is empty (0 bytes)."),
-        "too_large": lambda: _("The file is %(size)s MB; the limit is %(limit)s MB.",
-                               size=p.get("size_mb"), limit=p.get("limit_mb")),
-        "not_media": lambda: _("This file is not a PNG, JPEG or WebP image nor an MP4 or MKV "
-                               "video. Its content decides, not its name."),
-        "corrupt": lambda: _("The file is damaged or incomplete and cannot be shown."),
-        "truncated": lambda: _("The video is incomplete (cut off) or damaged."),
-        "too_many_pixels": lambda: _("The picture is too large (%(w)s×%(h)s pixels); the limit "
-                                     "is %(limit)s megapixels.", w=p["width"], h=p["height"],
-                                     limit=p.get("limit_mp")) if p.get("width") else
-        _("The picture is far too large; the limit is %(limit)s megapixels.", limit=p.get("limit_mp")),
-        "codec": lambda: _("The video codec %(codec)s is not supported: use H.264 or H.265.",
-                           codec=p.get("codec")),
-        "bad_duration": lambda: _("The video has no playable length."),
-        "too_long": lambda: _("The video lasts %(d)s minutes; the limit is %(limit)s minutes.",
-                              d=p.get("duration_min"), limit=p.get("limit_min")),
-        "no_prober": lambda: _("ffprobe is missing on the controller: videos cannot be checked."),
-    }
-    return messages.get(e.code, lambda: e.message)()
 
 
 def list_media(db) -> list[dict]:

@@ -88,9 +88,9 @@ def init_app(app: Flask, central_settings) -> None:
                     applies=lambda req: (req.blueprint in app.extensions[CONSOLE_BLUEPRINTS_KEY]
                                          or req.endpoint == "static"))
 
-    from central.console import account, auth, home, users
+    from central.console import account, auth, home, library, users
 
-    for bp in (auth.bp, account.bp, home.bp, users.bp):
+    for bp in (auth.bp, account.bp, home.bp, users.bp, library.bp):
         register(app, bp)
 
 

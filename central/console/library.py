@@ -1,0 +1,176 @@
+"""The Library page: upload (with a progress bar), preview every kind (video,
+image, a text slide drawn at a face's resolution), valid-from/valid-until
+dates, approve or reject with a reason (four eyes), retire; filter by state,
+kind, language and uploader."""
+
+from __future__ import annotations
+
+from urllib.parse import unquote
+
+from flask import Blueprint, abort, jsonify, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from kiosk import mediaformats
+
+from central.checks import CentralError
+from central.console import nav
+from central.console.base import done, require, settings, store, who
+
+bp = Blueprint("library", __name__, url_prefix="/library")
+nav.add("library.index", _l("Library"), right="view", order=20)
+
+# Face resolutions a text slide can be previewed at (width, height).
+PREVIEW_SIZES = ((1920, 1080), (1080, 1920), (1280, 720), (3840, 2160))
+
+
+def _language_names() -> dict[str, str]:
+    """The languages a slide or notice may be in (kiosk.text.fonts), in the reader's language."""
+    from kiosk.text.fonts import LANGUAGES
+
+    said = {"vi": _("Vietnamese"), "en": _("English"), "zh": _("Chinese"), "lo": _("Lao"),
+            "km": _("Khmer")}
+    return {code: said.get(code, name) for code, name in LANGUAGES.items()}
+
+
+def _names():
+    return {"text_languages": _language_names(),
+            "states": {"uploaded": _("waiting for approval"), "approved": _("approved"),
+                       "rejected": _("rejected"), "retired": _("retired")},
+            "kinds": {"video": _("video"), "image": _("image"), "text": _("text slide")}}
+
+
+@bp.get("/")
+@require("view")
+def index():
+    from central.library import list_media, uploaders
+
+    f = request.args
+    filters = {k: f.get(k) or None for k in ("state", "kind", "language", "uploader")}
+    items = list_media(store(), filters["state"], kind=filters["kind"],
+                       language=filters["language"], uploader=filters["uploader"],
+                       newest_first=True)
+    return render_template("library.html", items=items, filters=filters,
+                           uploaders=uploaders(store()), **_names())
+
+
+@bp.post("/upload")
+@require("edit")
+def upload():
+    """The file is the raw body (static/app.js sends it with a progress bar);
+    its name is the X-File-Name header, only ever shown."""
+    from central.library import add_media
+    from kiosk.validate import Limits
+
+    s = settings()
+    request.max_content_length = int(s["media_max_mb"]) * 2**20 + 2**20
+    name = unquote(request.headers.get("X-File-Name", ""))
+    language = request.args.get("language") or None
+    try:
+        row = add_media(store(), s.state_path, request.stream, name, by=who(),
+                        limits=Limits.from_settings(s), language=language)
+    except CentralError as e:
+        return jsonify({"error": str(e)}), 400
+    return jsonify({"name": row["name"], "sha256": row["sha256"],
+                    "url": url_for("library.show", sha256=row["sha256"])}), 201
+
+
+@bp.get("/<sha256>")
+@require("view")
+def show(sha256):
+    from central.library import get_media
+
+    media = get_media(store(), sha256)
+    spec = None
+    if media["kind"] == "text":
+        from central.library import library_store
+        from kiosk.text.slide import parse_spec
+
+        spec = parse_spec(library_store(settings().state_path).path(sha256).read_bytes())
+    try:
+        size = PREVIEW_SIZES[int(request.args.get("size", 0))]
+    except (ValueError, IndexError):
+        size = PREVIEW_SIZES[0]
+    return render_template("library_show.html", media=media, spec=spec, size=size,
+                           sizes=PREVIEW_SIZES, mime=mediaformats.mime(media["format"])
+                           if media["kind"] != "text" else "image/png", **_names())
+
+
+@bp.get("/<sha256>/file")
+@require("view")
+def file(sha256):
+    from central.library import get_media, library_store
+
+    media = get_media(store(), sha256)
+    if media["kind"] == "text":
+        abort(404)
+    resp = send_file(library_store(settings().state_path).path(sha256),
+                     mimetype=mediaformats.mime(media["format"]), conditional=True,
+                     download_name=f"{sha256[:12]}.{media['format']}")
+    resp.headers["Cache-Control"] = "private, max-age=3600"
+    return resp
+
+
+@bp.get("/<sha256>/preview.png")
+@require("view")
+def preview(sha256):
+    """A text slide drawn as a face of this resolution would show it."""
+    from central.library import get_media, library_store
+    from kiosk.text.slide import SlideError, parse_spec, render
+
+    media = get_media(store(), sha256)
+    if media["kind"] != "text":
+        abort(404)
+    try:
+        width, height = PREVIEW_SIZES[int(request.args.get("size", 0))]
+    except (ValueError, IndexError):
+        abort(404)
+    lib = library_store(settings().state_path)
+    spec = parse_spec(lib.path(sha256).read_bytes())
+    try:
+        rendered = render(spec, width, height, settings().state_path / "cache" / "slides",
+                          media_dir=lib.root)
+    except SlideError as e:
+        raise CentralError(str(e)) from None
+    page = min(int(request.args.get("page", 0) or 0), len(rendered.paths) - 1)
+    resp = send_file(rendered.paths[max(page, 0)], mimetype="image/png")
+    resp.headers["Cache-Control"] = "private, max-age=3600"
+    return resp
+
+
+@bp.post("/<sha256>/approve")
+@require("approve")
+def approve(sha256):
+    from central.library import approve_media
+
+    row = approve_media(store(), sha256, who())
+    return done(_("%(name)s is approved.", name=row["name"]), url_for("library.show", sha256=sha256))
+
+
+@bp.post("/<sha256>/reject")
+@require("approve")
+def reject(sha256):
+    from central.library import reject_media
+
+    row = reject_media(store(), sha256, who(), request.form.get("reason", ""))
+    return done(_("%(name)s is rejected.", name=row["name"]), url_for("library.show", sha256=sha256))
+
+
+@bp.post("/<sha256>/retire")
+@require("approve")
+def retire(sha256):
+    from central.library import retire_media
+
+    row = retire_media(store(), sha256, who())
+    return done(_("%(name)s is retired: it leaves the screens at the next publication.",
+                  name=row["name"]), url_for("library.show", sha256=sha256))
+
+
+@bp.post("/<sha256>/dates")
+@require("edit")
+def dates(sha256):
+    from central.library import set_media_dates
+
+    set_media_dates(store(), sha256, who(), request.form.get("valid_from"),
+                    request.form.get("valid_until"))
+    return done(_("Saved."), url_for("library.show", sha256=sha256))
