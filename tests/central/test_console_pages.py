@@ -205,3 +205,26 @@ def test_every_console_page_fits_a_phone(browser, console):
     if shots:
         anon.screenshot(path=str(shots / "phone-login.png"), full_page=True)
     anon.close()
+
+
+def test_an_upload_shows_its_progress_and_lands_in_the_library(browser, console, tmp_path):
+    """The Library's upload form in chromium: the shared script sends the file
+    with the CSRF header and its name, the bar fills, the item appears; a file
+    that is not media is refused in Vietnamese."""
+    page = browser.new_page(viewport=PHONE)
+    _login(page, console)
+    page.goto(console + "/library/")
+    bad = tmp_path / "khong-phai-anh.png"
+    bad.write_bytes(b"<html>not a picture</html>")
+    page.set_input_files("#upload-form input[type=file]", str(bad))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#upload-status.error", timeout=60_000)
+    assert "khong-phai-anh.png" in page.inner_text("#upload-status")
+    assert "không phải" in page.inner_text("#upload-status")
+    good = make_image(tmp_path / "Biển báo cửa khẩu.png", size=(640, 360), color=(0, 90, 200))
+    page.set_input_files("#upload-form input[type=file]", str(good))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#upload-status.ok", timeout=60_000)
+    assert page.evaluate("document.getElementById('upload-progress').value") == 100
+    page.wait_for_selector("text=Biển báo cửa khẩu.png", timeout=60_000)  # after the reload
+    page.close()
