@@ -67,7 +67,7 @@ class TimedFeed(NchanFeed):
         return told
 
 made, result = publish_emergency(
-    db, repository_for(settings), ["group:all"], by="duty-editor", reason="bench",
+    db, repository_for(settings), ["group:all"], by="duty-operator", reason="bench",
     minutes=30, texts={"vi": "Tạm dừng thông quan", "en": "Border crossing suspended"},
     feed=TimedFeed(url))
 marks["version"] = result.repository_version
@@ -210,7 +210,7 @@ def main() -> None:
             tokens = {f"gate-{i:05d}": add_gate(conn, f"gate-{i:05d}", f"Gate {i}",
                                                 "Lạng Sơn", [1, 2]) for i in range(args.gates)}
         add_group(central.db, "all", "Every gate", list(tokens))
-        add_user(central.db, "duty-editor", "editor")
+        add_user(central.db, "duty-operator", "operator")  # the emergency right
         base = central.repo.version()  # nothing published yet: the emergency is each first
         print(f"setup: {args.gates} gates registered in {time.monotonic() - t:.1f} s",
               flush=True)
