@@ -6,6 +6,7 @@ where one report's milliseconds go (token check, transaction, statements,
 commit), so a change to the intake path can be judged on its own.
 
     .venv/bin/python bench/report_cost.py [--store sqlite|postgresql] [--n 300]
+        [--setting central_gate_token_cache_s=0 ...]   # A/B a central setting
 
 Prints a line per step; the last line is `central_report_cpu_ms: X` (CPU of
 the application per report, heartbeat and proof of play averaged).
@@ -30,6 +31,7 @@ from tests.support.postgres import bench_database_url  # noqa: E402
 
 from central.app import create_app, repository_for  # noqa: E402
 from central.fleet import add_gate, get_gate  # noqa: E402
+from central.gate_tokens import GoodTokens  # noqa: E402
 from central.intake import record_heartbeat, record_proof_of_play  # noqa: E402
 from central.settings import load_central_settings  # noqa: E402
 
@@ -47,11 +49,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                    help="a central setting for this run (as in central.toml), e.g. "
+                         "central_gate_token_cache_s=0 to compare without the token memory")
     args = ap.parse_args()
+    chosen = {}
+    for item in args.setting:
+        name, _, value = item.partition("=")
+        try:
+            chosen[name] = json.loads(value)  # numbers and booleans as such
+        except ValueError:
+            chosen[name] = value
     with bench_database_url(args.store) as url, tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         cfg = central_config(tmp / "central.toml",
-                             **({"central_database_url": url} if url else {}))
+                             **({"central_database_url": url} if url else {}), **chosen)
         settings = load_central_settings(config_file=cfg, state_dir=tmp / "state", env={})
         repository_for(settings).init()
         app = create_app(settings)
@@ -70,10 +82,14 @@ def main() -> None:
             with store.transaction(write=True):
                 pass
 
-        print(f"store: {args.store}; {n} of each; this machine's load average: "
+        print(f"store: {args.store}; {n} of each; settings: {chosen or 'defaults'}; "
+              f"this machine's load average: "
               f"{' '.join(f'{x:.1f}' for x in __import__('os').getloadavg())}")
         measure("Flask request (GET /healthz)", lambda _: client.get("/healthz"), n)
         measure("token check (get_gate, own transaction)", lambda _: get_gate(store, "huu-nghi"), n)
+        memory = GoodTokens(60.0)
+        memory.remember("huu-nghi", get_gate(store, "huu-nghi"))
+        measure("token check, remembered (gate_tokens)", lambda _: memory.recall("huu-nghi", token), n)
         measure("empty write transaction", empty_write, n)
         measure("record_heartbeat", lambda _: record_heartbeat(store, "huu-nghi", json.loads(hb)), n)
         measure("record_proof_of_play (12 rows)",

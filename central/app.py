@@ -25,6 +25,7 @@ from kiosk.webassets import static_folder
 
 from central.alerts import AlertLoop
 from central.db import Checkpointer, open_central_db
+from central import gate_tokens
 from central.fleet import get_gate
 from central.intake import (
     BadReport,
@@ -123,12 +124,19 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
     def _bad(message: str, status: int = 400):
         return jsonify({"error": message}), status
 
-    def _gate_auth(gate_id: str, conn=None) -> dict:
+    good_tokens = app.extensions["gate_tokens"] = gate_tokens.GoodTokens(
+        settings["central_gate_token_cache_s"])
+
+    def _gate_auth(gate_id: str, conn=None, cached: bool = False) -> dict:
         """The gate, when the request carries its token (else 401). `conn`: the
         report's own write transaction, so that checking and storing a report
-        cost one pooled connection and one transaction, not two."""
+        cost one pooled connection and one transaction, not two. `cached`: a
+        token found good in the last central_gate_token_cache_s seconds is
+        taken without the gate look-up (central.gate_tokens says the bound)."""
         header = request.headers.get("Authorization", "")
         token = header[7:] if header[:7].lower() == "bearer " else ""
+        if cached and (gate := good_tokens.recall(gate_id, token)) is not None:
+            return gate
         try:
             gate = get_gate(conn if conn is not None else db(), gate_id)
         except NotFound:
@@ -137,6 +145,7 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
         if not token or gate is None or not token_matches(token, gate["token_hash"]):
             abort(Response('{"error": "bad gate token"}', 401, mimetype="application/json",
                            headers={"WWW-Authenticate": 'Bearer realm="gatecast"'}))
+        good_tokens.remember(gate_id, gate)
         return gate
 
     def _json_body():
@@ -149,7 +158,7 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
     def heartbeat(gate_id):
         try:
             with db().transaction(write=True) as conn:
-                _gate_auth(gate_id, conn)
+                _gate_auth(gate_id, conn, cached=True)
                 record_heartbeat(conn, gate_id, _json_body(), **report_clock)
         except BadReport as e:
             return _bad(str(e))
@@ -159,7 +168,7 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
     def proof_of_play(gate_id):
         try:
             with db().transaction(write=True) as conn:
-                _gate_auth(gate_id, conn)
+                _gate_auth(gate_id, conn, cached=True)
                 return record_proof_of_play(conn, gate_id, _json_body(), tz=report_clock["tz"])
         except BadReport as e:
             return _bad(str(e))
@@ -177,12 +186,12 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
     @app.get("/api/v1/gates/<gate_id>/feed-auth")
     def feed_auth(gate_id):
         """nginx's nchan asks here before it holds a gate's long poll."""
-        _gate_auth(gate_id)
+        _gate_auth(gate_id, cached=True)
         return Response(status=200, headers={"Cache-Control": "no-store"})
 
     @app.get("/api/v1/gates/<gate_id>/wait")
     def wait(gate_id):
-        _gate_auth(gate_id)
+        _gate_auth(gate_id, cached=True)
         try:
             known = int(request.args.get("version", "0"))
             timeout = float(request.args.get("timeout", "60"))

@@ -15,6 +15,7 @@ from kiosk.store import iso, parse_iso, utcnow
 from central import schema as t
 from central.checks import CentralError, NotFound, check_id, check_name, int_list
 from central.db import insert_or_update, row, rows, transaction
+from central import gate_tokens
 from central.users import audit, hash_token, new_token
 
 # A gate is offline after this many heartbeat intervals without one.
@@ -84,13 +85,15 @@ def update_gate(db, gate_id: str, *, name: str | None = None, province: str | No
 
 
 def reissue_token(db, gate_id: str, by: str = "cli") -> str:
-    """A new token for a gate (the old one stops working at once)."""
+    """A new token for a gate. The old one stops working at once in this process
+    and within central_gate_token_cache_s seconds in the others (central.gate_tokens)."""
     token = new_token()
     with transaction(db, write=True) as conn:
         get_gate(conn, gate_id)
         conn.execute(update(t.gate).where(t.gate.c.id == gate_id).values(
             token_hash=hash_token(token), token_issued_at=iso(utcnow())))
         audit(conn, by, "gate.token", gate_id)
+    gate_tokens.forget(gate_id)
     return token
 
 

@@ -90,6 +90,11 @@ CENTRAL_SETTINGS: tuple[Setting, ...] = (
     Setting("central_heartbeat_interval_s", "float", 60.0,
             "Heartbeat interval the gates use; the overview calls a gate offline after 2.5 "
             "intervals without one.", "fleet"),
+    Setting("central_gate_token_cache_s", "float", 10.0,
+            "How long an app server process takes a gate token it found good without "
+            "looking the gate up again (heartbeats, proof of play, the feed's check); a "
+            "reissued token stops working within this many seconds in other processes "
+            "(at once in the one that reissued it). 0: look up every time.", "fleet"),
     Setting("central_online_expiry_days", "float", 7.0,
             "Lifetime of the online-signed metadata (timestamp, snapshot, publisher); the "
             "server re-signs it at half-life.", "fleet"),

@@ -53,6 +53,69 @@ def test_reports_need_the_gates_own_token(central, central_server):
     assert row["online"] and row["release_version"] == 3 and row["sync"] == {"ok": True}
 
 
+def test_a_reissued_token_stops_working_within_the_token_memorys_bound(central, central_server):
+    """Good gate tokens are remembered per process (central.gate_tokens) for
+    central_gate_token_cache_s: a token reissued in this process stops at once, one
+    changed by another process (the CLI, another worker) once the memory expires."""
+    from sqlalchemy import update
+
+    from central import schema as t
+    from central.db import transaction
+    from central.fleet import reissue_token
+    from central.users import hash_token
+
+    memory = central_server.app.extensions["gate_tokens"]
+    assert memory.lifetime_s == central.settings["central_gate_token_cache_s"] > 0
+    clock = [1000.0]
+    memory._clock = lambda: clock[0]
+    old = central.gate("huu-nghi")
+    beat = "/api/v1/gates/huu-nghi/heartbeat"
+    assert call(central_server, "POST", beat, old, {}).status == 200
+    assert memory.recall("huu-nghi", old) is not None
+    # Reissued here (console, CLI in-process): forgotten at once.
+    new = reissue_token(central.db, "huu-nghi")
+    assert memory.recall("huu-nghi", old) is None
+    assert call(central_server, "POST", beat, old, {}).status == 401
+    assert call(central_server, "GET", "/api/v1/gates/huu-nghi/feed-auth", old).status == 401
+    assert call(central_server, "POST", beat, new, {}).status == 200
+    # Changed by another process: this one cannot know, so the old token is taken
+    # for at most the memory's lifetime, and never after.
+    with transaction(central.db, write=True) as conn:
+        conn.execute(update(t.gate).where(t.gate.c.id == "huu-nghi").values(
+            token_hash=hash_token("a-token-set-elsewhere")))
+    clock[0] += memory.lifetime_s - 0.5
+    assert call(central_server, "POST", beat, new, {}).status == 200
+    clock[0] += 0.5
+    assert call(central_server, "POST", beat, new, {}).status == 401
+    assert call(central_server, "POST", beat, "a-token-set-elsewhere", {}).status == 200
+    # A wrong token is never remembered, and never taken because a good one was.
+    assert call(central_server, "POST", beat, "x" * 43, {}).status == 401
+    assert memory.recall("huu-nghi", "x" * 43) is None
+
+
+def test_the_token_memory_holds_good_tokens_only_and_only_for_its_lifetime():
+    from central.gate_tokens import GoodTokens
+    from central.users import hash_token
+
+    clock = [0.0]
+    memory = GoodTokens(10.0, clock=lambda: clock[0])
+    gate = {"id": "huu-nghi", "token_hash": hash_token("good")}
+    memory.remember("huu-nghi", gate)
+    assert memory.recall("huu-nghi", "good") is gate
+    assert memory.recall("huu-nghi", "bad") is None and memory.recall("huu-nghi", "") is None
+    assert memory.recall("tan-thanh", "good") is None
+    clock[0] = 9.99
+    assert memory.recall("huu-nghi", "good") is gate
+    clock[0] = 10.0
+    assert memory.recall("huu-nghi", "good") is None
+    assert memory.recall("huu-nghi", "good") is None  # gone, not revived
+    off = GoodTokens(0.0, clock=lambda: clock[0])
+    off.remember("huu-nghi", gate)
+    assert off.recall("huu-nghi", "good") is None
+    memory.remember("no-token", {"id": "no-token", "token_hash": None})
+    assert memory.recall("no-token", "") is None
+
+
 def test_malformed_reports_get_400(central, central_server):
     token = central.gate("huu-nghi")
     base = "/api/v1/gates/huu-nghi"
