@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, insert, select, tuple_
+from sqlalchemy import bindparam, delete, func, insert, literal_column, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kiosk.mediastore import SHA256_RE
@@ -35,6 +35,14 @@ POP_OUTCOMES = ("completed", "skipped", "error", "preempted", "playing")
 _PREVIOUS_STATUS = select(t.gate_status.c.last_heartbeat_at, t.gate_status.c.sent_at,
                           t.gate_status.c.heartbeat).where(
     t.gate_status.c.gate_id == bindparam("gate_id"))
+# PostgreSQL: the same read, and the heartbeat's asynchronous commit (SET LOCAL
+# synchronous_commit TO OFF, as set_config(..., true)) in one round trip instead of
+# two. Outer-joined to one row so the setting is made for a gate's first heartbeat too.
+_one_row = select(literal_column("1").label("one")).subquery()
+_PREVIOUS_STATUS_ASYNC = select(
+    func.set_config("synchronous_commit", "off", True).label("synchronous_commit"),
+    t.gate_status.c.gate_id, *_PREVIOUS_STATUS.selected_columns).select_from(
+    _one_row.outerjoin(t.gate_status, t.gate_status.c.gate_id == bindparam("gate_id")))
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -83,8 +91,11 @@ def record_heartbeat(db, gate_id: str, body, now: datetime | None = None, *,
             # play (its commits stay synchronous: the gate forgets what was
             # acknowledged) nor anything else; the uptime count
             # below is only as durable as the heartbeat it counts.
-            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-        previous = row(conn.execute(_PREVIOUS_STATUS, {"gate_id": gate_id}))
+            previous = row(conn.execute(_PREVIOUS_STATUS_ASYNC, {"gate_id": gate_id}))
+            if previous["gate_id"] is None:  # the gate's first heartbeat
+                previous = None
+        else:
+            previous = row(conn.execute(_PREVIOUS_STATUS, {"gate_id": gate_id}))
         count_heartbeat(conn, gate_id, previous, sent_at, now, interval_s, tz)
         insert_or_update(conn, t.gate_status, {
             "gate_id": gate_id, "last_heartbeat_at": now_s, "sent_at": sent_at,

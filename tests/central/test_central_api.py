@@ -237,3 +237,30 @@ def test_repository_is_served_with_range_and_cache_headers(central, central_serv
                   "/tuf/targets/%2E%2E/%2E%2E/keys/timestamp.pem"):
         r = call(central_server, "GET", probe)
         assert r.status in (308, 404) and b"PRIVATE KEY" not in r.data, probe
+
+
+def test_a_heartbeat_commits_asynchronously_and_a_proof_of_play_does_not(central):
+    """On PostgreSQL a heartbeat's transaction turns synchronous_commit off (a crash can
+    lose the last fraction of a second of heartbeats), in the same round trip as its
+    read of the previous status; proof of play keeps the server's setting. SQLite: the
+    heartbeat is stored as ever."""
+    from central.db import transaction
+    from central.intake import record_proof_of_play
+
+    central.gate("huu-nghi")
+    pg = not central.db.is_sqlite
+    for minute in (0, 1):  # a gate's first heartbeat, then one after a previous status
+        with transaction(central.db, write=True) as conn:
+            if pg:
+                conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")
+            record_heartbeat(conn, "huu-nghi", {"sent_at": f"2026-11-27T01:0{minute}:00+00:00"})
+            if pg:
+                assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+    with transaction(central.db, write=True) as conn:
+        if pg:
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")
+        record_proof_of_play(conn, "huu-nghi", {"rows": [pop_row(1)]})
+        if pg:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    assert central.db.count("heartbeat") == 2
+    assert central.db.scalar("SELECT sent_at FROM gate_status") == "2026-11-27T01:01:00+00:00"
