@@ -77,6 +77,22 @@ print(json.dumps(marks), flush=True)
 """
 
 
+def raise_listen_backlog(want: int) -> int:
+    """The kernel caps nginx's `listen ... backlog=` at net.core.somaxconn; the
+    central role raises it (central_listen_backlog), so the bench does too when
+    it may. Otherwise 10,000 gates connecting at once overflow the queue."""
+    knob = Path("/proc/sys/net/core/somaxconn")
+    have = int(knob.read_text())
+    if have < want:
+        try:
+            knob.write_text(str(want))
+            Path("/proc/sys/net/ipv4/tcp_max_syn_backlog").write_text(str(want))
+        except OSError:
+            print(f"warning: net.core.somaxconn is {have}; gates beyond it may be reset",
+                  flush=True)
+    return int(knob.read_text())
+
+
 def raise_fd_limit(want: int) -> int:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     for limit in ((want, max(want, hard)), (min(want, hard), hard)):
@@ -198,6 +214,7 @@ def main() -> None:
     args = ap.parse_args()
     nofile = raise_fd_limit(args.gates * 2 + 1000)  # nginx's workers inherit it
     print(f"file descriptors: {nofile}")
+    print(f"listen queue: {raise_listen_backlog(16384)} (the central role's central_listen_backlog)")
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

@@ -108,9 +108,10 @@ def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: 
         ("/etc/ssl/gatecast/central.key", str(key)),
         ("/run/nginx-gatecast-feed-auth", str(work / "feed-auth")),
         ("listen 127.0.0.1:8701;", f"listen 127.0.0.1:{ng.publish};"),
-        ("listen 443 ssl http2;",
-         f"listen 127.0.0.1:{ng.https} ssl http2;" if tls else f"listen 127.0.0.1:{ng.https};"),
-        ("listen [::]:443 ssl http2;", ""),
+        ("listen 443 ssl http2 backlog=16384;",
+         f"listen 127.0.0.1:{ng.https} ssl http2 backlog=16384;" if tls
+         else f"listen 127.0.0.1:{ng.https} backlog=16384;"),
+        ("listen [::]:443 ssl http2 backlog=16384;", ""),
         ("listen 80;", f"listen 127.0.0.1:{ng.http};"),
         ("listen [::]:80;", ""),
     ):
