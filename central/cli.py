@@ -283,6 +283,12 @@ def rotate_key_cmd(role, offline_keys, settings, db):
 def user_group():
     """People who manage content and read the overview.
 
+    These commands do not ask --as: they are how the server's own shell makes
+    the first admin (there is no default account), and a shell on the central
+    server already holds root-level trust (the online signing keys and the
+    database are there). Audited as "cli". Everything else (the console,
+    the API, the other commands) needs a user and that user's token.
+
     \b
     Example:
         gatecast central user add lan --role approver
@@ -382,7 +388,7 @@ def user_remove_cmd(name, settings, db):
 # ---- media ---------------------------------------------------------------------
 @central.group("media")
 def media_group():
-    """The content library: add, approve, retire, list.
+    """The content library: add, approve, reject, retire, list.
 
     \b
     Example:
@@ -395,27 +401,29 @@ def media_group():
 @click.option("--name", help="Display name (default: the file name).")
 @click.option("--text", "is_text", is_flag=True, help="FILE is a text slide spec (JSON).")
 @central_db
-def media_add_cmd(file, name, is_text, settings, db):
+@acting("edit")
+def media_add_cmd(file, name, is_text, by, settings, db):
     """Check a video, image or text slide and add it to the library (unapproved).
 
     \b
     Example:
-        gatecast central media add welcome.mp4 --name "Welcome (vi/en)"
+        GATECAST_CENTRAL_TOKEN=... gatecast central media add welcome.mp4 \\
+            --name "Welcome (vi/en)" --as minh
     """
     from central.library import add_media, add_text
 
     if is_text:
-        row = add_text(db, settings.state_path, file.read_bytes(), name or file.name)
+        row = add_text(db, settings.state_path, file.read_bytes(), name or file.name, by=by)
     else:
         from kiosk.validate import Limits
 
-        row = add_media(db, settings.state_path, file, name or file.name,
+        row = add_media(db, settings.state_path, file, name or file.name, by=by,
                         limits=Limits.from_settings(settings))
     click.echo(f"{row['sha256']}  {row['kind']}  {row['state']}  {row['name']}")
 
 
 @media_group.command("list")
-@click.option("--only", "media_state", type=click.Choice(["uploaded", "approved", "retired"]),
+@click.option("--only", "media_state", type=click.Choice(["uploaded", "approved", "rejected", "retired"]),
               help="Only media in this state.")
 @central_db
 def media_list_cmd(media_state, settings, db):
@@ -447,6 +455,27 @@ def media_approve_cmd(sha, by, settings, db):
 
     row = approve_media(db, resolve_media(db, sha), by)
     click.echo(f"{row['sha256']} approved by {by}")
+
+
+@media_group.command("reject")
+@click.argument("sha")
+@click.option("--reason", required=True,
+              help="Why it is refused (the uploader reads it in the console).")
+@central_db
+@acting("approve")
+def media_reject_cmd(sha, reason, by, settings, db):
+    """Reject media: it cannot be published; the reason is kept for the
+    uploader (approver or admin).
+
+    \b
+    Example:
+        GATECAST_CENTRAL_TOKEN=... gatecast central media reject 3f2a9c1e \\
+            --reason "Sai giờ mở cửa" --as lan
+    """
+    from central.library import reject_media, resolve_media
+
+    row = reject_media(db, resolve_media(db, sha), by, reason)
+    click.echo(f"{row['sha256']} rejected by {by}")
 
 
 @media_group.command("retire")
@@ -490,17 +519,19 @@ def position_options(fn):
 @click.option("--faces", default="1", show_default=True, help="Face ids, e.g. 1,2.")
 @position_options
 @central_db
-def gate_add_cmd(gate_id, name, province, faces, lat, lon, settings, db):
+@acting("gates")
+def gate_add_cmd(gate_id, name, province, faces, lat, lon, by, settings, db):
     """Register a gate; prints its API token once (put it in the gate's config).
 
     \b
     Example:
         gatecast central gate add lang-son-huu-nghi --name "Hữu Nghị" --province "Lạng Sơn" \\
-            --faces 1,2 --lat 21.9967 --lon 106.7036
+            --faces 1,2 --lat 21.9967 --lon 106.7036 --as chi
     """
     from central.fleet import add_gate
 
-    click.echo(add_gate(db, gate_id, name, province, faces, latitude=lat, longitude=lon))
+    click.echo(add_gate(db, gate_id, name, province, faces, by=by, latitude=lat,
+                        longitude=lon))
 
 
 @gate_group.command("set")
@@ -510,12 +541,13 @@ def gate_add_cmd(gate_id, name, province, faces, lat, lon, settings, db):
 @position_options
 @click.option("--clear-position", is_flag=True, help="Take the gate off the map.")
 @central_db
-def gate_set_cmd(gate_id, name, province, lat, lon, clear_position, settings, db):
+@acting("gates")
+def gate_set_cmd(gate_id, name, province, lat, lon, clear_position, by, settings, db):
     """Change a gate's name, province or place on the fleet map.
 
     \b
     Example:
-        gatecast central gate set lang-son-huu-nghi --lat 21.9967 --lon 106.7036
+        gatecast central gate set lang-son-huu-nghi --lat 21.9967 --lon 106.7036 --as chi
     """
     from central.fleet import update_gate
 
@@ -524,23 +556,24 @@ def gate_set_cmd(gate_id, name, province, lat, lon, clear_position, settings, db
         if clear_position:
             raise click.UsageError("--clear-position and --lat/--lon contradict each other")
         position = (lat, lon)
-    update_gate(db, gate_id, name=name, province=province, position=position)
+    update_gate(db, gate_id, name=name, province=province, position=position, by=by)
     click.echo(f"gate {gate_id} updated")
 
 
 @gate_group.command("token")
 @click.argument("gate_id")
 @central_db
-def gate_token_cmd(gate_id, settings, db):
+@acting("gates")
+def gate_token_cmd(gate_id, by, settings, db):
     """Issue a new API token for a gate (the old one stops working).
 
     \b
     Example:
-        gatecast central gate token lang-son-huu-nghi
+        gatecast central gate token lang-son-huu-nghi --as chi
     """
     from central.fleet import reissue_token
 
-    click.echo(reissue_token(db, gate_id))
+    click.echo(reissue_token(db, gate_id, by=by))
 
 
 # ---- kill switch -----------------------------------------------------------------
@@ -608,16 +641,17 @@ def unblank_cmd(gate_id, reason, by, settings, db):
 @click.argument("gate_ids", nargs=-1)
 @click.option("--name", default="")
 @central_db
-def group_cmd(group_id, gate_ids, name, settings, db):
+@acting("gates")
+def group_cmd(group_id, gate_ids, name, by, settings, db):
     """Create a group of gates or add gates to it.
 
     \b
     Example:
-        gatecast central group lang-son lang-son-huu-nghi lang-son-tan-thanh
+        gatecast central group lang-son lang-son-huu-nghi lang-son-tan-thanh --as chi
     """
     from central.fleet import add_group
 
-    add_group(db, group_id, name, gate_ids)
+    add_group(db, group_id, name, gate_ids, by=by)
     click.echo(f"group {group_id}: {', '.join(gate_ids) or 'no gates added'}")
 
 
@@ -652,12 +686,13 @@ def gates_cmd(as_json, settings, db):
 @click.argument("items", nargs=-1, required=True)
 @click.option("--name", default="")
 @central_db
-def playlist_cmd(playlist_id, items, name, settings, db):
+@acting("edit")
+def playlist_cmd(playlist_id, items, name, by, settings, db):
     """Create or replace a playlist. ITEM is SHA or SHA:SECONDS.
 
     \b
     Example:
-        gatecast central playlist morning 3f2a9c1e 9b0d77aa:15 --name "Morning"
+        gatecast central playlist morning 3f2a9c1e 9b0d77aa:15 --name "Morning" --as minh
     """
     from central.library import resolve_media, save_playlist
 
@@ -668,7 +703,7 @@ def playlist_cmd(playlist_id, items, name, settings, db):
             parsed.append((resolve_media(db, sha), float(seconds) if seconds else None))
         except ValueError:
             raise click.UsageError(f"ITEM is SHA or SHA:SECONDS, got {item!r}") from None
-    click.echo(save_playlist(db, playlist_id, name, parsed))
+    click.echo(save_playlist(db, playlist_id, name, parsed, by=by))
 
 
 @central.group("assign")
@@ -677,7 +712,7 @@ def assign_group():
 
     \b
     Example:
-        gatecast central assign entry --group lang-son --playlist morning --start 06:00 --end 22:00
+        gatecast central assign entry --group lang-son --playlist morning --start 06:00 --end 22:00 --as minh
     """
 
 
@@ -694,19 +729,20 @@ def assign_group():
 @click.option("--name", default="")
 @click.option("--id", "entry_id", help="Entry id (default: generated).")
 @central_db
+@acting("edit")
 def assign_entry_cmd(target, playlist, faces, start, end, weekdays, start_date, end_date,
-                     level, name, entry_id, settings, db):
+                     level, name, entry_id, by, settings, db):
     """Play a playlist on faces in a daily window.
 
     \b
     Example:
-        gatecast central assign entry --gate lang-son-huu-nghi --playlist morning --faces 1 --start 06:00 --end 11:00
+        gatecast central assign entry --gate lang-son-huu-nghi --playlist morning --faces 1 --start 06:00 --end 11:00 --as minh
     """
     from central.assign import add_entry
 
     click.echo(add_entry(db, *target, playlist, faces=faces, start_time=start, end_time=end,
                          weekdays=weekdays, start_date=start_date, end_date=end_date,
-                         level=level, name=name, entry_id=entry_id))
+                         level=level, name=name, entry_id=entry_id, by=by))
 
 
 @assign_group.command("fallback")
@@ -714,16 +750,17 @@ def assign_entry_cmd(target, playlist, faces, start, end, weekdays, start_date, 
 @click.option("--playlist", required=True)
 @click.option("--face", type=int, help="Face id (default: every face).")
 @central_db
-def assign_fallback_cmd(target, playlist, face, settings, db):
+@acting("edit")
+def assign_fallback_cmd(target, playlist, face, by, settings, db):
     """The playlist a face shows when no entry is active.
 
     \b
     Example:
-        gatecast central assign fallback --group lang-son --playlist loop
+        gatecast central assign fallback --group lang-son --playlist loop --as minh
     """
     from central.assign import set_fallback
 
-    click.echo(set_fallback(db, *target, playlist, face))
+    click.echo(set_fallback(db, *target, playlist, face, by=by))
 
 
 @assign_group.command("power")
@@ -733,16 +770,17 @@ def assign_fallback_cmd(target, playlist, face, settings, db):
 @click.option("--face", type=int, help="Face id (default: every face).")
 @click.option("--weekdays", default="0,1,2,3,4,5,6", show_default=True)
 @central_db
-def assign_power_cmd(target, start, end, face, weekdays, settings, db):
+@acting("edit")
+def assign_power_cmd(target, start, end, face, weekdays, by, settings, db):
     """A weekly on-window for the faces' power.
 
     \b
     Example:
-        gatecast central assign power --group lang-son --start 05:30 --end 22:30
+        gatecast central assign power --group lang-son --start 05:30 --end 22:30 --as minh
     """
     from central.assign import add_power_window
 
-    click.echo(add_power_window(db, *target, start, end, face, weekdays))
+    click.echo(add_power_window(db, *target, start, end, face, weekdays, by=by))
 
 
 @assign_group.command("notice")
@@ -754,45 +792,47 @@ def assign_power_cmd(target, start, end, face, weekdays, settings, db):
 @click.option("--starts", help="ISO 8601 instant with offset.")
 @click.option("--expires", help="ISO 8601 instant with offset.")
 @central_db
-def assign_notice_cmd(target, texts, kind, level, faces, starts, expires, settings, db):
+@acting("edit")
+def assign_notice_cmd(target, texts, kind, level, faces, starts, expires, by, settings, db):
     """A text notice (ticker or slide) in one or more languages.
 
     \b
     Example:
-        gatecast central assign notice --group lang-son --text vi="Cửa khẩu mở 7:00" --text en="Opens 7:00"
+        gatecast central assign notice --group lang-son --text vi="Cửa khẩu mở 7:00" --text en="Opens 7:00" --as minh
     """
     from central.assign import add_notice
 
     click.echo(add_notice(db, *target, _texts(texts), kind=kind, level=level, faces=faces,
-                          starts_at=starts, expires_at=expires))
+                          starts_at=starts, expires_at=expires, by=by))
 
 
 @assign_group.command("remove")
 @click.argument("kind", type=click.Choice(["entry", "fallback", "power", "notice"]))
 @click.argument("row_id")
 @central_db
-def assign_remove_cmd(kind, row_id, settings, db):
+@acting("edit")
+def assign_remove_cmd(kind, row_id, by, settings, db):
     """Remove an assignment (it leaves the screens at the next publish).
 
     \b
     Example:
-        gatecast central assign remove entry c-e-1a2b3c4d
+        gatecast central assign remove entry c-e-1a2b3c4d --as minh
     """
     from central.assign import remove
 
     table = {"entry": "schedule_entry", "fallback": "fallback", "power": "power_window",
              "notice": "notice"}[kind]
-    remove(db, table, int(row_id) if kind in ("fallback", "power") else row_id)
+    remove(db, table, int(row_id) if kind in ("fallback", "power") else row_id, by=by)
     click.echo(f"removed {kind} {row_id}")
 
 
 # ---- publishing ------------------------------------------------------------------
-def _publish(settings, db, note: str = "", gates=(), groups=()) -> None:
+def _publish(settings, db, by: str, note: str = "", gates=(), groups=()) -> None:
     from central.app import repository_for
     from central.feed import feed_for
     from central.publish import publish
 
-    _said(publish(db, repository_for(settings), note=note, feed=feed_for(settings),
+    _said(publish(db, repository_for(settings), by=by, note=note, feed=feed_for(settings),
                   gates=gates, groups=groups))
 
 
@@ -814,8 +854,9 @@ def _said(result) -> None:
 @click.option("--group", "groups", multiple=True,
               help="Publish only this group's gates (repeatable).")
 @central_db
+@acting("edit")
 @repo_errors
-def publish_cmd(note, gates, groups, settings, db):
+def publish_cmd(note, gates, groups, by, settings, db):
     """Build the gates' releases and sign a new repository version.
 
     Without --gate/--group every gate is built. A gate whose content has
@@ -824,10 +865,10 @@ def publish_cmd(note, gates, groups, settings, db):
 
     \b
     Example:
-        gatecast central publish --note "Tết schedule"
-        gatecast central publish --group lang-son
+        gatecast central publish --note "Tết schedule" --as minh
+        gatecast central publish --group lang-son --as minh
     """
-    _publish(settings, db, note, gates, groups)
+    _publish(settings, db, by, note, gates, groups)
 
 
 @central.command("emergency")

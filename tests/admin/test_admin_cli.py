@@ -81,9 +81,12 @@ def test_central_cli_errors_name_ids_as_typed(runner, tmp_path):
     state = tmp_path / "central"
     init = runner.invoke(main, ["central", "init", "--offline-keys", str(tmp_path / "usb"), "--state", str(state)])
     assert init.exit_code == 0, init.output
-    added = runner.invoke(main, ["central", "gate", "add", "huu-nghi", "--name", "Hữu Nghị", "--state", str(state)])
+    user = runner.invoke(main, ["central", "user", "add", "chi", "--role", "admin", "--state", str(state)])
+    assert user.exit_code == 0, user.output
+    chi = ["--as", "chi", "--token", user.output.split()[-1]]
+    added = runner.invoke(main, ["central", "gate", "add", "huu-nghi", "--name", "Hữu Nghị", *chi, "--state", str(state)])
     assert added.exit_code == 0, added.output
     result = runner.invoke(main, ["central", "assign", "entry", "--gate", "huu-nghi", "--playlist",
-                                  "nonexistent", "--state", str(state)])
+                                  "nonexistent", *chi, "--state", str(state)])
     assert result.exit_code == 1 and "'nonexistent'" in result.output
     assert "c-nonexistent" not in result.output

@@ -36,14 +36,32 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
                          "approver").output.strip().splitlines()[-1]
     editor_token = run(runner, state, "user", "add", "minh", "--role",
                        "editor").output.strip().splitlines()[-1]
+    admin_token = run(runner, state, "user", "add", "chi", "--role",
+                      "admin").output.strip().splitlines()[-1]
     assert len(approver_token) >= 40
+    minh = ("--as", "minh", "--token", editor_token)  # edits content and publishes
+    chi = ("--as", "chi", "--token", admin_token)  # registers gates
     image = make_image(tmp_path / "welcome.png")
-    sha = run(runner, state, "media", "add", str(image)).output.split()[0]
+    unnamed = run(runner, state, "media", "add", str(image), "--token", editor_token, ok=False)
+    assert unnamed.exit_code == 2 and "--as" in unnamed.output
+    sha = run(runner, state, "media", "add", str(image), *minh).output.split()[0]
     spec = tmp_path / "slide.json"
     spec.write_text(json.dumps({"body": {"vi": "Xin chào", "en": "Welcome"}}))
-    text_sha = run(runner, state, "media", "add", "--text", str(spec)).output.split()[0]
-    bad = run(runner, state, "media", "add", str(spec), ok=False)  # JSON is not an image
+    text_sha = run(runner, state, "media", "add", "--text", str(spec), *minh).output.split()[0]
+    bad = run(runner, state, "media", "add", str(spec), *minh, ok=False)  # JSON is not an image
     assert bad.exit_code == 1 and "slide.json" in bad.output
+    odd = make_image(tmp_path / "odd.png", color=(30, 200, 30))
+    odd_sha = run(runner, state, "media", "add", str(odd), *minh).output.split()[0]
+    no_reason = run(runner, state, "media", "reject", odd_sha[:10], "--as", "lan", "--token",
+                    approver_token, ok=False)
+    assert no_reason.exit_code == 2 and "--reason" in no_reason.output
+    not_editor = run(runner, state, "media", "reject", odd_sha[:10], "--reason", "x", *minh,
+                     ok=False)
+    assert not_editor.exit_code == 1 and "right to approve" in not_editor.output
+    out = run(runner, state, "media", "reject", odd_sha[:10], "--reason", "Sai logo",
+              "--as", "lan", "--token", approver_token).output
+    assert f"{odd_sha} rejected by lan" in out
+    assert odd_sha in run(runner, state, "media", "list", "--only", "rejected").output
     refused = run(runner, state, "media", "approve", sha[:10], "--as", "minh", "--token",
                   editor_token, ok=False)
     assert refused.exit_code == 1 and "right to approve" in refused.output
@@ -52,18 +70,25 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     assert unchecked.exit_code == 1 and "do not match" in unchecked.output
     run(runner, state, "media", "approve", sha[:10], "--as", "lan", "--token", approver_token)
     run(runner, state, "media", "approve", text_sha[:10], "--as", "lan", "--token", approver_token)
+    editor_gate = run(runner, state, "gate", "add", "huu-nghi", "--name", "Hữu Nghị", *minh,
+                      ok=False)
+    assert editor_gate.exit_code == 1 and "right to" in editor_gate.output
     token = run(runner, state, "gate", "add", "huu-nghi", "--name", "Hữu Nghị",
-                "--province", "Lạng Sơn", "--faces", "1,2").output.strip()
+                "--province", "Lạng Sơn", "--faces", "1,2", *chi).output.strip()
     assert len(token) >= 40
-    run(runner, state, "group", "lang-son", "huu-nghi", "--name", "Lạng Sơn")
-    assert run(runner, state, "playlist", "welcome", f"{sha[:8]}:6", text_sha[:8]).output.strip() == "c-welcome"
+    run(runner, state, "group", "lang-son", "huu-nghi", "--name", "Lạng Sơn", *chi)
+    assert run(runner, state, "playlist", "welcome", f"{sha[:8]}:6", text_sha[:8],
+               *minh).output.strip() == "c-welcome"
     run(runner, state, "assign", "entry", "--group", "lang-son", "--playlist", "welcome",
-        "--start", "06:00", "--end", "22:00")
-    run(runner, state, "assign", "power", "--group", "lang-son", "--start", "05:30", "--end", "22:30")
+        "--start", "06:00", "--end", "22:00", *minh)
+    run(runner, state, "assign", "power", "--group", "lang-son", "--start", "05:30", "--end",
+        "22:30", *minh)
     both = run(runner, state, "assign", "fallback", "--gate", "huu-nghi", "--group", "lang-son",
-               "--playlist", "welcome", ok=False)
+               "--playlist", "welcome", *minh, ok=False)
     assert both.exit_code == 2 and "exactly one" in both.output
-    out = run(runner, state, "publish").output
+    viewer = run(runner, state, "publish", "--as", "lan", "--token", editor_token, ok=False)
+    assert viewer.exit_code == 1 and "do not match" in viewer.output
+    out = run(runner, state, "publish", *minh).output
     assert "1 gate(s) changed" in out and "huu-nghi: release" in out
     operator_token = run(runner, state, "user", "add", "an", "--role",
                          "operator").output.strip().splitlines()[-1]
@@ -93,6 +118,15 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
 
     db = open_central_db(load_central_settings(config, state, env={}))
     try:
+        # The audit names the person each command acted for, not "cli".
+        who: dict[str, str] = {}  # the first of each (the emergency's publish is an's)
+        for r in db.query("SELECT action, who FROM audit WHERE action IN ('media.add', "
+                          "'gate.add', 'group.save', 'playlist.save', 'entry.save', "
+                          "'power.add', 'publish', 'media.reject') ORDER BY id"):
+            who.setdefault(r["action"], r["who"])
+        assert who == {"media.add": "minh", "gate.add": "chi", "group.save": "chi",
+                       "playlist.save": "minh", "entry.save": "minh", "power.add": "minh",
+                       "publish": "minh", "media.reject": "lan"}, who
         assert user_for_token(db, "lan", approver_token) is None
         assert user_for_token(db, "lan", new_token)["role"] == "approver"
         assert db.scalar("""SELECT count(*) FROM "user" WHERE name = 'minh'""") == 0
@@ -106,15 +140,18 @@ def served(runner, tmp_path, config):
     """`gatecast central serve` under gunicorn on a free port."""
     state = tmp_path / "central"
     run(runner, state, "init")
-    token = run(runner, state, "gate", "add", "huu-nghi", "--name", "Hữu Nghị").output.strip()
+    admin = run(runner, state, "user", "add", "chi", "--role", "admin").output.split()[-1]
+    chi = ("--as", "chi", "--token", admin)
+    token = run(runner, state, "gate", "add", "huu-nghi", "--name", "Hữu Nghị",
+                *chi).output.strip()
     with served_central(state, tmp_path / "serve.log", workers=2, threads=4,
                         config=config) as url:
-        yield url, token, state
+        yield url, token, state, chi
 
 
 @pytest.mark.slow
 def test_serve_runs_gunicorn_and_answers_gates(served, runner):
-    url, token, state = served
+    url, token, state, chi = served
     http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=60))
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     assert http.request("GET", f"{url}/healthz").status == 200
@@ -126,7 +163,7 @@ def test_serve_runs_gunicorn_and_answers_gates(served, runner):
     # A publish from the CLI (another process) wakes a waiter in a worker.
     before = json.loads(http.request(
         "GET", f"{url}/api/v1/gates/huu-nghi/wait?version=-1&timeout=5", headers=auth).data)
-    run(runner, state, "publish")
+    run(runner, state, "publish", *chi)
     r = http.request("GET", f"{url}/api/v1/gates/huu-nghi/wait?version={before['version']}&timeout=60",
                      headers=auth)
     assert r.status == 200 and json.loads(r.data)["version"] > before["version"]

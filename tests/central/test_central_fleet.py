@@ -60,11 +60,18 @@ def test_cli_gate_add_and_set_position(central):
 
     state = central.state_dir
     env = {"GATECAST_STATE_DIR": str(state),
-           "GATECAST_CENTRAL_CONFIG": str(state.parent / f"{state.name}.toml")}
+           "GATECAST_CENTRAL_CONFIG": str(state.parent / f"{state.name}.toml"),
+           "GATECAST_CENTRAL_USER": "chi",
+           "GATECAST_CENTRAL_TOKEN": add_user(central.db, "chi", "admin")}
     runner = CliRunner()
+    editor = add_user(central.db, "minh", "editor")
+    refused = runner.invoke(central_cli, ["gate", "add", "mong-cai", "--name", "Móng Cái",
+                                          "--as", "minh", "--token", editor], env=env)
+    assert refused.exit_code == 1 and "right to" in refused.output
     added = runner.invoke(central_cli, ["gate", "add", "mong-cai", "--name", "Móng Cái",
                                         "--lat", "21.52", "--lon", "107.97"], env=env)
     assert added.exit_code == 0, added.output
+    assert central.db.scalar("SELECT who FROM audit WHERE action = 'gate.add'") == "chi"
     assert (get_gate(central.db, "mong-cai")["latitude"]) == 21.52
     moved = runner.invoke(central_cli, ["gate", "set", "mong-cai", "--lat", "21.53", "--lon",
                                         "107.96"], env=env)
