@@ -400,25 +400,32 @@ def media_group():
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--name", help="Display name (default: the file name).")
 @click.option("--text", "is_text", is_flag=True, help="FILE is a text slide spec (JSON).")
+@click.option("--language", help="The language of a video or picture: vi, en, zh, lo or km "
+                                   "(reports count airtime per language); a text slide "
+                                   "carries its own.")
 @central_db
 @acting("edit")
-def media_add_cmd(file, name, is_text, by, settings, db):
+def media_add_cmd(file, name, is_text, language, by, settings, db):
     """Check a video, image or text slide and add it to the library (unapproved).
 
     \b
     Example:
         GATECAST_CENTRAL_TOKEN=... gatecast central media add welcome.mp4 \\
             --name "Welcome (vi/en)" --as minh
+        gatecast central media add chao-mung.mp4 --language vi --as minh
     """
     from central.library import add_media, add_text
 
+    if is_text and language:
+        raise click.UsageError("--language is for a video or picture: a text slide says its "
+                               "languages in its spec.")
     if is_text:
         row = add_text(db, settings.state_path, file.read_bytes(), name or file.name, by=by)
     else:
         from kiosk.validate import Limits
 
         row = add_media(db, settings.state_path, file, name or file.name, by=by,
-                        limits=Limits.from_settings(settings))
+                        limits=Limits.from_settings(settings), language=language)
     click.echo(f"{row['sha256']}  {row['kind']}  {row['state']}  {row['name']}")
 
 

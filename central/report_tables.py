@@ -62,7 +62,7 @@ DARK_COLUMNS = (
 PLAYS_COLUMNS = (
     Column("period", N_("Period")), *GATE_COLUMNS, Column("face_id", N_("Face"), "int"),
     Column("media_name", N_("Media")), Column("media_sha256", N_("Media id (sha256)")),
-    Column("playlist_name", N_("Playlist")),
+    Column("language_name", N_("Language")), Column("playlist_name", N_("Playlist")),
     Column("plays", N_("Plays"), "int"), Column("completed", N_("Played to the end"), "int"),
     Column("errors", N_("Errors"), "int"), Column("airtime_s", N_("Airtime (h)"), "hours"),
 )
@@ -96,6 +96,13 @@ MEDIA_COLUMNS = (
     Column("gates", N_("Gates showing it"), "int"),
 )
 
+LANGUAGE_COLUMNS = (
+    Column("language_name", N_("Language")), Column("media", N_("Media items"), "int"),
+    Column("plays", N_("Plays"), "int"), Column("errors", N_("Errors"), "int"),
+    Column("airtime_s", N_("Airtime (h)"), "hours"),
+    Column("airtime_share", N_("Share of all airtime (%)"), "share"),
+)
+
 PROVINCE_COLUMNS = (
     Column("gates", N_("Gates"), "int"), Column("faces", N_("Faces"), "int"),
     Column("plays", N_("Plays"), "int"), Column("errors", N_("Errors"), "int"),
@@ -122,6 +129,7 @@ def monthly_tables(report: dict) -> list[Table]:
         Table("theo-mat", N_("Per face"), UPTIME_COLUMNS, report["faces"]),
         Table("theo-ngay", N_("Per day"), DAY_COLUMNS, report["days"]),
         Table("noi-dung", N_("Most shown media"), MEDIA_COLUMNS, report["top_media"]),
+        Table("theo-ngon-ngu", N_("Per language"), LANGUAGE_COLUMNS, report["languages"]),
     ]
 
 

@@ -282,6 +282,7 @@ def plays(db, p: Period, gate_id: str | None = None, by: str = "total") -> list[
         gates = _gates(conn, gate_id)
         q = (select(key, d.c.gate_id, d.c.face_id, d.c.media_sha256,
                     func.coalesce(m.c.name, "").label("media_name"),
+                    func.coalesce(m.c.language, "").label("language"),
                     func.coalesce(e.c.playlist_id, "").label("playlist_id"),
                     func.coalesce(pl.c.name, "").label("playlist_name"),
                     _plays_sum(d, SHOWN_OUTCOMES).label("plays"),
@@ -293,12 +294,13 @@ def plays(db, p: Period, gate_id: str | None = None, by: str = "total") -> list[
                           .outerjoin(pl, pl.c.id == e.c.playlist_id))
              .where(_in(d, p, gate_id))
              .group_by(key, d.c.gate_id, d.c.face_id, d.c.media_sha256, m.c.name,
-                       e.c.playlist_id, pl.c.name)
+                       m.c.language, e.c.playlist_id, pl.c.name)
              .order_by(key, d.c.gate_id, d.c.face_id, d.c.media_sha256, e.c.playlist_id))
         out = []
         for r in conn.execute(q).mappings():
             row = dict(r)
             row["gate_name"] = gates.get(r["gate_id"], {}).get("name", "")
+            row["language_name"] = language_name(row["language"])
             row["plays"], row["completed"], row["errors"] = (
                 int(row["plays"]), int(row["completed"]), int(row["errors"]))
             row["airtime_s"] = round(float(row["airtime_s"] or 0), 3)
@@ -379,6 +381,40 @@ def _uptime_rows(gates: dict, seconds: dict, airtime: dict) -> list[dict]:
     return out
 
 
+def language_name(code: str | None) -> str:
+    """A media item's language for the report: 'Tiếng Việt'; a text slide in
+    several languages 'Tiếng Việt + Tiếng Anh'; none recorded 'không xác định'."""
+    from kiosk.text.fonts import LANGUAGES
+
+    codes = [c for c in (code or "").split(",") if c]
+    if not codes:
+        return say(N_("unspecified"))
+    # LANGUAGES' English names are the catalogue's msgids (the Library page says them too).
+    return " + ".join(say(LANGUAGES.get(c, c)) for c in codes)
+
+
+def _languages(conn, p: Period) -> list[dict]:
+    """Plays and airtime per language of the media shown (central's library
+    `media.language`). A text slide in several languages counts once, under its
+    combination ('vi,en'); media with no language, or not in the library, under
+    '' (unspecified). `airtime_share` is the language's part of all airtime."""
+    d, m = t.play_day, t.media
+    lang = func.coalesce(m.c.language, "")
+    rows = [dict(r._mapping) for r in conn.execute(
+        select(lang.label("language"), _plays_sum(d, SHOWN_OUTCOMES).label("plays"),
+               _plays_sum(d, ("error",)).label("errors"), _airtime_sum(d).label("airtime_s"),
+               func.count(func.distinct(d.c.media_sha256)).label("media"))
+        .select_from(d.outerjoin(m, m.c.sha256 == d.c.media_sha256))
+        .where(_in(d, p, None)).group_by(lang))]
+    total = sum(float(r["airtime_s"] or 0) for r in rows)
+    for r in rows:
+        r["plays"], r["errors"], r["media"] = int(r["plays"]), int(r["errors"]), int(r["media"])
+        r["airtime_s"] = round(float(r["airtime_s"] or 0), 3)
+        r["language_name"] = language_name(r["language"])
+        r["airtime_share"] = _share(r["airtime_s"], total)
+    return sorted(rows, key=lambda r: (-r["airtime_s"], r["language"]))
+
+
 def period_words(p: Period) -> str:
     """'tháng 11/2026' for a whole month, else 'từ 01/11/2026 đến 15/11/2026'."""
     whole = (p.first.day == 1 and p.last == month_period(p.first.strftime("%Y-%m")).last)
@@ -409,6 +445,7 @@ def monthly(db, p: Period) -> dict:
             .select_from(d.outerjoin(m, m.c.sha256 == d.c.media_sha256))
             .where(_in(d, p, None)).group_by(d.c.media_sha256, m.c.name)
             .order_by(_airtime_sum(d).desc(), d.c.media_sha256).limit(20))]
+        languages = _languages(conn, p)
         f = t.face_time_day
         scheduled_by_day = {r.day: float(r.seconds) for r in conn.execute(
             select(f.c.day, func.sum(f.c.seconds).label("seconds"))
@@ -448,4 +485,4 @@ def monthly(db, p: Period) -> dict:
     province["faces"] = len(faces)
     province["shown_share"] = _share(province["airtime_s"], province["scheduled_s"])
     return {"period": p.as_dict(), "province": province, "gates": list(gates.values()),
-            "faces": faces, "days": days, "top_media": top}
+            "faces": faces, "days": days, "top_media": top, "languages": languages}

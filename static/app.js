@@ -104,7 +104,11 @@ function startUpload() {
     const file = input.files[0];
     if (!file) return;
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", form.dataset.rawUrl);
+    // The content's language (reports count airtime per language); "" = unspecified.
+    const language = form.querySelector("select[name=language]");
+    const url = new URL(form.dataset.rawUrl, window.location.href);
+    if (language && language.value) url.searchParams.set("language", language.value);
+    xhr.open("POST", url.toString());
     xhr.setRequestHeader("X-CSRFToken", form.querySelector("[name=csrf_token]").value);
     xhr.setRequestHeader("X-File-Name", encodeURIComponent(file.name));
     xhr.setRequestHeader("Content-Type", "application/octet-stream");

@@ -258,7 +258,7 @@ def test_report_commands_write_csv_json_and_xlsx(desk, runner, tmp_path):
     report("plays", *period, "--by", "day", "--format", "xlsx", "--output", str(xlsx))
     sheet = load_workbook(xlsx).active
     values = [[c.value for c in r] for r in sheet.iter_rows(min_row=4)]
-    assert sorted((v[0], v[3], v[7]) for v in values) == [("2026-11-10", 1, 1),
+    assert sorted((v[0], v[3], v[8]) for v in values) == [("2026-11-10", 1, 1),
                                                           ("2026-11-12", 2, 1)]
 
     for args, message in (
@@ -335,9 +335,66 @@ def test_the_monthly_report_as_pdf_and_xlsx_in_vietnamese(desk, tmp_path):
     xlsx.write_bytes(to_xlsx(monthly_tables(month), reports.monthly_title(month), charts=True))
     book = load_workbook(xlsx)
     assert book.sheetnames == ["Tổng hợp toàn tỉnh", "Theo cổng", "Theo mặt hiển thị",
-                               "Theo ngày", "Nội dung phát nhiều nhất"]
+                               "Theo ngày", "Nội dung phát nhiều nhất", "Theo ngôn ngữ"]
     days = book["Theo ngày"]
     assert len(days._charts) == 1 and len(book["Theo cổng"]._charts) == 1
     rows = {r[0].value: r[1].value for r in days.iter_rows(min_row=4)}
     assert len(rows) == 30 and rows["2026-11-10"] == 1 and rows["2026-11-12"] == 1
     assert sum(rows.values()) == 2
+
+
+def test_plays_and_airtime_per_language(desk, runner, tmp_path):
+    """Media carry the language they were uploaded with (CLI --language here,
+    the Library form in test_console_pages); plays of media with none count as
+    unspecified. Hand-counted: vi 30 + 20 s, en 10 s and an error, none 40 s."""
+    from central.report_tables import monthly_tables, to_csv
+    from kiosk.cli import main
+
+    central, a, e = desk["central"], desk["a"], desk["entry"]
+    cfg = central.state_dir.parent / f"{central.state_dir.name}.toml"
+
+    from central.users import add_user
+
+    token = add_user(central.db, "minh", "editor")
+
+    def add(path, *language):
+        return runner.invoke(main, ["central", "media", "add", str(path), *language,
+                                    "--as", "minh", "--token", token,
+                                    "--state", str(central.state_dir), "--config", str(cfg)])
+
+    before = central.db.count("media")
+    refused = add(make_image(tmp_path / "x.png", color=(9, 9, 9)), "--language", "fr")
+    assert refused.exit_code == 1 and "fr" in refused.output, refused.output
+    assert central.db.count("media") == before  # nothing stored
+    vi = add(make_image(tmp_path / "vi.png", color=(1, 2, 3)), "--language", "vi")
+    en = add(make_image(tmp_path / "en.png", color=(3, 2, 1)), "--language", "en")
+    assert vi.exit_code == 0 and en.exit_code == 0, vi.output + en.output
+    c, d = vi.output.split()[0], en.output.split()[0]
+    assert central.db.scalar(f"SELECT language FROM media WHERE sha256 = '{c}'") == "vi"
+
+    send(central, [
+        play(1, 1, c, e, "2026-11-10T01:00:00+00:00", "2026-11-10T01:00:30+00:00"),
+        play(2, 1, c, e, "2026-11-10T01:00:30+00:00", "2026-11-10T01:00:50+00:00", "skipped"),
+        play(3, 2, d, e, "2026-11-11T01:01:00+00:00", "2026-11-11T01:01:10+00:00"),
+        play(4, 2, d, e, "2026-11-11T01:01:10+00:00", "2026-11-11T01:01:12+00:00", "error"),
+        play(5, 1, a, e, "2026-11-20T01:02:00+00:00", "2026-11-20T01:02:40+00:00"),
+        # 1 December in Hà Nội: another month.
+        play(6, 1, c, e, "2026-11-30T17:00:00+00:00", "2026-11-30T17:01:40+00:00"),
+    ])
+    month = reports.monthly(central.db, reports.month_period("2026-11"))
+    assert [(r["language"], r["language_name"], r["media"], r["plays"], r["errors"],
+             r["airtime_s"], r["airtime_share"]) for r in month["languages"]] == [
+        ("vi", "Tiếng Việt", 1, 2, 0, 50.0, 0.5),
+        ("", "không xác định", 1, 1, 0, 40.0, 0.4),
+        ("en", "Tiếng Anh", 1, 1, 1, 10.0, 0.1)]
+    rows = reports.plays(central.db, reports.month_period("2026-11"), GATE)
+    assert {r["media_sha256"]: r["language_name"] for r in rows} == {
+        c: "Tiếng Việt", d: "Tiếng Anh", a: "không xác định"}
+
+    [table] = [t for t in monthly_tables(month) if t.name == "theo-ngon-ngu"]
+    lines = to_csv(table).decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Ngôn ngữ,") and lines[0].endswith(
+        "Tỷ lệ trên tổng thời lượng phát (%)")
+    assert lines[1] == "Tiếng Việt,1,2,0,0.01,50.0"
+    assert lines[3] == "Tiếng Anh,1,1,1,0.0,10.0"
+    assert add(tmp_path / "vi.png", "--text", "--language", "vi").exit_code == 2

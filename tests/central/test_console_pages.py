@@ -223,8 +223,11 @@ def test_an_upload_shows_its_progress_and_lands_in_the_library(browser, console,
     assert "không phải" in page.inner_text("#upload-status")
     good = make_image(tmp_path / "Biển báo cửa khẩu.png", size=(640, 360), color=(0, 90, 200))
     page.set_input_files("#upload-form input[type=file]", str(good))
+    page.select_option("#upload-form select[name=language]", "vi")  # for the reports
     page.click("#upload-form button[type=submit]")
     page.wait_for_selector("#upload-status.ok", timeout=60_000)
     assert page.evaluate("document.getElementById('upload-progress').value") == 100
     page.wait_for_selector("text=Biển báo cửa khẩu.png", timeout=60_000)  # after the reload
+    # The chosen language is stored on the item: its line in the list says it.
+    assert "Tiếng Việt" in page.inner_text("tr:has-text('Biển báo cửa khẩu.png')")
     page.close()
