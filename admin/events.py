@@ -48,6 +48,12 @@ EVENTS: dict[str, str] = {
     "mpv_died": N_("mpv on output %(output)s stopped; the player restarts it"),
     "mpv_command_failed": N_("mpv on output %(output)s did not take the new playlist; the player "
                              "restarts it"),
+    "band_mpv_start_failed": N_("The ticker band's mpv cannot start on output %(output)s; the player "
+                                "tries again"),
+    "band_mpv_died": N_("The ticker band's mpv on output %(output)s stopped; the player restarts it"),
+    "band_mpv_failing": N_("The ticker band's mpv on output %(output)s keeps failing (%(failures)s times "
+                           "in a row); the band is missing while the player keeps restarting it"),
+    "band_mpv_back": N_("The ticker band's mpv on output %(output)s runs again"),
     "media_error": N_("An item could not be played on output %(output)s and was skipped"),
     "media_skipped": N_("An item cannot be played and is skipped"),
     "no_display": N_("The screens' display (%(display)s) cannot be reached; the player keeps trying"),
@@ -123,6 +129,7 @@ ALARM_NAMES: dict[str, str] = {
 }
 
 TECHNICAL = {"no_display", "relay_failed", "bad_power_row", "mpv_start_failed", "mpv_died", "mpv_command_failed",
+             "band_mpv_start_failed", "band_mpv_died", "band_mpv_failing",
              "media_error", "media_skipped", "font_missing", "ticker_text_refused",
              "notice_unrenderable"} | {"sync_" + c for c in SYNC_FAILURES if c not in (
                  "not_configured", "no_release")}
@@ -262,7 +269,8 @@ class Renderer:
             p["why"] = self._(SYNC_FAILURES[code[5:]])
         elif code == "screenshot_rejected":
             p["who"] = self.who(d.get("face", face_id))
-        for key in ("output", "status", "version", "screenshot", "heartbeat", "display", "seconds"):
+        for key in ("output", "status", "version", "screenshot", "heartbeat", "display", "seconds",
+                    "failures"):
             if key in d and key not in p:
                 p[key] = d[key]
         return p

@@ -71,6 +71,8 @@ CAUSES: list[tuple[str, re.Pattern, str]] = [
      N_("mpv was stopped by %(signal)s")),
     ("mpv_exit", re.compile(r"mpv exited with status (?P<status>\d+)"),
      N_("mpv ended with exit status %(status)s")),
+    ("mpv_no_ipc", re.compile(r"did not open its IPC socket"),
+     N_("mpv did not open its control connection")),
     ("mpv_ipc", re.compile(r"closed its IPC connection"),
      N_("mpv closed its control connection")),
     ("mpv_playlist", re.compile(r"could not load the playlist into mpv"),

@@ -15,22 +15,33 @@ picture has a band: no band (none set, the face dark, the kill switch)
 means no window, so the picture's own pixels show there. A band's mpv that
 dies is started again; when its picture's mpv restarts, the band is loaded
 again so that its window maps anew above the picture's.
+
+A band's mpv that cannot start or dies is an event of its faces
+(band_mpv_start_failed, band_mpv_died), restarted after the picture's mpv's
+growing delays. A crash loop is not recorded death by death: the first
+failure is, then once `band_mpv_failing` with the face's last error when it
+has failed FAILING_AFTER times in a row, then `band_mpv_back` once it has run
+STABLE_AFTER_S again. Every failure is still in the JSON log.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 from kiosk.jsonlog import log
+from kiosk.player import facestate
 from kiosk.player.ipc import MpvError
 from kiosk.player.mpv import MpvProcess, build_args
+from kiosk.player.picture import RESTART_DELAYS_S, STABLE_AFTER_S
 from kiosk.settings import Picture, Region
+from kiosk.store import iso, log_event, utcnow
 
 logger = logging.getLogger("gatecast.player")
 
 PREFIX = "band-"
-RESTART_DELAY_S = 1.0
 CONNECT_TIMEOUT_S = 10.0
+FAILING_AFTER = 3  # failures in a row (none lived STABLE_AFTER_S): the band keeps failing
 # Every CHECK_INTERVAL_S the band's mpv is asked whether it is playing: one
 # that went idle (its window could not be made, its source failed) loads the
 # band again, and one that does not answer in CHECK_TIMEOUT_S is killed and
@@ -66,6 +77,7 @@ class Band:
         self.loaded: tuple | None = None  # (source, picture generation) loaded into the running mpv
         self.restart_at = 0.0
         self.next_check = 0.0
+        self.failures = 0  # in a row, each within STABLE_AFTER_S of its start
 
     @property
     def running(self) -> bool:
@@ -81,10 +93,13 @@ class Band:
             return
         region, source = self.want
         if self.proc is not None and not self.proc.alive():
-            log(logger, logging.WARNING, "band mpv exited; restarting", picture=self.picture.name,
-                exit=self.proc.exit_description())
+            lived = now - self.proc.started_at
+            reason = f"mpv {self.proc.exit_description()}; restarting"
             self._cleanup()
-            self.restart_at = now + RESTART_DELAY_S
+            self._failed(now, lived, reason, "band_mpv_died")
+        if (self.failures and self.proc is not None and self.proc.ipc is not None
+                and now - self.proc.started_at >= STABLE_AFTER_S):
+            self._stable()
         if self.proc is not None and self.window is not None and self.window.region != region:
             self._stop("band moved")  # its size is in its command line: start it again
         if self.proc is None:
@@ -95,10 +110,9 @@ class Band:
             if self.proc.try_connect():
                 self.loaded = None
             elif now - self.proc.started_at > CONNECT_TIMEOUT_S:
-                log(logger, logging.WARNING, "band mpv did not open its IPC socket; restarting",
-                    picture=self.picture.name)
+                lived = now - self.proc.started_at
                 self._stop("no IPC")
-                self.restart_at = now + RESTART_DELAY_S
+                self._failed(now, lived, "mpv did not open its IPC socket; restarting", "band_mpv_died")
             return
         if self.loaded == (source, picture_generation):
             if now >= self.next_check:
@@ -122,10 +136,10 @@ class Band:
         try:
             idle = self.proc.ipc.command("get_property", "idle-active", timeout=CHECK_TIMEOUT_S)
         except MpvError as e:
-            log(logger, logging.WARNING, "band mpv does not answer; restarting", picture=self.picture.name,
-                error=str(e))
+            lived = now - self.proc.started_at
             self._stop("no answer")
-            self.restart_at = now + RESTART_DELAY_S
+            self._failed(now, lived, f"mpv stopped answering for {CHECK_TIMEOUT_S:.0f} s and was killed; "
+                         f"restarting ({e})", "band_mpv_died")
             return
         if idle:
             log(logger, logging.WARNING, "band mpv went idle; loading the band again", picture=self.picture.name)
@@ -137,11 +151,55 @@ class Band:
         sock = str(self.player.run_dir / f"{self.name}-{self.generation}.sock")
         display = self.player.display
         args = build_args(self.player.settings["mpv_path"], sock, display.mpv_args(self.window), BAND_ARGS)
-        self.proc = MpvProcess(args, sock, self.name, self.generation, self.player.events,
-                               env=display.mpv_env())
+        try:
+            self.proc = MpvProcess(args, sock, self.name, self.generation, self.player.events,
+                                   env=display.mpv_env())
+        except OSError as e:
+            self.window = None
+            self._failed(time.monotonic(), 0.0, f"cannot start mpv: {e}", "band_mpv_start_failed")
+            return
         self.loaded = None
         log(logger, logging.INFO, "band mpv started", picture=self.picture.name, pid=self.proc.pid,
             region=region.as_dict())
+
+    # ---- failures ---------------------------------------------------------
+    def _failed(self, now: float, lived: float, reason: str, code: str) -> None:
+        """Restart after the picture's growing delays; record the first failure
+        and, once, a band that keeps failing (not every turn of a crash loop)."""
+        self.failures = self.failures + 1 if lived < STABLE_AFTER_S else 1
+        delay = RESTART_DELAYS_S[min(self.failures - 1, len(RESTART_DELAYS_S) - 1)]
+        self.restart_at = now + delay
+        log(logger, logging.WARNING, "band " + reason, picture=self.picture.name, code=code,
+            failures=self.failures, lived_s=round(lived, 3), restart_in_s=delay)
+        detail = {"lived_s": round(lived, 3), "restart_in_s": delay}
+        if self.failures == 1:
+            if code == "band_mpv_start_failed":
+                self._note_error(reason, code="band_mpv_start_failed", level="error", detail=detail)
+            else:
+                self._note_error(reason, code="band_mpv_died", level="warning", detail=detail)
+        elif self.failures == FAILING_AFTER:
+            self._note_error(reason, code="band_mpv_failing", level="error",
+                             detail={**detail, "failures": self.failures})
+
+    def _stable(self) -> None:
+        """Running STABLE_AFTER_S after failures: the next failure is news again."""
+        if self.failures >= FAILING_AFTER:
+            for face in self.picture.faces:
+                log_event(self.player.db, "player", "info", "band_mpv_back",
+                          "the ticker band's mpv runs again", face_id=face,
+                          detail=self._detail({"failures": self.failures}))
+            log(logger, logging.INFO, "band mpv runs again", picture=self.picture.name, failures=self.failures)
+        self.failures = 0
+
+    def _detail(self, extra: dict) -> dict:
+        return {"picture": self.picture.name, "output": self.picture.output.name, **extra}
+
+    def _note_error(self, message: str, code: str, level: str, detail: dict) -> None:
+        """An event of each face the band belongs to, and their last error."""
+        for face in self.picture.faces:
+            log_event(self.player.db, "player", level, code, "ticker band: " + message, face_id=face,
+                      detail=self._detail(detail))
+            facestate.update(self.player.db, face, last_error=f"{iso(utcnow())} ticker band: {message}")
 
     def _cleanup(self) -> None:
         if self.proc is not None and self.proc.ipc is not None:

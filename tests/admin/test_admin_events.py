@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from admin.events import ALARMS, EVENTS, SYNC_FAILURES
 from kiosk.store import iso, log_event, set_state, utcnow
 
@@ -48,7 +50,8 @@ def alarm_codes() -> set[str]:
 
 def test_every_recorded_code_has_a_sentence():
     codes = recorded_codes()
-    assert {"blank_on", "media_skipped", "font_missing", "queue_dropped", "mpv_died"} <= codes  # the scan works
+    assert {"blank_on", "media_skipped", "font_missing", "queue_dropped", "mpv_died",
+            "band_mpv_start_failed", "band_mpv_died", "band_mpv_failing", "band_mpv_back"} <= codes  # the scan works
     assert sorted(codes - set(EVENTS)) == []
     assert sorted(sync_failure_codes() - set(SYNC_FAILURES)) == []
     assert len(alarm_codes()) >= 5 and sorted(alarm_codes() - set(ALARMS)) == []
@@ -375,3 +378,17 @@ def test_every_worded_technical_text_has_its_cause():
         "killed by SIGKILL", "killed by SIGSEGV", "killed by SIGTERM", "exited with status 1")]
     texts.append(("player/picture.py", "a.mp4: mpv could not play it: unrecognized file format"))
     assert [(f, t) for f, t in texts if explain(t) is None] == []
+
+# ---- the ticker band's own mpv (kiosk/player/band.py) -----------------------------
+@pytest.mark.parametrize("code", ["band_mpv_start_failed", "band_mpv_died", "band_mpv_failing",
+                                  "band_mpv_back"])
+def test_band_events_read_in_vietnamese(app, code):
+    from flask_babel import force_locale
+
+    from admin.i18n import say
+
+    with app.test_request_context(), force_locale("vi"):
+        text = say().event(code, {"output": "hdmi0", "failures": 3}, 1,
+                           "ticker band: mpv killed by SIGKILL; restarting")
+    assert text.startswith("mpv của dải chữ chạy") and "hdmi0" in text, text
+    assert "ticker" not in text and "restarting" not in text, text
