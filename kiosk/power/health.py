@@ -4,7 +4,8 @@ throttling, free space, memory, uptime, addresses, clock sync.
 Every sensor is optional: one that is absent (no thermal zone in a VM, no Pi
 firmware, no `ip`) reads as None, "unknown", never as an error. `HealthMonitor`
 samples every `health_interval_s`, stores the result as state key `health`
-(`kiosk.store.set_state`) and logs an event when an alarm starts or ends.
+(`kiosk.store.set_state`) and logs an event when an alarm starts or ends:
+once per alarm while it lasts, across restarts of the process.
 """
 
 from __future__ import annotations
@@ -201,7 +202,11 @@ class HealthMonitor:
         self.disk_alarm_mb = float(settings["disk_free_alarm_mb"])
         self.root, self.run, self.synced = root, run, synced
         self._next = None
-        self._alarms: set[str] = set()
+        # The alarms already raised (and not yet over) are those of the last
+        # stored sample, even one of an earlier process: a player restart must
+        # not raise "clock not synchronised" again while it is still open.
+        last = get_state(db, "health") or {}
+        self._alarms: set[str] = {a.get("code") for a in last.get("alarms") or [] if a.get("code")}
         self.latest: dict[str, Any] | None = None
 
     def maybe_sample(self) -> dict[str, Any] | None:

@@ -117,6 +117,32 @@ def test_monitor_stores_health_and_logs_alarm_changes(fresh_db, state_dir, tmp_p
     assert get_state(fresh_db, "health")["alarms"] == []
 
 
+def test_an_open_alarm_is_raised_once_across_restarts(fresh_db, state_dir, tmp_path):
+    """Each player start makes a new HealthMonitor: an alarm still open from the
+    last process (the clock not synchronised) is not raised again."""
+    root = pi_tree(tmp_path / "pi")
+    s = relay_settings(state_dir, tmp_path, health_interval_s=10.0)
+    clock = FakeClock(MONDAY)
+
+    def start(synced):  # a player start: a new monitor on the same database
+        return HealthMonitor(fresh_db, s, clock=clock, root=root, synced=lambda: synced).sample()
+
+    def events():
+        return [(r["code"], json.loads(r["detail"])["alarm"])
+                for r in fresh_db.query("SELECT * FROM event ORDER BY id")]
+
+    for _ in range(3):
+        assert "clock_unsynced" in [a["code"] for a in start(False)["alarms"]]
+    assert events() == [("health_alarm", "clock_unsynced")]
+    start(True)
+    start(True)
+    assert events() == [("health_alarm", "clock_unsynced"), ("health_alarm_cleared", "clock_unsynced")]
+    start(False)  # open again: raised again, once
+    start(False)
+    assert events() == [("health_alarm", "clock_unsynced"), ("health_alarm_cleared", "clock_unsynced"),
+                        ("health_alarm", "clock_unsynced")]
+
+
 @pytest.mark.parametrize("threshold_mb, alarm", [(0, False), (10**12, True)])
 def test_disk_alarm(state_dir, tmp_path, threshold_mb, alarm):
     h = read_health(state_dir, root=tmp_path, synced=lambda: None, disk_alarm_mb=threshold_mb)
