@@ -70,7 +70,8 @@ def init_app(app) -> None:
             "notice_kinds": {"ticker": _("ticker (scrolling band)"), "slide": _("slide (full screen)")},
             "say": say(),
             "event_levels": {"error": _("error"), "warning": _("warning"), "info": _("information")},
-            "event_sources": {"player": _("player"), "power": _("power"), "sync": _("sync"),
+            "event_sources": {"player": _("player"), "power": _("power"), "health": _("controller health"),
+                              "sync": _("sync"),
                               "text": _("notices"), "admin": _("admin")},
         }
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from admin.services.logs import HEALTH_CODES
 from kiosk.power.service import power_status
 from kiosk.schedule import evaluate, load_schedule
 from kiosk.settings import faces as configured_faces
@@ -86,7 +87,8 @@ def status(db, settings, now: datetime | None = None) -> dict:
     release = get_state(db, "release")
     sync = get_state(db, "sync") or {}
     since = iso(now - timedelta(hours=24))
-    errors = [dict(r, detail=json.loads(r["detail"] or "{}")) for r in db.query(
+    errors = [dict(r, detail=json.loads(r["detail"] or "{}"),
+                   source="health" if r["code"] in HEALTH_CODES else r["source"]) for r in db.query(
         "SELECT * FROM event WHERE level IN ('error', 'warning') AND at >= ? "
         "ORDER BY id DESC LIMIT 10", [since])]
     return {

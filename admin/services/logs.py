@@ -84,18 +84,27 @@ def _cell(v):
     return v
 
 
+HEALTH_CODES = ("health_alarm", "health_alarm_cleared")
+
+
 def events(db, args, limit: int = PAGE) -> list[dict]:
     where, params = [], []
     if args.get("level") in ("info", "warning", "error"):
         where.append("level = ?")
         params.append(args["level"])
-    if args.get("source"):
-        where.append("source = ?")
+    # Health alarms were recorded as source "power" before they had their own.
+    health = "(source = 'health' OR code IN ('health_alarm', 'health_alarm_cleared'))"
+    if args.get("source") == "health":
+        where.append(health)
+    elif args.get("source"):
+        where.append(f"source = ? AND NOT {health}")
         params.append(str(args["source"])[:20])
     clause = ("WHERE " + " AND ".join(where)) if where else ""
     rows = list(db.query(f"SELECT * FROM event {clause} ORDER BY id DESC LIMIT ?", params + [limit]))
     for r in rows:
         r["detail"] = _json(r.get("detail"))
+        if r.get("code") in HEALTH_CODES:
+            r["source"] = "health"
     return rows
 
 

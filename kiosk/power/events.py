@@ -13,6 +13,6 @@ _LEVELS = {"info": logging.INFO, "warning": logging.WARNING, "error": logging.ER
 
 
 def record(db, level: str, code: str, message: str, face_id: int | None = None,
-           detail: dict | None = None) -> None:
-    log_event(db, "power", level, code, message, face_id=face_id, detail=detail)
+           detail: dict | None = None, source: str = "power") -> None:
+    log_event(db, source, level, code, message, face_id=face_id, detail=detail)
     log(logger, _LEVELS[level], message, code=code, face=face_id, **(detail or {}))

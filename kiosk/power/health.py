@@ -232,10 +232,10 @@ class HealthMonitor:
         for code in sorted(set(now) - self._alarms):
             params = {k: v for k, v in now[code].items() if k not in ("code", "message")}
             record(self.db, "warning", "health_alarm", now[code]["message"],
-                   detail={"alarm": code, **params})
+                   detail={"alarm": code, **params}, source="health")
         for code in sorted(self._alarms - set(now)):
             record(self.db, "info", "health_alarm_cleared", f"alarm {code} cleared",
-                   detail={"alarm": code})
+                   detail={"alarm": code}, source="health")
         self._alarms = set(now)
         self.latest = h
         return h

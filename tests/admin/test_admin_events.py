@@ -77,8 +77,16 @@ def test_power_events_and_alarms_in_vietnamese(client, auth, accounts, db):
     assert "Cảnh báo: CPU ở 81,5 °C (ngưỡng 75 °C)" in page or "CPU ở 81.5 °C" in page
     assert "blanked every face" not in page and "released the blank" not in page
     assert "Đồng bộ thất bại: không kết nối được máy chủ trung tâm" in page
+    # A health alarm (recorded as source "power" before health had its own) is
+    # the controller's health, not power; the source filter agrees.
+    alarm_row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*Cảnh báo: CPU(?:(?!</tr>).)*</tr>", page, re.S).group(0)
+    assert "<td>tình trạng máy</td>" in alarm_row and "nguồn" not in alarm_row, alarm_row
+    assert "Cảnh báo: CPU" in client.get("/logs/events?source=health").get_data(as_text=True)
+    power_only = client.get("/logs/events?source=power").get_data(as_text=True)
+    assert "Cảnh báo: CPU" not in power_only and "chief đã bỏ tắt hình khẩn cấp" in power_only
     dash = client.get("/").get_data(as_text=True)
     assert "đồng hồ chưa được đồng bộ" in dash and "clock not synchronised" not in dash
+    assert "· tình trạng máy · Cảnh báo: CPU" in dash, dash
     assert "thất bại: không kết nối được máy chủ trung tâm" in dash
     # English is one click away, from the same stored codes.
     auth.post("/language", {"lang": "en"})
@@ -378,6 +386,7 @@ def test_every_worded_technical_text_has_its_cause():
         "killed by SIGKILL", "killed by SIGSEGV", "killed by SIGTERM", "exited with status 1")]
     texts.append(("player/picture.py", "a.mp4: mpv could not play it: unrecognized file format"))
     assert [(f, t) for f, t in texts if explain(t) is None] == []
+
 
 # ---- the ticker band's own mpv (kiosk/player/band.py) -----------------------------
 @pytest.mark.parametrize("code", ["band_mpv_start_failed", "band_mpv_died", "band_mpv_failing",

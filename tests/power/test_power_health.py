@@ -141,6 +141,8 @@ def test_an_open_alarm_is_raised_once_across_restarts(fresh_db, state_dir, tmp_p
     start(False)
     assert events() == [("health_alarm", "clock_unsynced"), ("health_alarm_cleared", "clock_unsynced"),
                         ("health_alarm", "clock_unsynced")]
+    # Recorded as the controller's health, not as power.
+    assert {r["source"] for r in fresh_db.query("SELECT source FROM event")} == {"health"}
 
 
 @pytest.mark.parametrize("threshold_mb, alarm", [(0, False), (10**12, True)])
