@@ -110,9 +110,9 @@ class Band:
             if self.proc.try_connect():
                 self.loaded = None
             elif now - self.proc.started_at > CONNECT_TIMEOUT_S:
-                lived = now - self.proc.started_at
                 self._stop("no IPC")
-                self._failed(now, lived, "mpv did not open its IPC socket; restarting", "band_mpv_died")
+                # It never ran: a quick failure however long it was waited for.
+                self._failed(now, 0.0, "mpv did not open its IPC socket; restarting", "band_mpv_died")
             return
         if self.loaded == (source, picture_generation):
             if now >= self.next_check:
