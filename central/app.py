@@ -52,7 +52,8 @@ def repository_for(settings: Settings, offline_keys_dir=None) -> Repository:
     return Repository(
         settings.state_path, offline_keys_dir,
         online_expiry=timedelta(days=settings["central_online_expiry_days"]),
-        offline_expiry=timedelta(days=settings["central_offline_expiry_days"]))
+        offline_expiry=timedelta(days=settings["central_offline_expiry_days"]),
+        timezone=settings["central_timezone"])
 
 
 def create_app(settings: Settings, background: bool = False, migrate: bool = True) -> Flask:
@@ -239,11 +240,15 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
 
 def _start_housekeeping(repo: Repository, db, settings: Settings) -> None:
     """Re-sign online metadata before it expires, prune superseded repository
-    files (older than a week), old heartbeats and old raw proof of play.
+    files (older than a week), old heartbeats and old raw proof of play, and
+    withdraw media past its valid-until from the releases in force.
     Every worker runs it; the repository lock and the half-life rule make the
     second one find nothing to do."""
 
     def run():
+        from central.publish import withdraw_expired
+
+        feed = feed_for(settings)
         while True:
             try:
                 signed = repo.refresh()
@@ -254,6 +259,10 @@ def _start_housekeeping(repo: Repository, db, settings: Settings) -> None:
                     log.info("pruned superseded files: %s", pruned)
                 days = settings["central_heartbeat_history_days"]
                 prune_heartbeats(db(), utcnow() - timedelta(days=days))
+                withdrawn = withdraw_expired(db(), repo, feed=feed)
+                if withdrawn is not None:
+                    log.info("withdrew media past its valid-until from %s",
+                             ", ".join(sorted(withdrawn.changed)))
                 days = settings["central_play_retention_days"]
                 if days > 0:
                     prune_proof_of_play(db(), utcnow() - timedelta(days=days))

@@ -20,6 +20,14 @@ content last changed: it only ever grows, it is taken from the signed
 repository itself, so a failed database write can never make one version
 number name two different documents, and a gate whose content did not change
 keeps its version (and its unchanged poll stays unchanged).
+
+Media dates (valid_from/valid_until: whole days in central_timezone, both
+included; docs/sync-protocol.md "Media dates") are honoured when a release is
+built: an item outside its dates that day is left out, with a warning. A
+release stays on a gate until the next one, so `withdraw_expired` (run by
+the server's housekeeping every 10 minutes) re-signs, as they are but
+without them, the releases in force that still carry media past its
+valid-until; nothing else pending rides along.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, insert, select
 
@@ -79,6 +88,22 @@ def _live(until: str | None, now: datetime) -> bool:
     return until is None or parse_iso(until) > now
 
 
+def media_day(now: datetime, zone: str | None = None) -> str:
+    """The day (YYYY-MM-DD) media dates are compared with: `now` in `zone`
+    (central_timezone; None: that setting's default)."""
+    if zone is None:
+        from central.settings import CENTRAL_SETTINGS_BY_NAME
+
+        zone = CENTRAL_SETTINGS_BY_NAME["central_timezone"].default
+    return now.astimezone(ZoneInfo(zone)).date().isoformat()
+
+
+def outside_dates(media: dict, day: str) -> bool:
+    """Whether media may not be shown on `day` (its dates both included)."""
+    return bool((media.get("valid_from") and media["valid_from"] > day)
+                or (media.get("valid_until") and media["valid_until"] < day))
+
+
 class Snapshot:
     """What every gate's release is built from, read once per publication
     (a query per gate and table cost seconds at a thousand gates)."""
@@ -107,11 +132,14 @@ class Snapshot:
 
 
 def build_release(db, gate: dict, now: datetime, state_dir,
-                  snapshot: Snapshot | None = None) -> tuple[dict, list[str]]:
+                  snapshot: Snapshot | None = None, zone: str | None = None
+                  ) -> tuple[dict, list[str]]:
     """The release document of one gate, without version and published_at,
     and warnings for the operator. Raises PublishError on unapproved media.
-    `db` is a Connection; `snapshot` what was read for every gate at once."""
+    `db` is a Connection; `snapshot` what was read for every gate at once;
+    `zone` the time zone media dates are days in (central_timezone)."""
     snapshot = snapshot or Snapshot(db)
+    day = media_day(now, zone)
     faces = gate["faces"]
     warnings: list[str] = []
     assigned = {name: snapshot.for_gate(name, gate["id"]) for name in assign.ASSIGNMENT_TABLES}
@@ -149,7 +177,8 @@ def build_release(db, gate: dict, now: datetime, state_dir,
     playlist_ids = sorted({row["playlist_id"] for row, _ in entries} | set(fallbacks.values()))
     playlists, media, unapproved = [], {}, []
     for pid in playlist_ids:
-        playlist = _playlist_doc(db, pid, gate["id"], state_dir, media, unapproved, warnings)
+        playlist = _playlist_doc(db, pid, gate["id"], state_dir, media, unapproved, warnings,
+                                 day)
         if playlist:
             playlists.append(playlist)
     if unapproved:
@@ -193,16 +222,17 @@ def _entry_doc(row: dict, on: list[int]) -> dict:
 
 
 def _playlist_doc(db, pid: str, gate_id: str, state_dir, media: dict, unapproved: list,
-                  warnings: list) -> dict | None:
+                  warnings: list, day: str | None = None) -> dict | None:
     """A playlist as a release carries it: approved items only (the others
-    are added to `unapproved`, retired ones skipped with a warning), their
-    media added to `media`. None when nothing in it can be published."""
+    are added to `unapproved`, retired ones and, with `day`, those outside
+    their dates that day skipped with a warning), their media added to
+    `media`. None when nothing in it can be published."""
     i, m = t.playlist_item.c, t.media.c
     name = db.execute(select(t.playlist.c.name).where(t.playlist.c.id == pid)).scalar_one()
     items = []
     for item in rows(db.execute(
             select(i.duration_s.label("item_duration_s"), m.sha256, m.kind, m.name, m.size,
-                   m.duration_s, m.width, m.height, m.state)
+                   m.duration_s, m.width, m.height, m.state, m.valid_from, m.valid_until)
             .join_from(t.playlist_item, t.media, m.sha256 == i.media_sha256)
             .where(i.playlist_id == pid).order_by(i.position))):
         if item["state"] == "retired":
@@ -210,6 +240,10 @@ def _playlist_doc(db, pid: str, gate_id: str, state_dir, media: dict, unapproved
             continue
         if item["state"] != "approved":
             unapproved.append(f"{item['name']} ({item['sha256'][:12]}) in playlist {pid}")
+            continue
+        if day is not None and outside_dates(item, day):
+            warnings.append(f"{gate_id}: playlist {pid} leaves out {item['name']}, shown only "
+                            f"{item['valid_from'] or '…'} to {item['valid_until'] or '…'}")
             continue
         if item["kind"] == "text" and not _background_ok(db, state_dir, item, media, unapproved):
             continue
@@ -282,7 +316,8 @@ class Built:
         return self.scope is None or gate_id in self.scope
 
 
-def build(store: Store, state_dir, now: datetime, scope: set[str] | None) -> Built:
+def build(store: Store, state_dir, now: datetime, scope: set[str] | None,
+          zone: str | None = None) -> Built:
     """Every gate in scope's release as its assignments make it now, from one
     read snapshot. A gate with unapproved media is held back (its pending
     work holds back that gate only)."""
@@ -293,7 +328,7 @@ def build(store: Store, state_dir, now: datetime, scope: set[str] | None) -> Bui
             if not built.in_scope(gate["id"]):
                 continue
             try:
-                doc, warnings = build_release(db, gate, now, state_dir, snapshot)
+                doc, warnings = build_release(db, gate, now, state_dir, snapshot, zone)
             except PublishError as e:
                 built.held[gate["id"]] = str(e)
                 continue
@@ -323,7 +358,7 @@ def publish(store: Store, repo: Repository, by: str = "cli", note: str = "",
     transaction that records the publication."""
     scope = scope_of(store, gates, groups)
     with publishing(store):
-        built = build(store, repo.state_dir, now or utcnow(), scope)
+        built = build(store, repo.state_dir, now or utcnow(), scope, repo.timezone)
         if built.held and not built.docs:
             raise PublishError("nothing published: " + "; ".join(built.held.values()))
         if check is not None:
@@ -401,6 +436,44 @@ def publish_in_force(store: Store, repo: Repository, gate_ids, *, by: str, note:
     gates = set(gate_ids)
     return sign(store, repo, Built(gates, relayer=gates), by=by, note=note[:500], now=now,
                 feed=feed)
+
+
+def withdraw_expired(store: Store, repo: Repository, now: datetime | None = None,
+                     feed=None) -> PublishResult | None:
+    """Re-sign the releases in force that carry media past its valid-until
+    (in central_timezone), without it: its items, then playlists left empty
+    and the entries and fallbacks that named them. Nothing pending rides
+    along (like the kill switch). None when no release carries any."""
+    now = now or utcnow()
+    day = media_day(now, repo.timezone)
+    with store.transaction(snapshot=True) as db:
+        expired = {r["sha256"] for r in rows(db.execute(
+            select(t.media.c.sha256).where(t.media.c.valid_until < day)))}
+        gates = sorted(gate_id for gate_id, last in _latest_releases(db).items()
+                       if expired & {m["sha256"] for m in json.loads(last["document"])["media"]})
+    if not gates:
+        return None
+    return sign(store, repo, Built(set(gates), relayer=set(gates)), by="central",
+                note="media past its valid-until withdrawn", now=now, feed=feed)
+
+
+def without_media(doc: dict, gone: set[str], state_dir) -> dict:
+    """A release document without the media in `gone`: its playlist items,
+    the playlists left empty, and the entries and fallbacks naming them."""
+    if not gone & {m["sha256"] for m in doc["media"]}:
+        return doc
+    doc = dict(doc)
+    playlists = []
+    for p in doc["playlists"]:
+        items = [i for i in p["items"] if i["media_sha256"] not in gone]
+        if items:
+            playlists.append({**p, "items": items})
+    kept = {p["id"] for p in playlists}
+    doc["playlists"] = playlists
+    doc["schedule_entries"] = [e for e in doc["schedule_entries"] if e["playlist_id"] in kept]
+    doc["fallbacks"] = [f for f in doc["fallbacks"] if f["playlist_id"] in kept]
+    doc["media"] = [m for m in doc["media"] if m["sha256"] not in gone]
+    return without_emergencies(doc, state_dir)
 
 
 def cancel_emergency(store: Store, repo: Repository, emergency_id: str, *, by: str,
@@ -531,6 +604,9 @@ def sign(store: Store, repo: Repository, built: Built, *, by: str, note: str,
         with store.transaction(snapshot=True) as db:
             latest = _latest_releases(db)
             emergencies = _emergencies_by_gate(db, now)
+            # A re-layered release in force loses media past its valid-until.
+            expired = {r["sha256"] for r in rows(db.execute(select(t.media.c.sha256).where(
+                t.media.c.valid_until < media_day(now, repo.timezone))))}
             playlists: dict = {}  # emergency id -> its playlist, read once
             # Central's kill switch (central/killswitch.py) rides every release.
             blanks = {r["gate_id"]: blank_doc(r) for r in rows(db.execute(select(t.gate_blank)))}
@@ -538,7 +614,8 @@ def sign(store: Store, repo: Repository, built: Built, *, by: str, note: str,
                 last = latest.get(gate["id"])
                 base = built.docs.get(gate["id"])
                 if base is None and gate["id"] in built.relayer:
-                    base = (without_emergencies(json.loads(last["document"]), state_dir)
+                    base = (without_media(without_emergencies(json.loads(last["document"]),
+                                                              state_dir), expired, state_dir)
                             if last else _empty_release(gate["id"]))
                 if base is None:  # out of scope or held back: it keeps its release
                     if last is None:

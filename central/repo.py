@@ -112,8 +112,12 @@ class Repository:
         offline_keys_dir: Path | str | None = None,
         online_expiry: timedelta = timedelta(days=7),
         offline_expiry: timedelta = timedelta(days=365),
+        timezone: str | None = None,
     ):
         self.state_dir = Path(state_dir)
+        # central_timezone: the days media dates are in when releases are
+        # built (central/publish.py; None: that setting's default).
+        self.timezone = timezone
         self.base = self.state_dir / "tuf"
         self.metadata_dir = self.base / "metadata"
         self.targets_dir = self.base / "targets"

@@ -189,3 +189,48 @@ def test_assignment_input_is_checked(central, tmp_path):
         add_notice(central.db, "gate", "huu-nghi", {"fr": "Bonjour"})
     with pytest.raises(CentralError, match="at least one language"):
         add_notice(central.db, "gate", "huu-nghi", {"vi": "  "})
+
+
+def test_media_dates_leave_items_out_and_expired_media_is_withdrawn(central, tmp_path):
+    from datetime import date, timezone
+
+    from central.library import set_media_dates
+    from central.publish import media_day, withdraw_expired
+
+    # Media dates are days in central_timezone (Asia/Ho_Chi_Minh here), not UTC's.
+    assert media_day(datetime(2026, 11, 30, 20, tzinfo=timezone.utc)) == "2026-12-01"
+    central.gate("huu-nghi")
+    now = utcnow()
+    today = date.fromisoformat(media_day(now))
+    always = central.media(make_image(tmp_path / "always.png", color=(10, 10, 10)))
+    ending = central.media(make_image(tmp_path / "ending.png", color=(20, 20, 20)))
+    later = central.media(make_image(tmp_path / "later.png", color=(30, 30, 30)))
+    set_media_dates(central.db, ending, central.approver, None, today.isoformat())
+    set_media_dates(central.db, later, central.approver,
+                    (today + timedelta(days=9)).isoformat(), None)
+    central.show("huu-nghi", [always, ending, later])
+    only = save_playlist(central.db, "ending-only", "Ending only", [(ending, 5.0)])
+    add_entry(central.db, "gate", "huu-nghi", only, faces=[2], start_time="08:00",
+              end_time="09:00", entry_id="c-ending")
+    result = publish(central.db, central.repo, now=now)
+    assert any("later.png" in w for w in result.warnings), result.warnings
+    doc = release(central)
+    assert {m["sha256"] for m in doc["media"]} == {always, ending}
+    assert "c-ending" in {e["id"] for e in doc["schedule_entries"]}
+    assert withdraw_expired(central.db, central.repo, now=now) is None  # nothing past its date
+    # Pending work made since must not ride along with the withdrawal.
+    add_notice(central.db, "gate", "huu-nghi", {"vi": "Chưa xuất bản"})
+    tomorrow = now + timedelta(days=1)
+    withdrawn = withdraw_expired(central.db, central.repo, now=tomorrow)
+    assert withdrawn.changed == {"huu-nghi": withdrawn.repository_version}
+    doc = release(central)
+    assert {m["sha256"] for m in doc["media"]} == {always}
+    assert [i["media_sha256"] for p in doc["playlists"] for i in p["items"]] == [always]
+    assert "c-ending" not in {e["id"] for e in doc["schedule_entries"]}
+    assert doc["notices"] == []
+    assert f"media/{ending}" not in central.repo.published_targets()
+    assert withdraw_expired(central.db, central.repo, now=tomorrow) is None
+    # A full publish that day builds without it too.
+    assert {m["sha256"] for m in release(central)["media"]} == {always}
+    publish(central.db, central.repo, now=tomorrow)
+    assert ending not in {m["sha256"] for m in release(central)["media"]}
