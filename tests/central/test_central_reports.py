@@ -226,6 +226,7 @@ def test_report_commands_write_csv_json_and_xlsx(desk, runner, tmp_path):
     import csv
     import io
     import json
+    import traceback
 
     from openpyxl import load_workbook
 
@@ -238,7 +239,10 @@ def test_report_commands_write_csv_json_and_xlsx(desk, runner, tmp_path):
     def report(*args, ok=True):
         result = runner.invoke(main, ["central", "report", *args, "--state",
                                       str(central.state_dir), "--config", str(cfg)])
-        assert (result.exit_code == 0) == ok, result.output
+        # CliRunner keeps an unexpected exception to itself (exit code 1, often no
+        # output): say it, so that a failure here names its cause.
+        assert (result.exit_code == 0) == ok, result.output + "".join(
+            traceback.format_exception(*result.exc_info) if result.exc_info else ())
         return result
 
     period = ("--from", "2026-11-01", "--to", "2026-11-30")
