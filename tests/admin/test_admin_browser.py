@@ -28,8 +28,12 @@ def gate(tmp_path):
     state = tmp_path / "state"
     state.mkdir()
     config = tmp_path / "gatecast.toml"
+    # health_interval_s: the player samples health once at start, so the test's
+    # own health reading (written later) stays until the dashboard's refresh has
+    # shown it (the default sample every 10 s overwrote it first once in CI).
     config.write_text(
         'mpv_vo = "null"\nscreenshot_interval_s = 1\npoll_interval_s = 0.2\n'
+        'health_interval_s = 3600\n'
         '[[outputs]]\nname = "main"\nwidth = 640\nheight = 360\n'
         '[[faces]]\nid = 1\nname = "Mặt 1"\noutput = "main"\n'
         '[[faces]]\nid = 2\nname = "Mặt 2"\noutput = "main"\n')
