@@ -25,8 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.central import LiveServer, make_central  # noqa: E402
 from tests.support.media import make_image  # noqa: E402
-from tests.support.player import gate_settings, running_player  # noqa: E402
-from tests.support.sync.gate import running_sync  # noqa: E402
+from tests.support.player import running_player  # noqa: E402
+from tests.support.sync.gate import gate_of, running_sync  # noqa: E402
 from tests.support.wait import wait_for  # noqa: E402
 
 from central.killswitch import blank, unblank  # noqa: E402
@@ -49,16 +49,8 @@ def main():
         tmp = Path(tmp)
         central = make_central(tmp / "central")
         server = LiveServer(central.settings)
-        token = central.gate(GATE_ID, faces=(1,))
+        settings = gate_of(central, server.url, tmp, GATE_ID)
         add_user(central.db, "van-hanh", "operator")
-        (tmp / "root.json").write_bytes(central.repo.trusted_root_path.read_bytes())
-        (tmp / "gate-token").write_text(token)
-        (tmp / "gate").mkdir()
-        settings = gate_settings(
-            tmp / "gate", gate_id=GATE_ID, central_url=server.url,
-            sync_root_file=str(tmp / "root.json"), sync_token_file=str(tmp / "gate-token"),
-            sync_clock="always", sync_disk_reserve_mb=0, sync_screenshot_interval_s=0,
-            poll_interval_s=0.2)
         red = central.media(make_image(tmp / "red.png", color=(220, 20, 20)))
         central.show(GATE_ID, [red])
         central.publish()

@@ -94,3 +94,20 @@ def running_sync(settings, join_timeout: float = 20.0):
         svc.unlock()
         db.close()
     assert not thread.is_alive(), "sync did not stop"
+
+
+def gate_of(central, central_url: str, folder: Path, gate_id: str, **overrides):
+    """Settings of a gate under `folder` registered at `central` (a tests.support
+    central) and trusting its root, syncing as soon as asked: what the latency
+    benches run beside a player."""
+    from tests.support.player import gate_settings
+
+    token = central.gate(gate_id, faces=(1,))
+    (folder / "root.json").write_bytes(central.repo.trusted_root_path.read_bytes())
+    (folder / "gate-token").write_text(token)
+    (folder / "gate").mkdir()
+    return gate_settings(
+        folder / "gate", gate_id=gate_id, central_url=central_url,
+        sync_root_file=str(folder / "root.json"), sync_token_file=str(folder / "gate-token"),
+        sync_clock="always", sync_disk_reserve_mb=0, sync_screenshot_interval_s=0,
+        poll_interval_s=0.2, **overrides)
