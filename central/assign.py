@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, delete, insert, or_, select
+from sqlalchemy import and_, delete, insert, or_, select, update
 
 from kiosk.schedule import LEVELS, ScheduleError, parse_time
 from kiosk.schedule_entry import EntryError, check_entry
@@ -22,8 +22,8 @@ from kiosk.store import iso, parse_iso, utcnow
 from central import schema as t
 from central.db import insert_or_update, rows, transaction
 from central.fleet import check_target
-from central.library import central_id, get_playlist
-from central.checks import CentralError, NotFound, int_list
+from central.library import central_id, emergencies_playing, get_media, get_playlist
+from central.checks import CentralError, NotFound, check_name, int_list
 from central.users import audit
 
 NOTICE_KINDS = ("ticker", "slide")
@@ -326,3 +326,208 @@ def gate_view(db, gate_id: str, monday, tz) -> dict:
         "week": {face: week_segments(schedule, face, monday, tz, entry_names) for face in faces},
         "fallbacks": fallbacks,
     }
+
+
+# ---- playlists, edited in place -------------------------------------------------------
+# Every edit form carries the playlist's version (a fingerprint of its name and
+# items): a change made from a page shown before someone else edited the
+# playlist is refused with nothing stored, never applied to items that have
+# moved. Edits are pending work like any other: they reach the gates only
+# through a publication (four eyes on the Publish page).
+
+MAX_ITEM_SECONDS = 24 * 3600
+
+
+class StalePlaylist(CentralError):
+    """The playlist changed since the form was shown."""
+
+
+def playlist_version(playlist: dict) -> str:
+    import hashlib
+
+    body = json.dumps([playlist["name"], [[i["media_sha256"], i["duration_s"]]
+                                          for i in playlist["items"]]])
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
+
+
+def check_seconds(seconds) -> float | None:
+    """An item's own duration: None (a video to its end, an image or slide
+    for the gate's default) or seconds, "7,5" as well as "7.5"."""
+    if seconds in (None, ""):
+        return None
+    try:
+        value = float(str(seconds).strip().replace(",", "."))
+    except ValueError:
+        value = -1.0
+    if not 0.5 <= value <= MAX_ITEM_SECONDS:
+        raise CentralError(_("A duration is a number of seconds from 0.5 to 86400, or empty "
+                             "(a video plays to its end, an image for the gate's default); "
+                             "got %(v)s.", v=seconds))
+    return value
+
+
+def _target_words(conn, kind: str, target_id: str) -> str:
+    if kind == "province":
+        return _("the whole province")
+    tab = t.gate if kind == "gate" else t.gate_group
+    name = conn.execute(select(tab.c.name).where(tab.c.id == target_id)).scalar()
+    # A gate by its name alone ("Cửa khẩu quốc tế Hữu Nghị"), as the
+    # Assignments page names it.
+    return name or target_id if kind == "gate" else _("group %(name)s", name=name or target_id)
+
+
+def playlist_uses(db, playlist_id: str) -> list[dict]:
+    """Where a playlist is used, each with its words: schedule entries and
+    fallbacks of a gate, a group or the province, and live emergencies.
+    {"kind": "entry"|"fallback"|"emergency", "target_kind", "target_id", "words"}."""
+    s, f = t.schedule_entry.c, t.fallback.c
+    out = []
+    with transaction(db) as conn:
+        for r in rows(conn.execute(select(t.schedule_entry).where(s.playlist_id == playlist_id)
+                                   .order_by(s.target_kind, s.target_id, s.id))):
+            out.append({"kind": "entry", "target_kind": r["target_kind"],
+                        "target_id": r["target_id"],
+                        "words": _("schedule entry “%(name)s” of %(target)s",
+                                   name=r["name"] or r["id"],
+                                   target=_target_words(conn, r["target_kind"], r["target_id"]))})
+        for r in rows(conn.execute(select(t.fallback).where(f.playlist_id == playlist_id)
+                                   .order_by(f.target_kind, f.target_id, f.id))):
+            face = (_("every face") if r["face_id"] is None
+                    else _("face %(n)s", n=r["face_id"]))
+            out.append({"kind": "fallback", "target_kind": r["target_kind"],
+                        "target_id": r["target_id"],
+                        "words": _("fallback of %(face)s of %(target)s", face=face,
+                                   target=_target_words(conn, r["target_kind"], r["target_id"]))})
+        for r in emergencies_playing(conn, playlist_id):
+            out.append({"kind": "emergency", "target_kind": None, "target_id": None,
+                        "words": _("the emergency in force now (“%(reason)s”)",
+                                   reason=r["reason"])})
+    return out
+
+
+def _editing(conn, playlist_id: str, version: str) -> dict:
+    """The playlist to change, locked (PostgreSQL) against a concurrent edit,
+    if it is still as the form showed it and no live emergency plays it (an
+    emergency re-reads its playlist whenever releases are re-signed: an edit
+    would reach the gates without a publication's approval)."""
+    pid = central_id(playlist_id, "playlist")
+    if conn.execute(select(t.playlist.c.id).where(t.playlist.c.id == pid)
+                    .with_for_update()).first() is None:
+        raise NotFound(_("There is no playlist %(id)s any more (someone deleted it?); nothing "
+                         "was saved.", id=pid.removeprefix("c-")))
+    playlist = get_playlist(conn, pid)
+    if version != playlist_version(playlist):
+        raise StalePlaylist(_("Someone changed the playlist “%(name)s” while you had it open; "
+                              "nothing was saved. It is shown below as it is now: make your "
+                              "change again.", name=playlist["name"]))
+    live = emergencies_playing(conn, pid)
+    if live:
+        raise CentralError(_("The playlist “%(name)s” is playing in the emergency in force now "
+                             "(“%(reason)s”); nothing was saved. Change it after the emergency "
+                             "ends.", name=playlist["name"], reason=live[0]["reason"]))
+    return playlist
+
+
+def _edit(db, playlist_id: str, version: str, by: str, action: str, change) -> dict:
+    """Apply `change(conn, name, items) -> (name, items, audit detail)` to the
+    playlist as the form showed it; items are [(sha256, seconds or None)]."""
+    with transaction(db, write=True) as conn:
+        playlist = _editing(conn, playlist_id, version)
+        items = [(i["media_sha256"], i["duration_s"]) for i in playlist["items"]]
+        name, items, detail = change(conn, playlist["name"], items)
+        pid = playlist["id"]
+        conn.execute(update(t.playlist).where(t.playlist.c.id == pid).values(name=name))
+        conn.execute(delete(t.playlist_item).where(t.playlist_item.c.playlist_id == pid))
+        conn.execute(insert(t.playlist_item), [
+            {"playlist_id": pid, "position": i, "media_sha256": sha, "duration_s": d}
+            for i, (sha, d) in enumerate(items)])
+        audit(conn, by, action, pid, detail)
+        return get_playlist(conn, pid)
+
+
+def _position(items: list, position) -> int:
+    if not isinstance(position, int) or not 0 <= position < len(items):
+        raise CentralError(_("The playlist has no item %(n)s.", n=position))
+    return position
+
+
+def move_item(db, playlist_id: str, version: str, position: int, to: int, *,
+              by: str = "cli") -> dict:
+    """Move the item at `position` (0-based) to `to` (the first or last
+    place when beyond the ends)."""
+    def change(conn, name, items):
+        i = _position(items, position)
+        j = min(max(int(to), 0), len(items) - 1)
+        items.insert(j, items.pop(i))
+        return name, items, {"from": i, "to": j, "media": items[j][0]}
+    return _edit(db, playlist_id, version, by, "playlist.move", change)
+
+
+def set_item_duration(db, playlist_id: str, version: str, position: int, seconds, *,
+                      by: str = "cli") -> dict:
+    seconds = check_seconds(seconds)
+
+    def change(conn, name, items):
+        i = _position(items, position)
+        items[i] = (items[i][0], seconds)
+        return name, items, {"position": i, "media": items[i][0], "seconds": seconds}
+    return _edit(db, playlist_id, version, by, "playlist.duration", change)
+
+
+def remove_item(db, playlist_id: str, version: str, position: int, *, by: str = "cli") -> dict:
+    def change(conn, name, items):
+        i = _position(items, position)
+        if len(items) == 1:
+            raise CentralError(_("A playlist needs at least one item: this is its last one. "
+                                 "Delete the playlist instead."))
+        sha, _seconds = items.pop(i)
+        return name, items, {"position": i, "media": sha}
+    return _edit(db, playlist_id, version, by, "playlist.remove_item", change)
+
+
+def add_item(db, playlist_id: str, version: str, sha256: str, seconds=None, *,
+             by: str = "cli") -> dict:
+    """Append a library item (not retired) to the playlist."""
+    seconds = check_seconds(seconds)
+
+    def change(conn, name, items):
+        media = get_media(conn, sha256)
+        if media["state"] == "retired":
+            raise CentralError(_("%(name)s is retired: it cannot go into a playlist.",
+                                 name=media["name"]))
+        items.append((sha256, seconds))
+        return name, items, {"media": sha256, "seconds": seconds}
+    return _edit(db, playlist_id, version, by, "playlist.add_item", change)
+
+
+def rename_playlist(db, playlist_id: str, version: str, name: str, *, by: str = "cli") -> dict:
+    new = check_name(name, "playlist name", 100)
+    if not new:
+        raise CentralError(_("Give the playlist a name."))
+
+    def change(conn, old, items):
+        return new, items, {"from": old, "to": new}
+    return _edit(db, playlist_id, version, by, "playlist.rename", change)
+
+
+def delete_playlist(db, playlist_id: str, version: str, *, by: str = "cli") -> str:
+    """Delete a playlist no schedule entry, fallback or live emergency uses
+    (refused with where it is used). Emergencies that played it and have
+    ended forget it (their audit entry and the releases keep what they showed).
+    Returns its name."""
+    with transaction(db, write=True) as conn:
+        playlist = _editing(conn, playlist_id, version)
+        pid = playlist["id"]
+        uses = playlist_uses(conn, pid)
+        if uses:
+            raise CentralError(_("The playlist “%(name)s” is still used by %(where)s. Remove it "
+                                 "from there first; nothing was deleted.", name=playlist["name"],
+                                 where="; ".join(u["words"] for u in uses)))
+        conn.execute(update(t.emergency).where(t.emergency.c.playlist_id == pid)
+                     .values(playlist_id=None))
+        conn.execute(delete(t.playlist_item).where(t.playlist_item.c.playlist_id == pid))
+        conn.execute(delete(t.playlist).where(t.playlist.c.id == pid))
+        audit(conn, by, "playlist.delete", pid, {
+            "name": playlist["name"],
+            "items": [[i["media_sha256"], i["duration_s"]] for i in playlist["items"]]})
+        return playlist["name"]

@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, select, update
 
 from kiosk.mediastore import MediaStore, MediaStoreError, check_sha256
-from kiosk.store import iso, utcnow
+from kiosk.store import iso, parse_iso, utcnow
 
 from central import schema as t
 from central.checks import CentralError, NotFound, check_id, check_name
@@ -240,6 +240,17 @@ def uploaders(db) -> list[str]:
                                         .order_by(t.media.c.uploaded_by)).scalars() if u]
 
 
+def emergencies_playing(conn, playlist_id: str) -> list[dict]:
+    """Live emergencies (neither ended nor cancelled) that play this playlist.
+    Their playlist is re-read whenever releases are re-signed, so a change to
+    it would reach the gates without a publication's approval: refused."""
+    e = t.emergency.c
+    now = utcnow()
+    return [r for r in rows(conn.execute(select(t.emergency).where(
+        e.playlist_id == playlist_id, e.cancelled_at.is_(None)).order_by(e.starts_at)))
+        if parse_iso(r["ends_at"]) > now]
+
+
 def save_playlist(db, playlist_id: str, name: str, items: list[tuple[str, float | None]],
                   by: str = "cli") -> str:
     """Create or replace a playlist; items are (sha256, duration override or None)."""
@@ -248,6 +259,12 @@ def save_playlist(db, playlist_id: str, name: str, items: list[tuple[str, float 
     if not items:
         raise CentralError("a playlist needs at least one item")
     with transaction(db, write=True) as conn:
+        playing = emergencies_playing(conn, pid)
+        if playing:
+            raise CentralError(_("The playlist %(id)s is playing in the emergency in force now "
+                                 "(“%(reason)s”); nothing was saved. Change it after the "
+                                 "emergency ends.", id=pid.removeprefix("c-"),
+                                 reason=playing[0]["reason"]))
         for sha256, duration in items:
             media = get_media(conn, sha256)
             if media["state"] == "retired":

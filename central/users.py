@@ -79,7 +79,12 @@ def audit_actions() -> dict[str, str]:
             "media.reject": _("media rejected"), "media.retire": _("media retired"),
             "media.dates": _("media dates changed"),
             "alert.ack": _("alert acknowledged"), "alert.subscribe": _("alert subscription added"),
-            "alert.unsubscribe": _("alert subscription removed")}
+            "alert.unsubscribe": _("alert subscription removed"),
+            "playlist.move": _("playlist item moved"),
+            "playlist.duration": _("playlist item's seconds changed"),
+            "playlist.remove_item": _("playlist item removed"),
+            "playlist.add_item": _("playlist item added"),
+            "playlist.rename": _("playlist renamed"), "playlist.delete": _("playlist deleted")}
 
 
 def right_names() -> dict[str, str]:

@@ -16,9 +16,9 @@ from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from central.checks import CentralError
+from central.checks import CentralError, NotFound
 from central.console import nav
-from central.console.base import done, require, store, who
+from central.console.base import done, require, store, wants_json, who
 from central.console.wording import level, say, weekday
 
 bp = Blueprint("assignments", __name__, url_prefix="/assignments")
@@ -108,6 +108,122 @@ def save_playlist():
         return _index_page(list_gates(store()), [], {}, dict(f), say(e), 400)
     return done(_("Playlist %(name)s saved. It reaches the gates that use it at the next "
                   "publication.", name=name), url_for("assignments.index"))
+
+
+# ---- one playlist: reorder, durations, add/remove items, rename, delete ----------------
+# Each change is its own small form carrying the playlist's version, so the
+# page works without JavaScript (the up/down buttons) and a form shown before
+# someone else changed the playlist is refused with nothing stored.
+
+def _playlist_page(pid: str, error: str | None = None, status: int = 200,
+                   form: dict | None = None):
+    from central.assign import playlist_uses, playlist_version
+    from central.library import get_playlist, list_media
+
+    playlist = get_playlist(store(), pid)
+    media = {m["sha256"]: m for m in list_media(store())}
+    return render_template(
+        "assignments_playlist.html", p=playlist, version=playlist_version(playlist),
+        uses=playlist_uses(store(), pid), media=media,
+        addable=[m for m in media.values() if m["state"] != "retired"],
+        url_id=_url_id, error=error, form=form or {}), status
+
+
+@bp.get("/playlists/<pid>")
+@require("view")
+def playlist(pid):
+    return _playlist_page(pid)
+
+
+def _edited(pid: str, run, message):
+    """Run one change; a refusal shows the playlist as it is now, with why."""
+    from central.assign import StalePlaylist
+
+    try:
+        result = run()
+    except StalePlaylist as e:
+        if wants_json():
+            raise
+        return _playlist_page(pid, str(e), 409)
+    except NotFound:
+        raise
+    except CentralError as e:
+        if wants_json():
+            raise
+        return _playlist_page(pid, say(e), 400, dict(request.form))
+    return done(message(result), url_for("assignments.playlist", pid=pid))
+
+
+def _later() -> str:
+    return _("The gates that use it get it at the next publication.")
+
+
+@bp.post("/playlists/<pid>/items/<int:position>")
+@require("edit")
+def playlist_item(pid, position):
+    """One item: its seconds, up, down, to another place (drag), remove."""
+    from central import assign
+
+    f = request.form
+    version, do = f.get("version", ""), f.get("do", "")
+    moves = {"up": position - 1, "down": position + 1}
+    if do in moves or do == "move":
+        try:
+            to = moves[do] if do in moves else int(f.get("to", ""))
+        except ValueError:
+            abort(400)
+        return _edited(pid, lambda: assign.move_item(store(), pid, version, position, to,
+                                                     by=who()),
+                       lambda p: _("Order saved. %(later)s", later=_later()))
+    if do == "duration":
+        return _edited(pid, lambda: assign.set_item_duration(
+            store(), pid, version, position, f.get("seconds", ""), by=who()),
+            lambda p: _("Duration saved. %(later)s", later=_later()))
+    if do == "remove":
+        return _edited(pid, lambda: assign.remove_item(store(), pid, version, position,
+                                                       by=who()),
+                       lambda p: _("Removed from the playlist. %(later)s", later=_later()))
+    abort(400)
+
+
+@bp.post("/playlists/<pid>/add")
+@require("edit")
+def playlist_add(pid):
+    from central import assign
+
+    f = request.form
+    return _edited(pid, lambda: assign.add_item(store(), pid, f.get("version", ""),
+                                                f.get("media", ""), f.get("seconds", ""),
+                                                by=who()),
+                   lambda p: _("Added to the playlist. %(later)s", later=_later()))
+
+
+@bp.post("/playlists/<pid>/name")
+@require("edit")
+def playlist_rename(pid):
+    from central import assign
+
+    f = request.form
+    return _edited(pid, lambda: assign.rename_playlist(store(), pid, f.get("version", ""),
+                                                       f.get("name", ""), by=who()),
+                   lambda p: _("Playlist renamed to %(name)s. %(later)s", name=p["name"],
+                               later=_later()))
+
+
+@bp.post("/playlists/<pid>/delete")
+@require("edit")
+def playlist_delete(pid):
+    from central import assign
+
+    try:
+        name = assign.delete_playlist(store(), pid, request.form.get("version", ""), by=who())
+    except NotFound:
+        raise
+    except CentralError as e:
+        if wants_json():
+            raise
+        return _playlist_page(pid, say(e), 409 if isinstance(e, assign.StalePlaylist) else 400)
+    return done(_("Playlist %(name)s deleted.", name=name), url_for("assignments.index"))
 
 
 def _playlists():
