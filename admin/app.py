@@ -16,6 +16,7 @@ from flask import Flask
 
 from kiosk.settings import load_settings
 from kiosk.store import open_db
+from kiosk.web.pages import use_shared_templates
 from kiosk.web.security import secret_key
 from kiosk.webassets import static_folder
 
@@ -29,6 +30,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     cfg = dict(test_config or {})
     # /static/: the top-level static/ folder, shared with the central console.
     app = Flask(__name__, static_folder=str(static_folder()), static_url_path="/static")
+    use_shared_templates(app)  # the page layout and login form shared with the console
     config_file = cfg.pop("CONFIG_FILE", None) or os.environ.get("GATECAST_CONFIG") or None
     state_dir = cfg.pop("STATE_DIR", None)
     settings = load_settings(

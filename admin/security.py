@@ -9,9 +9,10 @@ import functools
 
 from flask import g, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import UserMixin, current_user
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from kiosk.web.pages import SessionUser, install_login
 from kiosk.web.security import install_headers
 
 from admin.db import get_db
@@ -28,7 +29,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 
-class User(UserMixin):
+class User(SessionUser):
     def __init__(self, row: dict, session_token: str | None = None):
         self.row = row
         self.username = row["username"]
@@ -37,11 +38,6 @@ class User(UserMixin):
         self.db_id = row["id"]
         # The login's token (admin/services/sessions.py); None for an API token.
         self.session_token = session_token
-
-    def get_id(self) -> str:
-        # Flask-Login keeps this in the signed cookie; the server-side session
-        # row decides whether it still works.
-        return "s:" + (self.session_token or "")
 
     def can(self, role: str) -> bool:
         return role_at_least(self.role, role)
@@ -89,18 +85,16 @@ def _has_users() -> bool:
 
 
 def init_app(app) -> None:
-    login_manager.session_protection = "strong"
-    login_manager.login_view = "auth.login"
-
-    @login_manager.user_loader
-    def load_user(session_id: str):
+    def find_user(token: str):
         from admin.services import sessions
 
-        if not session_id.startswith("s:"):
-            return None  # a cookie from before server-side sessions
-        token = session_id[2:]
         row = sessions.user_for(get_db(), token)
         return User(row, token) if row else None
+
+    def api_refusal():
+        return (jsonify(error=_("Log in or send an API token.")), 401) if is_api() else None
+
+    install_login(login_manager, find_user, refuse_first=api_refusal)
 
     @login_manager.request_loader
     def load_token_user(req):
@@ -112,14 +106,6 @@ def init_app(app) -> None:
             return None
         g.auth_via_token = True
         return User(row)
-
-    @login_manager.unauthorized_handler
-    def unauthorized():
-        if is_api():
-            return jsonify(error=_("Log in or send an API token.")), 401
-        # full_path ends in "?" when there is no query: "/" then, not "/?".
-        wanted = request.full_path.removesuffix("?") if request.method == "GET" else None
-        return redirect(url_for("auth.login", next=wanted))
 
     @app.before_request
     def require_login():

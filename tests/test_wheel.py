@@ -68,6 +68,9 @@ def installed(tmp_path_factory):
     names = zipfile.ZipFile(wheel).namelist()
     for asset in ASSETS:
         assert f"gatecast_static/{asset}" in names, f"the wheel lacks static/{asset}"
+    # The page layout and login both apps extend (kiosk.web.pages.use_shared_templates).
+    for template in ("page.html", "login.html", "macros.html"):
+        assert f"kiosk/web/templates/web/{template}" in names, f"the wheel lacks {template}"
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     # Offline from a wheelhouse, as the gates install (the wheelhouse is cached per deps).

@@ -6,9 +6,9 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from kiosk.web.pages import add_language_route, fresh_session
 from kiosk.web.security import safe_next
 
-from admin.i18n import LANGUAGES
 from admin.security import User, actor, role_required
 from admin.services import AdminError
 from admin.services import sessions
@@ -48,10 +48,7 @@ def login():
             db, request.form.get("username", ""), request.form.get("password", ""),
             request.remote_addr or "", max_failures=int(s["admin_login_max_failures"]),
             lockout_s=int(s["admin_lockout_s"]))
-        lang = session.get("lang")
-        session.clear()  # a fresh session at login (no fixation)
-        if lang:
-            session["lang"] = lang
+        fresh_session()
         session.permanent = True
         token = sessions.start(db, row, float(s["admin_session_hours"]), request.remote_addr or "",
                                request.user_agent.string or "")
@@ -65,21 +62,13 @@ def logout():
     # Revoked on the server: a copy of the cookie stops working too.
     sessions.end(get_db(), getattr(current_user, "session_token", None))
     logout_user()
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
+    fresh_session()
     return done(_("You are logged out."), url_for("auth.login"))
 
 
-@bp.post("/language")
-def language():
-    lang = request.form.get("lang", "")
-    if lang not in LANGUAGES:
-        raise AdminError(_("Unknown language."))
-    session["lang"] = lang
-    user_service.set_language(get_db(), current_user.db_id, lang)
-    return redirect(_safe_next(request.form.get("next")))
+add_language_route(
+    bp, remember=lambda lang: user_service.set_language(get_db(), current_user.db_id, lang),
+    home="dashboard.index", error=AdminError)
 
 
 @bp.get("/account")

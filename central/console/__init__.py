@@ -37,6 +37,7 @@ from flask import Blueprint, Flask
 
 from kiosk.web import i18n as web_i18n
 from kiosk.web.i18n import LANGUAGES, compiled_catalogues
+from kiosk.web.pages import use_shared_templates
 from kiosk.web.security import install_headers, secret_key
 
 from central.console.base import CONSOLE_BLUEPRINTS_KEY, babel, csrf, handle_error, login_manager
@@ -74,6 +75,7 @@ def init_app(app: Flask, central_settings) -> None:
         BABEL_TRANSLATION_DIRECTORIES=compiled_catalogues(
             [("central", i18n.SOURCE), ("web", web_i18n.SHARED)], s.state_path / "cache"),
     )
+    use_shared_templates(app)  # the page layout and login form shared with the gate admin
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale,

@@ -8,21 +8,13 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from kiosk.web.i18n import LANGUAGES
+from kiosk.web.pages import add_language_route, fresh_session
 from kiosk.web.security import safe_next
 
 from central.checks import CentralError
 from central.console.base import User, done, settings, store
 
 bp = Blueprint("auth", __name__)
-
-
-def _fresh_session() -> None:
-    """Forget everything of the old session but the chosen language (no fixation)."""
-    lang = session.get("lang")
-    session.clear()
-    if lang:
-        session["lang"] = lang
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -37,7 +29,7 @@ def login():
                              request.form.get("password", ""), request.remote_addr or "",
                              max_failures=int(s["central_login_max_failures"]),
                              lockout_s=float(s["central_lockout_s"]))
-        _fresh_session()
+        fresh_session()
         session.permanent = True
         token = start_session(store(), found, float(s["central_session_hours"]),
                               request.remote_addr or "", request.user_agent.string or "")
@@ -56,17 +48,14 @@ def logout():
     # Revoked on the server: a copy of the cookie stops working too.
     end_session(store(), getattr(current_user, "session_token", None))
     logout_user()
-    _fresh_session()
+    fresh_session()
     return done(_("You are logged out."), url_for("auth.login"))
 
 
-@bp.post("/language")
-def language():
+def _remember_language(lang: str) -> None:
     from central.users import set_preferences
 
-    lang = request.form.get("lang", "")
-    if lang not in LANGUAGES:
-        raise CentralError(_("Unknown language."))
-    session["lang"] = lang
     set_preferences(store(), current_user.name, language=lang)
-    return redirect(safe_next(request.form.get("next"), url_for("home.index")))
+
+
+add_language_route(bp, remember=_remember_language, home="home.index", error=CentralError)

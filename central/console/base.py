@@ -15,8 +15,10 @@ import functools
 from flask import current_app, flash, jsonify, redirect, render_template, request
 from flask_babel import Babel
 from flask_babel import gettext as _
-from flask_login import LoginManager, UserMixin, current_user
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+
+from kiosk.web.pages import SessionUser
 
 from central.checks import CentralError, Forbidden, NotFound
 
@@ -28,7 +30,7 @@ babel = Babel()
 CONSOLE_BLUEPRINTS_KEY = "console_blueprints"
 
 
-class User(UserMixin):
+class User(SessionUser):
     """The signed-in person: a row of central's user table and the session."""
 
     def __init__(self, row: dict, session_token: str):
@@ -38,12 +40,7 @@ class User(UserMixin):
         self.language = row.get("language")
         self.timezone = row.get("timezone")
         self.must_change_password = bool(row.get("must_change_password"))
-        self.session_token = session_token
-
-    def get_id(self) -> str:
-        # Flask-Login keeps this in the signed cookie; the server-side session
-        # row (console_session) decides whether it still works.
-        return "s:" + self.session_token
+        self.session_token = session_token  # its row is console_session
 
     def can(self, right: str) -> bool:
         from central.users import has_right

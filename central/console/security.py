@@ -13,6 +13,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
+from kiosk.web.pages import install_login
+
 from central.console.base import CONSOLE_BLUEPRINTS_KEY, User, csrf, error_page, login_manager, store
 
 # Console endpoints an anonymous visitor may reach.
@@ -23,23 +25,13 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def init_app(app) -> None:
-    login_manager.session_protection = "strong"
-    login_manager.login_view = "auth.login"
-
-    @login_manager.user_loader
-    def load_user(session_id: str):
+    def find_user(token: str):
         from central.users import user_for_session
 
-        if not session_id.startswith("s:"):
-            return None
-        token = session_id[2:]
         found = user_for_session(store(), token)
         return User(found, token) if found else None
 
-    @login_manager.unauthorized_handler
-    def unauthorized():
-        target = request.full_path if request.method == "GET" else None
-        return redirect(url_for("auth.login", next=target.rstrip("?") if target else None))
+    install_login(login_manager, find_user)
 
     @app.before_request
     def console_gate():

@@ -3,7 +3,9 @@ security headers and the strict CSP, the session key file, safe redirects,
 passwords, login throttling and server-side session tokens
 (`kiosk.web.security`, `kiosk.web.accounts`), the catalogues and Jinja's
 gettext (`kiosk.web.i18n`), and how times, sizes and durations are written
-(`kiosk.web.formatting`). Each app keeps its own storage (the gate's SQLite
+(`kiosk.web.formatting`), the page layout, login page and header forms
+with Flask-Login's setup and the language route (`kiosk.web.pages`,
+templates in kiosk/web/templates/web). Each app keeps its own storage (the gate's SQLite
 through sqlite-utils, central's SQLAlchemy store) and its own pages; the
 rules live here once.
 
