@@ -1,19 +1,24 @@
-"""The content desk's main flow in Debian's chromium, every part real: an
-editor makes a playlist and assigns it (Assignments page) and sends the gate
-for approval (Publish page); another person approves it; the gate's real
-sync verifies and activates the release and its real player (mpv, headless)
-shows it. Then, while another gate has an editor's unapproved work, an
-operator publishes an emergency to the first gate (Emergency page) and its
-player shows it; the other gate's release does not move. One browser for
-the module; SQLite (the stores are covered by the other central tests)."""
+"""The content desk's main flow in Debian's chromium, every step through the
+pages and every part real: an editor uploads a picture on the Library page
+(its progress bar), an approver uploads a draft and is refused approving it
+(four eyes, the words on the page), then approves the editor's picture; the
+editor makes playlists and assigns them (Assignments page) and sends one
+gate for approval (Publish page); the approver approves it; the gate's real
+sync verifies and activates the release, its real player (mpv, headless)
+shows it, and the Fleet page shows the gate's screenshot. Then, while the
+other gate has the draft (unapproved) assigned, an operator publishes an
+emergency to the first gate (Emergency page) and its player shows it; the
+other gate's release does not move. One browser for the module; SQLite (the
+stores are covered by the other central tests)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from pathlib import Path
 
 import pytest
 
-from central.library import add_media, approve_media
 from central.publish import current_release
 from kiosk.store import open_db
 from kiosk.text.plugin import TextPlugin
@@ -66,7 +71,7 @@ def gate(tmp_path, desk):
         state, gate_id=GATE, central_url=desk.url, sync_root_file=str(root),
         sync_token_file=str(tmp_path / "gate-token"), sync_clock="always",
         sync_interval_s=3600, sync_heartbeat_interval_s=1, sync_longpoll_s=3,
-        sync_disk_reserve_mb=0, sync_screenshot_interval_s=0)
+        sync_disk_reserve_mb=0, screenshot_interval_s=1, sync_screenshot_interval_s=1)
 
 
 def login(browser, url, name):
@@ -79,35 +84,112 @@ def login(browser, url, name):
     return page
 
 
+def upload(page, url, path) -> str:
+    """Upload through the Library form as the page's person; the bar shows
+    and fills while the file goes. Returns the stored item's sha256."""
+    page.goto(url + "/library/")
+    bar = []
+    page.expose_function("barMoved", lambda value: bar.append(value))
+    page.evaluate("""() => { const bar = document.getElementById('upload-progress');
+        new MutationObserver(() => window.barMoved(bar.hidden ? null : bar.value))
+            .observe(bar, {attributes: true}); }""")
+    page.set_input_files("#upload-form input[type=file]", str(path))
+    with page.expect_response(lambda r: "/library/upload" in r.url, timeout=120_000) as sent:
+        page.click("#upload-form button[type=submit]")
+    assert sent.value.status == 201
+    page.wait_for_selector("#upload-status.ok", timeout=60_000)
+    assert "Đã kiểm tra và lưu" in page.inner_text("#upload-status")
+    wait_for(lambda: bar and bar[-1] == 100, timeout=30, what="the progress bar full")
+    assert None not in bar and bar[0] == 0, bar  # shown from the start, filled at the end
+    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()  # the library's name for it
+    page.wait_for_selector(f"#media-{sha[:12]}", timeout=60_000)  # in the list after the reload
+    return sha
+
+
 def face(db) -> dict:
     row = db.execute("SELECT level, entry_id, playing_sha256 FROM face_state "
                      "WHERE face_id = 1").fetchone()
     return {"level": row[0], "entry_id": row[1], "sha": row[2]} if row else {}
 
 
-def test_editor_assigns_approver_publishes_gate_shows_it_then_an_emergency(
+def screenshot_colour(page, url) -> tuple | None:
+    """The middle pixel of face 1's screenshot as the Fleet page shows it now."""
+    import io
+
+    from PIL import Image
+
+    page.goto(url + "/fleet/")
+    img = page.locator(f"#gate-{GATE} img.screenshot[data-face='1']")
+    if img.count() == 0:
+        return None
+    resp = page.request.get(url + img.get_attribute("src"))
+    if not resp.ok:
+        return None
+    with Image.open(io.BytesIO(resp.body())) as im:
+        return im.convert("RGB").getpixel((im.width // 2, im.height // 2))
+
+
+def reddish(rgb) -> bool:
+    return rgb is not None and rgb[0] > 150 and rgb[1] < 90 and rgb[2] < 90
+
+
+def assign_playlist(page, url, name, sha, target, entry):
+    """On the Assignments page: a playlist of one picture, then an all-day
+    entry for it on the target gate's page."""
+    page.goto(url + "/assignments/")
+    page.fill("#add-playlist input[name=name]", name)
+    page.check(f"#add-playlist input[value='{sha}:image']")
+    page.fill("#add-playlist input[name=seconds]", "3")
+    page.click("#add-playlist button")
+    page.wait_for_selector(f"text=Đã lưu danh sách phát {name}")
+    page.click(f"#target-gate-{target}")
+    page.select_option("#add-entry select[name=playlist]", label=name)
+    page.fill("#add-entry input[name=name]", entry)
+    page.fill("#add-entry input[name=start_time]", "00:00")
+    page.fill("#add-entry input[name=end_time]", "24:00")
+    page.click("#add-entry button")
+    page.wait_for_selector("text=Đã lưu")
+    assert entry in page.inner_text("#applies")
+
+
+def test_editor_uploads_and_assigns_approvers_approve_gate_shows_it_then_an_emergency(
         browser, desk, gate, tmp_path):
     url = desk.url
-    # The Library page (upload, approve) is console-core's: its library calls here.
-    red = add_media(desk.db, desk.state_dir, make_image(tmp_path / "red.png", color=(220, 20, 20)),
-                    "Áp phích chào mừng.png", by="bien-tap")["sha256"]
-    approve_media(desk.db, red, "duyet")
+
+    def media(sha):
+        return desk.db.query("SELECT state, approved_by FROM media WHERE sha256 = :s",
+                             {"s": sha})[0]
 
     editor = login(browser, url, "bien-tap")
-    editor.goto(url + "/assignments/")
-    editor.fill("#add-playlist input[name=name]", "Chào mừng")
-    editor.check(f"#add-playlist input[value='{red}:image']")
-    editor.fill("#add-playlist input[name=seconds]", "3")
-    editor.click("#add-playlist button")
-    editor.wait_for_selector("text=Đã lưu danh sách phát Chào mừng")
-    editor.click(f"#target-gate-{GATE}")
-    editor.select_option("#add-entry select[name=playlist]", label="Chào mừng")
-    editor.fill("#add-entry input[name=name]", "Cả ngày")
-    editor.fill("#add-entry input[name=start_time]", "00:00")
-    editor.fill("#add-entry input[name=end_time]", "24:00")
-    editor.click("#add-entry button")
-    editor.wait_for_selector("text=Đã lưu")
-    assert "Cả ngày" in editor.inner_text("#applies")
+    red = upload(editor, url, make_image(tmp_path / "Áp phích chào mừng.png", size=(640, 360),
+                                         color=(220, 20, 20)))
+    editor.goto(url + f"/library/{red}")
+    assert editor.locator("#approve").count() == 0  # an editor cannot approve
+
+    # The approver's own upload: the page says another approver must approve
+    # it, and an approval sent anyway is refused in those words.
+    approver = login(browser, url, "duyet")
+    draft = upload(approver, url, make_image(tmp_path / "Bản nháp.png", color=(0, 120, 0)))
+    approver.goto(url + f"/library/{draft}")
+    assert "một người duyệt khác phải duyệt" in approver.inner_text("main")
+    assert approver.locator("#approve").count() == 0
+    approver.evaluate("""(action) => { const f = document.createElement('form');
+        f.method = 'post'; f.action = action;
+        f.appendChild(document.querySelector('input[name=csrf_token]').cloneNode());
+        document.body.appendChild(f); f.submit(); }""", f"/library/{draft}/approve")
+    approver.wait_for_selector("text=Nguyên tắc hai người")
+    assert "không ai tự duyệt những gì chính mình đã gửi" in approver.inner_text("main")
+    assert media(draft)["state"] == "uploaded"
+
+    # The approver approves the editor's picture from the Library page.
+    approver.goto(url + "/library/?state=uploaded")
+    approver.click(f"#media-{red[:12]} a")
+    approver.click("#approve")
+    approver.wait_for_selector("text=Đã duyệt Áp phích chào mừng.png")
+    assert media(red) == {"state": "approved", "approved_by": "duyet"}
+
+    assign_playlist(editor, url, "Chào mừng", red, GATE, "Cả ngày")
+    assign_playlist(editor, url, "Nháp", draft, "tan-thanh", "Nháp cả ngày")
 
     editor.goto(url + "/publish/")
     editor.check(f"#scope-{GATE}")
@@ -117,31 +199,21 @@ def test_editor_assigns_approver_publishes_gate_shows_it_then_an_emergency(
     editor.wait_for_selector("text=Đã gửi duyệt")
     assert current_release(desk.db, GATE) is None  # nothing published before approval
 
-    approver = login(browser, url, "duyet")
     approver.goto(url + "/publish/")
     approver.click("[id^=approve-]")
     approver.wait_for_selector("text=Đã xuất bản")
     version = current_release(desk.db, GATE)["version"]
+    other_before = current_release(desk.db, "tan-thanh")
 
+    operator = login(browser, url, "truc")
     db = open_db(gate.db_path)
     try:
         with running_sync(gate), running_player(gate, plugins=[TextPlugin]):
             wait_for(lambda: face(db).get("sha") == red, timeout=90,
-                     what="the approved image on the gate's face")
+                     what="the approved picture on the gate's face")
+            wait_for(lambda: reddish(screenshot_colour(operator, url)), timeout=90,
+                     what="the gate's red screenshot on the Fleet page")
 
-            # gate tan-thanh gets an editor's unapproved work, not published.
-            draft = add_media(desk.db, desk.state_dir,
-                              make_image(tmp_path / "draft.png", color=(0, 120, 0)),
-                              "Bản nháp.png", by="bien-tap")["sha256"]
-            from central.assign import add_entry
-            from central.library import save_playlist
-
-            add_entry(desk.db, "gate", "tan-thanh",
-                      save_playlist(desk.db, "nhap", "Nháp", [(draft, 3.0)], by="bien-tap"),
-                      by="bien-tap")
-            other_before = current_release(desk.db, "tan-thanh")
-
-            operator = login(browser, url, "truc")
             operator.goto(url + "/emergency/")
             operator.fill("#text-vi", "Tạm dừng thông quan")
             operator.fill("#text-zh", "暂停通关")
