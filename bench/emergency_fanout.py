@@ -36,7 +36,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.central import make_central, served_central  # noqa: E402
-from tests.support.nginx import HOSTNAME, cpu_seconds, render, running_nginx  # noqa: E402
+from tests.support.nginx import (HOSTNAME, cpu_seconds, render, running_nginx,  # noqa: E402
+                                 worker_descriptors)
 
 from central.fleet import add_gate, add_group  # noqa: E402
 from central.users import add_user  # noqa: E402
@@ -175,7 +176,8 @@ class SimGate:
             self.errors.append(repr(e))
 
 
-async def fanout(port, ssl_ctx, gates, state_dir, publish_url, settle_s, base_version):
+async def fanout(ng, ssl_ctx, gates, state_dir, settle_s, base_version):
+    port, publish_url = ng.https, ng.publish_url
     held: list[int] = []
     slots = asyncio.Semaphore(200)  # connections opened at once while the fleet comes up
     target = [base_version + 1]  # older messages are not the emergency
@@ -189,6 +191,11 @@ async def fanout(port, ssl_ctx, gates, state_dir, publish_url, settle_s, base_ve
           f"settling {settle_s:g} s (nginx asks the application about each new token)",
           flush=True)
     await asyncio.sleep(settle_s)
+    # What a waiting gate costs nginx: its descriptors now, with the fleet held.
+    fds = worker_descriptors(ng)
+    print(f"nginx workers' descriptors with {len(gates)} gates waiting: "
+          + "; ".join(f"{sum(k.values())} ({k['sockets']} sockets, {k['auth_cache_files']} "
+                      f"auth-cache files, {k['other']} other)" for k in fds), flush=True)
     cpu = {"nginx": cpu_seconds(str(state_dir.parent / "nginx")), "gates": time.process_time()}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-c", PUBLISHER, str(state_dir), publish_url,
@@ -244,8 +251,7 @@ def main() -> None:
             with running_nginx(ng, "/healthz"):
                 gates = [SimGate(g, tok) for g, tok in tokens.items()]
                 load_before = os.getloadavg()[0]
-                marks = asyncio.run(fanout(ng.https, ssl_ctx, gates, state, ng.publish_url,
-                                           args.settle, base))
+                marks = asyncio.run(fanout(ng, ssl_ctx, gates, state, args.settle, base))
                 load_after = os.getloadavg()[0]
                 log_lines = ng.error_log().splitlines()
                 crashed = [line for line in log_lines

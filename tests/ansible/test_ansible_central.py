@@ -288,6 +288,12 @@ def test_several_application_hosts_render_and_are_accepted(tmp_path):
     site = (out / "gatecast-central.conf").read_text()
     assert "server 10.0.0.11:8700;" in site and "server 10.0.0.12:8700;" in site
     assert "listen 8701;" in site and "allow 10.0.0.0/24;" in site and "deny all;" in site
+    # Peers may publish; the token checks' cache (the feed's auth hop) stays loopback only.
+    publish, auth = site.split("location ~ \"^/feed/", 1)[1].split("location ~ \"^/feed-auth/")
+    assert "allow 10.0.0.0/24;" in publish
+    auth = auth.split("location / {")[0]
+    assert "allow 127.0.0.1;" in auth and "allow 10." not in auth and "allow fd00" not in auth
+    assert "server 127.0.0.1:8701;" in site  # the auth hop's upstream
     unit = (out / "gatecast-central@.service").read_text()
     assert "RequiresMountsFor=/var/lib/gatecast-central" in unit
     assert "--bind 10.0.0.11:%i" in unit

@@ -21,7 +21,8 @@ from kiosk.sync.report import Reporter, Unauthorised
 
 from tests.support.central import LiveServer
 from tests.support.media import make_image
-from tests.support.nginx import HOSTNAME, free_port, have_nginx, render, running_nginx
+from tests.support.nginx import (HOSTNAME, free_port, have_nginx, render, running_nginx,
+                                 worker_descriptors)
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not have_nginx(), reason="nginx or its nchan module is not "
@@ -301,6 +302,12 @@ def test_every_gate_of_a_fleet_is_told_held_or_reconnecting(central, nginx, tmp_
                 writer.close()
                 dropped[gate_id] = position
         await asyncio.sleep(1.0)  # the held polls are in nchan now
+        # A waiting gate costs nginx its socket only: the token check's cached
+        # answer is read by a short request of its own (the site's feed-auth hop),
+        # not kept open by the long poll (which would be a file per gate).
+        [fds] = worker_descriptors(nginx)
+        assert fds["auth_cache_files"] == 0 and fds["sockets"] >= len(held), fds
+        assert any(p.is_file() for p in (nginx.work / "feed-auth").rglob("*")), "not cached"
         made, result = await asyncio.to_thread(
             publish_emergency, central.db, central.repo, ["group:fleet"], by="duty",
             reason="kiểm tra", minutes=10, texts={"vi": "Tạm dừng", "en": "Suspended"}, feed=feed)

@@ -108,6 +108,7 @@ def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: 
         ("/etc/ssl/gatecast/central.key", str(key)),
         ("/run/nginx-gatecast-feed-auth", str(work / "feed-auth")),
         ("listen 127.0.0.1:8701;", f"listen 127.0.0.1:{ng.publish};"),
+        ("server 127.0.0.1:8701;", f"server 127.0.0.1:{ng.publish};"),  # feed-auth's hop
         ("listen 443 ssl http2 backlog=16384;",
          f"listen 127.0.0.1:{ng.https} ssl http2 backlog=16384;" if tls
          else f"listen 127.0.0.1:{ng.https} backlog=16384;"),
@@ -182,6 +183,36 @@ def stop(ng: Nginx) -> None:
     except subprocess.TimeoutExpired:
         ng.proc.kill()
         ng.proc.wait()
+
+
+def worker_descriptors(ng: Nginx) -> list[dict[str, int]]:
+    """What each nginx worker holds open now (from /proc/<pid>/fd): sockets,
+    files of the feed's auth cache, and the rest (logs, listeners' files,
+    eventfd, ...). The proof that a waiting gate costs nginx one descriptor."""
+    cache = str(ng.work / "feed-auth")
+    counts = []
+    for pid in _children(ng.proc.pid):
+        kinds = {"sockets": 0, "auth_cache_files": 0, "other": 0}
+        try:
+            if b"worker process" not in Path(f"/proc/{pid}/cmdline").read_bytes():
+                continue  # the cache manager and loader hold no gate
+            for fd in Path(f"/proc/{pid}/fd").iterdir():
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue  # closed meanwhile
+                kind = ("sockets" if target.startswith("socket:")
+                        else "auth_cache_files" if target.startswith(cache) else "other")
+                kinds[kind] += 1
+        except OSError:
+            continue  # the worker ended
+        counts.append(kinds)
+    return counts
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
 
 
 def cpu_seconds(marker: str) -> float:
