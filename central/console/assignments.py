@@ -43,6 +43,11 @@ def _target(kind: str, url_id: str) -> tuple[str, str]:
 @bp.get("/")
 @require("view")
 def index():
+    return _index_page()
+
+
+def _targets():
+    """Gates, groups and how many assignments each target has of its own."""
     from sqlalchemy import func, select
 
     from central import schema as t
@@ -59,12 +64,13 @@ def index():
                                                     func.count()).group_by(tab.c.target_kind,
                                                                            tab.c.target_id)):
                 counts[(kind, tid)] = counts.get((kind, tid), 0) + n
-    return _index_page(list_gates(db), groups, counts)
+    return list_gates(db), groups, counts
 
 
-def _index_page(gates, groups, counts, form=None, error=None, status=200):
+def _index_page(form=None, error=None, status=200):
     from central.library import get_playlist, list_media
 
+    gates, groups, counts = _targets()
     playlists = [get_playlist(store(), p["id"]) for p in _playlists()]
     media = [m for m in list_media(store()) if m["state"] != "retired"]
     return render_template("assignments.html", gates=gates, groups=groups, counts=counts,
@@ -76,11 +82,13 @@ def _index_page(gates, groups, counts, form=None, error=None, status=200):
 @bp.post("/playlists")
 @require("edit")
 def save_playlist():
-    """Create or replace a playlist: its media in the order ticked, each for
-    its own length (a video) or the seconds given (an image, a slide)."""
+    """Make a playlist: its media in the order ticked, each for its own
+    length (a video) or the seconds given (an image, a slide). Never replaces
+    one that has the same id: that one is changed on its own page."""
     import re
     import unicodedata
 
+    from central.library import central_id
     from central.library import save_playlist as save
 
     f = request.form
@@ -93,19 +101,25 @@ def save_playlist():
         seconds = float(f.get("seconds") or 10)
     except ValueError:
         seconds = -1
+    items = [(sha, None if kind == "video" else seconds)
+             for sha, kind in (x.split(":", 1) for x in f.getlist("item") if ":" in x)]
     try:
         if not name:
             raise CentralError(_("Give the playlist a name."))
         if not 0.5 <= seconds <= 86400:
             raise CentralError(_("A duration is a number of seconds from 0.5 to 86400."))
-        save(store(), pid or "playlist", name,
-             [(sha, None if kind == "video" else seconds)
-              for sha, kind in (x.split(":", 1) for x in f.getlist("item") if ":" in x)],
-             by=who())
+        if not items:
+            raise CentralError(_("Tick at least one media item for the playlist."))
+        # Making a playlist never replaces one (its page changes it).
+        full = central_id(pid or "playlist", "playlist")
+        existing = next((p for p in _playlists() if p["id"] == full), None)
+        if existing:
+            raise CentralError(_("There is already a playlist “%(name)s” with the id %(id)s; "
+                                 "change it on its page, or give this one another name.",
+                                 name=existing["name"], id=full.removeprefix("c-")))
+        save(store(), pid or "playlist", name, items, by=who())
     except CentralError as e:
-        from central.fleet import list_gates
-
-        return _index_page(list_gates(store()), [], {}, dict(f), say(e), 400)
+        return _index_page(dict(f), say(e), 400)
     return done(_("Playlist %(name)s saved. It reaches the gates that use it at the next "
                   "publication.", name=name), url_for("assignments.index"))
 

@@ -206,3 +206,14 @@ def test_the_playlist_page_in_the_console(desk, console_app):
     assert viewer.post(f"/assignments/playlists/{pid}/items/0",
                        {"do": "up", "version": shown}).status_code == 403
     assert stored(db, pid)[1][0][0] == green
+
+    # Making a playlist never replaces one: the same name is refused, the old one kept.
+    before = stored(db, pid)
+    r = c.post("/assignments/playlists", {"name": "Chào mừng", "item": f"{blue}:image",
+                                          "seconds": "4"})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 400 and "Đã có danh sách phát" in body
+    assert stored(db, pid) == before
+    r = c.post("/assignments/playlists", {"name": "Trống", "seconds": "4"})
+    assert r.status_code == 400 and "Hãy đánh dấu ít nhất một nội dung" in r.get_data(as_text=True)
+    assert db.count("playlist") == 1
