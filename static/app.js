@@ -172,10 +172,56 @@ function labelCells() {
   });
 }
 
+// A playlist's items (central console): drag an item by its name onto another
+// to move it there. The item's own form posts the move (do=move, to=N), so the
+// version check and the audit are those of the up/down buttons, which work
+// without this script.
+function startDragOrder() {
+  document.querySelectorAll("ol[data-drag]").forEach((list) => {
+    let from = null;
+    const clear = () => list.querySelectorAll(".drop-before, .drop-after")
+      .forEach((el) => el.classList.remove("drop-before", "drop-after"));
+    list.querySelectorAll("li[data-position]").forEach((li) => {
+      const handle = li.querySelector(".item-what");
+      if (!handle || !li.querySelector("form")) return;
+      handle.draggable = true;
+      handle.title = list.dataset.drag;
+      handle.addEventListener("dragstart", (ev) => {
+        from = li;
+        li.classList.add("dragging");
+        ev.dataTransfer.effectAllowed = "move";
+        ev.dataTransfer.setData("text/plain", li.dataset.position);
+      });
+      handle.addEventListener("dragend", () => { li.classList.remove("dragging"); clear(); });
+      li.addEventListener("dragover", (ev) => {
+        if (!from || from === li) return;
+        ev.preventDefault();
+        clear();
+        li.classList.add(Number(from.dataset.position) < Number(li.dataset.position)
+          ? "drop-after" : "drop-before");
+      });
+      li.addEventListener("drop", (ev) => {
+        ev.preventDefault();
+        if (!from || from === li) return;
+        const form = from.querySelector("form");
+        for (const [name, value] of [["do", "move"], ["to", li.dataset.position]]) {
+          const input = document.createElement("input");
+          input.type = "hidden";
+          input.name = name;
+          input.value = value;
+          form.append(input);
+        }
+        form.submit();
+      });
+    });
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   labelCells();
   startDashboard();
   startRestartWatch();
   startUpload();
   startConfirms();
+  startDragOrder();
 });

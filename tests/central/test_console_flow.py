@@ -231,3 +231,74 @@ def test_editor_uploads_and_assigns_approvers_approve_gate_shows_it_then_an_emer
     assert current_release(desk.db, "tan-thanh") == other_before
     doc = json.loads(current_release(desk.db, GATE)["document"])
     assert draft not in {m["sha256"] for m in doc["media"]}
+
+
+def test_a_playlist_is_reordered_by_buttons_without_javascript_and_by_drag(
+        browser, desk, tmp_path):
+    """The playlist page in chromium: the up/down buttons with JavaScript
+    off, a drag onto another item, a page shown before someone else changed
+    the playlist refused in words, and its delete refused while it is used.
+    PLAYLIST_SCREENSHOTS=DIR keeps the page at 390 and 1280 px."""
+    import os
+
+    from central.assign import add_entry
+    from central.library import get_playlist, save_playlist
+
+    desk.gate(GATE, faces=(1,), name="Cửa khẩu Hữu Nghị")
+    shas = [desk.media(make_image(tmp_path / f"{n}.png", color=c))
+            for n, c in (("do", (200, 0, 0)), ("xanh", (0, 150, 0)), ("lam", (0, 0, 200)))]
+    pid = save_playlist(desk.db, "chao-mung", "Chào mừng", [(s, 5.0) for s in shas], by="test")
+    add_entry(desk.db, "gate", GATE, pid, name="Cả ngày")
+    url, path = desk.url, f"/assignments/playlists/{pid}"
+
+    def order():
+        return [shas.index(i["media_sha256"]) for i in get_playlist(desk.db, pid)["items"]]
+
+    # No JavaScript: the buttons are plain forms.
+    context = browser.new_context(java_script_enabled=False,
+                                  viewport={"width": 390, "height": 844})
+    plain = context.new_page()
+    plain.goto(url + "/login")
+    plain.fill("input[name=username]", "bien-tap")
+    plain.fill("input[name=password]", PASSWORD)
+    plain.click("button[type=submit]")
+    plain.goto(url + path)
+    plain.click("#item-0 button[value=down]")
+    plain.wait_for_selector("text=Đã lưu thứ tự")
+    assert order() == [1, 0, 2]
+    plain.click("#item-2 button[value=up]")
+    plain.wait_for_selector("text=Đã lưu thứ tự")
+    assert order() == [1, 2, 0]
+    assert plain.evaluate("document.documentElement.scrollWidth") <= 390
+    context.close()
+
+    editor = login(browser, url, "bien-tap")
+    editor.goto(url + path)
+    editor.drag_and_drop("#item-2 .item-what", "#item-0")
+    editor.wait_for_selector("text=Đã lưu thứ tự")
+    assert order() == [0, 1, 2]
+
+    # Someone else removes an item meanwhile: this page's change is refused.
+    other = login(browser, url, "duyet")
+    other.goto(url + path)
+    other.click("#item-1 button[value=remove]")
+    other.wait_for_selector("text=Đã gỡ khỏi danh sách phát")
+    editor.fill("#item-2 input[name=seconds]", "9")
+    editor.click("#item-2 button[value=duration]")
+    editor.wait_for_selector("#playlist-error")
+    assert "người khác đã sửa danh sách phát “Chào mừng”" in editor.inner_text("#playlist-error")
+    assert order() == [0, 2] and get_playlist(desk.db, pid)["items"][1]["duration_s"] == 5.0
+
+    # Delete while the entry uses it: refused, naming the entry and the gate.
+    editor.on("dialog", lambda d: d.accept())
+    editor.click("#delete-form button")
+    editor.wait_for_selector("#playlist-error")
+    said = editor.inner_text("#playlist-error")
+    assert "mục lịch “Cả ngày” của Cửa khẩu Hữu Nghị" in said and "chưa xóa gì" in said
+    assert get_playlist(desk.db, pid)["name"] == "Chào mừng"
+    if os.environ.get("PLAYLIST_SCREENSHOTS"):
+        folder = Path(os.environ["PLAYLIST_SCREENSHOTS"])
+        folder.mkdir(parents=True, exist_ok=True)
+        for width in (390, 1280):
+            editor.set_viewport_size({"width": width, "height": 900})
+            editor.screenshot(path=str(folder / f"playlist-refused-{width}.png"), full_page=True)
