@@ -27,11 +27,11 @@ from central import schema as t
 from central.checks import CentralError, NotFound, int_list
 from central.db import row, rows, transaction
 from central.fleet import check_target, gates_of_target
-from central.assign import MAX_EMERGENCY
 from central.library import central_id, get_playlist
 
-# At most 24 hours (central.assign's limit for emergency-level assignments).
-MAX_DURATION = MAX_EMERGENCY
+# At most 24 hours: an emergency is meant to be short-lived, and the gate drops
+# it on its own at its end even if it never hears from central again.
+MAX_DURATION = timedelta(hours=24)
 MAX_REASON = 500
 TARGET_KINDS = ("gate", "group", "province")
 # The notices and entry an emergency puts in a release have ids starting so.
@@ -108,10 +108,14 @@ def check_texts(texts) -> dict[str, str]:
 def slides(texts: dict[str, str]) -> list[dict[str, str]]:
     """The texts as slides of at most three languages in the order on
     screen; with more, every slide keeps Vietnamese first (Vietnamese, the
-    neighbour's language, a foreign language)."""
+    neighbour's language, a foreign language). No texts (an emergency that is only a
+    playlist), no slide: a slide without text would make the gate refuse
+    the whole release."""
     from kiosk.text.fonts import sort_languages
     from kiosk.text.slide import MAX_LANGUAGES
 
+    if not texts:
+        return []
     langs = sort_languages(texts)
     if len(langs) <= MAX_LANGUAGES:
         return [dict((lang, texts[lang]) for lang in langs)]

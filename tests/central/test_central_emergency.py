@@ -17,6 +17,7 @@ from central.emergency import EmergencyError
 from central.fleet import add_group
 from central.killswitch import blank
 from central.publish import cancel_emergency, current_release, publish, publish_emergency
+from kiosk.sync.release import validate
 
 from tests.support.media import make_image
 
@@ -199,6 +200,9 @@ def test_an_emergency_playlist_must_be_approved_and_leaves_with_the_cancel(fleet
     doc = document(fleet, "gate-b")
     [entry] = [e for e in doc["schedule_entries"] if e["level"] == "emergency"]
     assert entry["playlist_id"] == "c-alarm" and amber in {m["sha256"] for m in doc["media"]}
+    # Only a playlist: no text slide (an empty one made the gate refuse the release).
+    assert emergency_notices(doc) == []
+    validate(doc, "gate-b")
     assert f"media/{amber}" in fleet.repo.published_targets()
     cancel_emergency(fleet.db, fleet.repo, eid, by=fleet.operator, reason="đã dập")
     doc = document(fleet, "gate-b")
