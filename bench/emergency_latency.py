@@ -3,7 +3,9 @@ to the moment the gate's player shows it. Everything real: the central Flask app
 127.0.0.1, the gate's sync service holding its long-poll on the change notification
 (default settings: 55 s long-poll, 5 min poll interval), the player with real mpv
 (--vo=null, default 0.2 s poll). Each trial brings a new image (so it includes a
-media download), then the emergency is withdrawn and the normal content returns.
+media download), sent as the console sends one (central.publish.publish_emergency:
+the gate's release in force with the emergency layered on), then it is cancelled and
+the normal content returns.
 
     .venv/bin/python bench/emergency_latency.py [trials]
 
@@ -28,8 +30,8 @@ from tests.support.player import running_player  # noqa: E402
 from tests.support.wait import wait_for  # noqa: E402
 from tests.support.sync.gate import gate_of, running_sync  # noqa: E402
 
-from central.assign import add_emergency, remove  # noqa: E402
 from central.library import save_playlist  # noqa: E402
+from central.publish import cancel_emergency, publish_emergency  # noqa: E402
 from kiosk.store import open_db  # noqa: E402
 
 GATE_ID = "lang-son-huu-nghi"
@@ -64,15 +66,16 @@ def main():
                     # Let the gate settle back into its long-poll first.
                     time.sleep(1.5)
                     started = time.monotonic()
-                    made = add_emergency(central.db, "gate", GATE_ID, minutes=30, playlist_id=pid)
-                    central.publish()
+                    # As the console and `gatecast central emergency` send one.
+                    eid, _ = publish_emergency(central.db, central.repo, [f"gate:{GATE_ID}"],
+                                               by=central.operator, reason=f"bench trial {i + 1}",
+                                               minutes=30, playlist_id=pid)
                     wait_for(lambda: playing(db) == sha, timeout=60, interval=0.01,
                              what="the emergency on face 1")
                     latencies.append(time.monotonic() - started)
                     print(f"trial {i + 1}: {latencies[-1]:.2f} s", flush=True)
-                    for entry_id in made:
-                        remove(central.db, "schedule_entry", entry_id)
-                    central.publish()
+                    cancel_emergency(central.db, central.repo, eid, by=central.operator,
+                                     reason="bench trial over")
                     wait_for(lambda: playing(db) == normal, timeout=60, what="normal content back")
         finally:
             db.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, delete, insert, or_, select, update
@@ -27,9 +27,6 @@ from central.checks import CentralError, NotFound, check_name, int_list
 from central.users import audit
 
 NOTICE_KINDS = ("ticker", "slide")
-# An emergency release is meant to be short-lived: the gate drops it on its own
-# at expiry even if it never hears from central again.
-MAX_EMERGENCY = timedelta(hours=24)
 
 
 def _weekdays(weekdays) -> str:
@@ -213,32 +210,6 @@ def add_notice(db, target_kind: str, target_id: str, texts: dict[str, str], *, k
         audit(conn, by, "notice.save", nid,
               {"level": level, "target": f"{target_kind}:{target_id}"})
     return nid
-
-
-def add_emergency(db, target_kind: str, target_id: str, *, minutes: float,
-                  texts: dict[str, str] | None = None, playlist_id: str | None = None,
-                  faces=None, by: str = "cli", now: datetime | None = None) -> list[str]:
-    """An emergency notice and/or playlist on every face, ending by itself
-    after `minutes`. Returns the ids made; publish to send them."""
-    now = now or utcnow()
-    duration = timedelta(minutes=minutes)
-    if not timedelta(0) < duration <= MAX_EMERGENCY:
-        raise CentralError(f"an emergency lasts more than 0 and at most "
-                           f"{MAX_EMERGENCY.total_seconds() / 3600:.0f} hours")
-    if not texts and not playlist_id:
-        raise CentralError("an emergency needs a text or a playlist")
-    until = now + duration
-    made = []
-    with transaction(db, write=True) as conn:
-        if texts:
-            made.append(add_notice(conn, target_kind, target_id, texts, kind="slide",
-                                   level="emergency", faces=faces, starts_at=now,
-                                   expires_at=until, by=by))
-        if playlist_id:
-            made.append(add_entry(conn, target_kind, target_id, playlist_id, faces=faces,
-                                  level="emergency", not_before=now, not_after=until,
-                                  name="emergency", by=by))
-    return made
 
 
 ASSIGNMENT_TABLES = ("schedule_entry", "fallback", "power_window", "notice")

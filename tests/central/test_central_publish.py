@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from central.assign import add_emergency, add_entry, add_notice, add_power_window, set_fallback
+from central.assign import add_entry, add_notice, add_power_window, set_fallback
 from central.fleet import add_group
 from central.library import add_media, add_text, approve_media, retire_media, save_playlist
-from central.publish import PublishError, current_release, publish
+from central.publish import PublishError, current_release, publish, publish_emergency
 from central.checks import CentralError, Forbidden
 from central.users import add_user
 from kiosk.store import utcnow
@@ -144,11 +144,9 @@ def test_emergency_release_expires_by_itself(central, tmp_path):
     sha = central.media(make_image(tmp_path / "red.png"))
     pid = central.show("huu-nghi", [sha])
     now = utcnow()
-    with pytest.raises(CentralError, match="24 hours"):
-        add_emergency(central.db, "gate", "huu-nghi", minutes=25 * 60, texts={"vi": "x"})
-    add_emergency(central.db, "gate", "huu-nghi", minutes=30, texts={"vi": "Tạm dừng thông quan"},
-                  playlist_id=pid, now=now)
-    central.publish()
+    publish_emergency(central.db, central.repo, ["gate:huu-nghi"], by=central.operator,
+                      reason="test", minutes=30, texts={"vi": "Tạm dừng thông quan"},
+                      playlist_id=pid, now=now)
     doc = release(central)
     notice = doc["notices"][0]
     assert notice["level"] == "emergency" and notice["kind"] == "slide"

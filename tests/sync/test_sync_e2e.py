@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from central.assign import add_emergency
 from central.fleet import overview
 from central.library import save_playlist
+from central.publish import publish_emergency
 from kiosk.store import open_db
 
 from tests.support.central import LiveServer, make_central
@@ -78,8 +78,10 @@ def test_published_content_plays_on_the_gate_and_proof_of_play_reaches_central(
             # An emergency: the change notification brings it, the player shows it.
             amber = central.media(make_image(tmp_path / "amber.png", color=(250, 180, 0)))
             pid = save_playlist(central.db, "alert", "alert", [(amber, 5.0)])
-            add_emergency(central.db, "gate", GATE_ID, minutes=10, playlist_id=pid)
-            emergency_version = central.publish().changed[GATE_ID]
+            _, sent = publish_emergency(central.db, central.repo, [f"gate:{GATE_ID}"],
+                                        by=central.operator, reason="test", minutes=10,
+                                        playlist_id=pid)
+            emergency_version = sent.changed[GATE_ID]
             wait_for(lambda: playing(db) == amber, timeout=60, what="the emergency on face 1")
     finally:
         db.close()
