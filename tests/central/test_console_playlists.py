@@ -191,6 +191,8 @@ def test_the_playlist_page_in_the_console(desk, console_app):
 
     # Delete while used: refused, naming the entry and the gate.
     assign.add_entry(db, "gate", "huu-nghi", pid, name="Cả ngày")
+    # The gate's page links the entry's playlist to its page.
+    assert f'href="/assignments/playlists/{pid}"' in c.text("/assignments/gate/huu-nghi")
     shown = version(db, pid)
     r = post("/delete", {})
     body = r.get_data(as_text=True)
