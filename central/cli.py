@@ -713,6 +713,26 @@ def playlist_cmd(playlist_id, items, name, by, settings, db):
     click.echo(save_playlist(db, playlist_id, name, parsed, by=by))
 
 
+@central.command("playlist-delete")
+@click.argument("playlist_id")
+@central_db
+@acting("edit")
+def playlist_delete_cmd(playlist_id, by, settings, db):
+    """Delete a playlist that no schedule entry, fallback or live emergency
+    uses (refused, saying where it is used).
+
+    \b
+    Example:
+        gatecast central playlist-delete morning --as minh
+    """
+    from central.assign import delete_playlist, playlist_version
+    from central.library import central_id, get_playlist
+
+    pid = central_id(playlist_id, "playlist")
+    name = delete_playlist(db, pid, playlist_version(get_playlist(db, pid)), by=by)
+    click.echo(f"deleted playlist {pid.removeprefix('c-')} ({name})")
+
+
 @central.group("assign")
 def assign_group():
     """Assign schedule entries, fallbacks, power windows and notices to a gate or group.

@@ -219,3 +219,27 @@ def test_the_playlist_page_in_the_console(desk, console_app):
     r = c.post("/assignments/playlists", {"name": "Trống", "seconds": "4"})
     assert r.status_code == 400 and "Hãy đánh dấu ít nhất một nội dung" in r.get_data(as_text=True)
     assert db.count("playlist") == 1
+
+
+def test_the_cli_deletes_a_playlist_only_when_unused(desk, runner):
+    """`gatecast central playlist-delete ID --as NAME` (right edit): refused
+    while an entry uses it, with where; then deleted and audited as that person."""
+    from kiosk.cli import main
+
+    token = make_user(desk.db, "minh", "editor")
+    assign.add_entry(desk.db, "gate", "huu-nghi", desk.pid, name="Cả ngày")
+
+    def run(*args):
+        return runner.invoke(main, ["central", "playlist-delete", *args, "--as", "minh",
+                                    "--token", token, "--state", str(desk.state_dir),
+                                    "--config", str(desk.state_dir.parent / "central.toml")])
+
+    refused = run("chao-mung")
+    assert refused.exit_code == 1 and "Cả ngày" in refused.output, refused.output
+    assert desk.db.count("playlist") == 1
+    assign.remove(desk.db, "schedule_entry", desk.db.scalar("SELECT id FROM schedule_entry"))
+    done = run("chao-mung")
+    assert done.exit_code == 0 and "deleted playlist chao-mung (Chào mừng)" in done.output
+    assert desk.db.count("playlist") == 0
+    assert desk.db.scalar("SELECT who FROM audit WHERE action = 'playlist.delete'") == "minh"
+    assert run("chao-mung").exit_code == 1  # gone: a clear error, not a trace
