@@ -15,7 +15,7 @@ from kiosk.store import iso, parse_iso, utcnow
 from central import schema as t
 from central.checks import CentralError, NotFound, check_id, check_name, int_list
 from central.db import insert_or_update, row, rows, transaction
-from central import gate_tokens
+from central import fleetmap, gate_tokens
 from central.users import audit, hash_token, new_token
 
 # A gate is offline after this many heartbeat intervals without one.
@@ -33,13 +33,22 @@ def check_position(latitude, longitude) -> tuple[float | None, float | None]:
     if latitude is None or longitude is None:
         raise CentralError(_("Give both latitude and longitude, or neither."))
     try:
-        lat, lon = float(latitude), float(longitude)
+        # A decimal comma is how Vietnamese write 21,9967.
+        lat, lon = (float(v.strip().replace(",", ".")) if isinstance(v, str) else float(v)
+                    for v in (latitude, longitude))
     except (TypeError, ValueError):
         raise CentralError(_("Latitude and longitude are numbers in degrees, like 21.9967 "
                              "and 106.7036.")) from None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also refuses NaN
         raise CentralError(_("Latitude is -90 to 90 and longitude -180 to 180 degrees, got "
                              "%(lat)s and %(lon)s.", lat=latitude, lon=longitude))
+    region = fleetmap.region()
+    if not region.contains(lon, lat):
+        raise CentralError(_("%(lat)s° N, %(lon)s° E is outside the province's map (latitude "
+                             "%(south)s to %(north)s° N, longitude %(west)s to %(east)s° E): "
+                             "check the numbers, or pick the place on the map.",
+                             lat=latitude, lon=longitude, south=region.south,
+                             north=region.north, west=region.west, east=region.east))
     return lat, lon
 
 

@@ -114,7 +114,7 @@ def archipelagos() -> list[dict]:
     for key, lon, lat in ARCHIPELAGOS:
         if r.contains(lon, lat):
             x, y = r.project(lon, lat)
-            out.append({"key": key, "x": x, "y": y})
+            out.append({"key": key, "x": x, "y": y, "lon": lon, "lat": lat})
     return out
 
 

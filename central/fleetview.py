@@ -43,18 +43,62 @@ def _gates() -> list[dict]:
     return overview(store(), settings()["central_heartbeat_interval_s"])
 
 
-def _map(gates: list[dict]) -> dict:
+# A gate's state in words and as a shape, so the map and the list never rely on
+# colour alone (static/fleetmap.js draws the same glyphs on its markers).
+STATE_GLYPHS = {"online": "✓", "warning": "!", "offline": "✕", "blanked": "■"}
+
+
+def state_word(state: str) -> str:
+    return {"online": _("online"), "warning": _("needs attention"), "offline": _("offline"),
+            "blanked": _("blanked from central")}[state]
+
+
+def _map(gates: list[dict], current: str | None = None) -> dict:
+    """What the map macro draws without script, and `client`: the same as
+    data for static/fleetmap.js (the interactive map drawn over it)."""
     view_box, paths = fleetmap.outline()
     placed, unplaced = fleetmap.markers(gates)
+    r = fleetmap.region()
+    tile_url = fleetmap.check_tile_url(settings()["central_map_tile_url"])
+    client = {
+        "bbox": [r.west, r.south, r.east, r.north],
+        "outline": url_for("static", filename=fleetmap.REGION_FILE),
+        "tiles": tile_url,
+        "current": current,
+        "archipelagos": [{"lat": a["lat"], "lon": a["lon"], "name": archipelago_name(a["key"])}
+                         for a in fleetmap.archipelagos()],
+        "gates": [{"id": g["id"], "name": g["name"], "state": g["state"],
+                   "word": state_word(g["state"]), "glyph": STATE_GLYPHS[g["state"]],
+                   "lat": g["latitude"], "lon": g["longitude"],
+                   "url": url_for("fleet.gate", gate_id=g["id"])} for g in placed],
+        "words": {
+            "zoom_in": _("Zoom in"), "zoom_out": _("Zoom out"),
+            "open": _("Open the gate's page"),
+            "group": _("%(count)s gates here: click or zoom in to see them"),
+            "picked": _("Picked %(lat)s° N, %(lon)s° E: press “Save the position” to keep it."),
+            "outside": _("That place is outside the province's map (latitude %(south)s–%(north)s° N, "
+                         "longitude %(west)s–%(east)s° E). Pick a place inside it.",
+                         south=num(r.south), north=num(r.north), west=num(r.west), east=num(r.east)),
+            "pick_hint": _("Click or tap the map to set the position; the numbers stay editable."),
+            "map": _("Map of the gates: drag to move, wheel, pinch or the + and − buttons to zoom; "
+                     "arrow keys and + − work when the map has focus."),
+        },
+    }
     return {"view_box": view_box, "paths": paths, "placed": placed, "unplaced": unplaced,
-            "tiles": fleetmap.tiles(settings()["central_map_tile_url"]),
-            "archipelagos": fleetmap.archipelagos()}
+            "tiles": fleetmap.tiles(tile_url), "archipelagos": fleetmap.archipelagos(),
+            "client": client}
+
+
+def archipelago_name(key: str) -> str:
+    return (_("Hoang Sa archipelago (Viet Nam)") if key == "paracel"
+            else _("Truong Sa archipelago (Viet Nam)"))
 
 
 @bp.context_processor
 def helpers():
     return {"when": when, "size": size, "num": num, "face_list": face_list,
-            "event_text": event_text}
+            "event_text": event_text, "state_word": state_word, "state_glyphs": STATE_GLYPHS,
+            "archipelago_name": archipelago_name}
 
 
 def when(text: str | None) -> str:
@@ -143,7 +187,7 @@ def gate(gate_id):
     g = gates[0]
     g["state"] = state_of(g)
     history = gate_history(store(), gate_id, since=utcnow() - timedelta(hours=HISTORY_HOURS))
-    return render_template("fleet_gate.html", gate=g, history=history, map=_map([g]),
+    return render_template("fleet_gate.html", gate=g, history=history, map=_map([g], g["id"]),
                            hours=HISTORY_HOURS)
 
 
