@@ -281,34 +281,52 @@ def face_states(faces: list[int], reported) -> list[dict]:
     return out
 
 
-def gate_history(db, gate_id: str, since: datetime, limit: int = 2000) -> dict:
-    """A gate's page: its heartbeats since `since` (newest first, at most
-    `limit`), the releases it took up (the first heartbeat that reported each
-    new last-good version), the errors those heartbeats carried, the releases
-    central published for it, and central's blanks and releases of it (audit)."""
-    get_gate(db, gate_id)
+# The longest history a gate's page reads at once (about 43,000 heartbeats at the
+# default minute); and the most heartbeats it reads to find periods in it.
+HISTORY_MAX_DAYS = 31
+HISTORY_MAX_BEATS = 50_000
+
+
+def gate_history(db, gate_id: str, since: datetime, until: datetime | None = None,
+                 heartbeat_interval_s: float = 60.0, page: int = 1,
+                 per_page: int | None = None) -> dict:
+    """A gate's history from `since` to `until` (default now): its heartbeats
+    (newest first; page `page` of `per_page` when given, else all), the periods
+    each face was powered, blanked or dark and the gate silent (`periods`,
+    oldest first), the releases it took up (the first heartbeat that reported
+    each new last-good version), the errors those heartbeats carried, the
+    releases central published for it, and central's blanks (audit)."""
+    gate = get_gate(db, gate_id)
+    until = until or utcnow()
     h = t.heartbeat.c
+    window = (h.gate_id == gate_id, h.received_at >= iso(since), h.received_at < iso(until))
     with transaction(db) as conn:
         beats = rows(conn.execute(
-            select(h.received_at, h.release_version, h.body)
-            .where(h.gate_id == gate_id, h.received_at >= iso(since))
-            .order_by(h.received_at.desc(), h.id.desc()).limit(limit)))
+            select(h.received_at, h.release_version, h.body).where(*window)
+            .order_by(h.received_at.desc(), h.id.desc()).limit(HISTORY_MAX_BEATS)))
+        before = conn.execute(select(func.max(h.received_at)).where(
+            h.gate_id == gate_id, h.received_at < iso(since))).scalar()
         published = rows(conn.execute(
             select(t.release.c.version, t.release.c.published_at, t.publication.c.by,
                    t.publication.c.note)
             .join_from(t.release, t.publication,
                        t.publication.c.id == t.release.c.publication_id, isouter=True)
-            .where(t.release.c.gate_id == gate_id)
-            .order_by(t.release.c.version.desc()).limit(50)))
+            .where(t.release.c.gate_id == gate_id, t.release.c.published_at >= iso(since),
+                   t.release.c.published_at < iso(until))
+            .order_by(t.release.c.version.desc()).limit(200)))
         a = t.audit.c
         blanks = rows(conn.execute(
             select(a.at, a.who, a.action, a.detail)
-            .where(a.subject == f"gate:{gate_id}", a.action.in_(("blank", "unblank")))
-            .order_by(a.id.desc()).limit(100)))
-    heartbeats, taken_up, errors, seen_errors = [], [], [], set()
+            .where(a.subject == f"gate:{gate_id}", a.action.in_(("blank", "unblank")),
+                   a.at >= iso(since), a.at < iso(until))
+            .order_by(a.id.desc()).limit(200)))
+    heartbeats, taken_up, errors, seen_errors, states = [], [], [], set(), []
     previous_good = None
     for beat in reversed(beats):  # oldest first, to see each change once
         body = _body(beat["body"])
+        states.append((parse_iso(beat["received_at"]),
+                       {f["face_id"]: f for f in face_states(gate["faces"],
+                                                              body.get("faces"))}))
         good = body.get("last_good_release_version")
         if isinstance(good, int) and good != previous_good:
             taken_up.append({"version": good, "at": beat["received_at"]})
@@ -331,5 +349,73 @@ def gate_history(db, gate_id: str, since: datetime, limit: int = 2000) -> dict:
                            "disk_free_mb": health["disk_free_mb"], "alarms": health["alarms"]})
     for b in blanks:
         b["detail"] = _body(b["detail"])
-    return {"heartbeats": heartbeats[::-1], "taken_up": taken_up[::-1], "errors": errors[::-1],
+    heartbeats.reverse()
+    count = len(heartbeats)
+    pages = max(1, -(-count // per_page)) if per_page else 1
+    page = min(max(1, page), pages)
+    if per_page:
+        heartbeats = heartbeats[(page - 1) * per_page:page * per_page]
+    silent_after = timedelta(seconds=OFFLINE_AFTER_INTERVALS * heartbeat_interval_s)
+    return {"heartbeats": heartbeats, "heartbeat_count": count, "page": page, "pages": pages,
+            "truncated": count >= HISTORY_MAX_BEATS,
+            "periods": periods(gate["faces"], states, since, until, silent_after,
+                               heard_before=before is not None),
+            "taken_up": taken_up[::-1], "errors": errors[::-1],
             "published": published, "blanks": blanks}
+
+
+def _face_word(state: dict) -> str:
+    """One word for what a face was doing: the periods' state."""
+    if state["power"] == "off":
+        return "off"
+    if state["blanked"]:
+        return "blanked"
+    return "on" if state["power"] == "on" else "unknown"
+
+
+def periods(faces, states, since: datetime, until: datetime, silent_after: timedelta,
+            heard_before: bool = False) -> list[dict]:
+    """From heartbeats (received time, {face: state}, oldest first): the
+    periods the gate was silent (no heartbeat for longer than `silent_after`;
+    at the start of the range only if it was `heard_before` it, a gate added
+    meanwhile is not "silent") and, per face, the runs of one state ("on",
+    "off", "blanked", "unknown").
+    Each period: kind ("silent" or "face"), face, state, start, end (datetimes;
+    end None while it lasts at `until`), seconds."""
+    out: list[dict] = []
+
+    def add(kind, face, state, start, end):
+        stop = end or until
+        out.append({"kind": kind, "face": face, "state": state, "start": start, "end": end,
+                    "seconds": max(0.0, (stop - start).total_seconds())})
+
+    now = utcnow()
+    ongoing = until >= now - silent_after  # the range reaches the present
+    if not states:
+        if heard_before:
+            add("silent", None, None, since, None if ongoing else until)
+        return out
+    times = [when for when, _ in states]
+    if heard_before and times[0] - since > silent_after:
+        add("silent", None, None, since, times[0])
+    for before, after in zip(times, times[1:]):
+        if after - before > silent_after:
+            add("silent", None, None, before, after)
+    if min(until, now) - times[-1] > silent_after:
+        add("silent", None, None, times[-1], None if ongoing else until)
+    for face in faces:
+        start, last, current = None, None, None
+        for when, by_face in states:
+            word = _face_word(by_face[face])
+            gap = last is not None and when - last > silent_after
+            if current is not None and (word != current or gap):
+                add("face", face, current, start, last if gap else when)
+                current = None
+            if current is None:
+                start, current = when, word
+            last = when
+        if current is not None:
+            lasting = ongoing and min(until, now) - last <= silent_after
+            add("face", face, current, start, None if lasting else last)
+    out.sort(key=lambda p: (p["start"], p["face"] or 0))
+    return out

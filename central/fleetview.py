@@ -9,7 +9,8 @@ Reading needs the `view` right; blanking, releasing and placing a gate need
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 from functools import cache
 
 from flask import (Blueprint, abort, current_app, render_template, request, send_from_directory,
@@ -28,7 +29,7 @@ from central.fleet import gate_history, get_gate, overview, update_gate
 bp = Blueprint("fleet", __name__, url_prefix="/fleet")
 nav.add("fleet.index", _l("Fleet"), right="view", order=60)
 
-HISTORY_HOURS = 24
+HISTORY_PER_PAGE = 50
 
 
 def repository():
@@ -186,9 +187,60 @@ def gate(gate_id):
         get_gate(store(), gate_id)  # NotFound, in the reader's language
     g = gates[0]
     g["state"] = state_of(g)
-    history = gate_history(store(), gate_id, since=utcnow() - timedelta(hours=HISTORY_HOURS))
+    span, error = history_range(request.args.get("from", ""), request.args.get("to", ""))
+    try:
+        page = int(request.args.get("page", "1"))
+    except ValueError:
+        page = 1
+    history = gate_history(store(), gate_id, since=span["since"], until=span["until"],
+                           heartbeat_interval_s=settings()["central_heartbeat_interval_s"],
+                           page=page, per_page=HISTORY_PER_PAGE)
     return render_template("fleet_gate.html", gate=g, history=history, map=_map([g], g["id"]),
-                           hours=HISTORY_HOURS)
+                           span=span, range_error=error)
+
+
+def history_range(first: str, last: str) -> tuple[dict, str | None]:
+    """The days a gate's history covers, whole days in the viewer's zone
+    (default yesterday and today); a bad range falls back to the default with
+    the reason in words. Returns ({from, to (dates), since, until (UTC)}, error)."""
+    from central.console.i18n import select_timezone
+    from central.fleet import HISTORY_MAX_DAYS
+
+    zone = ZoneInfo(select_timezone())
+    now = utcnow()
+    today = now.astimezone(zone).date()
+    error = None
+    try:
+        end = date.fromisoformat(last) if last else today
+        start = date.fromisoformat(first) if first else end - timedelta(days=1)
+    except ValueError:
+        error = _("A date is written as a day in the calendar (year-month-day), like 2026-11-30.")
+    else:
+        if start > end:
+            error = _("The first day (%(first)s) is after the last day (%(last)s).",
+                      first=_day(start), last=_day(end))
+        elif (end - start).days + 1 > HISTORY_MAX_DAYS:
+            error = _("At most %(days)s days of history at once: choose a shorter range.",
+                      days=HISTORY_MAX_DAYS)
+        elif start > today:
+            error = _("The first day (%(first)s) is in the future.", first=_day(start))
+    if error:
+        start, end = today - timedelta(days=1), today
+    since = datetime.combine(start, time(), zone).astimezone(now.tzinfo)
+    until = min(now, datetime.combine(end + timedelta(days=1), time(), zone).astimezone(now.tzinfo))
+    return {"from": start, "to": end, "since": since, "until": until,
+            "zone": select_timezone()}, error
+
+
+def _day(day) -> str:
+    from flask_babel import format_date
+
+    return format_date(day, "dd/MM/yyyy")
+
+
+@bp.app_template_filter("history_day")
+def history_day(day) -> str:
+    return _day(day)
 
 
 @bp.post("/<gate_id>/blank")

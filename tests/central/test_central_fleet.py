@@ -173,3 +173,45 @@ def test_the_tile_server_is_optional_and_checked():
                 "https://x/{z}/{x}/{y}'; script-src *"]:
         with pytest.raises(CentralError):
             check_tile_url(bad)
+
+
+def test_a_gates_history_in_periods_and_pages(central):
+    """Per-face power/blank runs and the gate's silences, over a chosen range, with
+    the heartbeats in pages."""
+    central.gate("huu-nghi", faces=(1, 2))
+    start = utcnow() - timedelta(hours=3)
+
+    def beat(minute, face1, face2):
+        faces = [{"face_id": f, "power": p, "blanked": int(b)}
+                 for f, (p, b) in ((1, face1), (2, face2))]
+        record_heartbeat(central.db, "huu-nghi", heartbeat(faces=faces),
+                         now=start + timedelta(minutes=minute))
+
+    for minute in range(0, 10):  # both on
+        beat(minute, ("on", False), ("on", False))
+    for minute in range(10, 20):  # face 2 blanked
+        beat(minute, ("on", False), ("on", True))
+    # silent from minute 19 to 60; then face 1 is off until now (the last beat is fresh)
+    for minute in range(60, 181):
+        beat(minute, ("off", False), ("on", False))
+    history = gate_history(central.db, "huu-nghi", since=start - timedelta(minutes=5),
+                           heartbeat_interval_s=60, page=2, per_page=50)
+    said = [(p["kind"], p["face"], p["state"], p["end"] is None) for p in history["periods"]]
+    assert said == [("face", 1, "on", False), ("face", 2, "on", False),
+                    ("face", 2, "blanked", False), ("silent", None, None, False),
+                    ("face", 1, "off", True), ("face", 2, "on", True)]
+    silent = history["periods"][3]
+    assert silent["seconds"] == 41 * 60
+    assert history["periods"][2]["seconds"] == 9 * 60  # minutes 10..19
+    assert history["heartbeat_count"] == 141 and history["pages"] == 3 and history["page"] == 2
+    assert len(history["heartbeats"]) == 50
+    newest_on_page_2 = history["heartbeats"][0]["received_at"]
+    assert newest_on_page_2 == iso(start + timedelta(minutes=130))
+    # A range in the past: the runs end at its end; nothing is "so far".
+    past = gate_history(central.db, "huu-nghi", since=start, until=start + timedelta(minutes=15),
+                        heartbeat_interval_s=60)
+    assert [(p["face"], p["state"], p["end"] is None) for p in past["periods"]] == [
+        (1, "on", False), (2, "on", False), (2, "blanked", False)]
+    assert past["heartbeat_count"] == 15 and past["pages"] == 1
+    # A page past the last shows the last.
+    assert gate_history(central.db, "huu-nghi", since=start, page=99, per_page=50)["page"] == 3
