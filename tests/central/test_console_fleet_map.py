@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.central import LiveServer, make_central
-from tests.support.console import PASSWORD, make_user
+from tests.support.console import browser_login, make_user
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.slow
@@ -54,14 +54,6 @@ def _seed(central, tmp: Path) -> None:
     seed_fleet(central, tmp, central.operator)
 
 
-def _login(page, url: str) -> None:
-    page.goto(url + "/login")
-    page.fill("input[name=username]", "chi")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/")
-
-
 def _view(page) -> tuple[float, str]:
     box = page.locator(".map-box")
     return float(box.get_attribute("data-zoom")), box.get_attribute("data-center")
@@ -95,7 +87,7 @@ def test_the_map_pans_zooms_and_groups(browser, served, central, central_store):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: m.type == "error" and errors.append(m.text))
-    _login(page, served)
+    browser_login(page, served)
     page.goto(served + "/fleet/")
     page.wait_for_selector(".map-box[data-zoom]")
     assert not page.locator("svg.static-map").is_visible()
@@ -162,7 +154,7 @@ def test_the_map_pans_zooms_and_groups(browser, served, central, central_store):
 def test_the_fleet_fits_a_phone_and_needs_no_script(browser, served, central_store):
     context = browser.new_context(viewport=PHONE, locale="vi-VN", has_touch=True, is_mobile=True)
     page = context.new_page()
-    _login(page, served)
+    browser_login(page, served)
     for path in ("/fleet/", "/fleet/huu-nghi"):
         page.goto(served + path)
         page.wait_for_selector(".map-box[data-zoom]")
@@ -178,7 +170,7 @@ def test_the_fleet_fits_a_phone_and_needs_no_script(browser, served, central_sto
 
     plain = browser.new_context(viewport=PHONE, locale="vi-VN", java_script_enabled=False)
     page = plain.new_page()
-    _login(page, served)
+    browser_login(page, served)
     page.goto(served + "/fleet/")
     assert page.locator("svg.static-map").is_visible()
     assert page.locator(".map-box").count() == 0
@@ -198,7 +190,7 @@ def test_a_position_picked_on_the_map_lands_in_the_form(browser, served, central
 
     context = browser.new_context(viewport=PHONE, locale="vi-VN")
     page = context.new_page()
-    _login(page, served)
+    browser_login(page, served)
     page.goto(served + "/fleet/na-meo")  # no position yet: the map shows the region
     page.wait_for_selector(".map-box[data-zoom]")
     page.locator(".map-box").scroll_into_view_if_needed()
@@ -269,7 +261,7 @@ def test_tiles_lie_under_the_markers_when_a_tile_server_is_set(browser, tmp_path
         try:
             context = browser.new_context(viewport=DESKTOP, locale="vi-VN")
             page = context.new_page()
-            _login(page, server.url)
+            browser_login(page, server.url)
             page.goto(server.url + "/fleet/")
             page.wait_for_selector(".leaflet-tile-loaded")
             zoom = _view(page)[0]
@@ -306,7 +298,7 @@ def test_a_gates_history_has_a_range_pages_and_periods_in_words(browser, served,
                       {"face_id": 2, **face2}]}, now=start + timedelta(minutes=minute))
     context = browser.new_context(viewport=PHONE, locale="vi-VN")
     page = context.new_page()
-    _login(page, served)
+    browser_login(page, served)
     page.goto(served + "/fleet/lao-bao")
     periods = page.locator("ul.periods li").all_inner_texts()
     assert any(p.startswith("Cửa khẩu mất liên lạc từ ") and "(20 phút)" in p for p in periods)

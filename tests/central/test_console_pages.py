@@ -21,7 +21,7 @@ import pytest
 
 from tests.support.alerts import seed_alerts
 from tests.support.central import make_central, served_central
-from tests.support.console import PASSWORD, make_user
+from tests.support.console import browser_login, make_user
 from tests.support.media import make_image, make_video
 
 pytestmark = pytest.mark.slow
@@ -139,14 +139,6 @@ def console(tmp_path_factory):
         yield url
 
 
-def _login(page, url: str) -> None:
-    page.goto(url + "/login")
-    page.fill("input[name=username]", "chi")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/")
-
-
 def _console_paths(page, url: str) -> list[str]:
     """The nav's pages, then every console link found on them (breadth first)."""
     todo = [urlsplit(a).path for a in page.eval_on_selector_all(
@@ -173,13 +165,13 @@ def test_every_console_page_fits_a_phone(browser, console):
     if shots:
         shots.mkdir(parents=True, exist_ok=True)
     desk = browser.new_page(viewport=DESKTOP)
-    _login(desk, console)
+    browser_login(desk, console)
     paths = _console_paths(desk, console)
     assert {"/", "/users/", "/account/"} <= set(paths), paths
     too_wide = {}
     for viewport, page in ((DESKTOP, desk), (PHONE, browser.new_page(viewport=PHONE))):
         if viewport is PHONE:
-            _login(page, console)
+            browser_login(page, console)
         for path in paths:
             page.goto(console + path)
             assert page.locator("main h1").count() >= 1, path
@@ -212,7 +204,7 @@ def test_an_upload_shows_its_progress_and_lands_in_the_library(browser, console,
     with the CSRF header and its name, the bar fills, the item appears; a file
     that is not media is refused in Vietnamese."""
     page = browser.new_page(viewport=PHONE)
-    _login(page, console)
+    browser_login(page, console)
     page.goto(console + "/library/")
     bad = tmp_path / "khong-phai-anh.png"
     bad.write_bytes(b"<html>not a picture</html>")

@@ -52,3 +52,12 @@ class Console:
         r = self.get(path, follow_redirects=True)
         assert r.status_code == status, (path, r.status_code, r.get_data(as_text=True)[:500])
         return r.get_data(as_text=True)
+
+
+def browser_login(page, url: str, name: str = "chi", password: str = PASSWORD) -> None:
+    """Sign in through the console's login form in a Playwright page."""
+    page.goto(url + "/login")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")
