@@ -9,7 +9,8 @@ commit), so a change to the intake path can be judged on its own.
         [--setting central_gate_token_cache_s=0 ...]   # A/B a central setting
 
 Prints a line per step; the last line is `central_report_cpu_ms: X` (CPU of
-the application per report, heartbeat and proof of play averaged).
+the application per report, heartbeat and proof of play averaged, with
+--concurrency requests at once sharing each commit as under a fleet).
 """
 
 from __future__ import annotations
@@ -45,10 +46,33 @@ def measure(label: str, fn, n: int) -> float:
     return cpu_ms
 
 
+def measure_concurrent(label: str, app, n: int, threads: int, path: str, body, headers) -> float:
+    """n POSTs from `threads` clients at once; CPU of the process per request."""
+    import threading
+
+    def client(count):
+        c = app.test_client()
+        for _ in range(count):
+            assert c.post(path, data=body(), headers=headers).status_code == 200
+
+    workers = [threading.Thread(target=client, args=(n // threads,)) for _ in range(threads)]
+    cpu, wall = time.process_time(), time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    done = threads * (n // threads)
+    cpu_ms = 1000 * (time.process_time() - cpu) / done
+    print(f"{label:42s} CPU {cpu_ms:6.3f} ms   wall {1000 * (time.perf_counter() - wall) / done:7.3f} ms")
+    return cpu_ms
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--n", type=int, default=300)
+    ap.add_argument("--concurrency", type=int, default=32,
+                    help="requests at once in the group-commit steps (a busy server's)")
     ap.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
                     help="a central setting for this run (as in central.toml), e.g. "
                          "central_gate_token_cache_s=0 to compare without the token memory")
@@ -73,6 +97,7 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         hb = heartbeat_body("huu-nghi", 1)
         n, base = args.n, [10**6]
+        concurrent = []
 
         def pop(i):  # new rows each time, as a gate sends them
             base[0] += 100
@@ -98,9 +123,23 @@ def main() -> None:
             "/api/v1/gates/huu-nghi/heartbeat", data=hb, headers=headers), n)
         played = measure("POST proof-of-play (whole request)", lambda _: client.post(
             "/api/v1/gates/huu-nghi/proof-of-play", data=pop(0), headers=headers), n)
+        # As under a fleet: many requests at once share each transaction (group
+        # commit, central.gate_reports); CPU of the whole process per request.
+        reports = app.extensions["gate_reports"]
+        for kind, body in (("heartbeat", lambda: hb), ("proof-of-play", lambda: pop(0))):
+            writer = reports.heartbeats if kind == "heartbeat" else reports.plays
+            before = (writer.batches, writer.items)
+            shared = measure_concurrent(
+                f"POST {kind}, {args.concurrency} at a time", app, n,
+                args.concurrency, f"/api/v1/gates/huu-nghi/{kind}", body, headers)
+            batches = writer.batches - before[0]
+            print(f"{'':42s} {(writer.items - before[1]) / max(1, batches):.1f} requests "
+                  f"per commit")
+            concurrent.append(shared)
         app.extensions["release_watch"].stop()
         store.close()
-    print(f"central_report_cpu_ms: {(beat + played) / 2:.2f}")
+    print(f"POST whole requests, one at a time: {(beat + played) / 2:.2f} ms CPU on average")
+    print(f"central_report_cpu_ms: {sum(concurrent) / 2:.2f}")
 
 
 if __name__ == "__main__":

@@ -11,11 +11,11 @@ terminated by nginx.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import threading
 from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, abort, jsonify, request, send_from_directory
 
@@ -27,25 +27,26 @@ from central.alerts import AlertLoop
 from central.db import Checkpointer, open_central_db
 from central import gate_tokens
 from central.fleet import get_gate
-from central.intake import (
-    BadReport,
-    prune_heartbeats,
-    prune_proof_of_play,
-    record_heartbeat,
-    record_proof_of_play,
-    record_screenshot,
-)
+from central.gate_reports import BAD_GATE_TOKEN, BAD_GATE_TOKEN_CHALLENGE, GateReports, bearer_token
+from central.intake import BadReport, prune_heartbeats, prune_proof_of_play, record_screenshot
 from central.feed import feed_for
 from central.notify import ReleaseWatch
 from central.repo import Repository
 from central.checks import NotFound
 from central import alerts_page, console, manage, report_api, reportview
-from central.users import token_matches
 
 log = logging.getLogger("gatecast.central")
 # Versioned metadata and hash-prefixed targets never change: cache forever.
 # timestamp.json and root.json (and not-yet-existing N.root.json) must be revalidated.
 IMMUTABLE = "public, max-age=31536000, immutable"
+# On every answer that does not set its own (the console sets stricter ones).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy":
+        "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'",
+}
 
 
 def repository_for(settings: Settings, offline_keys_dir=None) -> Repository:
@@ -90,11 +91,8 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
         # Werkzeug's conditional responses add a Date the WSGI server adds
         # again; two Date headers break a gate's clock sanity check.
         resp.headers.pop("Date", None)
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
-        resp.headers.setdefault("Referrer-Policy", "no-referrer")
-        resp.headers.setdefault("Content-Security-Policy",
-                                "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'")
+        for name, value in SECURITY_HEADERS.items():
+            resp.headers.setdefault(name, value)
         return resp
 
     @app.get("/healthz")
@@ -118,61 +116,41 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
         return _static(repo.targets_dir, name)
 
     # ---- gates: reports and change notification ----------------------------
-    # How intake counts the report totals (central.reports).
-    report_clock = {"interval_s": settings["central_heartbeat_interval_s"],
-                    "tz": ZoneInfo(settings["central_timezone"])}
-
     def _bad(message: str, status: int = 400):
         return jsonify({"error": message}), status
 
     good_tokens = app.extensions["gate_tokens"] = gate_tokens.GoodTokens(
         settings["central_gate_token_cache_s"])
 
-    def _gate_auth(gate_id: str, conn=None, cached: bool = False) -> dict:
-        """The gate, when the request carries its token (else 401). `conn`: the
-        report's own write transaction, so that checking and storing a report
-        cost one pooled connection and one transaction, not two. `cached`: a
+    def _gate_auth(gate_id: str, cached: bool = False) -> dict:
+        """The gate, when the request carries its token (else 401). `cached`: a
         token found good in the last central_gate_token_cache_s seconds is
         taken without the gate look-up (central.gate_tokens says the bound)."""
-        header = request.headers.get("Authorization", "")
-        token = header[7:] if header[:7].lower() == "bearer " else ""
-        if cached and (gate := good_tokens.recall(gate_id, token)) is not None:
-            return gate
-        try:
-            gate = get_gate(conn if conn is not None else db(), gate_id)
-        except NotFound:
-            gate = None
-        # The same answer for an unknown gate and a wrong token.
-        if not token or gate is None or not token_matches(token, gate["token_hash"]):
-            abort(Response('{"error": "bad gate token"}', 401, mimetype="application/json",
-                           headers={"WWW-Authenticate": 'Bearer realm="gatecast"'}))
-        good_tokens.remember(gate_id, gate)
+        gate = good_tokens.check(db(), gate_id, bearer_token(request.headers.get(
+            "Authorization", "")), cached)
+        if gate is None:  # the same answer for an unknown gate and a wrong token
+            abort(Response(json.dumps(BAD_GATE_TOKEN), 401, mimetype="application/json",
+                           headers=[BAD_GATE_TOKEN_CHALLENGE]))
         return gate
 
-    def _json_body():
-        body = request.get_json(silent=True)
-        if body is None:
-            raise BadReport("the body must be JSON (Content-Type: application/json)")
-        return body
+    # Heartbeats and proof of play: answered in front of Flask (central.gate_reports:
+    # token from memory, one JSON parse, group commit). The routes stay for Flask's
+    # own answers to other methods (405) and go through the same code.
+    reports = GateReports(app.wsgi_app, store, good_tokens, watch, settings, SECURITY_HEADERS)
+    app.wsgi_app = reports
+    app.extensions["gate_reports"] = reports
+
+    def _report(gate_id, kind):
+        status, answer, headers = reports.answer(request.environ, gate_id, kind)
+        return jsonify(answer), int(status.split()[0]), headers
 
     @app.post("/api/v1/gates/<gate_id>/heartbeat")
     def heartbeat(gate_id):
-        try:
-            with db().transaction(write=True) as conn:
-                _gate_auth(gate_id, conn, cached=True)
-                record_heartbeat(conn, gate_id, _json_body(), **report_clock)
-        except BadReport as e:
-            return _bad(str(e))
-        return {"ok": True, "published_version": watch.current(gate_id)}
+        return _report(gate_id, "heartbeat")
 
     @app.post("/api/v1/gates/<gate_id>/proof-of-play")
     def proof_of_play(gate_id):
-        try:
-            with db().transaction(write=True) as conn:
-                _gate_auth(gate_id, conn, cached=True)
-                return record_proof_of_play(conn, gate_id, _json_body(), tz=report_clock["tz"])
-        except BadReport as e:
-            return _bad(str(e))
+        return _report(gate_id, "proof-of-play")
 
     @app.post("/api/v1/gates/<gate_id>/screenshots/<int:face_id>")
     def screenshot(gate_id, face_id):

@@ -50,6 +50,27 @@ class GoodTokens:
             return None
         return gate if hmac.compare_digest(hash_token(token), token_hash) else None
 
+    def check(self, store, gate_id: str, token: str, cached: bool = True) -> dict | None:
+        """The gate when `token` is its token, else None (an unknown gate and a wrong
+        token alike). `cached`: a token found good within the lifetime is taken
+        from memory; otherwise the gate is looked up in `store` (and remembered)."""
+        if not token:
+            return None
+        if cached and (gate := self.recall(gate_id, token)) is not None:
+            return gate
+        from central.checks import NotFound
+        from central.fleet import get_gate
+        from central.users import token_matches
+
+        try:
+            gate = get_gate(store, gate_id)
+        except NotFound:
+            return None
+        if not token_matches(token, gate["token_hash"]):
+            return None
+        self.remember(gate_id, gate)
+        return gate
+
     def remember(self, gate_id: str, gate: dict) -> None:
         """Keep `gate` (its row, whose token_hash was just matched)."""
         if self.lifetime_s <= 0 or not gate.get("token_hash"):

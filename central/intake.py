@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, func, insert, literal_column, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import BigInteger, Integer, Text, bindparam, delete, insert, select, text, tuple_
+from sqlalchemy.dialects import sqlite
 
 from kiosk.mediastore import SHA256_RE
 from kiosk.store import iso, utcnow
@@ -25,24 +25,18 @@ from kiosk.store import iso, utcnow
 from central import schema as t
 from central.alert_rules import picture_facts_of
 from central.checks import CentralError
-from central.db import insert_or_update, row, transaction
-from central.reports import count_heartbeat, count_plays
+from central.db import insert_or_update, rows, transaction
+from central.reports import count_face_time, count_plays, faces_of, heartbeat_time
 
 MAX_POP_ROWS = 5000
 SCREENSHOT_TYPES = {"image/png": ("png", b"\x89PNG\r\n\x1a\n", "PNG"),
                     "image/jpeg": ("jpg", b"\xff\xd8\xff", "JPEG")}
 POP_OUTCOMES = ("completed", "skipped", "error", "preempted", "playing")
-_PREVIOUS_STATUS = select(t.gate_status.c.last_heartbeat_at, t.gate_status.c.sent_at,
-                          t.gate_status.c.heartbeat).where(
-    t.gate_status.c.gate_id == bindparam("gate_id"))
-# PostgreSQL: the same read, and the heartbeat's asynchronous commit (SET LOCAL
-# synchronous_commit TO OFF, as set_config(..., true)) in one round trip instead of
-# two. Outer-joined to one row so the setting is made for a gate's first heartbeat too.
-_one_row = select(literal_column("1").label("one")).subquery()
-_PREVIOUS_STATUS_ASYNC = select(
-    func.set_config("synchronous_commit", "off", True).label("synchronous_commit"),
-    t.gate_status.c.gate_id, *_PREVIOUS_STATUS.selected_columns).select_from(
-    _one_row.outerjoin(t.gate_status, t.gate_status.c.gate_id == bindparam("gate_id")))
+# Built once: a batch of heartbeats reads its gates' previous status in one query.
+_PREVIOUS_STATUSES = select(t.gate_status.c.gate_id, t.gate_status.c.last_heartbeat_at,
+                            t.gate_status.c.sent_at, t.gate_status.c.heartbeat).where(
+    t.gate_status.c.gate_id.in_(bindparam("gate_ids", expanding=True)))
+_INSERT_HEARTBEAT = insert(t.heartbeat)
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -66,58 +60,83 @@ def _text(value, what: str, limit: int = 200, required: bool = False) -> str | N
     return value
 
 
-def record_heartbeat(db, gate_id: str, body, now: datetime | None = None, *,
-                     interval_s: float = 60.0, tz: ZoneInfo = DEFAULT_TZ) -> None:
-    """Store a heartbeat; the time since the gate's previous one goes into the
-    report totals (central.reports.count_heartbeat; `interval_s`: the
-    central_heartbeat_interval_s setting, `tz`: central_timezone)."""
+def check_heartbeat(body) -> dict:
+    """A heartbeat's checked fields and its text as stored (BadReport if malformed)."""
     if not isinstance(body, dict):
         raise BadReport("a heartbeat is a JSON object")
-    now = now or utcnow()
-    now_s = iso(now)
     release = _int_or_none(body.get("release_version"), "release_version")
     good = _int_or_none(body.get("last_good_release_version"), "last_good_release_version")
     sent_at = _text(body.get("sent_at"), "sent_at", 40)
     for key, kind in (("sync", dict), ("health", dict), ("faces", list), ("errors", list)):
         if body.get(key) is not None and not isinstance(body[key], kind):
             raise BadReport(f"{key} must be a JSON {kind.__name__}")
-    text = json.dumps(body, ensure_ascii=False)
+    return {"release_version": release, "last_good_release_version": good,
+            "sent_at": sent_at, "body": body, "text": json.dumps(body, ensure_ascii=False)}
+
+
+def record_heartbeat(db, gate_id: str, body, now: datetime | None = None, *,
+                     interval_s: float = 60.0, tz: ZoneInfo = DEFAULT_TZ) -> None:
+    """Store a heartbeat; the time since the gate's previous one goes into the
+    report totals (central.reports.heartbeat_time; `interval_s`: the
+    central_heartbeat_interval_s setting, `tz`: central_timezone)."""
+    beat = check_heartbeat(body)
     with transaction(db, write=True) as conn:
-        if conn.dialect.name == "postgresql":
-            # A heartbeat is a snapshot the next one (a minute later) replaces:
-            # its commit need not wait for the WAL to reach the disk, which is
-            # most of its latency when 10,000 gates report. A crash can lose
-            # the last fraction of a second of heartbeats, never a proof of
-            # play (its commits stay synchronous: the gate forgets what was
-            # acknowledged) nor anything else; the uptime count
-            # below is only as durable as the heartbeat it counts.
-            previous = row(conn.execute(_PREVIOUS_STATUS_ASYNC, {"gate_id": gate_id}))
-            if previous["gate_id"] is None:  # the gate's first heartbeat
-                previous = None
-        else:
-            previous = row(conn.execute(_PREVIOUS_STATUS, {"gate_id": gate_id}))
-        count_heartbeat(conn, gate_id, previous, sent_at, now, interval_s, tz)
-        insert_or_update(conn, t.gate_status, {
-            "gate_id": gate_id, "last_heartbeat_at": now_s, "sent_at": sent_at,
-            "release_version": release, "last_good_release_version": good, "heartbeat": text,
-        }, ("gate_id",))
-        conn.execute(insert(t.heartbeat), {"gate_id": gate_id, "received_at": now_s,
-                                           "sent_at": sent_at, "release_version": release,
-                                           "body": text})
+        store_heartbeats(conn, [(gate_id, beat, now or utcnow())], interval_s=interval_s, tz=tz)
 
 
-def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None, *,
-                         tz: ZoneInfo = DEFAULT_TZ) -> dict:
-    """Store a batch; rows already held (same gate, installation and row id) are
-    updated, never counted twice: only rows new to central go into the report
-    totals (central.reports.count_plays, days in `tz`). Returns {"received": n,
-    "new": m}."""
+def store_heartbeats(conn, beats: list[tuple[str, dict, datetime]], *,
+                     interval_s: float = 60.0, tz: ZoneInfo = DEFAULT_TZ) -> None:
+    """Store checked heartbeats ((gate id, check_heartbeat(...), received at), in the
+    order received) in the caller's write transaction: one read of the gates'
+    previous status, and one statement per table for the whole batch."""
+    if not beats:
+        return
+    if conn.dialect.name == "postgresql":
+        # A heartbeat is a snapshot the next one (a minute later) replaces:
+        # its commit need not wait for the WAL to reach the disk, which is
+        # most of its latency when 10,000 gates report. A crash can lose
+        # the last fraction of a second of heartbeats, never a proof of
+        # play (its commits stay synchronous: the gate forgets what was
+        # acknowledged) nor anything else; the uptime counted below is only
+        # as durable as the heartbeats it counts.
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+    gate_ids = sorted({gate_id for gate_id, _, _ in beats})
+    previous = {r["gate_id"]: r for r in rows(conn.execute(
+        _PREVIOUS_STATUSES, {"gate_ids": gate_ids}))}
+    parsed_faces: dict[str, list] = {}  # the batch's own earlier heartbeat of a gate
+    totals: dict[tuple, float] = {}
+    status: dict[str, dict] = {}
+    history = []
+    for gate_id, beat, received in beats:
+        now_s = iso(received)
+        heartbeat_time(totals, gate_id, previous.get(gate_id), beat["sent_at"], received,
+                       interval_s, tz, previous_faces=parsed_faces.get(gate_id))
+        previous[gate_id] = {"last_heartbeat_at": now_s, "sent_at": beat["sent_at"],
+                             "heartbeat": beat["text"]}
+        parsed_faces[gate_id] = faces_of(beat["body"])
+        status[gate_id] = {
+            "gate_id": gate_id, "last_heartbeat_at": now_s, "sent_at": beat["sent_at"],
+            "release_version": beat["release_version"],
+            "last_good_release_version": beat["last_good_release_version"],
+            "heartbeat": beat["text"]}
+        history.append({"gate_id": gate_id, "received_at": now_s, "sent_at": beat["sent_at"],
+                        "release_version": beat["release_version"], "body": beat["text"]})
+    count_face_time(conn, totals)
+    # A fixed order of rows keeps two batches from deadlocking on PostgreSQL.
+    insert_or_update(conn, t.gate_status, [status[g] for g in sorted(status)], ("gate_id",))
+    conn.execute(_INSERT_HEARTBEAT, history)
+
+
+def check_proof_of_play(gate_id: str, body, now: datetime | None = None) -> tuple[int, list[dict]]:
+    """A batch's rows as stored: (rows received, rows unique by installation and id,
+    the last copy winning), or BadReport."""
     if not isinstance(body, dict) or not isinstance(body.get("rows"), list):
         raise BadReport("proof of play is a JSON object with a list of rows")
     batch_id = _text(body.get("batch_id"), "batch_id", 100)
     if len(body["rows"]) > MAX_POP_ROWS:
         raise BadReport(f"at most {MAX_POP_ROWS} rows per batch")
-    rows = []
+    received_at = iso(now or utcnow())
+    rows_ = []
     for i, r in enumerate(body["rows"]):
         if not isinstance(r, dict):
             raise BadReport(f"row {i} is not an object")
@@ -131,7 +150,7 @@ def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None, *,
         outcome = _text(r.get("outcome"), f"row {i} outcome", 20, required=True)
         if outcome not in POP_OUTCOMES:
             raise BadReport(f"row {i} outcome must be one of {', '.join(POP_OUTCOMES)}")
-        rows.append({
+        rows_.append({
             "gate_id": gate_id, "installation": installation, "row_id": row_id,
             "face_id": face_id, "media_sha256": sha,
             "entry_id": _text(r.get("entry_id"), "entry_id", 100),
@@ -139,27 +158,91 @@ def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None, *,
             "started_at": _text(r.get("started_at"), "started_at", 40, required=True),
             "ended_at": _text(r.get("ended_at"), "ended_at", 40), "outcome": outcome,
             "reason": _text(r.get("reason"), "reason", 500), "batch_id": batch_id,
-            "received_at": iso(now or utcnow())})
+            "received_at": received_at})
     # A row repeated inside one batch is one row (the last copy wins), as in the table.
-    unique = list({(r["installation"], r["row_id"]): r for r in rows}.values())
+    return len(rows_), list({(r["installation"], r["row_id"]): r for r in rows_}.values())
+
+
+def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None, *,
+                         tz: ZoneInfo = DEFAULT_TZ) -> dict:
+    """Store a batch; rows already held (same gate, installation and row id) are
+    updated, never counted twice: only rows new to central go into the report
+    totals (central.reports.count_plays, days in `tz`). Returns {"received": n,
+    "new": m}."""
+    received, unique = check_proof_of_play(gate_id, body, now)
     with transaction(db, write=True) as conn:
-        new = set()
-        if unique:
-            # INSERT ... ON CONFLICT DO NOTHING RETURNING names exactly the rows this
-            # transaction added: a concurrent copy of the batch waits for ours (a
-            # unique-key conflict) and then adds none, so totals count each row once.
-            insert_new = (postgresql.insert if conn.dialect.name == "postgresql"
-                      else sqlite.insert)(t.proof_of_play)
-            new = {(r.installation, r.row_id) for r in conn.execute(
-                insert_new.on_conflict_do_nothing().returning(
-                    t.proof_of_play.c.installation, t.proof_of_play.c.row_id), unique)}
-            held = [r for r in unique if (r["installation"], r["row_id"]) not in new]
-            if held:
-                insert_or_update(conn, t.proof_of_play, held,
-                                 ("gate_id", "installation", "row_id"),
-                                 update=("ended_at", "outcome", "reason"))
-            count_plays(conn, [r for r in unique if (r["installation"], r["row_id"]) in new], tz)
-    return {"received": len(rows), "new": len(new)}
+        new = store_proof_of_play(conn, [unique], tz=tz)[0]
+    return {"received": received, "new": new}
+
+
+def _key(r: dict) -> tuple:
+    return (r["gate_id"], r["installation"], r["row_id"])
+
+
+def store_proof_of_play(conn, batches: list[list[dict]], *, tz: ZoneInfo = DEFAULT_TZ) -> list[int]:
+    """Store checked batches (check_proof_of_play's unique rows, in the order
+    received) in the caller's write transaction, as if one after the other: a
+    row is new to the first batch that carries it, later copies update it.
+    Returns how many rows each batch added."""
+    first: dict[tuple, int] = {}  # row key -> the batch it is new to, if any
+    candidates, later = [], []
+    for i, batch in enumerate(batches):
+        for r in batch:
+            key = _key(r)
+            if key in first:
+                later.append(r)
+            else:
+                first[key] = i
+                candidates.append(r)
+    new: set[tuple] = set()
+    if candidates:
+        # INSERT ... ON CONFLICT DO NOTHING RETURNING names exactly the rows this
+        # transaction added: a concurrent copy of the batch waits for ours (a
+        # unique-key conflict) and then adds none, so totals count each row once.
+        # Sorted: two transactions meet their shared rows in the same order.
+        candidates.sort(key=_key)
+        new = _insert_new_plays(conn, candidates)
+        held = {_key(r): r for r in candidates if _key(r) not in new}
+        for r in later:
+            held[_key(r)] = r  # the last copy wins, as it would one batch after another
+        if held:
+            insert_or_update(conn, t.proof_of_play, [held[k] for k in sorted(held)],
+                             ("gate_id", "installation", "row_id"),
+                             update=("ended_at", "outcome", "reason"))
+        count_plays(conn, [r for r in candidates if _key(r) in new], tz)
+    added = [0] * len(batches)
+    for key in new:
+        added[first[key]] += 1
+    return added
+
+
+def _insert_new_plays(conn, rows_: list[dict]) -> set[tuple]:
+    """Insert the rows central does not hold yet; the keys of those it inserted."""
+    if conn.dialect.name == "postgresql":
+        # One statement of fixed text whatever the batch's size: each column as one
+        # array. SQLAlchemy's multi-row VALUES would be a new statement text per size,
+        # which the driver parses anew each time (most of a batch's CPU in py-spy).
+        columns = [c.name for c in t.proof_of_play.columns]
+        result = conn.execute(_INSERT_NEW_PLAYS_PG, {
+            c: [r.get(c) for r in rows_] for c in columns})
+    else:
+        result = conn.execute(_INSERT_NEW_PLAYS_SQLITE, rows_)
+    return {tuple(r) for r in result}
+
+
+def _unnest_insert(table, returning: tuple[str, ...]):
+    types = {Text: "text", BigInteger: "bigint", Integer: "integer"}
+    columns = list(table.columns)
+    arrays = ", ".join(f"CAST(:{c.name} AS {types[type(c.type)]}[])" for c in columns)
+    return text(f"INSERT INTO {table.name} ({', '.join(c.name for c in columns)}) "
+                f"SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING "
+                f"RETURNING {', '.join(returning)}")
+
+
+_PLAY_KEY = ("gate_id", "installation", "row_id")
+_INSERT_NEW_PLAYS_PG = _unnest_insert(t.proof_of_play, _PLAY_KEY)
+_INSERT_NEW_PLAYS_SQLITE = sqlite.insert(t.proof_of_play).on_conflict_do_nothing().returning(
+    *(t.proof_of_play.c[k] for k in _PLAY_KEY))
 
 
 def record_screenshot(db, state_dir: Path | str, gate: dict, face_id: int, data: bytes,

@@ -139,10 +139,15 @@ def split_by_day(start: datetime, end: datetime, tz: ZoneInfo):
         cursor = stop
 
 
-def _faces_of(heartbeat_text: str | None) -> list[dict]:
+def faces_of(heartbeat) -> list[dict]:
+    """The faces of a heartbeat (its text, or its parsed body) that time can be
+    counted for."""
     try:
-        faces = json.loads(heartbeat_text or "{}").get("faces") or []
+        body = json.loads(heartbeat or "{}") if not isinstance(heartbeat, dict) else heartbeat
+        faces = body.get("faces") or []
     except (ValueError, AttributeError):
+        return []
+    if not isinstance(faces, list):
         return []
     return [f for f in faces if isinstance(f, dict) and isinstance(f.get("face_id"), int)]
 
@@ -152,13 +157,32 @@ def count_heartbeat(conn, gate_id: str, previous: dict | None, sent_at: str | No
     """Add the time since the gate's previous heartbeat (`previous`: its gate_status
     row before this one) to `face_time_day`. A heartbeat that is not newer than the
     previous one (sent twice, or out of order) adds nothing."""
+    totals: dict[tuple, float] = {}
+    heartbeat_time(totals, gate_id, previous, sent_at, received_at, interval_s, tz)
+    count_face_time(conn, totals)
+
+
+def count_face_time(conn, totals: dict[tuple, float]) -> None:
+    """Add `totals` ((day, gate, face, state) -> seconds, from `heartbeat_time`) to
+    `face_time_day`: one statement for a whole batch of heartbeats."""
+    _increment(conn, t.face_time_day, [
+        {"day": k[0], "gate_id": k[1], "face_id": k[2], "state": k[3], "seconds": v}
+        for k, v in totals.items()], ("day", "gate_id", "face_id", "state"), ("seconds",))
+
+
+def heartbeat_time(totals: dict[tuple, float], gate_id: str, previous: dict | None,
+                   sent_at: str | None, received_at: datetime, interval_s: float, tz: ZoneInfo,
+                   previous_faces: list[dict] | None = None) -> None:
+    """Add to `totals` ((day, gate, face, state) -> seconds) the time since the gate's
+    previous heartbeat, as count_heartbeat counts it. `previous_faces`: the previous
+    heartbeat's faces when the caller has them parsed already (else read from
+    previous["heartbeat"])."""
     if previous is None:
         return
-    totals: dict[tuple, float] = {}
 
     def add(start: datetime, end: datetime, face_id: int, state: str) -> None:
         for day, seconds in split_by_day(start, end, tz):
-            key = (day, face_id, state)
+            key = (day, gate_id, face_id, state)
             totals[key] = totals.get(key, 0.0) + seconds
 
     limit = timedelta(seconds=OFFLINE_AFTER_INTERVALS * interval_s)
@@ -175,13 +199,12 @@ def count_heartbeat(conn, gate_id: str, previous: dict | None, sent_at: str | No
     last_sent, sent = _instant(previous.get("sent_at")), _instant(sent_at)
     if last_sent is not None and sent is not None and sent > last_sent:
         up_to = sent if sent - last_sent <= limit else last_sent + interval
-        for face in _faces_of(previous.get("heartbeat")):
+        faces = (previous_faces if previous_faces is not None
+                 else faces_of(previous.get("heartbeat")))
+        for face in faces:
             add(last_sent, up_to, face["face_id"], face_state(face))
             if up_to < sent:
                 add(up_to, sent, face["face_id"], "outage")
-    _increment(conn, t.face_time_day, [
-        {"day": k[0], "gate_id": gate_id, "face_id": k[1], "state": k[2], "seconds": v}
-        for k, v in totals.items()], ("day", "gate_id", "face_id", "state"), ("seconds",))
 
 
 # ---- asking for a report --------------------------------------------------------------

@@ -1,0 +1,215 @@
+"""The gates' two busiest requests, heartbeat and proof of play, answered in front of
+Flask, and stored by group commit.
+
+Every gate sends both once a minute (10,000 gates: ~333 requests a second, more when
+they catch up after an outage). Through Flask each cost several milliseconds of CPU
+(request context, routing, the console's hooks, a transaction and five statements of
+its own); here a request costs its token check in memory (central.gate_tokens), one
+JSON parse, the checks of central.intake, and a share of a transaction:
+
+- `GateReports` is WSGI middleware: POST /api/v1/gates/<id>/heartbeat and
+  /proof-of-play are answered here with the same URLs, token rule, checks and
+  answers as before (401 bad gate token, 400 with the reason, 413 too large);
+  everything else goes on to Flask.
+- `GroupCommit`: one writer thread per kind of report and per process. A request
+  queues its checked report and waits; the writer takes everything queued, stores it
+  in ONE transaction (central.intake.store_heartbeats / store_proof_of_play: one
+  statement per table for the whole batch, daily totals summed per batch) and wakes
+  every request in it once that transaction committed. No timer: while one batch is
+  written the next one gathers, so an idle server answers at once and a busy one
+  shares each commit among dozens of requests. A request is answered only after its
+  report is committed, so an answer still means "stored" (proof of play: the gate
+  forgets what central acknowledged); heartbeats commit asynchronously on PostgreSQL
+  (central.intake), so their commit waits for no disk.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+
+from kiosk.store import utcnow
+
+from central.intake import (
+    BadReport,
+    check_heartbeat,
+    check_proof_of_play,
+    store_heartbeats,
+    store_proof_of_play,
+)
+
+log = logging.getLogger("gatecast.central.intake")
+
+PREFIX = "/api/v1/gates/"
+KINDS = ("heartbeat", "proof-of-play")
+BAD_GATE_TOKEN = {"error": "bad gate token"}
+BAD_GATE_TOKEN_CHALLENGE = ("WWW-Authenticate", 'Bearer realm="gatecast"')
+NOT_JSON = "the body must be JSON (Content-Type: application/json)"
+
+
+class _Waiter:
+    """One request waiting for its batch's commit."""
+
+    __slots__ = ("_lock", "result", "error")
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self.result = self.error = None
+
+    def done(self, result=None, error: BaseException | None = None) -> None:
+        self.result, self.error = result, error
+        self._lock.release()
+
+    def wait(self):
+        self._lock.acquire()
+        if self.error is not None:
+            raise self.error
+        return self.result
+
+
+class GroupCommit:
+    """Items written by one thread, many to a transaction. `write(conn, items)`
+    stores a list of items in the open write transaction and returns one result per
+    item; `submit(item)` returns the item's result once its transaction committed
+    (or raises what writing it raised). When a batch fails, each of its items is
+    written again on its own, so one bad item fails only its own request."""
+
+    MAX_BATCH = 500
+
+    def __init__(self, store, write, name: str):
+        self._store, self._write, self.name = store, write, name
+        self._cond = threading.Condition()
+        self._queue: list[tuple[object, _Waiter]] = []
+        self._thread: threading.Thread | None = None
+        self.batches = self.items = 0  # for benchmarks: items / batches = sharing
+
+    def submit(self, item):
+        waiter = _Waiter()
+        with self._cond:
+            if self._thread is None:  # started on first use: after gunicorn's fork
+                self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+                self._thread.start()
+            self._queue.append((item, waiter))
+            self._cond.notify()
+        return waiter.wait()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue:
+                    self._cond.wait()
+                batch = self._queue[:self.MAX_BATCH]
+                del self._queue[:self.MAX_BATCH]
+            self._commit(batch)
+
+    def _commit(self, batch) -> None:
+        try:
+            with self._store.transaction(write=True) as conn:
+                results = self._write(conn, [item for item, _ in batch])
+        except Exception as e:
+            if len(batch) == 1:
+                batch[0][1].done(error=e)
+                return
+            log.warning("a batch of %d %s failed (%s); writing them one by one",
+                        len(batch), self.name, e)
+            for one in batch:
+                self._commit([one])
+            return
+        self.batches += 1
+        self.items += len(batch)
+        for (_, waiter), result in zip(batch, results):
+            waiter.done(result)
+
+
+class GateReports:
+    """WSGI middleware answering the gates' heartbeats and proof of play (see the
+    module's docstring); `app`: the Flask app's own WSGI callable for the rest."""
+
+    def __init__(self, app, store, tokens, watch, settings, headers: dict[str, str]):
+        from zoneinfo import ZoneInfo
+
+        self.app, self.store, self.tokens, self.watch = app, store, tokens, watch
+        self.max_bytes = int(settings["central_max_report_mb"] * 2**20)
+        interval_s = settings["central_heartbeat_interval_s"]
+        tz = ZoneInfo(settings["central_timezone"])
+        self.headers = [(k, v) for k, v in headers.items()]
+        self.heartbeats = GroupCommit(store, lambda conn, beats: store_heartbeats(
+            conn, beats, interval_s=interval_s, tz=tz) or [None] * len(beats),
+            "central-heartbeats")
+        self.plays = GroupCommit(store, lambda conn, batches: store_proof_of_play(
+            conn, batches, tz=tz), "central-proof-of-play")
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path.startswith(PREFIX) and environ.get("REQUEST_METHOD") == "POST":
+            gate_id, _, kind = path[len(PREFIX):].partition("/")
+            if gate_id and kind in KINDS:
+                status, answer, extra = self.answer(environ, gate_id, kind)
+                body = (json.dumps(answer, sort_keys=True, separators=(",", ":")) + "\n").encode()
+                start_response(status, [("Content-Type", "application/json"),
+                                        ("Content-Length", str(len(body))),
+                                        *self.headers, *extra])
+                return [body]
+        return self.app(environ, start_response)
+
+    def answer(self, environ, gate_id: str, kind: str) -> tuple[str, dict, list]:
+        if not self.authorised(gate_id, environ.get("HTTP_AUTHORIZATION", "")):
+            # The same answer for an unknown gate and a wrong token.
+            return "401 UNAUTHORIZED", BAD_GATE_TOKEN, [BAD_GATE_TOKEN_CHALLENGE]
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > self.max_bytes:
+            return "413 REQUEST ENTITY TOO LARGE", {
+                "error": f"a report is at most {self.max_bytes} bytes"}, []
+        if length > 0:
+            data = environ["wsgi.input"].read(length)
+        elif environ.get("wsgi.input_terminated"):  # chunked: read to its end, bounded
+            data = environ["wsgi.input"].read(self.max_bytes + 1)
+            if len(data) > self.max_bytes:
+                return "413 REQUEST ENTITY TOO LARGE", {
+                    "error": f"a report is at most {self.max_bytes} bytes"}, []
+        else:
+            data = b""
+        try:
+            body = _json(environ.get("CONTENT_TYPE", ""), data)
+            now = utcnow()
+            if kind == "heartbeat":
+                self.heartbeats.submit((gate_id, check_heartbeat(body), now))
+                return "200 OK", {"ok": True, "published_version": self.watch.current(gate_id)}, []
+            received, rows = check_proof_of_play(gate_id, body, now)
+            return "200 OK", {"received": received, "new": self.plays.submit(rows)}, []
+        except BadReport as e:
+            return "400 BAD REQUEST", {"error": str(e)}, []
+        except Exception:
+            log.exception("storing a %s from %s failed", kind, gate_id)
+            return "500 INTERNAL SERVER ERROR", {"error": "central could not store the report; "
+                                                          "send it again later"}, []
+
+    def authorised(self, gate_id: str, header: str) -> bool:
+        """The request carries the gate's token (central.gate_tokens: remembered, or
+        looked up and then remembered)."""
+        return self.tokens.check(self.store, gate_id, bearer_token(header)) is not None
+
+
+def bearer_token(header: str) -> str:
+    """The token of an `Authorization: Bearer ...` header ('' without one)."""
+    return header[7:] if header[:7].lower() == "bearer " else ""
+
+
+def _json(content_type: str, data: bytes):
+    """The body as Flask's request.get_json(silent=True) reads it, or BadReport."""
+    mimetype = content_type.split(";", 1)[0].strip().lower()
+    if not (mimetype == "application/json"
+            or (mimetype.startswith("application/") and mimetype.endswith("+json"))):
+        raise BadReport(NOT_JSON)
+    try:
+        body = json.loads(data)
+    except ValueError:
+        body = None
+    if body is None:
+        raise BadReport(NOT_JSON)
+    return body
