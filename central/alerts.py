@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable
 
 from flask_babel import gettext as _
@@ -37,7 +37,7 @@ from central import schema as t
 from central.alert_rules import SEVERITIES, Condition, GateFacts, conditions, frozen_candidates
 from central.checks import CentralError, NotFound, check_id
 from central.db import exclusive, rows, transaction
-from central.fleet import list_gates
+from central.fleet import OFFLINE_AFTER_INTERVALS
 from central.users import audit, require_right
 
 log = logging.getLogger("gatecast.central.alerts")
@@ -49,12 +49,70 @@ ACK_RIGHT = "fleet"  # operator, admin (central/users.py RIGHTS)
 
 
 # ---- reading the fleet ------------------------------------------------------------
-def _facts(conn, settings, now: datetime) -> list[GateFacts]:
-    gates = list_gates(conn)
-    statuses = {r["gate_id"]: r for r in rows(conn.execute(select(t.gate_status)))}
+class FleetMemory:
+    """What an alert loop keeps between its ticks, so that a tick costs what changed
+    since the last one, not the whole fleet: the gates' faces, each gate's latest
+    status and parsed heartbeat (a heartbeat's body is read and parsed again only when
+    its gate's status changed), and the conditions found for each gate, reused while
+    nothing they depend on changed and no deadline they depend on passed (the offline
+    limit; a frozen-picture check asks proof of play anew each tick). A fresh memory
+    reads and evaluates everything: the CLI's `alerts run` uses one."""
+
+    def __init__(self):
+        self.faces: dict[str, tuple[str, list]] = {}  # gate -> (faces as stored, parsed)
+        self.status: dict[str, tuple[tuple, dict]] = {}  # gate -> (status key, parsed body)
+        # gate -> (inputs, conditions found, kinds unknown, valid until)
+        self.found: dict[str, tuple[tuple, list, frozenset, datetime | None]] = {}
+
+    def gates(self, conn) -> list[tuple[dict, str]]:
+        """Every gate (id and parsed faces) with its faces as stored."""
+        g = t.gate.c
+        result = []
+        seen = set()
+        for gate_id, faces in conn.execute(select(g.id, g.faces).order_by(g.id)).all():
+            known = self.faces.get(gate_id)
+            if known is None or known[0] != faces:
+                known = self.faces[gate_id] = (faces, json.loads(faces))
+            result.append(({"id": gate_id, "faces": known[1]}, faces))
+            seen.add(gate_id)
+        for gone in set(self.faces) - seen:
+            self.faces.pop(gone, None)
+            self.found.pop(gone, None)
+        return result
+
+    def statuses(self, conn) -> dict[str, tuple[dict, dict]]:
+        """gate -> (status without the heartbeat's text, the heartbeat parsed)."""
+        s = t.gate_status.c
+        cheap = conn.execute(select(s.gate_id, s.last_heartbeat_at, s.sent_at, s.release_version,
+                                    s.last_good_release_version)).all()
+        changed = [r[0] for r in cheap if (self.status.get(r[0]) or ((),))[0] != tuple(r)]
+        bodies: dict[str, dict] = {}
+        for start in range(0, len(changed), 500):
+            for gate_id, text in conn.execute(select(s.gate_id, s.heartbeat).where(
+                    s.gate_id.in_(changed[start:start + 500]))).all():
+                try:
+                    body = json.loads(text) if text else {}
+                except ValueError:
+                    body = {}
+                bodies[gate_id] = body if isinstance(body, dict) else {}
+        result = {}
+        for r in cheap:
+            gate_id = r[0]
+            if gate_id in bodies:
+                self.status[gate_id] = (tuple(r), bodies[gate_id])
+            body = (self.status.get(gate_id) or ((), {}))[1]
+            result[gate_id] = (dict(r._mapping), body)
+        return result
+
+
+def _facts(conn, settings, now: datetime, memory: FleetMemory) -> list[tuple]:
+    """Per gate: (gate id, conditions found, kinds unknown), from `memory` where
+    nothing they depend on changed."""
+    gates = memory.gates(conn)
+    statuses = memory.statuses(conn)
     r = t.release.c
     # Per gate, the oldest release newer than the one its screens play.
-    playing = {g: s["last_good_release_version"] for g, s in statuses.items()}
+    playing = {g: s[0]["last_good_release_version"] for g, s in statuses.items()}
     releases: dict[str, list[tuple[int, str]]] = {}
     latest = dict(conn.execute(select(r.gate_id, func.max(r.version)).group_by(r.gate_id)).all())
     for gate_id, newest in latest.items():
@@ -66,20 +124,37 @@ def _facts(conn, settings, now: datetime) -> list[GateFacts]:
     shots: dict[str, dict[int, dict]] = {}
     for shot in rows(conn.execute(select(t.screenshot))):
         shots.setdefault(shot["gate_id"], {})[shot["face_id"]] = shot
+    limit = timedelta(seconds=OFFLINE_AFTER_INTERVALS * settings["central_heartbeat_interval_s"])
     result = []
-    for gate in gates:
-        status = statuses.get(gate["id"])
-        try:
-            body = json.loads(status["heartbeat"]) if status and status["heartbeat"] else {}
-        except ValueError:
-            body = {}
-        untaken = releases.get(gate["id"])
-        facts = GateFacts(gate, status, body if isinstance(body, dict) else {},
-                          tuple(untaken[0]) if untaken else None, shots.get(gate["id"], {}))
-        for face_id in frozen_candidates(facts, settings, now):
+    for gate, faces in gates:
+        gate_id = gate["id"]
+        status, body = statuses.get(gate_id, (None, {}))
+        untaken = releases.get(gate_id)
+        untaken = tuple(untaken[0]) if untaken else None
+        gate_shots = shots.get(gate_id, {})
+        inputs = (faces, tuple(status.values()) if status else None, untaken,
+                  tuple(sorted((f, tuple(v.values())) for f, v in gate_shots.items())))
+        known = memory.found.get(gate_id)
+        if known is not None and known[0] == inputs and (known[3] is None or now < known[3]):
+            result.append((gate_id, known[1], known[2]))
+            continue
+        facts = GateFacts(gate, status, body, untaken, gate_shots)
+        candidates = frozen_candidates(facts, settings, now)
+        for face_id in candidates:
             facts.media_since_picture[face_id] = _media_started(
-                conn, gate["id"], face_id, facts.screenshots[face_id])
-        result.append(facts)
+                conn, gate_id, face_id, facts.screenshots[face_id])
+        found, unknown = conditions(facts, settings, now)
+        # Valid until the gate would count as offline, or only for this tick when a
+        # picture's freshness is checked against proof of play.
+        last = parse_iso(status["last_heartbeat_at"]) if status else None
+        if candidates:
+            until = now
+        elif last is None or last.tzinfo is None or any(c.kind == "offline" for c in found):
+            until = None  # nothing here changes with time alone
+        else:
+            until = last + limit
+        memory.found[gate_id] = (inputs, found, unknown, until)
+        result.append((gate_id, found, unknown))
     return result
 
 
@@ -130,20 +205,21 @@ def _open(conn, alert_id: int, gate_id: str, cond: Condition, now: datetime) -> 
     _queue(conn, alert_id, "opened", _subscribers(conn, gate_id, cond.severity), now)
 
 
-def _plan(conn, settings, now: datetime) -> list[tuple]:
+def _plan(conn, settings, now: datetime, memory: FleetMemory) -> list[tuple]:
     """What one pass changes, decided from a read: (action, ...) tuples."""
     clear_after = settings["central_alert_clear_after_s"]
     a = t.alert.c
-    unresolved: dict[tuple[str, str, int], dict] = {
-        (r["gate_id"], r["kind"], r["face_id"]): r
-        for r in rows(conn.execute(select(t.alert).where(a.state != "resolved")))}
+    unresolved: dict[str, dict[tuple[str, int], dict]] = {}
+    for r in rows(conn.execute(select(t.alert).where(a.state != "resolved"))):
+        unresolved.setdefault(r["gate_id"], {})[(r["kind"], r["face_id"])] = r
     plan: list[tuple] = []
-    for facts in _facts(conn, settings, now):
-        gate_id = facts.gate["id"]
-        found, unknown = conditions(facts, settings, now)
+    for gate_id, found, unknown in _facts(conn, settings, now, memory):
+        alerts = unresolved.get(gate_id, {})
+        if not found and not alerts:
+            continue  # most of a healthy fleet: nothing holds and nothing is open
         holding = {c.key: c for c in found}
         for key, cond in holding.items():
-            alert = unresolved.get((gate_id, *key))
+            alert = alerts.get(key)
             if alert is None:
                 plan.append(("new", gate_id, cond, _held(cond, now, now)))
             elif alert["state"] == "pending":
@@ -152,8 +228,8 @@ def _plan(conn, settings, now: datetime) -> list[tuple]:
             elif alert["clear_since"] is not None:
                 # It came back before it counted as cleared: the same alert goes on.
                 plan.append(("unclear", alert["id"]))
-        for (g, kind, face_id), alert in unresolved.items():
-            if g != gate_id or (kind, face_id) in holding or kind in unknown:
+        for (kind, face_id), alert in alerts.items():
+            if (kind, face_id) in holding or kind in unknown:
                 continue
             if alert["state"] == "pending":
                 plan.append(("forget", alert["id"]))
@@ -164,14 +240,16 @@ def _plan(conn, settings, now: datetime) -> list[tuple]:
     return plan
 
 
-def evaluate(db, settings, now: datetime | None = None) -> dict[str, int]:
+def evaluate(db, settings, now: datetime | None = None,
+             memory: FleetMemory | None = None) -> dict[str, int]:
     """One pass of the rules over every gate; returns what changed. Call it only
     while holding the alerts lock (`tick` does): the fleet is read in a read
-    transaction (reports keep flowing meanwhile), and only the changes are written."""
+    transaction (reports keep flowing meanwhile), and only the changes are written.
+    `memory`: the loop's FleetMemory (None: read and evaluate everything)."""
     now = now or utcnow()
     changed = {"pending": 0, "opened": 0, "resolved": 0, "forgotten": 0}
     with transaction(db) as conn:
-        plan = _plan(conn, settings, now)
+        plan = _plan(conn, settings, now, memory or FleetMemory())
     if not plan:
         return changed
     a = t.alert.c
@@ -207,14 +285,15 @@ def evaluate(db, settings, now: datetime | None = None) -> dict[str, int]:
 
 
 # ---- the loop ----------------------------------------------------------------------
-def tick(db, settings, now: datetime | None = None, sender=None) -> dict | None:
+def tick(db, settings, now: datetime | None = None, sender=None,
+         memory: FleetMemory | None = None) -> dict | None:
     """Evaluate and deliver, if no other process is doing so; None when another was."""
     from central.alert_delivery import Sender, deliver_due
 
     with exclusive(db, "alerts") as mine:
         if not mine:
             return None
-        changed = evaluate(db, settings, now)
+        changed = evaluate(db, settings, now, memory)
         changed["delivery"] = deliver_due(db, settings, sender or Sender(settings), now)
         return changed
 
@@ -237,9 +316,10 @@ class AlertLoop:
         from central.alert_delivery import Sender
 
         sender = Sender(self.settings)
+        memory = FleetMemory()
         while not self._stop.is_set():
             try:
-                tick(self.db, self.settings, sender=sender)
+                tick(self.db, self.settings, sender=sender, memory=memory)
             except Exception:
                 log.exception("alert evaluation failed; trying again next tick")
             self._stop.wait(self.settings["central_alert_interval_s"])
