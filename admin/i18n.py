@@ -37,11 +37,7 @@ def local_time(value, fmt: str = "short") -> str:
     (kiosk/web/formatting.py); fmt "medium"/"long" add the seconds (logs)."""
     from kiosk.web import formatting
 
-    if not value:
-        return "—"
-    if not isinstance(value, str):
-        value = value.isoformat()
-    return formatting.local_time(value, get_settings()["timezone"], fmt in ("medium", "long", "seconds"))
+    return formatting.when(value, get_settings()["timezone"], fmt in ("medium", "long", "seconds"))
 
 
 def init_app(app) -> None:

@@ -1,27 +1,20 @@
 """What an alert message says, in the province's language (Vietnamese unless told):
-subject, text and the JSON a webhook receives. Strings are English msgids translated
-through central's catalogue (central/translations/<lang>/LC_MESSAGES/messages.po), so
-the console and the messages say the same thing; times are in the province's zone.
+subject, text and the JSON a webhook receives. Strings are English msgids said
+through central's catalogues (central.i18n), so the console and the messages say the
+same thing; times, numbers and durations are written as the console writes them
+(kiosk.web.formatting), times in the province's zone.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from kiosk.store import parse_iso
+from kiosk.web import formatting
+from kiosk.web.i18n import N_
 
-CATALOGUES = Path(__file__).parent / "translations"
-LANGUAGE = "vi"
-
-
-def N_(msgid: str) -> str:
-    """Marks a string for the catalogue; translated where it is shown."""
-    return msgid
-
+from central.i18n import LANGUAGE, gettext, say
 
 KIND_TITLES = {
     "offline": N_("Gate offline"),
@@ -38,47 +31,14 @@ SEVERITY_NAMES = {"critical": N_("Critical"), "warning": N_("Warning")}
 EVENT_NAMES = {"opened": N_("Alert"), "resolved": N_("Resolved")}
 
 
-@functools.lru_cache(maxsize=8)
-def _catalogue(lang: str) -> dict[str, str]:
-    from babel.messages.pofile import read_po
-
-    po = CATALOGUES / lang / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
-        return {}
-    with open(po, "rb") as f:
-        catalog = read_po(f, locale=lang)
-    return {m.id: m.string for m in catalog if m.id and isinstance(m.id, str) and m.string}
-
-
-def translate(msgid: str, lang: str = LANGUAGE, **params) -> str:
-    text = _catalogue(lang).get(msgid, msgid) if lang != "en" else msgid
-    return text % params if params else text
-
-
 def local_time(value: str | datetime | None, zone: str) -> str:
     """An instant as people in the province read it: HH:mm dd/MM/yyyy, their zone."""
-    when = parse_iso(value) if isinstance(value, str) else value
-    if when is None:
-        return "?"
-    if when.tzinfo is not None:
-        when = when.astimezone(ZoneInfo(zone))
-    return when.strftime("%H:%M %d/%m/%Y")
-
-
-def _duration(seconds: float, lang: str) -> str:
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return translate("%(n)s min", lang, n=max(minutes, 1))
-    return translate("%(h)s h %(m)s min", lang, h=minutes // 60, m=minutes % 60)
+    return formatting.when(value, zone, missing="?")
 
 
 def number(value, lang: str = LANGUAGE) -> str:
     """84,2 in Vietnamese, 84.2 in English; 500.0 is 500."""
-    from babel.numbers import format_decimal
-
-    if not isinstance(value, (int, float)):
-        return "?"
-    return format_decimal(value, format="#,##0.#", locale=lang)
+    return formatting.number(value, lang, missing="?")
 
 
 def describe(alert: dict, zone: str, lang: str = LANGUAGE) -> str:
@@ -86,39 +46,39 @@ def describe(alert: dict, zone: str, lang: str = LANGUAGE) -> str:
     d, face = alert.get("detail") or {}, alert.get("face_id")
     kind = alert["kind"]
     if kind == "offline":
-        return translate("No heartbeat since %(time)s.", lang,
+        return say("No heartbeat since %(time)s.", lang,
                          time=local_time(d.get("last_heartbeat_at"), zone))
     if kind == "face_dark" and d.get("cause") == "frozen":
-        return translate("Face %(face)s should show content, but its picture has not changed "
+        return say("Face %(face)s should show content, but its picture has not changed "
                          "since %(time)s although %(media)s different media started on it.",
                          lang, face=face, time=local_time(d.get("since"), zone),
                          media=d.get("media"))
     if kind == "face_dark":
-        return translate("Face %(face)s should show content, but its screenshot of %(time)s "
+        return say("Face %(face)s should show content, but its screenshot of %(time)s "
                          "is black.", lang, face=face, time=local_time(d.get("taken_at"), zone))
     if kind == "temperature":
-        return translate("CPU at %(temp)s °C (alert above %(limit)s °C).", lang,
+        return say("CPU at %(temp)s °C (alert above %(limit)s °C).", lang,
                          temp=number(d.get("temp_c"), lang), limit=number(d.get("limit_c"), lang))
     if kind == "under_voltage":
-        return translate("The controller reports under-voltage: check its power supply.", lang)
+        return say("The controller reports under-voltage: check its power supply.", lang)
     if kind == "disk_low":
-        return translate("%(free)s MB free in the gate's state folder (alert below %(limit)s MB).",
+        return say("%(free)s MB free in the gate's state folder (alert below %(limit)s MB).",
                          lang, free=number(d.get("free_mb"), lang),
                          limit=number(d.get("limit_mb"), lang))
     if kind == "clock_unsynced":
         if d.get("skew_s") is not None:
-            return translate("The controller's clock is not synchronised (%(skew)s s from "
+            return say("The controller's clock is not synchronised (%(skew)s s from "
                              "central's).", lang, skew=number(d.get("skew_s"), lang))
-        return translate("The controller's clock is not synchronised.", lang)
+        return say("The controller's clock is not synchronised.", lang)
     if kind == "sync_failing":
-        return translate("Sync has failed since %(time)s: %(reason)s", lang,
+        return say("Sync has failed since %(time)s: %(reason)s", lang,
                          time=local_time(d.get("failing_since"), zone), reason=d.get("reason") or "?")
     if kind == "held_last_good":
-        return translate("The gate was offered release %(offered)s but keeps playing release "
+        return say("The gate was offered release %(offered)s but keeps playing release "
                          "%(playing)s.", lang, offered=d.get("offered_version"),
                          playing=d.get("playing_version"))
     if kind == "release_not_taken":
-        return translate("Release %(version)s was published at %(time)s; the gate still plays "
+        return say("Release %(version)s was published at %(time)s; the gate still plays "
                          "%(playing)s.", lang, version=d.get("version"),
                          time=local_time(d.get("published_at"), zone),
                          playing=d.get("playing_version") or "-")
@@ -135,26 +95,27 @@ class Message:
 def compose(alert: dict, gate_name: str, event: str, delivery_id: int, zone: str,
             console_url: str = "", lang: str = LANGUAGE) -> Message:
     """The message for one delivery: `event` is opened or resolved."""
-    title = translate(KIND_TITLES.get(alert["kind"], alert["kind"]), lang)
+    title = say(KIND_TITLES.get(alert["kind"], alert["kind"]), lang)
     if event == "resolved":
-        subject = translate("[gatecast] Resolved: %(title)s — %(gate)s", lang,
+        subject = say("[gatecast] Resolved: %(title)s — %(gate)s", lang,
                             title=title, gate=gate_name)
     else:
-        subject = translate("[gatecast] %(severity)s: %(title)s — %(gate)s", lang,
-                            severity=translate(SEVERITY_NAMES[alert["severity"]], lang),
+        subject = say("[gatecast] %(severity)s: %(title)s — %(gate)s", lang,
+                            severity=say(SEVERITY_NAMES[alert["severity"]], lang),
                             title=title, gate=gate_name)
-    lines = [translate("Gate: %(name)s (%(id)s)", lang, name=gate_name, id=alert["gate_id"])]
+    lines = [say("Gate: %(name)s (%(id)s)", lang, name=gate_name, id=alert["gate_id"])]
     if alert.get("face_id"):
-        lines.append(translate("Face: %(face)s", lang, face=alert["face_id"]))
-    lines.append(translate("Since: %(time)s", lang, time=local_time(alert["opened_at"], zone)))
+        lines.append(say("Face: %(face)s", lang, face=alert["face_id"]))
+    lines.append(say("Since: %(time)s", lang, time=local_time(alert["opened_at"], zone)))
     lines.append(describe(alert, zone, lang))
     if event == "resolved":
         opened, resolved = parse_iso(alert["opened_at"]), parse_iso(alert["resolved_at"])
-        lines.append(translate("Back to normal at %(time)s, after %(duration)s.", lang,
+        lines.append(say("Back to normal at %(time)s, after %(duration)s.", lang,
                                time=local_time(resolved, zone),
-                               duration=_duration((resolved - opened).total_seconds(), lang)))
+                               duration=formatting.duration((resolved - opened).total_seconds(),
+                                                            gettext(lang))))
     if alert.get("acknowledged_by"):
-        lines.append(translate("Acknowledged by %(who)s at %(time)s.", lang,
+        lines.append(say("Acknowledged by %(who)s at %(time)s.", lang,
                                who=alert["acknowledged_by"],
                                time=local_time(alert["acknowledged_at"], zone)))
     if console_url:

@@ -20,7 +20,8 @@ nav.add("alerts.index", _l("Alerts"), right="view", order=80)
 @bp.get("/")
 @require("view")
 def index():
-    from central.alert_messages import KIND_TITLES, describe, translate
+    from central.alert_messages import KIND_TITLES, describe
+    from central.i18n import say
     from central.alerts import list_alerts, list_subscriptions, subscription_groups
 
     show_all = request.args.get("all") == "1"
@@ -28,7 +29,7 @@ def index():
     zone = select_timezone()
     alerts = list_alerts(store(), include_resolved=show_all)
     for a in alerts:
-        a["title"] = translate(KIND_TITLES.get(a["kind"], a["kind"]), lang)
+        a["title"] = say(KIND_TITLES.get(a["kind"], a["kind"]), lang)
         a["text"] = describe(a, zone, lang)
     return render_template("alerts.html", alerts=alerts, show_all=show_all,
                            subscriptions=list_subscriptions(store()),

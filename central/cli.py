@@ -979,7 +979,8 @@ def list_cmd(include_resolved, gate_id, as_json, settings, db):
     Example:
         gatecast central alerts list --all --gate huu-nghi
     """
-    from central.alert_messages import KIND_TITLES, describe, local_time, translate
+    from central.alert_messages import KIND_TITLES, describe, local_time
+    from central.i18n import say
     from central.alerts import list_alerts
 
     found = list_alerts(db, include_resolved=include_resolved, gate_id=gate_id)
@@ -987,15 +988,15 @@ def list_cmd(include_resolved, gate_id, as_json, settings, db):
         click.echo(json.dumps(found, ensure_ascii=False, indent=2))
         return
     if not found:
-        click.echo(translate("No alerts."))
+        click.echo(say("No alerts."))
         return
     zone = settings["central_timezone"]
     for a in found:
-        ack = (translate("acknowledged by %(who)s", who=a["acknowledged_by"])
+        ack = (say("acknowledged by %(who)s", who=a["acknowledged_by"])
                if a["acknowledged_by"] else "")
-        face = f" {translate('face')} {a['face_id']}" if a["face_id"] else ""
+        face = f" {say('face')} {a['face_id']}" if a["face_id"] else ""
         click.echo(f"#{a['id']} {a['state']} {a['severity']} {a['gate_name']}{face}: "
-                   f"{translate(KIND_TITLES.get(a['kind'], a['kind']))} "
+                   f"{say(KIND_TITLES.get(a['kind'], a['kind']))} "
                    f"({local_time(a['opened_at'], zone)}) {ack}".rstrip())
         click.echo(f"    {describe(a, zone)}")
 
@@ -1130,8 +1131,9 @@ def _emit(data: bytes, output: Path | None) -> None:
         click.echo(data, nl=False)  # bytes go to the binary stream as they are
     else:
         output.write_bytes(data)
-        from central.alert_messages import N_
-        from central.report_tables import say
+        from kiosk.web.i18n import N_
+
+        from central.i18n import say
 
         click.echo(say(N_("Wrote %(file)s (%(size)s bytes)."), file=output, size=len(data)),
                    err=True)

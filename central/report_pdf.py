@@ -6,10 +6,12 @@ stay sharp when printed."""
 
 from __future__ import annotations
 
-from central.alert_messages import N_
-from central.report_tables import Table, cell, monthly_tables, say
-from central.reports import monthly_title
 from kiosk.text.fonts import KNOWN_PATHS
+from kiosk.web.i18n import N_
+
+from central.i18n import say
+from central.report_tables import Table, cell, monthly_tables
+from central.reports import monthly_title
 
 INK = (30, 30, 30)
 BAR = (31, 94, 160)

@@ -13,15 +13,11 @@ import io
 import json
 from dataclasses import dataclass
 
-from central.alert_messages import N_, translate
+from kiosk.web.i18n import N_
 
 # The province's report is read in Vietnamese: labels are English msgids said
-# through central's catalogue (central/translations), like the alerts.
-LANGUAGE = "vi"
-
-
-def say(msgid: str, **params) -> str:
-    return translate(msgid, LANGUAGE, **params)
+# through central's catalogue (central.i18n), like the alerts.
+from central.i18n import say
 
 
 @dataclass(frozen=True)

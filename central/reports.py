@@ -29,11 +29,12 @@ from sqlalchemy import and_, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kiosk.store import parse_iso
+from kiosk.web.i18n import N_
 
 from central import schema as t
-from central.alert_messages import N_
 from central.checks import CentralError, NotFound
 from central.db import transaction
+from central.i18n import say  # the report's language: Vietnamese
 
 FACE_STATES = ("shown", "power_schedule", "kill_switch", "error", "outage")
 DARK_CAUSES = ("power_schedule", "kill_switch", "outage", "error")
@@ -42,13 +43,6 @@ LINK_STATES = ("online", "offline")
 SHOWN_OUTCOMES = ("completed", "skipped", "preempted")
 OFFLINE_AFTER_INTERVALS = 2.5
 MAX_PERIOD_DAYS = 400
-
-
-def say(msgid: str, **params) -> str:
-    """In the report's language (Vietnamese), through central's catalogue."""
-    from central.report_tables import say as said
-
-    return said(msgid, **params)
 
 
 class ReportError(CentralError):

@@ -40,7 +40,7 @@ def extracted() -> Catalog:
     folder = AREAS[AREA][0]
     catalog = Catalog(project=f"gatecast {AREA}")
     for filename, lineno, message, comments, context in extract_from_dir(
-            str(ROOT / folder), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "translate": None,
+            str(ROOT / folder), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "translate": None, "say": None,
                                                    "lazy_gettext": None}):
         catalog.add(message, None, [(f"{folder}/{filename}", lineno)], auto_comments=comments,
                     context=context)

@@ -14,8 +14,6 @@ string), merged with the shared kiosk/web ones. Filters for templates:
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import current_app, session
 from flask_babel import get_locale
 from flask_login import current_user
@@ -23,7 +21,9 @@ from flask_login import current_user
 from kiosk.web import formatting
 from kiosk.web import i18n as web_i18n
 
-SOURCE = Path(__file__).resolve().parent.parent / "translations"
+from central.i18n import CATALOGUE
+
+SOURCE = CATALOGUE  # central/translations, also read outside requests (central.i18n)
 
 
 def select_locale() -> str:
@@ -41,11 +41,7 @@ def select_timezone() -> str:
 
 def local_time(value, fmt: str = "short") -> str:
     """ISO text or datetime -> "HH:mm dd/MM/yyyy" in the viewer's zone."""
-    if not value:
-        return "—"
-    if not isinstance(value, str):
-        value = value.isoformat()
-    return formatting.local_time(value, select_timezone(), fmt in ("medium", "long", "seconds"))
+    return formatting.when(value, select_timezone(), fmt in ("medium", "long", "seconds"))
 
 
 def init_app(app) -> None:

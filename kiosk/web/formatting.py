@@ -35,6 +35,15 @@ def local_time(text: str, tz: str, seconds: bool = False) -> str:
     return format_datetime(value, TIME_SECONDS if seconds else TIME, tzinfo=ZoneInfo(tz), locale="en")
 
 
+def when(value, tz: str, seconds: bool = False, missing: str = "—") -> str:
+    """local_time for what a row holds: ISO text, a datetime, or nothing (`missing`)."""
+    if not value:
+        return missing
+    if not isinstance(value, str):
+        value = value.isoformat()
+    return local_time(value, tz, seconds)
+
+
 def local_date(text: str) -> str:
     """An ISO date (YYYY-MM-DD) -> dd/MM/yyyy."""
     try:
@@ -55,6 +64,13 @@ def size(n_bytes, locale: str) -> str:
         n /= 1024
     pattern = "#,##0" if unit == "B" or n >= 100 else "#,##0.#"
     return f"{format_decimal(n, pattern, locale=locale)} {unit}"
+
+
+def number(value, locale: str, missing: str = "—") -> str:
+    """84,2 (vi) / 84.2 (en); 500.0 is 500."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return missing
+    return format_decimal(value, format="#,##0.#", locale=locale)
 
 
 def megabytes(mb, locale: str) -> str:

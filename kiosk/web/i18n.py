@@ -5,13 +5,20 @@ kiosk/web/translations (strings of kiosk.web) and one per app. At start they
 are compiled to .mo in the app's state folder whenever a .po is newer, so an
 installed package needs no build step and no write access to its own folder;
 Flask-Babel merges the folders, the app's own first.
+
+Outside a request (alert messages, report files, the command line) the same
+catalogues are read with Babel by `gettext_in(folders, lang)`, the same
+merge and the same placeholders as Flask-Babel's gettext. `N_` marks a
+string for the catalogue where it is defined and said later.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import os
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 LANGUAGES = ("vi", "en")
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
@@ -43,6 +50,48 @@ def compiled_catalogues(sources: Iterable[tuple[str, Path]], cache: Path) -> str
             os.replace(tmp, mo)  # atomic: concurrent workers never read half a file
         targets.append(str(target))
     return ";".join(targets)
+
+
+def N_(msgid: str) -> str:
+    """Marks a string for the catalogue (scripts/admin_catalogues.py); it is
+    translated where it is said."""
+    return msgid
+
+
+@functools.lru_cache(maxsize=16)
+def _translations(folders: tuple[Path, ...], lang: str):
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+    from babel.support import NullTranslations, Translations
+
+    merged = None
+    for folder in folders:
+        po = folder / lang / "LC_MESSAGES" / "messages.po"
+        if not po.exists():
+            continue
+        with open(po, "rb") as f:
+            catalog = read_po(f, locale=lang)
+        mo = io.BytesIO()
+        write_mo(mo, catalog)  # in memory: no write access to the package is needed
+        mo.seek(0)
+        found = Translations(mo)
+        if merged is None:
+            merged = found
+        else:
+            merged.add_fallback(found)  # the first folder's translation wins
+    return merged or NullTranslations()
+
+
+def gettext_in(folders: Iterable[Path], lang: str) -> Callable[..., str]:
+    """gettext(msgid, **params) in `lang` from these translations folders (the
+    first wins), outside any request: what Flask-Babel's gettext says on a page."""
+    translations = _translations(tuple(folders), lang)
+
+    def gettext(msgid: str, **params) -> str:
+        text = translations.ugettext(msgid)
+        return text % params if params else text
+
+    return gettext
 
 
 def request_translations():
