@@ -50,10 +50,11 @@ def admin_group(ctx, bind, workers, threads, control_socket, ctx_):
     cert = None
     if tls.tls_wanted(settings["admin_tls"], bind):
         cert = _certificate(settings)
+        _ = _words(settings)
         # On the console (the journal on a gate): what the browser must show.
-        click.echo(f"admin HTTPS certificate {cert.cert} "
-                   f"({'made on this controller' if cert.generated else 'installed'}), "
-                   f"SHA-256 fingerprint {cert.fingerprint}")
+        click.echo(_("Admin HTTPS certificate %(path)s (%(source)s), SHA-256 fingerprint "
+                     "%(fingerprint)s", path=cert.cert, source=_source(cert, _),
+                     fingerprint=cert.fingerprint))
     redirect = settings["admin_http_redirect_bind"] if cert else ""
     serve(settings.state_path, bind, workers=workers, threads=threads,
           control_socket=control_socket, config_file=ctx.params.get("config_file"),
@@ -78,19 +79,33 @@ def cert_cmd(ctx_):
         ctx_ = here.obj
     ctx_.db  # noqa: B018 - refuse a mistyped --state like every command
     c = _certificate(ctx_.settings)
-    click.echo(f"certificate: {c.cert}")
-    click.echo(f"source: {'made on this controller (self-signed)' if c.generated else 'installed (province)'}")
-    click.echo(f"subject: {c.subject}")
-    click.echo(f"valid until: {c.not_after:%Y-%m-%d}")
-    click.echo(f"SHA-256 fingerprint: {c.fingerprint}")
+    _ = _words(ctx_.settings)
+    click.echo(_("Certificate: %(path)s", path=c.cert))
+    click.echo(_("Source: %(source)s", source=_source(c, _)))
+    click.echo(_("Subject: %(subject)s", subject=c.subject))
+    click.echo(_("Valid until: %(day)s", day=c.not_after.strftime("%d/%m/%Y")))
+    click.echo(_("SHA-256 fingerprint: %(fingerprint)s", fingerprint=c.fingerprint))
+
+
+def _words(settings):
+    """What a technician reads here, in the gate's language (Vietnamese first)."""
+    from admin.i18n import cli_gettext
+
+    return cli_gettext(settings)
+
+
+def _source(c: "tls.Certificate", _) -> str:
+    return _("made on this controller (self-signed)") if c.generated else _("installed (province)")
 
 
 def _certificate(settings) -> "tls.Certificate":
     try:
         return tls.certificate(settings)
     except tls.CertificateError as e:
-        raise click.ClickException(f"{e}: replace it (admin_tls_cert, admin_tls_key) or remove both "
-                                   "files to use a certificate made on this controller") from None
+        _ = _words(settings)
+        raise click.ClickException(_(
+            "%(problem)s: replace it (admin_tls_cert, admin_tls_key) or remove both files to "
+            "use a certificate made on this controller", problem=e.say(_))) from None
 
 
 def serve(state_dir: Path, bind: str, *, workers: int = 2, threads: int = 4,

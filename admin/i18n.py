@@ -17,13 +17,21 @@ from kiosk.web.i18n import LANGUAGE_NAMES, LANGUAGES
 
 from admin.db import get_settings
 
-__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "compiled_catalogues", "select_locale", "init_app"]
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "cli_gettext", "compiled_catalogues", "select_locale", "init_app"]
 SOURCE = Path(__file__).parent / "translations"
 
 
 def compiled_catalogues(state: Path) -> str:
     return web_i18n.compiled_catalogues([("admin", SOURCE), ("web", web_i18n.SHARED)],
                                         state / "cache")
+
+
+def cli_gettext(settings):
+    """gettext(msgid, **params) for the gate's command line: the admin's
+    catalogue over the shared one, in the gate's language (the `language`
+    setting, Vietnamese unless set to English)."""
+    lang = settings["language"] if settings["language"] in LANGUAGES else "vi"
+    return web_i18n.gettext_in((SOURCE, web_i18n.SHARED), lang)
 
 
 def select_locale() -> str:

@@ -22,6 +22,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from kiosk.web.i18n import N_
+
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 
@@ -47,7 +49,16 @@ class Certificate:
 
 
 class CertificateError(ValueError):
-    """A province certificate that cannot serve the admin (the message names why)."""
+    """A province certificate that cannot serve the admin. str() is the English
+    sentence (provisioning prints it); `say(gettext)` says it in the reader's
+    language (`gatecast admin`, `gatecast admin cert`)."""
+
+    def __init__(self, msgid: str, **params):
+        super().__init__(msgid % params)
+        self.msgid, self.params = msgid, params
+
+    def say(self, gettext) -> str:
+        return gettext(self.msgid, **self.params)
 
 
 def certificate(settings) -> Certificate:
@@ -73,18 +84,21 @@ def check_pair(cert_pem: bytes, key_pem: bytes, name: str = "the certificate") -
     try:
         c = x509.load_pem_x509_certificate(cert_pem)
     except ValueError:
-        raise CertificateError(f"{name} is not a PEM X.509 certificate") from None
+        raise CertificateError(N_("%(name)s is not a PEM X.509 certificate"), name=name) from None
     try:
         private = serialization.load_pem_private_key(key_pem, password=None)
     except (ValueError, TypeError):
-        raise CertificateError(f"the key of {name} is not an unencrypted PEM private key") from None
+        raise CertificateError(N_("the key of %(name)s is not an unencrypted PEM private key"),
+                               name=name) from None
     spki = serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     if private.public_key().public_bytes(*spki) != c.public_key().public_bytes(*spki):
-        raise CertificateError(f"the key of {name} does not belong to it (another key pair)")
+        raise CertificateError(N_("the key of %(name)s does not belong to it (another key pair)"),
+                               name=name)
     now = datetime.now(timezone.utc)
     if not c.not_valid_before_utc <= now <= c.not_valid_after_utc:
-        raise CertificateError(f"{name} is valid only from {c.not_valid_before_utc:%Y-%m-%d} "
-                               f"to {c.not_valid_after_utc:%Y-%m-%d}")
+        raise CertificateError(N_("%(name)s is valid only from %(first)s to %(last)s"), name=name,
+                               first=f"{c.not_valid_before_utc:%d/%m/%Y}",
+                               last=f"{c.not_valid_after_utc:%d/%m/%Y}")
 
 
 def own_paths(state: Path) -> tuple[Path, Path]:

@@ -42,7 +42,8 @@ def test_https_with_own_certificate_redirect_secure_cookie_and_hsts(tmp_path):
         port = wait_for(lambda: re.findall(rb"Listening at: https?://127\.0\.0\.1:(\d+)", log.read_bytes()),
                         60, "gunicorn to listen")[0].decode()
         console = log.read_text()
-        printed = re.search(r"SHA-256 fingerprint ([0-9A-F:]{95})", console).group(1)
+        # In the gate's language, Vietnamese unless set otherwise.
+        printed = re.search(r"dấu vân tay SHA-256 ([0-9A-F:]{95})", console).group(1)
         wait_for(lambda: "Redirecting http://" in log.read_text(), 30, "the redirect listener")
         # The certificate the server presents is the one whose fingerprint was printed.
         pem = ssl.get_server_certificate(("127.0.0.1", int(port)))
@@ -50,7 +51,7 @@ def test_https_with_own_certificate_redirect_secure_cookie_and_hsts(tmp_path):
         assert printed.replace(":", "") == served
         cert = subprocess.run([GATECAST, "admin", "cert", *common], env=env, capture_output=True, text=True,
                               check=True).stdout
-        assert f"SHA-256 fingerprint: {printed}" in cert and "self-signed" in cert
+        assert f"Dấu vân tay SHA-256: {printed}" in cert and "tự ký" in cert
         assert oct((state / "tls" / "admin-key.pem").stat().st_mode & 0o777) == "0o600"
         # Trust exactly that certificate, as a technician who compared the fingerprint does.
         http = urllib3.PoolManager(cert_reqs="CERT_REQUIRED", ca_certs=str(state / "tls" / "admin-cert.pem"),
@@ -93,11 +94,17 @@ def test_a_province_certificate_with_another_key_is_refused_in_words(tmp_path):
     for argv in (["admin", *common, "--bind", "127.0.0.1:0"], ["admin", "cert", *common]):
         proc = subprocess.run([GATECAST, *argv], env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
-        assert f"the key of {cert} does not belong to it" in proc.stderr, proc.stderr
+        assert f"khóa của {cert} không thuộc về chứng chỉ này" in proc.stderr, proc.stderr
     config.write_text(f'admin_tls = "on"\nadmin_tls_cert = "{cert}"\nadmin_tls_key = "{key}"\n')
     shown = subprocess.run([GATECAST, "admin", "cert", *common], env=env, capture_output=True, text=True,
                            check=True).stdout
-    assert "installed (province)" in shown and f"certificate: {cert}" in shown
+    assert "do tỉnh cấp" in shown and f"Chứng chỉ: {cert}" in shown
+    # English when the gate's language is English.
+    config.write_text(config.read_text() + 'language = "en"\n')
+    shown = subprocess.run([GATECAST, "admin", "cert", *common], env=env, capture_output=True, text=True,
+                           check=True).stdout
+    assert "installed (province)" in shown and f"Certificate: {cert}" in shown
+    assert re.search(r"SHA-256 fingerprint: [0-9A-F:]{95}", shown)
     assert not (state / "tls").exists(), "no certificate of its own when the province's is there"
 
 
