@@ -24,7 +24,7 @@ from kiosk.store import open_db
 from kiosk.text.plugin import TextPlugin
 
 from tests.support.central import LiveServer, make_central
-from tests.support.console import PASSWORD, make_user
+from tests.support.console import browser_login, make_user
 from tests.support.media import make_image
 from tests.support.player import gate_settings, running_player
 from tests.support.sync.gate import running_sync
@@ -76,11 +76,7 @@ def gate(tmp_path, desk):
 
 def login(browser, url, name):
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(url + "/login")
-    page.fill("input[name=username]", name)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/")
+    browser_login(page, url, name)
     return page
 
 
@@ -258,10 +254,7 @@ def test_a_playlist_is_reordered_by_buttons_without_javascript_and_by_drag(
     context = browser.new_context(java_script_enabled=False,
                                   viewport={"width": 390, "height": 844})
     plain = context.new_page()
-    plain.goto(url + "/login")
-    plain.fill("input[name=username]", "bien-tap")
-    plain.fill("input[name=password]", PASSWORD)
-    plain.click("button[type=submit]")
+    browser_login(plain, url, "bien-tap")
     plain.goto(url + path)
     plain.click("#item-0 button[value=down]")
     plain.wait_for_selector("text=Đã lưu thứ tự")
