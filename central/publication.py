@@ -17,6 +17,7 @@ work on one gate never blocks another's publication.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -25,10 +26,11 @@ from sqlalchemy import insert, select, update
 from kiosk.store import iso, utcnow
 
 from central import schema as t
-from central.checks import CentralError, NotFound
+from central.checks import CentralError, Forbidden, NotFound
 from central.db import Store, row, rows, transaction
-from central.publish import (PublishResult, _content_hash, _latest_releases, base_hash, preview,
-                             publish)
+from central.publish import (PublishResult, _content_hash, _latest_releases, _plain, base_hash,
+                             preview, publish)
+from central.repo import Repository
 from central.users import audit, check_four_eyes, require_role
 
 STATES = ("pending", "published", "rejected", "stale", "withdrawn")
@@ -36,13 +38,36 @@ SUBMIT_ROLE = "editor"
 APPROVE_ROLE = "approver"
 
 
-class StaleError(CentralError):
-    """What was previewed is no longer what would be published."""
+class PublicationError(CentralError):
+    """A publication request refused; `code` names the refusal for scripts
+    (the management API answers it with the message)."""
 
-    def __init__(self, gates: list[str]):
+    def __init__(self, code: str, message: str, **params):
+        self.code, self.params = code, params
+        super().__init__(message)
+
+
+class StaleError(PublicationError):
+    """What was previewed is no longer what would be published: a form made
+    before someone changed or published its gates (nothing stored), or a
+    request whose gates changed since it was submitted (nothing published)."""
+
+    def __init__(self, gates: list[str], request_id: int | None = None):
         self.gates = gates
-        super().__init__("someone changed or published these gates since the preview: "
-                         + ", ".join(gates) + "; look at the preview again")
+        named = ", ".join(gates)
+        if request_id is None:
+            message = _("Someone changed or published %(gates)s since this preview was made; "
+                        "nothing was stored. Look at the preview again.", gates=named)
+        else:
+            message = _("Request %(id)s is out of date: someone changed or published "
+                        "%(gates)s since it was submitted. Nothing was published; look at "
+                        "the preview again and submit a new request.", id=request_id,
+                        gates=named)
+        super().__init__("stale", message, gates=gates, request=request_id)
+
+
+class OwnRequest(PublicationError, Forbidden):
+    """Four eyes: the submitter may not approve their own request."""
 
 
 def form_token(previews) -> str:
@@ -52,25 +77,43 @@ def form_token(previews) -> str:
                       sort_keys=True, separators=(",", ":"))
 
 
-def submit(store: Store, state_dir, *, by: str, gates=(), groups=(), note: str = "",
-           token: str | None = None, now: datetime | None = None) -> int:
-    """Ask for a publication of the gates in scope that have changes. `token`:
-    form_token() of the preview the submitter saw (refused when stale)."""
+def _stale_gates(token: str, previews) -> list[str]:
+    try:
+        seen = json.loads(token)
+    except ValueError:
+        seen = None
+    if not isinstance(seen, dict):
+        raise PublicationError("token", _("The preview token is not one this server made; "
+                                          "look at the preview again."))
+    now_ = json.loads(form_token(previews))
+    return sorted(g for g in set(seen) | set(now_) if seen.get(g) != now_.get(g))
+
+
+def submit(store: Store, repo: Repository, *, by: str, gates=(), groups=(), note: str = "",
+           token: str | None = None, previews=None, now: datetime | None = None) -> int:
+    """Ask for a publication of the gates in scope that have changes.
+    `token`: form_token() of the preview the submitter saw (refused, nothing
+    stored, when stale); `previews`: that preview itself, just made by the
+    caller (the CLI prints it), instead of building it again."""
     now = now or utcnow()
     require_role(store, by, SUBMIT_ROLE)
-    previews = preview(store, state_dir, gates=gates, groups=groups, now=now)
-    if token is not None and token != form_token(previews):
-        seen = json.loads(token)
-        now_ = json.loads(form_token(previews))
-        raise StaleError(sorted(g for g in set(seen) | set(now_) if seen.get(g) != now_.get(g)))
+    if previews is None:
+        previews = preview(store, repo, gates=gates, groups=groups, now=now)
+    if token is not None:
+        stale = _stale_gates(token, previews)
+        if stale:
+            raise StaleError(stale)
     wanted = {p.gate["id"]: {"base": p.base, "content": p.content}
               for p in previews if p.changes}
     if not wanted:
         held = [f"{p.gate['id']}: {p.held}" for p in previews if p.held]
         if held:
-            raise CentralError(_("Nothing to publish: the gates already show this content or "
-                                 "are held back (%(why)s).", why="; ".join(held)))
-        raise CentralError(_("Nothing to publish: the gates already show this content."))
+            raise PublicationError(
+                "nothing_to_publish",
+                _("Nothing to publish: the gates already show this content or are held back "
+                  "(%(why)s).", why="; ".join(held)), held=held)
+        raise PublicationError("nothing_to_publish",
+                               _("Nothing to publish: the gates already show this content."))
     with store.transaction(write=True) as conn:
         rid = conn.execute(insert(t.publication_request).values(
             scope=json.dumps({"gates": list(gates), "groups": list(groups)}),
@@ -108,17 +151,34 @@ def listing(db, state: str | None = None, limit: int = 100) -> list[dict]:
 
 
 def _decide(conn, request_id: int, state: str, by: str, reason: str, now: datetime,
-            publication_id=None) -> None:
-    conn.execute(update(t.publication_request).where(t.publication_request.c.id == request_id)
-                 .values(state=state, decided_by=by, decided_at=iso(now),
-                         decision_reason=reason[:500] or None, publication_id=publication_id))
+            publication_id=None, *, only_pending: bool = False) -> bool:
+    c = t.publication_request.c
+    query = update(t.publication_request).where(c.id == request_id)
+    if only_pending:
+        query = query.where(c.state == "pending")
+    return conn.execute(query.values(
+        state=state, decided_by=by, decided_at=iso(now), decision_reason=reason[:500] or None,
+        publication_id=publication_id)).rowcount == 1
+
+
+def _decided(found: dict) -> PublicationError:
+    return PublicationError("decided", _("Request %(id)s was already decided (%(state)s).",
+                                         id=found["id"], state=state_name(found["state"])),
+                            state=found["state"])
+
+
+def state_name(state: str) -> str:
+    """A request's state in words (the reader's language in the console and API)."""
+    return {"pending": _("waiting for approval"), "published": _("published"),
+            "rejected": _("rejected"), "stale": _("out of date, nothing published"),
+            "withdrawn": _("withdrawn")}.get(state, state)
 
 
 def _pending(db, request_id, by: str, role: str) -> dict:
     require_role(db, by, role)
     found = get(db, request_id)
     if found["state"] != "pending":
-        raise CentralError(_("Request %(id)s was already decided.", id=found["id"]))
+        raise _decided(found)
     return found
 
 
@@ -128,21 +188,26 @@ def approve(store: Store, repo, request_id, *, by: str, feed=None,
     was previewed; if it is stale, the request is marked so and nothing is
     published (StaleError)."""
     found = _pending(store, request_id, by, APPROVE_ROLE)
-    check_four_eyes(found["submitted_by"], by)
+    try:
+        check_four_eyes(found["submitted_by"], by)
+    except Forbidden as e:
+        raise OwnRequest("four_eyes", str(e), submitted_by=found["submitted_by"]) from None
     wanted = found["preview"]
 
     def check(built):
+        # Under the publishing lock: another approval of the same request
+        # (two approvers at once) has either published it or not started.
+        again = get(store, found["id"])
+        if again["state"] != "pending":
+            raise _decided(again)
         with store.transaction() as conn:
             latest = _latest_releases(conn)
-        stale = []
-        for gate_id, seen in wanted.items():
-            doc = built.docs.get(gate_id)
-            content = _content_hash(doc) if doc is not None else None
-            if (content != seen["content"]
-                    or base_hash(latest.get(gate_id), repo.state_dir) != seen["base"]):
-                stale.append(gate_id)
+        docs = built.docs
+        stale = stale_gates(wanted, {
+            g: (base_hash(latest.get(g), repo.state_dir),
+                _content_hash(docs[g]) if g in docs else None) for g in wanted})
         if stale:
-            raise StaleError(sorted(stale))
+            raise StaleError(stale, found["id"])
 
     def recorded(conn, publication_id):
         _decide(conn, found["id"], "published", by, "", now or utcnow(), publication_id)
@@ -155,9 +220,42 @@ def approve(store: Store, repo, request_id, *, by: str, feed=None,
                        on_record=recorded)
     except StaleError as e:
         with store.transaction(write=True) as conn:
-            _decide(conn, found["id"], "stale", by, str(e), now or utcnow())
-            audit(conn, by, "publication.stale", str(found["id"]), {"gates": e.gates})
+            if _decide(conn, found["id"], "stale", by, str(e), now or utcnow(),
+                       only_pending=True):
+                audit(conn, by, "publication.stale", str(found["id"]), {"gates": e.gates})
         raise
+
+
+def stale_gates(wanted: dict, found: dict[str, tuple]) -> list[str]:
+    """The gates of a request (`wanted`: gate -> the base and content it was
+    submitted with) for which `found` (gate -> (base, content) now; content
+    None when held back) is no longer that."""
+    return sorted(g for g, seen in wanted.items()
+                  if found.get(g) != (seen["base"], seen["content"]))
+
+
+@dataclass
+class Review:
+    """A request as its approver sees it: the request, what approving it now
+    would change on each face of its gates, and the gates that changed since
+    it was submitted (approving would publish nothing: stale)."""
+
+    request: dict
+    previews: list
+    stale: list[str]
+
+
+def review(store: Store, repo: Repository, request_id, *, now: datetime | None = None,
+           words=_plain) -> Review:
+    """What approving a pending request would publish now, face by face
+    (central.publish.preview of its gates): exactly what was submitted
+    unless `stale` names a gate. A decided request has nothing to preview."""
+    found = get(store, request_id)
+    if found["state"] != "pending":
+        return Review(found, [], [])
+    previews = preview(store, repo, gates=found["gates"], now=now, words=words)
+    stale = stale_gates(found["preview"], {p.gate["id"]: (p.base, p.content) for p in previews})
+    return Review(found, previews, stale)
 
 
 def reject(store: Store, request_id, *, by: str, reason: str,
@@ -168,9 +266,10 @@ def reject(store: Store, request_id, *, by: str, reason: str,
     _pending(store, request_id, by, SUBMIT_ROLE if mine else APPROVE_ROLE)
     reason = " ".join(str(reason or "").split())
     if not reason and not mine:
-        raise CentralError(_("Say why it is rejected (the submitter reads it)."))
+        raise PublicationError("reason", _("Say why it is rejected (the submitter reads it)."))
     with store.transaction(write=True) as conn:
-        _decide(conn, found["id"], "withdrawn" if mine else "rejected", by, reason,
-                now or utcnow())
+        if not _decide(conn, found["id"], "withdrawn" if mine else "rejected", by, reason,
+                       now or utcnow(), only_pending=True):
+            raise _decided(get(conn, found["id"]))
         audit(conn, by, "publication.withdraw" if mine else "publication.reject",
               str(found["id"]), {"reason": reason})

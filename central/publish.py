@@ -104,6 +104,21 @@ def outside_dates(media: dict, day: str) -> bool:
                 or (media.get("valid_until") and media["valid_until"] < day))
 
 
+def out_of_dates(db, playlist_id: str, day: str) -> list[dict]:
+    """The media of a playlist that may not be shown on `day` (name,
+    valid_from, valid_until), in playlist order."""
+    i, m = t.playlist_item.c, t.media.c
+    found = rows(db.execute(
+        select(m.name, m.valid_from, m.valid_until)
+        .join_from(t.playlist_item, t.media, m.sha256 == i.media_sha256)
+        .where(i.playlist_id == playlist_id).order_by(i.position)))
+    return [r for r in found if outside_dates(r, day)]
+
+
+def _dates_said(media: dict) -> str:
+    return f"{media['name']} ({media['valid_from'] or '…'} to {media['valid_until'] or '…'})"
+
+
 class Snapshot:
     """What every gate's release is built from, read once per publication
     (a query per gate and table cost seconds at a thousand gates)."""
@@ -409,6 +424,15 @@ def publish_emergency(store: Store, repo: Repository, targets, *, by: str, reaso
             if unapproved:
                 raise em.EmergencyError("playlist_unapproved", "emergency playlist not approved: "
                                         + "; ".join(unapproved))
+            # Nor may it carry media outside its dates (a notice valid from
+            # tomorrow, an expired one): refused, so the operator chooses.
+            day = media_day(now, repo.timezone)
+            outside = out_of_dates(conn, clean["playlist_id"], day)
+            if outside:
+                raise em.EmergencyError(
+                    "playlist_dates", f"the emergency playlist has media that may not be shown "
+                    f"on {day}: " + "; ".join(_dates_said(m) for m in outside),
+                    day=day, media=outside)
         eid = em.record(conn, clean, by=by, now=now)
         audit(conn, by, "emergency", eid,
               {"reason": clean["reason"], "targets": [x.label() for x in clean["targets"]],
@@ -523,13 +547,16 @@ def without_emergencies(doc: dict, state_dir) -> dict:
 
 
 def with_emergencies(db, doc: dict, gate: dict, emergencies: list[dict], state_dir,
-                     warnings: list[str], playlists: dict | None = None) -> dict:
+                     warnings: list[str], playlists: dict | None = None,
+                     day: str | None = None) -> dict:
     """`doc` (without emergencies) plus every emergency in `emergencies` that
     shows on one of this gate's faces: its texts as emergency slides of at most
     three languages, its playlist at emergency level, both ending by
     themselves at the emergency's end. `playlists`: emergency id -> (playlist,
     its media) or None, filled once per publication (a query per gate cost
-    most of the time an emergency for 10,000 gates took)."""
+    most of the time an emergency for 10,000 gates took). `day` (media_day):
+    the playlist's media outside their dates that day are left out, like in
+    any release (publish_emergency refuses them when it starts)."""
     playlists = {} if playlists is None else playlists
     from central.emergency import slides
 
@@ -551,11 +578,12 @@ def with_emergencies(db, doc: dict, gate: dict, emergencies: list[dict], state_d
                 unapproved: list[str] = []
                 found: dict = {}
                 playlist = _playlist_doc(db, e["playlist_id"], "emergency", state_dir, found,
-                                         unapproved, [])
+                                         unapproved, [], day)
                 playlists[e["id"]] = None if unapproved or playlist is None else (playlist, found)
             if playlists[e["id"]] is None:
                 warnings.append(f"{gate['id']}: emergency {e['id']}: its playlist has nothing "
-                                "approved to show any more; only its text is shown")
+                                "approved and within its dates to show any more; only its "
+                                "text is shown")
                 continue
             playlist, found = playlists[e["id"]]
             media.update(found)
@@ -604,9 +632,11 @@ def sign(store: Store, repo: Repository, built: Built, *, by: str, note: str,
         with store.transaction(snapshot=True) as db:
             latest = _latest_releases(db)
             emergencies = _emergencies_by_gate(db, now)
-            # A re-layered release in force loses media past its valid-until.
+            # A re-layered release in force loses media past its valid-until,
+            # and so does an emergency's playlist.
+            day = media_day(now, repo.timezone)
             expired = {r["sha256"] for r in rows(db.execute(select(t.media.c.sha256).where(
-                t.media.c.valid_until < media_day(now, repo.timezone))))}
+                t.media.c.valid_until < day)))}
             playlists: dict = {}  # emergency id -> its playlist, read once
             # Central's kill switch (central/killswitch.py) rides every release.
             blanks = {r["gate_id"]: blank_doc(r) for r in rows(db.execute(select(t.gate_blank)))}
@@ -625,7 +655,7 @@ def sign(store: Store, repo: Repository, built: Built, *, by: str, note: str,
                         result.unchanged[gate["id"]] = last["version"]
                 else:
                     doc = with_emergencies(db, base, gate, emergencies.get(gate["id"], []),
-                                           state_dir, result.warnings, playlists)
+                                           state_dir, result.warnings, playlists, day)
                     # Whatever built the document, the gate's kill switch
                     # state goes with it: a publish or an emergency never
                     # lifts a blank, and a blank made during a build stays.
@@ -704,14 +734,16 @@ def _plain(what: str, value) -> str:
     return ",".join(str(d) for d in value) if what == "days" else str(value)
 
 
-def preview(store: Store, state_dir, *, gates=(), groups=(),
+def preview(store: Store, repo: Repository, *, gates=(), groups=(),
             now: datetime | None = None, words=_plain) -> list[GatePreview]:
     """For every gate in scope: what a publication now would change on each
     of its faces, compared with its release in force (without emergencies,
-    which a publication keeps as they are)."""
+    which a publication keeps as they are). Built exactly as `publish` would
+    build it, media dates in the repository's central_timezone included."""
     scope = scope_of(store, gates, groups)
     now = now or utcnow()
-    built = build(store, state_dir, now, scope)
+    state_dir = repo.state_dir
+    built = build(store, state_dir, now, scope, repo.timezone)
     with store.transaction(snapshot=True) as db:
         latest = _latest_releases(db)
         out = []

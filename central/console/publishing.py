@@ -64,32 +64,28 @@ def _scope(source) -> dict:
 @bp.get("/")
 @require("view")
 def index():
+    from central.manage import repo
     from central.publish import preview
 
     scope = _scope(request.args)
     if not request.args.get("show"):
         return _page(scope=scope)
     try:
-        previews = preview(store(), _state_dir(), **scope, words=words)
+        previews = preview(store(), repo(), **scope, words=words)
     except CentralError as e:
         return _page(scope=scope, error=say(e), status=400)
     return _page(previews, scope)
-
-
-def _state_dir():
-    from central.console.base import settings
-
-    return settings().state_path
 
 
 @bp.post("/")
 @require("edit")
 def submit():
     from central import publication
+    from central.manage import repo
 
     scope = _scope(request.form)
     try:
-        rid = publication.submit(store(), _state_dir(), by=who(), **scope,
+        rid = publication.submit(store(), repo(), by=who(), **scope,
                                  note=request.form.get("note", ""),
                                  token=request.form.get("token") or None)
     except CentralError as e:

@@ -34,6 +34,18 @@ def words(what: str, value) -> str:
     return str(value)
 
 
+def format_date(day: str | None) -> str:
+    """A media date (YYYY-MM-DD) as dd/MM/yyyy; "…" when open."""
+    from kiosk.web.formatting import local_date
+
+    return local_date(day) if day else "…"
+
+
+def _dated(media: dict) -> str:
+    return _("%(name)s, shown from %(start)s to %(end)s", name=media["name"],
+             start=format_date(media["valid_from"]), end=format_date(media["valid_until"]))
+
+
 def language(code: str) -> str:
     return {"vi": _("Vietnamese"), "zh": _("Chinese"), "lo": _("Lao"), "km": _("Khmer"),
             "en": _("English")}.get(code, code)
@@ -85,6 +97,10 @@ def say(e: CentralError) -> str:
             "duration": lambda: _("An emergency lasts more than 0 and at most 24 hours."),
             "empty": lambda: _("Write the text in at least one language, or choose a playlist."),
             "playlist_unapproved": lambda: _("The playlist has media that is not approved yet."),
+            "playlist_dates": lambda: _(
+                "The playlist has media that may not be shown today (%(day)s): %(media)s. "
+                "Choose another playlist, or send the text alone.",
+                day=format_date(p["day"]), media="; ".join(_dated(m) for m in p["media"])),
             "not_live": lambda: _("This emergency has already ended."),
         }.get(e.code, lambda: str(e))()
     if isinstance(e, PowerOverlap):
@@ -93,7 +109,7 @@ def say(e: CentralError) -> str:
                  "(%(day)s %(from_)s–%(to)s). Change or remove that one first.",
                  start=e.other["start_time"], end=e.other["end_time"], where=where,
                  day=weekday(e.weekday), from_=e.start, to=e.end)
-    if isinstance(e, StaleError):
+    if isinstance(e, StaleError) and e.params["request"] is None:
         return _("Someone changed or published %(gates)s since this page was shown; nothing "
                  "was published. Look at the preview again.", gates=", ".join(e.gates))
     if isinstance(e.__cause__, EntryError):

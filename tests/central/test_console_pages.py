@@ -85,7 +85,7 @@ def _seed_assignments(central, sha: str) -> None:
     add_notice(central.db, "gate", "huu-nghi",
                {"vi": "Cửa khẩu mở cửa từ 7 giờ đến 22 giờ hằng ngày, kể cả ngày lễ và Tết",
                 "zh": "口岸每天7点至22点开放", "en": "Open daily 7:00–22:00"}, faces=[2])
-    publication.submit(central.db, central.state_dir, by="nguyen-thi-minh-khai",
+    publication.submit(central.db, central.repo, by="nguyen-thi-minh-khai",
                        gates=["huu-nghi"], note="Giờ mở cửa mới từ tháng Mười hai")
     publish_emergency(central.db, central.repo, ["gate:tan-thanh"], by="tran-van-an-van-hanh",
                       reason="Lũ quét trên quốc lộ 4A, đường vào cửa khẩu bị ngập", minutes=120,
