@@ -853,16 +853,7 @@ def assign_remove_cmd(kind, row_id, by, settings, db):
     click.echo(f"removed {kind} {row_id}")
 
 
-# ---- publishing ------------------------------------------------------------------
-def _publish(settings, db, by: str, note: str = "", gates=(), groups=()) -> None:
-    from central.app import repository_for
-    from central.feed import feed_for
-    from central.publish import publish
-
-    _said(publish(db, repository_for(settings), by=by, note=note, feed=feed_for(settings),
-                  gates=gates, groups=groups))
-
-
+# ---- publishing (central.publication: four eyes) ---------------------------------
 def _said(result) -> None:
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -875,27 +866,196 @@ def _said(result) -> None:
         click.echo(f"  {gate_id}: held back, keeps its release ({why})")
 
 
-@central.command("publish")
-@click.option("--note", default="", help="Why (kept with the publication).")
-@click.option("--gate", "gates", multiple=True, help="Publish only this gate (repeatable).")
-@click.option("--group", "groups", multiple=True,
-              help="Publish only this group's gates (repeatable).")
-@central_db
-@acting("edit")
-@repo_errors
-def publish_cmd(note, gates, groups, by, settings, db):
-    """Build the gates' releases and sign a new repository version.
+def _said_preview(previews) -> None:
+    """What a publication would change, gate by gate and face by face."""
+    for p in previews:
+        name = f"{p.gate['id']} ({p.gate['name']})" if p.gate["name"] else p.gate["id"]
+        now = f"release {p.version} in force" if p.version else "nothing published yet"
+        if p.held:
+            click.echo(f"  {name}: held back, keeps its release ({p.held})")
+            continue
+        if not p.changes:
+            click.echo(f"  {name}: no change ({now})")
+            continue
+        click.echo(f"  {name}: changes ({now})")
+        for face, parts in p.faces.items():
+            for part, diff in parts.items():
+                for line in diff["removed"]:
+                    click.echo(f"    face {face} {part}: - {line}")
+                for line in diff["added"]:
+                    click.echo(f"    face {face} {part}: + {line}")
 
-    Without --gate/--group every gate is built. A gate whose content has
-    unapproved media keeps its release and is reported as held back; the
-    other gates are published.
+
+def _scope_options(fn):
+    fn = click.option("--group", "groups", multiple=True,
+                      help="Only this group's gates (repeatable).")(fn)
+    return click.option("--gate", "gates", multiple=True,
+                        help="Only this gate (repeatable). Neither: every gate.")(fn)
+
+
+@central.group("publish")
+def publish_group():
+    """Publish with a second pair of eyes: an editor requests, another approves.
+
+    `publish request` builds what the gates in scope would get, prints what
+    changes on each face and records it as a request; `publish approve`, by
+    an approver who did not submit it, publishes exactly that. If anything
+    changed on those gates since (an edit, someone else's publication), the
+    request is out of date: nothing is published and it must be requested
+    again. A gate whose content has unapproved media is held back and never
+    blocks the others. Emergencies need no approval (`gatecast central
+    emergency`).
 
     \b
     Example:
-        gatecast central publish --note "Tết schedule" --as minh
-        gatecast central publish --group lang-son --as minh
+        gatecast central publish request --group lang-son --note "Tết schedule" --as minh
+        gatecast central publish approve 12 --as lan
     """
-    _publish(settings, db, by, note, gates, groups)
+
+
+@publish_group.command("preview")
+@_scope_options
+@central_db
+@repo_errors
+def publish_preview_cmd(gates, groups, settings, db):
+    """Show what a publication would change on each face; nothing is stored.
+
+    \b
+    Example:
+        gatecast central publish preview --gate lang-son-huu-nghi
+    """
+    from central.app import repository_for
+    from central.publish import preview
+
+    _said_preview(preview(db, repository_for(settings), gates=gates, groups=groups))
+
+
+@publish_group.command("request")
+@_scope_options
+@click.option("--note", default="", help="For the approver (kept with the request).")
+@central_db
+@acting("edit")
+@repo_errors
+def publish_request_cmd(gates, groups, note, by, settings, db):
+    """Ask for a publication: prints the request id and what changes.
+
+    Only the gates with changes are in the request; held-back gates (media
+    not approved yet) keep their release and are named.
+
+    \b
+    Example:
+        gatecast central publish request --gate lang-son-huu-nghi --note "new opening hours" --as minh
+    """
+    from central import publication
+    from central.app import repository_for
+    from central.publish import preview
+
+    repo = repository_for(settings)
+    previews = preview(db, repo, gates=gates, groups=groups)
+    rid = publication.submit(db, repo, by=by, gates=gates, groups=groups, note=note,
+                             previews=previews)
+    n = sum(1 for p in previews if p.changes)
+    click.echo(f"request {rid}: {n} gate(s) wait for another approver")
+    _said_preview(previews)
+    click.echo(f"approve it with: gatecast central publish approve {rid} --as APPROVER")
+
+
+@publish_group.command("list")
+@click.option("--only", "state", type=click.Choice(["pending", "published", "rejected", "stale",
+                                                    "withdrawn"]),
+              help="Only requests in this state (default: all, newest first).")
+@click.option("--json", "as_json", is_flag=True)
+@central_db
+def publish_list_cmd(state, as_json, settings, db):
+    """Publication requests, newest first.
+
+    \b
+    Example:
+        gatecast central publish list --only pending
+    """
+    from central.publication import listing
+
+    found = listing(db, state)
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        return
+    if not found:
+        click.echo("no publication requests")
+    for r in found:
+        decided = (f", {r['state']} by {r['decided_by']} at {r['decided_at']}"
+                   if r["decided_by"] else "")
+        click.echo(f"{r['id']}: {r['state']}, {', '.join(r['gates'])}, from {r['submitted_by']} "
+                   f"at {r['submitted_at']}{decided}" + (f": {r['note']}" if r["note"] else ""))
+
+
+@publish_group.command("show")
+@click.argument("request_id", type=int)
+@central_db
+@repo_errors
+def publish_show_cmd(request_id, settings, db):
+    """One request; while it waits, what approving it now would change.
+
+    \b
+    Example:
+        gatecast central publish show 12
+    """
+    from central.app import repository_for
+    from central.publication import review
+
+    seen = review(db, repository_for(settings), request_id)
+    r = seen.request
+    click.echo(f"request {r['id']}: {r['state']}, from {r['submitted_by']} at {r['submitted_at']}"
+               + (f": {r['note']}" if r["note"] else ""))
+    if r["decided_by"]:
+        click.echo(f"decided by {r['decided_by']} at {r['decided_at']}"
+                   + (f": {r['decision_reason']}" if r["decision_reason"] else ""))
+    if r["state"] != "pending":
+        return
+    if seen.stale:
+        click.echo(f"out of date: {', '.join(seen.stale)} changed since it was submitted; "
+                   "approving it would publish nothing")
+    _said_preview([p for p in seen.previews if p.gate["id"] not in seen.stale])
+
+
+@publish_group.command("approve")
+@click.argument("request_id", type=int)
+@central_db
+@acting("approve")
+@repo_errors
+def publish_approve_cmd(request_id, by, settings, db):
+    """Approve a request: exactly what was requested is published.
+
+    Refused for the request's own submitter (four eyes), and when it is out
+    of date (nothing is published; it is marked stale).
+
+    \b
+    Example:
+        gatecast central publish approve 12 --as lan
+    """
+    from central.app import repository_for
+    from central.feed import feed_for
+    from central.publication import approve
+
+    _said(approve(db, repository_for(settings), request_id, by=by, feed=feed_for(settings)))
+
+
+@publish_group.command("reject")
+@click.argument("request_id", type=int)
+@click.option("--reason", default="", help="Why (required from an approver; the submitter "
+                                           "reads it).")
+@central_db
+@acting("edit")
+def publish_reject_cmd(request_id, reason, by, settings, db):
+    """Reject a request (an approver, with --reason), or withdraw your own.
+
+    \b
+    Example:
+        gatecast central publish reject 12 --reason "wrong opening hours" --as lan
+    """
+    from central.publication import get, reject
+
+    reject(db, request_id, by=by, reason=reason)
+    click.echo(f"request {request_id}: {get(db, request_id)['state']} by {by}")
 
 
 @central.command("emergency")

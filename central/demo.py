@@ -26,6 +26,7 @@ from kiosk.settings import load_settings
 from kiosk.store import open_db
 
 DEMO_USER = "demo"
+DEMO_DESK = "demo-desk"  # the demo's editor: uploads and asks to publish
 # The demo gate reports and polls often so that the overview moves while you watch.
 GATE_SETTINGS = {
     "sync_clock": "always",  # a laptop's clock: expiry is checked, NTP or not
@@ -51,14 +52,15 @@ def _write_secret(path: Path, text: str) -> None:
 def publish_sample_content(central_dir: Path, gate: dict, media: dict[str, Path], tz: str,
                            now: datetime | None = None) -> tuple[dict, str]:
     """The demo schedule, made at central: library, approval, playlists,
-    entries, a priority notice a minute or two ahead; published. Returns the
+    entries, a priority notice a minute or two ahead; requested by the demo's
+desk and approved by the demo user (four eyes). Returns the
     priority window and the demo user's token (for the overview page)."""
     from central.app import repository_for
     from central.assign import add_entry, set_fallback
     from central.db import open_central_db
     from central.fleet import add_gate, get_gate, reissue_token
     from central.library import add_media, approve_media, save_playlist
-    from central.publish import publish
+    from central import publication
     from central.checks import NotFound
     from central.settings import load_central_settings
     from central.users import add_user, get_user, reissue_user_token, set_one_time_password
@@ -85,7 +87,7 @@ def publish_sample_content(central_dir: Path, gate: dict, media: dict[str, Path]
         sha = {}
         for key, path in media.items():
             # Uploaded by the demo's desk, approved by the demo user (four eyes).
-            row = add_media(db, central_dir, path, f"demo {path.name}", by="demo-desk")
+            row = add_media(db, central_dir, path, f"demo {path.name}", by=DEMO_DESK)
             if row["state"] != "approved":
                 approve_media(db, row["sha256"], DEMO_USER)
             sha[key] = row["sha256"]
@@ -105,7 +107,18 @@ def publish_sample_content(central_dir: Path, gate: dict, media: dict[str, Path]
                   start_date=start.date().isoformat(), end_date=start.date().isoformat(), by="demo")
         set_fallback(db, "gate", gate["id"], "demo-face-1", face_id=1, by="demo")
         set_fallback(db, "gate", gate["id"], "demo-face-2", face_id=2, by="demo")
-        publish(db, repo, by="demo", note="gatecast demo")
+        # Published the way the desk does: the demo's desk asks, the demo
+        # user approves (four eyes: central/publication.py).
+        if not get_user(db, DEMO_DESK):
+            add_user(db, DEMO_DESK, "editor", by="demo")
+        try:
+            rid = publication.submit(db, repo, by=DEMO_DESK, gates=[gate["id"]],
+                                     note="gatecast demo")
+        except publication.PublicationError as e:
+            if e.code != "nothing_to_publish":  # a rerun: the gate already shows it
+                raise
+        else:
+            publication.approve(db, repo, rid, by=DEMO_USER)
     finally:
         db.close()
     return {"gate_token": gate_token, "root": repo.trusted_root_path.read_bytes(),

@@ -22,19 +22,30 @@ bp = Blueprint("manage", __name__, url_prefix="/api/v1/manage")
 
 def person(right: str) -> dict:
     """The authenticated user, if their role has `right` (central/users.py
-    RIGHTS); else 401/403."""
+    RIGHTS); else 401/403 with the reason in words and a code."""
+    from flask_babel import gettext as _
+
+    from central.users import right_names, role_names
+
     auth = request.authorization
     user = None
     if auth is not None and auth.type == "basic" and auth.username and auth.password:
         user = user_for_token(db(), auth.username, auth.password)
     if user is None:
-        abort(Response('{"error": "log in with your user name and API token"}', 401,
-                       mimetype="application/json",
-                       headers={"WWW-Authenticate": 'Basic realm="gatecast central"'}))
+        abort(_answer(401, "login", _("Log in with your user name and API token."),
+                      headers={"WWW-Authenticate": 'Basic realm="gatecast central"'}))
     if not has_right(user["role"], right):
-        abort(Response(json.dumps({"error": f"your role ({user['role']}) lacks the right: {right}"}),
-                       403, mimetype="application/json"))
+        abort(_answer(403, "forbidden", _(
+            "%(name)s is %(role)s; this needs the right to %(right)s.", name=user["name"],
+            role=role_names().get(user["role"], user["role"]), right=right_names()[right]),
+            right=right))
     return user
+
+
+def _answer(status: int, code: str, message: str, headers=None, **extra) -> Response:
+    """A refusal as the API gives every one: {"error": words, "code": ...}."""
+    return Response(json.dumps({"error": message, "code": code, **extra}, ensure_ascii=False),
+                    status, mimetype="application/json", headers=headers)
 
 
 def db():
@@ -62,10 +73,29 @@ def target(data: dict) -> tuple[str, str]:
     return ("gate", data["gate"]) if data.get("gate") else ("group", data["group"])
 
 
+# Refusals that are about the state of things, not the request: 409.
+CONFLICTS = {"stale", "decided", "nothing_to_publish"}
+
+
 @bp.errorhandler(CentralError)
 def central_error(e):
-    status = 404 if isinstance(e, NotFound) else 403 if isinstance(e, Forbidden) else 400
-    return jsonify({"error": str(e)}), status
+    """In words (the server's language, Vietnamese by default) with a code
+    scripts can test: 404 unknown, 403 not allowed (four eyes too), 409 a
+    stale preview or request or one already decided, 400 bad input."""
+    from central.console.wording import say
+
+    # A schedule entry's refusal (kiosk.schedule_entry.EntryError) has its own code.
+    code = getattr(e, "code", None) or getattr(e.__cause__, "code", None)
+    if isinstance(e, NotFound):
+        status, code = 404, code or "not_found"
+    elif isinstance(e, Forbidden):
+        status, code = 403, code or "forbidden"
+    elif code in CONFLICTS:
+        status = 409
+    else:
+        status, code = 400, code or "invalid"
+    extra = {"gates": e.gates} if hasattr(e, "gates") else {}
+    return _answer(status, code, say(e), **extra)
 
 
 # ---- media -----------------------------------------------------------------------
@@ -232,16 +262,108 @@ def _ids(data: dict, key: str) -> list[str]:
     return value
 
 
+# Publishing goes through a request and a second person (central/publication.py),
+# like the console: an editor submits, an approver who did not submit it approves.
+@bp.get("/publish/preview")
+def publish_preview():
+    """What a publication of ?gate=..&group=.. (neither: every gate) would
+    change on each face, and the `token` a submission may carry back so that
+    it is refused if anything changed meanwhile."""
+    from central.publication import form_token
+    from central.publish import preview
+
+    person("view")
+    previews = preview(db(), repo(), gates=request.args.getlist("gate"),
+                       groups=request.args.getlist("group"))
+    return jsonify({"gates": [gate_preview(p) for p in previews],
+                    "token": form_token(previews)})
+
+
+def gate_preview(p) -> dict:
+    """A GatePreview as JSON: per face, per part, the lines added and removed."""
+    return {"gate": p.gate["id"], "name": p.gate["name"], "release_in_force": p.version,
+            "changes": p.changes, "held": p.held,
+            "faces": {str(face): {part: {"added": d["added"], "removed": d["removed"]}
+                                  for part, d in parts.items() if d["added"] or d["removed"]}
+                      for face, parts in p.faces.items()}}
+
+
 @bp.post("/publish")
-def publish():
-    from central.publish import publish as do_publish
+def publish_submit():
+    """Submit a publication request: {"gates": [...], "groups": [...]}
+    (neither: every gate), "note", and optionally the preview's "token".
+    202: it waits for an approver; nothing is published yet."""
+    from central.publication import get, submit
 
     user = person("edit")
     data = body()
-    # {"gates": [...], "groups": [...]} scopes it; neither: every gate.
-    return jsonify(_result(do_publish(db(), repo(), by=user["name"],
-                                      note=str(data.get("note", ""))[:500], feed=feed(),
-                                      gates=_ids(data, "gates"), groups=_ids(data, "groups"))))
+    token = data.get("token")
+    if token is not None and not isinstance(token, str):
+        raise CentralError("token is the text GET /publish/preview gave")
+    rid = submit(db(), repo(), by=user["name"], gates=_ids(data, "gates"),
+                 groups=_ids(data, "groups"), note=str(data.get("note", ""))[:500],
+                 token=token)
+    response = jsonify(_request(get(db(), rid)))
+    response.status_code = 202
+    response.headers["Location"] = f"{bp.url_prefix}/publish/{rid}"
+    return response
+
+
+def _request(r: dict) -> dict:
+    from central.publication import state_name
+
+    return {"id": r["id"], "state": r["state"], "state_name": state_name(r["state"]),
+            "gates": r["gates"], "scope": r["scope"], "note": r["note"],
+            "submitted_by": r["submitted_by"], "submitted_at": r["submitted_at"],
+            "decided_by": r["decided_by"], "decided_at": r["decided_at"],
+            "decision_reason": r["decision_reason"], "publication_id": r["publication_id"]}
+
+
+@bp.get("/publish")
+def publish_requests():
+    """Publication requests, newest first (?state=pending|published|...)."""
+    from central.publication import STATES, listing
+
+    person("view")
+    state = request.args.get("state") or None
+    if state is not None and state not in STATES:
+        raise CentralError(f"state is one of {', '.join(STATES)}")
+    return jsonify([_request(r) for r in listing(db(), state)])
+
+
+@bp.get("/publish/<request_id>")
+def publish_request(request_id):
+    """One request; while pending, what approving it now would change on each
+    face and which gates changed since it was submitted ("stale")."""
+    from central.publication import review
+
+    person("view")
+    seen = review(db(), repo(), request_id)
+    return jsonify({**_request(seen.request), "stale": seen.stale,
+                    "preview": [gate_preview(p) for p in seen.previews]})
+
+
+@bp.post("/publish/<request_id>/approve")
+def publish_approve(request_id):
+    """Publish exactly what was submitted. 403 for its own submitter (four
+    eyes), 409 when stale (nothing published) or already decided."""
+    from central.publication import approve
+
+    user = person("approve")
+    body()
+    result = approve(db(), repo(), request_id, by=user["name"], feed=feed())
+    return jsonify({"id": int(request_id), "state": "published", **_result(result)})
+
+
+@bp.post("/publish/<request_id>/reject")
+def publish_reject(request_id):
+    """An approver rejects with a "reason", or the submitter withdraws it."""
+    from central.publication import get, reject
+
+    user = person("edit")
+    data = body()
+    reject(db(), request_id, by=user["name"], reason=str(data.get("reason") or ""))
+    return jsonify(_request(get(db(), request_id)))
 
 
 def _targets(data: dict) -> list:

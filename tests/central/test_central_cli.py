@@ -86,10 +86,47 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     both = run(runner, state, "assign", "fallback", "--gate", "huu-nghi", "--group", "lang-son",
                "--playlist", "welcome", *minh, ok=False)
     assert both.exit_code == 2 and "exactly one" in both.output
-    viewer = run(runner, state, "publish", "--as", "lan", "--token", editor_token, ok=False)
-    assert viewer.exit_code == 1 and "do not match" in viewer.output
-    out = run(runner, state, "publish", *minh).output
+    lan = ("--as", "lan", "--token", approver_token)  # approves
+    wrong = run(runner, state, "publish", "request", "--as", "lan", "--token", editor_token,
+                ok=False)
+    assert wrong.exit_code == 1 and "do not match" in wrong.output
+    out = run(runner, state, "publish", "preview", "--group", "lang-son").output
+    assert "huu-nghi (Hữu Nghị): changes (nothing published yet)" in out
+    assert "face 1 power: + 05:30–22:30" in out and db_count(config, state, "release") == 0
+    # Publishing takes two people: minh asks, lan (not minh) approves exactly that.
+    out = run(runner, state, "publish", "request", "--group", "lang-son", "--note", "first",
+              *minh).output
+    assert out.startswith("request 1: 1 gate(s) wait for another approver") and "face 2" in out
+    assert "publish approve 1 --as APPROVER" in out
+    refused = run(runner, state, "publish", "approve", "1", *minh, ok=False)
+    assert refused.exit_code == 1 and "right to approve" in refused.output
+    assert "1: pending, huu-nghi, from minh" in run(runner, state, "publish", "list").output
+    assert "face 1 entries: + " in run(runner, state, "publish", "show", "1").output
+    out = run(runner, state, "publish", "approve", "1", *lan).output
     assert "1 gate(s) changed" in out and "huu-nghi: release" in out
+    again = run(runner, state, "publish", "approve", "1", *lan, ok=False)
+    assert again.exit_code == 1 and "already decided (published)" in again.output
+    # Four eyes: lan's own request is not lan's to approve.
+    run(runner, state, "assign", "fallback", "--gate", "huu-nghi", "--playlist", "welcome", *minh)
+    assert "request 2:" in run(runner, state, "publish", "request", *lan).output
+    own = run(runner, state, "publish", "approve", "2", *lan, ok=False)
+    assert own.exit_code == 1 and "Four eyes" in own.output
+    # Stale: someone edits after the request; approving publishes nothing.
+    out = run(runner, state, "publish", "request", "--gate", "huu-nghi", *minh).output
+    assert out.startswith("request 3:")
+    run(runner, state, "assign", "power", "--gate", "huu-nghi", "--start", "06:00", "--end",
+        "21:00", *minh)
+    assert "out of date: huu-nghi changed" in run(runner, state, "publish", "show", "3").output
+    releases = db_count(config, state, "release")
+    stale = run(runner, state, "publish", "approve", "3", *lan, ok=False)
+    assert stale.exit_code == 1 and "Request 3 is out of date" in stale.output
+    assert "Nothing was published" in stale.output and db_count(config, state, "release") == releases
+    out = run(runner, state, "publish", "list", "--only", "stale").output
+    assert out.startswith("3: stale, huu-nghi, from minh")
+    not_his = run(runner, state, "publish", "reject", "2", "--reason", "no", *minh, ok=False)
+    assert not_his.exit_code == 1 and "right to approve" in not_his.output
+    assert "request 2: withdrawn by lan" in run(runner, state, "publish", "reject", "2",
+                                                 *lan).output
     operator_token = run(runner, state, "user", "add", "an", "--role",
                          "operator").output.strip().splitlines()[-1]
     out = run(runner, state, "emergency", "--gate", "huu-nghi", "--text", "vi=Tạm dừng",
@@ -126,7 +163,7 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
             who.setdefault(r["action"], r["who"])
         assert who == {"media.add": "minh", "gate.add": "chi", "group.save": "chi",
                        "playlist.save": "minh", "entry.save": "minh", "power.add": "minh",
-                       "publish": "minh", "media.reject": "lan"}, who
+                       "publish": "lan", "media.reject": "lan"}, who
         assert user_for_token(db, "lan", approver_token) is None
         assert user_for_token(db, "lan", new_token)["role"] == "approver"
         assert db.scalar("""SELECT count(*) FROM "user" WHERE name = 'minh'""") == 0
@@ -135,23 +172,35 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     assert run(runner, state, "user", "remove", "nobody", ok=False).exit_code == 1
 
 
+def db_count(config, state, table: str) -> int:
+    from central.db import open_central_db
+    from central.settings import load_central_settings
+
+    db = open_central_db(load_central_settings(config, state, env={}))
+    try:
+        return db.count(table)
+    finally:
+        db.close()
+
+
 @pytest.fixture
 def served(runner, tmp_path, config):
     """`gatecast central serve` under gunicorn on a free port."""
     state = tmp_path / "central"
     run(runner, state, "init")
     admin = run(runner, state, "user", "add", "chi", "--role", "admin").output.split()[-1]
-    chi = ("--as", "chi", "--token", admin)
+    approver = run(runner, state, "user", "add", "lan", "--role", "approver").output.split()[-1]
+    people = {"chi": ("--as", "chi", "--token", admin), "lan": ("--as", "lan", "--token", approver)}
     token = run(runner, state, "gate", "add", "huu-nghi", "--name", "Hữu Nghị",
-                *chi).output.strip()
+                *people["chi"]).output.strip()
     with served_central(state, tmp_path / "serve.log", workers=2, threads=4,
                         config=config) as url:
-        yield url, token, state, chi
+        yield url, token, state, people
 
 
 @pytest.mark.slow
 def test_serve_runs_gunicorn_and_answers_gates(served, runner):
-    url, token, state, chi = served
+    url, token, state, people = served
     http = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(total=60))
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     assert http.request("GET", f"{url}/healthz").status == 200
@@ -163,7 +212,8 @@ def test_serve_runs_gunicorn_and_answers_gates(served, runner):
     # A publish from the CLI (another process) wakes a waiter in a worker.
     before = json.loads(http.request(
         "GET", f"{url}/api/v1/gates/huu-nghi/wait?version=-1&timeout=5", headers=auth).data)
-    run(runner, state, "publish", *chi)
+    run(runner, state, "publish", "request", *people["chi"])
+    run(runner, state, "publish", "approve", "1", *people["lan"])
     r = http.request("GET", f"{url}/api/v1/gates/huu-nghi/wait?version={before['version']}&timeout=60",
                      headers=auth)
     assert r.status == 200 and json.loads(r.data)["version"] > before["version"]

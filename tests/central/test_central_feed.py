@@ -214,6 +214,7 @@ def test_two_application_servers_behind_one_nginx_share_the_feed(central, tmp_pa
             sha = central.media(make_image(tmp_path / "red.png"))
             central.show("huu-nghi", [sha])
             editor = add_user(central.db, "editor1", "editor")
+            approver = add_user(central.db, "approver1", "approver")
             gate = gate_reporter(ng, "huu-nghi", token)
             position: dict = {}
             waiters = []
@@ -221,9 +222,16 @@ def test_two_application_servers_behind_one_nginx_share_the_feed(central, tmp_pa
                 waiter, out = in_thread(lambda: gate.wait(0, 50, position))
                 time.sleep(1.0)
                 pool = urllib3.PoolManager(retries=False)
+                # Asked by an editor, approved (and so published) by an approver.
                 r = pool.request("POST", f"{server.url}/api/v1/manage/publish",
                                  body=json.dumps({"note": "via " + server.url}),
                                  headers={"Authorization": basic_auth_header("editor1", editor),
+                                          "Content-Type": "application/json"})
+                assert r.status == 202, r.data
+                r = pool.request("POST", f"{server.url}/api/v1/manage/publish/"
+                                 f"{json.loads(r.data)['id']}/approve", body=b"{}",
+                                 headers={"Authorization": basic_auth_header("approver1",
+                                                                             approver),
                                           "Content-Type": "application/json"})
                 assert r.status == 200, r.data
                 answer = json.loads(r.data)

@@ -101,10 +101,13 @@ def test_management_api_from_upload_to_emergency(central, central_server, tmp_pa
     assert status == 201 and entry["id"].startswith("c-e-")
     status, err = api(s, "POST", "/assignments/entry", people["editor"],
                       body={"gate": "huu-nghi", "playlist": "welcome", "start_time": "25:00"})
-    assert status == 400 and "time of day" in err["error"]
+    assert (status, err["code"]) == (400, "time_of_day") and "giờ trong ngày" in err["error"]
     assert api(s, "POST", "/assignments/power", people["editor"],
                body={"gate": "huu-nghi", "start_time": "05:30", "end_time": "22:30"})[0] == 201
-    status, published = api(s, "POST", "/publish", people["editor"], body={"note": "first"})
+    status, asked = api(s, "POST", "/publish", people["editor"], body={"note": "first"})
+    assert status == 202 and (asked["state"], asked["gates"]) == ("pending", ["huu-nghi"])
+    status, published = api(s, "POST", f"/publish/{asked['id']}/approve", people["approver"],
+                            body={})
     assert status == 200 and set(published["changed"]) == {"huu-nghi"}
 
     drill = {"gate": "huu-nghi", "texts": {"vi": "Tạm dừng thông quan"}, "minutes": 20,
@@ -118,4 +121,66 @@ def test_management_api_from_upload_to_emergency(central, central_server, tmp_pa
     assert api(s, "DELETE", f"/assignments/entry/{entry['id']}", people["editor"])[0] == 200
     assert api(s, "DELETE", f"/assignments/entry/{entry['id']}", people["editor"])[0] == 404
     audit = [r["action"] for r in central.db.query("SELECT action FROM audit WHERE who != 'cli'")]
-    assert {"media.add", "media.approve", "gate.add", "publish", "emergency"} <= set(audit)
+    assert {"media.add", "media.approve", "gate.add", "publication.submit",
+            "publication.approve", "publish", "emergency"} <= set(audit)
+
+
+def test_publishing_through_the_api_takes_two_people(central, central_server, tmp_path):
+    """Submit, four eyes, a stale preview token and a stale request: refused
+    with a code and Vietnamese words, nothing stored or published."""
+    from central.assign import add_notice
+
+    people = {name: (name, add_user(central.db, name, role))
+              for name, role in (("bien-tap", "editor"), ("duyet", "approver"),
+                                 ("duyet-2", "approver"), ("xem", "viewer"))}
+    s = central_server
+    central.gate("huu-nghi", faces=(1, 2))
+    central.show("huu-nghi", [central.media(make_image(tmp_path / "red.png"))])
+    status, seen = api(s, "GET", "/publish/preview?gate=huu-nghi", people["xem"])
+    [gate] = seen["gates"]
+    assert status == 200 and gate["changes"] and gate["release_in_force"] is None
+    assert gate["faces"]["2"]["playlists"]["added"] == ["main: red.png"]
+    # The viewer may look, not ask; the words are Vietnamese.
+    status, err = api(s, "POST", "/publish", people["xem"], body={"gates": ["huu-nghi"]})
+    assert status == 403 and err["code"] == "forbidden" and "quyền" in err["error"]
+    # Someone edits after the preview: the token is stale, nothing is stored.
+    add_notice(central.db, "gate", "huu-nghi", {"vi": "Giờ mở cửa 7:00"})
+    status, err = api(s, "POST", "/publish", people["bien-tap"],
+                      body={"gates": ["huu-nghi"], "token": seen["token"]})
+    assert status == 409 and err["code"] == "stale" and err["gates"] == ["huu-nghi"]
+    assert "không có gì được xuất bản" in err["error"]
+    assert central.db.count("publication_request") == 0
+    status, asked = api(s, "POST", "/publish", people["duyet"], body={"gates": ["huu-nghi"]})
+    assert status == 202 and asked["state_name"] == "chờ duyệt"
+    # Four eyes: its submitter cannot approve it.
+    status, err = api(s, "POST", f"/publish/{asked['id']}/approve", people["duyet"], body={})
+    assert status == 403 and err["code"] == "four_eyes" and "duyet" in err["error"]
+    status, shown = api(s, "GET", f"/publish/{asked['id']}", people["xem"])
+    assert shown["stale"] == [] and "Giờ mở cửa 7:00" in json.dumps(shown["preview"],
+                                                                   ensure_ascii=False)
+    # An edit after the request: approving publishes nothing, the request is stale.
+    add_notice(central.db, "gate", "huu-nghi", {"vi": "Chưa ai duyệt"})
+    assert api(s, "GET", f"/publish/{asked['id']}", people["xem"])[1]["stale"] == ["huu-nghi"]
+    status, err = api(s, "POST", f"/publish/{asked['id']}/approve", people["duyet-2"], body={})
+    assert status == 409 and err["code"] == "stale" and "Không có gì được xuất bản" in err["error"]
+    assert central.db.count("release") == 0
+    status, err = api(s, "POST", f"/publish/{asked['id']}/approve", people["duyet-2"], body={})
+    assert status == 409 and err["code"] == "decided"
+    # Asked again and approved by another: exactly that is published.
+    status, asked = api(s, "POST", "/publish", people["bien-tap"], body={"note": "lịch mới"})
+    status, done = api(s, "POST", f"/publish/{asked['id']}/approve", people["duyet"], body={})
+    assert status == 200 and list(done["changed"]) == ["huu-nghi"]
+    assert "Chưa ai duyệt" in central.db.scalar("SELECT document FROM release")
+    status, listed = api(s, "GET", "/publish?state=stale", people["xem"])
+    assert [r["state"] for r in listed] == ["stale"]
+    # Rejecting needs a reason; nothing to publish is a conflict, in words.
+    status, err = api(s, "POST", "/publish", people["bien-tap"], body={})
+    assert status == 409 and err["code"] == "nothing_to_publish"
+    add_notice(central.db, "gate", "huu-nghi", {"vi": "Bản nháp"})
+    status, asked = api(s, "POST", "/publish", people["bien-tap"], body={})
+    status, err = api(s, "POST", f"/publish/{asked['id']}/reject", people["duyet"], body={})
+    assert status == 400 and err["code"] == "reason"
+    status, rejected = api(s, "POST", f"/publish/{asked['id']}/reject", people["duyet"],
+                           body={"reason": "sai chính tả"})
+    assert status == 200 and rejected["state"] == "rejected"
+    assert api(s, "GET", "/publish/999", people["xem"])[0] == 404
