@@ -194,7 +194,7 @@ def test_a_gate_pulls_the_emergency_while_another_gate_has_pending_work(
             return r.status, json.loads(r.data)
 
         status, err = api("/emergency", {"gate": "gate-a", "texts": {"vi": "Tạm dừng"}})
-        assert status == 400 and "say why" in err["error"]
+        assert (status, err["code"]) == (400, "reason") and "Hãy nói lý do" in err["error"]
         status, em = api("/emergency", {"gate": "gate-a", "texts": {"vi": "Tạm dừng thông quan"},
                                         "minutes": 20, "reason": "lũ quét"})
         assert status == 201, em
@@ -208,10 +208,12 @@ def test_a_gate_pulls_the_emergency_while_another_gate_has_pending_work(
         assert gates["gate-b"].pull().outcome == "unchanged"
         assert gates["gate-b"].release()["version"] == first["gate-b"]
 
-        # A scoped publish through the API: gate B is held back with its reason.
+        # A scoped request through the API: gate B is held back with its reason,
+        # gate A (its emergency aside) has nothing new: nothing to ask for.
         status, pub = api("/publish", {"gates": ["gate-a", "gate-b"], "note": "scoped"}, editor)
-        assert status == 200 and "gate gate-b: not approved" in pub["held"]["gate-b"]
-        assert set(pub["unchanged"]) | set(pub["changed"]) == {"gate-a"}
+        assert (status, pub["code"]) == (409, "nothing_to_publish")
+        assert "gate-b: gate gate-b: not approved" in pub["error"]
+        assert central.db.count("publication_request") == 0
         assert gates["gate-b"].pull().outcome == "unchanged"
         status, pub = api("/publish", {"groups": "all"}, editor)
         assert status == 400 and "list of ids" in pub["error"]
