@@ -32,6 +32,8 @@ AREAS = {
     "admin": ("admin", "admin/translations"),
     "central": ("central", "central/translations"),
     "web": ("kiosk/web", "kiosk/web/translations"),
+    # The gate's power command line (kiosk/power/cli.py: `gatecast power status`).
+    "power": ("kiosk/power", "kiosk/power/translations"),
 }
 AREA = "admin"
 

@@ -71,6 +71,8 @@ def installed(tmp_path_factory):
     # The page layout and login both apps extend (kiosk.web.pages.use_shared_templates).
     for template in ("page.html", "login.html", "macros.html"):
         assert f"kiosk/web/templates/web/{template}" in names, f"the wheel lacks {template}"
+    # `gatecast power status` in the gate's language (kiosk/power/cli.py).
+    assert "kiosk/power/translations/vi/LC_MESSAGES/messages.po" in names
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     # Offline from a wheelhouse, as the gates install (the wheelhouse is cached per deps).

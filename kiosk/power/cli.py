@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+from pathlib import Path
 
 import click
 
@@ -11,6 +12,8 @@ from kiosk.cliutil import state_options
 from kiosk.power import service
 from kiosk.settings import SettingsError
 from kiosk.store import get_state
+from kiosk.web import formatting
+from kiosk.web.i18n import LANGUAGES, SHARED, gettext_in
 
 
 def _by() -> str:
@@ -52,32 +55,71 @@ def status_cmd(as_json, ctx_):
     if as_json:
         click.echo(json.dumps(status, indent=2, ensure_ascii=False))
         return
+    for line in status_lines(status, get_state(ctx_.db, "health") or {}, ctx_.settings):
+        click.echo(line)
+    _ = _words(ctx_.settings)
+    for p in status["problems"]:
+        click.echo(_("problem: %(problem)s", problem=p), err=True)
+
+
+CATALOGUE = Path(__file__).parent / "translations"
+
+
+def _words(settings):
+    """What a technician reads here, in the gate's language (the `language`
+    setting, Vietnamese unless English): kiosk/power/translations over the
+    shared kiosk/web catalogue (scripts/admin_catalogues.py --area power)."""
+    lang = settings["language"] if settings["language"] in LANGUAGES else "vi"
+    return gettext_in((CATALOGUE, SHARED), lang)
+
+
+def status_lines(status: dict, health: dict, settings) -> list[str]:
+    """`gatecast power status` as text: the kill switches, then each face."""
+    _ = _words(settings)
+    tz = status["timezone"]
+    on_off = {"on": _("on"), "off": _("off")}
+    sources = {"always": _("always on (no schedule)"), "schedule": _("power schedule"),
+               "override": _("manual override"), "blank": _("kill switch")}
+    weekdays = [_("Mon"), _("Tue"), _("Wed"), _("Thu"), _("Fri"), _("Sat"), _("Sun")]
+    lines = []
     b = status["blank"]
     if b["active"]:
-        cut = ", power off" if b["power_off"] else ""
-        click.echo(f"BLANKED{cut} since {b['since']} by {b['by']}: {b['reason']}")
+        relays = " · " + _("relays off") if b["power_off"] else ""
+        lines.append(_("KILL SWITCH ACTIVE since %(since)s by %(who)s: %(reason)s",
+                       since=formatting.when(b["since"], tz), who=b["by"], reason=b["reason"])
+                     + relays)
     c = status["central_blank"]
     if c["active"]:
-        which = ", ".join(map(str, c["faces"])) or "every face"
-        click.echo(f"BLANKED FROM CENTRAL ({which}) since {c['since']} by {c['by']}: "
-                   f"{c['reason']} (only central releases it)")
-    click.echo(f"now {status['now']} ({status['timezone']})")
+        which = ", ".join(map(str, c["faces"])) or _("every face")
+        lines.append(_("BLANKED FROM CENTRAL (%(faces)s) since %(since)s by %(who)s: %(reason)s "
+                       "(only central releases it)", faces=which,
+                       since=formatting.when(c["since"], tz), who=c["by"], reason=c["reason"]))
+    lines.append(_("Now %(now)s (%(zone)s)", now=formatting.when(status["now"], tz), zone=tz))
     for f in status["faces"]:
-        relay = f"GPIO{f['relay_pin']}" if f["relay_pin"] is not None else "no relay"
-        until = f" until {f['until']}" if f["until"] else ""
-        line = (f"face {f['id']} {f['name']} [{relay}]: wants {f['want']} ({f['source']}{until}), "
-                f"relay reports {f['power']}{', blanked' if f['blanked'] else ''}")
-        click.echo(line)
+        relay = f"GPIO{f['relay_pin']}" if f["relay_pin"] is not None else _("no relay")
+        why = sources.get(f["source"], f["source"])
+        if f["until"]:
+            why = _("%(source)s, until %(time)s", source=why, time=formatting.when(f["until"], tz))
+        power = on_off.get(f["power"]) or _("unknown")
+        line = _("face %(id)s %(name)s [%(relay)s]: wants %(want)s (%(why)s), relay reports %(power)s",
+                 id=f["id"], name=f["name"], relay=relay, want=on_off.get(f["want"], f["want"]),
+                 why=why, power=power)
+        lines.append(line + (", " + _("blanked") if f["blanked"] else ""))
         o = f["override"]
         if o:
-            click.echo(f"    override {o['state']} by {o['by']}: {o['reason'] or '-'}")
+            lines.append("    " + _("manual override %(state)s by %(who)s: %(reason)s",
+                                    state=on_off.get(o["state"], o["state"]), who=o["by"],
+                                    reason=o["reason"] or "-"))
         for w in f["windows"]:
-            click.echo(f"    window {w['start']}-{w['end']} days {w['weekdays']} ({w['source']})")
-    for p in status["problems"]:
-        click.echo(f"problem: {p}", err=True)
-    health = get_state(ctx_.db, "health") or {}
+            days = ",".join(weekdays[d] for d in w["weekdays"])
+            lines.append("    " + _("power window %(start)s-%(end)s, days %(days)s (%(source)s)",
+                                    start=w["start"], end=w["end"], days=days,
+                                    source=_("central") if w["source"] == "central" else _("local")))
     for alarm in health.get("alarms", []):
-        click.echo(f"health alarm ({health.get('sampled_at')}): {alarm['message']}")
+        lines.append(_("Health alarm (%(time)s): %(message)s",
+                       time=formatting.when(health.get("sampled_at"), tz, missing="?"),
+                       message=alarm["message"]))
+    return lines
 
 
 def _switch(state, face, for_, reason, ctx_):

@@ -1,7 +1,10 @@
 """The power service layer (what the admin and the CLI call) and the CLI."""
 
 import json
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -133,8 +136,10 @@ def test_cli_power_and_blank(runner, state_dir, tmp_path):
     r = runner.invoke(main, ["blank", "on", "--reason", "nội dung sai", "--power-off"] + base)
     assert r.exit_code == 0, r.output
     r = runner.invoke(main, ["power", "status"] + base)
-    assert "BLANKED, power off" in r.output and "nội dung sai" in r.output
-    assert "face 1 Bắc [GPIO17]: wants off (blank)" in r.output
+    # In the gate's language: Vietnamese unless set otherwise.
+    assert "ĐANG TẮT HÌNH KHẨN CẤP" in r.output and "nội dung sai" in r.output
+    assert "rơ-le đã ngắt" in r.output
+    assert "mặt 1 Bắc [GPIO17]: cần tắt (tắt hình khẩn cấp)" in r.output
     from kiosk.store import open_db, set_state
 
     db = open_db(state_dir / "gatecast.db")
@@ -142,8 +147,32 @@ def test_cli_power_and_blank(runner, state_dir, tmp_path):
                                                              "message": "CPU at 81.0 C"}]})
     db.close()
     r = runner.invoke(main, ["power", "status"] + base)
-    assert "health alarm (t): CPU at 81.0 C" in r.output
+    assert "Cảnh báo tình trạng máy (t): CPU at 81.0 C" in r.output
+    cfg.write_text(cfg.read_text() + 'language = "en"\n')
+    r = runner.invoke(main, ["power", "status"] + base)
+    assert "KILL SWITCH ACTIVE" in r.output and "relays off" in r.output
+    assert "face 1 Bắc [GPIO17]: wants off (kill switch)" in r.output
     r = runner.invoke(main, ["blank", "off"] + base)
     assert r.exit_code == 0 and "blank released" in r.output
     r = runner.invoke(main, ["power", "auto"] + base)
     assert "removed 1 override(s)" in r.output
+
+
+def test_power_status_text_says_windows_overrides_and_times_in_vietnamese(fresh_db, s):
+    from kiosk.power.cli import status_lines
+
+    set_windows(fresh_db, 1, [{"start": "05:30", "end": "22:30", "weekdays": [0, 6]}], by="tech")
+    set_override(fresh_db, 2, "off", timedelta(hours=2), by="tech", reason="sơn", now=at(10))
+    text = "\n".join(status_lines(power_status(fresh_db, s, now=at(10, 30)), {}, s))
+    assert "Bây giờ 10:30 01/06/2026" in text
+    assert "cần bật (lịch nguồn, đến 22:30 01/06/2026)" in text
+    assert "khung giờ bật 05:30-22:30, ngày T2,CN (tại cửa khẩu)" in text
+    assert "điều khiển tay: tắt, do tech: sơn" in text
+    assert "không có rơ-le" in text and "rơ-le báo không rõ" in text
+
+
+def test_every_power_status_string_is_translated():
+    tool = Path(__file__).resolve().parents[2] / "scripts" / "admin_catalogues.py"
+    r = subprocess.run([sys.executable, str(tool), "--check", "--area", "power"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
