@@ -129,8 +129,12 @@ def _switch(state, face, for_, reason, ctx_):
                              settings=ctx_.settings)
     except (service.PowerError, SettingsError) as e:
         _fail(e)
-    who = "every face" if face is None else f"face {face}"
-    click.echo(f"{who}: power {state} until {for_ or 'the next schedule boundary'}")
+    _ = _words(ctx_.settings)
+    who = _("every face") if face is None else _("face %(id)s", id=face)
+    till = for_ or _("the next schedule boundary")
+    state_word = _("on") if state == "on" else _("off")
+    click.echo(_("%(who)s: power %(state)s until %(until)s", who=who, state=state_word,
+                 until=till))
 
 
 _face = click.option("--face", type=int, help="Face number; default every face.")
@@ -171,7 +175,8 @@ def auto_cmd(face, ctx_):
         n = service.clear_override(ctx_.db, face, by=_by())
     except service.PowerError as e:
         _fail(e)
-    click.echo(f"removed {n} override(s)")
+    _ = _words(ctx_.settings)
+    click.echo(_("removed %(n)s manual override(s)", n=n))
 
 
 @click.group("blank")
@@ -200,7 +205,8 @@ def blank_on_cmd(reason, power_off, ctx_):
         service.blank_on(ctx_.db, by=_by(), reason=reason, power_off=power_off)
     except service.PowerError as e:
         _fail(e)
-    click.echo("every face blanked" + (" and switched off" if power_off else ""))
+    _ = _words(ctx_.settings)
+    click.echo(_("every face blanked and switched off") if power_off else _("every face blanked"))
 
 
 @blank_group.command("off")
@@ -217,11 +223,12 @@ def blank_off_cmd(ctx_):
         service.blank_off(ctx_.db, by=_by())
     except (service.PowerError, SettingsError) as e:
         _fail(e)
-    click.echo("blank released" if was_active else "no blank was active")
+    _ = _words(ctx_.settings)
+    click.echo(_("kill switch released") if was_active else _("no kill switch was active"))
     central = service.power_status(ctx_.db, ctx_.settings)["central_blank"]
     if central["active"]:
-        click.echo(f"central's kill switch still blanks the screens ({central['by']}: "
-                   f"{central['reason']}); only central releases it")
+        click.echo(_("central's kill switch still blanks the screens (%(who)s: %(reason)s); "
+                     "only central releases it", who=central["by"], reason=central["reason"]))
 
 
 @power_group.command("health")

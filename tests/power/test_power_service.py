@@ -123,7 +123,7 @@ def test_cli_power_and_blank(runner, state_dir, tmp_path):
                    '{id = 2, name = "Nam", output = "main"}]\n')
     base = ["--state", str(state_dir), "--config", str(cfg)]
     r = runner.invoke(main, ["power", "off", "--face", "2", "--for", "2h", "--reason", "sơn"] + base)
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 0 and "mặt 2: nguồn tắt đến 2h" in r.output, r.output
     r = runner.invoke(main, ["power", "status", "--json"] + base)
     st = json.loads(r.output)
     assert st["faces"][1]["want"] == "off" and st["faces"][1]["override"]["reason"] == "sơn"
@@ -134,7 +134,7 @@ def test_cli_power_and_blank(runner, state_dir, tmp_path):
     r = runner.invoke(main, ["blank", "on"] + base)
     assert r.exit_code != 0 and "--reason" in r.output
     r = runner.invoke(main, ["blank", "on", "--reason", "nội dung sai", "--power-off"] + base)
-    assert r.exit_code == 0, r.output
+    assert r.exit_code == 0 and "mọi mặt đã tắt hình và ngắt nguồn" in r.output, r.output
     r = runner.invoke(main, ["power", "status"] + base)
     # In the gate's language: Vietnamese unless set otherwise.
     assert "ĐANG TẮT HÌNH KHẨN CẤP" in r.output and "nội dung sai" in r.output
@@ -153,9 +153,9 @@ def test_cli_power_and_blank(runner, state_dir, tmp_path):
     assert "KILL SWITCH ACTIVE" in r.output and "relays off" in r.output
     assert "face 1 Bắc [GPIO17]: wants off (kill switch)" in r.output
     r = runner.invoke(main, ["blank", "off"] + base)
-    assert r.exit_code == 0 and "blank released" in r.output
+    assert r.exit_code == 0 and "kill switch released" in r.output
     r = runner.invoke(main, ["power", "auto"] + base)
-    assert "removed 1 override(s)" in r.output
+    assert "removed 1 manual override(s)" in r.output
 
 
 def test_power_status_text_says_windows_overrides_and_times_in_vietnamese(fresh_db, s):
