@@ -170,6 +170,46 @@ def state_of(gate: dict) -> str:
     return "online"
 
 
+def blanked_gates(targets=None, faces=()) -> list[dict]:
+    """The gates whose faces are black now, for the Emergency page's warning:
+    by central's kill switch (in their release) or by the technician's on the
+    gate (a face the gate reports black that central's blank does not
+    explain). With `targets` ("province", "group:ID", "gate:ID") and `faces`,
+    only the gates an emergency so aimed would reach on a black face."""
+    from central.fleet import groups_of
+
+    out = []
+    for g in _gates():
+        blank = g["blank"] if g["blank"] and g["blank"]["active"] else None
+        by_central = (blank["faces"] or g["faces"]) if blank else []
+        local = [f["face_id"] for f in g["face_states"]
+                 if f["blanked"] and f["face_id"] not in by_central]
+        if not blank and not local:
+            continue
+        words = []
+        if blank:
+            words.append(_("blanked from central (%(faces)s) by %(by)s: %(reason)s",
+                           faces=face_list(blank["faces"]), by=blank["by"],
+                           reason=blank["reason"]))
+        if local:
+            words.append(_("reported black by the gate itself (%(faces)s): the technician's kill "
+                           "switch there", faces=face_list(local)))
+        dark = sorted(set(by_central) | set(local))
+        out.append({"id": g["id"], "name": g["name"], "groups": groups_of(store(), g["id"]),
+                    "faces": [] if set(dark) >= set(g["faces"]) else dark,
+                    "words": "; ".join(words)})
+    if targets is None:
+        return out
+    wanted = {int(f) for f in faces}
+
+    def aimed(b):
+        hit = any(t == "province" or t == f"gate:{b['id']}"
+                  or any(t == f"group:{grp}" for grp in b["groups"]) for t in targets)
+        return hit and (not wanted or not b["faces"] or wanted & set(b["faces"]))
+
+    return [b for b in out if aimed(b)]
+
+
 @bp.get("/")
 @require("view")
 def index():

@@ -64,8 +64,12 @@ def _page(form: dict | None = None, error: str | None = None, status: int = 200)
         previews = [url_for("emergency.preview_png", n=i, w=w, h=h, **{f"t_{k}": v for k, v in
                                                                        texts.items()})
                     for i in range(count)]
+    from central.fleetview import blanked_gates  # console-fleet's: the blank warning
+
+    blanked = blanked_gates(form["targets"], form["faces"]) if form["targets"] else blanked_gates()
     return render_template(
         "emergency.html", form=form, error=error, previews=previews, langs=LANGS,
+        blanked=blanked,
         lang_names=_lang_names(), gates=list_gates(db), groups=groups, playlists=playlists,
         durations=DURATIONS, sizes=[f"{w}x{h}" for w, h in em.PREVIEW_SIZES],
         live=em.live(db), recent=em.recent(db, 20)), status

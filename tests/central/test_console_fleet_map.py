@@ -335,3 +335,44 @@ def test_a_gates_history_has_a_range_pages_and_periods_in_words(browser, served,
     page.wait_for_url("**from=2026-01-01**")
     assert page.locator("ul.periods").count() == 0 and page.locator("nav.pager").count() == 0
     context.close()
+
+
+def test_the_emergency_form_names_blanked_targets_before_publishing(browser, served, central,
+                                                                   central_store):
+    """seed_fleet blanked Hữu Nghị's face 2 from central: ticking that gate shows
+    the warning, and Publish asks once more, naming it."""
+    from central import emergency as em
+
+    context = browser.new_context(viewport=PHONE, locale="vi-VN")
+    page = context.new_page()
+    browser_login(page, served)
+    page.goto(served + "/emergency/")
+    warning = page.locator("#blank-warning")
+    assert not warning.is_visible()  # nothing ticked yet: the script hides it
+    page.fill("#text-vi", "Tạm dừng thông quan do thời tiết xấu")
+    page.fill("#reason", "Bão số 9")
+    page.check("#target-mong-cai")
+    assert not warning.is_visible()
+    page.check("#target-huu-nghi")
+    assert warning.is_visible()
+    assert "Cửa khẩu quốc tế Hữu Nghị" in warning.inner_text()
+    assert "Móng Cái" not in warning.locator("li:visible").all_inner_texts()[0]
+    _fits(page, PHONE["width"])
+    warning.scroll_into_view_if_needed()
+    _shot(page, f"emergency-phone-warning-{central_store}")
+    asked = []
+
+    def answer(dialog, accept):
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda d: answer(d, False))
+    page.click("#publish")
+    wait_for(lambda: asked, 10, "the question before publishing")
+    assert "Cửa khẩu quốc tế Hữu Nghị" in asked[0] and "Vẫn phát hành" in asked[0]
+    assert em.live(central.db) == []  # not published
+    page.once("dialog", lambda d: answer(d, True))
+    page.click("#publish")
+    page.wait_for_url("**/emergency/**")
+    wait_for(lambda: em.live(central.db), 20, "the emergency to be published")
+    context.close()

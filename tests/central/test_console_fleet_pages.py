@@ -142,3 +142,41 @@ def test_a_tile_server_is_drawn_and_allowed_only_when_set(tmp_path, monkeypatch)
         app.extensions["central_store"].close()
     finally:
         central.db.close()
+
+
+def test_the_emergency_page_warns_of_blanked_target_gates(fleet, console_app):
+    """A blank outranks an emergency on the screens: the Emergency page names the
+    blanked gates (central's kill switch, or the gate's own) before publishing;
+    after a preview, only those the chosen targets and faces reach."""
+    from central.fleet import add_group
+    from central.killswitch import blank
+
+    fleet.gate("tan-thanh", faces=(1, 2), name="Cửa khẩu Tân Thanh")
+    fleet.gate("mong-cai", faces=(1,), name="Cửa khẩu Móng Cái")
+    add_group(fleet.db, "lang-son", "Lạng Sơn", [GATE, "tan-thanh"])
+    blank(fleet.db, fleet.repo, GATE, by="van-hanh", reason="Kiểm tra màn hình", faces=[2])
+    record_heartbeat(fleet.db, "tan-thanh", {"faces": [
+        {"face_id": 1, "power": "on", "blanked": 1}, {"face_id": 2, "power": "on", "blanked": 0}]})
+    op = console_as(console_app, "van-hanh")
+    page = op.text("/emergency/")
+    assert 'id="blank-warning"' in page
+    assert ("Cửa khẩu quốc tế Hữu Nghị</a>: bị tắt hình từ trung tâm (mặt 2) bởi van-hanh: "
+            "Kiểm tra màn hình") in page
+    assert ("Cửa khẩu Tân Thanh</a>: chính cửa khẩu báo đang tối (mặt 1): công tắc tắt hình "
+            "của kỹ thuật viên tại chỗ") in page
+    assert "Cửa khẩu Móng Cái</a>:" not in page
+
+    def preview(*targets, faces=()):
+        r = op.post("/emergency/preview", {"text_vi": "Tạm dừng thông quan", "reason": "thử",
+                                           "minutes": "60", "target": list(targets),
+                                           "face": list(faces)})
+        assert r.status_code == 200
+        body = r.get_data(as_text=True)
+        return [g for g in (GATE, "tan-thanh", "mong-cai") if f'data-gate="{g}"' in body]
+
+    assert preview("gate:mong-cai") == []
+    assert preview("group:lang-son") == [GATE, "tan-thanh"]
+    assert preview("province") == [GATE, "tan-thanh"]
+    assert preview(f"gate:{GATE}", faces=["1"]) == []  # central blanked face 2 only
+    assert preview(f"gate:{GATE}", faces=["2"]) == [GATE]
+    assert preview("gate:tan-thanh", "gate:mong-cai", faces=["1"]) == ["tan-thanh"]
