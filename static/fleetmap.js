@@ -130,13 +130,17 @@
     const region = L.latLngBounds([south, west], [north, east]);
     const map = L.map(box, {
       zoomControl: false, attributionControl: false, maxBounds: region.pad(0.05), maxBoundsViscosity: 0.8,
-      maxZoom: data.tiles ? 18 : 14, zoomSnap: 0.5,
+      maxZoom: data.tiles ? 18 : 14,
     });
     L.control.zoom({ zoomInTitle: data.words.zoom_in, zoomOutTitle: data.words.zoom_out }).addTo(map);
     // The sources are credited in the figure's caption, under the map.
     if (data.tiles) L.tileLayer(data.tiles, { maxZoom: 18 }).addTo(map);
-    map.fitBounds(region);
-    map.setMinZoom(Math.max(1, map.getZoom() - 1));
+    // The view is set before any marker is added: the group draws its markers for it.
+    const current = data.gates.find((g) => g.id === data.current);
+    // A whole number: the marker groups count their levels in whole zooms.
+    map.setMinZoom(Math.max(1, Math.floor(map.getBoundsZoom(region)) - 1));
+    if (current) map.setView([current.lat, current.lon], 9);
+    else map.fitBounds(region);
     drawOutline(map, data);
 
     data.archipelagos.forEach((a) => {
@@ -151,14 +155,8 @@
       maxClusterRadius: 40, showCoverageOnHover: false, spiderfyOnMaxZoom: true,
       zoomToBoundsOnClick: true, iconCreateFunction: (c) => groupIcon(c, data.words),
     });
-    let current = null;
-    data.gates.forEach((g) => {
-      const m = gateMarker(g, g.id === data.current, data.words);
-      if (g.id === data.current) current = g;
-      group.addLayer(m);
-    });
+    data.gates.forEach((g) => group.addLayer(gateMarker(g, g === current, data.words)));
     map.addLayer(group);
-    if (current) map.setView([current.lat, current.lon], 9);
 
     // What the view is, for people reading the page's state (and the browser tests).
     function record() {

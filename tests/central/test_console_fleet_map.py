@@ -147,6 +147,9 @@ def test_the_map_pans_zooms_and_groups(browser, served, central, central_store):
     assert "Cửa khẩu quốc tế Hữu Nghị" in popup.inner_text()
     popup.get_by_role("link", name="Mở trang của cửa khẩu").click()
     page.wait_for_url(served + "/fleet/huu-nghi")
+    # The gate's own page centres its map on the gate, its marker ringed.
+    page.locator(".map-box .pin.current.marker-blanked").wait_for()
+    assert _view(page)[1] == "21.9967,106.7036"
     assert not errors, errors
     context.close()
 
@@ -165,7 +168,23 @@ def test_the_fleet_fits_a_phone_and_needs_no_script(browser, served, central_sto
     page.wait_for_selector(".map-box[data-zoom]")
     start = _view(page)
     page.tap(".leaflet-control-zoom-in")
-    assert _changed(page, start, "a tap on +")[0] > start[0]
+    tapped = _changed(page, start, "a tap on +")
+    assert tapped[0] > start[0]
+    # Two fingers spreading apart zoom in (chromium's touch events, as a phone sends them).
+    box = page.locator(".map-box").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    cdp = context.new_cdp_session(page)
+
+    def fingers(kind, gap):
+        points = [] if kind == "touchEnd" else [{"x": cx - gap, "y": cy, "id": 1},
+                                                 {"x": cx + gap, "y": cy, "id": 2}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+    fingers("touchStart", 30)
+    for gap in range(40, 160, 10):
+        fingers("touchMove", gap)
+    fingers("touchEnd", 0)
+    assert _changed(page, tapped, "a pinch to zoom in")[0] > tapped[0]
     context.close()
 
     plain = browser.new_context(viewport=PHONE, locale="vi-VN", java_script_enabled=False)
