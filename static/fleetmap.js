@@ -130,7 +130,7 @@
     const region = L.latLngBounds([south, west], [north, east]);
     const map = L.map(box, {
       zoomControl: false, attributionControl: false, maxBounds: region.pad(0.05), maxBoundsViscosity: 0.8,
-      maxZoom: data.tiles ? 18 : 14,
+      maxZoom: data.tiles ? 18 : 14, zoomSnap: 0.25, zoomDelta: 1, wheelPxPerZoomLevel: 90,
     });
     L.control.zoom({ zoomInTitle: data.words.zoom_in, zoomOutTitle: data.words.zoom_out }).addTo(map);
     // The sources are credited in the figure's caption, under the map.
