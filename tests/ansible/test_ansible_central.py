@@ -129,6 +129,9 @@ def test_nginx_accepts_the_site_with_nchan_and_tls(central_host):
     assert check.returncode == 0, check.stderr
     nginx_conf = (root / "etc/nginx/nginx.conf").read_text()
     assert "worker_connections 16384;" in nginx_conf
+    # A descriptor per connection (a waiting gate holds only its socket) + files being sent.
+    limits = root / "etc/nginx/modules-enabled/90-gatecast-central-limits.conf"
+    assert "worker_rlimit_nofile 20480;" in limits.read_text()
     # One worker: nchan's channels never cross workers (central_nginx_workers).
     assert "\nworker_processes 1;" in nginx_conf and "worker_processes auto" not in nginx_conf
 
@@ -269,7 +272,8 @@ def test_several_application_hosts_render_and_are_accepted(tmp_path):
         "vars_files": [str(roles / "defaults/main.yml"), str(roles / "vars/main.yml")],
         "tasks": [{"ansible.builtin.template": {
             "src": str(roles / "templates") + "/{{ item }}.j2", "dest": f"{out}/{{{{ item }}}}"},
-            "loop": ["nftables.conf", "gatecast-central.conf", "gatecast-central@.service"]}]}]))
+            "loop": ["nftables.conf", "gatecast-central.conf", "gatecast-central@.service",
+                     "nginx-limits.conf"]}]}]))
     hosts = {"central_version": VERSION, "central_management_cidrs": ["10.250.0.0/24"],
              "central_app_bind": "10.0.0.11", "central_app_upstreams": ["10.0.0.12:8700"],
              "central_peer_cidrs": ["10.0.0.0/24", "fd00:1::/64"],
@@ -294,6 +298,8 @@ def test_several_application_hosts_render_and_are_accepted(tmp_path):
     auth = auth.split("location / {")[0]
     assert "allow 127.0.0.1;" in auth and "allow 10." not in auth and "allow fd00" not in auth
     assert "server 127.0.0.1:8701;" in site  # the auth hop's upstream
+    # One descriptor per connection (a waiting gate holds only its socket) + files being sent.
+    assert "\nworker_rlimit_nofile 20480;" in (out / "nginx-limits.conf").read_text()
     unit = (out / "gatecast-central@.service").read_text()
     assert "RequiresMountsFor=/var/lib/gatecast-central" in unit
     assert "--bind 10.0.0.11:%i" in unit
