@@ -4,7 +4,8 @@ emergency for all of them is published from another process, as the CLI or
 another application server would; how long until every gate has been told and
 has fetched its new timestamp.json from nginx.
 
-    .venv/bin/python bench/emergency_fanout.py [--gates 10000] [--tls]
+    ulimit -n 20000   # the gates' sockets, and nginx's workers inherit it
+    .venv/bin/python bench/emergency_fanout.py [--gates 10000] [--tls] [--auth uncached]
 
 Gates are simulated in one asyncio process: each holds one keep-alive
 connection to nginx, long-polls its channel (authorised by the application
@@ -39,6 +40,7 @@ from tests.support.central import make_central, served_central  # noqa: E402
 from tests.support.nginx import (HOSTNAME, cpu_seconds, render, running_nginx,  # noqa: E402
                                  worker_descriptors)
 
+from central.feed import NchanFeed  # noqa: E402
 from central.fleet import add_gate, add_group  # noqa: E402
 from central.users import add_user  # noqa: E402
 
@@ -118,7 +120,20 @@ async def read_answer(reader) -> tuple[int, dict, bytes]:
     return status, headers, body
 
 
+# Gates coming up at once (connection + first token check in flight). The whole fleet
+# at once is a reconnect storm: each check in flight holds the gate's socket and two
+# loopback connections in nginx and one in the application; see docs/benchmarks.md.
+COMING_UP = 200
+
+
 class SimGate:
+    """One gate's sync loop as far as the feed goes: wait from its last
+    position, fetch timestamp.json when told, and after an error (a 5xx from
+    the token check, a dropped connection) pause and ask again, as
+    kiosk/sync/loop.py does (it pauses up to 15 s; here 2 s)."""
+
+    RETRY_S = 2.0
+
     def __init__(self, gate_id: str, token: str):
         self.gate_id = gate_id
         self.token = token
@@ -127,6 +142,7 @@ class SimGate:
         self.version = None
         self.errors: list[str] = []
         self.timeouts = 0  # nchan's 408s: the long poll renewed
+        self.after = None  # what its next wait after the emergency got: None = held
 
     def wait_request(self) -> bytes:
         extra = b""
@@ -137,15 +153,36 @@ class SimGate:
                 f"Host: {HOSTNAME}\r\nAuthorization: Bearer {self.token}\r\n").encode() \
             + extra + b"\r\n"
 
-    async def run(self, port, ssl_ctx, connect_slots, held, target_version):
-        async with connect_slots:
-            reader, writer = await asyncio.open_connection(
-                "127.0.0.1", port, ssl=ssl_ctx, server_hostname=HOSTNAME if ssl_ctx else None)
-            writer.write(self.wait_request())
-            await writer.drain()
-        held.append(1)
-        try:
+    async def connect(self, port, ssl_ctx):
+        reader, writer = await asyncio.open_connection(
+            "127.0.0.1", port, ssl=ssl_ctx, server_hostname=HOSTNAME if ssl_ctx else None)
+        writer.write(self.wait_request())
+        return reader, writer
+
+    async def come_up(self, port, ssl_ctx, slots, up):
+        """Connect and wait without a position: nchan answers with the channel's
+        last message as soon as nginx has the token checked. Then wait from there."""
+        async with slots:  # gates coming up at once (their token checks in flight)
             while True:
+                try:
+                    reader, writer = await self.connect(port, ssl_ctx)
+                    status, headers, _ = await read_answer(reader)
+                    if status == 200:
+                        break
+                    self.errors.append(f"first wait: HTTP {status}")
+                except (OSError, asyncio.IncompleteReadError, ValueError) as e:
+                    self.errors.append(f"first wait: {e!r}")
+                writer.close()
+                await asyncio.sleep(self.RETRY_S)
+        self.position = {b"etag": headers[b"etag"], b"last-modified": headers[b"last-modified"]}
+        writer.write(self.wait_request())
+        up.append(1)
+        return reader, writer
+
+    async def run(self, port, ssl_ctx, slots, up, target_version, rewait_s):
+        reader, writer = await self.come_up(port, ssl_ctx, slots, up)
+        while True:
+            try:
                 status, headers, body = await read_answer(reader)
                 if status == 408:  # nchan's own timeout: wait again where we were
                     self.timeouts += 1
@@ -153,15 +190,15 @@ class SimGate:
                     continue
                 if status != 200:  # e.g. 500: the token check did not get through
                     self.errors.append(f"wait: HTTP {status}")
-                    await asyncio.sleep(2)  # a gate retries (after up to 15 s)
+                    await asyncio.sleep(self.RETRY_S)
                     writer.write(self.wait_request())
                     continue
-                self.told = time.monotonic()
                 self.position = {b"etag": headers[b"etag"],
                                  b"last-modified": headers[b"last-modified"]}
                 if json.loads(body)["version"] < target_version[0]:
                     writer.write(self.wait_request())  # an older message: keep waiting
                     continue
+                self.told = time.monotonic()
                 writer.write(f"GET /tuf/metadata/timestamp.json HTTP/1.1\r\nHost: {HOSTNAME}\r\n"
                              "\r\n".encode())
                 status, _, body = await read_answer(reader)
@@ -170,35 +207,55 @@ class SimGate:
                     self.errors.append(f"timestamp: HTTP {status}")
                     return
                 self.version = json.loads(body)["signed"]["meta"]["snapshot.json"]["version"]
+                # Like a gate after its refresh: wait for the next change (one more
+                # token check each: the fleet's reconnect burst).
+                writer.write(self.wait_request())
+                try:
+                    status, _, _ = await asyncio.wait_for(read_answer(reader), rewait_s)
+                    self.after = status
+                except asyncio.TimeoutError:
+                    self.after = None
                 writer.close()
                 return
-        except (OSError, asyncio.IncompleteReadError, ValueError, KeyError) as e:
-            self.errors.append(repr(e))
+            except (OSError, asyncio.IncompleteReadError, ValueError, KeyError) as e:
+                self.errors.append(repr(e))  # a dropped connection: ask again
+                writer.close()
+                await asyncio.sleep(self.RETRY_S)
+                try:
+                    reader, writer = await self.connect(port, ssl_ctx)
+                except OSError as e:
+                    self.errors.append(repr(e))
 
 
-async def fanout(ng, ssl_ctx, gates, state_dir, settle_s, base_version):
-    port, publish_url = ng.https, ng.publish_url
-    held: list[int] = []
-    slots = asyncio.Semaphore(200)  # connections opened at once while the fleet comes up
+async def fanout(ng, ssl_ctx, gates, state_dir, settle_s, base_version, rewait_s):
+    up: list[int] = []
+    slots = asyncio.Semaphore(COMING_UP)
     target = [base_version + 1]  # older messages are not the emergency
-    tasks = [asyncio.create_task(g.run(port, ssl_ctx, slots, held, target)) for g in gates]
+    app = str(state_dir)  # the application servers' command line names the state folder
+    cpu = {"app": cpu_seconds(app)}
+    tasks = [asyncio.create_task(g.run(ng.https, ssl_ctx, slots, up, target, rewait_s))
+             for g in gates]
     t0 = time.monotonic()
-    while len(held) < len(gates):
+    while len(up) < len(gates):
         await asyncio.sleep(0.2)
         if time.monotonic() - t0 > 600:
-            raise RuntimeError(f"only {len(held)} gates connected in 10 minutes")
-    print(f"{len(gates)} gates connected and waiting in {time.monotonic() - t0:.1f} s; "
-          f"settling {settle_s:g} s (nginx asks the application about each new token)",
-          flush=True)
+            raise RuntimeError(f"only {len(up)} gates came up in 10 minutes")
+    up_s = time.monotonic() - t0
+    app_up = cpu_seconds(app) - cpu["app"]
+    print(f"{len(gates)} gates waiting in {up_s:.1f} s, {COMING_UP} at a time "
+          f"(each told the channel's last message once nginx had its token checked: "
+          f"application CPU {app_up:.1f} s, {app_up / len(gates) * 1000:.2f} ms a gate); "
+          f"settling {settle_s:g} s", flush=True)
     await asyncio.sleep(settle_s)
     # What a waiting gate costs nginx: its descriptors now, with the fleet held.
     fds = worker_descriptors(ng)
     print(f"nginx workers' descriptors with {len(gates)} gates waiting: "
           + "; ".join(f"{sum(k.values())} ({k['sockets']} sockets, {k['auth_cache_files']} "
                       f"auth-cache files, {k['other']} other)" for k in fds), flush=True)
-    cpu = {"nginx": cpu_seconds(str(state_dir.parent / "nginx")), "gates": time.process_time()}
+    cpu = {"nginx": cpu_seconds(str(state_dir.parent / "nginx")), "gates": time.process_time(),
+           "app": cpu_seconds(app)}
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", PUBLISHER, str(state_dir), publish_url,
+        sys.executable, "-c", PUBLISHER, str(state_dir), ng.publish_url,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=str(ROOT))
     out, err = await proc.communicate()
     if proc.returncode:
@@ -206,9 +263,10 @@ async def fanout(ng, ssl_ctx, gates, state_dir, settle_s, base_version):
     marks = json.loads(out.decode().strip().splitlines()[-1])
     # A gate not told within a minute is as missed as one never told (target 2 s),
     # and the bench stays within 5 minutes.
-    await asyncio.wait(tasks, timeout=60)
+    await asyncio.wait(tasks, timeout=60 + rewait_s)
     marks["nginx_cpu"] = cpu_seconds(str(state_dir.parent / "nginx")) - cpu["nginx"]
     marks["gates_cpu"] = time.process_time() - cpu["gates"]
+    marks["app_cpu"] = cpu_seconds(app) - cpu["app"]
     return marks
 
 
@@ -218,6 +276,12 @@ def main() -> None:
     ap.add_argument("--tls", action="store_true", help="gates talk TLS to nginx")
     ap.add_argument("--nginx-workers", type=int, default=1)
     ap.add_argument("--settle", type=float, default=5.0)
+    ap.add_argument("--rewait", type=float, default=10.0, metavar="S",
+                    help="after fetching, each gate waits again (as a gate does) and the "
+                         "bench watches S seconds for an answer: the reconnect burst")
+    ap.add_argument("--auth", choices=("cached", "uncached"), default="cached",
+                    help="uncached: the feed's token check goes to the application every "
+                         "time (no nginx cache), for comparison")
     args = ap.parse_args()
     nofile = raise_fd_limit(args.gates * 2 + 1000)  # nginx's workers inherit it
     print(f"file descriptors: {nofile}")
@@ -244,14 +308,20 @@ def main() -> None:
             port = int(app_url.rsplit(":", 1)[1])
             ng = render(tmp / "nginx", [port], state, worker_processes=args.nginx_workers,
                         worker_connections=args.gates + 2000,
-                        rlimit_nofile=nofile, tls=args.tls)
+                        rlimit_nofile=nofile, tls=args.tls,
+                        auth_cache=args.auth == "cached")
             ssl_ctx = None
             if args.tls:
                 ssl_ctx = ssl.create_default_context(cafile=str(ng.crt))
             with running_nginx(ng, "/healthz"):
+                # Every channel holds its gate's last version, as in production (the
+                # channel keeps it 7 days): a gate's first wait is answered once its
+                # token is checked, so the bench knows the whole fleet is waiting.
+                NchanFeed(ng.publish_url).announce({g: base for g in tokens})
                 gates = [SimGate(g, tok) for g, tok in tokens.items()]
                 load_before = os.getloadavg()[0]
-                marks = asyncio.run(fanout(ng, ssl_ctx, gates, state, args.settle, base))
+                marks = asyncio.run(fanout(ng, ssl_ctx, gates, state, args.settle, base,
+                                           args.rewait))
                 load_after = os.getloadavg()[0]
                 log_lines = ng.error_log().splitlines()
                 crashed = [line for line in log_lines
@@ -293,6 +363,12 @@ def main() -> None:
     print(f"CPU from the publisher's start to the last gate: nginx {marks['nginx_cpu']:.1f} s, "
           f"the simulated gates {marks['gates_cpu']:.1f} s (wall: publisher "
           f"{marks['announced'] - marks['start']:.1f} s + fan-out {q(fetched, 1.0):.1f} s)")
+    after = {}
+    for g in gates:
+        if g.fetched:
+            after[g.after or "held"] = after.get(g.after or "held", 0) + 1
+    print(f"waiting again after the fetch ({args.auth} token check): {after}; application "
+          f"CPU from the publisher's start to the end: {marks['app_cpu']:.1f} s")
     renewals = sum(g.timeouts for g in gates)
     print(f"gates that had to retry a failed wait and then got it: {retried}")
     print(f"long polls renewed after nchan's 55 s timeout meanwhile: {renewals}")

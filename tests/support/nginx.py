@@ -92,10 +92,11 @@ class Nginx:
 
 def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: int = 1,
            worker_connections: int = 256, rlimit_nofile: int | None = None,
-           tls: bool = True) -> Nginx:
+           tls: bool = True, auth_cache: bool = True) -> Nginx:
     """Write nginx.conf in `work` around the site file. tls=False makes the
     site's port plain HTTP (benches: thousands of loopback handshakes would
-    measure the cipher, not the feed)."""
+    measure the cipher, not the feed). auth_cache=False sends the feed's token
+    checks straight to the application (bench/emergency_fanout.py --auth uncached)."""
     work.mkdir(parents=True, exist_ok=True)
     crt, key = self_signed(work)
     ng = Nginx(work, free_port(), free_port(), free_port(), crt, tls=tls)
@@ -115,7 +116,10 @@ def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: 
         ("listen [::]:443 ssl http2 backlog=16384;", ""),
         ("listen 80;", f"listen 127.0.0.1:{ng.http};"),
         ("listen [::]:80;", ""),
-    ):
+    ) + (() if auth_cache else (
+        ("proxy_pass http://gatecast_feed_auth/feed-auth/$feed_gate;",
+         "proxy_pass http://gatecast_central/api/v1/gates/$feed_gate/feed-auth;"),
+    )):
         assert old in site, old
         site = site.replace(old, new)
     user = "user root;" if os.geteuid() == 0 else ""  # workers must read pytest's 0700 folders
