@@ -19,7 +19,6 @@ from central.feed import FeedError, NchanFeed
 from central.publish import publish
 from kiosk.sync.report import Reporter, Unauthorised
 
-from tests.support.central import LiveServer
 from tests.support.media import make_image
 from tests.support.nginx import (HOSTNAME, free_port, have_nginx, render, running_nginx,
                                  worker_descriptors)
@@ -197,54 +196,172 @@ def test_a_feed_that_is_down_does_not_fail_the_publication(central, tmp_path):
         NchanFeed("https://elsewhere/feed")
 
 
-def test_two_application_servers_behind_one_nginx_share_the_feed(central, tmp_path):
-    """A gate authorised through one application server hears a publication
-    made through the other one's management API."""
-    from central.app import basic_auth_header
-    from central.users import add_user
+def test_two_application_servers_share_one_database_state_folder_and_feed(postgres_cluster,
+                                                                         tmp_path):
+    """Two `gatecast central serve` (gunicorn) processes on their own ports, one
+    PostgreSQL database and one state folder, behind one nginx with nchan (the
+    central role's "several application servers"): a publication approved
+    through one and an emergency through the other each tell a gate waiting on
+    the feed, and the timestamp.json it then fetches from nginx already names
+    that version; an emergency and an approval through both at the same moment
+    are serialised (consecutive repository versions, a repository a TUF client
+    accepts) and the gate hears the last."""
+    from tuf.ngclient import Updater
 
-    first, second = LiveServer(central.settings), LiveServer(central.settings)
-    try:
-        ng = render(tmp_path / "nginx", [first.server.server_port, second.server.server_port],
-                    central.state_dir)
+    from central.app import basic_auth_header
+    from central.db import open_central_db
+    from central.settings import load_central_settings
+    from central.users import add_user
+    from kiosk.sync.fetcher import ResumingFetcher
+
+    from tests.support.central import central_config, make_central, served_central
+
+    url = postgres_cluster.url(postgres_cluster.create_database())
+    state = tmp_path / "central"
+    central = make_central(state, central_database_url=url)
+    token = central.gate("huu-nghi")
+    central.gate("tan-thanh")
+    sha = central.media(make_image(tmp_path / "red.png"))
+    duty = basic_auth_header("duty", add_user(central.db, "duty", "operator"))
+    editor = basic_auth_header("editor1", add_user(central.db, "editor1", "editor"))
+    approver = basic_auth_header(central.approver, central.approver_token)
+    publish_port = free_port()
+    config = central_config(tmp_path / "servers.toml", central_database_url=url,
+                            central_secure_cookie=False,
+                            central_feed_publish_url=f"http://127.0.0.1:{publish_port}/feed")
+    with served_central(state, tmp_path / "a.log", workers=2, threads=4, config=config) as a, \
+            served_central(state, tmp_path / "b.log", workers=2, threads=4, config=config) as b:
+        ng = render(tmp_path / "nginx", [int(u.rsplit(":", 1)[1]) for u in (a, b)], state,
+                    publish=publish_port)
         with running_nginx(ng, "/healthz"):
-            for server in (first, second):  # as central_feed_publish_url would set it
-                server.app.extensions["central_feed"] = NchanFeed(ng.publish_url)
-            token = central.gate("huu-nghi")
-            sha = central.media(make_image(tmp_path / "red.png"))
-            central.show("huu-nghi", [sha])
-            editor = add_user(central.db, "editor1", "editor")
-            approver = add_user(central.db, "approver1", "approver")
+            apps = urllib3.PoolManager(retries=False, timeout=120)
             gate = gate_reporter(ng, "huu-nghi", token)
             position: dict = {}
-            waiters = []
-            for server in (second, first):
-                waiter, out = in_thread(lambda: gate.wait(0, 50, position))
-                time.sleep(1.0)
-                pool = urllib3.PoolManager(retries=False)
-                # Asked by an editor, approved (and so published) by an approver.
-                r = pool.request("POST", f"{server.url}/api/v1/manage/publish",
-                                 body=json.dumps({"note": "via " + server.url}),
-                                 headers={"Authorization": basic_auth_header("editor1", editor),
+            public = ng.pool()
+
+            def post(server, path, who, data, status):
+                r = apps.request("POST", f"{server}/api/v1/manage/{path}", body=json.dumps(data),
+                                 headers={"Authorization": who,
                                           "Content-Type": "application/json"})
-                assert r.status == 202, r.data
-                r = pool.request("POST", f"{server.url}/api/v1/manage/publish/"
-                                 f"{json.loads(r.data)['id']}/approve", body=b"{}",
-                                 headers={"Authorization": basic_auth_header("approver1",
-                                                                             approver),
-                                          "Content-Type": "application/json"})
-                assert r.status == 200, r.data
-                answer = json.loads(r.data)
-                waiter.join(30)
-                waiters.append((out, answer))
-                central.show("huu-nghi", [sha], playlist=f"p{len(waiters)}", start_time="06:00",
-                             end_time="07:00")
-            for out, answer in waiters:
+                assert r.status == status, r.data
+                return json.loads(r.data)
+
+            def emergency(server, n):
+                return published(post(server, "emergency", duty, {
+                    "targets": ["gate:huu-nghi", "gate:tan-thanh"], "reason": f"kiểm tra {n}",
+                    "minutes": 10, "texts": {"vi": f"Tạm dừng {n}"}}, 201))
+
+            def request_publication(server, n):
+                """A change of huu-nghi's schedule, submitted by an editor (four eyes)."""
+                central.show("huu-nghi", [sha], playlist=f"p{n}", start_time=f"0{n}:00",
+                             end_time=f"0{n}:30")
+                return post(server, "publish", editor, {"note": f"lịch {n}"}, 202)["id"]
+
+            def approve(server, request_id):
+                return published(post(server, f"publish/{request_id}/approve", approver, {}, 200))
+
+            def published(answer):
                 assert answer["warnings"] == [], answer
-                assert out.get("value") == answer["changed"]["huu-nghi"], out
+                # The gate's release: changed, or already signed with this emergency
+                # by one published at the same moment (it layers every live one).
+                release = {**answer["unchanged"], **answer["changed"]}["huu-nghi"]
+                return answer["repository_version"], release
+
+            def served_version():
+                r = public.request("GET", "/tuf/metadata/timestamp.json")
+                return json.loads(r.data)["signed"]["meta"]["snapshot.json"]["version"]
+
+            def hear(until):
+                """The gate waits (from its position) until told `until`; each time
+                it is told, the timestamp nginx serves already has that version."""
+                told, seen = [], 0
+                while seen < until:
+                    version = gate.wait(seen, 50, position)
+                    assert version is not None, f"not told after {told}"
+                    assert served_version() >= version, "told before the origin served it"
+                    told.append(version)
+                    seen = version
+                return told
+
+            # Through either server, one after the other: a publication approved
+            # through a, an emergency through b.
+            versions = []
+            for n, server in enumerate((a, b)):
+                after = versions[-1] + 1 if versions else 1
+                waiter, out = in_thread(lambda: hear(after))
+                time.sleep(1.0)  # held by nchan now
+                if n == 0:
+                    repository_version, release = approve(a, request_publication(b, 1))
+                else:
+                    repository_version, release = emergency(server, n)
+                assert release == repository_version  # it changed the gate's release
+                versions.append(release)
+                waiter.join(60)
+                assert out.get("value", [None])[-1] == versions[-1], out
+            assert versions[1] > versions[0]
+
+            # Through both at the same moment: one signer at a time (the database lock).
+            start = threading.Barrier(2)
+            results: dict = {}
+
+            pending = request_publication(a, 2)
+
+            def publish_through(server, n):
+                start.wait()
+                try:
+                    results[n] = emergency(server, n) if n == 2 else approve(server, pending)
+                except BaseException as e:  # handed to the test thread
+                    results[n] = e
+
+            last = versions[1]
+            waiter, out = in_thread(lambda: hear(last + 1))
+            time.sleep(1.0)
+            both = [threading.Thread(target=publish_through, args=(server, n))
+                    for n, server in ((2, a), (3, b))]
+            for t in both:
+                t.start()
+            for t in both:
+                t.join(120)
+            assert all(isinstance(r, tuple) for r in results.values()), results
+            assert sorted(r[0] for r in results.values()) == [last + 1, last + 2], results
+            newest = max(r[1] for r in results.values())
+            waiter.join(60)
+            told = out.get("value")
+            assert told and told[-1] >= last + 1, out
+            if told[-1] < newest:  # told the first, then the second changed it again
+                assert hear(newest)[-1] == newest
+            assert served_version() == last + 2
+
+            # The repository they wrote together is whole: a TUF client, trusting
+            # the first root, takes it from nginx to the last version.
+            client = tmp_path / "client"
+            client.mkdir()
+            (client / "root.json").write_bytes((state / "tuf/metadata/1.root.json").read_bytes())
+            pool = urllib3.PoolManager(retries=False, ca_certs=str(ng.crt),
+                                       server_hostname=HOSTNAME, assert_hostname=HOSTNAME)
+            updater = Updater(str(client), f"{ng.url}/tuf/metadata/",
+                              target_base_url=f"{ng.url}/tuf/targets/",
+                              fetcher=ResumingFetcher(client / "partial", pool=pool),
+                              bootstrap=(client / "root.json").read_bytes())
+            updater.refresh()
+            assert updater.get_targetinfo("releases/huu-nghi.json") is not None
+            public.close()
+
+    central.db.close()
+    settings = load_central_settings(config_file=config, state_dir=state, env={})
+    db = open_central_db(settings)
+    try:
+        from sqlalchemy import select
+
+        from central import schema as t
+
+        with db.transaction() as conn:
+            recorded = [r.repository_version for r in conn.execute(
+                select(t.publication.c.repository_version)
+                .order_by(t.publication.c.repository_version))]
+        assert recorded == versions + [versions[1] + 1, versions[1] + 2]  # one after the other
     finally:
-        first.close()
-        second.close()
+        db.close()
 
 
 def test_every_gate_of_a_fleet_is_told_held_or_reconnecting(central, nginx, tmp_path):

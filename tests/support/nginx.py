@@ -92,14 +92,16 @@ class Nginx:
 
 def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: int = 1,
            worker_connections: int = 256, rlimit_nofile: int | None = None,
-           tls: bool = True, auth_cache: bool = True) -> Nginx:
+           tls: bool = True, auth_cache: bool = True, publish: int | None = None) -> Nginx:
     """Write nginx.conf in `work` around the site file. tls=False makes the
     site's port plain HTTP (benches: thousands of loopback handshakes would
     measure the cipher, not the feed). auth_cache=False sends the feed's token
-    checks straight to the application (bench/emergency_fanout.py --auth uncached)."""
+    checks straight to the application (bench/emergency_fanout.py --auth uncached).
+    publish: the internal publish port, when application servers started first
+    must be told it (central_feed_publish_url)."""
     work.mkdir(parents=True, exist_ok=True)
     crt, key = self_signed(work)
-    ng = Nginx(work, free_port(), free_port(), free_port(), crt, tls=tls)
+    ng = Nginx(work, free_port(), free_port(), publish or free_port(), crt, tls=tls)
     site = SITE.read_text()
     servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in upstreams)
     for old, new in (
