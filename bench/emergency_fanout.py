@@ -153,17 +153,22 @@ class SimGate:
                 f"Host: {HOSTNAME}\r\nAuthorization: Bearer {self.token}\r\n").encode() \
             + extra + b"\r\n"
 
-    async def connect(self, port, ssl_ctx):
+    async def connect(self, port, ssl_ctx, fetch=False):
         reader, writer = await asyncio.open_connection(
             "127.0.0.1", port, ssl=ssl_ctx, server_hostname=HOSTNAME if ssl_ctx else None)
-        writer.write(self.wait_request())
+        writer.write(self.fetch_request() if fetch else self.wait_request())
         return reader, writer
+
+    @staticmethod
+    def fetch_request() -> bytes:
+        return f"GET /tuf/metadata/timestamp.json HTTP/1.1\r\nHost: {HOSTNAME}\r\n\r\n".encode()
 
     async def come_up(self, port, ssl_ctx, slots, up):
         """Connect and wait without a position: nchan answers with the channel's
         last message as soon as nginx has the token checked. Then wait from there."""
         async with slots:  # gates coming up at once (their token checks in flight)
             while True:
+                writer = None
                 try:
                     reader, writer = await self.connect(port, ssl_ctx)
                     status, headers, _ = await read_answer(reader)
@@ -172,7 +177,8 @@ class SimGate:
                     self.errors.append(f"first wait: HTTP {status}")
                 except (OSError, asyncio.IncompleteReadError, ValueError) as e:
                     self.errors.append(f"first wait: {e!r}")
-                writer.close()
+                if writer is not None:
+                    writer.close()
                 await asyncio.sleep(self.RETRY_S)
         self.position = {b"etag": headers[b"etag"], b"last-modified": headers[b"last-modified"]}
         writer.write(self.wait_request())
@@ -183,6 +189,10 @@ class SimGate:
         reader, writer = await self.come_up(port, ssl_ctx, slots, up)
         while True:
             try:
+                if self.told:  # told, then the connection dropped: the fetch again
+                    status, _, body = await read_answer(reader)
+                    await self.fetched_answer(status, body, reader, writer, rewait_s)
+                    return
                 status, headers, body = await read_answer(reader)
                 if status == 408:  # nchan's own timeout: wait again where we were
                     self.timeouts += 1
@@ -199,32 +209,36 @@ class SimGate:
                     writer.write(self.wait_request())  # an older message: keep waiting
                     continue
                 self.told = time.monotonic()
-                writer.write(f"GET /tuf/metadata/timestamp.json HTTP/1.1\r\nHost: {HOSTNAME}\r\n"
-                             "\r\n".encode())
+                writer.write(self.fetch_request())
                 status, _, body = await read_answer(reader)
-                self.fetched = time.monotonic()
-                if status != 200:
-                    self.errors.append(f"timestamp: HTTP {status}")
-                    return
-                self.version = json.loads(body)["signed"]["meta"]["snapshot.json"]["version"]
-                # Like a gate after its refresh: wait for the next change (one more
-                # token check each: the fleet's reconnect burst).
-                writer.write(self.wait_request())
-                try:
-                    status, _, _ = await asyncio.wait_for(read_answer(reader), rewait_s)
-                    self.after = status
-                except asyncio.TimeoutError:
-                    self.after = None
-                writer.close()
+                await self.fetched_answer(status, body, reader, writer, rewait_s)
                 return
             except (OSError, asyncio.IncompleteReadError, ValueError, KeyError) as e:
-                self.errors.append(repr(e))  # a dropped connection: ask again
+                # A dropped connection: ask again (or fetch again, when already told).
+                self.errors.append(f"{'fetch' if self.told else 'wait'}: {e!r}")
                 writer.close()
                 await asyncio.sleep(self.RETRY_S)
                 try:
-                    reader, writer = await self.connect(port, ssl_ctx)
+                    reader, writer = await self.connect(port, ssl_ctx, fetch=bool(self.told))
                 except OSError as e:
-                    self.errors.append(repr(e))
+                    self.errors.append(f"reconnect: {e!r}")
+
+
+    async def fetched_answer(self, status, body, reader, writer, rewait_s):
+        self.fetched = time.monotonic()
+        if status != 200:
+            self.errors.append(f"timestamp: HTTP {status}")
+            return
+        self.version = json.loads(body)["signed"]["meta"]["snapshot.json"]["version"]
+        # Like a gate after its refresh: wait for the next change (one more
+        # token check each: the fleet's reconnect burst).
+        writer.write(self.wait_request())
+        try:
+            status, _, _ = await asyncio.wait_for(read_answer(reader), rewait_s)
+            self.after = status
+        except (asyncio.TimeoutError, OSError, asyncio.IncompleteReadError):
+            self.after = None if not reader.at_eof() else "dropped"
+        writer.close()
 
 
 async def fanout(ng, ssl_ctx, gates, state_dir, settle_s, base_version, rewait_s):
@@ -252,6 +266,14 @@ async def fanout(ng, ssl_ctx, gates, state_dir, settle_s, base_version, rewait_s
     print(f"nginx workers' descriptors with {len(gates)} gates waiting: "
           + "; ".join(f"{sum(k.values())} ({k['sockets']} sockets, {k['auth_cache_files']} "
                       f"auth-cache files, {k['other']} other)" for k in fds), flush=True)
+    peak = {"fds": 0}
+
+    async def watch_descriptors():  # the most nginx holds while gates are told and ask again
+        while True:
+            peak["fds"] = max(peak["fds"], sum(sum(k.values()) for k in worker_descriptors(ng)))
+            await asyncio.sleep(0.25)
+
+    watcher = asyncio.create_task(watch_descriptors())
     cpu = {"nginx": cpu_seconds(str(state_dir.parent / "nginx")), "gates": time.process_time(),
            "app": cpu_seconds(app)}
     proc = await asyncio.create_subprocess_exec(
@@ -267,6 +289,8 @@ async def fanout(ng, ssl_ctx, gates, state_dir, settle_s, base_version, rewait_s
     marks["nginx_cpu"] = cpu_seconds(str(state_dir.parent / "nginx")) - cpu["nginx"]
     marks["gates_cpu"] = time.process_time() - cpu["gates"]
     marks["app_cpu"] = cpu_seconds(app) - cpu["app"]
+    watcher.cancel()
+    marks["peak_fds"] = peak["fds"]
     return marks
 
 
@@ -307,7 +331,9 @@ def main() -> None:
         with served_central(state, tmp / "serve.log", workers=2, threads=16) as app_url:
             port = int(app_url.rsplit(":", 1)[1])
             ng = render(tmp / "nginx", [port], state, worker_processes=args.nginx_workers,
-                        worker_connections=args.gates + 2000,
+                        # Every descriptor may be a connection: a token check in
+                        # flight holds two loopback ones (the feed-auth hop) for a moment.
+                        worker_connections=nofile - 100,
                         rlimit_nofile=nofile, tls=args.tls,
                         auth_cache=args.auth == "cached")
             ssl_ctx = None
@@ -327,7 +353,7 @@ def main() -> None:
                 crashed = [line for line in log_lines
                            if "exited on signal" in line or "Assertion" in line]
                 logged = [line for line in log_lines if "[error]" in line or "[alert]" in line
-                          or "[crit]" in line]
+                          or "[crit]" in line or "[warn]" in line]
 
     if "announce" not in marks or marks.get("told") is None:
         # The publisher turns a feed it cannot reach into a warning: say so.
@@ -368,7 +394,8 @@ def main() -> None:
         if g.fetched:
             after[g.after or "held"] = after.get(g.after or "held", 0) + 1
     print(f"waiting again after the fetch ({args.auth} token check): {after}; application "
-          f"CPU from the publisher's start to the end: {marks['app_cpu']:.1f} s")
+          f"CPU from the publisher's start to the end: {marks['app_cpu']:.1f} s; nginx's "
+          f"workers held at most {marks['peak_fds']} descriptors meanwhile")
     renewals = sum(g.timeouts for g in gates)
     print(f"gates that had to retry a failed wait and then got it: {retried}")
     print(f"long polls renewed after nchan's 55 s timeout meanwhile: {renewals}")
