@@ -116,6 +116,41 @@ def test_gates_hear_a_publication_through_nchan(central, nginx, tmp_path):
     pool.close()
 
 
+def test_a_reissued_token_stops_opening_the_feed_once_nginx_forgets_its_answer(
+        central, central_server, tmp_path):
+    """nginx keeps the application's "good token" answer (5 minutes in the site;
+    3 s here) in its cache behind the feed-auth hop: once it lapses, the old
+    token of a gate whose token was reissued is refused and the new one opens
+    the feed. (The bound the gate protocol documents: that lifetime plus
+    central_gate_token_cache_s in other application processes.)"""
+    from central.fleet import reissue_token
+    from tests.support.wait import wait_for
+
+    ng = render(tmp_path / "nginx", [central_server.server.server_port], central.state_dir)
+    conf = ng.work / "nginx.conf"
+    assert "proxy_cache_valid 200 5m;" in conf.read_text()
+    conf.write_text(conf.read_text().replace("proxy_cache_valid 200 5m;",
+                                             "proxy_cache_valid 200 3s;"))
+    old = central.gate("huu-nghi")
+    with running_nginx(ng, "/healthz"):
+        # The channel's last message: a wait without a position is answered at
+        # once when the token passes.
+        NchanFeed(ng.publish_url).announce({"huu-nghi": 7})
+        assert gate_reporter(ng, "huu-nghi", old).wait(0, 5, {}) == 7
+        assert any(p.is_file() for p in (ng.work / "feed-auth").rglob("*")), "not cached"
+        new = reissue_token(central.db, "huu-nghi")
+
+        def old_refused() -> bool:
+            try:
+                gate_reporter(ng, "huu-nghi", old).wait(0, 5, {})
+            except Unauthorised:
+                return True
+            return False
+
+        wait_for(old_refused, 60, "the old token to be refused")
+        assert gate_reporter(ng, "huu-nghi", new).wait(0, 5, {}) == 7
+
+
 def test_a_gate_is_told_only_once_the_origin_serves_the_new_version(central, nginx, tmp_path):
     """At the moment the feed is told, the static origin (this nginx) already
     serves the new timestamp and the gate's new release file."""
