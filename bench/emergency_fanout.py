@@ -9,8 +9,15 @@ has fetched its new timestamp.json from nginx.
 
 Gates are simulated in one asyncio process: each holds one keep-alive
 connection to nginx, long-polls its channel (authorised by the application
-through nginx's auth_request), and when told fetches timestamp.json on the
-same connection. Plain HTTP on 127.0.0.1 by default (10,000 TLS handshakes
+through nginx's auth_request, whose answers nginx caches behind its feed-auth
+hop), and when told fetches timestamp.json on the same connection, then waits
+again as a gate does (the fleet's reconnect burst). A gate whose check failed
+or whose connection dropped asks again after 2 s, like the sync loop. Every
+channel first gets its gate's last version (production channels keep theirs),
+so a gate is known to be waiting once that first message came back; gates
+come up 200 at a time. With the fleet held the bench prints nginx's worker
+descriptors (one per waiting gate: its socket); --auth uncached sends every
+token check to the application instead, for comparison. Plain HTTP on 127.0.0.1 by default (10,000 TLS handshakes
 would measure this machine's RSA/ECDHE rather than the feed); --tls measures
 with TLS. Times are from the moment the publisher starts telling the feed
 (the repository is signed, on disk and recorded by then); the publication's
