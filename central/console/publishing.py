@@ -100,6 +100,21 @@ def _stale(e) -> bool:
     return isinstance(e, StaleError)
 
 
+@bp.get("/<int:request_id>")
+@require("view")
+def request_page(request_id):
+    """A request as its approver judges it: what approving it now would
+    change on each face, or which gates changed since it was sent."""
+    from central import publication
+    from central.manage import repo
+
+    seen = publication.review(store(), repo(), request_id, words=words)
+    names = {g["id"]: g["name"] for g in _choices()[0]}
+    return render_template("publish_request.html", seen=seen, r=seen.request, parts=PARTS,
+                           part_names=_part_names(), state_name=publication.state_name,
+                           stale_names=", ".join(names.get(g, g) for g in seen.stale))
+
+
 @bp.post("/<int:request_id>/approve")
 @require("approve")
 def approve(request_id):

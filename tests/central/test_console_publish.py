@@ -106,6 +106,12 @@ def test_publish_page_preview_four_eyes_and_stale_form(desk):
                                        "note": "lịch mới"})
     assert r.status_code == 302
     rid = central.db.scalar("SELECT id FROM publication_request")
+    # The approver sees what it changes, face by face, from the waiting list.
+    assert f'href="/publish/{rid}"' in p["approver"].text("/publish/")
+    page = p["approver"].text(f"/publish/{rid}")
+    assert "Thêm một thông báo" in page and f'id="approve-{rid}"' in page
+    assert 'id="request-stale"' not in page
+    assert p["editor"].get("/publish/999").status_code == 404
     before = version(central, "gate-a")
     # The editor cannot approve; an approver can, and publishes exactly that.
     assert p["editor"].post(f"/publish/{rid}/approve").status_code == 403
@@ -113,6 +119,19 @@ def test_publish_page_preview_four_eyes_and_stale_form(desk):
     assert r.status_code == 302, r.get_data(as_text=True)[:400]
     assert version(central, "gate-a") > before
     assert "đã xuất bản" in p["approver"].text("/publish/")
+    # A request whose gate changed after it was sent says so; approving it publishes nothing.
+    add_notice(central.db, "gate", "gate-b", {"vi": "Cửa khẩu Tân Thanh mở lúc 7 giờ"})
+    page = p["editor"].text("/publish/?show=1&gate=gate-b")
+    token = re.search(r'name="token" value="([^"]+)"', page).group(1).replace("&#34;", '"')
+    assert p["editor"].post("/publish/", {"gate": ["gate-b"], "token": token}).status_code == 302
+    rid = central.db.scalar("SELECT max(id) FROM publication_request")
+    add_notice(central.db, "gate", "gate-b", {"vi": "Chưa ai duyệt"})
+    page = p["approver"].text(f"/publish/{rid}")
+    assert "Cửa khẩu Tân Thanh" in page.split('id="request-stale"')[1][:300]
+    before = version(central, "gate-b")
+    r = p["approver"].post(f"/publish/{rid}/approve")
+    assert r.status_code == 409 and "Không có gì được xuất bản" in r.get_data(as_text=True)
+    assert version(central, "gate-b") == before
 
 
 def test_assignments_pages_say_what_applies_and_refuse_bad_input(desk):
