@@ -52,7 +52,7 @@ def _page(previews=None, scope=None, error=None, status=200):
         token=publication.form_token(previews) if previews else "",
         changed=[p for p in previews or () if p.changes], parts=PARTS,
         part_names=_part_names(), names=names, error=error,
-        pending=publication.listing(store(), "pending"),
+        pending=publication.listing(store(), "pending"), state_name=publication.state_name,
         decided=[r for r in publication.listing(store(), limit=20) if r["state"] != "pending"]
     ), status
 
