@@ -121,6 +121,8 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
 
     good_tokens = app.extensions["gate_tokens"] = gate_tokens.GoodTokens(
         settings["central_gate_token_cache_s"])
+    if background:
+        good_tokens.keep_fresh(store)
 
     def _gate_auth(gate_id: str, cached: bool = False) -> dict:
         """The gate, when the request carries its token (else 401). `cached`: a

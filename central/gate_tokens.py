@@ -8,16 +8,23 @@ in this process (`central.fleet.reissue_token`) is forgotten at once; one
 reissued in another process (the CLI, another gunicorn worker or app host)
 stops working within that many seconds. A wrong token, an unknown gate or an
 expired entry always goes to the database.
+
+The server (gunicorn's workers) also reads every gate's token hash every half
+lifetime (`keep_fresh`): a gate reports once a minute, longer than the
+lifetime, so without it each report would look its gate up.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 import threading
 import time
 import weakref
 
 from central.users import hash_token
+
+log = logging.getLogger("gatecast.central")
 
 # Every memory of this process, so that a reissued token is forgotten by all.
 _all: weakref.WeakSet[GoodTokens] = weakref.WeakSet()
@@ -36,6 +43,7 @@ class GoodTokens:
         self._clock = clock
         self._lock = threading.Lock()
         self._good: dict[str, tuple[str, dict, float]] = {}
+        self._forgotten: set[str] | None = None  # forgotten during a refresh's read
         with _all_lock:
             _all.add(self)
 
@@ -80,12 +88,62 @@ class GoodTokens:
                 self._good.clear()
             self._good[gate_id] = (gate["token_hash"], gate, self._clock() + self.lifetime_s)
 
+    def refresh(self, store) -> int:
+        """Remember every gate's current token hash (one read of the gate table), so
+        that a gate's reports find it here even when its last report was longer ago
+        than the lifetime. Entries get a full lifetime from now: called every half
+        lifetime (`keep_fresh`), a token changed in another process still stops
+        within the lifetime. A preloaded entry's gate is its id and token hash only:
+        callers that need the rest look the gate up (screenshots do). Returns how
+        many gates it holds."""
+        if self.lifetime_s <= 0:
+            return 0
+        from sqlalchemy import select
+
+        from central import schema as t
+
+        with self._lock:
+            self._forgotten = set()
+        with store.transaction() as conn:
+            found = conn.execute(select(t.gate.c.id, t.gate.c.token_hash)).all()
+        expires = self._clock() + self.lifetime_s
+        fresh = {gate_id: (token_hash, {"id": gate_id, "token_hash": token_hash}, expires)
+                 for gate_id, token_hash in found[:self.MAX_ENTRIES] if token_hash}
+        with self._lock:
+            # A token reissued while we read may have been read before it changed.
+            if None in self._forgotten:  # everything was forgotten
+                fresh = {}
+            for gate_id in self._forgotten:
+                fresh.pop(gate_id, None)
+            self._forgotten = None
+            self._good = fresh
+        return len(fresh)
+
+    def keep_fresh(self, store) -> threading.Thread | None:
+        """A daemon thread that calls `refresh` every half lifetime (the server's)."""
+        if self.lifetime_s <= 0:
+            return None
+
+        def run():
+            while True:
+                try:
+                    self.refresh(store)
+                except Exception:  # a restarting database: looked up per report meanwhile
+                    log.warning("could not read the gates' tokens; retrying", exc_info=True)
+                time.sleep(self.lifetime_s / 2)
+
+        thread = threading.Thread(target=run, name="gate-tokens", daemon=True)
+        thread.start()
+        return thread
+
     def forget(self, gate_id: str | None = None) -> None:
         with self._lock:
             if gate_id is None:
                 self._good.clear()
             else:
                 self._good.pop(gate_id, None)
+            if self._forgotten is not None:
+                self._forgotten.add(gate_id)
 
 
 def forget(gate_id: str) -> None:

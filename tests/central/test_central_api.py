@@ -264,3 +264,54 @@ def test_a_heartbeat_commits_asynchronously_and_a_proof_of_play_does_not(central
             assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
     assert central.db.count("heartbeat") == 2
     assert central.db.scalar("SELECT sent_at FROM gate_status") == "2026-11-27T01:01:00+00:00"
+
+
+def test_the_token_memory_refreshed_from_the_gate_table(central):
+    """The server reads every gate's token hash every half lifetime (GoodTokens.refresh):
+    reports find their gate in memory however long ago they last came; a token changed
+    in the table is refused after the next refresh; one reissued while a refresh reads
+    is not brought back by it."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import update
+
+    from central import schema as t
+    from central.db import transaction
+    from central.fleet import reissue_token
+    from central.gate_tokens import GoodTokens
+    from central.users import hash_token
+
+    first, second = central.gate("huu-nghi"), central.gate("tan-thanh")
+    clock = [0.0]
+    memory = GoodTokens(10.0, clock=lambda: clock[0])
+    assert memory.refresh(central.db) == 2
+    assert memory.recall("huu-nghi", first) == {"id": "huu-nghi", "token_hash": hash_token(first)}
+    assert memory.recall("tan-thanh", second) is not None
+    assert memory.recall("tan-thanh", first) is None
+    with transaction(central.db, write=True) as conn:
+        conn.execute(update(t.gate).where(t.gate.c.id == "tan-thanh").values(
+            token_hash=hash_token("set-elsewhere")))
+    clock[0] = 5.0
+    memory.refresh(central.db)
+    assert memory.recall("tan-thanh", second) is None
+    assert memory.recall("tan-thanh", "set-elsewhere") is not None
+    clock[0] = 15.0  # not refreshed for a whole lifetime: nothing is taken from memory
+    assert memory.recall("huu-nghi", first) is None
+    # A reissue landing while a refresh reads the old hash: the refresh leaves it out.
+    real = central.db.transaction
+
+    @contextmanager
+    def read_then_reissue(*args, **kwargs):
+        with real(*args, **kwargs) as conn:
+            yield conn  # the refresh reads the old hash here
+        central.db.transaction = real
+        reissue_token(central.db, "huu-nghi")
+
+    central.db.transaction = read_then_reissue
+    try:
+        clock[0] = 20.0
+        assert memory.refresh(central.db) == 1
+    finally:
+        central.db.transaction = real
+    assert memory.recall("huu-nghi", first) is None
+    assert memory.recall("tan-thanh", "set-elsewhere") is not None
