@@ -36,7 +36,7 @@ from kiosk.store import iso, parse_iso, utcnow
 from central import schema as t
 from central.alert_rules import SEVERITIES, Condition, GateFacts, conditions, frozen_candidates
 from central.checks import CentralError, NotFound, check_id
-from central.db import exclusive, rows, transaction
+from central.db import among, exclusive, rows, transaction
 from central.fleet import OFFLINE_AFTER_INTERVALS
 from central.users import audit, require_right
 
@@ -87,9 +87,11 @@ class FleetMemory:
                                     s.last_good_release_version)).all()
         changed = [r[0] for r in cheap if (self.status.get(r[0]) or ((),))[0] != tuple(r)]
         bodies: dict[str, dict] = {}
+        bodies_of = select(s.gate_id, s.heartbeat).where(
+            among(s.gate_id, "gate_ids", conn.dialect.name))
         for start in range(0, len(changed), 500):
-            for gate_id, text in conn.execute(select(s.gate_id, s.heartbeat).where(
-                    s.gate_id.in_(changed[start:start + 500]))).all():
+            for gate_id, text in conn.execute(
+                    bodies_of, {"gate_ids": changed[start:start + 500]}).all():
                 try:
                     body = json.loads(text) if text else {}
                 except ValueError:
@@ -288,19 +290,31 @@ def evaluate(db, settings, now: datetime | None = None,
 def tick(db, settings, now: datetime | None = None, sender=None,
          memory: FleetMemory | None = None) -> dict | None:
     """Evaluate and deliver, if no other process is doing so; None when another was."""
-    from central.alert_delivery import Sender, deliver_due
-
     with exclusive(db, "alerts") as mine:
         if not mine:
             return None
-        changed = evaluate(db, settings, now, memory)
-        changed["delivery"] = deliver_due(db, settings, sender or Sender(settings), now)
-        return changed
+        return _work(db, settings, now, sender, memory)
+
+
+def _work(db, settings, now, sender, memory) -> dict:
+    from central.alert_delivery import Sender, deliver_due
+
+    changed = evaluate(db, settings, now, memory)
+    changed["delivery"] = deliver_due(db, settings, sender or Sender(settings), now)
+    return changed
 
 
 class AlertLoop:
     """`tick` every `central_alert_interval_s` in a daemon thread (each application
-    server runs one; the lock makes one of them work)."""
+    server runs one; the lock makes one of them work).
+
+    The server that gets the lock keeps it for up to HOLD_TICKS ticks: were the
+    servers to take turns every tick, each would evaluate as often as the one did
+    (the lock only keeps them from working at the same moment), from a memory that
+    missed the others' ticks. Any failure (a database restart also breaks the lock's
+    connection) lets the lock go at once; another server takes over at its next tick."""
+
+    HOLD_TICKS = 12
 
     def __init__(self, db, settings):
         self.db, self.settings = db, settings
@@ -317,12 +331,20 @@ class AlertLoop:
 
         sender = Sender(self.settings)
         memory = FleetMemory()
+        interval = self.settings["central_alert_interval_s"]
         while not self._stop.is_set():
+            held = False
             try:
-                tick(self.db, self.settings, sender=sender, memory=memory)
+                with exclusive(self.db, "alerts") as held:
+                    for _ in range(self.HOLD_TICKS if held else 0):
+                        _work(self.db, self.settings, None, sender, memory)
+                        if self._stop.wait(interval):
+                            return
             except Exception:
                 log.exception("alert evaluation failed; trying again next tick")
-            self._stop.wait(self.settings["central_alert_interval_s"])
+                held = False
+            if not held:  # after holding it, ask again at once (another may get it)
+                self._stop.wait(interval)
 
     def stop(self) -> None:
         self._stop.set()

@@ -234,6 +234,17 @@ def _upsert(dialect: str, table, keys: tuple[str, ...], columns: tuple[str, ...]
         index_elements=list(keys), set_={c: insert.excluded[c] for c in update})
 
 
+def among(column, name: str, dialect: str):
+    """`column` is one of the list bound as `name`: on PostgreSQL `= ANY(array)`, one
+    statement text whatever the list's length (an expanding IN is a new text per
+    length, which the driver parses anew: a cost per batch at 10,000 gates)."""
+    from sqlalchemy import ARRAY, Text, any_, bindparam
+
+    if dialect == "postgresql":
+        return column == any_(bindparam(name, type_=ARRAY(Text)))
+    return column.in_(bindparam(name, expanding=True))
+
+
 def row(result) -> dict | None:
     first = result.mappings().first()
     return dict(first) if first is not None else None

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Integer, Text, bindparam, delete, insert, select, text, tuple_
+from sqlalchemy import BigInteger, Integer, Text, delete, insert, select, text, tuple_
 from sqlalchemy.dialects import sqlite
 
 from kiosk.mediastore import SHA256_RE
@@ -25,7 +25,7 @@ from kiosk.store import iso, utcnow
 from central import schema as t
 from central.alert_rules import picture_facts_of
 from central.checks import CentralError
-from central.db import insert_or_update, rows, transaction
+from central.db import among, insert_or_update, rows, transaction
 from central.reports import count_face_time, count_plays, faces_of, heartbeat_time
 
 MAX_POP_ROWS = 5000
@@ -33,9 +33,10 @@ SCREENSHOT_TYPES = {"image/png": ("png", b"\x89PNG\r\n\x1a\n", "PNG"),
                     "image/jpeg": ("jpg", b"\xff\xd8\xff", "JPEG")}
 POP_OUTCOMES = ("completed", "skipped", "error", "preempted", "playing")
 # Built once: a batch of heartbeats reads its gates' previous status in one query.
-_PREVIOUS_STATUSES = select(t.gate_status.c.gate_id, t.gate_status.c.last_heartbeat_at,
-                            t.gate_status.c.sent_at, t.gate_status.c.heartbeat).where(
-    t.gate_status.c.gate_id.in_(bindparam("gate_ids", expanding=True)))
+_PREVIOUS_STATUSES = {dialect: select(
+    t.gate_status.c.gate_id, t.gate_status.c.last_heartbeat_at, t.gate_status.c.sent_at,
+    t.gate_status.c.heartbeat).where(among(t.gate_status.c.gate_id, "gate_ids", dialect))
+    for dialect in ("sqlite", "postgresql")}
 _INSERT_HEARTBEAT = insert(t.heartbeat)
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -102,7 +103,7 @@ def store_heartbeats(conn, beats: list[tuple[str, dict, datetime]], *,
         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
     gate_ids = sorted({gate_id for gate_id, _, _ in beats})
     previous = {r["gate_id"]: r for r in rows(conn.execute(
-        _PREVIOUS_STATUSES, {"gate_ids": gate_ids}))}
+        _PREVIOUS_STATUSES[conn.dialect.name], {"gate_ids": gate_ids}))}
     parsed_faces: dict[str, list] = {}  # the batch's own earlier heartbeat of a gate
     totals: dict[tuple, float] = {}
     status: dict[str, dict] = {}
