@@ -145,14 +145,19 @@ async def hold_feed(port, gate_id, token, end_ref, held, errors):
             writer.close()
 
 
-async def gate_loop(port, gate_id, token, interval, start, end, results, errors):
+async def gate_loop(port, gate_id, token, interval, start, end, results, errors, inflight):
     t = start + random.uniform(0, interval)
     hb = heartbeat_body(gate_id, 7)
     pop_id = 1
     while t < end:
         await asyncio.sleep(max(0.0, t - time.monotonic()))
         try:
-            for what, ms, status in await one_report(port, gate_id, token, pop_id, hb):
+            inflight[0] += 1
+            try:
+                answers = await one_report(port, gate_id, token, pop_id, hb)
+            finally:
+                inflight[0] -= 1
+            for what, ms, status in answers:
                 if status == 200:
                     results[what].append(ms)
                 else:
@@ -163,7 +168,7 @@ async def gate_loop(port, gate_id, token, interval, start, end, results, errors)
         t += interval  # on schedule, not after the previous answer: no slowing down
 
 
-async def run_load(port, tokens, interval, seconds, waiting, ramp_s):
+async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s):
     results = {"proof-of-play": [], "heartbeat": []}
     errors, wait_errors, held = [], [], [0]
     tasks = []
@@ -180,8 +185,9 @@ async def run_load(port, tokens, interval, seconds, waiting, ramp_s):
     end = start + seconds
     if waiting:
         end_all[0] = end
-    tasks += [asyncio.create_task(gate_loop(port, gid, tok, interval, start, end, results,
-                                            errors)) for gid, tok in tokens.items()]
+    inflight = [0]
+    loops = [asyncio.create_task(gate_loop(port, gid, tok, interval, start, end, results,
+                                           errors, inflight)) for gid, tok in tokens.items()]
     held_during = []
 
     async def sample():
@@ -190,7 +196,14 @@ async def run_load(port, tokens, interval, seconds, waiting, ramp_s):
             await asyncio.sleep(1)
 
     tasks.append(asyncio.create_task(sample()))
-    await asyncio.gather(*tasks)
+    # Reports still unanswered a grace period after the measurement count as failed
+    # (infinite): an overloaded server would otherwise keep the run going for minutes.
+    _, late = await asyncio.wait(loops, timeout=max(0.0, end - time.monotonic()) + grace_s)
+    unanswered = inflight[0]
+    for task in late:
+        task.cancel()
+    errors += [f"unanswered {grace_s:g} s after the measurement"] * (2 * unanswered)
+    await asyncio.gather(*tasks, *late, return_exceptions=True)
     return results, errors, wait_errors, held_during
 
 
@@ -225,6 +238,9 @@ def main() -> None:
                          "threads: give --threads so that workers x threads > gates)")
     ap.add_argument("--ramp", type=float, default=30.0,
                     help="seconds over which the waiting gates connect before measuring")
+    ap.add_argument("--grace", type=float, default=30.0,
+                    help="seconds after the measurement a report may still be answered; "
+                         "later ones count as failed (keeps an overloaded run short)")
     ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
                     help="postgresql: a throwaway cluster for this run")
     ap.add_argument("--database-url", default="",
@@ -270,7 +286,8 @@ def run(args, database_url: str) -> None:
                 pg_cpu = cpu_seconds(pg_marker) if pg_marker else 0.0
                 own_cpu = _own_cpu()
                 results, errors, wait_errors, held = asyncio.run(
-                    run_load(port, tokens, interval, args.seconds, args.waiting, args.ramp))
+                    run_load(port, tokens, interval, args.seconds, args.waiting, args.ramp,
+                             args.grace))
                 app_cpu = cpu_seconds(str(state)) - app_cpu
                 nginx_cpu = cpu_seconds(str(tmp / "nginx")) - nginx_cpu
                 pg_cpu = (cpu_seconds(pg_marker) - pg_cpu) if pg_marker else 0.0
