@@ -104,8 +104,37 @@ def markers(gates: list[dict]) -> tuple[list[dict], list[dict]]:
             unplaced.append(gate)
             continue
         x, y = r.project(lon, lat)
-        placed.append({**gate, "x": x, "y": y})
-    return placed, unplaced
+        placed.append({**gate, "x": x, "y": y, "x0": x, "y0": y})
+    return spread(placed), unplaced
+
+
+# A marker is MARKER_R units across its centre; closer ones would hide each other.
+MARKER_R = 20.0
+
+
+def spread(placed: list[dict]) -> list[dict]:
+    """Markers that would overlap (two gates a few kilometres apart, like Hữu
+    Nghị and Tân Thanh) moved onto a small circle round their middle, so the
+    static map (no script) shows each; x0/y0 keep the true place, for a leg."""
+    groups: list[list[dict]] = []
+    for m in placed:
+        near = next((g for g in groups if any(math.dist((m["x"], m["y"]), (o["x"], o["y"]))
+                                              < 2 * MARKER_R for o in g)), None)
+        if near is None:
+            groups.append([m])
+        else:
+            near.append(m)
+    for group in groups:
+        if len(group) < 2:
+            continue
+        cx = sum(m["x0"] for m in group) / len(group)
+        cy = sum(m["y0"] for m in group) / len(group)
+        radius = (2.2 * MARKER_R) / (2 * math.sin(math.pi / len(group)))
+        for i, m in enumerate(group):
+            angle = -math.pi / 2 + 2 * math.pi * i / len(group)
+            m["x"] = round(cx + radius * math.cos(angle), 1)
+            m["y"] = round(cy + radius * math.sin(angle), 1)
+    return placed
 
 
 def archipelagos() -> list[dict]:

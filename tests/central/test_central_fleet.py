@@ -5,6 +5,8 @@ SQLite and PostgreSQL where a store is used (tests/central/conftest.py)."""
 
 from __future__ import annotations
 
+import itertools
+import math
 from datetime import timedelta
 
 import pytest
@@ -158,6 +160,15 @@ def test_the_outline_and_the_gates_on_it():
     assert [g["id"] for g in placed] == ["huu-nghi"] and [g["id"] for g in unplaced] == [
         "nowhere", "paris"]
     assert 0 < placed[0]["x"] < 1000 and 0 < placed[0]["y"] < r.height
+    # Gates a few kilometres apart are spread apart on the static map; a far one stays put.
+    placed, _ = markers([{"id": "huu-nghi", "latitude": 21.9967, "longitude": 106.7036},
+                         {"id": "tan-thanh", "latitude": 21.9390, "longitude": 106.6460},
+                         {"id": "coc-nam", "latitude": 21.95, "longitude": 106.68},
+                         {"id": "lao-bao", "latitude": 16.6167, "longitude": 106.5833}])
+    at = {g["id"]: (g["x"], g["y"]) for g in placed}
+    north = [at[g] for g in ("huu-nghi", "tan-thanh", "coc-nam")]
+    assert min(math.dist(a, b) for a, b in itertools.combinations(north, 2)) >= 40
+    assert at["lao-bao"] == r.project(106.5833, 16.6167)
 
 
 def test_the_tile_server_is_optional_and_checked():
