@@ -343,8 +343,9 @@ def gate_history(db, gate_id: str, since: datetime, until: datetime | None = Non
         heartbeats.append({"received_at": beat["received_at"],
                            "release_version": beat["release_version"],
                            "last_good_release_version": good if isinstance(good, int) else None,
-                           "sync_code": (body.get("sync") or {}).get("code")
-                           if isinstance(body.get("sync"), dict) else None,
+                           "sync": {k: v for k, v in body["sync"].items()
+                                    if k in ("status", "code", "reason") and isinstance(v, str)}
+                           if isinstance(body.get("sync"), dict) else {},
                            "cpu_temp_c": health["cpu_temp_c"],
                            "disk_free_mb": health["disk_free_mb"], "alarms": health["alarms"]})
     for b in blanks:

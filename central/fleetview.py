@@ -98,7 +98,7 @@ def archipelago_name(key: str) -> str:
 @bp.context_processor
 def helpers():
     return {"when": when, "size": size, "num": num, "face_list": face_list,
-            "event_text": event_text, "state_word": state_word, "state_glyphs": STATE_GLYPHS,
+            "event_text": event_text, "sync_text": sync_text, "state_word": state_word, "state_glyphs": STATE_GLYPHS,
             "archipelago_name": archipelago_name}
 
 
@@ -124,9 +124,8 @@ def face_list(faces) -> str:
             else _("every face"))
 
 
-def event_text(event: dict) -> str:
-    """A gate's event (from its heartbeat: code, detail, English message) in
-    the reader's language, with the gate admin's sentences (admin/events.py),
+def _gate_renderer():
+    """The gate admin's sentences (admin/events.py) in the reader's language,
     so gate and central say the same thing the same way."""
     from admin.events import Renderer
 
@@ -136,9 +135,20 @@ def event_text(event: dict) -> str:
         text = translations.gettext(text)
         return text % params if params else text
 
+    return Renderer(gettext, when, lambda n: size(float(n) / 2**20))
+
+
+def event_text(event: dict) -> str:
+    """A gate's event (from its heartbeat: code, detail, English message) in
+    the reader's language."""
     detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
-    return Renderer(gettext, when, lambda n: size(float(n) / 2**20)).event(
-        event.get("code"), detail, event.get("face_id"), event.get("message") or "")
+    return _gate_renderer().event(event.get("code"), detail, event.get("face_id"),
+                                  event.get("message") or "")
+
+
+def sync_text(sync: dict | None) -> str:
+    """A heartbeat's last pull (status, code, reason) in words, as the gate admin says it."""
+    return _gate_renderer().sync_state(sync)
 
 
 @cache

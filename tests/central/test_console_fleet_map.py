@@ -311,8 +311,10 @@ def test_a_gates_history_has_a_range_pages_and_periods_in_words(browser, served,
         if 30 < minute < 50:
             continue  # the gate was silent
         face2 = {"power": "on", "blanked": 1 if minute >= 100 else 0}
+        sync = ({"status": "failed", "code": "network"} if minute == 120
+                else {"status": "unchanged", "code": "ok"})
         record_heartbeat(central.db, "lao-bao", {
-            "release_version": 3, "last_good_release_version": 3,
+            "release_version": 3, "last_good_release_version": 3, "sync": sync,
             "faces": [{"face_id": 1, "power": "on" if minute < 60 else "off", "blanked": 0},
                       {"face_id": 2, **face2}]}, now=start + timedelta(minutes=minute))
     context = browser.new_context(viewport=PHONE, locale="vi-VN")
@@ -328,6 +330,9 @@ def test_a_gates_history_has_a_range_pages_and_periods_in_words(browser, served,
     assert "Trang 1/3 (102 bản tin trạng thái)" in pager.inner_text()
     first_rows = page.locator("table.heartbeats tbody tr").all_inner_texts()
     assert len(first_rows) == 50
+    # The last pull in the gate admin's words, not a code.
+    assert "thất bại: không kết nối được máy chủ trung tâm" in first_rows[0]
+    assert "đã cập nhật" in first_rows[1]
     _fits(page, PHONE["width"])
     page.locator("#history").scroll_into_view_if_needed()
     _shot(page, f"fleet-phone-history-{central_store}")
