@@ -19,6 +19,7 @@ import re
 from typing import Any, Callable
 
 from admin import technical
+from kiosk.power import words
 
 
 def N_(text: str) -> str:
@@ -109,24 +110,9 @@ SYNC_FAILED = N_("Sync failed: %(why)s. The screens keep the last verified relea
 for _code in SYNC_FAILURES:
     EVENTS["sync_" + _code] = SYNC_FAILED
 
-# Controller health alarms (kiosk.power.health.read_health): a sentence with
-# the measured values, and a short name for "alarm over".
-ALARMS: dict[str, str] = {
-    "cpu_temp_high": N_("CPU at %(temp_c)s °C (alarm above %(limit_c)s °C)"),
-    "under_voltage": N_("the power supply is under-voltage now"),
-    "throttled": N_("the CPU is throttled now"),
-    "disk_low": N_("only %(free)s free in the state folder"),
-    "clock_unsynced": N_("the clock is not synchronised (schedules and signatures need it)"),
-    "no_display": N_("the screens' display cannot be reached"),
-}
-ALARM_NAMES: dict[str, str] = {
-    "cpu_temp_high": N_("CPU temperature"),
-    "under_voltage": N_("under-voltage"),
-    "throttled": N_("CPU throttling"),
-    "disk_low": N_("free space"),
-    "clock_unsynced": N_("clock synchronisation"),
-    "no_display": N_("display"),
-}
+# Controller health alarms: their sentences and short names live with the
+# power area (kiosk/power/words.py), which the gate's command line says too.
+ALARMS, ALARM_NAMES = words.ALARMS, words.ALARM_NAMES
 
 TECHNICAL = {"no_display", "relay_failed", "bad_power_row", "mpv_start_failed", "mpv_died", "mpv_command_failed",
              "band_mpv_start_failed", "band_mpv_died", "band_mpv_failing",
@@ -214,20 +200,7 @@ class Renderer:
         return formatting.duration(seconds, self._)
 
     def alarm(self, alarm: dict) -> str:
-        code = alarm.get("code") or alarm.get("alarm")
-        template = ALARMS.get(code)
-        if template is None:
-            return alarm.get("message") or str(code)
-        params = {}
-        for key in ("temp_c", "limit_c"):
-            if key in alarm:
-                params[key] = f"{float(alarm[key]):.1f}".rstrip("0").rstrip(".")
-        if "free_mb" in alarm:
-            params["free"] = self.size(float(alarm["free_mb"]) * 1024 * 1024)
-        try:
-            return self._(template) % params
-        except (KeyError, ValueError, TypeError):  # an alarm recorded before it had its values
-            return alarm.get("message") or str(code)
+        return words.alarm(alarm, self._, self.size)
 
     # ---- events ---------------------------------------------------------------
     def params(self, code: str, detail: dict, face_id) -> dict[str, Any]:
@@ -254,7 +227,7 @@ class Renderer:
         elif code == "health_alarm":
             p["alarm"] = self.alarm(d)
         elif code == "health_alarm_cleared":
-            p["alarm_name"] = self._(ALARM_NAMES.get(d.get("alarm"), str(d.get("alarm"))))
+            p["alarm_name"] = words.alarm_name(d.get("alarm"), self._)
         elif code == "font_missing":
             p["language"] = self._(LANGUAGE_NAMES.get(d.get("language"), str(d.get("language"))))
         elif code == "notice_set":

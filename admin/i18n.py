@@ -1,7 +1,8 @@
 """Vietnamese first, English one click away.
 
 The admin's catalogues are .po files in admin/translations, with the shared
-ones of kiosk/web (kiosk.web.i18n compiles both into the state folder).
+ones of kiosk/web and the power area's (kiosk/power/translations); kiosk.web.i18n
+compiles them into the state folder.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from flask import current_app, session
 from flask_babel import get_locale
 from flask_login import current_user
 
+from kiosk.power import words as power_words
 from kiosk.web import i18n as web_i18n
 from kiosk.web.i18n import LANGUAGE_NAMES, LANGUAGES
 
@@ -19,11 +21,14 @@ from admin.db import get_settings
 
 __all__ = ["LANGUAGES", "LANGUAGE_NAMES", "cli_gettext", "compiled_catalogues", "select_locale", "init_app"]
 SOURCE = Path(__file__).parent / "translations"
+# The power area's words (health alarms: kiosk/power/words.py) are said by the
+# gate's command line and by the admin alike.
+POWER = power_words.CATALOGUE
 
 
 def compiled_catalogues(state: Path) -> str:
-    return web_i18n.compiled_catalogues([("admin", SOURCE), ("web", web_i18n.SHARED)],
-                                        state / "cache")
+    return web_i18n.compiled_catalogues(
+        [("admin", SOURCE), ("web", web_i18n.SHARED), ("power", POWER)], state / "cache")
 
 
 def cli_gettext(settings):
@@ -31,7 +36,7 @@ def cli_gettext(settings):
     catalogue over the shared one, in the gate's language (the `language`
     setting, Vietnamese unless set to English)."""
     lang = settings["language"] if settings["language"] in LANGUAGES else "vi"
-    return web_i18n.gettext_in((SOURCE, web_i18n.SHARED), lang)
+    return web_i18n.gettext_in((SOURCE, web_i18n.SHARED, POWER), lang)
 
 
 def select_locale() -> str:

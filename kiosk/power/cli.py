@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 import json
-from pathlib import Path
 
 import click
 
@@ -12,8 +11,8 @@ from kiosk.cliutil import state_options
 from kiosk.power import service
 from kiosk.settings import SettingsError
 from kiosk.store import get_state
+from kiosk.power import words as power_words
 from kiosk.web import formatting
-from kiosk.web.i18n import LANGUAGES, SHARED, gettext_in
 
 
 def _by() -> str:
@@ -23,7 +22,11 @@ def _by() -> str:
         return "cli"
 
 
-def _fail(e: Exception):
+def _fail(e: Exception, ctx_=None):
+    """A refusal in the gate's language (a PowerError says itself; a settings
+    error stays as it is)."""
+    if ctx_ is not None and hasattr(e, "say"):
+        raise click.ClickException(e.say(_words(ctx_.settings))) from None
     raise click.ClickException(str(e)) from None
 
 
@@ -51,7 +54,7 @@ def status_cmd(as_json, ctx_):
     try:
         status = service.power_status(ctx_.db, ctx_.settings)
     except (service.PowerError, SettingsError) as e:
-        _fail(e)
+        _fail(e, ctx_)
     if as_json:
         click.echo(json.dumps(status, indent=2, ensure_ascii=False))
         return
@@ -59,18 +62,11 @@ def status_cmd(as_json, ctx_):
         click.echo(line)
     _ = _words(ctx_.settings)
     for p in status["problems"]:
-        click.echo(_("problem: %(problem)s", problem=p), err=True)
+        click.echo(_("problem: %(problem)s", problem=power_words.say(p, _)), err=True)
 
 
-CATALOGUE = Path(__file__).parent / "translations"
-
-
-def _words(settings):
-    """What a technician reads here, in the gate's language (the `language`
-    setting, Vietnamese unless English): kiosk/power/translations over the
-    shared kiosk/web catalogue (scripts/admin_catalogues.py --area power)."""
-    lang = settings["language"] if settings["language"] in LANGUAGES else "vi"
-    return gettext_in((CATALOGUE, SHARED), lang)
+# What a technician reads here, in the gate's language (kiosk/power/words.py).
+_words = power_words.words
 
 
 def status_lines(status: dict, health: dict, settings) -> list[str]:
@@ -118,7 +114,8 @@ def status_lines(status: dict, health: dict, settings) -> list[str]:
     for alarm in health.get("alarms", []):
         lines.append(_("Health alarm (%(time)s): %(message)s",
                        time=formatting.when(health.get("sampled_at"), tz, missing="?"),
-                       message=alarm["message"]))
+                       message=power_words.alarm(
+                           alarm, _, lambda n: formatting.size(n, power_words.language(settings)))))
     return lines
 
 
@@ -128,7 +125,7 @@ def _switch(state, face, for_, reason, ctx_):
         service.set_override(ctx_.db, face, state, until, by=_by(), reason=reason,
                              settings=ctx_.settings)
     except (service.PowerError, SettingsError) as e:
-        _fail(e)
+        _fail(e, ctx_)
     _ = _words(ctx_.settings)
     who = _("every face") if face is None else _("face %(id)s", id=face)
     till = for_ or _("the next schedule boundary")
@@ -174,7 +171,7 @@ def auto_cmd(face, ctx_):
     try:
         n = service.clear_override(ctx_.db, face, by=_by())
     except service.PowerError as e:
-        _fail(e)
+        _fail(e, ctx_)
     _ = _words(ctx_.settings)
     click.echo(_("removed %(n)s manual override(s)", n=n))
 
@@ -204,7 +201,7 @@ def blank_on_cmd(reason, power_off, ctx_):
     try:
         service.blank_on(ctx_.db, by=_by(), reason=reason, power_off=power_off)
     except service.PowerError as e:
-        _fail(e)
+        _fail(e, ctx_)
     _ = _words(ctx_.settings)
     click.echo(_("every face blanked and switched off") if power_off else _("every face blanked"))
 
@@ -222,7 +219,7 @@ def blank_off_cmd(ctx_):
         was_active = service.power_status(ctx_.db, ctx_.settings)["blank"]["active"]
         service.blank_off(ctx_.db, by=_by())
     except (service.PowerError, SettingsError) as e:
-        _fail(e)
+        _fail(e, ctx_)
     _ = _words(ctx_.settings)
     click.echo(_("kill switch released") if was_active else _("no kill switch was active"))
     central = service.power_status(ctx_.db, ctx_.settings)["central_blank"]

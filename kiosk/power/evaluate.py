@@ -27,7 +27,9 @@ from typing import Iterable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from kiosk.schedule import Entry, ScheduleError, parse_time
+from kiosk.power.words import Sentence
 from kiosk.store import parse_iso
+from kiosk.web.i18n import N_
 
 STATES = ("on", "off")
 
@@ -251,13 +253,15 @@ def load_plan(db) -> tuple[PowerPlan, list[str]]:
         try:
             windows.setdefault(r["face_id"], []).append(window_from_row(r))
         except (ScheduleError, ValueError, TypeError) as e:
-            problems.append(f"power window {r['id']}: {e}")
+            problems.append(Sentence(N_("power window %(number)s: %(problem)s"), number=r["id"],
+                                     problem=str(e)))
     overrides = []
     for r in db.query("SELECT * FROM power_override ORDER BY id"):
         try:
             overrides.append(override_from_row(r))
         except (ScheduleError, ValueError, TypeError) as e:
-            problems.append(f"power override {r['id']}: {e}")
+            problems.append(Sentence(N_("power override %(number)s: %(problem)s"), number=r["id"],
+                                     problem=str(e)))
     row = db.execute("SELECT active, power_off, reason, by, since FROM blank WHERE id = 1").fetchone()
     blank = Blank()
     if row is not None:
@@ -270,7 +274,8 @@ def load_plan(db) -> tuple[PowerPlan, list[str]]:
             faces = frozenset(int(f) for f in json.loads(row[1] or "[]"))
         except (ValueError, TypeError):
             # Unreadable faces: blank every face rather than none (fail dark).
-            problems.append(f"central blank: faces {row[1]!r} unreadable; every face blanked")
+            problems.append(Sentence(N_("central blank: faces '%(faces)s' unreadable; every face "
+                                        "blanked"), faces=row[1]))
             faces = frozenset()
         central = CentralBlank(True, faces, row[2] or "", row[3] or "", parse_iso(row[4]))
     return PowerPlan({f: tuple(ws) for f, ws in windows.items()}, tuple(overrides), blank,

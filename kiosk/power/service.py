@@ -5,7 +5,8 @@ only; the player's PowerController carries it out within a poll interval
 
 All functions take an open gate database (`kiosk.store.open_db`). Times are
 aware datetimes; `now` exists for tests and defaults to the current time.
-Bad input raises `PowerError` (a ValueError) and changes nothing. Who did it
+Bad input raises `PowerError` (a ValueError; kiosk/power/words.py: English
+str(), `say(gettext)` in the reader's language) and changes nothing. Who did it
 (`by`) and why (`reason`) land in the row and in an `event` (source `power`).
 """
 
@@ -24,16 +25,16 @@ from kiosk.power.evaluate import (
     override_end,
     power_window,
 )
+from kiosk.power.words import PowerError
 from kiosk.schedule import ScheduleError
 from kiosk.settings import Settings, faces as configured_faces
 from kiosk.store import iso, log_event, utcnow
+from kiosk.web.i18n import N_
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])", re.I)
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
-class PowerError(ValueError):
-    """A power request that cannot be carried out (unknown face, bad time ...)."""
 
 
 def parse_duration(text: str) -> timedelta:
@@ -41,10 +42,10 @@ def parse_duration(text: str) -> timedelta:
     compact = str(text).strip().replace(" ", "")
     parts = _DURATION_RE.findall(compact)
     if not compact or "".join(n + u for n, u in parts).lower() != compact.lower():
-        raise PowerError(f"not a duration like 2h, 90m or 1h30m: {text!r}")
+        raise PowerError(N_("not a duration like 2h, 90m or 1h30m: '%(text)s'"), text=text)
     seconds = sum(float(n) * _UNITS[u.lower()] for n, u in parts)
     if seconds <= 0:
-        raise PowerError(f"a duration must be longer than zero: {text!r}")
+        raise PowerError(N_("a duration must be longer than zero: '%(text)s'"), text=text)
     return timedelta(seconds=seconds)
 
 
@@ -55,7 +56,8 @@ def _face_ids(settings: Settings | None) -> list[int] | None:
 def _check_face(face: int | None, settings: Settings | None) -> None:
     ids = _face_ids(settings)
     if face is not None and ids is not None and face not in ids:
-        raise PowerError(f"no face {face} (faces: {', '.join(map(str, ids))})")
+        raise PowerError(N_("no face %(face)s (faces: %(faces)s)"), face=face,
+                         faces=", ".join(map(str, ids)))
 
 
 def set_override(db, face: int | None, state: str, until: datetime | timedelta | None = None,
@@ -70,24 +72,26 @@ def set_override(db, face: int | None, state: str, until: datetime | timedelta |
     `settings`, the face must be configured. Returns the override's id.
     """
     if state not in STATES:
-        raise PowerError(f"power state must be 'on' or 'off', got {state!r}")
+        raise PowerError(N_("power state must be 'on' or 'off', got '%(state)s'"), state=state)
     if not by:
-        raise PowerError("say who sets the override (by)")
+        raise PowerError(N_("say who sets the override (by)"))
     _check_face(face, settings)
     now = now or utcnow()
     expires_at = None
     if isinstance(until, timedelta):
         if until <= timedelta(0):
-            raise PowerError("an override must last longer than zero")
+            raise PowerError(N_("an override must last longer than zero"))
         expires_at = now + until
     elif isinstance(until, datetime):
         if until.tzinfo is None:
-            raise PowerError("the override's end needs a time zone")
+            raise PowerError(N_("the override's end needs a time zone"))
         if until <= now:
-            raise PowerError(f"the override's end {until.isoformat()} is not in the future")
+            raise PowerError(N_("the override's end %(until)s is not in the future"),
+                             until=until.isoformat())
         expires_at = until
     elif until is not None:
-        raise PowerError(f"until must be a datetime, a timedelta or None, got {until!r}")
+        raise PowerError(N_("until must be a datetime, a timedelta or None, got %(until)s"),
+                         until=repr(until))
     with db.atomic():
         if face is None:
             db.execute("DELETE FROM power_override")
@@ -115,7 +119,7 @@ def clear_override(db, face: int | None = None, by: str = "", *,
     clear that with face=None); override_id clears one override.
     """
     if not by:
-        raise PowerError("say who clears the override (by)")
+        raise PowerError(N_("say who clears the override (by)"))
     with db.atomic():
         if override_id is not None:
             cur = db.execute("DELETE FROM power_override WHERE id = ?", [override_id])
@@ -139,9 +143,9 @@ def blank_on(db, by: str, reason: str, power_off: bool = False, *,
     required and recorded. Pulling it again updates reason and power_off and
     keeps the original `since`. Returns the blank row."""
     if not by:
-        raise PowerError("say who blanks the screens (by)")
+        raise PowerError(N_("say who blanks the screens (by)"))
     if not reason or not reason.strip():
-        raise PowerError("say why the screens are blanked (reason)")
+        raise PowerError(N_("say why the screens are blanked (reason)"))
     now = now or utcnow()
     with db.atomic():
         row = db["blank"].get(1)
@@ -161,7 +165,7 @@ def blank_off(db, by: str, *, now: datetime | None = None) -> dict[str, Any]:
     (kiosk/sync/activate.py): only a release from central lifts that. The last reason and author stay in the row
     and the event log. Returns the blank row."""
     if not by:
-        raise PowerError("say who releases the blank (by)")
+        raise PowerError(N_("say who releases the blank (by)"))
     now = now or utcnow()
     row = db["blank"].get(1)
     if not row["active"]:
@@ -185,7 +189,7 @@ def set_windows(db, face: int, windows: Iterable[Mapping[str, Any]], by: str, *,
     checked before anything is written. Returns the new rows' ids.
     """
     if not by:
-        raise PowerError("say who changes the power schedule (by)")
+        raise PowerError(N_("say who changes the power schedule (by)"))
     _check_face(face, settings)
     rows = []
     for i, w in enumerate(windows):
@@ -193,7 +197,8 @@ def set_windows(db, face: int, windows: Iterable[Mapping[str, Any]], by: str, *,
         try:
             power_window(face, w["start"], w["end"], weekdays)
         except (ScheduleError, KeyError, TypeError, ValueError) as e:
-            raise PowerError(f"power window {i + 1}: {e}") from None
+            raise PowerError(N_("power window %(number)s: %(problem)s"), number=i + 1,
+                             problem=str(e)) from None
         rows.append({"face_id": face, "weekdays": json.dumps(sorted(set(weekdays))),
                      "start_time": w["start"], "end_time": w["end"], "source": source})
     with db.atomic():

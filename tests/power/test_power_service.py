@@ -127,10 +127,13 @@ def test_cli_power_and_blank(runner, state_dir, tmp_path):
     r = runner.invoke(main, ["power", "status", "--json"] + base)
     st = json.loads(r.output)
     assert st["faces"][1]["want"] == "off" and st["faces"][1]["override"]["reason"] == "sơn"
+    # Refusals in the gate's language too.
     r = runner.invoke(main, ["power", "on", "--face", "5"] + base)
-    assert r.exit_code != 0 and "no face 5" in r.output
+    assert r.exit_code != 0 and "không có mặt 5 (các mặt: 1, 2)" in r.output, r.output
     r = runner.invoke(main, ["power", "on", "--for", "soon"] + base)
-    assert r.exit_code != 0 and "not a duration" in r.output
+    assert r.exit_code != 0 and "không phải thời lượng dạng 2h, 90m hay 1h30m: 'soon'" in r.output
+    assert not json.loads(runner.invoke(main, ["power", "status", "--json"] + base).output)[
+        "faces"][0]["override"]  # refused: nothing stored
     r = runner.invoke(main, ["blank", "on"] + base)
     assert r.exit_code != 0 and "--reason" in r.output
     r = runner.invoke(main, ["blank", "on", "--reason", "nội dung sai", "--power-off"] + base)
@@ -143,15 +146,34 @@ def test_cli_power_and_blank(runner, state_dir, tmp_path):
     from kiosk.store import open_db, set_state
 
     db = open_db(state_dir / "gatecast.db")
-    set_state(db, "health", {"sampled_at": "t", "alarms": [{"code": "cpu_temp_high",
-                                                             "message": "CPU at 81.0 C"}]})
+    set_state(db, "health", {"sampled_at": "t", "alarms": [
+        {"code": "cpu_temp_high", "temp_c": 81.0, "limit_c": 75.0,
+         "message": "CPU at 81.0 C (alarm above 75 C)"},
+        {"code": "disk_low", "free_mb": 120.0, "message": "only 120.0 MB free"},
+        {"code": "future_alarm", "message": "something new"}]})
+    # A malformed power window row: left out of control and said as a problem.
+    db["power_window"].insert({"face_id": 1, "weekdays": "[0]", "start_time": "25:00",
+                               "end_time": "26:00", "source": "local"})
     db.close()
     r = runner.invoke(main, ["power", "status"] + base)
-    assert "Cảnh báo tình trạng máy (t): CPU at 81.0 C" in r.output
+    # The admin's alarm sentences (kiosk/power/words.py), with the values.
+    assert "Cảnh báo tình trạng máy (t): CPU ở 81 °C (ngưỡng 75 °C)" in r.output, r.output
+    assert "thư mục dữ liệu chỉ còn trống 120" in r.output
+    assert "something new" in r.output  # an alarm without a sentence: its own text
+    assert "lỗi cấu hình: khung giờ bật 1: " in r.output, r.output
+    r = runner.invoke(main, ["power", "status", "--json"] + base)
+    assert json.loads(r.output)["problems"][0].startswith("power window 1: ")  # JSON unchanged
     cfg.write_text(cfg.read_text() + 'language = "en"\n')
     r = runner.invoke(main, ["power", "status"] + base)
     assert "KILL SWITCH ACTIVE" in r.output and "relays off" in r.output
     assert "face 1 Bắc [GPIO17]: wants off (kill switch)" in r.output
+    assert "Health alarm (t): CPU at 81 °C (alarm above 75 °C)" in r.output
+    assert "only 120 MB free in the state folder" in r.output
+    assert "problem: power window 1: " in r.output
+    r = runner.invoke(main, ["power", "on", "--face", "5"] + base)
+    assert r.exit_code != 0 and "no face 5 (faces: 1, 2)" in r.output
+    r = runner.invoke(main, ["power", "on", "--for", "soon"] + base)
+    assert r.exit_code != 0 and "not a duration like 2h, 90m or 1h30m: 'soon'" in r.output
     r = runner.invoke(main, ["blank", "off"] + base)
     assert r.exit_code == 0 and "kill switch released" in r.output
     r = runner.invoke(main, ["power", "auto"] + base)
