@@ -4,8 +4,8 @@ in the user's language."""
 from __future__ import annotations
 
 from flask import jsonify, render_template, request
-from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from kiosk.web import errors as web_errors
 
 from admin.db import get_settings
 from admin.services import AdminError
@@ -25,7 +25,8 @@ def error_response(message: str, status: int, field: str | None = None):
         if field:
             body["field"] = field
         return jsonify(body), status
-    return render_template("error.html", message=message, status=status), status
+    return render_template("error.html", message=message, status=status,
+                           heading=web_errors.title(status)), status
 
 
 def init_app(app) -> None:
@@ -33,21 +34,7 @@ def init_app(app) -> None:
     def admin_error(e: AdminError):
         return error_response(e.message, e.status, e.field)
 
-    @app.errorhandler(RequestEntityTooLarge)
-    def too_large(e):
-        limit = int(get_settings()["media_max_mb"])
-        return error_response(_("The upload is larger than the limit of %(n)d MB.", n=limit), 413)
-
-    @app.errorhandler(HTTPException)
-    def http_error(e: HTTPException):
-        messages = {
-            404: _("This page or item does not exist."),
-            405: _("This action is not allowed here."),
-            400: _("The request was not understood."),
-        }
-        return error_response(messages.get(e.code, e.name), e.code or 500)
-
-    @app.errorhandler(Exception)
-    def unexpected(e: Exception):
-        app.logger.exception("unexpected error")
-        return error_response(_("Something went wrong inside the admin; the error was logged."), 500)
+    # Unknown addresses, 403/405/413, a stale form and failures inside the
+    # admin: the sentences the central console uses too (kiosk/web/errors.py).
+    web_errors.install(app, respond=error_response,
+                       upload_limit_mb=lambda: int(get_settings()["media_max_mb"]))

@@ -10,13 +10,12 @@ import functools
 from flask import g, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 
 from kiosk.web.pages import SessionUser, install_login
 from kiosk.web.security import install_headers
 
 from admin.db import get_db
-from admin.errors import error_response, is_api
+from admin.errors import is_api
 from admin.extensions import csrf, login_manager
 from admin.i18n import role_names
 from admin.services import Actor, AdminError, role_at_least
@@ -123,11 +122,6 @@ def init_app(app) -> None:
         if is_api() and not g.get("auth_via_token") and request.method not in SAFE_METHODS:
             csrf.protect()
         return None
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(e):
-        return error_response(_("The form expired or did not come from this admin. "
-                                "Reload the page and try again."), 400)
 
     # The strict CSP and the other headers, shared with the central console.
     install_headers(app)

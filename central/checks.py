@@ -1,16 +1,109 @@
 """Checks shared by the central modules, and the error they raise: input
 from the CLI, the management desk and gates is refused with a message for
-the operator, before anything is stored."""
+the operator, before anything is stored.
+
+A refusal with a `code` (like the gate's LayoutError) is said in the
+reader's language by `in_words`: the console and the JSON API in the
+request's language, the CLI in the province's (Vietnamese). str() stays the
+English sentence, for logs and scripts. Every code has a sentence in
+SENTENCES (tests/central/test_central_checks.py fails on one without)."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
+def N_(msgid: str) -> str:
+    """Marks a string for the catalogue; translated where it is said."""
+    return msgid
+
+
+# The coded refusals' sentences (English msgids; central's catalogue holds
+# the Vietnamese). `what` is one of WHAT's keys, said in words too.
+SENTENCES: dict[str, str] = {
+    "id_format": N_("A %(what)s id is 1 to 63 lower-case letters (a–z), digits, “-” or “_”, "
+                    "starting with a letter or a digit (not “%(value)s”)."),
+    "numbers": N_("The %(what)s are whole numbers from %(lo)s to %(hi)s (not %(value)s)."),
+    "numbers_empty": N_("Choose at least one of the %(what)s (%(lo)s to %(hi)s)."),
+    "name_not_text": N_("The %(what)s must be text."),
+    "name_control": N_("The %(what)s must not contain control characters (line breaks, tabs)."),
+    "name_long": N_("The %(what)s is limited to %(limit)s characters."),
+    # central.publish: a gate whose content uses media not approved yet keeps its release.
+    "unapproved": N_("Gate %(gate)s keeps what it shows now: it uses media not approved yet "
+                     "(%(items)s)."),
+    "unapproved_item": N_("%(name)s (%(sha)s) in playlist %(playlist)s"),
+    "unapproved_background": N_("%(name)s (%(sha)s), the background of %(slide)s"),
+    "nothing_published": N_("Nothing was published: every gate chosen uses media not approved "
+                            "yet. %(held)s"),
+}
+
+# What a check is about (the `what` its callers pass), in words.
+WHAT: dict[str, str] = {
+    "gate": N_("gate"), "group": N_("group"), "user": N_("user"), "playlist": N_("playlist"),
+    "schedule entry": N_("schedule entry"), "notice": N_("notice"), "faces": N_("faces"),
+    "a gate's faces": N_("gate's faces"), "weekdays (0 = Monday)": N_("weekdays (0 = Monday)"),
+    "reason": N_("reason"), "playlist name": N_("playlist name"), "gate name": N_("gate name"),
+    "group name": N_("group name"), "province": N_("province"),
+}
+
+
 class CentralError(ValueError):
-    """Bad input or a refused action; the message is for the operator."""
+    """Bad input or a refused action; the message is for the operator.
+    `code` and `params` (when given) let `in_words` say it in any language."""
+
+    def __init__(self, message: str = "", code: str | None = None, **params: Any):
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+
+def in_words(e: Exception, lang: str | None = None) -> str:
+    """A refusal in the reader's language: inside a request the request's
+    (Flask-Babel), elsewhere `lang` or Vietnamese. Uncoded ones as they are."""
+    code = getattr(e, "code", None)
+    template = SENTENCES.get(code) if isinstance(code, str) else None
+    if template is None:
+        return str(e)
+    params = {k: _param(k, v, lang) for k, v in getattr(e, "params", {}).items()}
+    return _say(template, lang, **params)
+
+
+def refusal(e: Exception) -> dict:
+    """A refusal as the JSON APIs answer it: the sentence in words and, when
+    coded, the code (stable, for scripts)."""
+    body = {"error": in_words(e)}
+    if isinstance(getattr(e, "code", None), str):
+        body["code"] = e.code
+    return body
+
+
+def _say(msgid: str, lang: str | None, **params) -> str:
+    from flask import has_request_context
+
+    if has_request_context() and lang is None:
+        from flask_babel import gettext
+
+        return gettext(msgid, **params)
+    from central.alert_messages import translate
+
+    return translate(msgid, lang or "vi", **params)
+
+
+def _param(key: str, value, lang: str | None):
+    if key == "what":
+        return _say(WHAT.get(value, value), lang)
+    if key == "items":  # unapproved media: dicts with a code of their own
+        return "; ".join(_say(SENTENCES[i["code"]], lang, **{k: v for k, v in i.items()
+                                                          if k != "code"})
+                         for i in value)
+    if key == "held":  # the gates' own refusals
+        return " ".join(in_words(e, lang) for e in value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    return value
 
 
 class NotFound(CentralError):
@@ -26,7 +119,8 @@ def check_id(value: str, what: str) -> str:
     if not isinstance(value, str) or not ID_RE.match(value):
         raise CentralError(
             f"{what} id must be 1-63 lower-case letters, digits, '-' or '_' "
-            f"(starting with a letter or digit), got {value!r}")
+            f"(starting with a letter or digit), got {value!r}",
+            "id_format", what=what, value=str(value))
     return value
 
 
@@ -41,7 +135,10 @@ def int_list(value, lo: int, hi: int, what: str, allow_empty: bool = True) -> li
     except (TypeError, ValueError):
         ids = None
     if ids is None or any(not lo <= v <= hi for v in ids) or (not ids and not allow_empty):
-        raise CentralError(f"{what} are numbers {lo} to {hi}, got {value!r}")
+        raise CentralError(f"{what} are numbers {lo} to {hi}, got {value!r}",
+                           "numbers" if ids else "numbers_empty", what=what, lo=lo, hi=hi,
+                           value=", ".join(map(str, value)) if isinstance(value, (list, tuple))
+                           else str(value))
     return ids
 
 
@@ -53,10 +150,12 @@ def check_name(value, what: str, limit: int = 200) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise CentralError(f"{what} must be text")
+        raise CentralError(f"{what} must be text", "name_not_text", what=what)
     value = unicodedata.normalize("NFC", value).strip()
     if any(unicodedata.category(ch) == "Cc" for ch in value):
-        raise CentralError(f"{what} must not contain control characters")
+        raise CentralError(f"{what} must not contain control characters", "name_control",
+                           what=what)
     if len(value) > limit:
-        raise CentralError(f"{what} is limited to {limit} characters")
+        raise CentralError(f"{what} is limited to {limit} characters", "name_long", what=what,
+                           limit=limit)
     return value

@@ -12,7 +12,7 @@ import click
 
 from kiosk.settings import SettingsError
 
-from central.checks import CentralError
+from central.checks import CentralError, in_words
 
 
 def central_settings(fn):
@@ -56,7 +56,7 @@ def central_db(fn):
         try:
             return fn(*args, settings=settings, db=db, **kwargs)
         except CentralError as e:
-            raise click.ClickException(str(e)) from None
+            raise click.ClickException(in_words(e)) from None
         finally:
             db.close()
 
@@ -156,8 +156,12 @@ def init_cmd(offline_keys, settings, db):
     """
     from central.app import repository_for
 
+    from central.users import SERVER_SHELL, audit
+
     repo = repository_for(settings, offline_keys)
     repo.init()
+    audit(db, SERVER_SHELL, "repository.init", "repository",
+          {"offline_keys": repo.offline_keys_dir != repo.keys_dir})
     click.echo(f"repository created in {repo.base}")
     click.echo(f"online keys (publisher, snapshot, timestamp): {repo.keys_dir}")
     click.echo(f"offline keys (root, targets): {repo.offline_keys_dir}")
@@ -229,7 +233,11 @@ def refresh_cmd(settings, db):
     """
     from central.app import repository_for
 
+    from central.users import SERVER_SHELL, audit
+
     roles = repository_for(settings).refresh()
+    if roles:
+        audit(db, SERVER_SHELL, "repository.refresh", "repository", {"roles": list(roles)})
     click.echo("re-signed " + ", ".join(roles) if roles else "nothing due")
 
 
@@ -250,7 +258,11 @@ def prune_cmd(older_than_days, settings, db):
 
     from central.app import repository_for
 
+    from central.users import SERVER_SHELL, audit
+
     removed = repository_for(settings).prune(timedelta(days=older_than_days))
+    if any(removed.values()):
+        audit(db, SERVER_SHELL, "repository.prune", "repository", dict(removed))
     click.echo(f"removed {removed['metadata']} metadata and {removed['targets']} target file(s)")
 
 
@@ -271,10 +283,10 @@ def rotate_key_cmd(role, offline_keys, settings, db):
         gatecast central rotate-key timestamp --offline-keys /media/usb/keys
     """
     from central.app import repository_for
-    from central.users import audit
+    from central.users import SERVER_SHELL, audit
 
     keyid = repository_for(settings, offline_keys).rotate_key(role)
-    audit(db, "cli", "key.rotate", role, {"keyid": keyid})
+    audit(db, SERVER_SHELL, "key.rotate", role, {"keyid": keyid})
     click.echo(f"{role} key rotated; new keyid {keyid}")
 
 

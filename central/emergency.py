@@ -43,8 +43,7 @@ class EmergencyError(CentralError):
     the reader's language (str() is the English message for the CLI/API)."""
 
     def __init__(self, code: str, message: str, **params):
-        self.code, self.params = code, params
-        super().__init__(message)
+        super().__init__(message, code, **params)
 
 
 @dataclass(frozen=True)

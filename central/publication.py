@@ -26,7 +26,7 @@ from sqlalchemy import insert, select, update
 from kiosk.store import iso, utcnow
 
 from central import schema as t
-from central.checks import CentralError, Forbidden, NotFound
+from central.checks import CentralError, Forbidden, NotFound, in_words
 from central.db import Store, row, rows, transaction
 from central.publish import (PublishResult, _content_hash, _latest_releases, _plain, base_hash,
                              preview, publish)
@@ -43,8 +43,7 @@ class PublicationError(CentralError):
     (the management API answers it with the message)."""
 
     def __init__(self, code: str, message: str, **params):
-        self.code, self.params = code, params
-        super().__init__(message)
+        super().__init__(message, code, **params)
 
 
 class StaleError(PublicationError):
@@ -106,7 +105,8 @@ def submit(store: Store, repo: Repository, *, by: str, gates=(), groups=(), note
     wanted = {p.gate["id"]: {"base": p.base, "content": p.content}
               for p in previews if p.changes}
     if not wanted:
-        held = [f"{p.gate['id']}: {p.held}" for p in previews if p.held]
+        held = [in_words(p.held_error) if p.held_error else f"{p.gate['id']}: {p.held}"
+                for p in previews if p.held]
         if held:
             raise PublicationError(
                 "nothing_to_publish",

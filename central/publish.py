@@ -197,7 +197,11 @@ def build_release(db, gate: dict, now: datetime, state_dir,
         if playlist:
             playlists.append(playlist)
     if unapproved:
-        raise PublishError(f"gate {gate['id']}: not approved: " + "; ".join(unapproved))
+        # Coded (central.checks.SENTENCES) so that every door says it in words.
+        raise PublishError(f"gate {gate['id']}: not approved: " + "; ".join(
+            f"{u['name']} ({u['sha']}) in playlist {u['playlist']}" if "playlist" in u
+            else f"{u['name']} ({u['sha']}), background of {u['slide']}" for u in unapproved),
+            "unapproved", gate=gate["id"], items=unapproved)
     kept = {p["id"] for p in playlists}
     doc = {
         "format": FORMAT,
@@ -254,7 +258,8 @@ def _playlist_doc(db, pid: str, gate_id: str, state_dir, media: dict, unapproved
             warnings.append(f"{gate_id}: playlist {pid} skips retired {item['name']}")
             continue
         if item["state"] != "approved":
-            unapproved.append(f"{item['name']} ({item['sha256'][:12]}) in playlist {pid}")
+            unapproved.append({"code": "unapproved_item", "name": item["name"],
+                               "sha": item["sha256"][:12], "playlist": pid})
             continue
         if day is not None and outside_dates(item, day):
             warnings.append(f"{gate_id}: playlist {pid} leaves out {item['name']}, shown only "
@@ -282,7 +287,8 @@ def _background_ok(db, state_dir, slide: dict, media: dict, unapproved: list) ->
         return True
     background = get_media(db, sha)
     if background["state"] != "approved":
-        unapproved.append(f"{background['name']} ({sha[:12]}), background of {slide['name']}")
+        unapproved.append({"code": "unapproved_background", "name": background["name"],
+                           "sha": sha[:12], "slide": slide["name"]})
         return False
     media[sha] = _media_entry(background)
     return True
@@ -324,6 +330,7 @@ class Built:
     scope: set[str] | None
     docs: dict[str, dict] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)
+    held_errors: dict[str, PublishError] = field(default_factory=dict)  # held's, coded
     warnings: list[str] = field(default_factory=list)
     relayer: set[str] = field(default_factory=set)
 
@@ -346,6 +353,7 @@ def build(store: Store, state_dir, now: datetime, scope: set[str] | None,
                 doc, warnings = build_release(db, gate, now, state_dir, snapshot, zone)
             except PublishError as e:
                 built.held[gate["id"]] = str(e)
+                built.held_errors[gate["id"]] = e
                 continue
             built.docs[gate["id"]] = doc
             built.warnings += warnings
@@ -375,7 +383,8 @@ def publish(store: Store, repo: Repository, by: str = "cli", note: str = "",
     with publishing(store):
         built = build(store, repo.state_dir, now or utcnow(), scope, repo.timezone)
         if built.held and not built.docs:
-            raise PublishError("nothing published: " + "; ".join(built.held.values()))
+            raise PublishError("nothing published: " + "; ".join(built.held.values()),
+                               "nothing_published", held=list(built.held_errors.values()))
         if check is not None:
             check(built)
         return sign(store, repo, built, by=by, note=note, now=now, feed=feed,
@@ -722,6 +731,7 @@ class GatePreview:
     content: str | None  # _content_hash of what would be built (None: held back)
     held: str | None
     faces: dict[int, dict[str, dict[str, list[str]]]]  # face -> part -> added/removed/kept
+    held_error: PublishError | None = None  # why it is held, coded: central.checks.in_words
 
     @property
     def changes(self) -> bool:
@@ -758,7 +768,7 @@ def preview(store: Store, repo: Repository, *, gates=(), groups=(),
                 gate=gate, version=last["version"] if last else None,
                 base=base_hash(last, state_dir),
                 content=_content_hash(new) if new is not None else None,
-                held=built.held.get(gate["id"]),
+                held=built.held.get(gate["id"]), held_error=built.held_errors.get(gate["id"]),
                 faces={face: _face_diff(old, new or old, face, words)
                        for face in gate["faces"]}))
     return out

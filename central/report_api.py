@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 
 from central import reports
-from central.checks import CentralError, NotFound
+from central.checks import CentralError, NotFound, refusal
 from central.manage import db, person
 
 bp = Blueprint("reports_api", __name__, url_prefix="/api/v1/reports")
@@ -14,7 +14,7 @@ bp = Blueprint("reports_api", __name__, url_prefix="/api/v1/reports")
 
 @bp.errorhandler(CentralError)
 def report_error(e):
-    return jsonify({"error": str(e)}), 404 if isinstance(e, NotFound) else 400
+    return jsonify(refusal(e)), 404 if isinstance(e, NotFound) else 400
 
 
 def _period() -> reports.Period:

@@ -40,7 +40,8 @@ from kiosk.web.i18n import LANGUAGES, compiled_catalogues
 from kiosk.web.pages import use_shared_templates
 from kiosk.web.security import install_headers, secret_key
 
-from central.console.base import CONSOLE_BLUEPRINTS_KEY, babel, csrf, handle_error, login_manager
+from central.console.base import (CONSOLE_BLUEPRINTS_KEY, babel, console_request, csrf, error_page,
+                                  handle_error, login_manager)
 from central.console import i18n, security
 
 __all__ = ["init_app", "register"]
@@ -82,27 +83,45 @@ def init_app(app: Flask, central_settings) -> None:
                    timezone_selector=i18n.select_timezone)
     security.init_app(app)
     i18n.init_app(app)
-    _errors(app)
+    _errors(app, s)
     from central.fleetmap import tile_origin
 
     # The fleet map's optional tile server is the only other place images may come from.
     install_headers(app, img_sources=[tile_origin(s["central_map_tile_url"])],
-                    applies=lambda req: (req.blueprint in app.extensions[CONSOLE_BLUEPRINTS_KEY]
-                                         or req.endpoint == "static"))
+                    applies=lambda req: console_request() or req.endpoint == "static")
 
-    from central.console import account, auth, home, library, users
+    from central.console import account, audit, auth, home, library, users
 
-    for bp in (auth.bp, account.bp, home.bp, users.bp, library.bp):
+    for bp in (auth.bp, account.bp, home.bp, users.bp, library.bp, audit.bp):
         register(app, bp)
 
 
-def _errors(app: Flask) -> None:
+def _errors(app: Flask, s) -> None:
     """CentralError on a console page: its message in the user's language
     (central.console.base.handle_error). Elsewhere as before: a missing
-    gate, media or user is a JSON 404 for the API."""
+    gate, media or user is a JSON 404 for the API. HTTP errors (an unknown
+    address, 403/405/413, a stale form, a failure inside) get the console's
+    error page, or JSON under /api/ (kiosk/web/errors.py, shared with the
+    gate admin)."""
     from flask import jsonify, request
 
+    from kiosk.web import errors as web_errors
+
     from central.checks import CentralError, NotFound
+
+    def respond(message, status):
+        if console_request():
+            return error_page(message, status)
+        return jsonify({"error": str(message)}), status
+
+    def upload_limit_mb() -> int:
+        # The library's upload raises the limit for its request to media_max_mb.
+        report_mb = float(s["central_max_report_mb"])
+        if (request.max_content_length or 0) > report_mb * 2**20:
+            return int(s["media_max_mb"])
+        return int(report_mb)
+
+    web_errors.install(app, respond=respond, upload_limit_mb=upload_limit_mb)
 
     def central_error(e):
         if request.blueprint in app.extensions[CONSOLE_BLUEPRINTS_KEY]:

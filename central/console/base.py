@@ -87,8 +87,22 @@ def require(right: str):
     return deco
 
 
+# Paths that are not the console's: the gate and management APIs, the signed
+# files, the health check and the screenshots (JSON or plain errors there).
+NOT_CONSOLE = ("/api/", "/tuf/", "/healthz", "/screenshots/")
+
+
+def console_request() -> bool:
+    """A console page, or an address that is nobody else's (an unknown URL
+    typed by a person gets the console's error page)."""
+    if request.blueprint in current_app.extensions.get(CONSOLE_BLUEPRINTS_KEY, ()):
+        return True
+    return request.blueprint is None and not request.path.startswith(NOT_CONSOLE)
+
+
 def wants_json() -> bool:
-    return (request.accept_mimetypes.best == "application/json"
+    return (request.path.startswith(("/api/", "/tuf/"))
+            or request.accept_mimetypes.best == "application/json"
             or request.headers.get("X-Requested-With") == "fetch")
 
 
@@ -104,13 +118,17 @@ def done(message: str, to: str, status: int = 200, **extra):
 def error_page(message: str, status: int):
     if wants_json():
         return jsonify({"error": str(message)}), status
-    return render_template("error.html", message=message, status=status), status
+    from kiosk.web.errors import title
+
+    return render_template("error.html", message=message, status=status,
+                           heading=title(status)), status
 
 
 def handle_error(e: CentralError):
     """A refused change: its message in the user's language. A form posted
     from a console page goes back to that page with the message on top;
     nothing was stored."""
+    from central.checks import in_words
     from central.users import LoginRefused
 
     status = (404 if isinstance(e, NotFound) else 403 if isinstance(e, Forbidden)
@@ -119,6 +137,6 @@ def handle_error(e: CentralError):
     host = request.host_url
     if (request.method not in ("GET", "HEAD") and not wants_json()
             and back.startswith(host) and status != 404):
-        flash(str(e), "error")
+        flash(in_words(e), "error")
         return redirect(back), 303
-    return error_page(str(e), status)
+    return error_page(in_words(e), status)

@@ -48,9 +48,12 @@ def init_app(app) -> None:
     from flask_babel import gettext
 
     from central.console import nav
-    from central.users import audit_actions, right_names, role_names
+    from central.users import audit_actions, audit_who, right_names, role_names
 
     web_i18n.install_gettext(app)
+    from central.checks import in_words
+
+    app.jinja_env.globals["in_words"] = in_words  # a coded refusal in the reader's words
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_date"] = lambda v: formatting.local_date(v) if v else "—"
     app.jinja_env.filters["size"] = lambda n: formatting.size(n, str(get_locale()))
@@ -58,11 +61,9 @@ def init_app(app) -> None:
 
     @app.context_processor
     def _console_context():
-        from flask import request
+        from central.console.base import console_request
 
-        from central.console.base import CONSOLE_BLUEPRINTS_KEY
-
-        if request.blueprint not in app.extensions.get(CONSOLE_BLUEPRINTS_KEY, ()):
+        if not console_request():
             return {}
         user = current_user
         return {
@@ -70,6 +71,7 @@ def init_app(app) -> None:
             "current_language": str(get_locale()),
             "role_names": role_names(),
             "audit_actions": audit_actions(),
+            "audit_who": audit_who,
             "right_names": right_names(),
             "url_map_endpoints": app.view_functions,
             "nav_entries": nav.visible(user, app.view_functions)

@@ -5,7 +5,8 @@
 `label` is a lazy string (flask_babel.lazy_gettext) so that it is said in
 each reader's language; `right` (central/users.py RIGHTS) hides the entry
 from users without it; `order` places it (home 10, library 20, assignments
-30, publish 40, emergency 50, fleet 60, reports 70, alerts 80, users 90).
+30, publish 40, emergency 50, fleet 60, reports 70, alerts 80, users 90,
+audit log 95).
 The phone-width test (tests/central/test_console_pages.py) visits every entry.
 """
 

@@ -9,13 +9,11 @@ files and the feed are not console blueprints: none of this touches them.
 from __future__ import annotations
 
 from flask import current_app, g, redirect, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 
 from kiosk.web.pages import install_login
 
-from central.console.base import CONSOLE_BLUEPRINTS_KEY, User, csrf, error_page, login_manager, store
+from central.console.base import CONSOLE_BLUEPRINTS_KEY, User, csrf, login_manager, store
 
 # Console endpoints an anonymous visitor may reach.
 PUBLIC_ENDPOINTS = {"auth.login"}
@@ -47,8 +45,3 @@ def init_app(app) -> None:
             return redirect(url_for("account.index"))
         g.console_user = current_user
         return None
-
-    @app.errorhandler(CSRFError)
-    def csrf_error(e):
-        return error_page(_("The form expired or did not come from this console. "
-                            "Reload the page and try again."), 400)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 
-from central.checks import CentralError
+from central.checks import CentralError, in_words
 
 
 def weekday(d: int) -> str:
@@ -114,4 +114,4 @@ def say(e: CentralError) -> str:
                  "was published. Look at the preview again.", gates=", ".join(e.gates))
     if isinstance(e.__cause__, EntryError):
         return _entry(e.__cause__)
-    return str(e)
+    return in_words(e)

@@ -2,7 +2,7 @@
 security headers and the strict CSP, the session key file, safe redirects,
 passwords, login throttling and server-side session tokens
 (`kiosk.web.security`, `kiosk.web.accounts`), the catalogues and Jinja's
-gettext (`kiosk.web.i18n`), and how times, sizes and durations are written
+gettext (`kiosk.web.i18n`), HTTP errors in words (`kiosk.web.errors`), and how times, sizes and durations are written
 (`kiosk.web.formatting`), the page layout, login page and header forms
 with Flask-Login's setup and the language route (`kiosk.web.pages`,
 templates in kiosk/web/templates/web). Each app keeps its own storage (the gate's SQLite

@@ -1,0 +1,129 @@
+"""Central's coded refusals (central.checks.SENTENCES): every code raised
+anywhere in central/ has a sentence translated into Vietnamese, every `what`
+the shared checks are told has words, and the same refusal is said in
+Vietnamese by the console, the CLI and the JSON API. A gate held back for
+media not approved yet is named in words in the publish preview, not in the
+build's English."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from tests.support.console import Console, make_user
+from tests.support.media import make_image
+
+CENTRAL = Path(__file__).resolve().parents[2] / "central"
+CHECKS = ("check_id", "int_list", "check_name", "central_id")
+WHAT_ARG = {"check_id": 1, "int_list": 3, "check_name": 1, "central_id": 1}
+
+
+def _name(func) -> str:
+    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
+
+
+def raised_codes_and_whats() -> tuple[set[str], set[str]]:
+    codes, whats = set(), set()
+    for path in sorted(CENTRAL.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call):
+                name = _name(node.func)
+                if name.endswith("Error") and name != "EmergencyError":
+                    # CentralError(message, "code", ...) or code="..."
+                    if len(node.args) >= 2 and isinstance(node.args[1], ast.Constant):
+                        codes.add(node.args[1].value)
+                    elif len(node.args) >= 2 and isinstance(node.args[1], ast.IfExp):
+                        codes |= {n.value for n in ast.walk(node.args[1])
+                                  if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+                    codes |= {kw.value.value for kw in node.keywords if kw.arg == "code"
+                              and isinstance(kw.value, ast.Constant)}
+                if name in CHECKS and path.name != "checks.py":
+                    i = WHAT_ARG[name]
+                    arg = node.args[i] if len(node.args) > i else None
+                    if arg is None:
+                        arg = next((kw.value for kw in node.keywords if kw.arg == "what"), None)
+                    if isinstance(arg, ast.Constant):
+                        whats.add(arg.value)
+                    elif not (isinstance(arg, ast.Name) and arg.id == "what"):
+                        raise AssertionError(f"{path}:{node.lineno}: cannot read what "
+                                             f"{name} checks")
+            # Items of a coded refusal: {"code": "...", ...}
+            if isinstance(node, ast.Dict):
+                for k, v in zip(node.keys, node.values):
+                    if (isinstance(k, ast.Constant) and k.value == "code"
+                            and isinstance(v, ast.Constant) and path.name == "publish.py"):
+                        codes.add(v.value)
+    return codes, whats
+
+
+def _vi() -> dict[str, str]:
+    from babel.messages.pofile import read_po
+
+    with open(CENTRAL / "translations" / "vi" / "LC_MESSAGES" / "messages.po", "rb") as f:
+        return {m.id: m.string for m in read_po(f, locale="vi") if m.id}
+
+
+def test_every_code_has_a_vietnamese_sentence_and_every_what_has_words():
+    from central.checks import SENTENCES, WHAT
+
+    codes, whats = raised_codes_and_whats()
+    assert {"id_format", "numbers", "name_long", "unapproved", "unapproved_item",
+            "nothing_published"} <= codes  # the scan works
+    assert not codes - set(SENTENCES), f"codes without a sentence: {codes - set(SENTENCES)}"
+    assert not set(SENTENCES) - codes, f"sentences no code uses: {set(SENTENCES) - codes}"
+    assert {"gate", "faces", "playlist name"} <= whats
+    assert not whats - set(WHAT), f"checks told of a what without words: {whats - set(WHAT)}"
+    vi = _vi()
+    for msgid in [*SENTENCES.values(), *WHAT.values()]:
+        assert vi.get(msgid) and vi[msgid] != msgid, msgid
+
+
+def test_the_cli_and_the_json_api_say_a_refusal_in_vietnamese(central, runner, console_app):
+    from kiosk.cli import main
+
+    from central.app import basic_auth_header
+    from central.checks import CentralError, check_id, in_words
+
+    try:
+        check_id("Cửa Khẩu!", "gate")
+    except CentralError as e:
+        assert "lower-case" in str(e)  # str() stays English, for logs and scripts
+        assert in_words(e) == ("Mã cửa khẩu gồm 1 đến 63 chữ thường (a–z), chữ số, “-” hoặc "
+                               "“_”, bắt đầu bằng chữ hoặc số (không phải “Cửa Khẩu!”).")
+        assert in_words(e, "en").startswith("A gate id is 1 to 63")
+    token = make_user(central.db, "chi", "admin")
+    config = central.state_dir.parent / f"{central.state_dir.name}.toml"
+    out = runner.invoke(main, ["central", "gate", "add", "Cua Khau", "--name", "x", "--as", "chi",
+                               "--token", token, "--state", str(central.state_dir),
+                               "--config", str(config)])
+    assert out.exit_code == 1 and "Mã cửa khẩu gồm 1 đến 63" in out.output, out.output
+    r = console_app.test_client().post("/api/v1/manage/gates", json={"id": "Cua Khau"},
+                                       headers={"Authorization": basic_auth_header("chi", token)})
+    assert r.status_code == 400 and r.json["code"] == "id_format"
+    assert r.json["error"].startswith("Mã cửa khẩu gồm 1 đến 63")
+    assert central.db.count("gate") == 0
+
+
+def test_a_held_gate_is_named_in_words_in_the_publish_preview(central, console_app, tmp_path):
+    central.gate("gate-a", faces=(1,))
+    central.gate("gate-b", faces=(1,))
+    red = central.media(make_image(tmp_path / "red.png"))
+    blue = central.media(make_image(tmp_path / "xanh.png", color=(0, 0, 255)), approve=False)
+    central.show("gate-a", [red], playlist="a-main")
+    central.show("gate-b", [blue], playlist="b-main")
+    make_user(central.db, "bien-tap", "editor")
+    c = Console(console_app)
+    c.login("bien-tap")
+    page = c.text("/publish/?show=1&gate=gate-a&gate=gate-b")
+    assert ("Cửa khẩu gate-b giữ nội dung đang chiếu: nó dùng nội dung chưa được duyệt "
+            f"(xanh.png ({blue[:12]}) trong danh sách phát c-b-main)") in page
+    assert "not approved" not in page and "in playlist" not in page
+    # Only gate-b in scope: nothing to publish, said in words.
+    r = c.post("/publish/", {"gate": ["gate-b"]})
+    body = r.get_data(as_text=True)
+    assert r.status_code == 400 and "Cửa khẩu gate-b giữ nội dung đang chiếu" in body
+    assert "not approved" not in body
+    c.post("/language", {"lang": "en", "next": "/"})
+    page = c.text("/publish/?show=1&gate=gate-b")
+    assert "Gate gate-b keeps what it shows now: it uses media not approved yet" in page
