@@ -23,6 +23,21 @@ def _strings(node) -> set[str]:
             and isinstance(n.value, str)}
 
 
+def _passed_to(tree, function: ast.FunctionDef, param: str) -> set[str]:
+    """The strings every call of `function` in `tree` passes as `param`."""
+    names = [a.arg for a in function.args.args]
+    index = names.index(param) if param in names else 10**6  # else keyword-only
+    found = set()
+    for call in ast.walk(tree):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) \
+                and call.func.id == function.name:
+            arg = call.args[index] if len(call.args) > index else next(
+                (kw.value for kw in call.keywords if kw.arg == param), None)
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                found.add(arg.value)
+    return found
+
+
 def audited_actions() -> set[str]:
     """Every action name passed to audit(conn, who, ACTION, ...) in central/."""
     from central.assign import ASSIGNMENT_TABLES
@@ -30,23 +45,26 @@ def audited_actions() -> set[str]:
     found: set[str] = set()
     for path in sorted(CENTRAL.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        keyword_actions = {kw.value.value for n in ast.walk(tree) if isinstance(n, ast.Call)
-                           for kw in n.keywords if kw.arg == "action"
-                           and isinstance(kw.value, ast.Constant)}
+        functions = [f for f in ast.walk(tree) if isinstance(f, ast.FunctionDef)]
         for call in ast.walk(tree):
             if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
                     and call.func.id == "audit" and len(call.args) >= 3):
                 continue
             arg = call.args[2]
             where = f"{path.relative_to(CENTRAL.parent)}:{call.lineno}"
+            # The function the call sits in (the innermost one).
+            around = min((f for f in functions if f.lineno <= call.lineno <= f.end_lineno),
+                         key=lambda f: f.end_lineno - f.lineno, default=None)
             if isinstance(arg, ast.Constant):
                 found.add(arg.value)
             elif isinstance(arg, ast.IfExp):
                 found |= _strings(arg)
             elif isinstance(arg, ast.JoinedStr) and ast.unparse(arg) == "f'{table}.remove'":
                 found |= {f"{table}.remove" for table in ASSIGNMENT_TABLES}
-            elif isinstance(arg, ast.Name) and arg.id == "action" and keyword_actions:
-                found |= keyword_actions
+            elif (isinstance(arg, ast.Name) and around is not None
+                  and arg.id in [a.arg for a in around.args.args + around.args.kwonlyargs]
+                  and (passed := _passed_to(tree, around, arg.id))):
+                found |= passed  # a parameter: what its callers pass
             else:  # a new shape: teach this scan, never skip it
                 raise AssertionError(f"{where}: cannot read the audited action "
                                      f"{ast.unparse(arg)}")
@@ -67,7 +85,8 @@ def test_every_audited_action_has_words_in_both_languages():
     actions = audited_actions()
     # The scan sees the CLI's, the variable's, the f-string's and the conditional's.
     assert {"key.rotate", "repository.init", "repository.prune", "user.password_reset",
-            "notice.remove", "publication.reject", "gate.add", "publish"} <= actions
+            "notice.remove", "publication.reject", "gate.add", "publish",
+            "playlist.move"} <= actions
     words = audit_actions()  # outside a request: the English msgids
     vi, en = _catalogue("vi"), _catalogue("en")
     missing = sorted(a for a in actions if a not in words)
