@@ -162,6 +162,21 @@ def describe(entry: dict) -> str:
                                  start=_value("valid_from", d.get("valid_from")),
                                  end=_value("valid_until", d.get("valid_until"))),
         "playlist.save": lambda: _("%(n)s item(s)", n=d.get("items", 0)),
+        "playlist.move": lambda: _("item %(a)s moved to place %(b)s (media %(sha)s)",
+                                   a=int(d["from"]) + 1, b=int(d["to"]) + 1,
+                                   sha=str(d.get("media", ""))[:12]),
+        "playlist.duration": lambda: _("item %(n)s (media %(sha)s): %(s)s",
+                                       n=int(d["position"]) + 1,
+                                       sha=str(d.get("media", ""))[:12], s=_seconds(d)),
+        "playlist.remove_item": lambda: _("item %(n)s (media %(sha)s)",
+                                          n=int(d["position"]) + 1,
+                                          sha=str(d.get("media", ""))[:12]),
+        "playlist.add_item": lambda: _("media %(sha)s, %(s)s", sha=str(d.get("media", ""))[:12],
+                                       s=_seconds(d)),
+        "playlist.rename": lambda: _("“%(old)s” → “%(new)s”", old=d.get("from", ""),
+                                     new=d.get("to", "")),
+        "playlist.delete": lambda: _("“%(name)s”, %(n)s item(s)", name=d.get("name", ""),
+                                     n=len(d.get("items") or ())),
         "entry.save": lambda: _("for %(target)s, level %(level)s",
                                 target=target(f"{d.get('target_kind')}:{d.get('target_id')}"),
                                 level=_level(d.get("level"))),
@@ -208,6 +223,12 @@ def describe(entry: dict) -> str:
         except (TypeError, ValueError, AttributeError, IndexError):
             pass  # an older entry of another shape: its fields, labelled
     return _fields(d)
+
+
+def _seconds(d: dict) -> str:
+    if d.get("seconds") is None:
+        return _("its own length")
+    return _("%(s)s seconds", s="%g" % float(d["seconds"]))
 
 
 def _kind(kind) -> str:

@@ -91,7 +91,11 @@ def install(app: Flask, respond: Callable[[str, int], object],
             return e.get_response()  # abort(Response(...)): made on purpose
         if e.code >= 500:
             return unexpected(e)
-        return respond(http_message(e.code), e.code)
+        resp = app.make_response(respond(http_message(e.code), e.code))
+        for name, value in e.get_headers():  # Allow (405), Retry-After (429)...
+            if name.lower() not in ("content-type", "content-length"):
+                resp.headers[name] = value
+        return resp
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception):

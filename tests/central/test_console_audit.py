@@ -160,6 +160,11 @@ def test_the_audit_log_page_filters_pages_and_says_everything_in_words(central, 
     table = c.text("/audit/?subject=huu-nghi").split('id="audit-table"')[1]
     assert "đã đăng ký cửa khẩu" in table and "đã tắt hình" in table and "Hữu Nghị" in table
     assert "tin-1.mp4" not in table and "đã thay khoá ký" not in table
+    _at(central.db, datetime(2026, 10, 1, 3, tzinfo=timezone.utc), "lan", "playlist.move",
+        "c-sang", '{"from": 0, "to": 2, "media": "%s"}' % ("ab" * 32))
+    page = c.text("/audit/?action=playlist.move")
+    assert "mục 1 chuyển tới vị trí 3 (nội dung abababababab)" in page
+    assert "danh sách phát c-sang" in page and "ab" * 32 not in page
     # A bad or reversed day is refused in words.
     r = c.get("/audit/?from=30/11/2026")
     assert r.status_code == 400 and "không phải là ngày" in r.get_data(as_text=True)
