@@ -198,10 +198,8 @@ def build_release(db, gate: dict, now: datetime, state_dir,
             playlists.append(playlist)
     if unapproved:
         # Coded (central.checks.SENTENCES) so that every door says it in words.
-        raise PublishError(f"gate {gate['id']}: not approved: " + "; ".join(
-            f"{u['name']} ({u['sha']}) in playlist {u['playlist']}" if "playlist" in u
-            else f"{u['name']} ({u['sha']}), background of {u['slide']}" for u in unapproved),
-            "unapproved", gate=gate["id"], items=unapproved)
+        raise PublishError(f"gate {gate['id']}: not approved: " + _listed(unapproved),
+                           "unapproved", gate=gate["id"], items=unapproved)
     kept = {p["id"] for p in playlists}
     doc = {
         "format": FORMAT,
@@ -273,6 +271,13 @@ def _playlist_doc(db, pid: str, gate_id: str, state_dir, media: dict, unapproved
         warnings.append(f"{gate_id}: playlist {pid} has nothing publishable; left out")
         return None
     return {"id": pid, "name": name, "items": items}
+
+
+def _listed(unapproved: list[dict]) -> str:
+    """_playlist_doc's unapproved items in English (str() of the refusal)."""
+    return "; ".join(f"{u['name']} ({u['sha']}) in playlist {u['playlist']}" if "playlist" in u
+                     else f"{u['name']} ({u['sha']}), background of {u['slide']}"
+                     for u in unapproved)
 
 
 def _media_entry(row: dict) -> dict:
@@ -432,7 +437,7 @@ def publish_emergency(store: Store, repo: Repository, targets, *, by: str, reaso
                           unapproved, [])
             if unapproved:
                 raise em.EmergencyError("playlist_unapproved", "emergency playlist not approved: "
-                                        + "; ".join(unapproved))
+                                        + _listed(unapproved))
             # Nor may it carry media outside its dates (a notice valid from
             # tomorrow, an expired one): refused, so the operator chooses.
             day = media_day(now, repo.timezone)
