@@ -589,7 +589,7 @@ def with_emergencies(db, doc: dict, gate: dict, emergencies: list[dict], state_d
                 "expires_at": e["ends_at"]})
         if e["playlist_id"]:
             if e["id"] not in playlists:
-                unapproved: list[str] = []
+                unapproved: list[dict] = []
                 found: dict = {}
                 playlist = _playlist_doc(db, e["playlist_id"], "emergency", state_dir, found,
                                          unapproved, [], day)
