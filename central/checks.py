@@ -13,13 +13,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from kiosk.web.i18n import N_
+
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-
-
-def N_(msgid: str) -> str:
-    """Marks a string for the catalogue; translated where it is said."""
-    return msgid
-
 
 # The coded refusals' sentences (English msgids; central's catalogue holds
 # the Vietnamese). `what` is one of WHAT's keys, said in words too.
@@ -87,9 +83,9 @@ def _say(msgid: str, lang: str | None, **params) -> str:
         from flask_babel import gettext
 
         return gettext(msgid, **params)
-    from central.alert_messages import translate
+    from central.i18n import LANGUAGE, say
 
-    return translate(msgid, lang or "vi", **params)
+    return say(msgid, lang or LANGUAGE, **params)
 
 
 def _param(key: str, value, lang: str | None):
