@@ -884,7 +884,8 @@ def _said_preview(previews) -> None:
         name = f"{p.gate['id']} ({p.gate['name']})" if p.gate["name"] else p.gate["id"]
         now = f"release {p.version} in force" if p.version else "nothing published yet"
         if p.held:
-            click.echo(f"  {name}: held back, keeps its release ({p.held})")
+            why = in_words(p.held_error) if p.held_error is not None else p.held
+            click.echo(f"  {name}: held back, keeps its release ({why})")
             continue
         if not p.changes:
             click.echo(f"  {name}: no change ({now})")
