@@ -105,8 +105,8 @@ def submit(store: Store, repo: Repository, *, by: str, gates=(), groups=(), note
     wanted = {p.gate["id"]: {"base": p.base, "content": p.content}
               for p in previews if p.changes}
     if not wanted:
-        held = [in_words(p.held_error) if p.held_error else f"{p.gate['id']}: {p.held}"
-                for p in previews if p.held]
+        held = [in_words(p.held_error).rstrip(".") if p.held_error
+                else f"{p.gate['id']}: {p.held}" for p in previews if p.held]
         if held:
             raise PublicationError(
                 "nothing_to_publish",

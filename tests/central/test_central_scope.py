@@ -212,7 +212,9 @@ def test_a_gate_pulls_the_emergency_while_another_gate_has_pending_work(
         # gate A (its emergency aside) has nothing new: nothing to ask for.
         status, pub = api("/publish", {"gates": ["gate-a", "gate-b"], "note": "scoped"}, editor)
         assert (status, pub["code"]) == (409, "nothing_to_publish")
-        assert "gate-b: gate gate-b: not approved" in pub["error"]
+        # Its reason in words (central.checks.SENTENCES "unapproved"), not the build's English.
+        assert "Cửa khẩu gate-b giữ nội dung đang chiếu" in pub["error"]
+        assert "draft.png" in pub["error"] and "not approved" not in pub["error"]
         assert central.db.count("publication_request") == 0
         assert gates["gate-b"].pull().outcome == "unchanged"
         status, pub = api("/publish", {"groups": "all"}, editor)
