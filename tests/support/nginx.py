@@ -197,11 +197,9 @@ def worker_descriptors(ng: Nginx) -> list[dict[str, int]]:
     eventfd, ...). The proof that a waiting gate costs nginx one descriptor."""
     cache = str(ng.work / "feed-auth")
     counts = []
-    for pid in _children(ng.proc.pid):
+    for pid in worker_pids(ng):
         kinds = {"sockets": 0, "auth_cache_files": 0, "other": 0}
         try:
-            if b"worker process" not in Path(f"/proc/{pid}/cmdline").read_bytes():
-                continue  # the cache manager and loader hold no gate
             for fd in Path(f"/proc/{pid}/fd").iterdir():
                 try:
                     target = os.readlink(fd)
@@ -216,9 +214,18 @@ def worker_descriptors(ng: Nginx) -> list[dict[str, int]]:
     return counts
 
 
-def _children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
+def worker_pids(ng: Nginx) -> list[int]:
+    """nginx's worker processes (not its cache manager and loader: they hold no gate)."""
+    path = Path(f"/proc/{ng.proc.pid}/task/{ng.proc.pid}/children")
+    pids = [int(p) for p in path.read_text().split()] if path.exists() else []
+    workers = []
+    for pid in pids:
+        try:
+            if b"worker process" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                workers.append(pid)
+        except OSError:
+            continue  # ended meanwhile
+    return workers
 
 
 def cpu_seconds(marker: str) -> float:
