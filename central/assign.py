@@ -177,12 +177,27 @@ def _check_power_overlap(conn, target_kind, target_id, face_id, start, end, week
 def _notice_texts(texts: dict, kind: str) -> dict[str, str]:
     """The gate's own rules: known languages, clean text, at most three on a
     slide, and every character drawable with the fonts."""
-    from kiosk.text.fonts import FontError, check_texts
+    from kiosk.text.fonts import FontError, MissingGlyphs, check_texts
     from kiosk.text.notices import NoticeError, validate_texts
+    from kiosk.text.slide import MAX_LANGUAGES
 
+    # The common refusals in words (the console shows them; kiosk's own
+    # sentences are English advice for the gate's CLI).
+    if not any(str(v or "").strip() for v in (texts or {}).values()):
+        raise CentralError(_("Write the notice in at least one language."))
+    if kind == "slide" and sum(1 for v in texts.values() if str(v or "").strip()) > MAX_LANGUAGES:
+        raise CentralError(_("A slide notice shows at most %(n)d languages; a ticker shows "
+                             "them all in turn.", n=MAX_LANGUAGES))
     try:
         texts = validate_texts(texts, kind)
         check_texts(texts, bold_too=kind == "slide")
+    except MissingGlyphs as e:
+        from central.console.wording import language
+
+        raise CentralError(_("The %(lang)s text cannot be shown: the gates' fonts have no "
+                             "glyph for %(chars)s. Change the text.",
+                             lang=language(e.lang),
+                             chars=", ".join(f"{c} U+{ord(c):04X}" for c in e.chars))) from None
     except (NoticeError, FontError) as e:
         raise CentralError(str(e)) from None
     return texts

@@ -143,9 +143,16 @@ function startUpload() {
 }
 
 function startConfirms() {
+  // A form asks before any of its submits; a button with its own data-confirm
+  // asks only when it is the one pressed (the emergency's "Publish now", not "Preview").
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (ev) => {
       if (!window.confirm(form.dataset.confirm)) ev.preventDefault();
+    });
+  });
+  document.querySelectorAll("button[data-confirm]").forEach((button) => {
+    button.addEventListener("click", (ev) => {
+      if (!window.confirm(button.dataset.confirm)) ev.preventDefault();
     });
   });
   document.querySelectorAll("[data-back]").forEach((a) => {

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from central.checks import CentralError, NotFound
 from central.console import nav
 from central.console.base import done, require, store, wants_json, who
-from central.console.wording import level, say, weekday
+from central.console.wording import language, level, say, weekday
 
 bp = Blueprint("assignments", __name__, url_prefix="/assignments")
 nav.add("assignments.index", _l("Assignments"), right="view", order=30)
@@ -296,7 +296,7 @@ def _page(kind: str, target_id: str, form: dict | None = None, error: str | None
         "assignments_target.html", kind=kind, target_id=target_id,
         url_id=_url_id(kind, target_id), name=name, own=own, view=view, form=form or {},
         error=error, playlists=playlists, playlist_names={p["id"]: p["name"] for p in playlists},
-        langs=LANGS, weekday=weekday, level=level, json_list=_json_list,
+        langs=LANGS, language=language, weekday=weekday, level=level, json_list=_json_list,
         timedelta=timedelta), status
 
 

@@ -74,7 +74,7 @@ def test_overlapping_reversed_and_unknown_are_refused_and_store_nothing(province
     with pytest.raises(CentralError, match="ends before it starts"):
         add_notice(c.db, "gate", "gate-a", {"vi": "x"}, starts_at="2026-12-02T08:00:00+07:00",
                    expires_at="2026-12-01T08:00:00+07:00")
-    with pytest.raises(CentralError, match=r"Khmer \(km\).*U\+1F6A8"):
+    with pytest.raises(CentralError, match=r"Khmer.*U\+1F6A8"):
         add_notice(c.db, "gate", "gate-a", {"km": "ព្រំដែន 🚨"})
     with pytest.raises(NotFound, match="no group 'south'"):
         add_notice(c.db, "group", "south", {"vi": "x"})

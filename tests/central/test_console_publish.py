@@ -167,3 +167,25 @@ def test_assignments_pages_say_what_applies_and_refuse_bad_input(desk):
     # Viewers of other roles read it; only editors change it.
     assert p["operator"].post("/assignments/province/-/power",
                               {"start_time": "01:00", "end_time": "02:00"}).status_code == 403
+
+
+def test_notice_refusals_are_said_in_vietnamese_and_store_nothing(desk):
+    """A notice text the fonts cannot draw, an empty notice and a slide with
+    four languages: the reason in Vietnamese (not kiosk's English CLI advice),
+    the languages named in words on the form, nothing stored."""
+    central, p = desk
+    ed = p["editor"]
+    page = ed.text("/assignments/gate/gate-a")
+    assert "Tiếng Khmer <textarea" in page and "km <textarea" not in page
+    before = central.db.count("notice")
+    for data, said in (
+            ({"kind": "ticker", "text_vi": "Thông báo", "text_km": "សេចក្តី \U0001F600"},
+             "phông chữ"),
+            ({"kind": "ticker", "text_vi": "  "}, "ít nhất một ngôn ngữ"),
+            ({"kind": "slide", "text_vi": "a", "text_zh": "口岸", "text_lo": "ດ່ານ",
+              "text_en": "Gate"}, "nhiều nhất 3 ngôn ngữ")):
+        r = ed.post("/assignments/gate/gate-a/notice", {**data, "level": "normal"})
+        html = r.get_data(as_text=True)
+        assert r.status_code == 400 and said in html, html[:2000]
+        assert "cannot be shown" not in html and "--text-vi" not in html
+    assert central.db.count("notice") == before
