@@ -35,8 +35,7 @@ def cli_gettext(settings):
     """gettext(msgid, **params) for the gate's command line: the admin's
     catalogue over the shared one, in the gate's language (the `language`
     setting, Vietnamese unless set to English)."""
-    lang = settings["language"] if settings["language"] in LANGUAGES else "vi"
-    return web_i18n.gettext_in((SOURCE, web_i18n.SHARED, POWER), lang)
+    return web_i18n.gate_gettext(settings, SOURCE, POWER)
 
 
 def select_locale() -> str:

@@ -34,6 +34,8 @@ AREAS = {
     "web": ("kiosk/web", "kiosk/web/translations"),
     # The gate's power command line (kiosk/power/cli.py: `gatecast power status`).
     "power": ("kiosk/power", "kiosk/power/translations"),
+    # `gatecast notice` and its refusals (kiosk/text/cli.py, kiosk/text/notices.py).
+    "text": ("kiosk/text", "kiosk/text/translations"),
 }
 AREA = "admin"
 

@@ -6,8 +6,8 @@ reads them with `words(settings)`; the admin puts this catalogue on its own
 list (admin/i18n.py) and says health alarms through `alarm()` too, so an alarm
 has one sentence for both.
 
-`Sentence` and `PowerError` follow admin.tls.CertificateError: str() is the
-English sentence (logs, JSON, tests that read text), `say(gettext)` says it in
+`Sentence` and `PowerError` (a kiosk.web.i18n.Refusal) keep str() as the
+English sentence (logs, JSON, tests that read text); `say(gettext)` says it in
 the reader's language.
 """
 
@@ -16,19 +16,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from kiosk.web.i18n import LANGUAGES, SHARED, N_, gettext_in
+from kiosk.web.i18n import N_, Refusal, gate_gettext, gate_language, say
 
 CATALOGUE = Path(__file__).parent / "translations"
 
 
-def language(settings) -> str:
-    return settings["language"] if settings["language"] in LANGUAGES else "vi"
+language = gate_language
 
 
 def words(settings) -> Callable[..., str]:
-    """gettext(msgid, **params) in the gate's language (the `language` setting,
-    Vietnamese unless English): this catalogue over the shared one."""
-    return gettext_in((CATALOGUE, SHARED), language(settings))
+    """gettext(msgid, **params) in the gate's language: this catalogue over the shared one."""
+    return gate_gettext(settings, CATALOGUE)
 
 
 class Sentence(str):
@@ -44,24 +42,8 @@ class Sentence(str):
         return gettext(self.msgid, **self.params)
 
 
-class PowerError(ValueError):
-    """A power request that cannot be carried out (unknown face, bad time ...).
-    str() is English; `say(gettext)` in the reader's language."""
-
-    def __init__(self, msgid: str, **params):
-        super().__init__(msgid % params if params else msgid)
-        self.msgid, self.params = msgid, params
-
-    def say(self, gettext) -> str:
-        return gettext(self.msgid, **self.params)
-
-
-def say(error_or_text, gettext) -> str:
-    """A PowerError, Sentence or plain text in the reader's language (plain
-    text — another library's — as it is)."""
-    if hasattr(error_or_text, "say"):
-        return error_or_text.say(gettext)
-    return str(error_or_text)
+class PowerError(Refusal):
+    """A power request that cannot be carried out (unknown face, bad time ...)."""
 
 
 # Controller health alarms (kiosk.power.health.read_health): a sentence with

@@ -10,6 +10,37 @@ import click
 
 from kiosk.cliutil import state_options
 from kiosk.text.fonts import LANGUAGE_ORDER, LANGUAGES, font_chain, font_problems
+from kiosk.web import formatting
+from kiosk.web.i18n import N_, gate_gettext, say
+
+# What a technician reads from `gatecast notice`, in the gate's language (the
+# `language` setting): kiosk/text/translations (scripts/admin_catalogues.py
+# --area text) over the shared kiosk/web catalogue.
+CATALOGUE = Path(__file__).parent / "translations"
+LEVEL_NAMES = {"emergency": N_("emergency"), "priority": N_("priority"), "normal": N_("normal")}
+KIND_NAMES = {"slide": N_("slide"), "ticker": N_("ticker")}
+
+
+def _words(settings):
+    return gate_gettext(settings, CATALOGUE)
+
+
+def _refuse(e: Exception, settings):
+    """A refusal in the gate's language (a NoticeError says itself)."""
+    raise click.ClickException(say(e, _words(settings))) from None
+
+
+def _notice_line(_, n, until: str) -> str:
+    where = (_("faces %(ids)s", ids=", ".join(map(str, n.faces))) if n.faces
+             else _("every face"))
+    return _("notice %(id)s: %(level)s %(kind)s on %(faces)s %(until)s", id=n.id,
+             level=_(LEVEL_NAMES.get(n.level, n.level)), kind=_(KIND_NAMES.get(n.kind, n.kind)),
+             faces=where, until=until)
+
+
+def _until(_, t, settings) -> str:
+    return (_("until %(time)s", time=formatting.when(t, settings["timezone"], seconds=True))
+            if t else _("until withdrawn"))
 
 def _text_options(fn):
     for lang in reversed(LANGUAGE_ORDER):
@@ -64,7 +95,10 @@ def notice_set(level, kind, for_, faces, titles, position, by, ctx_, **texts):
         for t in titles:
             lang, sep, text = t.partition("=")
             if not sep or lang not in LANGUAGES:
-                raise click.ClickException(f"--title wants LANG=TEXT with LANG one of {', '.join(LANGUAGES)}: {t!r}")
+                _ = _words(ctx_.settings)
+                raise click.ClickException(_(
+                    "--title wants LANG=TEXT with LANG one of %(languages)s: '%(title)s'",
+                    languages=", ".join(LANGUAGES), title=t))
             style["title"][lang] = text
     if position:
         style["position"] = position
@@ -77,10 +111,9 @@ def notice_set(level, kind, for_, faces, titles, position, by, ctx_, **texts):
             known_faces=[f["id"] for f in configured_faces(ctx_.settings)],
         )
     except (NoticeError, ValueError) as e:
-        raise click.ClickException(str(e)) from None
-    until = notice.expires_at.isoformat(timespec="seconds") if notice.expires_at else "cleared"
-    where = ", ".join(map(str, notice.faces)) or "all"
-    click.echo(f"notice {notice.id}: {notice.level} {notice.kind} on faces {where} until {until}")
+        _refuse(e, ctx_.settings)
+    _ = _words(ctx_.settings)
+    click.echo(_notice_line(_, notice, _until(_, notice.expires_at, ctx_.settings)))
 
 
 @notice_group.command("clear")
@@ -105,8 +138,10 @@ def notice_clear(notice_id, include_central, by, ctx_):
     try:
         cleared = clear_notices(ctx_.db, notice_id, include_central=include_central, by=by)
     except NoticeError as e:
-        raise click.ClickException(str(e)) from None
-    click.echo(f"withdrew {len(cleared)} notice(s)" + (f": {', '.join(cleared)}" if cleared else ""))
+        _refuse(e, ctx_.settings)
+    _ = _words(ctx_.settings)
+    click.echo(_("withdrew %(count)s notice(s)", count=len(cleared))
+               + (f": {', '.join(cleared)}" if cleared else ""))
 
 
 @notice_group.command("list")
@@ -130,14 +165,17 @@ def notice_list(include_ended, as_json, ctx_):
              "withdrawn_at": _iso(n.withdrawn_at), "source": n.source, "created_by": n.created_by}
             for n in notices], ensure_ascii=False, indent=2))
         return
+    _ = _words(ctx_.settings)
     if not notices:
-        click.echo("no notices")
+        click.echo(_("no notices"))
+    sources = {"local": _("local"), "central": _("central")}
     for n in notices:
-        state = "withdrawn" if n.withdrawn_at else f"until {_iso(n.expires_at) or 'cleared'}"
-        where = ", ".join(map(str, n.faces)) or "all"
+        state = (_("withdrawn %(time)s", time=formatting.when(
+            n.withdrawn_at, ctx_.settings["timezone"], seconds=True)) if n.withdrawn_at
+            else _until(_, n.expires_at, ctx_.settings))
         first = n.texts[n.languages()[0]]
-        click.echo(f"{n.id}  {n.level:<9} {n.kind:<6} faces {where:<7} {state}  [{n.source}] "
-                   f"{'/'.join(n.languages())}: {first[:60]}")
+        click.echo(_notice_line(_, n, state)
+                   + f"  [{sources.get(n.source, n.source)}] {'/'.join(n.languages())}: {first[:60]}")
 
 
 def _iso(t):

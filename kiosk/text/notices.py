@@ -21,6 +21,7 @@ from kiosk.schedule import LEVEL_RANK, LEVELS, Entry, Item
 from kiosk.store import iso, log_event, parse_iso, utcnow
 from kiosk.text.fonts import FontError, check_language_texts, check_texts, sort_languages
 from kiosk.text.slide import MAX_LANGUAGES, SlideSpec
+from kiosk.web.i18n import N_, Refusal
 
 KINDS = ("slide", "ticker")
 # Entry and playlist ids of synthesized notice entries; never stored.
@@ -37,8 +38,9 @@ _DURATION_RE = re.compile(r"(\d+)\s*([dhms])")
 _UNIT_S = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
-class NoticeError(ValueError):
-    """A notice cannot be set or found; the message says why."""
+class NoticeError(Refusal):
+    """A notice cannot be set or found; the message says why (str() in
+    English, `say(gettext)` in the reader's language)."""
 
 
 def parse_duration(text: str) -> timedelta:
@@ -46,10 +48,10 @@ def parse_duration(text: str) -> timedelta:
     compact = str(text).strip().lower().replace(" ", "")
     parts = _DURATION_RE.findall(compact)
     if not parts or "".join(n + u for n, u in parts) != compact:
-        raise NoticeError(f"not a duration like 30m, 2h or 1h30m: {text!r}")
+        raise NoticeError(N_("not a duration like 30m, 2h or 1h30m: '%(text)s'"), text=text)
     seconds = sum(int(n) * _UNIT_S[u] for n, u in parts)
     if seconds <= 0:
-        raise NoticeError(f"a notice must last longer than zero: {text!r}")
+        raise NoticeError(N_("a notice must last longer than zero: '%(text)s'"), text=text)
     return timedelta(seconds=seconds)
 
 
@@ -100,14 +102,14 @@ def validate_texts(texts: Mapping[str, str | None], kind: str) -> dict[str, str]
     try:
         out = check_language_texts(texts, "text")
     except FontError as e:
-        raise NoticeError(str(e)) from None
+        raise NoticeError(str(e)) from None  # the font's own words (English)
     if not out:
-        raise NoticeError("a notice needs text in at least one language (e.g. --text-vi)")
+        raise NoticeError(N_("a notice needs text in at least one language (e.g. --text-vi)"))
     if kind == "slide" and len(out) > MAX_LANGUAGES:
         raise NoticeError(
-            f"a slide shows at most {MAX_LANGUAGES} languages, got {len(out)}: "
-            f"{', '.join(sort_languages(out))} (a ticker takes them all in turn)"
-        )
+            N_("a slide shows at most %(most)s languages, got %(count)s: %(languages)s "
+               "(a ticker takes them all in turn)"),
+            most=MAX_LANGUAGES, count=len(out), languages=", ".join(sort_languages(out)))
     return out
 
 
@@ -118,23 +120,26 @@ def set_notice(db, texts: Mapping[str, str | None], *, level: str = "normal", ki
                known_faces: Sequence[int] | None = None, now: datetime | None = None) -> Notice:
     """Validate and store a notice; glyphs are checked now so a bad font fails here, not on screen."""
     if level not in LEVELS:
-        raise NoticeError(f"unknown level {level!r} ({', '.join(LEVELS)})")
+        raise NoticeError(N_("unknown level '%(level)s' (%(levels)s)"), level=level,
+                          levels=", ".join(LEVELS))
     if kind not in KINDS:
-        raise NoticeError(f"unknown kind {kind!r} ({', '.join(KINDS)})")
+        raise NoticeError(N_("unknown kind '%(kind)s' (%(kinds)s)"), kind=kind,
+                          kinds=", ".join(KINDS))
     texts = validate_texts(texts, kind)
     faces = sorted(set(int(f) for f in faces))
     if known_faces is not None:
         unknown = [f for f in faces if f not in known_faces]
         if unknown:
-            raise NoticeError(f"no face {', '.join(map(str, unknown))} on this gate "
-                              f"(faces: {', '.join(map(str, known_faces))})")
+            raise NoticeError(N_("no face %(face)s on this gate (faces: %(faces)s)"),
+                              face=", ".join(map(str, unknown)),
+                              faces=", ".join(map(str, known_faces)))
     style = dict(style or {})
     try:
         check_texts(texts, fonts, bold_too=False)
         if kind == "slide":
             check_texts(slide_titles(texts, level, style), fonts, bold_only=True)
     except FontError as e:
-        raise NoticeError(str(e)) from None
+        raise NoticeError(str(e)) from None  # the font's own words (English)
     now = now or utcnow()
     begins = starts_at or now
     row = {
@@ -175,7 +180,8 @@ def clear_notices(db, notice_id: str | None = None, *, include_central: bool = F
     if notice_id is not None:
         targets = [n for n in current if n.id == notice_id]
         if not targets:
-            raise NoticeError(f"no current notice with id {notice_id!r} (see gatecast notice list)")
+            raise NoticeError(N_("no current notice with id '%(id)s' (see gatecast notice list)"),
+                              id=notice_id)
     else:
         targets = [n for n in current if include_central or n.source == "local"]
     with db.atomic():

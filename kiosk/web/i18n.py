@@ -94,6 +94,37 @@ def gettext_in(folders: Iterable[Path], lang: str) -> Callable[..., str]:
     return gettext
 
 
+def gate_language(settings) -> str:
+    """The gate's language for its command line: the `language` setting,
+    Vietnamese unless it is one of ours."""
+    return settings["language"] if settings["language"] in LANGUAGES else "vi"
+
+
+def gate_gettext(settings, *folders: Path) -> Callable[..., str]:
+    """gettext(msgid, **params) in the gate's language from these areas'
+    translations folders over the shared one (the gate's command line)."""
+    return gettext_in((*folders, SHARED), gate_language(settings))
+
+
+class Refusal(ValueError):
+    """Bad input refused with a catalogue sentence: str() is the English one
+    (logs, provisioning, callers that read text), `say(gettext)` says it in
+    the reader's language."""
+
+    def __init__(self, msgid: str, **params):
+        super().__init__(msgid % params if params else msgid)
+        self.msgid, self.params = msgid, params
+
+    def say(self, gettext) -> str:
+        return gettext(self.msgid, **self.params)
+
+
+def say(said, gettext) -> str:
+    """A Refusal (or anything with `say`) in the reader's language; other text
+    (another library's) as it is."""
+    return said.say(gettext) if hasattr(said, "say") else str(said)
+
+
 def request_translations():
     """The request's catalogue, looked up once per request: Flask-Babel's own
     lookup costs ~0.1 ms per string and a page has dozens of them."""

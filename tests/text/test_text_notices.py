@@ -1,7 +1,10 @@
 """Notices in the gate database, the CLI over them, and notices as schedule entries."""
 
 import json
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -102,18 +105,57 @@ def test_slide_notice_becomes_an_entry_that_preempts_the_schedule(fresh_db, tmp_
     assert evaluate(schedule, 2, NOW + timedelta(minutes=6), TZ).level == "none"
 
 
-def test_cli_set_list_clear(runner, state_dir):
+def test_cli_set_list_clear(runner, state_dir, tmp_path):
+    """`gatecast notice` speaks the gate's language: Vietnamese unless language = "en";
+    --json stays as it was."""
     result = runner.invoke(main, ["notice", "set", "--state", str(state_dir), "--text-vi", "Tạm dừng thông quan",
                                   "--text-en", "Clearance suspended", "--text-lo", "ຢຸດຊົ່ວຄາວ",
                                   "--level", "emergency", "--for", "30m", "--face", "1"])
     assert result.exit_code == 0, result.output
-    assert "emergency slide on faces 1 until" in result.output
+    assert ": trang khẩn cấp trên mặt 1 đến " in result.output, result.output
     listed = runner.invoke(main, ["notice", "list", "--state", str(state_dir), "--json"])
     notices = json.loads(listed.output)
     assert notices[0]["texts"]["lo"] == "ຢຸດຊົ່ວຄາວ" and notices[0]["faces"] == [1]
+    assert notices[0]["level"] == "emergency" and notices[0]["expires_at"].endswith("+00:00")
+    text = runner.invoke(main, ["notice", "list", "--state", str(state_dir)]).output
+    assert f"thông báo {notices[0]['id']}: trang khẩn cấp trên mặt 1 đến " in text, text
+    assert "[tại chỗ] vi/lo/en: Tạm dừng thông quan" in text
+    # Refusals, in Vietnamese, and nothing stored.
+    for args, said in [(["--for", "soon"], "không phải thời lượng dạng 30m, 2h hay 1h30m: 'soon'"),
+                       (["--face", "9"], "cửa khẩu này không có mặt 9 (các mặt: 1, 2)"),
+                       (["--title", "xx=A"], "--title cần dạng NGÔN_NGỮ=CHỮ")]:
+        r = runner.invoke(main, ["notice", "set", "--state", str(state_dir), "--text-vi", "A", *args])
+        assert r.exit_code == 1 and said in r.output, r.output
+    r = runner.invoke(main, ["notice", "set", "--state", str(state_dir)])
+    assert r.exit_code == 1 and "thông báo cần có chữ ở ít nhất một ngôn ngữ" in r.output
+    r = runner.invoke(main, ["notice", "clear", "nope", "--state", str(state_dir)])
+    assert r.exit_code == 1 and "không có thông báo đang hiện nào mã 'nope'" in r.output
+    assert len(json.loads(runner.invoke(main, ["notice", "list", "--state", str(state_dir),
+                                               "--json"]).output)) == 1
     cleared = runner.invoke(main, ["notice", "clear", "--state", str(state_dir)])
-    assert cleared.exit_code == 0 and notices[0]["id"] in cleared.output
-    assert "no notices" in runner.invoke(main, ["notice", "list", "--state", str(state_dir)]).output
+    assert cleared.exit_code == 0 and f"đã thu hồi 1 thông báo: {notices[0]['id']}" in cleared.output
+    assert "không có thông báo nào" in runner.invoke(
+        main, ["notice", "list", "--state", str(state_dir)]).output
+    text = runner.invoke(main, ["notice", "list", "--all", "--state", str(state_dir)]).output
+    assert "đã thu hồi lúc " in text, text
+
+    # The same in English.
+    en = ["--state", str(state_dir), "--config", str(tmp_path / "en.toml")]
+    (tmp_path / "en.toml").write_text('language = "en"\n')
+    result = runner.invoke(main, ["notice", "set", "--text-vi", "Chú ý", "--kind", "ticker", *en])
+    assert result.exit_code == 0 and ": normal ticker on every face until withdrawn" in result.output
+    r = runner.invoke(main, ["notice", "set", "--text-vi", "A", "--for", "soon", *en])
+    assert r.exit_code == 1 and "not a duration like 30m, 2h or 1h30m: 'soon'" in r.output
+    assert "[local] vi: Chú ý" in runner.invoke(main, ["notice", "list", *en]).output
+    assert "withdrew 1 notice(s)" in runner.invoke(main, ["notice", "clear", *en]).output
+    assert "no notices" in runner.invoke(main, ["notice", "list", *en]).output
+
+
+def test_every_notice_string_is_translated():
+    tool = Path(__file__).resolve().parents[2] / "scripts" / "admin_catalogues.py"
+    r = subprocess.run([sys.executable, str(tool), "--check", "--area", "text"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_cli_refuses_a_language_the_fonts_cannot_draw(runner, state_dir, tmp_path):
