@@ -150,8 +150,12 @@ function startConfirms() {
       if (!window.confirm(form.dataset.confirm)) ev.preventDefault();
     });
   });
+  // data-confirm-unless: a selector; when it matches, the page asks a sharper
+  // question of its own (static/blankwarn.js: a targeted gate is blanked).
   document.querySelectorAll("button[data-confirm]").forEach((button) => {
     button.addEventListener("click", (ev) => {
+      const unless = button.dataset.confirmUnless;
+      if (unless && document.querySelector(unless)) return;
       if (!window.confirm(button.dataset.confirm)) ev.preventDefault();
     });
   });

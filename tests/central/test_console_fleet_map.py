@@ -394,6 +394,15 @@ def test_the_emergency_form_names_blanked_targets_before_publishing(browser, ser
     page.click("#publish")
     wait_for(lambda: asked, 10, "the question before publishing")
     assert "Cửa khẩu quốc tế Hữu Nghị" in asked[0] and "Vẫn phát hành" in asked[0]
+    assert len(asked) == 1  # the blanked gates' question replaces the plain one
+    # Without a blanked target the plain question is asked (console-walk).
+    page.uncheck("#target-huu-nghi")
+    page.once("dialog", lambda d: answer(d, False))
+    page.click("#publish")
+    wait_for(lambda: len(asked) == 2, 10, "the plain question before publishing")
+    assert asked[1] == "Xuất bản thông báo khẩn này ngay?"
+    page.check("#target-huu-nghi")
+    asked.clear()
     assert em.live(central.db) == []  # not published
     page.once("dialog", lambda d: answer(d, True))
     page.click("#publish")
