@@ -875,6 +875,8 @@ def _said(result) -> None:
     for gate_id, version in sorted(result.changed.items()):
         click.echo(f"  {gate_id}: release {version}")
     for gate_id, why in sorted(result.held.items()):
+        if gate_id in result.held_errors:
+            why = in_words(result.held_errors[gate_id])
         click.echo(f"  {gate_id}: held back, keeps its release ({why})")
 
 

@@ -71,6 +71,7 @@ class PublishResult:
     changed: dict[str, int] = field(default_factory=dict)  # gate -> new release version
     unchanged: dict[str, int] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)  # gate -> why it kept its release
+    held_errors: dict[str, PublishError] = field(default_factory=dict)  # the same, coded
     warnings: list[str] = field(default_factory=list)
 
 
@@ -641,7 +642,9 @@ def sign(store: Store, repo: Repository, built: Built, *, by: str, note: str,
     with signing(store), repo.lock():
         now = now or utcnow()
         version = repo.version() + 1
-        result = PublishResult(0, version, held=dict(built.held), warnings=list(built.warnings))
+        result = PublishResult(0, version, held=dict(built.held),
+                               held_errors=dict(built.held_errors),
+                               warnings=list(built.warnings))
         new_rows, specs, all_media = [], [], {}
         with store.transaction(snapshot=True) as db:
             latest = _latest_releases(db)

@@ -105,7 +105,10 @@ def test_the_cli_and_the_json_api_say_a_refusal_in_vietnamese(central, runner, c
     assert central.db.count("gate") == 0
 
 
-def test_a_held_gate_is_named_in_words_in_the_publish_preview(central, console_app, tmp_path):
+def test_a_held_gate_is_named_in_words_in_the_publish_preview(central, console_app, tmp_path,
+                                                               runner):
+    from kiosk.cli import main
+
     central.gate("gate-a", faces=(1,))
     central.gate("gate-b", faces=(1,))
     red = central.media(make_image(tmp_path / "red.png"))
@@ -124,6 +127,13 @@ def test_a_held_gate_is_named_in_words_in_the_publish_preview(central, console_a
     body = r.get_data(as_text=True)
     assert r.status_code == 400 and "Cửa khẩu gate-b giữ nội dung đang chiếu" in body
     assert "not approved" not in body
+    # The CLI's preview says it in Vietnamese too.
+    config = central.state_dir.parent / f"{central.state_dir.name}.toml"
+    out = runner.invoke(main, ["central", "publish", "preview", "--gate", "gate-b", "--state",
+                               str(central.state_dir), "--config", str(config)])
+    assert out.exit_code == 0, out.output
+    assert "Cửa khẩu gate-b giữ nội dung đang chiếu" in out.output
+    assert "not approved" not in out.output
     c.post("/language", {"lang": "en", "next": "/"})
     page = c.text("/publish/?show=1&gate=gate-b")
     assert "Gate gate-b keeps what it shows now: it uses media not approved yet" in page
