@@ -230,7 +230,8 @@ def main() -> None:
                     help="time compression: a 60 s report interval becomes 60/compress s")
     ap.add_argument("--seconds", type=float, default=60.0, help="measured wall-clock time")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=64,
+                    help="per worker, as the central role sets (central_threads)")
     ap.add_argument("--waiting", action="store_true",
                     help="every gate also holds the change feed during the whole run")
     ap.add_argument("--direct", action="store_true",
