@@ -80,7 +80,9 @@ def _map(gates: list[dict], current: str | None = None) -> dict:
             "outside": _("That place is outside the province's map (latitude %(south)s–%(north)s° N, "
                          "longitude %(west)s–%(east)s° E). Pick a place inside it.",
                          south=num(r.south), north=num(r.north), west=num(r.west), east=num(r.east)),
-            "pick_hint": _("Click or tap the map to set the position; the numbers stay editable."),
+            "pick_hint": _("Click or tap the map to set the position (from the keyboard: move the "
+                           "map with the arrow keys, Enter picks the cross in its middle); the "
+                           "numbers stay editable."),
             "map": _("Map of the gates: drag to move, wheel, pinch or the + and − buttons to zoom; "
                      "arrow keys and + − work when the map has focus."),
         },

@@ -97,15 +97,23 @@
     }
     map.getContainer().classList.add("picking");
     say(data.words.pick_hint, false);
-    map.on("click", (ev) => {
-      if (!region.contains(ev.latlng)) {
+    function pick(latlng) {
+      if (!region.contains(latlng)) {
         say(data.words.outside, true);
         return;
       }
-      lat.value = ev.latlng.lat.toFixed(5);
-      lon.value = ev.latlng.lng.toFixed(5);
-      place(ev.latlng);
-      say(fmt(data.words.picked, { lat: degrees(ev.latlng.lat), lon: degrees(ev.latlng.lng) }), false);
+      lat.value = latlng.lat.toFixed(5);
+      lon.value = latlng.lng.toFixed(5);
+      place(latlng);
+      say(fmt(data.words.picked, { lat: degrees(latlng.lat), lon: degrees(latlng.lng) }), false);
+    }
+    map.on("click", (ev) => pick(ev.latlng));
+    // From the keyboard: move the map with the arrows, Enter picks its centre (the cross).
+    map.getContainer().addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && ev.target === map.getContainer()) {
+        ev.preventDefault();
+        pick(map.getCenter());
+      }
     });
     // Typed numbers move the mark too (a decimal comma is accepted, as on the server).
     function typed() {

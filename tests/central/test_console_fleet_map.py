@@ -222,6 +222,19 @@ def test_a_position_picked_on_the_map_lands_in_the_form(browser, served, central
     message = page.locator("#pick-message").inner_text()
     assert message.startswith("Đã chọn") and f"{lat:.5f}".replace(".", ",") in message
     assert page.locator(".pin.picked").count() == 1
+    # From the keyboard: arrows move the map, Enter picks its centre.
+    page.focus(".map-box")
+    before = _view(page)
+    page.keyboard.press("+")  # the whole region fits: zoom in to have room to move
+    before = _changed(page, before, "the + key to zoom in")
+    page.keyboard.press("ArrowLeft")
+    centre = _changed(page, before, "an arrow key to move the map")[1]
+    page.keyboard.press("Enter")
+    picked = [float(form.locator(f"input[name={n}]").input_value())
+              for n in ("latitude", "longitude")]
+    assert picked == pytest.approx([float(v) for v in centre.split(",")], abs=1e-3)
+    assert picked[1] != pytest.approx(lon, abs=1e-3)  # the map moved west before Enter
+    lat = picked[0]
     _shot(page, f"fleet-phone-picked-{central_store}")
     # The numbers stay editable: the operator corrects the longitude by hand.
     form.locator("input[name=longitude]").fill("104,0500")
