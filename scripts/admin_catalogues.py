@@ -36,6 +36,8 @@ AREAS = {
     "power": ("kiosk/power", "kiosk/power/translations"),
     # `gatecast notice` and its refusals (kiosk/text/cli.py, kiosk/text/notices.py).
     "text": ("kiosk/text", "kiosk/text/translations"),
+    # `gatecast faces list|identify` (kiosk/player/cli.py, kiosk/player/identify.py).
+    "player": ("kiosk/player", "kiosk/player/translations"),
 }
 AREA = "admin"
 

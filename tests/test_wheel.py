@@ -74,6 +74,7 @@ def installed(tmp_path_factory):
     # `gatecast power status` in the gate's language (kiosk/power/cli.py).
     assert "kiosk/power/translations/vi/LC_MESSAGES/messages.po" in names
     assert "kiosk/text/translations/vi/LC_MESSAGES/messages.po" in names  # gatecast notice
+    assert "kiosk/player/translations/vi/LC_MESSAGES/messages.po" in names  # gatecast faces
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     # Offline from a wheelhouse, as the gates install (the wheelhouse is cached per deps).

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import click
 
 from kiosk.cliutil import state_options
 from kiosk.settings import SettingsError
+from kiosk.web.i18n import gate_gettext, say
+
+# What a technician reads from `gatecast faces`, in the gate's language (the
+# `language` setting): kiosk/player/translations (scripts/admin_catalogues.py
+# --area player) over the shared kiosk/web catalogue.
+CATALOGUE = Path(__file__).parent / "translations"
+
+
+def _words(settings):
+    return gate_gettext(settings, CATALOGUE)
 
 
 def run_player(settings, duration: float | None = None) -> None:
@@ -74,19 +85,22 @@ def faces_list_cmd(ctx_):
         layout = check_layout(ctx_.settings)
     except SettingsError as e:
         raise click.ClickException(str(e)) from None
-    click.echo(f"display: {layout.display}")
+    _ = _words(ctx_.settings)
+    click.echo(_("display: %(display)s", display=layout.display))
     for o in layout.outputs:
         w, h = o.size
-        click.echo(f"output {o.name} ({o.connector or 'no connector'}): {w}x{h}"
-                   f"{f' @{o.refresh:g} Hz' if o.refresh else ''}"
-                   f"{f', rotated {o.rotation}' if o.rotation else ''}")
+        click.echo(_("output %(name)s (%(connector)s): %(width)sx%(height)s", name=o.name,
+                     connector=o.connector or _("no connector"), width=w, height=h)
+                   + (f" @{o.refresh:g} Hz" if o.refresh else "")
+                   + (", " + _("rotated %(degrees)s", degrees=o.rotation) if o.rotation else ""))
     names = {f["id"]: f["name"] for f in layout.faces}
     for p in layout.pictures:
         r = p.region
-        where = "whole output" if p.fills_output else f"{r.width}x{r.height}+{r.x}+{r.y}"
+        where = _("whole output") if p.fills_output else f"{r.width}x{r.height}+{r.x}+{r.y}"
         faces = ", ".join(f"{f} {names[f]}" for f in p.faces)
-        mirrored = " (mirrored)" if len(p.faces) > 1 else ""
-        click.echo(f"picture {p.name} on {p.output.name}, {where}: face {faces}{mirrored}")
+        line = _("picture %(name)s on %(output)s, %(where)s: face %(faces)s", name=p.name,
+                 output=p.output.name, where=where, faces=faces)
+        click.echo(line + (" " + _("(mirrored)") if len(p.faces) > 1 else ""))
 
 
 @faces_group.command("identify")
@@ -108,8 +122,14 @@ def faces_identify_cmd(for_, ctx_):
         seconds = parse_duration(for_).total_seconds()
         until = request_identify(ctx_.db, seconds, by=_who())
     except (IdentifyError, PowerError) as e:
-        raise click.ClickException(str(e)) from None
-    click.echo(f"every face shows its number and name until {until:%H:%M:%S} UTC")
+        from kiosk.power.words import CATALOGUE as POWER  # parse_duration's refusals
+
+        raise click.ClickException(say(e, gate_gettext(ctx_.settings, CATALOGUE, POWER))) from None
+    from kiosk.web import formatting
+
+    _ = _words(ctx_.settings)
+    click.echo(_("every face shows its number and name until %(time)s",
+                 time=formatting.when(until, ctx_.settings["timezone"], seconds=True)))
 
 
 def _who() -> str:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from kiosk.player.ipc import MpvError
 from kiosk.player.plugins import PictureStatus, PlayerPlugin
 from kiosk.store import get_state, iso, log_event, set_state, utcnow
+from kiosk.web.i18n import N_, Refusal
 
 STATE_KEY = "identify"
 OVERLAY_ID = 60  # mpv osd-overlay id in the picture's mpv
@@ -22,15 +23,16 @@ DEFAULT_S = 10.0
 MAX_S = 600.0
 
 
-class IdentifyError(ValueError):
-    pass
+class IdentifyError(Refusal):
+    """English str(), `say(gettext)` in the reader's language."""
 
 
 def request_identify(db, seconds: float = DEFAULT_S, by: str = "") -> datetime:
     """Ask the player to show every face's number and name for `seconds`
     (the admin's "identify" button calls this). Returns until when."""
     if not 0 < seconds <= MAX_S:
-        raise IdentifyError(f"identify lasts 1-{MAX_S:.0f} seconds, got {seconds:g}")
+        raise IdentifyError(N_("identify lasts 1-%(most)s seconds, got %(seconds)s"),
+                            most=f"{MAX_S:.0f}", seconds=f"{seconds:g}")
     until = utcnow() + timedelta(seconds=seconds)
     set_state(db, STATE_KEY, {"until": iso(until), "by": by})
     log_event(db, "player", "info", "faces_identify",
