@@ -203,17 +203,23 @@ def text_fonts(ctx_):
     Example:
         gatecast text fonts --config /etc/gatecast/gatecast.toml
     """
+    _ = _words(ctx_.settings)
     overrides = ctx_.settings["text_fonts"]
     problems = font_problems(overrides)
     failed = list(problems)
+    names = {lang: _(name) for lang, name in LANGUAGES.items()}
+    width = max(map(len, names.values()))
+    fail, ok = _("FAIL"), _("ok")
     for lang in LANGUAGE_ORDER:
-        if lang in problems:
-            click.echo(f"{lang} {LANGUAGES[lang]:<10} FAIL  {problems[lang]}")
+        if lang in problems:  # the font's own words (English) after the verdict
+            click.echo(f"{lang} {names[lang]:<{width}} {fail}  {problems[lang]}")
             continue
         chain = font_chain(lang, overrides)
-        click.echo(f"{lang} {LANGUAGES[lang]:<10} ok    " + " > ".join(f.label for f in chain.faces))
+        click.echo(f"{lang} {names[lang]:<{width}} {ok}    "
+                   + " > ".join(f.label for f in chain.faces))
     if failed:
-        raise click.ClickException(f"fonts cannot draw: {', '.join(LANGUAGES[f] for f in failed)}")
+        raise click.ClickException(_("fonts cannot draw: %(languages)s",
+                                     languages=", ".join(names[f] for f in failed)))
 
 
 @text_group.command("render")

@@ -23,13 +23,16 @@ from typing import Iterable, Mapping, Sequence
 
 import uharfbuzz as hb
 
-# Language code -> English name used in errors and docs.
+from kiosk.web.i18n import N_
+
+# Language code -> English name used in errors and docs; `gatecast text fonts`
+# says it in the gate's language (kiosk/text/translations).
 LANGUAGES: dict[str, str] = {
-    "vi": "Vietnamese",
-    "en": "English",
-    "zh": "Chinese",
-    "lo": "Lao",
-    "km": "Khmer",
+    "vi": N_("Vietnamese"),
+    "en": N_("English"),
+    "zh": N_("Chinese"),
+    "lo": N_("Lao"),
+    "km": N_("Khmer"),
 }
 # Order on screen: Vietnamese first, the neighbour's language next, English last
 # (Decision 273/QD-TTg: Vietnamese, the neighbour's language, a foreign language).

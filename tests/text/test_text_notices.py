@@ -166,12 +166,16 @@ def test_cli_refuses_a_language_the_fonts_cannot_draw(runner, state_dir, tmp_pat
     assert result.exit_code == 1
     assert "Khmer (km) text cannot be shown" in result.output
     fonts = runner.invoke(main, ["text", "fonts", "--state", str(state_dir), "--config", str(cfg)])
+    assert fonts.exit_code == 1 and "km Tiếng Khmer LỖI  " in fonts.output, fonts.output
+    assert "phông chữ không vẽ được: Tiếng Khmer" in fonts.output
+    cfg.write_text(cfg.read_text() + 'language = "en"\n')
+    fonts = runner.invoke(main, ["text", "fonts", "--state", str(state_dir), "--config", str(cfg)])
     assert fonts.exit_code == 1 and "km Khmer      FAIL" in fonts.output and "fonts cannot draw: Khmer" in fonts.output
 
 
 def test_cli_text_fonts_and_render(runner, state_dir, tmp_path):
     fonts = runner.invoke(main, ["text", "fonts", "--state", str(state_dir)])
-    assert fonts.exit_code == 0 and fonts.output.count(" ok ") == 5
+    assert fonts.exit_code == 0 and fonts.output.count(" đạt ") == 5, fonts.output
     spec = tmp_path / "slide.json"
     spec.write_text(json.dumps({"body": {"zh": SAMPLES["zh"], "lo": SAMPLES["lo"]}, "layout": "in_turn"}))
     out = tmp_path / "preview.png"
