@@ -192,7 +192,7 @@ def _notice_texts(texts: dict, kind: str) -> dict[str, str]:
         texts = validate_texts(texts, kind)
         check_texts(texts, bold_too=kind == "slide")
     except MissingGlyphs as e:
-        from central.console.wording import language
+        from central.i18n import language_name as language
 
         raise CentralError(_("The %(lang)s text cannot be shown: the gates' fonts have no "
                              "glyph for %(chars)s. Change the text.",

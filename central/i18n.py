@@ -28,3 +28,14 @@ def gettext(lang: str = LANGUAGE) -> Callable[..., str]:
 
 def say(msgid: str, lang: str = LANGUAGE, **params) -> str:
     return gettext(lang)(msgid, **params)
+
+
+def language_name(code: str) -> str:
+    """A content language (a slide's, a notice's) named in the reader's
+    language: Flask-Babel's in a console request, the English msgid outside.
+    Here, below every central module, so the library and the console's
+    wording can both use it without importing each other."""
+    from flask_babel import gettext as _
+
+    return {"vi": _("Vietnamese"), "zh": _("Chinese"), "lo": _("Lao"), "km": _("Khmer"),
+            "en": _("English")}.get(code, code)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 
 from central.checks import CentralError, in_words
+from central.i18n import language_name
 
 
 def weekday(d: int) -> str:
@@ -46,9 +47,8 @@ def _dated(media: dict) -> str:
              start=format_date(media["valid_from"]), end=format_date(media["valid_until"]))
 
 
-def language(code: str) -> str:
-    return {"vi": _("Vietnamese"), "zh": _("Chinese"), "lo": _("Lao"), "km": _("Khmer"),
-            "en": _("English")}.get(code, code)
+# A content language in words (central.i18n, so that central.assign can say it too).
+language = language_name
 
 
 def _entry(e) -> str:
