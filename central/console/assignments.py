@@ -283,6 +283,9 @@ def _page(kind: str, target_id: str, form: dict | None = None, error: str | None
                 select(tab).where(tab.c.target_kind == kind, tab.c.target_id == target_id)
                 .order_by(tab.c.id))]
     playlists = _playlists()
+    with db.transaction() as conn:  # a group is named in words where it is a source
+        group_names = {r.id: r.name or r.id for r in conn.execute(
+            select(t.gate_group.c.id, t.gate_group.c.name))}
     view = None
     if kind == "gate":
         try:
@@ -296,7 +299,7 @@ def _page(kind: str, target_id: str, form: dict | None = None, error: str | None
         "assignments_target.html", kind=kind, target_id=target_id,
         url_id=_url_id(kind, target_id), name=name, own=own, view=view, form=form or {},
         error=error, playlists=playlists, playlist_names={p["id"]: p["name"] for p in playlists},
-        langs=LANGS, language=language, weekday=weekday, level=level, json_list=_json_list,
+        group_names=group_names, langs=LANGS, language=language, weekday=weekday, level=level, json_list=_json_list,
         timedelta=timedelta), status
 
 

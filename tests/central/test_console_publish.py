@@ -146,7 +146,7 @@ def test_assignments_pages_say_what_applies_and_refuse_bad_input(desk):
         "end_time": "09:30", "level": "priority", "weekdays": ["0", "1", "2", "3", "4"]})
     assert r.status_code == 302
     page = ed.text("/assignments/gate/gate-a")
-    assert "Giờ cao điểm" in page and "nhóm north" in page and "cả tỉnh" in page
+    assert "Giờ cao điểm" in page and "nhóm Phía Bắc" in page and "cả tỉnh" in page
     assert "che" in page.split('id="conflicts"')[1][:600]  # the entry hides the gate's own
     # Overlapping window, reversed dates, unknown gate: Vietnamese, typed values kept.
     before = central.db.count("power_window")
