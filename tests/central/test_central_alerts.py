@@ -86,18 +86,18 @@ def test_offline_gate_is_told_once_by_email_and_webhook_then_recovers(alerting, 
     assert result["opened"] == 1 and result["delivery"]["sent"] == 2
     (mail,) = emails_to(smtp, "truc@stttt.test")
     assert smtp.logins == ["canhbao"]
-    assert mail["Subject"] == "[gatecast] Nghiêm trọng: Cổng mất kết nối — Cửa khẩu Hữu Nghị"
+    assert mail["Subject"] == "[gatecast] Nghiêm trọng: Cửa khẩu mất kết nối — Cửa khẩu Hữu Nghị"
     body = mail.get_content()
     # Times in the province's zone (UTC+7), as people there read them.
     local = (t0 + timedelta(hours=7)).strftime("%H:%M %d/%m/%Y")
     assert f"Không nhận được tín hiệu từ {local}." in body
-    assert "Cổng: Cửa khẩu Hữu Nghị (huu-nghi)" in body
+    assert "Cửa khẩu: Cửa khẩu Hữu Nghị (huu-nghi)" in body
     assert "https://trungtam.test/alerts" in body
     (post,) = hook.received
     payload = post.message["json"]
     assert payload["event"] == "opened" and payload["alert"]["kind"] == "offline"
     assert payload["alert"]["gate_id"] == "huu-nghi"
-    assert "Cổng mất kết nối" in payload["text"]
+    assert "Cửa khẩu mất kết nối" in payload["text"]
     assert post.message["headers"]["Idempotency-Key"] == f"gatecast-alert-delivery-{payload['delivery_id']}"
 
     # Still offline: no second message, however often it is evaluated. Tân Thanh
@@ -122,7 +122,7 @@ def test_offline_gate_is_told_once_by_email_and_webhook_then_recovers(alerting, 
     result = tick(db, s, now=back + timedelta(seconds=171 + 121))
     assert result["resolved"] == 1 and result["delivery"]["sent"] == 2
     recovery = emails_to(smtp, "truc@stttt.test")[-1]
-    assert recovery["Subject"] == "[gatecast] Đã khắc phục: Cổng mất kết nối — Cửa khẩu Hữu Nghị"
+    assert recovery["Subject"] == "[gatecast] Đã khắc phục: Cửa khẩu mất kết nối — Cửa khẩu Hữu Nghị"
     assert "Hoạt động bình thường trở lại lúc" in recovery.get_content()
     assert hook.received[-1].message["json"]["event"] == "resolved"
     assert list_alerts(db, gate_id="huu-nghi") == []
