@@ -9,7 +9,7 @@ import json
 import click
 
 from kiosk import __version__
-from kiosk.cliutil import state_options
+from kiosk.cliutil import state_options, words
 from kiosk.entrypoints import EntryPointsMissing, declared
 from kiosk.settings import SettingsError, check_layout
 
@@ -90,4 +90,6 @@ def migrate_cmd(ctx_):
     """
     ctx_.create_db = True
     db = ctx_.db
-    click.echo(f"database {ctx_.settings.db_path} is up to date ({len(db.table_names())} tables)")
+    _ = words(ctx_.settings)
+    click.echo(_("database %(path)s is up to date (%(tables)s tables)", path=ctx_.settings.db_path,
+                 tables=len(db.table_names())))

@@ -13,6 +13,15 @@ from pathlib import Path
 import click
 
 from kiosk.settings import Settings, SettingsError, load_settings, with_database
+from kiosk.web.i18n import gate_gettext
+
+# What every gate command says itself, in the gate's language (the `language`
+# setting): kiosk/translations (scripts/admin_catalogues.py --area core).
+CATALOGUE = Path(__file__).parent / "translations"
+
+
+def words(settings):
+    return gate_gettext(settings, CATALOGUE)
 
 
 @dataclass
@@ -32,9 +41,11 @@ class Context:
 
             path = self.settings.db_path
             if not self.create_db and not path.exists():
-                raise click.ClickException(
-                    f"no gatecast database in {self.settings.state_path} (a mistyped --state?). "
-                    f"To set up a new gate there: gatecast migrate --state {self.settings.state_path}")
+                _ = words(self.settings)
+                raise click.ClickException(_(
+                    "no gatecast database in %(state)s (a mistyped --state?). To set up a new "
+                    "gate there: gatecast migrate --state %(state)s",
+                    state=self.settings.state_path))
             self._db = open_db(self.settings.db_path)
             self.settings = with_database(self.settings, self._db)
         return self._db

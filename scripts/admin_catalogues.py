@@ -38,6 +38,9 @@ AREAS = {
     "text": ("kiosk/text", "kiosk/text/translations"),
     # `gatecast faces list|identify` (kiosk/player/cli.py, kiosk/player/identify.py).
     "player": ("kiosk/player", "kiosk/player/translations"),
+    # What every gate command shares (kiosk/cliutil.py, kiosk/cli.py): the
+    # modules at kiosk/'s top only, as each area under it has its own.
+    "core": ("kiosk", "kiosk/translations", [("*.py", "python")]),
 }
 AREA = "admin"
 
@@ -46,7 +49,7 @@ def extracted() -> Catalog:
     folder = AREAS[AREA][0]
     catalog = Catalog(project=f"gatecast {AREA}")
     for filename, lineno, message, comments, context in extract_from_dir(
-            str(ROOT / folder), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "translate": None, "say": None,
+            str(ROOT / folder), AREAS[AREA][2] if len(AREAS[AREA]) > 2 else METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "translate": None, "say": None,
                                                    "lazy_gettext": None}):
         catalog.add(message, None, [(f"{folder}/{filename}", lineno)], auto_comments=comments,
                     context=context)

@@ -75,6 +75,7 @@ def installed(tmp_path_factory):
     assert "kiosk/power/translations/vi/LC_MESSAGES/messages.po" in names
     assert "kiosk/text/translations/vi/LC_MESSAGES/messages.po" in names  # gatecast notice
     assert "kiosk/player/translations/vi/LC_MESSAGES/messages.po" in names  # gatecast faces
+    assert "kiosk/translations/vi/LC_MESSAGES/messages.po" in names  # every gate command
     venv = tmp / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     # Offline from a wheelhouse, as the gates install (the wheelhouse is cached per deps).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from kiosk.cli import main
 from kiosk.store import open_db
 
@@ -70,10 +72,20 @@ def test_a_mistyped_state_folder_is_refused_until_migrate(runner, tmp_path):
                                if command[0] == "admin" else [*command, "--state", str(missing)],
                                input="long-enough-pw\n")
         assert result.exit_code == 1, (command, result.output)
-        assert "no gatecast database" in result.output and "gatecast migrate" in result.output
+        # In the gate's language (Vietnamese unless language = "en").
+        assert "không có cơ sở dữ liệu gatecast trong" in result.output, result.output
+        assert "gatecast migrate --state" in result.output
+    english = tmp_path / "en.toml"
+    english.write_text('language = "en"\n')
+    result = runner.invoke(main, ["notice", "list", "--state", str(missing), "--config", str(english)])
+    assert result.exit_code == 1 and "no gatecast database in" in result.output
+    assert "(a mistyped --state?)" in result.output
     assert not missing.exists()  # nothing was created
     created = runner.invoke(main, ["migrate", "--state", str(missing)])
     assert created.exit_code == 0 and (missing / "gatecast.db").exists()
+    assert "đã cập nhật" in created.output
+    created = runner.invoke(main, ["migrate", "--state", str(missing), "--config", str(english)])
+    assert "is up to date" in created.output
     assert runner.invoke(main, ["power", "status", "--state", str(missing)]).exit_code == 0
 
 
@@ -90,3 +102,15 @@ def test_central_cli_errors_name_ids_as_typed(runner, tmp_path):
                                   "nonexistent", *chi, "--state", str(state)])
     assert result.exit_code == 1 and "'nonexistent'" in result.output
     assert "c-nonexistent" not in result.output
+
+
+def test_every_gate_command_line_string_is_translated():
+    """The catalogue areas of the gate's command line: core (kiosk/*.py), power,
+    text (notice) and player (faces) each have their own tests; core's is here."""
+    import subprocess
+    import sys
+
+    tool = Path(__file__).resolve().parents[2] / "scripts" / "admin_catalogues.py"
+    r = subprocess.run([sys.executable, str(tool), "--check", "--area", "core"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
