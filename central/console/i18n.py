@@ -58,6 +58,8 @@ def init_app(app) -> None:
     app.jinja_env.filters["local_date"] = lambda v: formatting.local_date(v) if v else "—"
     app.jinja_env.filters["size"] = lambda n: formatting.size(n, str(get_locale()))
     app.jinja_env.filters["duration"] = lambda s: formatting.duration(s, gettext)
+    # 4,4 (vi) / 4.4 (en): a decimal in the reader's language, never Python's "%.1f".
+    app.jinja_env.filters["number"] = lambda v: formatting.number(v, str(get_locale()))
 
     @app.context_processor
     def _console_context():

@@ -28,7 +28,7 @@ def test_the_reports_page_and_its_downloads(central, console_app):
     page = console.text("/reports/?month=2026-11")
     assert "tháng 11/2026" in page and "Hữu Nghị" in page
     assert page.count("<rect") >= 30 + 2  # a bar per day, and the gate's share
-    assert "1.5" in page  # three plays of half an hour: 1.5 hours on screen
+    assert "1,5" in page  # three plays of half an hour: 1.5 hours on screen
 
     r = console.get("/reports/2026-11.pdf")
     assert r.status_code == 200 and r.data.startswith(b"%PDF")
