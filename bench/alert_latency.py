@@ -41,7 +41,7 @@ from central.fleet import add_gate, add_group  # noqa: E402
 from central.intake import record_heartbeat  # noqa: E402
 
 INTERVAL_S = 4.0  # central_heartbeat_interval_s: offline 10 s after the last heartbeat
-OFFLINE_SUBJECT = "[gatecast] Nghiêm trọng: Cổng mất kết nối"
+OFFLINE_SUBJECT = "[gatecast] Nghiêm trọng: Cửa khẩu mất kết nối"
 BEAT = {"release_version": None, "last_good_release_version": None,
         "sync": {"status": "unchanged"},
         "health": {"cpu_temp_c": 50.0, "disk": {"free_mb": 9000.0}, "clock_synced": True},
