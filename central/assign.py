@@ -177,9 +177,11 @@ def _check_power_overlap(conn, target_kind, target_id, face_id, start, end, week
 def _notice_texts(texts: dict, kind: str) -> dict[str, str]:
     """The gate's own rules: known languages, clean text, at most three on a
     slide, and every character drawable with the fonts."""
-    from kiosk.text.fonts import FontError, MissingGlyphs, check_texts
+    from kiosk.text.fonts import FontError
     from kiosk.text.notices import NoticeError, validate_texts
     from kiosk.text.slide import MAX_LANGUAGES
+
+    from central.checks import check_drawable
 
     # The common refusals in words (the console shows them; kiosk's own
     # sentences are English advice for the gate's CLI).
@@ -190,14 +192,7 @@ def _notice_texts(texts: dict, kind: str) -> dict[str, str]:
                              "them all in turn.", n=MAX_LANGUAGES))
     try:
         texts = validate_texts(texts, kind)
-        check_texts(texts, bold_too=kind == "slide")
-    except MissingGlyphs as e:
-        from central.i18n import language_name as language
-
-        raise CentralError(_("The %(lang)s text cannot be shown: the gates' fonts have no "
-                             "glyph for %(chars)s. Change the text.",
-                             lang=language(e.lang),
-                             chars=", ".join(f"{c} U+{ord(c):04X}" for c in e.chars))) from None
+        check_drawable(texts, bold_too=kind == "slide")
     except (NoticeError, FontError) as e:
         raise CentralError(str(e)) from None
     return texts

@@ -155,3 +155,23 @@ def check_name(value, what: str, limit: int = 200) -> str:
         raise CentralError(f"{what} is limited to {limit} characters", "name_long", what=what,
                            limit=limit)
     return value
+
+
+def check_drawable(texts: dict[str, str], bold_too: bool = False) -> None:
+    """Every character of every language drawable with the gates' fonts (the
+    gate's own check). The common refusal, a character no font has, is said
+    in the reader's language (kiosk's own sentence is English advice for the
+    gate's CLI); other FontErrors go to the caller."""
+    from flask_babel import gettext as _
+
+    from kiosk.text.fonts import MissingGlyphs, check_texts
+
+    try:
+        check_texts(texts, bold_too=bold_too)
+    except MissingGlyphs as e:
+        from central.i18n import language_name as language
+
+        raise CentralError(_("The %(lang)s text cannot be shown: the gates' fonts have no "
+                             "glyph for %(chars)s. Change the text.",
+                             lang=language(e.lang),
+                             chars=", ".join(f"{c} U+{ord(c):04X}" for c in e.chars))) from None

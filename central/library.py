@@ -19,7 +19,7 @@ from kiosk.mediastore import MediaStore, MediaStoreError, check_sha256
 from kiosk.store import iso, parse_iso, utcnow
 
 from central import schema as t
-from central.checks import CentralError, NotFound, check_id, check_name
+from central.checks import CentralError, NotFound, check_drawable, check_id, check_name
 from central.db import insert_or_update, row, rows, transaction
 from central.users import audit, check_four_eyes, require_right
 
@@ -101,19 +101,41 @@ def add_media(db, state_dir, source: Path | str | BinaryIO | Iterable[bytes], na
                    info.duration_s, info.width, info.height, language)
 
 
-def add_text(db, state_dir, spec, name: str, by: str = "cli") -> dict:
+def add_text(db, state_dir, spec, name: str, by: str = "cli", valid_from: str | None = None,
+             valid_until: str | None = None) -> dict:
     """Store a text slide spec (kiosk/text/slide.py format) as media of kind
     `text`, after the gate's own checks: its shape, and every character
-    against the fonts (refused here rather than skipped on a screen)."""
-    from kiosk.text.fonts import FontError, check_texts
-    from kiosk.text.slide import SlideError, parse_spec
+    against the fonts (refused here rather than skipped on a screen). The
+    common refusals are said in the reader's language; nothing is stored on
+    any refusal. The dates (YYYY-MM-DD) are checked before anything is stored."""
+    import json
+
+    from kiosk.text.fonts import FontError
+    from kiosk.text.slide import MAX_LANGUAGES, SlideError, parse_spec
     from kiosk.validate import safe_display_name
 
     name = safe_display_name(name)
+    dates = _dates(valid_from, valid_until)
+    if isinstance(spec, (bytes, str)):
+        try:
+            spec = json.loads(spec)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            pass  # parse_spec says why
+    if isinstance(spec, dict):
+        said = [lang for part in ("title", "body") if isinstance(spec.get(part), dict)
+                for lang, text in spec[part].items() if str(text or "").strip()]
+        if not said:
+            raise CentralError(_("Write the slide's title or text in at least one language."))
+        if len(set(said)) > MAX_LANGUAGES:
+            raise CentralError(_("A text slide shows at most %(n)d languages.", n=MAX_LANGUAGES))
+        duration = spec.get("duration_s")
+        if duration is not None and (not isinstance(duration, (int, float))
+                                     or not 1 <= duration <= 3600):
+            raise CentralError(_("A slide is shown for 1 to 3600 seconds."))
     try:
         slide = parse_spec(spec)
-        check_texts(slide.body)
-        check_texts(slide.title, bold_too=True)
+        check_drawable(slide.body)
+        check_drawable(slide.title, bold_too=True)
     except (SlideError, FontError) as e:
         raise CentralError(f"{name}: {e}") from None
     if slide.background_image:
@@ -125,8 +147,11 @@ def add_text(db, state_dir, spec, name: str, by: str = "cli") -> dict:
         raise CentralError(f"{name}: a text slide spec is limited to {MAX_TEXT_SPEC_BYTES} bytes")
     sha256 = library_store(state_dir).add_bytes(data)
     langs = list(slide.languages)
-    return _record(db, sha256, "text", name, "json", len(data), by, slide.duration_s,
-                   language=langs[0] if len(langs) == 1 else ",".join(langs) or None)
+    row = _record(db, sha256, "text", name, "json", len(data), by, slide.duration_s,
+                  language=langs[0] if len(langs) == 1 else ",".join(langs) or None)
+    if dates["valid_from"] or dates["valid_until"]:
+        row = set_media_dates(db, sha256, by, dates["valid_from"], dates["valid_until"])
+    return row
 
 
 def slide_background(state_dir, sha256: str) -> str | None:
@@ -169,9 +194,8 @@ def reject_media(db, sha256: str, by: str, reason: str) -> dict:
         return get_media(conn, sha256)
 
 
-def set_media_dates(db, sha256: str, by: str, valid_from: str | None,
-                    valid_until: str | None) -> dict:
-    """The dates (YYYY-MM-DD, both included) between which it may be shown."""
+def _dates(valid_from: str | None, valid_until: str | None) -> dict:
+    """valid_from/valid_until checked: dates (YYYY-MM-DD), the last not before the first."""
     from datetime import date
 
     values = {}
@@ -187,6 +211,13 @@ def set_media_dates(db, sha256: str, by: str, valid_from: str | None,
     if values["valid_from"] and values["valid_until"] and values["valid_until"] < values["valid_from"]:
         raise CentralError(_("The last day (%(until)s) is before the first (%(start)s).",
                              until=values["valid_until"], start=values["valid_from"]))
+    return values
+
+
+def set_media_dates(db, sha256: str, by: str, valid_from: str | None,
+                    valid_until: str | None) -> dict:
+    """The dates (YYYY-MM-DD, both included) between which it may be shown."""
+    values = _dates(valid_from, valid_until)
     with transaction(db, write=True) as conn:
         require_right(conn, by, "edit")
         get_media(conn, sha256)

@@ -15,7 +15,7 @@ from kiosk import mediaformats
 
 from central.checks import CentralError
 from central.console import nav
-from central.console.base import done, require, settings, store, who
+from central.console.base import done, require, settings, store, wants_json, who
 
 bp = Blueprint("library", __name__, url_prefix="/library")
 nav.add("library.index", _l("Library"), right="view", order=20)
@@ -42,7 +42,9 @@ def _names():
 
 @bp.get("/")
 @require("view")
-def index():
+def index(text: dict | None = None, error: str | None = None, status: int = 200):
+    """The list, and for editors the upload and text slide forms (`text`: what
+    was typed in the text slide form, back with the `error` that refused it)."""
     from central.library import list_media, uploaders
 
     f = request.args
@@ -51,7 +53,44 @@ def index():
                        language=filters["language"], uploader=filters["uploader"],
                        newest_first=True)
     return render_template("library.html", items=items, filters=filters,
-                           uploaders=uploaders(store()), **_names())
+                           uploaders=uploaders(store()), text=text or {}, error=error,
+                           **_names()), status
+
+
+@bp.post("/text")
+@require("edit")
+def add_text():
+    """A text slide typed in the browser: title and text per language, how
+    long it shows, its dates and a name. The library's add_text checks it the
+    gate's way; a refusal comes back on the form with what was typed, and
+    nothing is stored."""
+    from central.library import add_text as store_text
+
+    f = {k: v.replace("\r\n", "\n").strip() for k, v in request.form.items() if k != "csrf_token"}
+    spec: dict = {"title": {}, "body": {}}
+    for lang in _language_names():
+        for part in ("title", "body"):
+            if f.get(f"{part}_{lang}"):
+                spec[part][lang] = f[f"{part}_{lang}"]
+    try:
+        if f.get("duration_s"):
+            try:
+                spec["duration_s"] = float(f["duration_s"].replace(",", "."))
+            except ValueError:
+                raise CentralError(_("A slide is shown for 1 to 3600 seconds.")) from None
+        typed = [t for part in ("title", "body") for t in spec[part].values()]
+        name = f.get("name") or (typed[0].splitlines()[0][:60] if typed else "")
+        row = store_text(store(), settings().state_path, spec, name, by=who(),
+                         valid_from=f.get("valid_from"), valid_until=f.get("valid_until"))
+    except CentralError as e:
+        from central.checks import in_words
+
+        if wants_json():
+            return jsonify({"error": in_words(e)}), 400
+        return index(text=f, error=in_words(e), status=400)
+    return done(_("%(name)s is stored and waits for approval.", name=row["name"]),
+                url_for("library.show", sha256=row["sha256"]), status=201,
+                sha256=row["sha256"])
 
 
 @bp.post("/upload")

@@ -118,3 +118,52 @@ def test_a_text_slide_is_previewed_at_a_faces_resolution(central, console_app):
         low, high = picture.convert("L").getextrema()
         assert high - low > 100  # text was drawn, not a blank
     assert c.get(f"/library/{sha}/preview.png?size=9").status_code == 404
+
+
+def test_a_text_slide_made_in_the_browser_waits_for_approval(central, console_app):
+    """The Library's text slide form: stored through the library's add_text
+    (pending approval, its preview at a face's resolution, its dates); the
+    gate's refusals (a character no font draws, no text, four languages, a
+    bad duration or dates) in Vietnamese, back on the form with what was
+    typed, nothing stored."""
+    make_user(central.db, "minh", "editor")
+    c = Console(console_app)
+    c.login("minh")
+    page = c.text("/library/")
+    assert 'action="/library/text' in page and "media add --text" not in page
+    before, files = central.db.count("media"), _files(central)
+    for data, said in (
+            ({"title_vi": "Thông báo", "body_km": "សេចក្តី \U0001F600"}, "phông chữ"),
+            ({"title_vi": "  ", "body_en": ""}, "ít nhất một ngôn ngữ"),
+            ({"title_vi": "a", "title_zh": "口岸", "title_lo": "ດ່ານ", "title_en": "Gate"},
+             "nhiều nhất 3 ngôn ngữ"),
+            ({"title_vi": "Thông báo", "duration_s": "0"}, "3600"),
+            ({"title_vi": "Thông báo", "valid_from": "2026-12-10", "valid_until": "2026-12-01"},
+             "2026-12-01")):
+        r = c.post("/library/text", data)
+        html = r.get_data(as_text=True)
+        assert r.status_code == 400 and said in html, html[:3000]
+        assert "cannot be shown" not in html and "duration_s must" not in html
+        assert 'value="Thông báo"' in html or data["title_vi"].strip() != "Thông báo"
+    assert central.db.count("media") == before and _files(central) == files
+
+    r = c.post("/library/text", {"title_vi": "Cửa khẩu mở cửa", "body_vi": "Từ 7 giờ\r\nđến 22 giờ",
+                                 "title_zh": "口岸开放", "duration_s": "12",
+                                 "valid_from": "2026-12-01", "valid_until": "2026-12-31"})
+    assert r.status_code in (302, 303), r.get_data(as_text=True)[:2000]
+    sha = r.headers["Location"].rsplit("/", 1)[-1]
+    media = central.db.query(f"SELECT * FROM media WHERE sha256 = '{sha}'")[0]
+    assert (media["kind"], media["state"], media["name"], media["uploaded_by"]) == \
+        ("text", "uploaded", "Cửa khẩu mở cửa", "minh")
+    assert (media["valid_from"], media["valid_until"], media["duration_s"]) == \
+        ("2026-12-01", "2026-12-31", 12)
+    shown = c.text(r.headers["Location"])
+    assert "Đã lưu Cửa khẩu mở cửa, đang chờ duyệt." in shown and 'id="slide-preview"' in shown
+    from central.library import library_store
+    from kiosk.text.slide import parse_spec
+
+    spec = parse_spec(library_store(central.state_dir).path(sha).read_bytes())
+    assert spec.title == {"vi": "Cửa khẩu mở cửa", "zh": "口岸开放"}
+    assert spec.body == {"vi": "Từ 7 giờ\nđến 22 giờ"}
+    with c.get(f"/library/{sha}/preview.png?size=1") as p:
+        assert p.status_code == 200 and Image.open(io.BytesIO(p.data)).size == (1080, 1920)
