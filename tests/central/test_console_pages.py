@@ -223,3 +223,36 @@ def test_an_upload_shows_its_progress_and_lands_in_the_library(browser, console,
     # The chosen language is stored on the item: its line in the list says it.
     assert "Tiếng Việt" in page.inner_text("tr:has-text('Biển báo cửa khẩu.png')")
     page.close()
+
+
+def test_a_text_slide_is_made_on_a_phone_and_previewed(browser, console):
+    """The Library's text slide form in chromium at 390 px: a refusal comes
+    back on the form with what was typed; the slide made lands on its page,
+    waiting for approval, its preview drawn at a face's resolution."""
+    page = browser.new_page(viewport=PHONE)
+    browser_login(page, console)
+    page.goto(console + "/library/")
+    form = "#text-slide form"
+    page.fill(f"{form} input[name=title_vi]", "Giờ mở cửa khẩu")
+    page.fill(f"{form} input[name=valid_from]", "2026-12-10")
+    page.fill(f"{form} input[name=valid_until]", "2026-12-01")
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_selector("#text-slide .flash.error", timeout=60_000)
+    assert "2026-12-01" in page.inner_text("#text-slide .flash.error")
+    assert page.input_value(f"{form} input[name=title_vi]") == "Giờ mở cửa khẩu"
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shots = os.environ.get("CONSOLE_SCREENSHOTS")
+    if shots:
+        page.locator("#text-slide").screenshot(path=str(Path(shots) / "phone-text-form.png"))
+    page.fill(f"{form} input[name=valid_until]", "2026-12-31")
+    page.fill(f"{form} textarea[name=body_vi]", "Từ 7 giờ đến 22 giờ hằng ngày")
+    page.click(f"{form} details:has(input[name=title_en]) summary")
+    page.fill(f"{form} input[name=title_en]", "Gate opening hours")
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_selector("#slide-preview", timeout=60_000)
+    page.wait_for_function("document.getElementById('slide-preview').complete", timeout=60_000)
+    assert page.evaluate("document.getElementById('slide-preview').naturalWidth") == 1920
+    assert "chờ duyệt" in page.inner_text("main")
+    if shots:
+        page.screenshot(path=str(Path(shots) / "phone-text-slide.png"), full_page=True)
+    page.close()
