@@ -69,7 +69,9 @@ def _record(db, sha256: str, kind: str, name: str, fmt: str, size: int, by: str,
     with transaction(db, write=True) as conn:
         existing = row(conn.execute(select(t.media).where(t.media.c.sha256 == sha256)))
         if existing:
-            return existing  # the same bytes again: keep its approval state
+            # The same bytes again: keep its approval state; `already` lets
+            # the console say so instead of "stored".
+            return {**existing, "already": True}
         new = {"sha256": sha256, "kind": kind, "name": name, "format": fmt, "size": size,
                "duration_s": duration_s, "width": width, "height": height, "state": "uploaded",
                "uploaded_at": iso(utcnow()), "uploaded_by": by, "language": language}

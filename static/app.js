@@ -123,7 +123,16 @@ function startUpload() {
     xhr.addEventListener("load", () => {
       let body = {};
       try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
-      if (xhr.status >= 200 && xhr.status < 300) {
+      if (xhr.status >= 200 && xhr.status < 300 && body.already) {
+        // The same file is in the library already: say so and link to it (nothing new appears).
+        bar.value = 100;
+        status.className = "flash warning";
+        status.textContent = body.already + " ";
+        const link = document.createElement("a");
+        link.href = body.url;
+        link.textContent = body.open;
+        status.appendChild(link);
+      } else if (xhr.status >= 200 && xhr.status < 300) {
         bar.value = 100;
         // A video the controller may not play smoothly is kept, with a warning to read.
         status.className = body.warning ? "flash warning" : "flash ok";

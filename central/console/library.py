@@ -88,6 +88,11 @@ def add_text():
         if wants_json():
             return jsonify({"error": in_words(e)}), 400
         return index(text=f, error=in_words(e), status=400)
+    if row.get("already"):
+        return done(_("This slide is already in the library as %(name)s (%(state)s): nothing "
+                      "new was stored.", name=row["name"],
+                      state=_names()["states"].get(row["state"], row["state"])),
+                    url_for("library.show", sha256=row["sha256"]), sha256=row["sha256"])
     return done(_("%(name)s is stored and waits for approval.", name=row["name"]),
                 url_for("library.show", sha256=row["sha256"]), status=201,
                 sha256=row["sha256"])
@@ -110,8 +115,14 @@ def upload():
                         limits=Limits.from_settings(s), language=language)
     except CentralError as e:
         return jsonify({"error": str(e)}), 400
-    return jsonify({"name": row["name"], "sha256": row["sha256"],
-                    "url": url_for("library.show", sha256=row["sha256"])}), 201
+    said = {"name": row["name"], "sha256": row["sha256"],
+            "url": url_for("library.show", sha256=row["sha256"])}
+    if row.get("already"):
+        return jsonify({**said, "already": _(
+            "This file is already in the library as %(name)s (%(state)s): nothing new was "
+            "stored.", name=row["name"], state=_names()["states"].get(row["state"], row["state"])),
+            "open": _("Open it")}), 200
+    return jsonify(said), 201
 
 
 @bp.get("/<sha256>")

@@ -51,6 +51,12 @@ def test_upload_review_and_filters(central, console_app, tmp_path):
                              {"s": sha})
     # Only the last path part, the bidi override dropped, the newline a space.
     assert row == {"name": "passwd .png", "uploaded_by": "minh", "state": "uploaded"}
+    # The same picture again, under another name: said in words, with its link; nothing new.
+    rows = central.db.count("media")
+    again = upload(editor, png, "lai-lan-nua.png")
+    assert again.status_code == 200 and again.get_json()["url"] == f"/library/{sha}"
+    assert "đã có trong thư viện với tên passwd .png (chờ duyệt)" in again.get_json()["already"]
+    assert central.db.count("media") == rows
     video = upload(editor, make_video(tmp_path / "v.mp4", seconds=1).read_bytes(), "clip.mp4")
     assert video.status_code == 201
     vsha = video.get_json()["sha256"]
@@ -165,5 +171,12 @@ def test_a_text_slide_made_in_the_browser_waits_for_approval(central, console_ap
     spec = parse_spec(library_store(central.state_dir).path(sha).read_bytes())
     assert spec.title == {"vi": "Cửa khẩu mở cửa", "zh": "口岸开放"}
     assert spec.body == {"vi": "Từ 7 giờ\nđến 22 giờ"}
+    # The same slide typed again: said in words on its page; nothing new.
+    rows = central.db.count("media")
+    r = c.post("/library/text", {"title_vi": "Cửa khẩu mở cửa", "body_vi": "Từ 7 giờ\r\nđến 22 giờ",
+                                 "title_zh": "口岸开放", "duration_s": "12", "name": "lần hai"})
+    assert r.headers["Location"].endswith(f"/library/{sha}")
+    assert "Trang chữ này đã có trong thư viện với tên Cửa khẩu mở cửa" in c.text(r.headers["Location"])
+    assert central.db.count("media") == rows
     with c.get(f"/library/{sha}/preview.png?size=1") as p:
         assert p.status_code == 200 and Image.open(io.BytesIO(p.data)).size == (1080, 1920)

@@ -222,6 +222,13 @@ def test_an_upload_shows_its_progress_and_lands_in_the_library(browser, console,
     page.wait_for_selector("text=Biển báo cửa khẩu.png", timeout=60_000)  # after the reload
     # The chosen language is stored on the item: its line in the list says it.
     assert "Tiếng Việt" in page.inner_text("tr:has-text('Biển báo cửa khẩu.png')")
+    # The same picture again: said in words with a link to it, no reload, nothing new.
+    page.set_input_files("#upload-form input[type=file]", str(good))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("#upload-status.warning", timeout=60_000)
+    assert "đã có trong thư viện" in page.inner_text("#upload-status")
+    page.click("#upload-status a")
+    page.wait_for_selector("h1:has-text('Biển báo cửa khẩu.png')", timeout=60_000)
     page.close()
 
 
