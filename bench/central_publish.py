@@ -13,25 +13,15 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.central import make_central  # noqa: E402
-from tests.support.media import make_image  # noqa: E402
+from tests.support.central import bench_fleet, timed  # noqa: E402
 from tests.support.postgres import bench_database_url  # noqa: E402
 
 from central.assign import add_entry  # noqa: E402
-from central.fleet import add_group  # noqa: E402
-from central.library import save_playlist  # noqa: E402
-
-
-def timed(fn):
-    t = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - t
 
 
 def main() -> None:
@@ -47,14 +37,7 @@ def main() -> None:
 def run(args, url: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        c = make_central(tmp / "central", central_database_url=url)
-        ids = [f"gate-{i:04d}" for i in range(args.gates)]
-        for gate_id in ids:
-            c.gate(gate_id)
-        add_group(c.db, "all", "All", ids)
-        shas = [c.media(make_image(tmp / f"m{i}.png", color=(i * 20 % 255, 40, 90)))
-                for i in range(10)]
-        add_entry(c.db, "group", "all", save_playlist(c.db, "p", "P", [(s, 5.0) for s in shas]))
+        c, ids = bench_fleet(tmp, args.gates, url)
         first, t_first = timed(c.publish)
         same, t_same = timed(c.publish)
         add_entry(c.db, "gate", ids[1], "p", start_time="06:00", end_time="07:00")
@@ -67,7 +50,7 @@ def run(args, url: str) -> None:
         snap_size = (md / f"{snapshot.signed.version}.snapshot.json").stat().st_size
         ts_size = (md / "timestamp.json").stat().st_size
         c.db.close()
-    print(f"store: {args.store}; gates: {args.gates}; targets: {args.gates} releases + {len(shas)} media in "
+    print(f"store: {args.store}; gates: {args.gates}; targets: {args.gates} releases + 10 media in "
           f"{len(bins)} hash bins")
     print(f"first publish: {t_first:.2f} s ({len(first.changed)} releases)")
     print(f"unchanged publish: {t_same:.2f} s ({len(same.changed)} releases changed)")

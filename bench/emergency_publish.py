@@ -16,27 +16,19 @@ import argparse
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.central import make_central  # noqa: E402
+from tests.support.central import bench_fleet, timed  # noqa: E402
 from tests.support.media import make_image  # noqa: E402
 from tests.support.postgres import bench_database_url  # noqa: E402
 
 from central.assign import add_entry, add_notice  # noqa: E402
-from central.fleet import add_group  # noqa: E402
 from central.library import save_playlist  # noqa: E402
 import central.publish as publishing  # noqa: E402
 from central.publish import publish, publish_emergency  # noqa: E402
-
-
-def timed(fn):
-    t = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - t
 
 
 def main() -> None:
@@ -51,14 +43,7 @@ def main() -> None:
 def run(args, url: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        c = make_central(tmp / "central", central_database_url=url)
-        ids = [f"gate-{i:04d}" for i in range(args.gates)]
-        for gate_id in ids:
-            c.gate(gate_id)
-        add_group(c.db, "all", "All", ids)
-        shas = [c.media(make_image(tmp / f"m{i}.png", color=(i * 20 % 255, 40, 90)))
-                for i in range(10)]
-        add_entry(c.db, "group", "all", save_playlist(c.db, "p", "P", [(s, 5.0) for s in shas]))
+        c, ids = bench_fleet(tmp, args.gates, url)
         _, t_first = timed(c.publish)
         draft = c.media(make_image(tmp / "draft.png", color=(0, 200, 0)), approve=False)
         add_entry(c.db, "gate", ids[-1], save_playlist(c.db, "d", "D", [(draft, 5.0)]))

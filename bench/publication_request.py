@@ -14,27 +14,17 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.central import make_central  # noqa: E402
-from tests.support.media import make_image  # noqa: E402
+from tests.support.central import bench_fleet, timed  # noqa: E402
 from tests.support.postgres import bench_database_url  # noqa: E402
 
 from central import publication  # noqa: E402
-from central.assign import add_entry, add_notice  # noqa: E402
-from central.fleet import add_group  # noqa: E402
-from central.library import save_playlist  # noqa: E402
+from central.assign import add_notice  # noqa: E402
 from central.users import add_user  # noqa: E402
-
-
-def timed(fn):
-    t = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - t
 
 
 def main() -> None:
@@ -50,15 +40,8 @@ def main() -> None:
 def run(args, url: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        c = make_central(tmp / "central", central_database_url=url)
+        c, ids = bench_fleet(tmp, args.gates, url)
         add_user(c.db, "editor", "editor")
-        ids = [f"gate-{i:04d}" for i in range(args.gates)]
-        for gate_id in ids:
-            c.gate(gate_id)
-        add_group(c.db, "all", "All", ids)
-        shas = [c.media(make_image(tmp / f"m{i}.png", color=(i * 20 % 255, 40, 90)))
-                for i in range(10)]
-        add_entry(c.db, "group", "all", save_playlist(c.db, "p", "P", [(s, 5.0) for s in shas]))
         c.publish()
 
         def request(**scope):

@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,30 @@ def make_central(state_dir: Path, **settings) -> Central:
     c.approver_token = add_user(db, c.approver, "approver")
     add_user(db, c.operator, "operator")
     return c
+
+
+def bench_fleet(tmp: Path, gates: int, url: str) -> tuple[Central, list[str]]:
+    """The publishing benches' province: `gates` gates in one group "all" whose
+    entry plays a 10-image playlist "p" (approved, not yet published)."""
+    from central.fleet import add_group
+    from tests.support.media import make_image
+
+    c = make_central(tmp / "central", central_database_url=url)
+    ids = [f"gate-{i:04d}" for i in range(gates)]
+    for gate_id in ids:
+        c.gate(gate_id)
+    add_group(c.db, "all", "All", ids)
+    shas = [c.media(make_image(tmp / f"m{i}.png", color=(i * 20 % 255, 40, 90)))
+            for i in range(10)]
+    add_entry(c.db, "group", "all", save_playlist(c.db, "p", "P", [(s, 5.0) for s in shas]))
+    return c, ids
+
+
+def timed(fn):
+    """(fn's result, its wall time in seconds)."""
+    start = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - start
 
 
 class LiveServer:
