@@ -56,15 +56,18 @@ def _instant(value) -> str | None:
         try:
             value = datetime.fromisoformat(value)
         except ValueError:
-            raise CentralError(f"not an ISO 8601 instant: {value!r}") from None
+            raise CentralError(f"not an ISO 8601 instant: {value!r}", "instant_format",
+                               value=value) from None
     if value.tzinfo is None:
-        raise CentralError(f"an instant needs a UTC offset, e.g. +07:00: {value.isoformat()}")
+        raise CentralError(f"an instant needs a UTC offset, e.g. +07:00: {value.isoformat()}",
+                           "instant_no_offset", value=value.isoformat())
     return iso(value)
 
 
 def _level(level: str) -> str:
     if level not in LEVELS:
-        raise CentralError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
+        raise CentralError(f"level must be one of {', '.join(LEVELS)}, got {level!r}",
+                           "level_unknown", value=level)
     return level
 
 
@@ -103,7 +106,7 @@ def set_fallback(db, target_kind: str, target_id: str, playlist_id: str, face_id
                  by: str = "cli") -> int:
     """The playlist a face shows when no entry is active (face None: every face)."""
     if face_id is not None and not 1 <= int(face_id) <= 4:
-        raise CentralError(f"face ids are 1-4, got {face_id!r}")
+        raise CentralError(f"face ids are 1-4, got {face_id!r}", "face_id", value=face_id)
     face_id = None if face_id is None else int(face_id)
     f = t.fallback.c
     with transaction(db, write=True) as conn:
@@ -124,7 +127,7 @@ def add_power_window(db, target_kind: str, target_id: str, start_time: str, end_
                      face_id=None, weekdays=None, by: str = "cli") -> int:
     start, end = _times(start_time, end_time)
     if face_id is not None and not 1 <= int(face_id) <= 4:
-        raise CentralError(f"face ids are 1-4, got {face_id!r}")
+        raise CentralError(f"face ids are 1-4, got {face_id!r}", "face_id", value=face_id)
     face_id = None if face_id is None else int(face_id)
     days = _weekdays(weekdays)
     if start == end:
@@ -202,7 +205,8 @@ def add_notice(db, target_kind: str, target_id: str, texts: dict[str, str], *, k
                level="normal", faces=None, style=None, starts_at=None, expires_at=None,
                notice_id: str | None = None, by: str = "cli") -> str:
     if kind not in NOTICE_KINDS:
-        raise CentralError(f"a notice is a {' or a '.join(NOTICE_KINDS)}, not {kind!r}")
+        raise CentralError(f"a notice is a {' or a '.join(NOTICE_KINDS)}, not {kind!r}",
+                           "notice_kind", value=kind)
     texts = _notice_texts(texts or {}, kind)
     starts, expires = _instant(starts_at), _instant(expires_at)
     if starts and expires and parse_iso(expires) <= parse_iso(starts):
@@ -227,7 +231,7 @@ ASSIGNMENT_TABLES = ("schedule_entry", "fallback", "power_window", "notice")
 
 def remove(db, table: str, row_id, by: str = "cli") -> None:
     if table not in ASSIGNMENT_TABLES:
-        raise CentralError(f"not an assignment table: {table!r}")
+        raise CentralError(f"not an assignment table: {table!r}", "assignment_table", value=table)
     tab = t.metadata.tables[table]
     if tab.c.id.type.python_type is int and not isinstance(row_id, int):
         raise NotFound(f"no {table.replace('_', ' ')} {row_id!r}")

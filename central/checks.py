@@ -34,6 +34,38 @@ SENTENCES: dict[str, str] = {
     "unapproved_background": N_("%(name)s (%(sha)s), the background of %(slide)s"),
     "nothing_published": N_("Nothing was published: every gate chosen uses media not approved "
                             "yet. %(held)s"),
+    # central.library: media and playlists.
+    "sha_short": N_("Give at least 8 hex digits of the media's sha256 (not “%(value)s”)."),
+    "sha_ambiguous": N_("%(value)s… names more than one media item; give more digits."),
+    "background_image": N_("%(name)s: the background must be an image in the library."),
+    "slide_spec_long": N_("%(name)s: a text slide is limited to %(limit)s bytes."),
+    "playlist_empty": N_("A playlist needs at least one item."),
+    "media_retired": N_("%(name)s (%(sha)s) is retired: it cannot go into a playlist."),
+    "item_duration": N_("An item's duration is a number of seconds above 0, at most 24 hours "
+                        "(not %(value)s)."),
+    # central.assign and central.fleet: assignments and gates.
+    "instant_format": N_("“%(value)s” is not a date and time."),
+    "instant_no_offset": N_("%(value)s needs a UTC offset, e.g. +07:00."),
+    "level_unknown": N_("Choose a level: emergency, priority or normal (not “%(value)s”)."),
+    "face_id": N_("Faces are numbered 1 to 4 (not %(value)s)."),
+    "notice_kind": N_("A notice is a ticker or a slide notice (not “%(value)s”)."),
+    "assignment_table": N_("“%(value)s” is not a kind of assignment."),
+    "gate_exists": N_("Gate %(gate)s is already registered."),
+    "target_kind": N_("Assign to a gate, a group or the whole province (not “%(value)s”)."),
+    "tile_url": N_("The map tile address must be an http(s) URL with {z}, {x} and {y} "
+                   "(not “%(value)s”)."),
+    # central.manage: the shape of a management API request.
+    "json_object": N_("Send a JSON object with Content-Type: application/json."),
+    "gate_or_group": N_("Give exactly one of “gate” or “group”."),
+    "upload_name": N_("Send the file as the request body, with its name in the X-Filename "
+                      "header."),
+    "items_shape": N_("“items” is a list like [{\"sha256\": …, \"duration_s\": null}]."),
+    "unknown_fields": N_("Unknown field(s) for %(kind)s: %(fields)s."),
+    "texts_shape": N_("“texts” is an object like {\"vi\": \"…\", \"en\": \"…\"}."),
+    "id_list": N_("“%(key)s” is a list of ids."),
+    "token_shape": N_("“token” is the text GET /publish/preview gave."),
+    "state_unknown": N_("The state is one of %(states)s."),
+    "targets_shape": N_("“targets” is a list like [\"gate:a\", \"group:b\", \"province\"]."),
 }
 
 # What a check is about (the `what` its callers pass), in words.

@@ -63,7 +63,8 @@ def add_gate(db, gate_id: str, name: str, province: str = "", faces=(1,), by: st
     now = iso(utcnow())
     with transaction(db, write=True) as conn:
         if conn.execute(select(t.gate.c.id).where(t.gate.c.id == gate_id)).first():
-            raise CentralError(f"gate {gate_id!r} is already registered")
+            raise CentralError(f"gate {gate_id!r} is already registered", "gate_exists",
+                               gate=gate_id)
         conn.execute(insert(t.gate).values(
             id=gate_id, name=name or gate_id, province=province, faces=faces,
             token_hash=hash_token(token), token_issued_at=now, created_at=now,
@@ -172,7 +173,8 @@ def check_target(db, target_kind: str, target_id: str) -> None:
         if not found:
             raise NotFound(f"no group {target_id!r}")
     else:
-        raise CentralError(f"assign to a gate, a group or the province, not {target_kind!r}")
+        raise CentralError(f"assign to a gate, a group or the province, not {target_kind!r}",
+                           "target_kind", value=target_kind)
 
 
 def gates_of_target(db, target_kind: str, target_id: str) -> list[str]:

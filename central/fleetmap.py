@@ -159,7 +159,7 @@ def check_tile_url(url: str) -> str:
     if parts.scheme not in ("https", "http") or not parts.hostname or any(
             k not in url for k in ("{z}", "{x}", "{y}")) or any(c in url for c in "'\" <>"):
         raise CentralError(f"central_map_tile_url must be an http(s) URL with {{z}}, {{x}} and "
-                           f"{{y}}, got {url!r}")
+                           f"{{y}}, got {url!r}", "tile_url", value=url)
     return url
 
 

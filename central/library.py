@@ -53,14 +53,16 @@ def resolve_media(db, prefix: str) -> str:
     """A full sha256 from an unambiguous prefix of at least 8 hex digits (for the CLI)."""
     prefix = prefix.strip().lower()
     if len(prefix) < 8 or any(c not in "0123456789abcdef" for c in prefix):
-        raise CentralError(f"give at least 8 hex digits of a sha256, got {prefix!r}")
+        raise CentralError(f"give at least 8 hex digits of a sha256, got {prefix!r}",
+                           "sha_short", value=prefix)
     with transaction(db) as conn:
         hits = list(conn.execute(select(t.media.c.sha256)
                                  .where(t.media.c.sha256.startswith(prefix)).limit(2)).scalars())
     if not hits:
         raise NotFound(f"no media {prefix}… in the library")
     if len(hits) > 1:
-        raise CentralError(f"{prefix}… names more than one media item; give more digits")
+        raise CentralError(f"{prefix}… names more than one media item; give more digits",
+                           "sha_ambiguous", value=prefix)
     return hits[0]
 
 
@@ -143,10 +145,12 @@ def add_text(db, state_dir, spec, name: str, by: str = "cli", valid_from: str | 
     if slide.background_image:
         background = get_media(db, slide.background_image)
         if background["kind"] != "image":
-            raise CentralError(f"{name}: background_image must be an image in the library")
+            raise CentralError(f"{name}: background_image must be an image in the library",
+                               "background_image", name=name)
     data = slide.to_json()  # canonical: the same slide typed twice is one media item
     if len(data) > MAX_TEXT_SPEC_BYTES:
-        raise CentralError(f"{name}: a text slide spec is limited to {MAX_TEXT_SPEC_BYTES} bytes")
+        raise CentralError(f"{name}: a text slide spec is limited to {MAX_TEXT_SPEC_BYTES} bytes",
+                           "slide_spec_long", name=name, limit=MAX_TEXT_SPEC_BYTES)
     sha256 = library_store(state_dir).add_bytes(data)
     langs = list(slide.languages)
     row = _record(db, sha256, "text", name, "json", len(data), by, slide.duration_s,
@@ -290,7 +294,7 @@ def save_playlist(db, playlist_id: str, name: str, items: list[tuple[str, float 
     pid = central_id(playlist_id, "playlist")
     name = check_name(name, "playlist name")
     if not items:
-        raise CentralError("a playlist needs at least one item")
+        raise CentralError("a playlist needs at least one item", "playlist_empty")
     with transaction(db, write=True) as conn:
         playing = emergencies_playing(conn, pid)
         if playing:
@@ -301,9 +305,11 @@ def save_playlist(db, playlist_id: str, name: str, items: list[tuple[str, float 
         for sha256, duration in items:
             media = get_media(conn, sha256)
             if media["state"] == "retired":
-                raise CentralError(f"{sha256} ({media['name']}) is retired")
+                raise CentralError(f"{sha256} ({media['name']}) is retired", "media_retired",
+                                   name=media["name"], sha=sha256[:12])
             if duration is not None and not 0 < duration <= 24 * 3600:
-                raise CentralError(f"item duration must be positive seconds, got {duration}")
+                raise CentralError(f"item duration must be positive seconds, got {duration}",
+                                   "item_duration", value=duration)
         insert_or_update(conn, t.playlist, {"id": pid, "name": name or pid,
                                             "created_at": iso(utcnow())}, ("id",))
         conn.execute(delete(t.playlist_item).where(t.playlist_item.c.playlist_id == pid))

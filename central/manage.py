@@ -63,13 +63,13 @@ def feed():
 def body() -> dict:
     data = request.get_json(silent=True)  # None unless Content-Type is JSON
     if not isinstance(data, dict):
-        raise CentralError("send a JSON object with Content-Type: application/json")
+        raise CentralError("send a JSON object with Content-Type: application/json", "json_object")
     return data
 
 
 def target(data: dict) -> tuple[str, str]:
     if bool(data.get("gate")) == bool(data.get("group")):
-        raise CentralError('give exactly one of "gate" or "group"')
+        raise CentralError('give exactly one of "gate" or "group"', "gate_or_group")
     return ("gate", data["gate"]) if data.get("gate") else ("group", data["group"])
 
 
@@ -118,7 +118,7 @@ def media_upload():
     user = person("edit")
     name = request.headers.get("X-Filename")
     if not name:
-        raise CentralError("send the file as the body with its name in X-Filename")
+        raise CentralError("send the file as the body with its name in X-Filename", "upload_name")
     settings = current_app.config["SETTINGS"]
     # Media may be far larger than any report (MAX_CONTENT_LENGTH); the media
     # limit is also enforced while the bytes arrive.
@@ -190,7 +190,7 @@ def playlist_save(playlist_id):
     data = body()
     items = data.get("items")
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise CentralError('items is a list of {"sha256": ..., "duration_s": null}')
+        raise CentralError('items is a list of {"sha256": ..., "duration_s": null}', "items_shape")
     pid = save_playlist(db(), playlist_id, data.get("name", ""),
                         [(i.get("sha256"), i.get("duration_s")) for i in items], by=user["name"])
     return jsonify({"id": pid})
@@ -216,7 +216,8 @@ def assign(kind):
     data = body()
     unknown = sorted(set(data) - set(ASSIGN_FIELDS[kind]) - {"gate", "group"})
     if unknown:
-        raise CentralError(f"unknown field(s) for {kind}: {', '.join(unknown)}")
+        raise CentralError(f"unknown field(s) for {kind}: {', '.join(unknown)}", "unknown_fields",
+                           kind=kind, fields=unknown)
     t = target(data)
     args = {k: v for k, v in data.items() if k in ASSIGN_FIELDS[kind]}
     if kind == "entry":
@@ -230,7 +231,7 @@ def assign(kind):
     else:
         texts = args.pop("texts", None)
         if not isinstance(texts, dict):
-            raise CentralError('texts is an object like {"vi": "...", "en": "..."}')
+            raise CentralError('texts is an object like {"vi": "...", "en": "..."}', "texts_shape")
         made = a.add_notice(db(), *t, texts, by=user["name"], **args)
     return jsonify({"id": made}), 201
 
@@ -258,7 +259,7 @@ def _result(result) -> dict:
 def _ids(data: dict, key: str) -> list[str]:
     value = data.get(key) or []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise CentralError(f"{key} is a list of ids")
+        raise CentralError(f"{key} is a list of ids", "id_list", key=key)
     return value
 
 
@@ -299,7 +300,7 @@ def publish_submit():
     data = body()
     token = data.get("token")
     if token is not None and not isinstance(token, str):
-        raise CentralError("token is the text GET /publish/preview gave")
+        raise CentralError("token is the text GET /publish/preview gave", "token_shape")
     rid = submit(db(), repo(), by=user["name"], gates=_ids(data, "gates"),
                  groups=_ids(data, "groups"), note=str(data.get("note", ""))[:500],
                  token=token)
@@ -327,7 +328,7 @@ def publish_requests():
     person("view")
     state = request.args.get("state") or None
     if state is not None and state not in STATES:
-        raise CentralError(f"state is one of {', '.join(STATES)}")
+        raise CentralError(f"state is one of {', '.join(STATES)}", "state_unknown", states=STATES)
     return jsonify([_request(r) for r in listing(db(), state)])
 
 
@@ -370,7 +371,8 @@ def _targets(data: dict) -> list:
     """{"gate": id} or {"group": id} (one), or {"targets": ["gate:a", "group:b", "province"]}."""
     if "targets" in data:
         if not isinstance(data["targets"], list):
-            raise CentralError('targets is a list like ["gate:a", "group:b", "province"]')
+            raise CentralError('targets is a list like ["gate:a", "group:b", "province"]',
+                               "targets_shape")
         return data["targets"]
     return [target(data)]
 

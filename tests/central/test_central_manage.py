@@ -69,7 +69,8 @@ def test_management_api_from_upload_to_emergency(central, central_server, tmp_pa
     assert api(s, "GET", "/media", ("editor1", "wrong-token"))[0] == 401
     assert api(s, "POST", "/media", people["viewer"], raw=png,
                headers={"X-Filename": "welcome.png"})[0] == 403
-    assert api(s, "POST", "/media", people["editor"], raw=png)[0] == 400  # no X-Filename
+    status, err = api(s, "POST", "/media", people["editor"], raw=png)  # no X-Filename
+    assert (status, err["code"]) == (400, "upload_name") and "tiêu đề X-Filename" in err["error"]
     status, bad = api(s, "POST", "/media", people["editor"], raw=b"<html>",
                       headers={"X-Filename": "x.png"})
     assert status == 400 and "x.png" in bad["error"]
@@ -90,6 +91,9 @@ def test_management_api_from_upload_to_emergency(central, central_server, tmp_pa
     status, gate = api(s, "POST", "/gates", people["admin"],
                        body={"id": "huu-nghi", "name": "Hữu Nghị", "faces": [1, 2]})
     assert status == 201 and len(gate["token"]) >= 40
+    status, err = api(s, "POST", "/gates", people["admin"], body={"id": "huu-nghi"})
+    assert (status, err["code"]) == (400, "gate_exists")
+    assert err["error"] == "Cửa khẩu huu-nghi đã được đăng ký."
     assert api(s, "POST", "/groups", people["admin"],
                body={"id": "lang-son", "gates": ["huu-nghi"]})[0] == 201
     assert api(s, "PUT", "/playlists/welcome", people["editor"],
@@ -99,6 +103,12 @@ def test_management_api_from_upload_to_emergency(central, central_server, tmp_pa
                         body={"group": "lang-son", "playlist": "welcome",
                               "start_time": "06:00", "end_time": "22:00"})
     assert status == 201 and entry["id"].startswith("c-e-")
+    status, err = api(s, "PUT", "/playlists/empty", people["editor"], body={"items": []})
+    assert (status, err) == (400, {"code": "playlist_empty",
+                                   "error": "Danh sách phát cần ít nhất một mục."})
+    status, err = api(s, "POST", "/assignments/entry", people["editor"],
+                      body={"playlist": "welcome", "start_time": "06:00"})
+    assert (status, err["code"]) == (400, "gate_or_group") and "“gate”" in err["error"]
     status, err = api(s, "POST", "/assignments/entry", people["editor"],
                       body={"gate": "huu-nghi", "playlist": "welcome", "start_time": "25:00"})
     assert (status, err["code"]) == (400, "time_of_day") and "giờ trong ngày" in err["error"]

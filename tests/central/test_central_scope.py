@@ -218,7 +218,8 @@ def test_a_gate_pulls_the_emergency_while_another_gate_has_pending_work(
         assert central.db.count("publication_request") == 0
         assert gates["gate-b"].pull().outcome == "unchanged"
         status, pub = api("/publish", {"groups": "all"}, editor)
-        assert status == 400 and "list of ids" in pub["error"]
+        assert (status, pub["code"]) == (400, "id_list")
+        assert pub["error"] == "“groups” là một danh sách mã định danh."
     finally:
         for gate in gates.values():
             gate.close()
