@@ -65,8 +65,29 @@ SENTENCES: dict[str, str] = {
     "id_list": N_("“%(key)s” is a list of ids."),
     "token_shape": N_("“token” is the text GET /publish/preview gave."),
     "state_unknown": N_("The state is one of %(states)s."),
+    # central.emergency: EmergencyError's codes, keyed "emergency_<code>" (its
+    # API code stays <code>; PublicationError has a "reason" of its own).
+    "emergency_target": N_("Not a target: %(value)s."),
+    "emergency_no_target": N_("Choose at least one gate, group or the whole province."),
+    "emergency_no_gate": N_("No gate in those targets (an empty group?)."),
+    "emergency_glyphs": N_("The %(lang)s text cannot be shown: the gates' fonts have no glyph "
+                           "for %(chars)s. Change the text."),
+    "emergency_text": N_("A text is not valid: use the languages vi, zh, lo, km, en and no "
+                         "control characters."),
+    "emergency_reason": N_("Say why (the reason is kept in the audit log)."),
+    "emergency_reason_long": N_("The reason is at most %(limit)s characters."),
+    "emergency_duration": N_("An emergency lasts more than 0 and at most 24 hours."),
+    "emergency_empty": N_("Write the text in at least one language, or choose a playlist."),
+    "emergency_playlist_unapproved": N_("The playlist has media that is not approved yet."),
+    "emergency_playlist_dates": N_("The playlist has media that may not be shown today "
+                                   "(%(day)s): %(media)s. Choose another playlist, or send "
+                                   "the text alone."),
+    "emergency_not_live": N_("This emergency has already ended."),
     "targets_shape": N_("“targets” is a list like [\"gate:a\", \"group:b\", \"province\"]."),
 }
+
+# One medium of "emergency_playlist_dates" (its `media`).
+DATED = N_("%(name)s, shown from %(start)s to %(end)s")
 
 # What a check is about (the `what` its callers pass), in words.
 WHAT: dict[str, str] = {
@@ -82,6 +103,10 @@ class CentralError(ValueError):
     """Bad input or a refused action; the message is for the operator.
     `code` and `params` (when given) let `in_words` say it in any language."""
 
+    # SENTENCES' key is "<sentence_prefix><code>" (a family whose codes
+    # would clash with another's sets a prefix).
+    sentence_prefix = ""
+
     def __init__(self, message: str = "", code: str | None = None, **params: Any):
         super().__init__(message)
         self.code = code
@@ -92,7 +117,8 @@ def in_words(e: Exception, lang: str | None = None) -> str:
     """A refusal in the reader's language: inside a request the request's
     (Flask-Babel), elsewhere `lang` or Vietnamese. Uncoded ones as they are."""
     code = getattr(e, "code", None)
-    template = SENTENCES.get(code) if isinstance(code, str) else None
+    template = (SENTENCES.get(getattr(e, "sentence_prefix", "") + code)
+                if isinstance(code, str) else None)
     if template is None:
         return str(e)
     params = {k: _param(k, v, lang) for k, v in getattr(e, "params", {}).items()}
@@ -108,16 +134,16 @@ def refusal(e: Exception) -> dict:
     return body
 
 
-def _say(msgid: str, lang: str | None, **params) -> str:
+def _say(msgid: str, lang: str | None, /, **params) -> str:
     from flask import has_request_context
 
     if has_request_context() and lang is None:
         from flask_babel import gettext
 
         return gettext(msgid, **params)
-    from central.i18n import LANGUAGE, say
+    from central.i18n import LANGUAGE, gettext
 
-    return say(msgid, lang or LANGUAGE, **params)
+    return gettext(lang or LANGUAGE)(msgid, **params)  # (a param may be called lang)
 
 
 def _param(key: str, value, lang: str | None):
@@ -127,6 +153,23 @@ def _param(key: str, value, lang: str | None):
         return "; ".join(_say(SENTENCES[i["code"]], lang, **{k: v for k, v in i.items()
                                                           if k != "code"})
                          for i in value)
+    if key == "lang":  # a content language
+        from central.i18n import LANGUAGE_NAMES
+
+        return _say(LANGUAGE_NAMES[value], lang) if value in LANGUAGE_NAMES else value
+    if key == "chars":  # characters no font has
+        return " ".join(value)
+    if key == "day":
+        from kiosk.web.formatting import local_date
+
+        return local_date(value)
+    if key == "media":  # media outside their dates
+        from kiosk.web.formatting import local_date
+
+        return "; ".join(_say(DATED, lang, name=m["name"],
+                              start=local_date(m["valid_from"]) if m["valid_from"] else "…",
+                              end=local_date(m["valid_until"]) if m["valid_until"] else "…")
+                         for m in value)
     if key == "held":  # the gates' own refusals
         return " ".join(in_words(e, lang) for e in value)
     if isinstance(value, (list, tuple)):

@@ -40,7 +40,10 @@ ID_PREFIX = "c-em-"
 
 class EmergencyError(CentralError):
     """An emergency refused; `code` and `params` let the console say it in
-    the reader's language (str() is the English message for the CLI/API)."""
+    the reader's language (str() is the English message for logs), through
+    central.checks.SENTENCES["emergency_<code>"]."""
+
+    sentence_prefix = "emergency_"
 
     def __init__(self, code: str, message: str, **params):
         super().__init__(message, code, **params)

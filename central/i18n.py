@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from kiosk.web.i18n import SHARED, gettext_in
+from kiosk.web.i18n import N_, SHARED, gettext_in
 
 CATALOGUE = Path(__file__).resolve().parent / "translations"
 LANGUAGE = "vi"
@@ -30,6 +30,11 @@ def say(msgid: str, lang: str = LANGUAGE, **params) -> str:
     return gettext(lang)(msgid, **params)
 
 
+# A content language's name (English msgids; the catalogue holds the rest).
+LANGUAGE_NAMES = {"vi": N_("Vietnamese"), "zh": N_("Chinese"), "lo": N_("Lao"),
+                  "km": N_("Khmer"), "en": N_("English")}
+
+
 def language_name(code: str) -> str:
     """A content language (a slide's, a notice's) named in the reader's
     language: Flask-Babel's in a console request, the English msgid outside.
@@ -37,5 +42,4 @@ def language_name(code: str) -> str:
     wording can both use it without importing each other."""
     from flask_babel import gettext as _
 
-    return {"vi": _("Vietnamese"), "zh": _("Chinese"), "lo": _("Lao"), "km": _("Khmer"),
-            "en": _("English")}.get(code, code)
+    return _(LANGUAGE_NAMES[code]) if code in LANGUAGE_NAMES else code

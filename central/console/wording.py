@@ -35,18 +35,6 @@ def words(what: str, value) -> str:
     return str(value)
 
 
-def format_date(day: str | None) -> str:
-    """A media date (YYYY-MM-DD) as dd/MM/yyyy; "…" when open."""
-    from kiosk.web.formatting import local_date
-
-    return local_date(day) if day else "…"
-
-
-def _dated(media: dict) -> str:
-    return _("%(name)s, shown from %(start)s to %(end)s", name=media["name"],
-             start=format_date(media["valid_from"]), end=format_date(media["valid_until"]))
-
-
 # A content language in words (central.i18n, so that central.assign can say it too).
 language = language_name
 
@@ -78,31 +66,8 @@ def say(e: CentralError) -> str:
     from kiosk.schedule_entry import EntryError
 
     from central.assign import PowerOverlap
-    from central.emergency import EmergencyError
     from central.publication import StaleError
 
-    if isinstance(e, EmergencyError):
-        p = e.params
-        return {
-            "target": lambda: _("Not a target: %(v)s.", v=p.get("value")),
-            "no_target": lambda: _("Choose at least one gate, group or the whole province."),
-            "no_gate": lambda: _("No gate in those targets (an empty group?)."),
-            "glyphs": lambda: _("The %(lang)s text cannot be shown: the gates' fonts have no "
-                                "glyph for %(chars)s. Change the text.",
-                                lang=language(p["lang"]), chars=" ".join(p["chars"])),
-            "text": lambda: _("A text is not valid: use the languages vi, zh, lo, km, en and no "
-                              "control characters."),
-            "reason": lambda: _("Say why (the reason is kept in the audit log)."),
-            "reason_long": lambda: _("The reason is at most %(n)d characters.", n=p["limit"]),
-            "duration": lambda: _("An emergency lasts more than 0 and at most 24 hours."),
-            "empty": lambda: _("Write the text in at least one language, or choose a playlist."),
-            "playlist_unapproved": lambda: _("The playlist has media that is not approved yet."),
-            "playlist_dates": lambda: _(
-                "The playlist has media that may not be shown today (%(day)s): %(media)s. "
-                "Choose another playlist, or send the text alone.",
-                day=format_date(p["day"]), media="; ".join(_dated(m) for m in p["media"])),
-            "not_live": lambda: _("This emergency has already ended."),
-        }.get(e.code, lambda: str(e))()
     if isinstance(e, PowerOverlap):
         where = (_("every face") if e.face is None else _("face %(n)s", n=e.face))
         return _("This power window overlaps %(start)s–%(end)s already set on %(where)s "

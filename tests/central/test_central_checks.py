@@ -29,7 +29,12 @@ def raised_codes_and_whats() -> tuple[set[str], set[str]]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 name = _name(node.func)
-                if name.endswith("Error") and name != "EmergencyError":
+                if name == "EmergencyError":  # EmergencyError("code", message, ...)
+                    if node.args and isinstance(node.args[0], ast.Constant):
+                        codes.add("emergency_" + node.args[0].value)
+                    else:
+                        raise AssertionError(f"{path}:{node.lineno}: cannot read the code")
+                elif name.endswith("Error"):
                     # CentralError(message, "code", ...) or code="..."
                     if len(node.args) >= 2 and isinstance(node.args[1], ast.Constant):
                         codes.add(node.args[1].value)
@@ -103,6 +108,20 @@ def test_the_cli_and_the_json_api_say_a_refusal_in_vietnamese(central, runner, c
     assert r.status_code == 400 and r.json["code"] == "id_format"
     assert r.json["error"].startswith("Mã cửa khẩu gồm 1 đến 63")
     assert central.db.count("gate") == 0
+    # An emergency's refusal too (SENTENCES "emergency_<code>"), its API code unchanged.
+    out = runner.invoke(main, ["central", "emergency", "--gate", "x", "--text", "vi=Tạm dừng",
+                               "--minutes", "99999", "--reason", "lệnh", "--as", "chi",
+                               "--token", token, "--state", str(central.state_dir),
+                               "--config", str(config)])
+    assert out.exit_code == 1, out.output
+    assert "Thông báo khẩn kéo dài hơn 0 và tối đa 24 giờ." in out.output, out.output
+    r = console_app.test_client().post("/api/v1/manage/emergency",
+                                       json={"targets": ["nowhere"], "reason": "lệnh",
+                                             "texts": {"vi": "Tạm dừng"}},
+                                       headers={"Authorization": basic_auth_header("chi", token)})
+    assert (r.status_code, r.json) == (400, {"code": "target",
+                                             "error": "Không phải phạm vi hợp lệ: nowhere."})
+    assert central.db.count("emergency") == 0
 
 
 def test_a_held_gate_is_named_in_words_in_the_publish_preview(central, console_app, tmp_path,
