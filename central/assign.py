@@ -234,10 +234,12 @@ def remove(db, table: str, row_id, by: str = "cli") -> None:
         raise CentralError(f"not an assignment table: {table!r}", "assignment_table", value=table)
     tab = t.metadata.tables[table]
     if tab.c.id.type.python_type is int and not isinstance(row_id, int):
-        raise NotFound(f"no {table.replace('_', ' ')} {row_id!r}")
+        raise NotFound(f"no {table.replace('_', ' ')} {row_id!r}", "row_unknown",
+                       what=table.replace("_", " "), value=row_id)
     with transaction(db, write=True) as conn:
         if not conn.execute(delete(tab).where(tab.c.id == row_id)).rowcount:
-            raise NotFound(f"no {table.replace('_', ' ')} {row_id!r}")
+            raise NotFound(f"no {table.replace('_', ' ')} {row_id!r}", "row_unknown",
+                       what=table.replace("_", " "), value=row_id)
         audit(conn, by, f"{table}.remove", str(row_id))
 
 

@@ -54,6 +54,13 @@ SENTENCES: dict[str, str] = {
     "target_kind": N_("Assign to a gate, a group or the whole province (not “%(value)s”)."),
     "tile_url": N_("The map tile address must be an http(s) URL with {z}, {x} and {y} "
                    "(not “%(value)s”)."),
+    # Something named that does not exist (NotFound; the API answers 404).
+    "gate_unknown": N_("There is no gate “%(value)s”."),
+    "group_unknown": N_("There is no group “%(value)s”."),
+    "playlist_unknown": N_("There is no playlist “%(value)s”."),
+    "media_unknown": N_("There is no media %(value)s in the library."),
+    "emergency_unknown": N_("There is no emergency %(value)s."),
+    "row_unknown": N_("There is no %(what)s %(value)s (removed already?)."),
     # central.manage: the shape of a management API request.
     "json_object": N_("Send a JSON object with Content-Type: application/json."),
     "gate_or_group": N_("Give exactly one of “gate” or “group”."),
@@ -96,6 +103,8 @@ WHAT: dict[str, str] = {
     "a gate's faces": N_("gate's faces"), "weekdays (0 = Monday)": N_("weekdays (0 = Monday)"),
     "reason": N_("reason"), "playlist name": N_("playlist name"), "gate name": N_("gate name"),
     "group name": N_("group name"), "province": N_("province"),
+    # central.assign.remove's tables
+    "fallback": N_("fallback"), "power window": N_("power window"),
 }
 
 

@@ -170,7 +170,7 @@ def get(db, emergency_id: str) -> dict:
     with transaction(db) as conn:
         found = row(conn.execute(select(t.emergency).where(t.emergency.c.id == emergency_id)))
     if found is None:
-        raise NotFound(f"no emergency {emergency_id!r}")
+        raise NotFound(f"no emergency {emergency_id!r}", "emergency_unknown", value=emergency_id)
     return _public(found)
 
 

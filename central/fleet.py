@@ -120,7 +120,7 @@ def get_gate(db, gate_id: str) -> dict:
     with transaction(db) as conn:
         gate = row(conn.execute(_GATE_BY_ID, {"gate_id": gate_id}))
     if gate is None:
-        raise NotFound(f"no gate {gate_id!r}")
+        raise NotFound(f"no gate {gate_id!r}", "gate_unknown", value=gate_id)
     return _gate(gate)
 
 
@@ -171,7 +171,7 @@ def check_target(db, target_kind: str, target_id: str) -> None:
             found = conn.execute(select(t.gate_group.c.id)
                                  .where(t.gate_group.c.id == target_id)).first()
         if not found:
-            raise NotFound(f"no group {target_id!r}")
+            raise NotFound(f"no group {target_id!r}", "group_unknown", value=target_id)
     else:
         raise CentralError(f"assign to a gate, a group or the province, not {target_kind!r}",
                            "target_kind", value=target_kind)

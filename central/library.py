@@ -45,7 +45,7 @@ def get_media(db, sha256: str) -> dict:
     with transaction(db) as conn:
         found = row(conn.execute(select(t.media).where(t.media.c.sha256 == sha256)))
     if found is None:
-        raise NotFound(f"no media {sha256} in the library")
+        raise NotFound(f"no media {sha256} in the library", "media_unknown", value=sha256[:12])
     return found
 
 
@@ -59,7 +59,7 @@ def resolve_media(db, prefix: str) -> str:
         hits = list(conn.execute(select(t.media.c.sha256)
                                  .where(t.media.c.sha256.startswith(prefix)).limit(2)).scalars())
     if not hits:
-        raise NotFound(f"no media {prefix}… in the library")
+        raise NotFound(f"no media {prefix}… in the library", "media_unknown", value=prefix + "…")
     if len(hits) > 1:
         raise CentralError(f"{prefix}… names more than one media item; give more digits",
                            "sha_ambiguous", value=prefix)
@@ -325,7 +325,8 @@ def get_playlist(db, playlist_id: str) -> dict:
         playlist = row(conn.execute(select(t.playlist).where(t.playlist.c.id == playlist_id)))
         if playlist is None:
             # Named as the user typed it: the "c-" prefix is internal.
-            raise NotFound(f"no playlist {playlist_id.removeprefix('c-')!r}")
+            raise NotFound(f"no playlist {playlist_id.removeprefix('c-')!r}", "playlist_unknown",
+                           value=playlist_id.removeprefix("c-"))
         playlist["items"] = rows(conn.execute(
             select(t.playlist_item).where(t.playlist_item.c.playlist_id == playlist_id)
             .order_by(t.playlist_item.c.position)))

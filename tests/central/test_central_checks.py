@@ -34,7 +34,7 @@ def raised_codes_and_whats() -> tuple[set[str], set[str]]:
                         codes.add("emergency_" + node.args[0].value)
                     else:
                         raise AssertionError(f"{path}:{node.lineno}: cannot read the code")
-                elif name.endswith("Error"):
+                elif name.endswith("Error") or name in ("NotFound", "Forbidden"):
                     # CentralError(message, "code", ...) or code="..."
                     if len(node.args) >= 2 and isinstance(node.args[1], ast.Constant):
                         codes.add(node.args[1].value)

@@ -129,7 +129,9 @@ def test_management_api_from_upload_to_emergency(central, central_server, tmp_pa
     status, gates = api(s, "GET", "/gates", people["viewer"])
     assert status == 200 and gates[0]["published_version"] == em["changed"]["huu-nghi"]
     assert api(s, "DELETE", f"/assignments/entry/{entry['id']}", people["editor"])[0] == 200
-    assert api(s, "DELETE", f"/assignments/entry/{entry['id']}", people["editor"])[0] == 404
+    status, err = api(s, "DELETE", f"/assignments/entry/{entry['id']}", people["editor"])
+    assert (status, err["code"]) == (404, "row_unknown")
+    assert err["error"] == f"Không có mục lịch {entry['id']} (đã bị xoá rồi?)."
     audit = [r["action"] for r in central.db.query("SELECT action FROM audit WHERE who != 'cli'")]
     assert {"media.add", "media.approve", "gate.add", "publication.submit",
             "publication.approve", "publish", "emergency"} <= set(audit)
