@@ -43,9 +43,12 @@ def _faces(faces) -> str:
 def _times(start: str, end: str) -> tuple[str, str]:
     try:
         s = parse_time(start)
+    except ScheduleError as err:
+        raise CentralError(str(err), "power_time", v=start) from None
+    try:
         e = parse_time(end, allow_24=True)
     except ScheduleError as err:
-        raise CentralError(str(err)) from None
+        raise CentralError(str(err), "power_time", v=end) from None
     return s.strftime("%H:%M"), "24:00" if e is None else e.strftime("%H:%M")
 
 

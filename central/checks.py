@@ -47,6 +47,8 @@ SENTENCES: dict[str, str] = {
     "instant_format": N_("“%(value)s” is not a date and time."),
     "instant_no_offset": N_("%(value)s needs a UTC offset, e.g. +07:00."),
     "level_unknown": N_("Choose a level: emergency, priority or normal (not “%(value)s”)."),
+    "power_time": N_("%(v)s is not a time of day: use HH:MM from 00:00 to 23:59 (or 24:00 as "
+                      "an end)."),
     "face_id": N_("Faces are numbered 1 to 4 (not %(value)s)."),
     "notice_kind": N_("A notice is a ticker or a slide notice (not “%(value)s”)."),
     "assignment_table": N_("“%(value)s” is not a kind of assignment."),

@@ -112,6 +112,10 @@ def test_management_api_from_upload_to_emergency(central, central_server, tmp_pa
     status, err = api(s, "POST", "/assignments/entry", people["editor"],
                       body={"gate": "huu-nghi", "playlist": "welcome", "start_time": "25:00"})
     assert (status, err["code"]) == (400, "time_of_day") and "giờ trong ngày" in err["error"]
+    status, err = api(s, "POST", "/assignments/power", people["editor"],
+                      body={"gate": "huu-nghi", "start_time": "05:30", "end_time": "25:00"})
+    assert (status, err["code"]) == (400, "power_time")
+    assert err["error"].startswith("25:00 không phải là giờ trong ngày")
     assert api(s, "POST", "/assignments/power", people["editor"],
                body={"gate": "huu-nghi", "start_time": "05:30", "end_time": "22:30"})[0] == 201
     status, asked = api(s, "POST", "/publish", people["editor"], body={"note": "first"})
