@@ -139,7 +139,7 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     assert "1 gate(s) changed" in out
     again = run(runner, state, "emergency-cancel", eid, "--reason", "x", "--as", "an",
                 "--token", operator_token, ok=False)
-    assert again.exit_code == 1 and "already ended" in again.output
+    assert again.exit_code == 1 and "Thông báo khẩn này đã kết thúc." in again.output
     assert "OFFLINE" in run(runner, state, "gates").output
     rotated = run(runner, state, "rotate-key", "timestamp", ok=False)
     assert rotated.exit_code == 1 and "offline-keys" in rotated.output
