@@ -557,7 +557,8 @@ def test_installed_admin_redirects_http_and_serves_the_province_certificate(gate
         assert page["peer_sha256"] == province
         assert not (root / "var" / "lib" / "gatecast" / "tls" / "admin-cert.pem").exists()
         log = (tmp_path / "admin.log").read_text()
-        assert "/etc/gatecast/admin-tls.crt (installed)" in log, log
+        # The start line is in the gate's language (Vietnamese by default).
+        assert "/etc/gatecast/admin-tls.crt (do tỉnh cấp, đã cài đặt)" in log, log
 
         assets = re.findall(r'(?:href|src)="(/static/[^"]+\.(?:css|js))"', page["body"])
         assert any(a.endswith(".css") for a in assets) and any(a.endswith(".js") for a in assets), page
