@@ -100,7 +100,8 @@ def test_central_cli_errors_name_ids_as_typed(runner, tmp_path):
     assert added.exit_code == 0, added.output
     result = runner.invoke(main, ["central", "assign", "entry", "--gate", "huu-nghi", "--playlist",
                                   "nonexistent", *chi, "--state", str(state)])
-    assert result.exit_code == 1 and "'nonexistent'" in result.output
+    # Said in Vietnamese now (central.checks' playlist_unknown), the id as typed.
+    assert result.exit_code == 1 and "“nonexistent”" in result.output, result.output
     assert "c-nonexistent" not in result.output
 
 
