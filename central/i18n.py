@@ -30,7 +30,8 @@ def say(msgid: str, lang: str = LANGUAGE, **params) -> str:
     return gettext(lang)(msgid, **params)
 
 
-# A content language's name (English msgids; the catalogue holds the rest).
+# A content language's name: kiosk.text.fonts.LANGUAGES' English msgids, listed here so
+# central's catalogue holds them; every console page names a language through language_name.
 LANGUAGE_NAMES = {"vi": N_("Vietnamese"), "zh": N_("Chinese"), "lo": N_("Lao"),
                   "km": N_("Khmer"), "en": N_("English")}
 

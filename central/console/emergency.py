@@ -15,6 +15,7 @@ from central.checks import CentralError
 from central.console import nav
 from central.console.base import done, require, store, who
 from central.console.wording import say
+from central.i18n import language_name
 
 bp = Blueprint("emergency", __name__, url_prefix="/emergency")
 nav.add("emergency.index", _l("Emergency"), right="emergency", order=50)
@@ -24,8 +25,7 @@ DURATIONS = (15, 30, 60, 120, 240, 480, 720, 1440)
 
 
 def _lang_names() -> dict[str, str]:
-    return {"vi": _("Vietnamese"), "zh": _("Chinese"), "lo": _("Lao"), "km": _("Khmer"),
-            "en": _("English")}
+    return {code: language_name(code) for code in LANGS}
 
 
 def _form() -> dict:

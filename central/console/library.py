@@ -16,6 +16,7 @@ from kiosk import mediaformats
 from central.checks import CentralError
 from central.console import nav
 from central.console.base import done, require, settings, store, wants_json, who
+from central.i18n import language_name
 
 bp = Blueprint("library", __name__, url_prefix="/library")
 nav.add("library.index", _l("Library"), right="view", order=20)
@@ -28,9 +29,7 @@ def _language_names() -> dict[str, str]:
     """The languages a slide or notice may be in (kiosk.text.fonts), in the reader's language."""
     from kiosk.text.fonts import LANGUAGES
 
-    said = {"vi": _("Vietnamese"), "en": _("English"), "zh": _("Chinese"), "lo": _("Lao"),
-            "km": _("Khmer")}
-    return {code: said.get(code, name) for code, name in LANGUAGES.items()}
+    return {code: language_name(code) for code in LANGUAGES}
 
 
 def _names():
