@@ -26,7 +26,7 @@ from kiosk.webassets import static_folder
 from central.alerts import AlertLoop
 from central.db import Checkpointer, open_central_db
 from central import gate_tokens
-from central.fleet import get_gate
+from central.fleet import find_gate, get_gate
 from central.gate_reports import BAD_GATE_TOKEN, BAD_GATE_TOKEN_CHALLENGE, GateReports, bearer_token
 from central.intake import BadReport, prune_heartbeats, prune_proof_of_play, record_screenshot
 from central.feed import feed_for
@@ -120,7 +120,7 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
         return jsonify({"error": message}), status
 
     good_tokens = app.extensions["gate_tokens"] = gate_tokens.GoodTokens(
-        settings["central_gate_token_cache_s"])
+        settings["central_gate_token_cache_s"], look_up=find_gate)
     if background:
         good_tokens.keep_fresh(store)
 

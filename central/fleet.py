@@ -124,6 +124,14 @@ def get_gate(db, gate_id: str) -> dict:
     return _gate(gate)
 
 
+def find_gate(db, gate_id: str) -> dict | None:
+    """The gate, or None for an id no gate has (the gate token check's look-up)."""
+    try:
+        return get_gate(db, gate_id)
+    except NotFound:
+        return None
+
+
 def list_gates(db) -> list[dict]:
     with transaction(db) as conn:
         return [_gate(r) for r in rows(conn.execute(select(t.gate).order_by(t.gate.c.id)))]

@@ -22,7 +22,7 @@ import threading
 import time
 import weakref
 
-from central.users import hash_token
+from central.users import hash_token, token_matches
 
 log = logging.getLogger("gatecast.central")
 
@@ -38,9 +38,14 @@ class GoodTokens:
 
     MAX_ENTRIES = 50_000
 
-    def __init__(self, lifetime_s: float, clock=time.monotonic):
+    def __init__(self, lifetime_s: float, clock=time.monotonic, look_up=None):
+        """`look_up(store, gate_id)`: the gate's row, or None for an unknown id; the
+        app passes central.fleet.find_gate. Passed in, not imported: fleet imports
+        this module (reissue_token forgets a token), and modules never import each
+        other (tests/test_house.py). Without it only remembered tokens are good."""
         self.lifetime_s = lifetime_s
         self._clock = clock
+        self._look_up = look_up
         self._lock = threading.Lock()
         self._good: dict[str, tuple[str, dict, float]] = {}
         self._forgotten: set[str] | None = None  # forgotten during a refresh's read
@@ -66,22 +71,9 @@ class GoodTokens:
             return None
         if cached and (gate := self.recall(gate_id, token)) is not None:
             return gate
-        import json
-
-        from sqlalchemy import select
-
-        from central import schema as t
-        from central.db import row, transaction
-        from central.users import token_matches
-
-        # The gate's row read here, not through central.fleet.get_gate: fleet
-        # imports this module (reissue_token forgets a token), and modules
-        # never import each other (tests/test_house.py).
-        with transaction(store) as conn:
-            gate = row(conn.execute(select(t.gate).where(t.gate.c.id == gate_id)))
+        gate = self._look_up(store, gate_id) if self._look_up else None
         if gate is None or not token_matches(token, gate["token_hash"]):
             return None
-        gate["faces"] = json.loads(gate["faces"])
         self.remember(gate_id, gate)
         return gate
 
