@@ -11,65 +11,49 @@ Last line: `publication_approve_one_gate_s: X` (seconds to approve a one-gate re
 
 from __future__ import annotations
 
-import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.central import bench_fleet, timed  # noqa: E402
-from tests.support.postgres import bench_database_url  # noqa: E402
+from tests.support.central import fleet_bench, timed  # noqa: E402
 
 from central import publication  # noqa: E402
 from central.assign import add_notice  # noqa: E402
 from central.users import add_user  # noqa: E402
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--gates", type=int, default=1000)
-    ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
-                    help="postgresql: a throwaway cluster (default durability) for this run")
-    args = ap.parse_args()
-    with bench_database_url(args.store) as url:
-        run(args, url)
+def run(args, c, ids, tmp: Path) -> None:
+    add_user(c.db, "editor", "editor")
+    c.publish()
 
+    def request(**scope):
+        return publication.submit(c.db, c.repo, by="editor", **scope)
 
-def run(args, url: str) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        c, ids = bench_fleet(tmp, args.gates, url)
-        add_user(c.db, "editor", "editor")
-        c.publish()
+    def approve(rid):
+        return publication.approve(c.db, c.repo, rid, by=c.approver)
 
-        def request(**scope):
-            return publication.submit(c.db, c.repo, by="editor", **scope)
-
-        def approve(rid):
-            return publication.approve(c.db, c.repo, rid, by=c.approver)
-
-        add_notice(c.db, "group", "all", {"vi": "Thông báo cho cả nhóm"})
-        rid, t_request_all = timed(lambda: request(groups=["all"]))
-        every, t_approve_all = timed(lambda: approve(rid))
-        add_notice(c.db, "group", "all", {"vi": "Thông báo thứ hai"})
-        direct_all, t_direct_all = timed(c.publish)
-        add_notice(c.db, "gate", ids[1], {"vi": "Một cửa khẩu"})
-        rid, t_request_one = timed(lambda: request(gates=[ids[1]]))
-        one, t_approve_one = timed(lambda: approve(rid))
-        add_notice(c.db, "gate", ids[2], {"vi": "Một cửa khẩu nữa"})
-        direct_one, t_direct_one = timed(c.publish)
-        c.db.close()
+    add_notice(c.db, "group", "all", {"vi": "Thông báo cho cả nhóm"})
+    rid, t_request_all = timed(lambda: request(groups=["all"]))
+    every, t_approve_all = timed(lambda: approve(rid))
+    add_notice(c.db, "group", "all", {"vi": "Thông báo thứ hai"})
+    direct_all, t_direct_all = timed(c.publish)
+    add_notice(c.db, "gate", ids[1], {"vi": "Một cửa khẩu"})
+    rid, t_request_one = timed(lambda: request(gates=[ids[1]]))
+    one, t_approve_one = timed(lambda: approve(rid))
+    add_notice(c.db, "gate", ids[2], {"vi": "Một cửa khẩu nữa"})
+    direct_one, t_direct_one = timed(c.publish)
+    c.db.close()
     print(f"store: {args.store}; gates: {args.gates}")
     print(f"every gate: request {t_request_all:.2f} s, approval {t_approve_all:.2f} s "
-          f"({len(every.changed)} releases); a direct publish {t_direct_all:.2f} s "
-          f"({len(direct_all.changed)} releases)")
+      f"({len(every.changed)} releases); a direct publish {t_direct_all:.2f} s "
+      f"({len(direct_all.changed)} releases)")
     print(f"one gate: request {t_request_one:.2f} s, approval {t_approve_one:.2f} s "
-          f"({len(one.changed)} release); a direct publish of every gate that changes one "
-          f"{t_direct_one:.2f} s ({len(direct_one.changed)} release)")
+      f"({len(one.changed)} release); a direct publish of every gate that changes one "
+      f"{t_direct_one:.2f} s ({len(direct_one.changed)} release)")
     print(f"publication_approve_one_gate_s: {t_approve_one:.2f}")
 
 
 if __name__ == "__main__":
-    main()
+    fleet_bench(__doc__, run)

@@ -116,6 +116,24 @@ def bench_fleet(tmp: Path, gates: int, url: str) -> tuple[Central, list[str]]:
     return c, ids
 
 
+def fleet_bench(doc: str, body) -> None:
+    """A publishing bench's command line around `body(args, central, gate_ids, tmp)`:
+    --gates and --store, then bench_fleet's province in a temporary folder on that store."""
+    import argparse
+    import tempfile
+
+    from tests.support.postgres import bench_database_url
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--gates", type=int, default=1000)
+    ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                    help="postgresql: a throwaway cluster (default durability) for this run")
+    args = ap.parse_args()
+    with bench_database_url(args.store) as url, tempfile.TemporaryDirectory() as tmp:
+        c, ids = bench_fleet(Path(tmp), args.gates, url)
+        body(args, c, ids, Path(tmp))
+
+
 def timed(fn):
     """(fn's result, its wall time in seconds)."""
     start = time.perf_counter()
