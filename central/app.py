@@ -135,9 +135,10 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
                            headers=[BAD_GATE_TOKEN_CHALLENGE]))
         return gate
 
-    # Heartbeats and proof of play: answered in front of Flask (central.gate_reports:
-    # token from memory, one JSON parse, group commit). The routes stay for Flask's
-    # own answers to other methods (405) and go through the same code.
+    # Gate reports (the combined report; heartbeats and proof of play from older
+    # gates): answered in front of Flask (central.gate_reports: token from memory,
+    # one JSON parse, group commit). The routes stay for Flask's own answers to
+    # other methods (405) and go through the same code.
     reports = GateReports(app.wsgi_app, store, good_tokens, watch, settings, SECURITY_HEADERS)
     app.wsgi_app = reports
     app.extensions["gate_reports"] = reports
@@ -145,6 +146,10 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
     def _report(gate_id, kind):
         status, answer, headers = reports.answer(request.environ, gate_id, kind)
         return jsonify(answer), int(status.split()[0]), headers
+
+    @app.post("/api/v1/gates/<gate_id>/report")
+    def report(gate_id):
+        return _report(gate_id, "report")
 
     @app.post("/api/v1/gates/<gate_id>/heartbeat")
     def heartbeat(gate_id):

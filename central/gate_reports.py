@@ -1,26 +1,33 @@
-"""The gates' two busiest requests, heartbeat and proof of play, answered in front of
-Flask, and stored by group commit.
+"""The gates' reports, answered in front of Flask and stored by group commit.
 
-Every gate sends both once a minute (10,000 gates: ~333 requests a second, more when
-they catch up after an outage). Through Flask each cost several milliseconds of CPU
-(request context, routing, the console's hooks, a transaction and five statements of
-its own); here a request costs its token check in memory (central.gate_tokens), one
-JSON parse, the checks of central.intake, and a share of a transaction:
+Every gate reports once a minute (10,000 gates: ~167 requests a second, more when
+they catch up after an outage). A gate of this version sends ONE request a minute,
+POST /api/v1/gates/<id>/report, whose body carries its heartbeat and the proof of
+play queued since (docs/sync-protocol.md, "Reports"); older gates send the two
+separately (POST heartbeat, POST proof-of-play), which stay. Through Flask each
+request cost several milliseconds of CPU (request context, routing, the console's
+hooks, a transaction and five statements of its own); here a request costs its
+token check in memory (central.gate_tokens), one JSON parse, the checks of
+central.intake, and a share of a transaction:
 
-- `GateReports` is WSGI middleware: POST /api/v1/gates/<id>/heartbeat and
-  /proof-of-play are answered here with the same URLs, token rule, checks and
-  answers as before (401 bad gate token, 400 with the reason, 413 too large);
-  everything else goes on to Flask.
-- `GroupCommit`: one writer thread per kind of report and per process. A request
-  queues its checked report and waits; the writer takes everything queued, stores it
-  in ONE transaction (central.intake.store_heartbeats / store_proof_of_play: one
-  statement per table for the whole batch, daily totals summed per batch) and wakes
-  every request in it once that transaction committed. No timer: while one batch is
-  written the next one gathers, so an idle server answers at once and a busy one
-  shares each commit among dozens of requests. A request is answered only after its
-  report is committed, so an answer still means "stored" (proof of play: the gate
-  forgets what central acknowledged); heartbeats commit asynchronously on PostgreSQL
-  (central.intake), so their commit waits for no disk.
+- `GateReports` is WSGI middleware: POST report, heartbeat and proof-of-play are
+  answered here (401 bad gate token, 400 with the reason, 413 too large); everything
+  else goes on to Flask, whose routes for the same URLs go through the same code.
+- `GroupCommit`: ONE writer thread per process for every kind of report. A request
+  queues its checked report (central.intake.Report: a heartbeat, proof-of-play rows
+  or both) and waits; the writer takes everything queued, stores it in ONE
+  transaction (central.intake.store_reports: one statement per table for the whole
+  batch, daily totals summed per batch) and wakes every request in it once that
+  transaction committed. A combined report's heartbeat and proof of play are thus
+  stored together or not at all. No timer: while one batch is written the next one
+  gathers, so an idle server answers at once and a busy one shares each commit among
+  dozens of requests. A request is answered only after its report is committed, so
+  an answer still means "stored" (proof of play: the gate forgets what central
+  acknowledged); a batch of heartbeats only commits asynchronously on PostgreSQL
+  (central.intake), so its commit waits for no disk.
+- A failed batch is written again one report at a time, and a failed combined report
+  one part at a time: a heartbeat that cannot be stored never loses the proof of
+  play that came with it, nor the other way round.
 """
 
 from __future__ import annotations
@@ -33,19 +40,21 @@ from kiosk.store import utcnow
 
 from central.intake import (
     BadReport,
+    Report,
     check_heartbeat,
     check_proof_of_play,
-    store_heartbeats,
-    store_proof_of_play,
+    check_report,
+    store_reports,
 )
 
 log = logging.getLogger("gatecast.central.intake")
 
 PREFIX = "/api/v1/gates/"
-KINDS = ("heartbeat", "proof-of-play")
+KINDS = ("report", "heartbeat", "proof-of-play")
 BAD_GATE_TOKEN = {"error": "bad gate token"}
 BAD_GATE_TOKEN_CHALLENGE = ("WWW-Authenticate", 'Bearer realm="gatecast"')
 NOT_JSON = "the body must be JSON (Content-Type: application/json)"
+NOT_STORED = "central could not store the report; send it again later"
 
 
 class _Waiter:
@@ -69,12 +78,18 @@ class _Waiter:
         return self.result
 
 
+# The result of a part of a combined report that could not be stored on its own.
+PART_FAILED = object()
+
+
 class GroupCommit:
-    """Items written by one thread, many to a transaction. `write(conn, items)`
-    stores a list of items in the open write transaction and returns one result per
-    item; `submit(item)` returns the item's result once its transaction committed
-    (or raises what writing it raised). When a batch fails, each of its items is
-    written again on its own, so one bad item fails only its own request."""
+    """Reports written by one thread, many to a transaction. `write(conn, reports)`
+    stores a list of central.intake.Report in the open write transaction and
+    returns one result per report; `submit(report)` returns the report's result
+    once its transaction committed (or raises what writing it raised). When a batch
+    fails, each of its reports is written again on its own, so one bad report fails
+    only its own request; a combined report that fails on its own is written again
+    part by part, and its result is then {part: its result or PART_FAILED}."""
 
     MAX_BATCH = 500
 
@@ -110,7 +125,14 @@ class GroupCommit:
                 results = self._write(conn, [item for item, _ in batch])
         except Exception as e:
             if len(batch) == 1:
-                batch[0][1].done(error=e)
+                item, waiter = batch[0]
+                parts = item.parts() if isinstance(item, Report) else {}
+                if len(parts) < 2:
+                    waiter.done(error=e)
+                    return
+                log.warning("a combined report from %s failed (%s); writing its parts "
+                            "one by one", item.gate_id, e)
+                waiter.done({name: self._alone(part) for name, part in parts.items()})
                 return
             log.warning("a batch of %d %s failed (%s); writing them one by one",
                         len(batch), self.name, e)
@@ -122,10 +144,22 @@ class GroupCommit:
         for (_, waiter), result in zip(batch, results):
             waiter.done(result)
 
+    def _alone(self, part):
+        """One part of a failed combined report, in its own transaction."""
+        try:
+            with self._store.transaction(write=True) as conn:
+                result = self._write(conn, [part])[0]
+        except Exception as e:
+            log.warning("a part of a report from %s failed on its own: %s", part.gate_id, e)
+            return PART_FAILED
+        self.batches += 1
+        self.items += 1
+        return result
+
 
 class GateReports:
-    """WSGI middleware answering the gates' heartbeats and proof of play (see the
-    module's docstring); `app`: the Flask app's own WSGI callable for the rest."""
+    """WSGI middleware answering the gates' reports (see the module's docstring);
+    `app`: the Flask app's own WSGI callable for the rest."""
 
     def __init__(self, app, store, tokens, watch, settings, headers: dict[str, str]):
         from zoneinfo import ZoneInfo
@@ -135,11 +169,8 @@ class GateReports:
         interval_s = settings["central_heartbeat_interval_s"]
         tz = ZoneInfo(settings["central_timezone"])
         self.headers = [(k, v) for k, v in headers.items()]
-        self.heartbeats = GroupCommit(store, lambda conn, beats: store_heartbeats(
-            conn, beats, interval_s=interval_s, tz=tz) or [None] * len(beats),
-            "central-heartbeats")
-        self.plays = GroupCommit(store, lambda conn, batches: store_proof_of_play(
-            conn, batches, tz=tz), "central-proof-of-play")
+        self.writer = GroupCommit(store, lambda conn, reports: store_reports(
+            conn, reports, interval_s=interval_s, tz=tz), "central-reports")
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -177,17 +208,54 @@ class GateReports:
         try:
             body = _json(environ.get("CONTENT_TYPE", ""), data)
             now = utcnow()
+            if kind == "report":
+                return self.combined(gate_id, body, now)
             if kind == "heartbeat":
-                self.heartbeats.submit((gate_id, check_heartbeat(body), now))
-                return "200 OK", {"ok": True, "published_version": self.watch.current(gate_id)}, []
+                self.writer.submit(Report(gate_id, now, beat=check_heartbeat(body)))
+                return "200 OK", self.heartbeat_answer(gate_id), []
             received, rows = check_proof_of_play(gate_id, body, now)
-            return "200 OK", {"received": received, "new": self.plays.submit(rows)}, []
+            return "200 OK", {"received": received,
+                              "new": self.writer.submit(Report(gate_id, now, plays=rows))}, []
         except BadReport as e:
             return "400 BAD REQUEST", {"error": str(e)}, []
         except Exception:
             log.exception("storing a %s from %s failed", kind, gate_id)
-            return "500 INTERNAL SERVER ERROR", {"error": "central could not store the report; "
-                                                          "send it again later"}, []
+            return "500 INTERNAL SERVER ERROR", {"error": NOT_STORED}, []
+
+    def combined(self, gate_id: str, body, now) -> tuple[str, dict, list]:
+        """POST report: each part sent is answered in its place, as its own endpoint
+        answers it (a refused or unstored part as {"error", "status"}); 200 when
+        anything was stored, else 400 (refused) or 500 (could not be stored)."""
+        report, received, refused = check_report(gate_id, body, now)
+        answer = {part: {"error": str(e), "status": 400} for part, e in refused.items()}
+        sent = report.parts()
+        if sent:
+            try:
+                result = self.writer.submit(report)
+            except Exception:  # nothing of it stored: the gate sends it all again
+                log.exception("storing a report from %s failed", gate_id)
+                result = dict.fromkeys(sent, PART_FAILED)
+            if not isinstance(result, dict):  # written whole: the rows it added
+                result = {"heartbeat": None, "proof_of_play": result}
+            for part in sent:
+                if result[part] is PART_FAILED:
+                    answer[part] = {"error": NOT_STORED, "status": 500}
+                elif part == "heartbeat":
+                    answer[part] = self.heartbeat_answer(gate_id)
+                else:
+                    answer[part] = {"received": received, "new": result[part]}
+        statuses = {a.get("status", 200) for a in answer.values()}
+        if 200 in statuses:
+            return "200 OK", answer, []
+        if 500 in statuses:
+            return "500 INTERNAL SERVER ERROR", {"error": NOT_STORED, **answer}, []
+        return "400 BAD REQUEST", {"error": "; ".join(str(e) for e in refused.values()),
+                                   **answer}, []
+
+    def heartbeat_answer(self, gate_id: str) -> dict:
+        """What a stored heartbeat is answered: the gate's current release version
+        (a second way, besides the change feed, to learn there is something new)."""
+        return {"ok": True, "published_version": self.watch.current(gate_id)}
 
     def authorised(self, gate_id: str, header: str) -> bool:
         """The request carries the gate's token (central.gate_tokens: remembered, or

@@ -1,5 +1,6 @@
 """Report intake from gates (docs/sync-protocol.md): heartbeats, proof-of-play
-batches (idempotent by (gate, installation, row id)) and screenshots.
+batches (idempotent by (gate, installation, row id)), the combined report that
+carries both in one request, and screenshots.
 
 Everything here comes from the network: shapes are checked, sizes bounded,
 and nothing is interpreted beyond storing it.
@@ -12,6 +13,7 @@ import json
 import os
 import tempfile
 import warnings
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -86,13 +88,16 @@ def record_heartbeat(db, gate_id: str, body, now: datetime | None = None, *,
 
 
 def store_heartbeats(conn, beats: list[tuple[str, dict, datetime]], *,
-                     interval_s: float = 60.0, tz: ZoneInfo = DEFAULT_TZ) -> None:
+                     interval_s: float = 60.0, tz: ZoneInfo = DEFAULT_TZ,
+                     asynchronous: bool = True) -> None:
     """Store checked heartbeats ((gate id, check_heartbeat(...), received at), in the
     order received) in the caller's write transaction: one read of the gates'
-    previous status, and one statement per table for the whole batch."""
+    previous status, and one statement per table for the whole batch.
+    `asynchronous=False`: the transaction also holds something whose commit must
+    reach the disk (proof of play), so it keeps the server's synchronous commit."""
     if not beats:
         return
-    if conn.dialect.name == "postgresql":
+    if asynchronous and conn.dialect.name == "postgresql":
         # A heartbeat is a snapshot the next one (a minute later) replaces:
         # its commit need not wait for the WAL to reach the disk, which is
         # most of its latency when 10,000 gates report. A crash can lose
@@ -244,6 +249,89 @@ _PLAY_KEY = ("gate_id", "installation", "row_id")
 _INSERT_NEW_PLAYS_PG = _unnest_insert(t.proof_of_play, _PLAY_KEY)
 _INSERT_NEW_PLAYS_SQLITE = sqlite.insert(t.proof_of_play).on_conflict_do_nothing().returning(
     *(t.proof_of_play.c[k] for k in _PLAY_KEY))
+
+
+REPORT_PARTS = ("heartbeat", "proof_of_play")
+
+
+@dataclass(slots=True)
+class Report:
+    """One gate's report as checked, ready to store: its heartbeat (check_heartbeat)
+    and/or its proof-of-play rows (check_proof_of_play's unique rows); None = that
+    part was not sent, or was refused."""
+
+    gate_id: str
+    received: datetime
+    beat: dict | None = None
+    plays: list[dict] | None = None
+
+    def parts(self) -> dict[str, Report]:
+        """The report as one report per part sent (REPORT_PARTS' names), to write
+        them one by one when the whole failed."""
+        parts = {}
+        if self.beat is not None:
+            parts["heartbeat"] = Report(self.gate_id, self.received, beat=self.beat)
+        if self.plays is not None:
+            parts["proof_of_play"] = Report(self.gate_id, self.received, plays=self.plays)
+        return parts
+
+
+def check_report(gate_id: str, body, now: datetime | None = None) -> tuple[Report, int, dict]:
+    """A combined report (POST report: `{"heartbeat": {...}, "proof_of_play": {...}}`,
+    either part may be left out) as (the Report of its good parts, the proof-of-play
+    rows received, {part: BadReport} for each part refused). A refused part never
+    takes the other with it; BadReport when the report itself is malformed."""
+    if not isinstance(body, dict):
+        raise BadReport("a report is a JSON object")
+    if all(body.get(part) is None for part in REPORT_PARTS):
+        raise BadReport("a report carries a heartbeat, a proof_of_play batch or both")
+    report, received, refused = Report(gate_id, now or utcnow()), 0, {}
+    if body.get("heartbeat") is not None:
+        try:
+            report.beat = check_heartbeat(body["heartbeat"])
+        except BadReport as e:
+            refused["heartbeat"] = e
+    if body.get("proof_of_play") is not None:
+        try:
+            received, report.plays = check_proof_of_play(gate_id, body["proof_of_play"],
+                                                         report.received)
+        except BadReport as e:
+            refused["proof_of_play"] = e
+    return report, received, refused
+
+
+def store_reports(conn, reports: list[Report], *, interval_s: float = 60.0,
+                  tz: ZoneInfo = DEFAULT_TZ) -> list[int | None]:
+    """Store checked reports, in the order received, in the caller's ONE write
+    transaction: every heartbeat (store_heartbeats) and every proof-of-play batch
+    (store_proof_of_play). Returns, per report, how many rows it added (None: it
+    had no proof of play). The commit is asynchronous on PostgreSQL only when the
+    batch holds no proof-of-play row: the gate forgets rows once acknowledged."""
+    batches = [r.plays for r in reports if r.plays is not None]
+    store_heartbeats(conn, [(r.gate_id, r.beat, r.received) for r in reports
+                            if r.beat is not None],
+                     interval_s=interval_s, tz=tz, asynchronous=not any(batches))
+    added = iter(store_proof_of_play(conn, batches, tz=tz) if batches else ())
+    return [next(added) if r.plays is not None else None for r in reports]
+
+
+def record_report(db, gate_id: str, body, now: datetime | None = None, *,
+                  interval_s: float = 60.0, tz: ZoneInfo = DEFAULT_TZ) -> dict:
+    """Check and store a combined report in one transaction (the in-process
+    counterpart of POST report, as record_heartbeat is of POST heartbeat).
+    Returns {"heartbeat": True | BadReport, "proof_of_play": {"received", "new"} |
+    BadReport} for the parts sent; BadReport when the report itself is malformed."""
+    report, received, refused = check_report(gate_id, body, now)
+    new = None
+    if report.beat is not None or report.plays is not None:
+        with transaction(db, write=True) as conn:
+            new = store_reports(conn, [report], interval_s=interval_s, tz=tz)[0]
+    answer: dict = dict(refused)
+    if report.beat is not None:
+        answer["heartbeat"] = True
+    if report.plays is not None:
+        answer["proof_of_play"] = {"received": received, "new": new}
+    return answer
 
 
 def record_screenshot(db, state_dir: Path | str, gate: dict, face_id: int, data: bytes,

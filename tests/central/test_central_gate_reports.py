@@ -1,7 +1,9 @@
 """Gate reports answered in front of Flask and stored by group commit
 (central/gate_reports.py), over real HTTP on both stores: requests that arrive
 while a batch is being written share the next transaction, each still gets its
-own answer after its own report committed, and one bad report fails only itself."""
+own answer after its own report committed, and one bad report fails only itself.
+The combined report (POST report: a heartbeat and its proof of play in one
+request) stores both in one transaction, and a bad part never loses the other."""
 
 from __future__ import annotations
 
@@ -10,7 +12,8 @@ import threading
 
 import pytest
 
-from central.intake import check_heartbeat
+from central.gate_reports import PART_FAILED
+from central.intake import Report, check_heartbeat, check_proof_of_play
 from kiosk.store import utcnow
 
 from tests.central.test_central_api import call, pop_row
@@ -52,7 +55,7 @@ def post_in_thread(server, path, token, body, answers, key):
 
 def test_proof_of_play_sent_at_once_shares_a_commit_and_counts_each_row_once(central, central_server):
     first, second = central.gate("huu-nghi"), central.gate("tan-thanh")
-    held = HeldWriter(central_server.app.extensions["gate_reports"].plays)
+    held = HeldWriter(central_server.app.extensions["gate_reports"].writer)
     path = "/api/v1/gates/{}/proof-of-play"
     answers: dict[str, tuple] = {}
     threads = [post_in_thread(central_server, path.format("huu-nghi"), first,
@@ -93,7 +96,7 @@ def test_heartbeats_sent_at_once_share_a_commit_and_each_counts_from_the_one_bef
                 "faces": [face]}
 
     assert call(central_server, "POST", path.format("huu-nghi"), token, beat(0)).status == 200
-    held = HeldWriter(central_server.app.extensions["gate_reports"].heartbeats)
+    held = HeldWriter(central_server.app.extensions["gate_reports"].writer)
     answers: dict[str, tuple] = {}
     threads = [post_in_thread(central_server, path.format("tan-thanh"), other, beat(0),
                               answers, "other")]
@@ -126,7 +129,7 @@ def test_a_report_that_fails_in_a_batch_fails_alone(central, central_server):
     the others are stored and answered, the bad one gets its error."""
     central.gate("huu-nghi")
     central.gate("tan-thanh")
-    writer = central_server.app.extensions["gate_reports"].heartbeats
+    writer = central_server.app.extensions["gate_reports"].writer
     held = HeldWriter(writer)
     now = utcnow()
     good = check_heartbeat({"sent_at": "2026-11-27T01:00:00+00:00"})
@@ -137,7 +140,7 @@ def test_a_report_that_fails_in_a_batch_fails_alone(central, central_server):
 
     def submit(name, gate, beat):
         try:
-            outcomes[name] = writer.submit((gate, beat, now))
+            outcomes[name] = writer.submit(Report(gate, now, beat=beat))
         except Exception as e:  # the one bad report's own error
             outcomes[name] = e
 
@@ -157,3 +160,142 @@ def test_a_report_that_fails_in_a_batch_fails_alone(central, central_server):
     assert central.db.count("heartbeat") == 2
     assert {r["gate_id"] for r in central.db.query("SELECT gate_id FROM gate_status")} == {
         "huu-nghi", "tan-thanh"}
+
+
+REPORT = "/api/v1/gates/{}/report"
+
+
+def beat_at(minute: int, **more) -> dict:
+    return {"sent_at": f"2026-11-27T01:{minute:02d}:00+00:00", "release_version": minute,
+            "faces": [{"face_id": 1, "power": "on", "blanked": 0, "playing_sha256": "a" * 64}],
+            **more}
+
+
+def test_a_report_stores_heartbeat_and_proof_of_play_in_one_transaction(central, central_server):
+    token = central.gate("huu-nghi")
+    other = central.gate("tan-thanh")
+    writer = central_server.app.extensions["gate_reports"].writer
+    rows = [pop_row(i) for i in range(1, 13)]
+    report = {"heartbeat": beat_at(0), "proof_of_play": {"batch_id": "m0", "rows": rows}}
+    batches = writer.batches
+    r = call(central_server, "POST", REPORT.format("huu-nghi"), token, report)
+    assert r.status == 200
+    assert json.loads(r.data) == {"heartbeat": {"ok": True, "published_version": 0},
+                                  "proof_of_play": {"received": 12, "new": 12}}
+    assert writer.batches == batches + 1  # both parts in one transaction
+    assert central.db.count("proof_of_play") == 12 and central.db.count("heartbeat") == 1
+    assert central.db.scalar("SELECT sum(plays) FROM play_day") == 12
+    assert central.db.scalar(
+        "SELECT release_version FROM gate_status WHERE gate_id = 'huu-nghi'") == 0
+
+    # Sent again (the gate did not hear the answer): the rows count once.
+    r = call(central_server, "POST", REPORT.format("huu-nghi"), token,
+             {**report, "heartbeat": beat_at(1)})
+    assert json.loads(r.data)["proof_of_play"] == {"received": 12, "new": 0}
+    assert central.db.count("proof_of_play") == 12 and central.db.count("heartbeat") == 2
+
+    # Either part alone; a report, a heartbeat and a proof-of-play batch sent while a
+    # batch is written share the next transaction (one writer for every kind).
+    held = HeldWriter(writer)
+    answers: dict[str, tuple] = {}
+    threads = [post_in_thread(central_server, REPORT.format("tan-thanh"), other,
+                              {"heartbeat": beat_at(2)}, answers, "beat only")]
+    assert held.holding.wait(60)
+    for n, (key, path, body) in enumerate((
+            ("report", REPORT.format("huu-nghi"),
+             {"proof_of_play": {"batch_id": "m3", "rows": [pop_row(13)]}}),
+            ("old heartbeat", "/api/v1/gates/tan-thanh/heartbeat", beat_at(3)),
+            ("old proof of play", "/api/v1/gates/tan-thanh/proof-of-play",
+             {"batch_id": "o", "rows": [pop_row(1), pop_row(2)]})), 1):
+        threads.append(post_in_thread(central_server, path, other if "tan" in path else token,
+                                      body, answers, key))
+        wait_for(lambda: held.queued() == n, 60, f"{key} queued behind the first")
+    held.release.set()
+    for thread in threads:
+        thread.join(60)
+    assert held.calls == [1, 3]
+    assert answers == {
+        "beat only": (200, {"heartbeat": {"ok": True, "published_version": 0}}),
+        "report": (200, {"proof_of_play": {"received": 1, "new": 1}}),
+        "old heartbeat": (200, {"ok": True, "published_version": 0}),
+        "old proof of play": (200, {"received": 2, "new": 2})}
+    assert central.db.count("proof_of_play") == 15 and central.db.count("heartbeat") == 4
+
+
+def test_a_refused_part_of_a_report_never_loses_the_other(central, central_server):
+    token = central.gate("huu-nghi")
+    path = REPORT.format("huu-nghi")
+    bad_row = {**pop_row(2), "media_sha256": "../x"}
+
+    r = call(central_server, "POST", path, token, {
+        "heartbeat": beat_at(0), "proof_of_play": {"batch_id": "a", "rows": [pop_row(1), bad_row]}})
+    assert r.status == 200
+    answer = json.loads(r.data)
+    assert answer["heartbeat"] == {"ok": True, "published_version": 0}
+    # Said as POST proof-of-play says it, in the part's place.
+    assert answer["proof_of_play"]["status"] == 400
+    assert "row 1" in answer["proof_of_play"]["error"]
+    assert "media_sha256" in answer["proof_of_play"]["error"]
+    assert central.db.count("heartbeat") == 1 and central.db.count("proof_of_play") == 0
+
+    r = call(central_server, "POST", path, token, {
+        "heartbeat": beat_at(1, release_version="12"),
+        "proof_of_play": {"batch_id": "b", "rows": [pop_row(1)]}})
+    assert r.status == 200
+    answer = json.loads(r.data)
+    assert answer == {"heartbeat": {"error": "release_version must be an integer or null",
+                                    "status": 400},
+                      "proof_of_play": {"received": 1, "new": 1}}
+    assert central.db.count("heartbeat") == 1 and central.db.count("proof_of_play") == 1
+
+    # Nothing stored: 400, each refused part still said in its place.
+    r = call(central_server, "POST", path, token, {
+        "heartbeat": ["list"], "proof_of_play": {"batch_id": "c", "rows": [bad_row]}})
+    assert r.status == 400
+    answer = json.loads(r.data)
+    assert answer["heartbeat"] == {"error": "a heartbeat is a JSON object", "status": 400}
+    assert answer["proof_of_play"]["status"] == 400
+    assert "a heartbeat is a JSON object" in answer["error"]
+    for body, said in ((["list"], "a report is a JSON object"),
+                       ({"heartbeat": None}, "a report carries a heartbeat"),
+                       ({}, "a report carries a heartbeat")):
+        r = call(central_server, "POST", path, token, body)
+        assert r.status == 400 and said in json.loads(r.data)["error"], body
+    assert call(central_server, "POST", path, token, raw=b"{not json").status == 400
+    r = call(central_server, "POST", path, central.gate("tan-thanh"), {"heartbeat": beat_at(2)})
+    assert r.status == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert central.db.count("heartbeat") == 1 and central.db.count("proof_of_play") == 1
+
+
+def test_a_report_the_database_refuses_is_stored_part_by_part(central, central_server):
+    """A combined report whose transaction fails is written again one part at a time:
+    the part the database takes is stored and acknowledged, the other is answered
+    500 in its place (the gate sends it again)."""
+    token = central.gate("huu-nghi")
+    reports = central_server.app.extensions["gate_reports"]
+    real = reports.writer._write
+
+    def write(conn, batch):  # the database refuses any heartbeat sent at 01:59
+        if any(r.beat and r.beat["sent_at"].endswith("01:59:00+00:00") for r in batch):
+            raise RuntimeError("refused by the database")
+        return real(conn, batch)
+
+    reports.writer._write = write
+    r = call(central_server, "POST", REPORT.format("huu-nghi"), token, {
+        "heartbeat": beat_at(59), "proof_of_play": {"batch_id": "a", "rows": [pop_row(1)]}})
+    assert r.status == 200
+    assert json.loads(r.data) == {
+        "heartbeat": {"error": "central could not store the report; send it again later",
+                      "status": 500},
+        "proof_of_play": {"received": 1, "new": 1}}
+    assert central.db.count("heartbeat") == 0 and central.db.count("proof_of_play") == 1
+    # Nothing could be stored: 500, the gate keeps everything and sends it again.
+    r = call(central_server, "POST", REPORT.format("huu-nghi"), token, {"heartbeat": beat_at(59)})
+    assert r.status == 500 and json.loads(r.data)["heartbeat"]["status"] == 500
+    # In the writer itself: the part results of a report written part by part.
+    now = utcnow()
+    _, rows = check_proof_of_play("huu-nghi", {"rows": [pop_row(2)]}, now)
+    result = reports.writer.submit(Report("huu-nghi", now, beat=check_heartbeat(beat_at(59)),
+                                          plays=rows))
+    assert result == {"heartbeat": PART_FAILED, "proof_of_play": 1}
+    assert central.db.count("proof_of_play") == 2
