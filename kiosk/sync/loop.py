@@ -27,6 +27,9 @@ from kiosk.sync.status import SYNC_KEY, record_pull
 log = logging.getLogger("gatecast.sync")
 MB = 1024 * 1024
 PLAY_PRUNE_INTERVAL_S = 3600
+# After central answered the combined report with 404 (a central from before it), how
+# long the gate sends heartbeat and proof of play apart before it tries `report` again.
+SEPARATE_REPORTS_S = 3600
 
 
 class AlreadyRunning(Exception):
@@ -50,6 +53,7 @@ class SyncService:
         self._last_screenshots = 0.0
         self._last_play_prune = 0.0
         self._feed_position: dict = {}  # where this gate is in nginx's change feed
+        self._separate_since = 0.0  # when central last said it has no combined report
 
     # ---- one step each ---------------------------------------------------------
 
@@ -78,7 +82,10 @@ class SyncService:
         if not s["central_url"]:
             return None
         token = read_token(s["sync_token_file"])
-        return Reporter(s["central_url"], s["gate_id"], token, timeout=s["sync_http_timeout_s"])
+        combined = not (self._separate_since
+                        and time.monotonic() - self._separate_since < SEPARATE_REPORTS_S)
+        return Reporter(s["central_url"], s["gate_id"], token, timeout=s["sync_http_timeout_s"],
+                        combined=combined)
 
     def report(self, heartbeat: bool = True) -> FlushResult:
         """Queue what is due (always, even offline), then send what the link takes."""
@@ -98,8 +105,13 @@ class SyncService:
         except Unauthorised as e:
             result = FlushResult(error=str(e), code="unauthorised")
         else:
+            tried = reporter is not None and reporter.combined
             result = (reporter.flush(self.db, self.state_dir) if reporter
                       else FlushResult(error="central_url is not set", code="not_configured"))
+            if tried and not reporter.combined:
+                log.info("central has no combined report; heartbeat and proof of play "
+                         "go as two requests for the next %d s", SEPARATE_REPORTS_S)
+                self._separate_since = time.monotonic()
         # Pruning reads the whole table (only unsent rows are indexed): hourly is
         # plenty for a retention counted in days.
         days = s["sync_play_retention_days"]

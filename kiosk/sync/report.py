@@ -1,11 +1,21 @@
 """Reports to central (docs/sync-protocol.md, "Reports") and the change notification.
 
-`flush()` empties the upstream queue while the link holds: proof of play first (the
-Circular's reporting depends on it), then heartbeats oldest first, then screenshots.
+`flush()` empties the upstream queue while the link holds. Heartbeats and proof of
+play go together, ONE request per heartbeat (`POST report`): each queued heartbeat,
+oldest first, carries the oldest unsent proof-of-play rows (at most PLAY_BATCH rows
+and PLAY_BYTES of them), so the backlog of an outage rides in the heartbeats queued
+during it; rows left after the last heartbeat go in reports of their own. Then
+screenshots. A central that predates `report` (404) gets the two separate requests
+as before: proof of play first (the Circular's reporting depends on it), then
+heartbeats oldest first.
+
 A 5xx or a network error stops the flush and everything stays queued; a 401 stops
 it and says the token is wrong; any other 4xx means central refuses that item as
 malformed: heartbeats and screenshots are dropped and logged, a proof-of-play batch
-is split until the refused rows are found, which are set aside (never deleted).
+is split until the refused rows are found, which are set aside (never deleted). A
+report's answer says this per part: a refused part is handled as that item's 4xx, a
+part central could not store stays queued (the flush stops, as on a 5xx), and the
+gate forgets rows only once central's answer acknowledged them.
 """
 
 from __future__ import annotations
@@ -22,7 +32,8 @@ from kiosk.store import iso, log_event, utcnow
 from kiosk.sync.outbox import outbox_dir, remove_item
 from kiosk.sync.schema import installation_id
 
-PLAY_BATCH = 500
+PLAY_BATCH = 500  # proof-of-play rows per request, at most
+PLAY_BYTES = 256 * 1024  # ... and at most this much of them (a row is ~250 bytes)
 HEARTBEATS_PER_FLUSH = 200
 SCREENSHOTS_PER_FLUSH = 20
 PLAY_FIELDS = ("id", "face_id", "media_sha256", "entry_id", "level", "started_at", "ended_at",
@@ -66,6 +77,7 @@ class FlushResult:
     dropped: int = 0
     error: str | None = None
     code: str = "ok"  # ok | offline | unauthorised
+    requests: int = 0  # report requests made (screenshots apart)
     # Central's answer to a heartbeat names the gate's current release version: a
     # second way (besides the long-poll) to learn that there is something to pull.
     published_version: int | None = None
@@ -73,9 +85,12 @@ class FlushResult:
 
 class Reporter:
     def __init__(self, central_url: str, gate_id: str, token: str, timeout: float = 30.0,
-                 pool: urllib3.PoolManager | None = None):
+                 pool: urllib3.PoolManager | None = None, combined: bool = True):
         self.base = f"{central_url.rstrip('/')}/api/v1/gates/{gate_id}"
         self.timeout = timeout
+        # False once central answered `report` with 404/405 (a central from before it):
+        # heartbeats and proof of play then go as two requests.
+        self.combined = combined
         self.headers = {"Authorization": f"Bearer {token}", "User-Agent": f"gatecast/{__version__}"}
         self.pool = pool or urllib3.PoolManager(retries=False)
 
@@ -100,7 +115,7 @@ class Reporter:
         return resp
 
     def post_json(self, path: str, obj) -> int:
-        body = json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode()
+        body = _json_text(obj).encode()
         return self._request("POST", path, body, {"Content-Type": "application/json"}).status
 
     def wait(self, version: int, timeout: float, position: dict | None = None) -> int | None:
@@ -150,8 +165,11 @@ class Reporter:
     def flush(self, db, state_dir: Path) -> FlushResult:
         result = FlushResult()
         try:
-            self._flush_plays(db, result)
-            self._flush_heartbeats(db, result)
+            if self.combined:
+                self._flush_reports(db, result)
+            if not self.combined:
+                self._flush_plays(db, result)
+                self._flush_heartbeats(db, result)
             self._flush_screenshots(db, Path(state_dir), result)
         except Offline as e:
             result.error, result.code = str(e), "offline"
@@ -159,29 +177,119 @@ class Reporter:
             result.error, result.code = str(e), "unauthorised"
         return result
 
+    # ---- one request a minute: the heartbeat carries the proof of play ---------------
+
+    def _flush_reports(self, db, result: FlushResult) -> None:
+        installation = installation_id(db)
+        beats = 0
+        while True:
+            beat = None
+            if beats < HEARTBEATS_PER_FLUSH:
+                beat = db.execute("SELECT id, body FROM sync_outbox WHERE kind = 'heartbeat' "
+                                  "ORDER BY id LIMIT 1").fetchone()
+            rows, texts = self._next_plays(db, installation)
+            if beat is None and not rows:
+                return
+            beats += beat is not None
+            if not self._send_report(db, beat, rows, texts, result):
+                return  # central has no `report`: the caller sends the two kinds apart
+
+    def _next_plays(self, db, installation: str) -> tuple[list[dict], list[str]]:
+        """The oldest unsent rows, as many as one request carries, and their JSON."""
+        rows, texts, size = [], [], 0
+        for r in db.query(
+                f"SELECT {', '.join(PLAY_FIELDS)} FROM proof_of_play WHERE sent_at IS NULL "
+                "AND outcome != 'playing' AND id NOT IN (SELECT play_id FROM sync_rejected_play) "
+                "ORDER BY id LIMIT ?", [PLAY_BATCH]):
+            row = {**r, "installation": installation}
+            text = _json_text(row)
+            size += len(text) + 1
+            if rows and size > PLAY_BYTES:
+                break
+            rows.append(row)
+            texts.append(text)
+        return rows, texts
+
+    def _send_report(self, db, beat, rows: list[dict], texts: list[str],
+                     result: FlushResult) -> bool:
+        """One report; False when central has no `report` (nothing was stored)."""
+        parts = []
+        if beat is not None:
+            parts.append('"heartbeat":' + beat[1])
+        if rows:
+            parts.append('"proof_of_play":{"batch_id":"%s","rows":[%s]}'
+                         % (uuid.uuid4(), ",".join(texts)))
+        resp = self._request("POST", "report", ("{" + ",".join(parts) + "}").encode(),
+                             {"Content-Type": "application/json"})
+        result.requests += 1
+        if resp.status in (404, 405):
+            self.combined = False
+            return False
+        try:
+            answer = json.loads(resp.data or b"{}")
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict) or not any(
+                isinstance(answer.get(k), dict) for k in ("heartbeat", "proof_of_play")):
+            # Refused as a whole (too large, or malformed) with no answer per part:
+            # each part goes on its own, where a refusal names what it refuses.
+            if beat is not None:
+                self._send_heartbeat(db, beat, result)
+            if rows:
+                self._send_plays(db, rows, result)
+            return True
+        unstored = []
+        if beat is not None:
+            said = answer.get("heartbeat")
+            status = _part_status(said)
+            if status >= 500:
+                unstored.append("heartbeat")
+            else:
+                self._heartbeat_done(db, beat[0], status, said, result)
+        if rows:
+            said = answer.get("proof_of_play")
+            status = _part_status(said)
+            if status >= 500:
+                unstored.append("proof of play")
+            elif status < 300:
+                self._plays_done(db, rows, result)
+            else:
+                self._plays_refused(db, rows, status, result)
+        if unstored:
+            raise Offline(f"POST report: central could not store the {' and the '.join(unstored)}")
+        return True
+
+    # ---- the two requests of older centrals (and a refused report's parts) ---------
+
     def _flush_plays(self, db, result: FlushResult) -> None:
         # Central keys a row on (gate, installation, row id): row ids start again at 1
         # on a reinstalled gate, the installation id does not repeat.
         installation = installation_id(db)
         while True:
-            rows = list(db.query(
-                f"SELECT {', '.join(PLAY_FIELDS)} FROM proof_of_play WHERE sent_at IS NULL "
-                "AND outcome != 'playing' AND id NOT IN (SELECT play_id FROM sync_rejected_play) "
-                "ORDER BY id LIMIT ?", [PLAY_BATCH]))
+            rows, _ = self._next_plays(db, installation)
             if not rows:
                 return
-            self._send_plays(db, [{**r, "installation": installation} for r in rows], result)
+            self._send_plays(db, rows, result)
 
     def _send_plays(self, db, rows, result: FlushResult) -> None:
         status = self.post_json("proof-of-play", {"batch_id": str(uuid.uuid4()), "rows": rows})
+        result.requests += 1
         if 200 <= status < 300:
-            now = iso(utcnow())
-            db.execute(
-                f"UPDATE proof_of_play SET sent_at = ? WHERE id IN ({','.join('?' * len(rows))})",
-                [now, *[r["id"] for r in rows]],
-            )
-            result.sent["proof_of_play"] += len(rows)
-            return
+            self._plays_done(db, rows, result)
+        else:
+            self._plays_refused(db, rows, status, result)
+
+    def _plays_done(self, db, rows, result: FlushResult) -> None:
+        """Central acknowledged these rows: the gate forgets them (after retention)."""
+        db.execute(
+            f"UPDATE proof_of_play SET sent_at = ? WHERE id IN ({','.join('?' * len(rows))})",
+            [iso(utcnow()), *[r["id"] for r in rows]],
+        )
+        result.sent["proof_of_play"] += len(rows)
+
+    def _plays_refused(self, db, rows, status: int, result: FlushResult) -> None:
+        """Central refused a batch as malformed: halve it until the refused rows are
+        found, and set those aside."""
         if len(rows) > 1:
             half = len(rows) // 2
             self._send_plays(db, rows[:half], result)
@@ -195,22 +303,33 @@ class Reporter:
                   "it stays in the gate's database", detail={"row": rows[0], "status": status})
 
     def _flush_heartbeats(self, db, result: FlushResult) -> None:
-        for item_id, body in db.execute(
+        for beat in db.execute(
             "SELECT id, body FROM sync_outbox WHERE kind = 'heartbeat' ORDER BY id LIMIT ?",
             [HEARTBEATS_PER_FLUSH],
         ).fetchall():
-            resp = self._request("POST", "heartbeat", body.encode(),
-                                 {"Content-Type": "application/json"})
-            status = resp.status
-            db.execute("DELETE FROM sync_outbox WHERE id = ?", [item_id])
-            if 200 <= status < 300:
-                result.sent["heartbeats"] += 1
-                result.published_version = _published_version(resp) or result.published_version
-            else:
-                result.dropped += 1
-                log_event(db, "sync", "error", "heartbeat_rejected",
-                          f"central refused a queued heartbeat (HTTP {status}); dropped",
-                          detail={"status": status})
+            self._send_heartbeat(db, beat, result)
+
+    def _send_heartbeat(self, db, beat, result: FlushResult) -> None:
+        resp = self._request("POST", "heartbeat", beat[1].encode(),
+                             {"Content-Type": "application/json"})
+        result.requests += 1
+        try:
+            answer = json.loads(resp.data or b"{}")
+        except ValueError:
+            answer = None
+        self._heartbeat_done(db, beat[0], resp.status, answer, result)
+
+    def _heartbeat_done(self, db, item_id: int, status: int, answer, result: FlushResult) -> None:
+        """Central stored (2xx) or refused (4xx) a queued heartbeat: it leaves the queue."""
+        db.execute("DELETE FROM sync_outbox WHERE id = ?", [item_id])
+        if 200 <= status < 300:
+            result.sent["heartbeats"] += 1
+            result.published_version = _published_version(answer) or result.published_version
+        else:
+            result.dropped += 1
+            log_event(db, "sync", "error", "heartbeat_rejected",
+                      f"central refused a queued heartbeat (HTTP {status}); dropped",
+                      detail={"status": status})
 
     def _flush_screenshots(self, db, state_dir: Path, result: FlushResult) -> None:
         out = outbox_dir(state_dir)
@@ -236,9 +355,20 @@ class Reporter:
                           detail={"face": face_id, "status": status})
 
 
-def _published_version(resp) -> int | None:
-    try:
-        value = json.loads(resp.data or b"{}").get("published_version")
-    except (ValueError, AttributeError):
-        return None
+def _published_version(answer) -> int | None:
+    value = answer.get("published_version") if isinstance(answer, dict) else None
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _part_status(said) -> int:
+    """The status of one part of a report's answer: its own `status` when central
+    says one (a refusal, or a part it could not store), 200 when it answered the
+    part, 500 (not stored: send it again) when it did not answer it at all."""
+    if not isinstance(said, dict):
+        return 500
+    status = said.get("status", 200)
+    return status if isinstance(status, int) and not isinstance(status, bool) else 500
+
+
+def _json_text(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

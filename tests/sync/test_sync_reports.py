@@ -1,6 +1,10 @@
 """The upstream queue and the report API: heartbeats, proof of play and screenshots
 wait in SQLite through outages and restarts, go in batches when the link is up,
-and the bounds drop screenshots first and proof of play never."""
+and the bounds drop screenshots first and proof of play never.
+
+The double here is a central from before the combined report (it answers `POST
+report` 404): the gate sends heartbeats and proof of play as two requests, as it
+did before. The combined report against a real central: test_sync_report_central.py."""
 
 from __future__ import annotations
 
@@ -65,6 +69,21 @@ def test_reports_wait_offline_survive_a_restart_and_arrive_in_order(gate, centra
     assert outbox.pending(gate.db) == {"heartbeats": 0, "screenshots": 0, "proof_of_play": 0, "bytes": 0}
 
 
+def test_a_central_without_the_combined_report_gets_two_requests(gate, central):
+    add_plays(gate.db, 5)
+    svc = service(gate)
+    r = svc.report()
+    assert r.code == "ok" and r.sent == {"proof_of_play": 5, "heartbeats": 1, "screenshots": 0}
+    api = [p.rsplit("/", 1)[-1] for p in central.paths() if p.startswith("/api/")]
+    assert api == ["report", "proof-of-play", "heartbeat"]
+    # It does not ask again for an hour (loop.SEPARATE_REPORTS_S).
+    add_plays(gate.db, 1, start_id=6)
+    r = svc.report()
+    api = [p.rsplit("/", 1)[-1] for p in central.paths() if p.startswith("/api/")]
+    assert r.code == "ok" and api[3:] == ["proof-of-play", "heartbeat"]
+    assert len(central.plays) == 6 and len(central.heartbeats) == 2
+
+
 def test_server_errors_keep_everything_queued(gate, central):
     add_plays(gate.db, 10)
     central.fail_next["/api/v1/gates/"] = 1
@@ -85,15 +104,6 @@ def test_a_malformed_play_row_is_set_aside_not_lost(gate, central):
     # The row itself stays in the gate's database.
     assert gate.db["proof_of_play"].get(17)["sent_at"] is None
     assert [e["code"] for e in gate.events("play_")] == ["play_rejected"]
-
-
-def test_wrong_token_is_reported_and_nothing_is_dropped(gate, central):
-    add_plays(gate.db, 5)
-    gate.token_file.write_text("not-the-token")
-    r = service(gate).report()
-    assert r.code == "unauthorised"
-    assert unsent(gate.db) == 5 and outbox.pending(gate.db)["heartbeats"] == 1
-    assert gate.sync_state()["upstream"]["status"] == "unauthorised"
 
 
 def test_heartbeat_says_what_plays_and_why_sync_fails(gate, repo, central):

@@ -1,6 +1,8 @@
 """A real HTTP/1.1 server on 127.0.0.1 standing in for the central authority in the
 gate's tests: static `/tuf/` files with Range support (python's SimpleHTTPRequestHandler
-ignores Range) and the report API and change notification of docs/sync-protocol.md.
+ignores Range) and the report API and change notification of docs/sync-protocol.md, as a
+central from before the combined report has them (`POST report` is a 404: the gate sends
+heartbeats and proof of play apart).
 
 Tests reach into it to tamper (`overrides`), to fail (`fail_next`), and to read what
 the gate sent (`heartbeats`, `plays`, `screenshots`).
