@@ -44,7 +44,8 @@ CENTRAL_SETTINGS: tuple[Setting, ...] = (
             "timestamp.json names the new version. Empty: files on this host's disk are the "
             "origin.", "server"),
     Setting("central_max_report_mb", "float", 10.0,
-            "Largest report (heartbeat, proof-of-play batch, screenshot) accepted, in MiB.",
+            "Largest report (a combined report, heartbeat, proof-of-play batch or screenshot) "
+            "accepted, in MiB.",
             "server"),
     # --- console ------------------------------------------------------------------
     Setting("central_secret_key", "str", "",

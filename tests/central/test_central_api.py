@@ -242,10 +242,11 @@ def test_repository_is_served_with_range_and_cache_headers(central, central_serv
 def test_a_heartbeat_commits_asynchronously_and_a_proof_of_play_does_not(central):
     """On PostgreSQL a heartbeat's transaction turns synchronous_commit off (a crash can
     lose the last fraction of a second of heartbeats), in the same round trip as its
-    read of the previous status; proof of play keeps the server's setting. SQLite: the
-    heartbeat is stored as ever."""
+    read of the previous status; proof of play keeps the server's setting, and so does
+    a transaction holding both (a combined report). SQLite: the heartbeat is stored as
+    ever."""
     from central.db import transaction
-    from central.intake import record_proof_of_play
+    from central.intake import record_proof_of_play, record_report
 
     central.gate("huu-nghi")
     pg = not central.db.is_sqlite
@@ -262,8 +263,18 @@ def test_a_heartbeat_commits_asynchronously_and_a_proof_of_play_does_not(central
         record_proof_of_play(conn, "huu-nghi", {"rows": [pop_row(1)]})
         if pg:
             assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
-    assert central.db.count("heartbeat") == 2
-    assert central.db.scalar("SELECT sent_at FROM gate_status") == "2026-11-27T01:01:00+00:00"
+    # A heartbeat stored with proof of play (a combined report) commits as proof of play.
+    with transaction(central.db, write=True) as conn:
+        if pg:
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO on")
+        answer = record_report(conn, "huu-nghi", {
+            "heartbeat": {"sent_at": "2026-11-27T01:02:00+00:00"},
+            "proof_of_play": {"rows": [pop_row(2)]}})
+        assert answer == {"heartbeat": True, "proof_of_play": {"received": 1, "new": 1}}
+        if pg:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    assert central.db.count("heartbeat") == 3 and central.db.count("proof_of_play") == 2
+    assert central.db.scalar("SELECT sent_at FROM gate_status") == "2026-11-27T01:02:00+00:00"
 
 
 def test_the_token_memory_refreshed_from_the_gate_table(central):

@@ -262,6 +262,7 @@ def test_a_refused_part_of_a_report_never_loses_the_other(central, central_serve
         r = call(central_server, "POST", path, token, body)
         assert r.status == 400 and said in json.loads(r.data)["error"], body
     assert call(central_server, "POST", path, token, raw=b"{not json").status == 400
+    assert call(central_server, "GET", path, token).status == 405  # Flask's own route
     r = call(central_server, "POST", path, central.gate("tan-thanh"), {"heartbeat": beat_at(2)})
     assert r.status == 401 and r.headers["WWW-Authenticate"].startswith("Bearer")
     assert central.db.count("heartbeat") == 1 and central.db.count("proof_of_play") == 1
