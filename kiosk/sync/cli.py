@@ -56,7 +56,8 @@ def sync_cmd(once, show_status, ctx_):
                        + (f" ({pulled.code}: {pulled.reason})" if not pulled.ok else
                           f" (release {pulled.active_version})" if pulled.active_version else "")
                        + f"; {pulled.requests} request(s), {pulled.bytes} bytes")
-            click.echo(f"reports: {reported.code}; sent {reported.sent}"
+            click.echo(f"reports: {reported.code}; sent {reported.sent} "
+                       f"in {reported.requests} request(s)"
                        + (f" ({reported.error})" if reported.error else ""))
             if not pulled.ok:
                 raise SystemExit(1)
