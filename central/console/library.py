@@ -32,8 +32,14 @@ def _language_names() -> dict[str, str]:
     return {code: language_name(code) for code in LANGUAGES}
 
 
+def content_languages(value: str | None) -> str:
+    """A media item's languages ("vi", or a slide's "vi,en") named in the
+    reader's language, never as codes."""
+    return ", ".join(language_name(code) for code in (value or "").split(",") if code)
+
+
 def _names():
-    return {"text_languages": _language_names(),
+    return {"text_languages": _language_names(), "content_languages": content_languages,
             "states": {"uploaded": _("waiting for approval"), "approved": _("approved"),
                        "rejected": _("rejected"), "retired": _("retired")},
             "kinds": {"video": _("video"), "image": _("image"), "text": _("text slide")}}

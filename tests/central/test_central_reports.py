@@ -164,7 +164,7 @@ def test_bad_periods_are_refused_with_the_reason(first, last, message):
 
 
 def test_an_unknown_gate_is_named(desk):
-    with pytest.raises(reports.ReportError, match="Không có cổng 'nowhere'"):
+    with pytest.raises(reports.ReportError, match="Không có cửa khẩu 'nowhere'"):
         reports.uptime(desk["central"].db, reports.period("2026-11-01", "2026-11-02"), "nowhere")
 
 
@@ -249,7 +249,7 @@ def test_report_commands_write_csv_json_and_xlsx(desk, runner, tmp_path):
     out = report("plays", "--gate", GATE, *period).stdout_bytes
     assert out.startswith("\ufeff".encode())
     table = list(csv.reader(io.StringIO(out.decode("utf-8-sig"))))
-    assert table[0][:4] == ["Kỳ", "Mã cổng", "Tên cổng", "Mặt"]
+    assert table[0][:4] == ["Kỳ", "Mã cửa khẩu", "Tên cửa khẩu", "Mặt"]
     hours = table[0].index("Thời lượng phát (giờ)")
     assert sorted((r[3], r[hours]) for r in table[1:]) == [("1", "0.5"), ("2", "0.01")]
 
@@ -268,7 +268,7 @@ def test_report_commands_write_csv_json_and_xlsx(desk, runner, tmp_path):
     for args, message in (
             (("plays", "--from", "2026-11-30", "--to", "2026-11-01"), "trước ngày bắt đầu"),
             (("uptime", "--from", "1/11/2026", "--to", "2026-11-30"), "không hợp lệ"),
-            (("uptime", "--gate", "nowhere", *period), "Không có cổng 'nowhere'"),
+            (("uptime", "--gate", "nowhere", *period), "Không có cửa khẩu 'nowhere'"),
             (("monthly", "--month", "2026-13", "--output", str(tmp_path / "x.pdf")),
              "Tháng '2026-13' không hợp lệ")):
         result = report(*args, ok=False)
@@ -303,7 +303,7 @@ def test_reports_api_answers_json_to_people_only(desk, central_server):
     assert json.loads(r.data)["province"]["plays"] == 2
     for query, status, message in (("plays?from=2026-11-30&to=2026-11-01", 400, "trước"),
                                    ("uptime?from=2026-11-01&to=2026-11-30&gate=x", 404,
-                                    "Không có cổng 'x'"),
+                                    "Không có cửa khẩu 'x'"),
                                    ("monthly?month=11-2026", 400, "Tháng '11-2026' không hợp lệ")):
         r = http.request("GET", f"{url}/{query}", headers=central.viewer_auth)
         assert r.status == status and message in json.loads(r.data)["error"], r.data
@@ -326,7 +326,7 @@ def test_the_monthly_report_as_pdf_and_xlsx_in_vietnamese(desk, tmp_path):
                           text=True, check=True).stdout
     # The text layer holds the words with their diacritics (drawn from embedded Noto Sans).
     for words in ("Báo cáo hoạt động cụm thông tin điện tử công cộng tại cửa khẩu, tháng 11/2026",
-                  "Tỷ lệ phát theo lịch", "Hữu Nghị", "Theo cổng", "Nội dung phát nhiều nhất"):
+                  "Tỷ lệ phát theo lịch", "Hữu Nghị", "Theo cửa khẩu", "Nội dung phát nhiều nhất"):
         assert words in text, words
     fonts = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True,
                            check=True).stdout
@@ -338,10 +338,14 @@ def test_the_monthly_report_as_pdf_and_xlsx_in_vietnamese(desk, tmp_path):
     xlsx = tmp_path / "bc.xlsx"
     xlsx.write_bytes(to_xlsx(monthly_tables(month), reports.monthly_title(month), charts=True))
     book = load_workbook(xlsx)
-    assert book.sheetnames == ["Tổng hợp toàn tỉnh", "Theo cổng", "Theo mặt hiển thị",
+    assert book.sheetnames == ["Tổng hợp toàn tỉnh", "Theo cửa khẩu", "Theo mặt hiển thị",
                                "Theo ngày", "Nội dung phát nhiều nhất", "Theo ngôn ngữ"]
     days = book["Theo ngày"]
-    assert len(days._charts) == 1 and len(book["Theo cổng"]._charts) == 1
+    assert len(days._charts) == 1 and len(book["Theo cửa khẩu"]._charts) == 1
+    # A gate is named as the console names it ("Cửa khẩu"), in the file and on the page.
+    heads = [c.value for row in book["Theo cửa khẩu"].iter_rows(max_row=4) for c in row]
+    assert "Mã cửa khẩu" in heads and "Tên cửa khẩu" in heads and "Mã cổng" not in heads
+    assert "Tên cửa khẩu" in text and "cổng" not in text
     rows = {r[0].value: r[1].value for r in days.iter_rows(min_row=4)}
     assert len(rows) == 30 and rows["2026-11-10"] == 1 and rows["2026-11-12"] == 1
     assert sum(rows.values()) == 2

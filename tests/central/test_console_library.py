@@ -165,6 +165,9 @@ def test_a_text_slide_made_in_the_browser_waits_for_approval(central, console_ap
         ("2026-12-01", "2026-12-31", 12)
     shown = c.text(r.headers["Location"])
     assert "Đã lưu Cửa khẩu mở cửa, đang chờ duyệt." in shown and 'id="slide-preview"' in shown
+    # Its languages by name, never as codes (the list says them too).
+    assert "<dd>Tiếng Việt, Tiếng Trung</dd>" in shown and "vi,zh" not in shown
+    assert "Tiếng Việt, Tiếng Trung" in c.text("/library/")
     from central.library import library_store
     from kiosk.text.slide import parse_spec
 
