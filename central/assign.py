@@ -74,6 +74,19 @@ def _level(level: str) -> str:
     return level
 
 
+class EntryRefused(CentralError):
+    """The gate's rules refused a schedule entry (kiosk.schedule_entry.EntryError):
+    said by its code (SENTENCES' "entry_<code>") at every door; the API's
+    code stays the gate's."""
+
+    sentence_prefix = "entry_"
+
+    def __init__(self, err: EntryError):
+        p = err.params
+        super().__init__(str(err), err.code, v=p.get("value") or "—", face=p.get("value"),
+                         n=p.get("limit"), start=p.get("start"), end=p.get("end"))
+
+
 def add_entry(db, target_kind: str, target_id: str, playlist_id: str, *, faces=None,
               start_time="00:00", end_time="24:00", weekdays=None, start_date=None,
               end_date=None, level="normal", not_before=None, not_after=None,
@@ -85,7 +98,7 @@ def add_entry(db, target_kind: str, target_id: str, playlist_id: str, *, faces=N
                          "level": level, "not_before": not_before, "not_after": not_after},
                         empty_faces_mean_all=True, text_input=True)
     except EntryError as err:
-        raise CentralError(str(err)) from err
+        raise EntryRefused(err) from err
     eid = central_id(entry_id or "e-" + secrets.token_hex(4), "schedule entry")
     with transaction(db, write=True) as conn:
         check_target(conn, target_kind, target_id)

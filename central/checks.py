@@ -93,6 +93,21 @@ SENTENCES: dict[str, str] = {
                                    "the text alone."),
     "emergency_not_live": N_("This emergency has already ended."),
     "targets_shape": N_("“targets” is a list like [\"gate:a\", \"group:b\", \"province\"]."),
+    # kiosk.schedule_entry.EntryError's codes (central.assign.EntryRefused), keyed
+    # "entry_<code>": the gate's own rules for a schedule entry.
+    "entry_time_of_day": N_("%(v)s is not a time of day: use HH:MM from 00:00 to 23:59."),
+    "entry_end_time_of_day": N_("%(v)s is not a time of day: use HH:MM from 00:00 to 23:59 "
+                                "(or 24:00 as an end)."),
+    "entry_date": N_("%(v)s is not a date (YYYY-MM-DD)."),
+    "entry_dates_reversed": N_("The date range ends (%(end)s) before it starts (%(start)s)."),
+    "entry_no_faces": N_("Choose at least one face."),
+    "entry_unknown_face": N_("Unknown face %(face)s."),
+    "entry_no_weekdays": N_("Choose at least one weekday."),
+    "entry_weekday": N_("Weekdays are 0 (Monday) to 6 (Sunday)."),
+    "entry_level": N_("Choose a level: emergency, priority or normal."),
+    "entry_instant": N_("%(v)s is not a date and time."),
+    "entry_instant_offset": N_("%(v)s needs a UTC offset, e.g. +07:00."),
+    "entry_name": N_("A name is text without control characters, at most %(n)s characters."),
 }
 
 # One medium of "emergency_playlist_dates" (its `media`).

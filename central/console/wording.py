@@ -39,32 +39,7 @@ def words(what: str, value) -> str:
 language = language_name
 
 
-def _entry(e) -> str:
-    """kiosk.schedule_entry.EntryError by its code."""
-    p = e.params
-    v = p.get("value") or "—"
-    return {
-        "time_of_day": lambda: _("%(v)s is not a time of day: use HH:MM from 00:00 to 23:59.", v=v),
-        "end_time_of_day": lambda: _("%(v)s is not a time of day: use HH:MM from 00:00 to 23:59 "
-                                     "(or 24:00 as an end).", v=v),
-        "date": lambda: _("%(v)s is not a date (YYYY-MM-DD).", v=v),
-        "dates_reversed": lambda: _("The date range ends (%(end)s) before it starts (%(start)s).",
-                                    end=p["end"], start=p["start"]),
-        "no_faces": lambda: _("Choose at least one face."),
-        "unknown_face": lambda: _("Unknown face %(face)s.", face=v),
-        "no_weekdays": lambda: _("Choose at least one weekday."),
-        "weekday": lambda: _("Weekdays are 0 (Monday) to 6 (Sunday)."),
-        "level": lambda: _("Choose a level: emergency, priority or normal."),
-        "instant": lambda: _("%(v)s is not a date and time.", v=v),
-        "instant_offset": lambda: _("%(v)s needs a UTC offset, e.g. +07:00.", v=v),
-        "name": lambda: _("A name is text without control characters, at most %(n)s characters.",
-                          n=p.get("limit")),
-    }.get(e.code, lambda: str(e))()
-
-
 def say(e: CentralError) -> str:
-    from kiosk.schedule_entry import EntryError
-
     from central.assign import PowerOverlap
     from central.publication import StaleError
 
@@ -77,6 +52,4 @@ def say(e: CentralError) -> str:
     if isinstance(e, StaleError) and e.params["request"] is None:
         return _("Someone changed or published %(gates)s since this page was shown; nothing "
                  "was published. Look at the preview again.", gates=", ".join(e.gates))
-    if isinstance(e.__cause__, EntryError):
-        return _entry(e.__cause__)
     return in_words(e)

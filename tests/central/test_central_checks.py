@@ -29,7 +29,11 @@ def raised_codes_and_whats() -> tuple[set[str], set[str]]:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
                 name = _name(node.func)
-                if name == "EmergencyError":  # EmergencyError("code", message, ...)
+                if name == "EntryRefused":  # the gate's EntryError, by its own code
+                    from kiosk.schedule_entry import MESSAGES
+
+                    codes |= {"entry_" + code for code in MESSAGES}
+                elif name == "EmergencyError":  # EmergencyError("code", message, ...)
                     if node.args and isinstance(node.args[0], ast.Constant):
                         codes.add("emergency_" + node.args[0].value)
                     else:
@@ -122,6 +126,14 @@ def test_the_cli_and_the_json_api_say_a_refusal_in_vietnamese(central, runner, c
     assert (r.status_code, r.json) == (400, {"code": "target",
                                              "error": "Không phải phạm vi hợp lệ: nowhere."})
     assert central.db.count("emergency") == 0
+    # A schedule entry the gate's rules refuse (kiosk.schedule_entry.EntryError), by its code.
+    out = runner.invoke(main, ["central", "assign", "entry", "--gate", "x", "--playlist", "p",
+                               "--start", "25:00", "--as", "chi", "--token", token,
+                               "--state", str(central.state_dir), "--config", str(config)])
+    assert out.exit_code == 1 and "không phải là giờ trong ngày: dùng HH:MM" in out.output, \
+        out.output
+    assert "is not a time" not in out.output
+    assert central.db.count("schedule_entry") == 0
 
 
 def test_a_held_gate_is_named_in_words_in_the_publish_preview(central, console_app, tmp_path,
