@@ -32,6 +32,18 @@ SENTENCES: dict[str, str] = {
                      "(%(items)s)."),
     "unapproved_item": N_("%(name)s (%(sha)s) in playlist %(playlist)s"),
     "unapproved_background": N_("%(name)s (%(sha)s), the background of %(slide)s"),
+    "scope_empty": N_("There is no gate in that choice (an empty group?)."),
+    "media_file_missing": N_("The file of media %(value)s is missing from the library folder: "
+                             "nothing was published. Tell the server's administrator."),
+    # central.publish: what a build leaves out (warnings, central.checks.Said).
+    "warn_retired": N_("Gate %(gate)s: playlist %(playlist)s skips %(name)s, which is retired."),
+    "warn_dates": N_("Gate %(gate)s: playlist %(playlist)s leaves out %(name)s (it may be shown "
+                     "only %(from_day)s – %(until_day)s)."),
+    "warn_playlist_empty": N_("Gate %(gate)s: playlist %(playlist)s has nothing that can be "
+                              "published, so it is left out."),
+    "warn_emergency_playlist": N_("Gate %(gate)s: the emergency's playlist has nothing approved "
+                                  "and within its dates to show any more; only its text is "
+                                  "shown."),
     "nothing_published": N_("Nothing was published: every gate chosen uses media not approved "
                             "yet. %(held)s"),
     # central.library: media and playlists.
@@ -125,6 +137,28 @@ WHAT: dict[str, str] = {
 }
 
 
+class Said(str):
+    """A coded message that is not a refusal (a publication's warning): the
+    str is the English sentence (logs, scripts), `in_words` says it in the
+    reader's language like a coded refusal."""
+
+    sentence_prefix = ""
+
+    def __new__(cls, message: str, code: str, **params: Any):
+        self = super().__new__(cls, message)
+        self.code, self.params = code, params
+        return self
+
+
+def said(message) -> dict:
+    """A warning as the JSON APIs give it: {"warning": words, "code": ...}
+    (an uncoded one, another module's, as it is)."""
+    body = {"warning": in_words(message)}
+    if isinstance(getattr(message, "code", None), str):
+        body["code"] = message.code
+    return body
+
+
 class CentralError(ValueError):
     """Bad input or a refused action; the message is for the operator.
     `code` and `params` (when given) let `in_words` say it in any language."""
@@ -189,6 +223,10 @@ def _param(key: str, value, lang: str | None):
         from kiosk.web.formatting import local_date
 
         return local_date(value)
+    if key in ("from_day", "until_day"):  # media dates, "…" when open
+        from kiosk.web.formatting import local_date
+
+        return local_date(value) if value else "…"
     if key == "media":  # media outside their dates
         from kiosk.web.formatting import local_date
 

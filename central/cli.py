@@ -866,9 +866,18 @@ def assign_remove_cmd(kind, row_id, by, settings, db):
 
 
 # ---- publishing (central.publication: four eyes) ---------------------------------
+def _warned(warnings, indent: str = "") -> None:
+    """A publication's warnings (what its build leaves out), in words."""
+    from kiosk.web.i18n import N_
+
+    from central.i18n import say
+
+    for warning in warnings:
+        click.echo(indent + say(N_("Warning: %(what)s"), what=in_words(warning)), err=True)
+
+
 def _said(result) -> None:
-    for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+    _warned(result.warnings)
     click.echo(f"repository version {result.repository_version}: "
                f"{len(result.changed)} gate(s) changed, {len(result.unchanged)} unchanged, "
                f"{len(result.held)} held back")
@@ -893,6 +902,7 @@ def _said_preview(previews) -> None:
             click.echo(f"  {name}: no change ({now})")
             continue
         click.echo(f"  {name}: changes ({now})")
+        _warned(p.warnings, "    ")
         for face, parts in p.faces.items():
             for part, diff in parts.items():
                 for line in diff["removed"]:

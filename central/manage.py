@@ -252,8 +252,15 @@ def unassign(kind, row_id):
 
 
 def _result(result) -> dict:
+    """A publication as JSON: a gate held back and each warning in words with
+    its code ({"error"/"warning": words, "code": ...}), like every refusal."""
+    from central.checks import refusal, said
+
     return {"repository_version": result.repository_version, "changed": result.changed,
-            "unchanged": result.unchanged, "held": result.held, "warnings": result.warnings}
+            "unchanged": result.unchanged,
+            "held": {gate: refusal(result.held_errors.get(gate) or CentralError(why))
+                     for gate, why in result.held.items()},
+            "warnings": [said(w) for w in result.warnings]}
 
 
 def _ids(data: dict, key: str) -> list[str]:
@@ -280,10 +287,21 @@ def publish_preview():
                     "token": form_token(previews)})
 
 
+def _held(p):
+    """Why a previewed gate is held back, in words with its code (None: it is not)."""
+    from central.checks import refusal
+
+    return refusal(p.held_error or CentralError(p.held)) if p.held else None
+
+
 def gate_preview(p) -> dict:
-    """A GatePreview as JSON: per face, per part, the lines added and removed."""
+    """A GatePreview as JSON: per face, per part, the lines added and removed;
+    why it is held back and what its build leaves out, in words with codes."""
+    from central.checks import said
+
     return {"gate": p.gate["id"], "name": p.gate["name"], "release_in_force": p.version,
-            "changes": p.changes, "held": p.held,
+            "changes": p.changes, "held": _held(p),
+            "warnings": [said(w) for w in p.warnings],
             "faces": {str(face): {part: {"added": d["added"], "removed": d["removed"]}
                                   for part, d in parts.items() if d["added"] or d["removed"]}
                       for face, parts in p.faces.items()}}

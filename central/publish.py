@@ -50,7 +50,7 @@ from central.feed import announce
 from central.fleet import check_target, gates_of_target, list_gates
 from central.library import get_media, library_store, slide_background
 from central.repo import Repository, TargetSpec
-from central.checks import CentralError
+from central.checks import CentralError, Said
 from central.users import audit, require_right
 
 # Who may publish an emergency alone (no second pair of eyes): the role the
@@ -72,7 +72,7 @@ class PublishResult:
     unchanged: dict[str, int] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)  # gate -> why it kept its release
     held_errors: dict[str, PublishError] = field(default_factory=dict)  # the same, coded
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # central.checks.Said when coded
 
 
 def _json(value: str | None, default):
@@ -254,22 +254,27 @@ def _playlist_doc(db, pid: str, gate_id: str, state_dir, media: dict, unapproved
             .join_from(t.playlist_item, t.media, m.sha256 == i.media_sha256)
             .where(i.playlist_id == pid).order_by(i.position))):
         if item["state"] == "retired":
-            warnings.append(f"{gate_id}: playlist {pid} skips retired {item['name']}")
+            warnings.append(Said(f"{gate_id}: playlist {pid} skips retired {item['name']}",
+                                 "warn_retired", gate=gate_id, playlist=name, name=item["name"]))
             continue
         if item["state"] != "approved":
             unapproved.append({"code": "unapproved_item", "name": item["name"],
                                "sha": item["sha256"][:12], "playlist": pid})
             continue
         if day is not None and outside_dates(item, day):
-            warnings.append(f"{gate_id}: playlist {pid} leaves out {item['name']}, shown only "
-                            f"{item['valid_from'] or '…'} to {item['valid_until'] or '…'}")
+            warnings.append(Said(
+                f"{gate_id}: playlist {pid} leaves out {item['name']}, shown only "
+                f"{item['valid_from'] or '…'} to {item['valid_until'] or '…'}",
+                "warn_dates", gate=gate_id, playlist=name, name=item["name"],
+                from_day=item["valid_from"], until_day=item["valid_until"]))
             continue
         if item["kind"] == "text" and not _background_ok(db, state_dir, item, media, unapproved):
             continue
         items.append({"media_sha256": item["sha256"], "duration_s": item["item_duration_s"]})
         media[item["sha256"]] = _media_entry(item)
     if not items:
-        warnings.append(f"{gate_id}: playlist {pid} has nothing publishable; left out")
+        warnings.append(Said(f"{gate_id}: playlist {pid} has nothing publishable; left out",
+                             "warn_playlist_empty", gate=gate_id, playlist=name))
         return None
     return {"id": pid, "name": name, "items": items}
 
@@ -338,6 +343,7 @@ class Built:
     held: dict[str, str] = field(default_factory=dict)
     held_errors: dict[str, PublishError] = field(default_factory=dict)  # held's, coded
     warnings: list[str] = field(default_factory=list)
+    gate_warnings: dict[str, list[str]] = field(default_factory=dict)  # the same, per gate
     relayer: set[str] = field(default_factory=set)
 
     def in_scope(self, gate_id: str) -> bool:
@@ -363,6 +369,8 @@ def build(store: Store, state_dir, now: datetime, scope: set[str] | None,
                 continue
             built.docs[gate["id"]] = doc
             built.warnings += warnings
+            if warnings:
+                built.gate_warnings[gate["id"]] = warnings
     return built
 
 
@@ -408,7 +416,7 @@ def scope_of(db, gates=(), groups=()) -> set[str] | None:
                 check_target(conn, kind, target_id)
                 scope.update(gates_of_target(conn, kind, target_id))
     if not scope:
-        raise PublishError("no gate in that scope (an empty group?)")
+        raise PublishError("no gate in that scope (an empty group?)", "scope_empty")
     return scope
 
 
@@ -596,9 +604,10 @@ def with_emergencies(db, doc: dict, gate: dict, emergencies: list[dict], state_d
                                          unapproved, [], day)
                 playlists[e["id"]] = None if unapproved or playlist is None else (playlist, found)
             if playlists[e["id"]] is None:
-                warnings.append(f"{gate['id']}: emergency {e['id']}: its playlist has nothing "
-                                "approved and within its dates to show any more; only its "
-                                "text is shown")
+                warnings.append(Said(f"{gate['id']}: emergency {e['id']}: its playlist has "
+                                     "nothing approved and within its dates to show any more; "
+                                     "only its text is shown", "warn_emergency_playlist",
+                                     gate=gate["id"]))
                 continue
             playlist, found = playlists[e["id"]]
             media.update(found)
@@ -698,7 +707,8 @@ def sign(store: Store, repo: Repository, built: Built, *, by: str, note: str,
                     all_media[item["sha256"]] = item["size"]
         for sha256, size in sorted(all_media.items()):
             if not library.has(sha256):
-                raise PublishError(f"media {sha256} is missing from the library folder")
+                raise PublishError(f"media {sha256} is missing from the library folder",
+                                   "media_file_missing", value=sha256[:12])
             specs.append(TargetSpec(f"media/{sha256}", library.path(sha256), size, sha256))
         repo_version = repo.publish(specs, now=now)
         with store.transaction(write=True) as db:
@@ -740,6 +750,7 @@ class GatePreview:
     held: str | None
     faces: dict[int, dict[str, dict[str, list[str]]]]  # face -> part -> added/removed/kept
     held_error: PublishError | None = None  # why it is held, coded: central.checks.in_words
+    warnings: list[str] = field(default_factory=list)  # what its build leaves out (Said)
 
     @property
     def changes(self) -> bool:
@@ -777,6 +788,7 @@ def preview(store: Store, repo: Repository, *, gates=(), groups=(),
                 base=base_hash(last, state_dir),
                 content=_content_hash(new) if new is not None else None,
                 held=built.held.get(gate["id"]), held_error=built.held_errors.get(gate["id"]),
+                warnings=built.gate_warnings.get(gate["id"], []),
                 faces={face: _face_diff(old, new or old, face, words)
                        for face in gate["faces"]}))
     return out

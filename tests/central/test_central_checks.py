@@ -38,7 +38,7 @@ def raised_codes_and_whats() -> tuple[set[str], set[str]]:
                         codes.add("emergency_" + node.args[0].value)
                     else:
                         raise AssertionError(f"{path}:{node.lineno}: cannot read the code")
-                elif name.endswith("Error") or name in ("NotFound", "Forbidden"):
+                elif name.endswith("Error") or name in ("NotFound", "Forbidden", "Said"):
                     # CentralError(message, "code", ...) or code="..."
                     if len(node.args) >= 2 and isinstance(node.args[1], ast.Constant):
                         codes.add(node.args[1].value)
@@ -168,3 +168,67 @@ def test_a_held_gate_is_named_in_words_in_the_publish_preview(central, console_a
     c.post("/language", {"lang": "en", "next": "/"})
     page = c.text("/publish/?show=1&gate=gate-b")
     assert "Gate gate-b keeps what it shows now: it uses media not approved yet" in page
+
+
+def test_what_a_publication_leaves_out_and_an_empty_scope_are_said_in_words(
+        central, console_app, tmp_path, runner):
+    """A build's warnings (media outside its dates), a held gate and a scope
+    with no gate: in words with their codes in the console, the CLI and the
+    management API, never the build's English."""
+    from datetime import date, timedelta
+
+    from kiosk.cli import main
+    from kiosk.store import utcnow
+
+    from central.app import basic_auth_header
+    from central.fleet import add_group
+    from central.library import set_media_dates
+    from central.manage import _result
+    from central.publish import media_day, publish
+
+    central.gate("gate-a", faces=(1,))
+    central.gate("gate-b", faces=(1,))
+    add_group(central.db, "trong", "Nhóm trống")
+    red = central.media(make_image(tmp_path / "red.png"))
+    later = central.media(make_image(tmp_path / "sau.png", color=(0, 90, 0)))
+    blue = central.media(make_image(tmp_path / "xanh.png", color=(0, 0, 255)), approve=False)
+    start = date.fromisoformat(media_day(utcnow())) + timedelta(days=9)
+    set_media_dates(central.db, later, central.approver, start.isoformat(), None)
+    central.show("gate-a", [red, later], playlist="a-main")
+    central.show("gate-b", [blue], playlist="b-main")
+    shown = f"{start:%d/%m/%Y}"
+    warned = (f"Cửa khẩu gate-a: danh sách phát a-main bỏ qua sau.png (nội dung này chỉ được "
+              f"chiếu {shown} – …).")
+    token = make_user(central.db, "bien-tap", "editor")
+    c = Console(console_app)
+    c.login("bien-tap")
+    page = c.text("/publish/?show=1&gate=gate-a&gate=gate-b")
+    assert warned in page and "leaves out" not in page
+    # The management API: {"warning"/"error": words, "code": ...}.
+    api = console_app.test_client()
+    auth = {"Authorization": basic_auth_header("bien-tap", token)}
+    r = api.get("/api/v1/manage/publish/preview?gate=gate-a&gate=gate-b", headers=auth)
+    gates = {g["gate"]: g for g in r.json["gates"]}
+    assert gates["gate-a"]["warnings"] == [{"warning": warned, "code": "warn_dates"}]
+    assert gates["gate-a"]["held"] is None
+    assert gates["gate-b"]["held"]["code"] == "unapproved"
+    assert gates["gate-b"]["held"]["error"].startswith("Cửa khẩu gate-b giữ nội dung đang chiếu")
+    r = api.get("/api/v1/manage/publish/preview?group=trong", headers=auth)
+    assert (r.status_code, r.json) == (400, {"code": "scope_empty", "error": (
+        "Không có cửa khẩu nào trong lựa chọn này (nhóm trống?).")})
+    # The CLI's preview.
+    config = central.state_dir.parent / f"{central.state_dir.name}.toml"
+    state = ["--state", str(central.state_dir), "--config", str(config)]
+    out = runner.invoke(main, ["central", "publish", "preview", "--gate", "gate-a", *state])
+    assert out.exit_code == 0 and f"Cảnh báo: {warned}" in out.output, out.output
+    out = runner.invoke(main, ["central", "publish", "preview", "--group", "trong", *state])
+    assert out.exit_code == 1 and "Không có cửa khẩu nào trong lựa chọn này" in out.output
+    assert "no gate in that scope" not in out.output
+    # A publication's answer: the held gate and the warnings in words, with codes.
+    result = publish(central.db, central.repo)
+    with console_app.test_request_context("/api/v1/manage/publish", headers=auth):
+        answer = _result(result)
+    assert answer["held"] == {"gate-b": {"code": "unapproved", "error": gates["gate-b"]["held"]
+                                         ["error"]}}
+    assert {"warning": warned, "code": "warn_dates"} in answer["warnings"]
+    assert "leaves out" in " ".join(result.warnings)  # str() stays English, for logs
