@@ -402,6 +402,10 @@ audit = Table(
     Column("action", Text),
     Column("subject", Text),
     Column("detail", Text),
+    # The Audit log page's filters (central.users.find_audit), newest first.
+    Index("audit_at", "at", "id"),
+    Index("audit_who", "who", "at"),
+    Index("audit_action", "action", "at"),
 )
 
 

@@ -511,26 +511,10 @@ def find_audit(db, *, who: str = "", action: str = "", subject: str = "",
     `subject`: a gate, media, user or other id, matched in the subject
     ("gate:ha-noi" is found by "ha-noi") and in the detail's values;
     `since`/`until`: UTC ISO instants (the page turns the viewer's days into them)."""
-    from sqlalchemy import or_
-
-    a = t.audit.c
-    where = []
-    if who:
-        where.append(a.who == who)
-    if action:
-        where.append(a.action.startswith(action) if action.endswith(".") else a.action == action)
-    if subject:
-        quoted = json.dumps(subject, ensure_ascii=False)
-        where.append(or_(a.subject == subject, a.subject.contains(subject, autoescape=True),
-                         a.detail.contains(quoted, autoescape=True)))
-    if since:
-        where.append(a.at >= since)
-    if until:
-        where.append(a.at < until)
+    where = audit_filters(who=who, action=action, subject=subject, since=since, until=until)
     with transaction(db) as conn:
         total = conn.execute(select(func.count()).select_from(t.audit).where(*where)).scalar_one()
-        found = rows(conn.execute(select(t.audit).where(*where).order_by(a.at.desc(), a.id.desc())
-                                  .limit(per_page).offset(max(page - 1, 0) * per_page)))
+        found = rows(conn.execute(audit_page(where, page, per_page)))
     for r in found:
         try:
             r["detail"] = json.loads(r["detail"] or "{}")
@@ -539,6 +523,41 @@ def find_audit(db, *, who: str = "", action: str = "", subject: str = "",
         if not isinstance(r["detail"], dict):
             r["detail"] = {"value": r["detail"]}
     return found, total
+
+
+def audit_filters(*, who: str = "", action: str = "", subject: str = "",
+                  since: str | None = None, until: str | None = None) -> list:
+    """find_audit's conditions; the audit_* indexes (0008) serve the person,
+    the action (or family) and the time range."""
+    from sqlalchemy import or_
+
+    a = t.audit.c
+    where = []
+    if who:
+        where.append(a.who == who)
+    if action:
+        # A family ("media.") as a range ("media." up to "media/"): the
+        # audit_action index serves it, where LIKE 'media.%' would not.
+        if action.endswith("."):
+            where += [a.action >= action, a.action < action[:-1] + "/"]
+        else:
+            where.append(a.action == action)
+    if subject:
+        quoted = json.dumps(subject, ensure_ascii=False)
+        where.append(or_(a.subject == subject, a.subject.contains(subject, autoescape=True),
+                         a.detail.contains(quoted, autoescape=True)))
+    if since:
+        where.append(a.at >= since)
+    if until:
+        where.append(a.at < until)
+    return where
+
+
+def audit_page(where: list, page: int = 1, per_page: int = 50):
+    """The SELECT of one page of entries matching `where`, newest first."""
+    a = t.audit.c
+    return (select(t.audit).where(*where).order_by(a.at.desc(), a.id.desc())
+            .limit(per_page).offset(max(page - 1, 0) * per_page))
 
 
 def audit_people(db) -> list[str]:

@@ -187,3 +187,57 @@ def test_nobody_may_take_the_servers_own_names(central, name):
     assert re.fullmatch(r"\d+", str(central.db.scalar(
         f"""SELECT count(*) FROM "user" WHERE name = '{name}'"""))) and central.db.scalar(
         f"""SELECT count(*) FROM "user" WHERE name = '{name}'""") == 0
+
+
+def test_the_audit_log_indexes_come_with_a_migration_and_serve_the_pages_filters(
+        tmp_path, central_database_url):
+    """0008 adds the audit log's indexes to a central that already has entries
+    (kept), and the Audit log page's queries (newest first; by person; by an
+    action or a family; with dates) are answered from them, not by reading
+    the whole table."""
+    from alembic import command
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    from central.db import Store, _alembic_config, default_url, migrate
+    from central.users import audit_filters, audit_page, find_audit
+
+    url = central_database_url or default_url(tmp_path / "central")
+    (tmp_path / "central").mkdir()
+    store = Store(url)
+    try:
+        with store.engine.connect() as conn:  # a central before 0008, with entries
+            command.upgrade(_alembic_config(conn), "0007")
+            conn.commit()
+        with store.transaction(write=True) as conn:
+            for i in range(30):
+                conn.exec_driver_sql(
+                    "INSERT INTO audit (at, who, action, subject, detail) VALUES "
+                    f"('2026-11-{1 + i % 28:02d}T0{i % 10}:00:00.000+00:00', "
+                    f"'{('lan', 'minh', 'cli')[i % 3]}', "
+                    f"'{('media.approve', 'media.upload', 'login', 'publish')[i % 4]}', "
+                    f"'s{i}', '{{}}')")
+    finally:
+        store.close()
+    migrate(url)
+    store = Store(url)
+    try:
+        assert store.count("audit") == 30
+        rows, total = find_audit(store, who="lan", action="media.")
+        assert total == len(rows) == sum(1 for i in range(30) if i % 3 == 0 and i % 4 < 2)
+        assert all(r["who"] == "lan" and r["action"].startswith("media.") for r in rows)
+        assert [r["at"] for r in rows] == sorted((r["at"] for r in rows), reverse=True)
+        dialect = sqlite.dialect() if store.is_sqlite else postgresql.dialect()
+        with store.engine.connect() as conn:
+            if not store.is_sqlite:  # 30 rows: make the planner show what it could use
+                conn.exec_driver_sql("SET enable_seqscan = off")
+            for filters, index in (({}, "audit_at"), ({"who": "lan"}, "audit_who"),
+                                   ({"action": "media.approve"}, "audit_action"),
+                                   ({"action": "media."}, "audit_action"),
+                                   ({"since": "2026-11-10", "until": "2026-11-12"}, "audit_at")):
+                sql = str(audit_page(audit_filters(**filters)).compile(
+                    dialect=dialect, compile_kwargs={"literal_binds": True}))
+                plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+                    ("EXPLAIN QUERY PLAN " if store.is_sqlite else "EXPLAIN ") + sql))
+                assert index in plan, (filters, plan)
+    finally:
+        store.close()
