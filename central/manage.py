@@ -354,12 +354,18 @@ def publish_requests():
 def publish_request(request_id):
     """One request; while pending, what approving it now would change on each
     face and which gates changed since it was submitted ("stale")."""
-    from central.publication import review
+    from central.publication import listing, overlapping, review
 
     person("view")
     seen = review(db(), repo(), request_id)
+    others = (overlapping(listing(db(), "pending"), seen.request["gates"], seen.request["id"])
+              if seen.request["state"] == "pending" else [])
     return jsonify({**_request(seen.request), "stale": seen.stale,
-                    "preview": [gate_preview(p) for p in seen.previews]})
+                    "preview": [gate_preview(p) for p in seen.previews],
+                    # Requests also waiting with some of its gates: approving one
+                    # makes the other stale.
+                    "others_waiting": [{"id": o["id"], "submitted_by": o["submitted_by"],
+                                        "gates": o["shared"]} for o in others]})
 
 
 @bp.post("/publish/<request_id>/approve")

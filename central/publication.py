@@ -150,6 +150,16 @@ def listing(db, state: str | None = None, limit: int = 100) -> list[dict]:
         return [_public(r) for r in rows(conn.execute(query))]
 
 
+def overlapping(pending: list[dict], gates, exclude: int | None = None) -> list[dict]:
+    """The pending requests (listing(db, "pending")) other than `exclude` that
+    cover some of `gates`, each with `shared`: those gates. Approving one of
+    two such requests makes the other stale (it publishes nothing, is not
+    lost): the pages say so before anyone acts."""
+    gates = set(gates)
+    return [{**r, "shared": sorted(gates & set(r["gates"]))} for r in pending
+            if r["id"] != exclude and gates & set(r["gates"])]
+
+
 def _decide(conn, request_id: int, state: str, by: str, reason: str, now: datetime,
             publication_id=None, *, only_pending: bool = False) -> bool:
     c = t.publication_request.c

@@ -47,12 +47,17 @@ def _page(previews=None, scope=None, error=None, status=200):
     gates, groups = _choices()
     scope = scope or {"gates": [], "groups": []}
     names = {g["id"]: g["name"] for g in gates}
+    changed = [p for p in previews or () if p.changes]
+    pending = publication.listing(store(), "pending")
     return render_template(
         "publish.html", gates=gates, groups=groups, scope=scope, previews=previews,
         token=publication.form_token(previews) if previews else "",
-        changed=[p for p in previews or () if p.changes], parts=PARTS,
-        part_names=_part_names(), names=names, error=error,
-        pending=publication.listing(store(), "pending"), state_name=publication.state_name,
+        changed=changed, parts=PARTS, part_names=_part_names(), names=names, error=error,
+        pending=pending, state_name=publication.state_name,
+        # Requests already waiting with some of these gates (this one would make
+        # them stale, or they this one), and each waiting request's such others.
+        waiting=publication.overlapping(pending, [p.gate["id"] for p in changed]),
+        others={r["id"]: publication.overlapping(pending, r["gates"], r["id"]) for r in pending},
         decided=[r for r in publication.listing(store(), limit=20) if r["state"] != "pending"]
     ), status
 
@@ -121,9 +126,13 @@ def request_page(request_id):
 
     seen = publication.review(store(), repo(), request_id, words=words)
     names = {g["id"]: g["name"] for g in _choices()[0]}
+    others = (publication.overlapping(publication.listing(store(), "pending"),
+                                      seen.request["gates"], seen.request["id"])
+              if seen.request["state"] == "pending" else [])
     return render_template("publish_request.html", seen=seen, r=seen.request, parts=PARTS,
                            part_names=_part_names(), state_name=publication.state_name,
-                           stale_names=", ".join(names.get(g, g) for g in seen.stale))
+                           stale_names=", ".join(names.get(g, g) for g in seen.stale),
+                           others=others, names=names)
 
 
 @bp.post("/<int:request_id>/approve")

@@ -134,6 +134,51 @@ def test_publish_page_preview_four_eyes_and_stale_form(desk):
     assert version(central, "gate-b") == before
 
 
+def test_two_requests_waiting_for_the_same_gate_are_named_before_anyone_acts(desk, console_app):
+    """A second request for a gate already waiting is warned about before it
+    is sent, and both requests' approval pages (and the waiting list) name
+    the other and who sent it; approving one still makes the other stale:
+    refused, nothing published, kept as such."""
+    from central.app import basic_auth_header
+    from central.assign import add_notice
+
+    central, p = desk
+    add_notice(central.db, "gate", "gate-a", {"vi": "Giờ mở cửa 7:00"})
+    assert p["editor"].post("/publish/", {"gate": ["gate-a"]}).status_code == 302
+    first = central.db.scalar("SELECT max(id) FROM publication_request")
+    add_notice(central.db, "gate", "gate-b", {"vi": "Tân Thanh mở lúc 7 giờ"})
+    # The second sender is told before sending (the approver, with the edit right).
+    page = p["approver2"].text("/publish/?show=1&gate=gate-a&gate=gate-b")
+    warned = page.split('id="others-waiting"')[1][:1200]
+    assert f"Yêu cầu {first}</a>, do bien-tap gửi, cũng đang chờ duyệt với Cửa khẩu Hữu Nghị." \
+        in warned and "Yêu cầu nào được duyệt trước sẽ được xuất bản" in warned
+    assert p["approver2"].post("/publish/", {"gate": ["gate-a", "gate-b"]}).status_code == 302
+    second = central.db.scalar("SELECT max(id) FROM publication_request")
+    # Each approval page names the other request, who sent it and the shared gate.
+    page = p["approver"].text(f"/publish/{first}")
+    assert (f"Yêu cầu {second}</a>, do duyet-2 gửi, cũng đang chờ duyệt với Cửa khẩu Hữu Nghị."
+            in page.split('id="others-waiting"')[1][:1200])
+    page = p["approver"].text(f"/publish/{second}")
+    assert f"Yêu cầu {first}</a>, do bien-tap gửi" in page.split('id="others-waiting"')[1][:1200]
+    listed = p["approver"].text("/publish/")
+    assert f'id="others-waiting-{first}"' in listed and f'id="others-waiting-{second}"' in listed
+    token = make_user(central.db, "kiem-tra", "viewer")
+    answer = console_app.test_client().get(
+        f"/api/v1/manage/publish/{first}",
+        headers={"Authorization": basic_auth_header("kiem-tra", token)}).json
+    assert answer["others_waiting"] == [{"id": second, "submitted_by": "duyet-2",
+                                         "gates": ["gate-a"]}]
+    # Approving one makes the other stale, as before: refused, kept, not lost.
+    assert p["approver"].post(f"/publish/{first}/approve").status_code == 302
+    page = p["approver"].text(f"/publish/{second}")
+    assert 'id="request-stale"' in page and 'id="others-waiting"' not in page
+    before = version(central, "gate-b")
+    assert p["approver"].post(f"/publish/{second}/approve").status_code == 409
+    assert version(central, "gate-b") == before
+    assert central.db.scalar(f"SELECT state FROM publication_request WHERE id = {second}") == \
+        "stale"
+
+
 def test_assignments_pages_say_what_applies_and_refuse_bad_input(desk):
     central, p = desk
     ed = p["editor"]
