@@ -196,7 +196,7 @@ def _check_power_overlap(conn, target_kind, target_id, face_id, start, end, week
 def _notice_texts(texts: dict, kind: str) -> dict[str, str]:
     """The gate's own rules: known languages, clean text, at most three on a
     slide, and every character drawable with the fonts."""
-    from kiosk.text.fonts import FontError
+    from kiosk.text.fonts import FontError, check_language_texts
     from kiosk.text.notices import NoticeError, validate_texts
     from kiosk.text.slide import MAX_LANGUAGES
 
@@ -210,9 +210,14 @@ def _notice_texts(texts: dict, kind: str) -> dict[str, str]:
         raise CentralError(_("A slide notice shows at most %(n)d languages; a ticker shows "
                              "them all in turn.", n=MAX_LANGUAGES))
     try:
+        # Checked first on its own: its refusals (a language, a control
+        # character) have codes, which validate_texts' NoticeError drops.
+        check_language_texts(texts, "text")
         texts = validate_texts(texts, kind)
         check_drawable(texts, bold_too=kind == "slide")
-    except (NoticeError, FontError) as e:
+    except FontError as e:
+        raise CentralError(str(e), e.code, **e.params) from None
+    except NoticeError as e:
         raise CentralError(str(e)) from None
     return texts
 

@@ -55,6 +55,27 @@ SENTENCES: dict[str, str] = {
     "media_retired": N_("%(name)s (%(sha)s) is retired: it cannot go into a playlist."),
     "item_duration": N_("An item's duration is a number of seconds above 0, at most 24 hours "
                         "(not %(value)s)."),
+    "sha256_format": N_("“%(value)s” is not a media id: a sha256 is 64 hex digits (0–9, a–f)."),
+    # The gate's own rules for a text slide's spec and a text (kiosk.text.slide.SlideError,
+    # kiosk.text.fonts.FontError): only the CLI and the API can send these.
+    "slide_json": N_("The text slide is not JSON."),
+    "slide_object": N_("The text slide must be a JSON object."),
+    "slide_format": N_("Slide format %(value)s is unknown (the gates read format %(reads)s)."),
+    "slide_empty": N_("Write the slide's title or text in at least one language."),
+    "slide_languages": N_("“languages” is a list of different language codes."),
+    "slide_language_text": N_("The slide lists %(lang)s among its languages but has no "
+                              "%(lang)s text."),
+    "slide_too_many": N_("A text slide shows at most %(most)s languages (this one has "
+                         "%(count)s)."),
+    "slide_layout": N_("The layout is “stacked” or “in_turn” (not “%(value)s”)."),
+    "slide_align": N_("The alignment is “center” or “left” (not “%(value)s”)."),
+    "slide_duration": N_("A slide is shown for 1 to 3600 seconds (not %(value)s)."),
+    "slide_shade": N_("The shade is a number from 0 to 1 (not %(value)s)."),
+    "slide_colour": N_("“%(value)s” is not a colour like #0B3D91."),
+    "text_language": N_("“%(value)s” is not a language the gates show (vi, zh, lo, km, en)."),
+    "text_not_text": N_("A text must be text."),
+    "text_control": N_("A text contains the control character %(char)s: remove it."),
+    "text_map": N_("The texts are given per language, like {\"vi\": \"…\", \"en\": \"…\"}."),
     # central.assign and central.fleet: assignments and gates.
     "instant_format": N_("“%(value)s” is not a date and time."),
     "instant_no_offset": N_("%(value)s needs a UTC offset, e.g. +07:00."),

@@ -41,7 +41,7 @@ def get_media(db, sha256: str) -> dict:
     try:
         check_sha256(sha256)
     except MediaStoreError as e:
-        raise CentralError(str(e)) from None
+        raise CentralError(str(e), "sha256_format", value=str(sha256)[:80]) from None
     with transaction(db) as conn:
         found = row(conn.execute(select(t.media).where(t.media.c.sha256 == sha256)))
     if found is None:
@@ -141,7 +141,8 @@ def add_text(db, state_dir, spec, name: str, by: str = "cli", valid_from: str | 
         check_drawable(slide.body)
         check_drawable(slide.title, bold_too=True)
     except (SlideError, FontError) as e:
-        raise CentralError(f"{name}: {e}") from None
+        # A malformed spec (only the CLI and the API can send one) by its code.
+        raise CentralError(f"{name}: {e}", e.code, **e.params) from None
     if slide.background_image:
         background = get_media(db, slide.background_image)
         if background["kind"] != "image":

@@ -76,7 +76,13 @@ _IGNORABLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
 
 
 class FontError(ValueError):
-    """A font is missing or cannot draw a text; the message names the language."""
+    """A font is missing or cannot draw a text; the message names the language.
+    A malformed text also has a `code` and `params`, so that a user interface
+    says it in the reader's language (central.checks.SENTENCES)."""
+
+    def __init__(self, message: str = "", code: str | None = None, **params):
+        super().__init__(message)
+        self.code, self.params = code, params
 
 
 class MissingGlyphs(FontError):
@@ -99,8 +105,8 @@ def language_name(lang: str) -> str:
 def check_language(lang: str) -> str:
     if lang not in LANGUAGES:
         raise FontError(
-            f"unknown language {lang!r}; gatecast shows {', '.join(LANGUAGE_ORDER)}"
-        )
+            f"unknown language {lang!r}; gatecast shows {', '.join(LANGUAGE_ORDER)}",
+            "text_language", value=str(lang))
     return lang
 
 
@@ -273,11 +279,12 @@ def check_texts(texts: Mapping[str, str], overrides: Mapping[str, object] | None
 def clean_text(text: object, what: str) -> str:
     """Texts come from users and releases: strings without control characters."""
     if not isinstance(text, str):
-        raise FontError(f"{what} must be text, got {type(text).__name__}")
+        raise FontError(f"{what} must be text, got {type(text).__name__}", "text_not_text")
     text = text.replace("\r\n", "\n").replace("\t", " ").strip()
     for ch in text:
         if ch != "\n" and unicodedata.category(ch) in ("Cc", "Cs", "Co"):
-            raise FontError(f"{what} contains the control character U+{ord(ch):04X}")
+            raise FontError(f"{what} contains the control character U+{ord(ch):04X}",
+                            "text_control", char=f"U+{ord(ch):04X}")
     return text
 
 
@@ -288,7 +295,8 @@ def check_language_texts(texts: object, what: str) -> dict[str, str]:
     if texts is None:
         return {}
     if not isinstance(texts, Mapping):
-        raise FontError(f"{what} must map language codes to text, got {type(texts).__name__}")
+        raise FontError(f"{what} must map language codes to text, got {type(texts).__name__}",
+                        "text_map")
     out = {}
     for lang, text in texts.items():
         if text is None:

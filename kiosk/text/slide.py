@@ -48,7 +48,13 @@ CACHE_FILES = 600  # rendered PNGs (and their .json) kept before the oldest go
 
 
 class SlideError(ValueError):
-    """A slide spec is malformed, or cannot be rendered (fonts, size)."""
+    """A slide spec is malformed, or cannot be rendered (fonts, size). A
+    malformed spec also has a `code` and `params`, so that a user interface
+    says it in the reader's language (central.checks.SENTENCES)."""
+
+    def __init__(self, message: str = "", code: str | None = None, **params):
+        super().__init__(message)
+        self.code, self.params = code, params
 
 
 @dataclass(frozen=True)
@@ -77,7 +83,8 @@ def _colour(value: object, what: str) -> str:
     try:
         ImageColor.getrgb(str(value))
     except ValueError:
-        raise SlideError(f"{what} must be a colour like '#0B3D91', got {value!r}") from None
+        raise SlideError(f"{what} must be a colour like '#0B3D91', got {value!r}",
+                         "slide_colour", value=str(value)) from None
     return str(value)
 
 
@@ -85,7 +92,7 @@ def _texts(value: object, what: str) -> dict[str, str]:
     try:
         return check_language_texts(value, what)
     except FontError as e:
-        raise SlideError(str(e)) from None
+        raise SlideError(str(e), e.code, **e.params) from None
 
 
 def parse_spec(data: bytes | str | Mapping) -> SlideSpec:
@@ -94,39 +101,47 @@ def parse_spec(data: bytes | str | Mapping) -> SlideSpec:
         try:
             doc = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise SlideError(f"a slide spec must be JSON: {e}") from None
+            raise SlideError(f"a slide spec must be JSON: {e}", "slide_json") from None
     else:
         doc = dict(data)
     if not isinstance(doc, dict):
-        raise SlideError("a slide spec must be a JSON object")
+        raise SlideError("a slide spec must be a JSON object", "slide_object")
     if doc.get("format", SPEC_FORMAT) != SPEC_FORMAT:
-        raise SlideError(f"unknown slide format {doc.get('format')!r} (this player reads {SPEC_FORMAT})")
+        raise SlideError(f"unknown slide format {doc.get('format')!r} (this player reads {SPEC_FORMAT})",
+                         "slide_format", value=str(doc.get("format")), reads=SPEC_FORMAT)
     body = _texts(doc.get("body"), "body")
     title = _texts(doc.get("title"), "title")
     if not body and not title:
-        raise SlideError("a slide needs a body or a title in at least one language")
+        raise SlideError("a slide needs a body or a title in at least one language", "slide_empty")
     langs = doc.get("languages") or sort_languages(set(body) | set(title))
     if not isinstance(langs, list) or len(set(langs)) != len(langs):
-        raise SlideError("languages must be a list of distinct language codes")
+        raise SlideError("languages must be a list of distinct language codes", "slide_languages")
     for lang in langs:
         if lang not in LANGUAGES:
-            raise SlideError(f"unknown language {lang!r} in languages")
+            raise SlideError(f"unknown language {lang!r} in languages", "text_language",
+                             value=str(lang))
         if lang not in body and lang not in title:
-            raise SlideError(f"languages lists {lang!r} but the slide has no {lang} text")
+            raise SlideError(f"languages lists {lang!r} but the slide has no {lang} text",
+                             "slide_language_text", lang=lang)
     if len(langs) > MAX_LANGUAGES:
-        raise SlideError(f"a slide shows at most {MAX_LANGUAGES} languages, got {len(langs)}: {', '.join(langs)}")
+        raise SlideError(f"a slide shows at most {MAX_LANGUAGES} languages, got {len(langs)}: {', '.join(langs)}",
+                         "slide_too_many", most=MAX_LANGUAGES, count=len(langs))
     mode = doc.get("layout", "stacked")
     if mode not in ("stacked", "in_turn"):
-        raise SlideError(f"layout must be 'stacked' or 'in_turn', got {mode!r}")
+        raise SlideError(f"layout must be 'stacked' or 'in_turn', got {mode!r}", "slide_layout",
+                         value=str(mode))
     align = doc.get("align", "center")
     if align not in ("center", "left"):
-        raise SlideError(f"align must be 'center' or 'left', got {align!r}")
+        raise SlideError(f"align must be 'center' or 'left', got {align!r}", "slide_align",
+                         value=str(align))
     duration = doc.get("duration_s")
     if duration is not None and (not isinstance(duration, (int, float)) or not 1 <= duration <= 3600):
-        raise SlideError(f"duration_s must be 1..3600 seconds, got {duration!r}")
+        raise SlideError(f"duration_s must be 1..3600 seconds, got {duration!r}", "slide_duration",
+                         value=str(duration))
     shade = doc.get("shade", 0.4)
     if not isinstance(shade, (int, float)) or not 0 <= shade <= 1:
-        raise SlideError(f"shade must be between 0 and 1, got {shade!r}")
+        raise SlideError(f"shade must be between 0 and 1, got {shade!r}", "slide_shade",
+                         value=str(shade))
     image = doc.get("background_image")
     if image is not None:
         from kiosk.mediastore import MediaStoreError, check_sha256
@@ -134,7 +149,7 @@ def parse_spec(data: bytes | str | Mapping) -> SlideSpec:
         try:
             check_sha256(image)
         except MediaStoreError as e:
-            raise SlideError(f"background_image: {e}") from None
+            raise SlideError(f"background_image: {e}", "sha256_format", value=str(image)) from None
     return SlideSpec(
         body=body, title=title, languages=tuple(langs), layout=mode,
         background=_colour(doc.get("background", "#0B3D91"), "background"),

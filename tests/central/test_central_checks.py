@@ -22,9 +22,14 @@ def _name(func) -> str:
     return func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
 
 
+# The gate's own checks whose coded refusals central passes on (the text slide's
+# spec and a text: kiosk.text.slide.SlideError, kiosk.text.fonts.FontError).
+PASSED_ON = [CENTRAL.parent / "kiosk" / "text" / name for name in ("slide.py", "fonts.py")]
+
+
 def raised_codes_and_whats() -> tuple[set[str], set[str]]:
     codes, whats = set(), set()
-    for path in sorted(CENTRAL.rglob("*.py")):
+    for path in [*sorted(CENTRAL.rglob("*.py")), *PASSED_ON]:
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Call):
@@ -232,3 +237,54 @@ def test_what_a_publication_leaves_out_and_an_empty_scope_are_said_in_words(
                                          ["error"]}}
     assert {"warning": warned, "code": "warn_dates"} in answer["warnings"]
     assert "leaves out" in " ".join(result.warnings)  # str() stays English, for logs
+
+
+def test_the_gates_own_refusals_of_a_slide_a_text_and_a_media_id_are_said_in_words(
+        central, console_app, runner, tmp_path):
+    """What only the CLI and the management API can send (a text slide's
+    spec, a notice's texts, a media id) is refused by the gate's own checks,
+    said in Vietnamese with a code, never in the gate core's English; nothing
+    is stored."""
+    import json
+
+    from kiosk.cli import main
+
+    from central.app import basic_auth_header
+
+    central.gate("gate-a", faces=(1,))
+    token = make_user(central.db, "chi", "admin")
+    api = console_app.test_client()
+    auth = {"Authorization": basic_auth_header("chi", token)}
+    for spec, code, said in (
+            ({"title": {"vi": "Mở cửa"}, "layout": "grid"}, "slide_layout",
+             "Bố cục là “stacked” hoặc “in_turn” (không phải “grid”)."),
+            ({"title": {"vi": "Mở cửa"}, "shade": 3}, "slide_shade",
+             "Độ phủ tối là một số từ 0 đến 1 (không phải 3)."),
+            ({"title": {"xx": "Mở cửa"}}, "text_language",
+             "“xx” không phải là ngôn ngữ các cửa khẩu hiển thị (vi, zh, lo, km, en)."),
+            ({"title": {"vi": "Mở\x07cửa"}}, "text_control",
+             "Nội dung chữ có ký tự điều khiển U+0007: hãy xóa ký tự này."),
+            ({"title": {"vi": "Mở cửa"}, "languages": ["vi", "en"]}, "slide_language_text",
+             "Trang chữ ghi Tiếng Anh trong các ngôn ngữ nhưng không có chữ Tiếng Anh."),
+            ({"title": {"vi": "Mở cửa"}, "background_image": "xyz"}, "sha256_format",
+             "“xyz” không phải là mã nội dung")):
+        r = api.post("/api/v1/manage/text", json={"spec": spec, "name": "mở cửa"}, headers=auth)
+        assert (r.status_code, r.json["code"]) == (400, code), r.json
+        assert r.json["error"].startswith(said), r.json
+    r = api.post("/api/v1/manage/assignments/notice", headers=auth,
+                 json={"gate": "gate-a", "texts": {"vi": "Đóng\x1bcửa"}, "kind": "ticker"})
+    assert (r.status_code, r.json["code"]) == (400, "text_control"), r.json
+    assert r.json["error"] == "Nội dung chữ có ký tự điều khiển U+001B: hãy xóa ký tự này."
+    r = api.post("/api/v1/manage/media/not-a-sha/approve", json={}, headers=auth)
+    assert (r.status_code, r.json["code"]) == (400, "sha256_format"), r.json
+    assert central.db.count("media") == 0 and central.db.count("notice") == 0
+    # The CLI says the slide's refusal in words too.
+    spec = tmp_path / "slide.json"
+    spec.write_text(json.dumps({"title": {"vi": "Mở cửa"}, "align": "right"}), encoding="utf-8")
+    config = central.state_dir.parent / f"{central.state_dir.name}.toml"
+    out = runner.invoke(main, ["central", "media", "add", str(spec), "--text", "--as", "chi",
+                               "--token", token, "--state", str(central.state_dir),
+                               "--config", str(config)])
+    assert out.exit_code == 1, out.output
+    assert "Căn lề là “center” hoặc “left” (không phải “right”)." in out.output, out.output
+    assert "align must be" not in out.output and central.db.count("media") == 0
