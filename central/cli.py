@@ -193,6 +193,26 @@ def serve_cmd(bind, workers, threads, settings):
           threads or s["central_threads"])
 
 
+@central.command("serve-reports")
+@click.option("--bind", required=True,
+              help="HOST:PORT, e.g. 127.0.0.1:8702 (nginx's upstream gatecast_reports).")
+@click.option("--threads", type=int,
+              help="Reports waiting for their commit at once (default: central_threads).")
+@central_settings
+def serve_reports_cmd(bind, threads, settings):
+    """Serve the gates' heartbeats and proof of play (only those) with an
+    event-driven server, behind nginx; `serve` answers everything else and runs
+    the background jobs. Run `gatecast central migrate` (or `serve`) first.
+
+    \b
+    Example:
+        gatecast central serve-reports --state /var/lib/gatecast-central --bind 127.0.0.1:8702
+    """
+    from central.report_server import serve_reports
+
+    serve_reports(settings, bind, threads or settings["central_threads"])
+
+
 @central.command("migrate")
 @central_settings
 def migrate_cmd(settings):

@@ -140,15 +140,16 @@ def test_nginx_accepts_the_site_with_nchan_and_tls(central_host):
 def test_units_firewall_and_configuration_are_accepted(central_host):
     root = central_host["root"]
     wants = root / "etc/systemd/system/multi-user.target.wants"
-    for unit in ("gatecast-central@8700.service", "gatecast-central-database.service",
+    for unit in ("gatecast-central@8700.service", "gatecast-central-reports@8702.service",
+                 "gatecast-central-database.service",
                  "nginx.service", "postgresql.service"):
         assert os.path.lexists(wants / unit), unit  # absolute links: they resolve in the root
     assert os.path.lexists(root / "etc/systemd/system/sysinit.target.wants/nftables.service")
     assert os.path.lexists(root / "etc/systemd/system/timers.target.wants/"
                                   "gatecast-central-backup.timer")
     units = [root / "etc/systemd/system" / name for name in (
-        "gatecast-central@.service", "gatecast-central-database.service",
-        "gatecast-central-backup.service", "gatecast-central-backup.timer")]
+        "gatecast-central@.service", "gatecast-central-reports@.service",
+        "gatecast-central-database.service", "gatecast-central-backup.service", "gatecast-central-backup.timer")]
     if shutil.which("systemd-analyze"):
         verify = subprocess.run(
             ["systemd-analyze", "verify", f"--root={root}",
@@ -162,6 +163,9 @@ def test_units_firewall_and_configuration_are_accepted(central_host):
     rules = (root / "etc/nftables.conf").read_text()
     assert "tcp dport { 80, 443 } accept" in rules and "10.250.0.0/24" in rules
     assert "5432" not in rules and "8700" not in rules and "8701" not in rules
+    assert "8702" not in rules
+    reports = (root / "etc/systemd/system/gatecast-central-reports@.service").read_text()
+    assert "gatecast central serve-reports --config /etc/gatecast/central.toml" in reports
 
     # The installed release reads the configuration the role wrote.
     conf = root / "etc/gatecast/central.toml"
@@ -273,9 +277,10 @@ def test_several_application_hosts_render_and_are_accepted(tmp_path):
         "tasks": [{"ansible.builtin.template": {
             "src": str(roles / "templates") + "/{{ item }}.j2", "dest": f"{out}/{{{{ item }}}}"},
             "loop": ["nftables.conf", "gatecast-central.conf", "gatecast-central@.service",
-                     "nginx-limits.conf"]}]}]))
+                     "gatecast-central-reports@.service", "nginx-limits.conf"]}]}]))
     hosts = {"central_version": VERSION, "central_management_cidrs": ["10.250.0.0/24"],
              "central_app_bind": "10.0.0.11", "central_app_upstreams": ["10.0.0.12:8700"],
+             "central_report_upstreams": ["10.0.0.12:8702"],
              "central_peer_cidrs": ["10.0.0.0/24", "fd00:1::/64"],
              "central_state_mount": "files.example.gov.vn:/export/gatecast"}
     run = subprocess.run([str(BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local",
@@ -285,12 +290,17 @@ def test_several_application_hosts_render_and_are_accepted(tmp_path):
     rules = (out / "nftables.conf").read_text()
     assert "ip saddr { 10.0.0.0/24 } tcp dport 8701 accept" in rules
     assert "ip6 saddr { fd00:1::/64 } tcp dport 8701 accept" in rules
-    assert "ip saddr { 10.0.0.0/24 } tcp dport { 8700 } accept" in rules
+    assert "ip saddr { 10.0.0.0/24 } tcp dport { 8700, 8702 } accept" in rules
     check = subprocess.run(["nft", "-c", "-f", str(out / "nftables.conf")],
                            capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
     site = (out / "gatecast-central.conf").read_text()
     assert "server 10.0.0.11:8700;" in site and "server 10.0.0.12:8700;" in site
+    # The minute reports go to the report servers, this host's and the other's.
+    reports = site.split("upstream gatecast_reports {", 1)[1].split("}", 1)[0]
+    assert "server 10.0.0.11:8702;" in reports and "server 10.0.0.12:8702;" in reports
+    assert "8700" not in reports
+    assert "--bind 10.0.0.11:%i" in (out / "gatecast-central-reports@.service").read_text()
     assert "listen 8701;" in site and "allow 10.0.0.0/24;" in site and "deny all;" in site
     # Peers may publish; the token checks' cache (the feed's auth hop) stays loopback only.
     publish, auth = site.split("location ~ \"^/feed/", 1)[1].split("location ~ \"^/feed-auth/")

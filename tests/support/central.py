@@ -166,9 +166,25 @@ def served_central(state_dir: Path, log_path: Path, workers: int = 2, threads: i
                    config: Path | None = None):
     """`gatecast central serve` (gunicorn) on a free loopback port; yields its URL.
     The process group is stopped on exit."""
-    cmd = [str(Path(sys.executable).parent / "gatecast"), "central", "serve",
-           "--state", str(state_dir), "--bind", "127.0.0.1:0",
-           "--workers", str(workers), "--threads", str(threads)]
+    with _served(["serve", "--state", str(state_dir), "--bind", "127.0.0.1:0",
+                  "--workers", str(workers), "--threads", str(threads)], log_path,
+                 config) as url:
+        yield url
+
+
+@contextmanager
+def served_reports(state_dir: Path, log_path: Path, threads: int = 16,
+                   config: Path | None = None):
+    """`gatecast central serve-reports` (uvicorn: the gate report URLs only) on a
+    free loopback port; yields its URL. Start `served_central` first (it migrates)."""
+    with _served(["serve-reports", "--state", str(state_dir), "--bind", "127.0.0.1:0",
+                  "--threads", str(threads)], log_path, config) as url:
+        yield url
+
+
+@contextmanager
+def _served(args: list[str], log_path: Path, config: Path | None):
+    cmd = [str(Path(sys.executable).parent / "gatecast"), "central", *args]
     if config is not None:
         cmd += ["--config", str(config)]
     with open(log_path, "wb") as log:
@@ -176,12 +192,12 @@ def served_central(state_dir: Path, log_path: Path, workers: int = 2, threads: i
                                 start_new_session=True, env={**os.environ})
         def listening() -> int | None:
             if proc.poll() is not None:
-                raise RuntimeError("central serve did not start:\n" + log_path.read_text())
+                raise RuntimeError(f"central {args[0]} did not start:\n" + log_path.read_text())
             m = re.search(rb"Listening at: http://127\.0\.0\.1:(\d+)", log_path.read_bytes())
             return m and int(m.group(1))
 
         try:
-            port = wait_for(listening, 60, "central serve to listen")
+            port = wait_for(listening, 60, f"central {args[0]} to listen")
             yield f"http://127.0.0.1:{port}"
         finally:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -92,20 +92,25 @@ class Nginx:
 
 def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: int = 1,
            worker_connections: int = 256, rlimit_nofile: int | None = None,
-           tls: bool = True, auth_cache: bool = True, publish: int | None = None) -> Nginx:
+           tls: bool = True, auth_cache: bool = True, publish: int | None = None,
+           reports: list[int] | None = None) -> Nginx:
     """Write nginx.conf in `work` around the site file. tls=False makes the
     site's port plain HTTP (benches: thousands of loopback handshakes would
     measure the cipher, not the feed). auth_cache=False sends the feed's token
     checks straight to the application (bench/emergency_fanout.py --auth uncached).
     publish: the internal publish port, when application servers started first
-    must be told it (central_feed_publish_url)."""
+    must be told it (central_feed_publish_url). reports: the ports of `gatecast
+    central serve-reports` servers (gatecast_reports); none: the application
+    servers answer the report URLs too."""
     work.mkdir(parents=True, exist_ok=True)
     crt, key = self_signed(work)
     ng = Nginx(work, free_port(), free_port(), publish or free_port(), crt, tls=tls)
     site = SITE.read_text()
     servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in upstreams)
+    report_servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in reports or upstreams)
     for old, new in (
         ("server 127.0.0.1:8700;", servers),
+        ("server 127.0.0.1:8702;", report_servers),
         ("/var/lib/gatecast-central/", f"{state_dir}/"),
         ("/etc/ssl/gatecast/central.crt", str(crt)),
         ("/etc/ssl/gatecast/central.key", str(key)),
