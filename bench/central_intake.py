@@ -1,25 +1,31 @@
 """Central report intake under a fleet: N simulated gates each send, every
-60 s (time-compressed by a factor), a proof-of-play batch (12 rows: two faces,
-a minute of 10-second items) and a realistic heartbeat (about 1.5 KB, two
-faces), both on one connection they open for it, as a gate does after a
-minute's silence. With --waiting every gate also holds the change feed the
-whole time, as `gatecast sync` does.
+60 s (time-compressed by a factor), their minute's report on a connection they
+open for it, as a gate does after a minute's silence: by default ONE request,
+POST report, a realistic heartbeat (about 1.5 KB, two faces) carrying its proof
+of play (12 rows: two faces, a minute of 10-second items); --requests separate
+sends it as older gates do, proof of play then heartbeat. With --waiting every
+gate also holds the change feed the whole time, as `gatecast sync` does.
 
 By default the gates talk to nginx with the production site
-(deploy/nginx/gatecast-central.conf, nchan holding the feed) in front of
-`gatecast central serve` (gunicorn); --direct skips nginx (and then the
-application holds the waiting gates, a thread each). Latency is from sending
-a request to its whole answer read (the heartbeat's includes the connect).
+(deploy/nginx/gatecast-central.conf, nchan holding the feed) in front of what the
+central role installs: `gatecast central serve-reports` (uvicorn; --report-servers)
+for the report URLs, `gatecast central serve` (gunicorn) for the rest;
+--report-servers 0 lets gunicorn answer the reports too; --direct skips nginx (and
+then the application holds the waiting gates, a thread each). Latency is from
+sending a request to its whole answer read (the first one's includes the connect).
 
     .venv/bin/python bench/central_intake.py [--gates 1000] [--compress 5] [--seconds 60] [--waiting]
+        [--requests combined|separate] [--report-servers 1] [--loop uvloop|asyncio]
         [--store sqlite|postgresql | --database-url URL]
 
 --store postgresql starts a throwaway PostgreSQL cluster (Debian's package,
 default durability settings) for the run; --database-url uses yours.
 
-The load generator (asyncio, one process) shares the 2 cores with nginx and
-the server. Prints figures; the last line is `central_intake_p99_ms: X`
-(target <= 100), over every report sent (a failed one counts as infinite).
+The load generator (one process: asyncio protocols on uvloop, no task per gate)
+shares the 2 cores with nginx and the servers. Prints figures, with each
+process's CPU per request and per gate-minute; the last line is
+`central_intake_p99_ms: X` (target <= 100), over every request sent (a failed
+one counts as infinite).
 """
 
 from __future__ import annotations
@@ -42,7 +48,7 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.central import central_config, served_central  # noqa: E402
+from tests.support.central import central_config, served_central, served_reports  # noqa: E402
 from tests.support.nginx import HOSTNAME, cpu_seconds, render, running_nginx  # noqa: E402
 from tests.support.postgres import bench_database_url  # noqa: E402
 
@@ -52,6 +58,9 @@ from central.fleet import add_gate  # noqa: E402
 from central.settings import load_central_settings  # noqa: E402
 
 POP_ROWS = 12
+SEPARATE_KINDS = ("proof-of-play", "heartbeat")
+REPORT = "report"  # the combined request: the heartbeat with its minute's proof of play
+COMBINED_KINDS = (REPORT,)
 
 
 def heartbeat_body(gate_id: str, version: int) -> bytes:
@@ -81,113 +90,205 @@ def pop_body(first_id: int) -> bytes:
     return json.dumps({"batch_id": f"b{first_id}", "rows": rows}).encode()
 
 
+def report_body(heartbeat: bytes, first_id: int) -> bytes:
+    """The combined report (docs/sync-protocol.md): the minute's heartbeat with its
+    proof of play, one JSON object (the heartbeat's text as the gate sends it)."""
+    return b'{"heartbeat":' + heartbeat + b',"proof_of_play":' + pop_body(first_id) + b"}"
+
+
 def post(gate_id: str, token: str, what: str, body: bytes) -> bytes:
     return (f"POST /api/v1/gates/{gate_id}/{what} HTTP/1.1\r\nHost: {HOSTNAME}\r\n"
             f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 
 
-async def read_answer(reader) -> int:
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        if line[:15].lower() == b"content-length:":
-            length = int(line[15:])
-    if length:
-        await reader.readexactly(length)
-    return status
+def answers_in(buffer: bytearray) -> list[int]:
+    """The statuses of the whole HTTP answers at the start of `buffer`, which
+    loses them (the rest, a partial answer, stays)."""
+    statuses = []
+    while True:
+        head_end = buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return statuses
+        head = bytes(buffer[:head_end])
+        length = 0
+        at = head.lower().find(b"\r\ncontent-length:")
+        if at >= 0:
+            length = int(head[at + 17:].split(b"\r\n", 1)[0])
+        if len(buffer) < head_end + 4 + length:
+            return statuses
+        statuses.append(int(head[9:12]))
+        del buffer[:head_end + 4 + length]
 
 
-async def one_report(port, gate_id, token, pop_id, hb) -> list[tuple[str, float, int]]:
-    """Proof of play then the heartbeat, on one new connection."""
-    out = []
-    t0 = time.perf_counter()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        for what, body in (("proof-of-play", pop_body(pop_id)), ("heartbeat", hb)):
-            writer.write(post(gate_id, token, what, body))
-            status = await read_answer(reader)
-            out.append((what, (time.perf_counter() - t0) * 1000, status))
-            t0 = time.perf_counter()
-    finally:
-        writer.close()
-    return out
+class Report(asyncio.Protocol):
+    """One gate-minute's report on a connection of its own, as a gate opens one
+    after a minute's silence: its requests are sent one after the other (each
+    when the previous is answered), then the connection is closed. Protocol
+    callbacks, not streams: the load generator shares the 2 cores with what it
+    measures, so its own cost per request is kept small."""
+
+    __slots__ = ("requests", "kinds", "t0", "done", "buffer", "transport", "answered")
+
+    def __init__(self, requests: list[tuple[str, bytes]], t0: float, done):
+        self.requests, self.t0, self.done = requests, t0, done
+        self.buffer, self.answered = bytearray(), []
+        self.transport = None
+
+    def connection_made(self, transport):
+        self.transport = transport
+        transport.write(self.requests[0][1])
+
+    def data_received(self, data):
+        self.buffer += data
+        for status in answers_in(self.buffer):
+            now = time.perf_counter()
+            self.answered.append((self.requests[len(self.answered)][0],
+                                  (now - self.t0) * 1000, status))
+            self.t0 = now
+            if len(self.answered) < len(self.requests):
+                self.transport.write(self.requests[len(self.answered)][1])
+            else:
+                self.transport.close()
+
+    def connection_lost(self, exc):
+        done, self.done = self.done, None
+        if done is not None:
+            done(self.answered, None if len(self.answered) == len(self.requests)
+                 else repr(exc or "connection closed before the answer"))
+
+
+class Feed(asyncio.Protocol):
+    """A gate holding the change feed: nchan answers 408 after its timeout and
+    the gate asks again at once (the application's own endpoint answers 204)."""
+
+    def __init__(self, gate_id, token, end_ref, held, errors):
+        self.gate_id, self.token, self.end_ref = gate_id, token, end_ref
+        self.held, self.errors = held, errors
+        self.buffer = bytearray()
+        self.transport = None
+        self.lost = asyncio.get_running_loop().create_future()
+
+    def ask(self):
+        timeout = int(max(1, min(55, self.end_ref[0] - time.monotonic() + 1)))
+        self.transport.write((f"GET /api/v1/gates/{self.gate_id}/wait?version=1&timeout={timeout} "
+                              f"HTTP/1.1\r\nHost: {HOSTNAME}\r\nAuthorization: Bearer "
+                              f"{self.token}\r\n\r\n").encode())
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.held[0] += 1
+        self.ask()
+
+    def data_received(self, data):
+        self.buffer += data
+        for status in answers_in(self.buffer):
+            if status not in (204, 408):
+                self.errors.append(f"wait: HTTP {status}")
+            if time.monotonic() < self.end_ref[0]:
+                self.ask()
+            else:
+                self.transport.close()
+
+    def connection_lost(self, exc):
+        self.held[0] -= 1
+        if time.monotonic() < self.end_ref[0]:
+            self.errors.append(repr(exc or "feed closed by the server"))
+        if not self.lost.done():
+            self.lost.set_result(None)
 
 
 async def hold_feed(port, gate_id, token, end_ref, held, errors):
-    """A gate holding the change feed the whole run: nchan answers 408 after
-    55 s and the gate asks again (the application's own endpoint: 204)."""
+    loop = asyncio.get_running_loop()
     while time.monotonic() < end_ref[0]:
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            _, feed = await loop.create_connection(
+                lambda: Feed(gate_id, token, end_ref, held, errors), "127.0.0.1", port)
         except OSError as e:
             errors.append(str(e))
             await asyncio.sleep(1)
             continue
-        held[0] += 1
+        await feed.lost
+        if time.monotonic() < end_ref[0]:
+            await asyncio.sleep(1)
+
+
+class Fleet:
+    """Every gate's reports on schedule (loop.call_at, no task per gate): a gate
+    sends its minute's report every `interval` s from a random start, whether or
+    not the previous one was answered (no slowing down under load)."""
+
+    def __init__(self, port, tokens, interval, start, end, combined):
+        self.port, self.tokens, self.interval = port, tokens, interval
+        self.start, self.end, self.combined = start, end, combined
+        self.results = {kind: [] for kind in (COMBINED_KINDS if combined else SEPARATE_KINDS)}
+        self.errors: list[str] = []
+        self.inflight = 0
+        self.loop = asyncio.get_running_loop()
+        self.finished = self.loop.create_future()
+        self.heartbeats = {gid: heartbeat_body(gid, 7) for gid in tokens}
+        self.clock_offset = time.monotonic() - self.loop.time()
+
+    def begin(self):
+        for gid in self.tokens:
+            self.schedule(gid, 1, self.start + random.uniform(0, self.interval))
+
+    def schedule(self, gid, pop_id, t):
+        if t < self.end:
+            self.loop.call_at(t - self.clock_offset, self.send, gid, pop_id, t)
+
+    def requests(self, gid, pop_id):
+        token = self.tokens[gid]
+        if self.combined:
+            return [(REPORT, post(gid, token, REPORT, report_body(self.heartbeats[gid], pop_id)))]
+        return [("proof-of-play", post(gid, token, "proof-of-play", pop_body(pop_id))),
+                ("heartbeat", post(gid, token, "heartbeat", self.heartbeats[gid]))]
+
+    def send(self, gid, pop_id, t):
+        self.schedule(gid, pop_id + POP_ROWS, t + self.interval)  # on schedule, whatever happens
+        requests = self.requests(gid, pop_id)
+        self.inflight += 1
+        t0 = time.perf_counter()  # the first request's time includes the connect
+        self.loop.create_task(self._report(requests, t0))
+
+    async def _report(self, requests, t0):
         try:
-            while time.monotonic() < end_ref[0]:
-                end = end_ref[0]
-                timeout = int(max(1, min(55, end - time.monotonic() + 1)))
-                writer.write((f"GET /api/v1/gates/{gate_id}/wait?version=1&timeout={timeout} "
-                              f"HTTP/1.1\r\nHost: {HOSTNAME}\r\nAuthorization: Bearer {token}"
-                              "\r\n\r\n").encode())
-                status = await asyncio.wait_for(read_answer(reader), timeout=timeout + 60)
-                if status not in (204, 408):
-                    errors.append(f"wait: HTTP {status}")
-                    await asyncio.sleep(1)
-        except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError) as e:
-            if time.monotonic() < end_ref[0]:
-                errors.append(repr(e))
-        finally:
-            held[0] -= 1
-            writer.close()
+            await self.loop.create_connection(lambda: Report(requests, t0, self.answered),
+                                              "127.0.0.1", self.port)
+        except OSError as e:
+            self.answered([], repr(e), len(requests))
+
+    def answered(self, answers, error, n=None):
+        self.inflight -= 1
+        for what, ms, status in answers:
+            if status == 200:
+                self.results[what].append(ms)
+            else:
+                self.errors.append(f"{what}: HTTP {status}")
+        if error is not None:
+            missing = (n if n is not None else (1 if self.combined else 2)) - len(answers)
+            self.errors += [error] * missing
+        if self.inflight == 0 and time.monotonic() >= self.end and not self.finished.done():
+            self.finished.set_result(None)
 
 
-async def gate_loop(port, gate_id, token, interval, start, end, results, errors, inflight):
-    t = start + random.uniform(0, interval)
-    hb = heartbeat_body(gate_id, 7)
-    pop_id = 1
-    while t < end:
-        await asyncio.sleep(max(0.0, t - time.monotonic()))
-        try:
-            inflight[0] += 1
-            try:
-                answers = await one_report(port, gate_id, token, pop_id, hb)
-            finally:
-                inflight[0] -= 1
-            for what, ms, status in answers:
-                if status == 200:
-                    results[what].append(ms)
-                else:
-                    errors.append(f"{what}: HTTP {status}")
-        except (OSError, asyncio.IncompleteReadError) as e:
-            errors.append(repr(e))
-        pop_id += POP_ROWS
-        t += interval  # on schedule, not after the previous answer: no slowing down
-
-
-async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s):
-    results = {"proof-of-play": [], "heartbeat": []}
-    errors, wait_errors, held = [], [], [0]
+async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s, combined):
+    loop = asyncio.get_running_loop()
+    wait_errors, held = [], [0]
     tasks = []
     if waiting:
         # The fleet comes up first and keeps the feed held through the measurement.
         end_all = [float("inf")]
         for gid, tok in tokens.items():
-            tasks.append(asyncio.create_task(hold_feed(port, gid, tok, end_all, held,
-                                                       wait_errors)))
+            tasks.append(loop.create_task(hold_feed(port, gid, tok, end_all, held,
+                                                    wait_errors)))
             await asyncio.sleep(ramp_s / len(tokens))
         await asyncio.sleep(1.0)
         print(f"feed held by {held[0]} gates before measuring", flush=True)
     start = time.monotonic() + 1.0
     end = start + seconds
-    if waiting:
-        end_all[0] = end
-    inflight = [0]
-    loops = [asyncio.create_task(gate_loop(port, gid, tok, interval, start, end, results,
-                                           errors, inflight)) for gid, tok in tokens.items()]
+    fleet = Fleet(port, tokens, interval, start, end, combined)
+    fleet.begin()
     held_during = []
 
     async def sample():
@@ -195,16 +296,33 @@ async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s):
             held_during.append(held[0])
             await asyncio.sleep(1)
 
-    tasks.append(asyncio.create_task(sample()))
+    sampler = loop.create_task(sample())
     # Reports still unanswered a grace period after the measurement count as failed
     # (infinite): an overloaded server would otherwise keep the run going for minutes.
-    _, late = await asyncio.wait(loops, timeout=max(0.0, end - time.monotonic()) + grace_s)
-    unanswered = inflight[0]
-    for task in late:
+    await asyncio.sleep(max(0.0, end - time.monotonic()))
+    if fleet.inflight == 0:
+        fleet.finished.set_result(None)
+    try:
+        await asyncio.wait_for(asyncio.shield(fleet.finished), grace_s)
+    except asyncio.TimeoutError:
+        pass
+    per_report = 1 if combined else 2
+    fleet.errors += [f"unanswered {grace_s:g} s after the measurement"] * (
+        per_report * fleet.inflight)
+    if waiting:
+        end_all[0] = 0.0
+    for task in tasks:
         task.cancel()
-    errors += [f"unanswered {grace_s:g} s after the measurement"] * (2 * unanswered)
-    await asyncio.gather(*tasks, *late, return_exceptions=True)
-    return results, errors, wait_errors, held_during
+    await asyncio.gather(sampler, *tasks, return_exceptions=True)
+    return fleet.results, fleet.errors, wait_errors, held_during
+
+
+def run_loop(kind: str, coroutine):
+    if kind == "uvloop":
+        import uvloop
+
+        return uvloop.run(coroutine)
+    return asyncio.run(coroutine)
 
 
 def _own_cpu() -> float:
@@ -232,6 +350,10 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--threads", type=int, default=64,
                     help="per worker, as the central role sets (central_threads)")
+    ap.add_argument("--report-servers", type=int, default=1,
+                    help="`gatecast central serve-reports` processes (uvicorn) nginx sends the "
+                         "report URLs to, as the central role installs (central_report_ports); "
+                         "0: gunicorn answers them too")
     ap.add_argument("--waiting", action="store_true",
                     help="every gate also holds the change feed during the whole run")
     ap.add_argument("--direct", action="store_true",
@@ -242,6 +364,11 @@ def main() -> None:
     ap.add_argument("--grace", type=float, default=30.0,
                     help="seconds after the measurement a report may still be answered; "
                          "later ones count as failed (keeps an overloaded run short)")
+    ap.add_argument("--requests", choices=("combined", "separate"), default="combined",
+                    help="combined: one request per gate-minute, the heartbeat carrying its "
+                         "proof of play; separate: the older gates' two requests")
+    ap.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
+                    help="the load generator's event loop (uvloop: less of the shared CPU)")
     ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
                     help="postgresql: a throwaway cluster for this run")
     ap.add_argument("--database-url", default="",
@@ -267,33 +394,39 @@ def run(args, database_url: str) -> None:
             tokens = {f"gate-{i:05d}": add_gate(conn, f"gate-{i:05d}", f"Gate {i}",
                                                 "Lạng Sơn", [1, 2]) for i in range(args.gates)}
         db.close()
-        with served_central(state, tmp / "serve.log", args.workers, args.threads,
-                            config=config) as url:
+        with contextlib.ExitStack() as stack:
+            url = stack.enter_context(served_central(state, tmp / "serve.log", args.workers,
+                                                     args.threads, config=config))
             app_port = int(url.rsplit(":", 1)[1])
-            ctx = contextlib.nullcontext()
+            report_ports = [int(stack.enter_context(served_reports(
+                state, tmp / f"reports-{i}.log", args.threads, config=config)).rsplit(":", 1)[1])
+                for i in range(0 if args.direct else args.report_servers)]
             if not args.direct:
                 # Plain HTTP on loopback: no TLS handshake cost in the load generator.
                 ng = render(tmp / "nginx", [app_port], state, worker_processes=2,
                             worker_connections=2 * args.gates + 2000,
-                            rlimit_nofile=nofile, tls=False)
-                ctx = running_nginx(ng, "/healthz")
-            with ctx:
-                port = app_port if args.direct else ng.https
-                load_before = os.getloadavg()[0]
-                app_cpu = cpu_seconds(str(state))
-                nginx_cpu = cpu_seconds(str(tmp / "nginx"))
-                # The throwaway cluster's processes name its folder (the socket's).
-                pg_marker = make_url(database_url).query.get("host") if database_url else None
-                pg_cpu = cpu_seconds(pg_marker) if pg_marker else 0.0
-                own_cpu = _own_cpu()
-                results, errors, wait_errors, held = asyncio.run(
-                    run_load(port, tokens, interval, args.seconds, args.waiting, args.ramp,
-                             args.grace))
-                app_cpu = cpu_seconds(str(state)) - app_cpu
-                nginx_cpu = cpu_seconds(str(tmp / "nginx")) - nginx_cpu
-                pg_cpu = (cpu_seconds(pg_marker) - pg_cpu) if pg_marker else 0.0
-                own_cpu = _own_cpu() - own_cpu
-                load_after = os.getloadavg()[0]
+                            rlimit_nofile=nofile, tls=False, reports=report_ports)
+                stack.enter_context(running_nginx(ng, "/healthz"))
+            port = app_port if args.direct else ng.https
+            load_before = os.getloadavg()[0]
+            app_cpu = cpu_seconds(str(state))
+            # The report servers' command lines: "serve-reports --state <state>".
+            reports_marker = f"serve-reports\0--state\0{state}"
+            reports_cpu = cpu_seconds(reports_marker)
+            nginx_cpu = cpu_seconds(str(tmp / "nginx"))
+            # The throwaway cluster's processes name its folder (the socket's).
+            pg_marker = make_url(database_url).query.get("host") if database_url else None
+            pg_cpu = cpu_seconds(pg_marker) if pg_marker else 0.0
+            own_cpu = _own_cpu()
+            results, errors, wait_errors, held = run_loop(args.loop, run_load(
+                port, tokens, interval, args.seconds, args.waiting, args.ramp,
+                args.grace, args.requests == "combined"))
+            app_cpu = cpu_seconds(str(state)) - app_cpu
+            reports_cpu = cpu_seconds(reports_marker) - reports_cpu
+            nginx_cpu = cpu_seconds(str(tmp / "nginx")) - nginx_cpu
+            pg_cpu = (cpu_seconds(pg_marker) - pg_cpu) if pg_marker else 0.0
+            own_cpu = _own_cpu() - own_cpu
+            load_after = os.getloadavg()[0]
         db = open_central_db(settings)
         stored, pop_stored = db.count("heartbeat"), db.count("proof_of_play")
         db.close()
@@ -306,10 +439,15 @@ def run(args, database_url: str) -> None:
 
     print(f"gates: {args.gates}, report interval {interval:.1f} s (60 s / {args.compress:g}),"
           f" {args.seconds:g} s measured ({args.seconds * args.compress / 60:.0f} simulated "
-          f"minutes); each report = proof of play ({POP_ROWS} rows) + heartbeat")
-    print(f"path: {'gunicorn directly' if args.direct else 'nginx (nchan feed) -> gunicorn'}, "
-          f"gthread {args.workers} workers x {args.threads} threads, store: {store}; "
-          f"load generator in the same 2-core machine; fds {nofile}")
+          f"minutes); a gate-minute = " + (
+              f"ONE request, the heartbeat carrying its proof of play ({POP_ROWS} rows)"
+              if args.requests == "combined" else
+              f"two requests, proof of play ({POP_ROWS} rows) then the heartbeat"))
+    print(f"path: {'gunicorn directly' if args.direct else 'nginx (nchan feed) -> '}"
+          + ("" if args.direct else f"{args.report_servers} report servers (uvicorn) for the "
+             "reports, gunicorn for the rest" if args.report_servers else "gunicorn") +
+          f"; gunicorn gthread {args.workers} workers x {args.threads} threads, store: {store}; "
+          f"load generator ({args.loop}, one process) in the same 2-core machine; fds {nofile}")
     print(f"machine load average (1 min) before/after: {load_before:.1f} / {load_after:.1f} "
           f"(includes the other jobs on this shared machine)")
     if args.waiting:
@@ -317,17 +455,22 @@ def run(args, database_url: str) -> None:
               f"max {max(held or [0])} of {args.gates} gates; errors: {len(wait_errors)} "
               f"{wait_errors[:3]}")
     sent = sum(len(v) for v in results.values())
-    print(f"reports answered 200: {sent} ({sent / args.seconds:.0f}/s), failed: {len(errors)}, "
+    print(f"requests answered 200: {sent} ({sent / args.seconds:.0f}/s), failed: {len(errors)}, "
           f"stored: {stored} heartbeats, {pop_stored} proof-of-play rows")
     if errors:
         print(f"first failures: {errors[:5]}")
     # CPU the server side spent, whatever else the machine ran: the capacity figure.
     requests = max(1, sent + len(errors))
-    print(f"server CPU (user+system) over the run: application {app_cpu:.1f} s "
-          f"({1000 * app_cpu / requests:.2f} ms per report), nginx {nginx_cpu:.1f} s "
-          f"({1000 * nginx_cpu / requests:.2f} ms per report)"
-          + (f", PostgreSQL {pg_cpu:.1f} s ({1000 * pg_cpu / requests:.2f} ms)" if pg_marker else "")
-          + f"; this load generator {own_cpu:.1f} s ({1000 * own_cpu / requests:.2f} ms)")
+    minutes = requests / (1 if args.requests == "combined" else 2)
+    print(f"CPU (user+system) over the run, per request ({requests}) / per gate-minute "
+          f"({minutes:.0f}):")
+    for name, cpu in (("application (all)", app_cpu),
+                      ("  of which report servers (uvicorn)", reports_cpu),
+                      ("  of which gunicorn", app_cpu - reports_cpu), ("nginx", nginx_cpu),
+                      *((("PostgreSQL", pg_cpu),) if pg_marker else ()),
+                      ("this load generator", own_cpu)):
+        print(f"  {name}: {cpu:.1f} s, {1000 * cpu / requests:.2f} / "
+              f"{1000 * cpu / minutes:.2f} ms")
     for what, values in results.items():
         q, top = quantiles(values)
         print(f"{what} latency ms: p50 {q[49]:.1f}  p90 {q[89]:.1f}  p99 {q[98]:.1f}  "
