@@ -2,12 +2,15 @@
 
 In production the gates' long polls are held by nginx's nchan module
 (deploy/nginx/gatecast-central.conf), not by the application: one channel per
-gate, `gate/<id>`, keeping its last message, `{"version": N}`. After a
-publication is signed, written and recorded, the publisher (any application
-server, or the CLI) posts that message to nginx's internal publish location
-(`central_feed_publish_url`), one per changed gate. Several application
-servers behind one nginx all post to the same place; nchan's channels live in
-nginx's shared memory, so every nginx worker's waiting gates hear it.
+gate (channel group `gate`, id = the gate's id), keeping its last message,
+`{"version": N}`. After a publication is signed, written and recorded, the
+publisher (any application server, or the CLI) posts that message to nginx's
+internal publish location (`central_feed_publish_url`). The changed gates of
+one publication all get the same version, so one POST names up to 255 of them
+(`<url>/<id>,<id>,...`: nchan publishes one message to each of those
+channels); an emergency for 10,000 gates is 40 posts, not 10,000. Several
+application servers behind one nginx all post to the same place; nchan's
+channels live in nginx's shared memory, so every waiting gate hears it.
 
 Without nginx (`gatecast central serve` alone, the demo, most tests) there is
 nothing to post: the application's own wait endpoint watches the database
@@ -30,9 +33,14 @@ import urllib3
 
 log = logging.getLogger("gatecast.central.feed")
 
-# Requests written before their answers are read: small enough that the
-# requests of one batch always fit the socket buffers (no deadlock with nginx).
+# Requests written before their answers are read: few enough that their
+# answers always fit the socket buffers (no deadlock with nginx).
 BATCH = 256
+# nchan publishes to at most 255 channels named in one request (more: 403).
+GATES_PER_POST = 255
+# nginx reads a request line into one 8 KB buffer (large_client_header_buffers):
+# a post's list of gate ids stays well under it (gate ids are up to 63 characters).
+IDS_BYTES = 6000
 
 
 class FeedError(Exception):
@@ -41,12 +49,13 @@ class FeedError(Exception):
 
 @dataclass
 class NchanFeed:
-    """nchan's publish location: POST <url>/<gate id> with the message."""
+    """nchan's publish location: POST <url>/<gate id>[,<gate id>...] with the message."""
 
     publish_url: str
     origin_url: str = ""  # the static origin gates read; checked before telling them
     origin_wait_s: float = 30.0
     timeout: float = 10.0
+    gates_per_post: int = GATES_PER_POST  # 1: one post per gate (bench comparison)
 
     def __post_init__(self):
         parts = urlsplit(self.publish_url)
@@ -57,32 +66,52 @@ class NchanFeed:
         self._path = parts.path.rstrip("/")
 
     def announce(self, versions: dict[str, int]) -> int:
-        """Post `{"version": N}` to each gate's channel; returns how many nchan
-        accepted. An emergency for every gate is one message per gate: they go
-        pipelined over one keep-alive connection (HTTP/1.1), tens of
-        microseconds each, where a request-answer round trip each costs ten
-        times more (measured in bench/emergency_fanout.py)."""
-        items = sorted(versions.items())
+        """Post `{"version": N}` to each gate's channel; returns how many gates
+        nchan accepted it for. Gates told the same version share posts (up to
+        255 gates each: an emergency for the fleet is one version), and the
+        posts go pipelined over one keep-alive connection (HTTP/1.1). Measured
+        in bench/emergency_fanout.py (--gates-per-post 1: one post per gate)."""
+        posts = self.posts(versions)
         accepted = 0
         try:
             with socket.create_connection((self._host, self._port), timeout=self.timeout) as s:
                 answers = s.makefile("rb")
-                for start in range(0, len(items), BATCH):
-                    batch = items[start:start + BATCH]
-                    s.sendall(b"".join(self._request(gate, version) for gate, version in batch))
-                    for gate, _ in batch:
+                for start in range(0, len(posts), BATCH):
+                    batch = posts[start:start + BATCH]
+                    s.sendall(b"".join(self._request(gates, version) for gates, version in batch))
+                    for gates, _ in batch:
                         status = _read_answer(answers)
                         if status in (201, 202):
-                            accepted += 1
+                            accepted += len(gates)
                         else:
-                            log.warning("change feed refused gate %s: HTTP %s", gate, status)
+                            log.warning("change feed refused gates %s: HTTP %s",
+                                        ",".join(gates), status)
         except OSError as e:
             raise FeedError(f"the change feed at {self.publish_url} cannot be reached: {e}") from e
         return accepted
 
-    def _request(self, gate_id: str, version: int) -> bytes:
+    def posts(self, versions: dict[str, int]) -> list[tuple[list[str], int]]:
+        """The posts telling `versions`: the gates of one version, in order, a
+        list of at most `gates_per_post` and IDS_BYTES of ids each."""
+        by_version: dict[int, list[str]] = {}
+        for gate, version in sorted(versions.items()):
+            by_version.setdefault(version, []).append(gate)
+        posts = []
+        for version, gates in sorted(by_version.items()):
+            post: list[str] = []
+            size = 0
+            for gate in gates:
+                if post and (len(post) >= self.gates_per_post or size + len(gate) + 1 > IDS_BYTES):
+                    posts.append((post, version))
+                    post, size = [], 0
+                post.append(gate)
+                size += len(gate) + 1
+            posts.append((post, version))
+        return posts
+
+    def _request(self, gates: list[str], version: int) -> bytes:
         body = json.dumps({"version": version}).encode()
-        return (f"POST {self._path}/{gate_id} HTTP/1.1\r\nHost: {self._host}\r\n"
+        return (f"POST {self._path}/{','.join(gates)} HTTP/1.1\r\nHost: {self._host}\r\n"
                 f"Content-Type: application/json\r\nAccept: text/json\r\n"
                 f"Content-Length: {len(body)}\r\n\r\n").encode() + body
 

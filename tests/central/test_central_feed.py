@@ -116,6 +116,27 @@ def test_gates_hear_a_publication_through_nchan(central, nginx, tmp_path):
     pool.close()
 
 
+def test_one_post_tells_every_gate_it_names(central, nginx):
+    """The site's publish location takes a post naming up to 255 gates (nchan's
+    limit) and publishes the message to each one's channel, also with gate ids
+    of the longest kind (63 characters: the post is then cut by nginx's request
+    line, central.feed.IDS_BYTES)."""
+    long_id = "cua-khau-" + "x" * 54
+    tokens = {gate: central.gate(gate) for gate in ("huu-nghi", long_id)}
+    versions = {f"{i:03d}-" + "y" * 59: 4 for i in range(200)}
+    versions.update({f"s{i:03d}": 4 for i in range(400)})
+    versions.update({gate: 4 for gate in tokens})
+    feed = NchanFeed(nginx.publish_url)
+    posts = feed.posts(versions)
+    assert max(len(gates) for gates, _ in posts) == 255 and len(posts) == 4
+    assert feed.announce(versions) == len(versions)
+    for gate, token in tokens.items():  # no position: the channel's last message at once
+        assert gate_reporter(nginx, gate, token).wait(0, 10, {}) == 4
+    # nchan refuses a post naming more than 255 channels (why GATES_PER_POST is 255).
+    assert NchanFeed(nginx.publish_url, gates_per_post=256).announce(
+        {f"s{i:03d}": 5 for i in range(256)}) == 0
+
+
 def test_a_reissued_token_stops_opening_the_feed_once_nginx_forgets_its_answer(
         central, central_server, tmp_path):
     """nginx keeps the application's "good token" answer (5 minutes in the site;
@@ -420,6 +441,9 @@ def test_every_gate_of_a_fleet_is_told_held_or_reconnecting(central, nginx, tmp_
     add_user(central.db, "duty", "operator")
     feed = NchanFeed(nginx.publish_url)
     first = publish(central.db, central.repo, feed=feed).repository_version
+    # The emergency goes out in three posts (50 + 50 + 20 gates) here: every
+    # gate of each is told.
+    feed = NchanFeed(nginx.publish_url, gates_per_post=50)
     ctx = ssl.create_default_context(cafile=str(nginx.crt))
 
     def wait_request(gate_id, position):
@@ -472,6 +496,7 @@ def test_every_gate_of_a_fleet_is_told_held_or_reconnecting(central, nginx, tmp_
             publish_emergency, central.db, central.repo, ["group:fleet"], by="duty",
             reason="kiểm tra", minutes=10, texts={"vi": "Tạm dừng", "en": "Suspended"}, feed=feed)
         assert result.warnings == [] and len(result.changed) == count
+        assert len(feed.posts(result.changed)) == 3
         told = {}
 
         async def hear(gate_id, reader, writer):
