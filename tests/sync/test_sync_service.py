@@ -3,11 +3,14 @@ long before the poll interval, and one sync per state folder."""
 
 from __future__ import annotations
 
+import collections
+import random
+
 import pytest
 
 from kiosk.settings import load_settings
 from kiosk.store import get_state
-from kiosk.sync.loop import AlreadyRunning, SyncService
+from kiosk.sync.loop import AlreadyRunning, SyncService, feed_retry_s
 
 from tests.support.sync.gate import GATE_ID, running_sync
 from tests.support.sync.tufrepo import publish_release
@@ -73,3 +76,14 @@ def test_only_one_sync_per_state_folder(gate):
     second = SyncService(gate.settings, gate.db)
     second.lock()
     second.unlock()
+
+
+def test_a_gate_asks_the_feed_again_after_a_pause_spread_over_1_to_15_s():
+    """When nginx restarts every gate's long poll drops at once: each comes back
+    after its own pause, not the whole fleet at the same moment."""
+    rng = random.Random(1)
+    pauses = [feed_retry_s(rng, 15) for _ in range(2000)]
+    assert 1 <= min(pauses) < 1.5 and 14.5 < max(pauses) <= 15
+    per_second = collections.Counter(int(p) for p in pauses)
+    assert max(per_second.values()) < 2000 * 0.1  # no second brings back a tenth
+    assert feed_retry_s(rng, 0.5) == 1.0  # never sooner than a second
