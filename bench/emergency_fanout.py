@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import resource
 import ssl
 import sys
@@ -47,9 +48,10 @@ from tests.support.central import make_central, served_central  # noqa: E402
 from tests.support.nginx import (HOSTNAME, cpu_seconds, render, running_nginx,  # noqa: E402
                                  worker_descriptors, worker_pids)
 
-from central.feed import NchanFeed  # noqa: E402
+from central.feed import GATES_PER_POST, NchanFeed  # noqa: E402
 from central.fleet import add_gate, add_group  # noqa: E402
 from central.users import add_user  # noqa: E402
+from kiosk.sync.loop import feed_retry_s  # noqa: E402
 
 # The publisher: another process (as `gatecast central emergency` is), which
 # reports when it starts and ends telling the feed on the shared monotonic clock.
@@ -61,7 +63,7 @@ from central.db import open_central_db
 from central.feed import NchanFeed
 from central.publish import publish_emergency
 
-state, url = sys.argv[1], sys.argv[2]
+state, url, per_post = sys.argv[1], sys.argv[2], int(sys.argv[3])
 settings = load_central_settings(config_file=None, state_dir=state, env={})
 db = open_central_db(settings)
 marks = {"start": time.monotonic()}
@@ -74,12 +76,13 @@ class TimedFeed(NchanFeed):
         finally:
             marks["announced"] = time.monotonic()
         marks["told"] = told
+        marks["posts"] = len(self.posts(versions))
         return told
 
 made, result = publish_emergency(
     db, repository_for(settings), ["group:all"], by="duty-operator", reason="bench",
     minutes=30, texts={"vi": "Tạm dừng thông quan", "en": "Border crossing suspended"},
-    feed=TimedFeed(url))
+    feed=TimedFeed(url, gates_per_post=per_post))
 marks["version"] = result.repository_version
 marks["changed"] = len(result.changed)
 marks["warnings"] = result.warnings
@@ -114,182 +117,314 @@ def raise_fd_limit(want: int) -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-async def read_answer(reader) -> tuple[int, dict, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    status = int(lines[0].split(b" ", 2)[1])
-    headers = {}
-    for line in lines[1:]:
-        if b":" in line:
-            name, _, value = line.partition(b":")
-            headers[name.strip().lower()] = value.strip()
-    body = await reader.readexactly(int(headers.get(b"content-length", b"0")))
-    return status, headers, body
-
-
 # Gates coming up at once (connection + first token check in flight). The whole fleet
 # at once is a reconnect storm: each check in flight holds the gate's socket and two
-# loopback connections in nginx and one in the application; see docs/benchmarks.md.
+# loopback connections in nginx and one in the application; see docs/benchmarks.md
+# and --cold (the whole fleet at once, nginx's token-answer cache empty).
 COMING_UP = 200
 
 
-class SimGate:
-    """One gate's sync loop as far as the feed goes: wait from its last
-    position, fetch timestamp.json when told, and after an error (a 5xx from
-    the token check, a dropped connection) pause and ask again, as
-    kiosk/sync/loop.py does (it pauses up to 15 s; here 2 s)."""
+def parse_answer(buf: bytearray):
+    """One HTTP/1.1 answer at the start of `buf`: (status, etag, last_modified, body,
+    its length in buf), or None while incomplete. nginx's answers only: a status
+    line, headers, Content-Length (nchan's and the static files' answers have it)."""
+    end = buf.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    raw = bytes(buf[:end])
+    lower = raw.lower()
+
+    def header(name: bytes):  # its value as sent (Etag, Last-Modified are opaque)
+        at = lower.find(b"\r\n" + name + b":")
+        if at < 0:
+            return None
+        start = at + len(name) + 3
+        stop = lower.find(b"\r\n", start)
+        return raw[start:stop if stop >= 0 else len(raw)].strip()
+
+    total = end + 4 + int(header(b"content-length") or 0)
+    if len(buf) < total:
+        return None
+    return (int(raw[9:12]), header(b"etag"), header(b"last-modified"),
+            bytes(buf[end + 4:total]), total)
+
+
+class SimGate(asyncio.Protocol):
+    """One gate's sync loop as far as the feed goes, as an asyncio Protocol (no
+    stream objects, no task per gate once it is up: the load generator is one
+    process on the machine it measures, so every microsecond of it counts).
+    It waits from its last position, fetches timestamp.json when told, and after
+    an error (a 5xx from the token check, a dropped connection) pauses and asks
+    again, as kiosk/sync/loop.py does (it pauses up to 15 s; here 2 s)."""
 
     RETRY_S = 2.0
 
-    def __init__(self, gate_id: str, token: str):
+    def __init__(self, gate_id: str, token: str, run):
         self.gate_id = gate_id
         self.token = token
-        self.position: dict[bytes, bytes] = {}
+        self.run = run  # the fan-out's shared state (FleetRun)
+        self.position: tuple[bytes, bytes] | None = None
         self.told = self.fetched = None
         self.version = None
         self.errors: list[str] = []
         self.timeouts = 0  # nchan's 408s: the long poll renewed
         self.after = None  # what its next wait after the emergency got: None = held
+        self.state = "down"  # down, first, waiting, fetching, rewait, done
+        self.transport = None
+        self.buf = bytearray()
+        self.up = None  # a future while coming up
+        self.held_at = None
 
+    # ---- requests ---------------------------------------------------------------
     def wait_request(self) -> bytes:
         extra = b""
         if self.position:
-            extra = (b"If-None-Match: " + self.position[b"etag"] + b"\r\n"
-                     + b"If-Modified-Since: " + self.position[b"last-modified"] + b"\r\n")
-        return (f"GET /api/v1/gates/{self.gate_id}/wait?version=1&timeout=55 HTTP/1.1\r\n"
-                f"Host: {HOSTNAME}\r\nAuthorization: Bearer {self.token}\r\n").encode() \
-            + extra + b"\r\n"
+            extra = (b"If-None-Match: " + self.position[0] + b"\r\nIf-Modified-Since: "
+                     + self.position[1] + b"\r\n")
+        return self.run.wait_head[self.gate_id] + extra + b"\r\n"
 
-    async def connect(self, port, ssl_ctx, fetch=False):
-        reader, writer = await asyncio.open_connection(
-            "127.0.0.1", port, ssl=ssl_ctx, server_hostname=HOSTNAME if ssl_ctx else None)
-        writer.write(self.fetch_request() if fetch else self.wait_request())
-        return reader, writer
+    def send_wait(self, state="waiting"):
+        self.state = state
+        self.transport.write(self.wait_request())
 
-    @staticmethod
-    def fetch_request() -> bytes:
-        return f"GET /tuf/metadata/timestamp.json HTTP/1.1\r\nHost: {HOSTNAME}\r\n\r\n".encode()
+    def send_fetch(self):
+        self.state = "fetching"
+        self.transport.write(self.run.fetch_request)
 
-    async def come_up(self, port, ssl_ctx, slots, up):
+    # ---- the connection ---------------------------------------------------------
+    def connection_made(self, transport):
+        self.transport = transport
+        self.buf.clear()
+
+    def data_received(self, data):
+        self.buf += data
+        while True:
+            answer = parse_answer(self.buf)
+            if answer is None:
+                return
+            del self.buf[:answer[4]]
+            self.answered(*answer[:4])
+            if self.transport is None or self.transport.is_closing():
+                return
+
+    def connection_lost(self, exc):
+        self.transport = None
+        if self.state in ("done", "down"):
+            return
+        if self.state == "rewait":  # dropped while waiting again after the fetch
+            self.finish("dropped")
+            return
+        if self.state == "first":
+            self.errors.append(f"first wait: connection lost {exc!r}")
+            self.state = "down"
+            if self.up is not None and not self.up.done():
+                self.up.set_result(False)
+            return
+        self.errors.append(f"{'fetch' if self.told else 'wait'}: connection lost {exc!r}")
+        self.state = "down"
+        self.run.loop.call_later(self.RETRY_S, self.reconnect)
+
+    def reconnect(self):
+        """Told, then the connection dropped: fetch again; else wait again."""
+        async def again():
+            try:
+                await self.run.loop.create_connection(lambda: self, "127.0.0.1", self.run.port,
+                                                      ssl=self.run.ssl_ctx,
+                                                      server_hostname=self.run.hostname)
+            except OSError as e:
+                self.errors.append(f"reconnect: {e!r}")
+                self.run.loop.call_later(self.RETRY_S, self.reconnect)
+                return
+            self.send_fetch() if self.told else self.send_wait()
+        self.run.loop.create_task(again())
+
+    # ---- answers ----------------------------------------------------------------
+    def answered(self, status, etag, modified, body):
+        state = self.state
+        if state == "first":  # coming up: the channel's last message, token checked
+            if status != 200:
+                self.errors.append(f"first wait: HTTP {status}")
+                self.state = "down"
+                self.transport.close()
+                self.up.set_result(False)
+                return
+            self.position = (etag, modified)
+            self.send_wait()
+            self.up.set_result(True)
+        elif state == "waiting":
+            if status == 408:  # nchan's own timeout: wait again where we were
+                self.timeouts += 1
+                self.send_wait()
+            elif status != 200:  # e.g. 500: the token check did not get through
+                self.errors.append(f"wait: HTTP {status}")
+                self.run.loop.call_later(self.RETRY_S, self.send_wait)
+            else:
+                self.position = (etag, modified)
+                if json.loads(body)["version"] < self.run.target:
+                    self.send_wait()  # an older message: keep waiting
+                else:
+                    self.told = time.monotonic()
+                    self.send_fetch()
+        elif state == "fetching":
+            self.fetched = time.monotonic()
+            if status != 200:
+                self.errors.append(f"timestamp: HTTP {status}")
+                self.finish(None)
+                return
+            self.version = json.loads(body)["signed"]["meta"]["snapshot.json"]["version"]
+            # Like a gate after its refresh: wait for the next change (one more
+            # token check each: the fleet's reconnect burst).
+            self.send_wait("rewait")
+            self.run.loop.call_later(self.run.rewait_s, self.finish, None)
+        elif state == "rewait":
+            self.finish(status)
+
+    def finish(self, after):
+        if self.state == "done":
+            return
+        if after is not None or self.state != "rewait" or self.transport is not None:
+            self.after = after
+        self.state = "done"
+        if self.transport is not None:
+            self.transport.close()
+        self.run.finished(self)
+
+    async def come_up(self, slots):
         """Connect and wait without a position: nchan answers with the channel's
-        last message as soon as nginx has the token checked. Then wait from there."""
+        last message as soon as nginx has the token checked. Then wait from there.
+        --cold: every gate's feed just dropped (nginx restarted): it comes back
+        as a gate does, after kiosk.sync.loop.feed_retry_s (jittered) or all at
+        the same moment (the fixed 15 s pause before wave 2 session 4)."""
+        if self.run.cold == "jittered":
+            await asyncio.sleep(feed_retry_s(self.run.rng))
         async with slots:  # gates coming up at once (their token checks in flight)
             while True:
-                writer = None
+                self.up = self.run.loop.create_future()
                 try:
-                    reader, writer = await self.connect(port, ssl_ctx)
-                    status, headers, _ = await read_answer(reader)
-                    if status == 200:
+                    await self.run.loop.create_connection(
+                        lambda: self, "127.0.0.1", self.run.port, ssl=self.run.ssl_ctx,
+                        server_hostname=self.run.hostname)
+                    self.send_wait("first")
+                    if await self.up:
                         break
-                    self.errors.append(f"first wait: HTTP {status}")
-                except (OSError, asyncio.IncompleteReadError, ValueError) as e:
-                    self.errors.append(f"first wait: {e!r}")
-                if writer is not None:
-                    writer.close()
-                await asyncio.sleep(self.RETRY_S)
-        self.position = {b"etag": headers[b"etag"], b"last-modified": headers[b"last-modified"]}
-        writer.write(self.wait_request())
-        up.append(1)
-        return reader, writer
-
-    async def run(self, port, ssl_ctx, slots, up, target_version, rewait_s):
-        reader, writer = await self.come_up(port, ssl_ctx, slots, up)
-        while True:
-            try:
-                if self.told:  # told, then the connection dropped: the fetch again
-                    status, _, body = await read_answer(reader)
-                    await self.fetched_answer(status, body, reader, writer, rewait_s)
-                    return
-                status, headers, body = await read_answer(reader)
-                if status == 408:  # nchan's own timeout: wait again where we were
-                    self.timeouts += 1
-                    writer.write(self.wait_request())
-                    continue
-                if status != 200:  # e.g. 500: the token check did not get through
-                    self.errors.append(f"wait: HTTP {status}")
-                    await asyncio.sleep(self.RETRY_S)
-                    writer.write(self.wait_request())
-                    continue
-                self.position = {b"etag": headers[b"etag"],
-                                 b"last-modified": headers[b"last-modified"]}
-                if json.loads(body)["version"] < target_version[0]:
-                    writer.write(self.wait_request())  # an older message: keep waiting
-                    continue
-                self.told = time.monotonic()
-                writer.write(self.fetch_request())
-                status, _, body = await read_answer(reader)
-                await self.fetched_answer(status, body, reader, writer, rewait_s)
-                return
-            except (OSError, asyncio.IncompleteReadError, ValueError, KeyError) as e:
-                # A dropped connection: ask again (or fetch again, when already told).
-                self.errors.append(f"{'fetch' if self.told else 'wait'}: {e!r}")
-                writer.close()
-                await asyncio.sleep(self.RETRY_S)
-                try:
-                    reader, writer = await self.connect(port, ssl_ctx, fetch=bool(self.told))
                 except OSError as e:
-                    self.errors.append(f"reconnect: {e!r}")
+                    self.errors.append(f"first wait: {e!r}")
+                if self.transport is not None:
+                    self.transport.close()
+                await asyncio.sleep(feed_retry_s(self.run.rng) if self.run.cold else self.RETRY_S)
+        self.up = None
+        self.held_at = time.monotonic()
+        self.run.held += 1
 
 
-    async def fetched_answer(self, status, body, reader, writer, rewait_s):
-        self.fetched = time.monotonic()
-        if status != 200:
-            self.errors.append(f"timestamp: HTTP {status}")
-            return
-        self.version = json.loads(body)["signed"]["meta"]["snapshot.json"]["version"]
-        # Like a gate after its refresh: wait for the next change (one more
-        # token check each: the fleet's reconnect burst).
-        writer.write(self.wait_request())
-        try:
-            status, _, _ = await asyncio.wait_for(read_answer(reader), rewait_s)
-            self.after = status
-        except (asyncio.TimeoutError, OSError, asyncio.IncompleteReadError):
-            self.after = None if not reader.at_eof() else "dropped"
-        writer.close()
+class FleetRun:
+    """What every simulated gate shares: the loop, nginx's address, the requests'
+    fixed parts, the version that is the emergency, and who has finished."""
+
+    def __init__(self, loop, port, ssl_ctx, tokens, target, rewait_s, cold=None):
+        self.loop, self.port, self.ssl_ctx = loop, port, ssl_ctx
+        self.cold = cold
+        self.rng = random.Random(14)
+        self.hostname = HOSTNAME if ssl_ctx else None
+        self.target, self.rewait_s = target, rewait_s
+        self.wait_head = {
+            g: (f"GET /api/v1/gates/{g}/wait?version=1&timeout=55 HTTP/1.1\r\n"
+                f"Host: {HOSTNAME}\r\nAuthorization: Bearer {tok}\r\n").encode()
+            for g, tok in tokens.items()}
+        self.fetch_request = (f"GET /tuf/metadata/timestamp.json HTTP/1.1\r\n"
+                              f"Host: {HOSTNAME}\r\n\r\n").encode()
+        self.held = 0
+        self.left = len(tokens)
+        self.all_done = loop.create_future()
+
+    def finished(self, gate):
+        self.left -= 1
+        if self.left == 0 and not self.all_done.done():
+            self.all_done.set_result(True)
 
 
-async def fanout(ng, ssl_ctx, gates, state_dir, settle_s, base_version, rewait_s):
-    up: list[int] = []
-    slots = asyncio.Semaphore(COMING_UP)
-    target = [base_version + 1]  # older messages are not the emergency
+# Counts nginx's workers' descriptors every 0.25 s in a process of its own at the
+# lowest priority: listing /proc/<pid>/fd with 10,000 entries is milliseconds of
+# CPU each time, which inside the load generator took half its CPU in the fan-out.
+# A line on its stdin: print the peak since the last one.
+WATCHER = r"""
+import os, select, sys
+os.nice(19)
+peak = 0
+while True:
+    if select.select([sys.stdin], [], [], 0.25)[0]:
+        if not sys.stdin.readline():
+            break
+        print(peak, flush=True)
+        peak = 0
+    try:
+        peak = max(peak, sum(len(os.listdir(f"/proc/{pid}/fd")) for pid in sys.argv[1:]))
+    except OSError:
+        pass
+"""
+
+
+async def peak_since(watcher) -> int:
+    watcher.stdin.write(b"\n")
+    await watcher.stdin.drain()
+    return int((await watcher.stdout.readline()).strip() or 0)
+
+
+async def fanout(ng, ssl_ctx, tokens, state_dir, settle_s, base_version, rewait_s,
+                 gates_per_post, cold=None):
+    loop = asyncio.get_running_loop()
+    run = FleetRun(loop, ng.https, ssl_ctx, tokens, base_version + 1, rewait_s, cold)
+    gates = [SimGate(g, tok, run) for g, tok in tokens.items()]
+    slots = asyncio.Semaphore(len(gates) if cold else COMING_UP)
     app = str(state_dir)  # the application servers' command line names the state folder
-    cpu = {"app": cpu_seconds(app)}
-    tasks = [asyncio.create_task(g.run(ng.https, ssl_ctx, slots, up, target, rewait_s))
-             for g in gates]
+    # The most nginx holds (counted in a process of its own) while gates come up,
+    # and while they are told and ask again.
+    watcher = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", WATCHER, *map(str, worker_pids(ng)),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    cpu = {"app": cpu_seconds(app), "nginx": cpu_seconds(str(state_dir.parent / "nginx"))}
     t0 = time.monotonic()
-    while len(up) < len(gates):
+    coming = [asyncio.create_task(g.come_up(slots)) for g in gates]
+    while run.held < len(gates):
         await asyncio.sleep(0.2)
         if time.monotonic() - t0 > 600:
-            raise RuntimeError(f"only {len(up)} gates came up in 10 minutes")
+            raise RuntimeError(f"only {run.held} gates came up in 10 minutes")
+    await asyncio.gather(*coming)
     up_s = time.monotonic() - t0
     app_up = cpu_seconds(app) - cpu["app"]
-    print(f"{len(gates)} gates waiting in {up_s:.1f} s, {COMING_UP} at a time "
+    nginx_up = cpu_seconds(str(state_dir.parent / "nginx")) - cpu["nginx"]
+    peak_up = await peak_since(watcher)
+    print(f"{len(gates)} gates waiting in {up_s:.1f} s, "
+          f"{'all at once' if cold == 'at-once' else 'as their jittered retry brought them' if cold else f'{COMING_UP} at a time'} "
           f"(each told the channel's last message once nginx had its token checked: "
-          f"application CPU {app_up:.1f} s, {app_up / len(gates) * 1000:.2f} ms a gate); "
-          f"settling {settle_s:g} s", flush=True)
+          f"application CPU {app_up:.1f} s, {app_up / len(gates) * 1000:.2f} ms a gate; nginx "
+          f"{nginx_up:.1f} s, at most {peak_up} descriptors); settling {settle_s:g} s",
+          flush=True)
+    if cold:
+        held = sorted(g.held_at - t0 for g in gates)
+        failed = [e for g in gates for e in g.errors]
+        kinds: dict[str, int] = {}
+        for e in failed:
+            kind = e.split(":", 1)[1].strip()[:40]
+            kinds[kind] = kinds.get(kind, 0) + 1
+        print(f"cold reconnect ({cold}; nginx's token cache empty): held after p50 "
+              f"{held[len(held) // 2]:.1f} s, p99 {held[int(len(held) * 0.99)]:.1f} s, all "
+              f"{held[-1]:.1f} s from the drop; failed tries {len(failed)} {kinds}", flush=True)
+        print(f"cold_reconnect_p99_s: {held[int(len(held) * 0.99)]:.2f}", flush=True)
+        for g in gates:
+            g.errors.clear()
     await asyncio.sleep(settle_s)
     # What a waiting gate costs nginx: its descriptors now, with the fleet held.
     fds = worker_descriptors(ng)
     print(f"nginx workers' descriptors with {len(gates)} gates waiting: "
           + "; ".join(f"{sum(k.values())} ({k['sockets']} sockets, {k['auth_cache_files']} "
                       f"auth-cache files, {k['other']} other)" for k in fds), flush=True)
-    peak = {"fds": 0}
-
-    workers = worker_pids(ng)
-
-    async def watch_descriptors():  # the most nginx holds while gates are told and ask again
-        while True:
-            # Only counted (one directory read), not classified: a readlink per
-            # descriptor every 0.25 s would take the simulated gates' CPU.
-            peak["fds"] = max(peak["fds"], sum(len(os.listdir(f"/proc/{pid}/fd"))
-                                               for pid in workers))
-            await asyncio.sleep(0.25)
-
-    watcher = asyncio.create_task(watch_descriptors())
+    await peak_since(watcher)
     cpu = {"nginx": cpu_seconds(str(state_dir.parent / "nginx")), "gates": time.process_time(),
            "app": cpu_seconds(app)}
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-c", PUBLISHER, str(state_dir), ng.publish_url,
+        str(gates_per_post),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=str(ROOT))
     out, err = await proc.communicate()
     if proc.returncode:
@@ -297,13 +432,20 @@ async def fanout(ng, ssl_ctx, gates, state_dir, settle_s, base_version, rewait_s
     marks = json.loads(out.decode().strip().splitlines()[-1])
     # A gate not told within a minute is as missed as one never told (target 2 s),
     # and the bench stays within 5 minutes.
-    await asyncio.wait(tasks, timeout=60 + rewait_s)
+    try:
+        await asyncio.wait_for(asyncio.shield(run.all_done), 60 + rewait_s)
+    except asyncio.TimeoutError:
+        pass
     marks["nginx_cpu"] = cpu_seconds(str(state_dir.parent / "nginx")) - cpu["nginx"]
     marks["gates_cpu"] = time.process_time() - cpu["gates"]
     marks["app_cpu"] = cpu_seconds(app) - cpu["app"]
-    watcher.cancel()
-    marks["peak_fds"] = peak["fds"]
-    return marks
+    marks["peak_fds"] = await peak_since(watcher)
+    watcher.stdin.close()
+    await watcher.wait()
+    for g in gates:
+        if g.transport is not None:
+            g.transport.close()
+    return marks, gates
 
 
 def main() -> None:
@@ -318,7 +460,21 @@ def main() -> None:
     ap.add_argument("--auth", choices=("cached", "uncached"), default="cached",
                     help="uncached: the feed's token check goes to the application every "
                          "time (no nginx cache), for comparison")
+    ap.add_argument("--gates-per-post", type=int, default=GATES_PER_POST, metavar="N",
+                    help="gates named in one post to nchan (1: one post per gate, as "
+                         "before wave 2 session 4)")
+    ap.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+                    help="the simulated gates' event loop")
+    ap.add_argument("--cold", choices=("jittered", "at-once"),
+                    help="bring the fleet up as after an nginx restart (token cache empty, "
+                         "every gate's feed dropped at once): each gate back after the "
+                         "gate's jittered retry pause, or all at the same moment; prints "
+                         "cold_reconnect_p99_s (seconds from the drop until held)")
     args = ap.parse_args()
+    loop_factory = None
+    if args.loop == "uvloop":
+        import uvloop
+        loop_factory = uvloop.new_event_loop
     nofile = raise_fd_limit(args.gates * 2 + 1000)  # nginx's workers inherit it
     print(f"file descriptors: {nofile}")
     print(f"listen queue: {raise_listen_backlog(16384)} (the central role's central_listen_backlog)")
@@ -356,10 +512,11 @@ def main() -> None:
                 # channel keeps it 7 days): a gate's first wait is answered once its
                 # token is checked, so the bench knows the whole fleet is waiting.
                 NchanFeed(ng.publish_url).announce({g: base for g in tokens})
-                gates = [SimGate(g, tok) for g, tok in tokens.items()]
                 load_before = os.getloadavg()[0]
-                marks = asyncio.run(fanout(ng, ssl_ctx, gates, state, args.settle, base,
-                                           args.rewait))
+                with asyncio.Runner(loop_factory=loop_factory) as runner:
+                    marks, gates = runner.run(fanout(ng, ssl_ctx, tokens, state, args.settle,
+                                                     base, args.rewait, args.gates_per_post,
+                                                     args.cold))
                 load_after = os.getloadavg()[0]
                 log_lines = ng.error_log().splitlines()
                 crashed = [line for line in log_lines
@@ -385,12 +542,14 @@ def main() -> None:
         return values[min(len(values) - 1, int(len(values) * p))] if values else float("inf")
 
     print(f"gates: {args.gates}, {'TLS' if args.tls else 'plain HTTP'} to nginx on 127.0.0.1, "
-          f"{args.nginx_workers} nginx workers; the simulated gates share this 2-core machine")
+          f"{args.nginx_workers} nginx workers; the simulated gates ({args.loop} loop) share "
+          f"this 2-core machine; up to {args.gates_per_post} gates named in one post to nchan")
     print(f"machine load average (1 min) before/after: {load_before:.1f} / {load_after:.1f} "
           f"(includes the other jobs on this shared machine)")
     print(f"publisher: emergency built and signed in {marks['announce'] - marks['start']:.2f} s "
           f"({marks['changed']} gates changed), feed told in "
-          f"{marks['announced'] - marks['announce']:.2f} s ({marks['told']} messages accepted); "
+          f"{marks['announced'] - marks['announce']:.2f} s ({marks['posts']} posts, {marks['told']} "
+          f"gates accepted); "
           f"warnings: {marks['warnings'][:3]}")
     print(f"told (s after the feed was told): p50 {q(told, 0.5):.2f}  p99 {q(told, 0.99):.2f}  "
           f"max {q(told, 1.0):.2f}  ({len(told)} gates)")
