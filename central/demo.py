@@ -23,7 +23,7 @@ from kiosk import schedule_entry
 from kiosk.demo import DemoContext, Service, make_sample_media, priority_window
 from kiosk.settings import faces as configured_faces
 from kiosk.settings import load_settings
-from kiosk.store import open_db
+from kiosk.store import open_db, writing
 
 DEMO_USER = "demo"
 DEMO_DESK = "demo-desk"  # the demo's editor: uploads and asks to publish
@@ -176,7 +176,7 @@ def _drop_local_demo_schedule(gate_settings) -> None:
     local_demo = "source = 'local' AND id LIKE 'demo-%'"
     db = open_db(gate_settings.db_path)
     try:
-        with db.atomic():
+        with writing(db):
             schedule_entry.delete_demo(db, "local")
             db.execute("DELETE FROM face_fallback WHERE playlist_id LIKE 'demo-%' "
                        "AND source = 'local'")

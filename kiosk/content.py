@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 
 from kiosk import mediaformats, schedule_entry
 from kiosk.mediastore import MediaStore
-from kiosk.store import iso, utcnow
+from kiosk.store import iso, utcnow, writing
 
 class ContentError(ValueError):
     pass
@@ -72,7 +72,7 @@ def add_media(db, store: MediaStore, path: Path | str, name: str | None = None,
 def set_playlist(db, playlist_id: str, name: str,
                  items: Sequence[tuple[str, float | None]], source: str = "local") -> str:
     """Create or replace a playlist: items are (sha256, duration override or None)."""
-    with db.atomic():
+    with writing(db):
         db["playlist"].upsert({"id": playlist_id, "name": name, "source": source,
                                "created_at": iso(utcnow())}, pk="id")
         db.execute("DELETE FROM playlist_item WHERE playlist_id = ?", [playlist_id])

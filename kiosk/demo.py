@@ -29,7 +29,7 @@ from kiosk import content, schedule_entry
 from kiosk.entrypoints import demo_service_factories
 from kiosk.mediastore import MediaStore, sha256_file
 from kiosk.player.mpv import display_available
-from kiosk.store import open_db
+from kiosk.store import open_db, writing
 
 FONT_CANDIDATES = (
     "/usr/share/fonts/truetype/noto/NotoSans-Bold.ttf",
@@ -223,7 +223,7 @@ def install_schedule(db, store: MediaStore, media: dict[str, Path], tz: str,
         known = db.execute("SELECT 1 FROM media WHERE sha256 = ?", [digest]).fetchone()
         sha[name] = digest if known and store.has(digest) else \
             content.add_media(db, store, path, name=f"demo {path.name}")
-    with db.atomic():
+    with writing(db):
         schedule_entry.delete_demo(db)
         db.execute("DELETE FROM face_fallback WHERE playlist_id LIKE 'demo-%'")
     content.set_playlist(db, "demo-face-1", "Demo: face 1", [

@@ -13,6 +13,7 @@ import fcntl
 import json
 import sqlite3
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -31,6 +32,31 @@ def connect(path: Path | str) -> sqlite_utils.Database:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     return sqlite_utils.Database(conn)
+
+
+@contextmanager
+def writing(db: sqlite_utils.Database):
+    """A write transaction that takes SQLite's write lock at BEGIN.
+
+    Use it, not `db.atomic()`, for every gate write transaction: player, admin,
+    sync and the CLI share one database. In WAL mode a deferred transaction that
+    reads first and writes later fails at once with "database is locked"
+    (SQLITE_BUSY_SNAPSHOT: no busy wait) when another process wrote in between;
+    BEGIN IMMEDIATE waits for the lock instead (busy_timeout). Nested use
+    becomes a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
 
 
 def open_db(path: Path | str, sets: Sequence[Migrations] | None = None) -> sqlite_utils.Database:

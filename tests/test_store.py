@@ -1,10 +1,11 @@
 import hashlib
 import sqlite3
+import threading
 
 import pytest
 
 from kiosk.mediastore import HashMismatch, MediaStore, MediaStoreError
-from kiosk.store import desired_revision, get_state, open_db, set_state
+from kiosk.store import connect, desired_revision, get_state, open_db, set_state, writing
 
 
 def test_migrations_are_recorded_and_idempotent(db_path):
@@ -111,3 +112,36 @@ def test_processes_starting_together_migrate_once(tmp_path):
     names = [r["name"] for r in db["_sqlite_migrations"].rows]
     assert len(names) == len(set((r["migration_set"], r["name"]) for r in db["_sqlite_migrations"].rows))
     db.close()
+
+
+def test_a_read_then_write_transaction_waits_for_another_writer(db_path):
+    """The kill switch read the blank row, the player wrote, then the kill switch's
+    write failed at once with "database is locked" (a deferred transaction's stale
+    snapshot gets no busy wait). writing() takes the write lock at BEGIN, so the
+    other process waits instead and both writes land."""
+    db = open_db(db_path)
+    other = connect(db_path)
+    try:
+        def player_writes():
+            other.execute("UPDATE revision SET n = n + 100 WHERE id = 1")
+
+        # The old way fails exactly as seen in CI: the other write gets in between.
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            with db.atomic():
+                db.execute("SELECT n FROM revision WHERE id = 1").fetchone()
+                player_writes()
+                db.execute("UPDATE revision SET n = n + 1 WHERE id = 1")
+        before = desired_revision(db)
+        with writing(db):
+            db.execute("SELECT n FROM revision WHERE id = 1").fetchone()
+            writer = threading.Thread(target=player_writes)
+            writer.start()
+            writer.join(timeout=0.5)
+            assert writer.is_alive(), "the other writer should wait for our lock"
+            db.execute("UPDATE revision SET n = n + 1 WHERE id = 1")
+        writer.join(timeout=30)
+        assert not writer.is_alive()
+        assert desired_revision(db) == before + 101
+    finally:
+        other.close()
+        db.close()

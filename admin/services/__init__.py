@@ -9,7 +9,6 @@ Errors are `AdminError`s whose message is already in the user's language
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -67,24 +66,3 @@ def check_face(settings, value, field: str = "face") -> int:
     return fid
 
 
-@contextmanager
-def writing(db):
-    """A write transaction that takes SQLite's write lock at BEGIN.
-
-    In WAL mode a deferred transaction that reads first and writes later fails
-    at once with "database is locked" when another process (the player, every
-    fraction of a second) wrote in between; BEGIN IMMEDIATE waits for the lock
-    instead (busy_timeout). Nested use becomes a savepoint.
-    """
-    if db.conn.in_transaction:
-        with db.atomic():
-            yield db
-        return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        yield db
-    except BaseException:
-        if db.conn.in_transaction:
-            db.execute("ROLLBACK")
-        raise
-    db.execute("COMMIT")

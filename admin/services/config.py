@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask_babel import gettext as _
 
 from kiosk.settings import SETTINGS_BY_NAME, Settings, SettingsError, _coerce, check_layout
-from kiosk.store import iso, utcnow
+from kiosk.store import iso, utcnow, writing
 
-from admin.services import Actor, AdminError, audit, writing
+from admin.services import Actor, AdminError, audit
 
 # In page order. Sync settings appear once the sync area defines them.
 # Faces and outputs have their own page (Faces & screens); save() still takes them.

@@ -11,11 +11,11 @@ from flask_babel import gettext as _
 
 from kiosk import decoders, mediaformats
 from kiosk.mediastore import MediaStore, MediaStoreError, check_sha256
-from kiosk.store import iso, utcnow
+from kiosk.store import iso, utcnow, writing
 from kiosk.validate import Limits, MediaRejected, ingest, safe_display_name
 from kiosk.web.media import rejection_message
 
-from admin.services import Actor, AdminError, Conflict, NotFound, audit, writing
+from admin.services import Actor, AdminError, Conflict, NotFound, audit
 
 
 

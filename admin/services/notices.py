@@ -12,10 +12,10 @@ from flask_babel import gettext as _
 
 from kiosk.schedule import LEVELS
 from kiosk.settings import faces as configured_faces
-from kiosk.store import iso, utcnow
+from kiosk.store import iso, utcnow, writing
 from kiosk.text import notices as text_notices
 
-from admin.services import Actor, AdminError, audit, check_face, writing
+from admin.services import Actor, AdminError, audit, check_face
 
 LANGUAGES = ("vi", "en", "zh", "lo", "km")
 MAX_CHARS = 500

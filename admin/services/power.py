@@ -8,8 +8,9 @@ from flask_babel import gettext as _
 from kiosk.power import service as power
 from kiosk.schedule import ScheduleError, parse_time
 from kiosk.settings import faces as configured_faces
+from kiosk.store import writing
 
-from admin.services import Actor, AdminError, audit, check_face, writing
+from admin.services import Actor, AdminError, audit, check_face
 
 # What the page offers; the API also takes any "1h30m"-style duration.
 DURATIONS = ("boundary", "30m", "1h", "2h", "4h", "8h", "24h")

@@ -17,8 +17,9 @@ from kiosk import content, schedule_entry, schedule_overlap
 from kiosk.schedule import load_schedule
 from kiosk.schedule_entry import EntryError
 from kiosk.settings import faces as configured_faces
+from kiosk.store import writing
 
-from admin.services import Actor, AdminError, Conflict, NotFound, audit, check_face, writing
+from admin.services import Actor, AdminError, Conflict, NotFound, audit, check_face
 
 MAX_ITEMS = 200
 

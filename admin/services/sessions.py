@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from kiosk.store import iso, utcnow
+from kiosk.store import iso, utcnow, writing
 from kiosk.web.accounts import needs_touch, new_session_token
 from kiosk.web.accounts import token_hash as _hash
 
-from admin.services import Actor, audit, writing
+from admin.services import Actor, audit
 
 def start(db, user: dict, hours: float, client: str = "", user_agent: str = "") -> str:
     """A new session for `user` (a row of admin_user); returns the cookie's token."""

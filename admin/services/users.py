@@ -12,11 +12,11 @@ from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 
-from kiosk.store import iso, parse_iso, utcnow
+from kiosk.store import iso, parse_iso, utcnow, writing
 from kiosk.web import accounts
 from kiosk.web.accounts import MIN_PASSWORD, hash_password
 
-from admin.services import ROLES, Actor, AdminError, Conflict, NotFound, audit, writing
+from admin.services import ROLES, Actor, AdminError, Conflict, NotFound, audit
 
 __all__ = ["MIN_PASSWORD"]
 TOKEN_PREFIX = "gct_"

@@ -85,7 +85,8 @@ def restart_player():
         raise AdminError(_("Tick the box to confirm the restart."), field="confirm")
     since = face_service.restart_requested_at()
     face_service.restart_player(get_db())
-    from admin.services import audit, writing
+    from admin.services import audit
+    from kiosk.store import writing
 
     with writing(get_db()) as db:
         audit.record(db, actor(), "player.restart", "player")

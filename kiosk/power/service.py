@@ -28,7 +28,7 @@ from kiosk.power.evaluate import (
 from kiosk.power.words import PowerError
 from kiosk.schedule import ScheduleError
 from kiosk.settings import Settings, faces as configured_faces
-from kiosk.store import iso, log_event, utcnow
+from kiosk.store import iso, log_event, utcnow, writing
 from kiosk.web.i18n import N_
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([dhms])", re.I)
@@ -92,7 +92,7 @@ def set_override(db, face: int | None, state: str, until: datetime | timedelta |
     elif until is not None:
         raise PowerError(N_("until must be a datetime, a timedelta or None, got %(until)s"),
                          until=repr(until))
-    with db.atomic():
+    with writing(db):
         if face is None:
             db.execute("DELETE FROM power_override")
         else:
@@ -120,7 +120,7 @@ def clear_override(db, face: int | None = None, by: str = "", *,
     """
     if not by:
         raise PowerError(N_("say who clears the override (by)"))
-    with db.atomic():
+    with writing(db):
         if override_id is not None:
             cur = db.execute("DELETE FROM power_override WHERE id = ?", [override_id])
         elif face is None:
@@ -147,7 +147,7 @@ def blank_on(db, by: str, reason: str, power_off: bool = False, *,
     if not reason or not reason.strip():
         raise PowerError(N_("say why the screens are blanked (reason)"))
     now = now or utcnow()
-    with db.atomic():
+    with writing(db):
         row = db["blank"].get(1)
         since = row["since"] if row["active"] else iso(now)
         db["blank"].update(1, {"active": 1, "power_off": int(bool(power_off)),
@@ -201,7 +201,7 @@ def set_windows(db, face: int, windows: Iterable[Mapping[str, Any]], by: str, *,
                              problem=str(e)) from None
         rows.append({"face_id": face, "weekdays": json.dumps(sorted(set(weekdays))),
                      "start_time": w["start"], "end_time": w["end"], "source": source})
-    with db.atomic():
+    with writing(db):
         db.execute("DELETE FROM power_window WHERE face_id = ? AND source = ?", [face, source])
         ids = [db["power_window"].insert(r).last_pk for r in rows]
     log_event(db, "power", "info", "windows_set",

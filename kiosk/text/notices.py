@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 from typing import Iterable, Mapping, Sequence
 
 from kiosk.schedule import LEVEL_RANK, LEVELS, Entry, Item
-from kiosk.store import iso, log_event, parse_iso, utcnow
+from kiosk.store import iso, log_event, parse_iso, utcnow, writing
 from kiosk.text.fonts import FontError, check_language_texts, check_texts, sort_languages
 from kiosk.text.slide import MAX_LANGUAGES, SlideSpec
 from kiosk.web.i18n import N_, Refusal
@@ -184,7 +184,7 @@ def clear_notices(db, notice_id: str | None = None, *, include_central: bool = F
                               id=notice_id)
     else:
         targets = [n for n in current if include_central or n.source == "local"]
-    with db.atomic():
+    with writing(db):
         for n in targets:
             db.execute("UPDATE notice SET withdrawn_at = ? WHERE id = ?", [iso(now), n.id])
     for n in targets:
