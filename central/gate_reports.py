@@ -126,7 +126,7 @@ class GroupCommit:
         except Exception as e:
             if len(batch) == 1:
                 item, waiter = batch[0]
-                parts = item.parts() if isinstance(item, Report) else {}
+                parts = item.parts()
                 if len(parts) < 2:
                     waiter.done(error=e)
                     return

@@ -231,6 +231,8 @@ class Reporter:
             answer = None
         if not isinstance(answer, dict) or not any(
                 isinstance(answer.get(k), dict) for k in ("heartbeat", "proof_of_play")):
+            if resp.status < 400:  # not central's answer (a portal, a proxy): keep it all
+                raise Offline(f"POST report: HTTP {resp.status} without an answer per part")
             # Refused as a whole (too large, or malformed) with no answer per part:
             # each part goes on its own, where a refusal names what it refuses.
             if beat is not None:
@@ -241,14 +243,14 @@ class Reporter:
         unstored = []
         if beat is not None:
             said = answer.get("heartbeat")
-            status = _part_status(said)
+            status = _part_status(said, "ok")
             if status >= 500:
                 unstored.append("heartbeat")
             else:
                 self._heartbeat_done(db, beat[0], status, said, result)
         if rows:
             said = answer.get("proof_of_play")
-            status = _part_status(said)
+            status = _part_status(said, "received")
             if status >= 500:
                 unstored.append("proof of play")
             elif status < 300:
@@ -360,14 +362,17 @@ def _published_version(answer) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _part_status(said) -> int:
+def _part_status(said, acknowledged: str) -> int:
     """The status of one part of a report's answer: its own `status` when central
-    says one (a refusal, or a part it could not store), 200 when it answered the
-    part, 500 (not stored: send it again) when it did not answer it at all."""
+    says one (a refusal, or a part it could not store), 200 when the answer
+    acknowledges the part (carries `acknowledged`), else 500: not stored, send it
+    again (the gate forgets nothing central did not acknowledge)."""
     if not isinstance(said, dict):
         return 500
-    status = said.get("status", 200)
-    return status if isinstance(status, int) and not isinstance(status, bool) else 500
+    status = said.get("status")
+    if isinstance(status, int) and not isinstance(status, bool):
+        return status
+    return 200 if acknowledged in said and "error" not in said else 500
 
 
 def _json_text(obj) -> str:

@@ -20,13 +20,18 @@ GATE_ID = "lang-son-huu-nghi"
 
 
 class Seen:
-    """WSGI wrapper in front of the central app: the path and size of each request."""
+    """WSGI wrapper in front of the central app: the path and size of each request;
+    with `portal` set, every request is answered 200 with a web page instead, as a
+    captive portal or a misrouted proxy would."""
 
     def __init__(self, app):
-        self.app, self.requests = app, []
+        self.app, self.requests, self.portal = app, [], False
 
     def __call__(self, environ, start_response):
         self.requests.append((environ["PATH_INFO"], int(environ.get("CONTENT_LENGTH") or 0)))
+        if self.portal:
+            start_response("200 OK", [("Content-Type", "text/html")])
+            return [b"<html>Dang nhap Wi-Fi</html>"]
         return self.app(environ, start_response)
 
     def paths(self) -> list[str]:
@@ -164,3 +169,31 @@ def test_a_wrong_token_is_reported_and_nothing_is_dropped(gate, real):
     assert unsent(gate.db) == 5 and outbox.pending(gate.db)["heartbeats"] == 1
     assert gate.sync_state()["upstream"]["status"] == "unauthorised"
     assert real.db.count("heartbeat") == 0
+
+
+def test_an_answer_that_is_not_centrals_acknowledges_nothing(gate, real):
+    add_plays(gate.db, 5)
+    real.server.seen.portal = True
+    r = service(gate).report()
+    assert r.code == "offline" and "without an answer per part" in r.error
+    assert unsent(gate.db) == 5 and outbox.pending(gate.db)["heartbeats"] == 1
+    real.server.seen.portal = False
+    r = service(gate).report(heartbeat=False)
+    assert r.code == "ok" and r.requests == 1 and unsent(gate.db) == 0
+    assert real.db.count("heartbeat") == 1 and real.db.count("proof_of_play") == 5
+
+
+def test_a_report_refused_whole_goes_as_its_parts(gate, real):
+    """Central refuses the whole report (413: larger than central_max_report_mb) with
+    no answer per part: the heartbeat and the rows go on their own, the batch halved
+    until central takes it."""
+    real.server.app.extensions["gate_reports"].max_bytes = 16 * 1024
+    add_plays(gate.db, 100)
+    gate.db.execute("UPDATE proof_of_play SET reason = ?", ["x" * 480])
+    r = service(gate).report()
+    assert r.code == "ok", r.error
+    assert r.sent == {"proof_of_play": 100, "heartbeats": 1, "screenshots": 0}
+    assert real.db.count("proof_of_play") == 100 and real.db.count("heartbeat") == 1
+    paths = real.server.seen.paths()
+    assert paths[:2] == ["report", "heartbeat"] and set(paths[2:]) == {"proof-of-play"}
+    assert not gate.db["sync_rejected_play"].count
