@@ -64,6 +64,17 @@ def test_nginx_serves_the_repository_and_proxies_reports(central, nginx, tmp_pat
                               "Content-Type": "application/json"})
     assert r.status == 200 and json.loads(r.data)["ok"] is True
     assert pool.request("POST", "/api/v1/gates/huu-nghi/heartbeat", body=body).status == 401
+    # A gate's minute as one report, here the largest the gate sends (500 rows).
+    rows = [{"id": i, "face_id": 1, "media_sha256": sha, "started_at": "2026-11-27T08:00:00+07:00",
+             "outcome": "completed", "reason": "x" * 200} for i in range(1, 501)]
+    report = json.dumps({"heartbeat": {"release_version": 1},
+                         "proof_of_play": {"batch_id": "b", "rows": rows}}).encode()
+    r = pool.request("POST", "/api/v1/gates/huu-nghi/report", body=report,
+                     headers={"Authorization": f"Bearer {token}",
+                              "Content-Type": "application/json"})
+    answer = json.loads(r.data)
+    assert r.status == 200 and answer["heartbeat"]["ok"] is True
+    assert answer["proof_of_play"] == {"received": 500, "new": 500}
     # The console wants a person: its login page, over TLS, with the strict CSP.
     console = pool.request("GET", "/", redirect=False)
     assert console.status == 302 and "/login" in console.headers["Location"]
