@@ -13,7 +13,9 @@ from kiosk.sync import outbox
 from kiosk.sync.report import PLAY_BATCH, PLAY_BYTES
 
 from tests.support.central import LiveServer, make_central
+from tests.support.media import make_image
 from tests.support.sync.gate import Gate
+from tests.support.wait import wait_for
 from tests.sync.test_sync_reports import add_plays, dead_url, service, unsent
 
 GATE_ID = "lang-son-huu-nghi"
@@ -60,7 +62,7 @@ def gate(tmp_path, real):
     g.close()
 
 
-def test_a_gates_minute_is_one_request(gate, real):
+def test_a_gates_minute_is_one_request(gate, real, tmp_path):
     add_plays(gate.db, 12)
     r = service(gate).report()
     assert r.code == "ok", r.error
@@ -68,9 +70,15 @@ def test_a_gates_minute_is_one_request(gate, real):
     assert r.sent == {"proof_of_play": 12, "heartbeats": 1, "screenshots": 0}
     assert real.db.count("proof_of_play") == 12 and real.db.count("heartbeat") == 1
     assert unsent(gate.db) == 0 and outbox.pending(gate.db)["heartbeats"] == 0
-    # Next minute: nothing new played, the heartbeat alone.
+    # Next minute, after a publication: nothing new played, the heartbeat alone, whose
+    # answer names the gate's new release (the loop then pulls at once).
+    real.show(GATE_ID, [real.media(make_image(tmp_path / "a.png"))])
+    version = real.publish().changed[GATE_ID]
+    watch = real.server.app.extensions["release_watch"]  # polls the publications
+    wait_for(lambda: watch.current(GATE_ID) == version, 60, "central to see its publication")
     r = service(gate).report()
     assert r.requests == 1 and r.sent["heartbeats"] == 1 and r.sent["proof_of_play"] == 0
+    assert r.published_version == version > 0
     assert real.db.count("heartbeat") == 2 and real.db.count("proof_of_play") == 12
 
 
