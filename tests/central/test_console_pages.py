@@ -54,8 +54,8 @@ def _seed(central, tmp: Path) -> None:
     add_media(central.db, central.state_dir, make_video(tmp / "v.mp4", seconds=2),
               "Bản tin an toàn giao thông tháng mười một.mp4", by="nguyen-thi-minh-khai")
     add_text(central.db, central.state_dir,
-             {"title": {"vi": "Thông báo"}, "body": {"vi": "Cửa khẩu mở cửa từ 7 giờ đến 22 giờ "
-                                                           "hằng ngày, kể cả ngày lễ và Tết."}},
+             {"title": {"vi": "Thông báo", "zh": "通知"},
+              "body": {"vi": "Cửa khẩu mở cửa từ 7 giờ đến 22 giờ hằng ngày, kể cả ngày lễ và Tết."}},
              "Giờ mở cửa (vi)", by="nguyen-thi-minh-khai")
     _seed_reports(central, image["sha256"])
     seed_alerts(central)
@@ -66,12 +66,17 @@ def _seed(central, tmp: Path) -> None:
 
 
 def _seed_assignments(central, sha: str) -> None:
-    """Assignments from the province down to a gate, a conflict, a publication
-    waiting for approval and an emergency in force (console-publish's pages)."""
+    """Assignments from the province down to a gate, a conflict, media a
+    publication leaves out (its dates start later), two publications waiting
+    for approval with the same gate and an emergency in force (console-publish's
+    pages)."""
+    from datetime import date, timedelta
+
     from central import publication
     from central.assign import add_entry, add_notice, add_power_window, set_fallback
-    from central.library import save_playlist
-    from central.publish import publish, publish_emergency
+    from central.library import add_media, approve_media, save_playlist, set_media_dates
+    from central.publish import media_day, publish, publish_emergency
+    from kiosk.store import utcnow
 
     pid = save_playlist(central.db, "chao-mung", "Chào mừng du khách qua cửa khẩu quốc tế",
                         [(sha, 8.0)], by="nguyen-thi-minh-khai")
@@ -81,12 +86,25 @@ def _seed_assignments(central, sha: str) -> None:
     add_entry(central.db, "group", "lang-son", pid, start_time="08:00", end_time="09:30",
               level="priority", weekdays=[0, 1, 2, 3, 4],
               name="Giờ cao điểm sáng thứ Hai đến thứ Sáu")
+    tet = add_media(central.db, central.state_dir,
+                    make_image(central.state_dir.parent / "tet.png", (1920, 1080), (200, 30, 30)),
+                    "Chúc mừng năm mới Bính Ngọ.png", by="nguyen-thi-minh-khai")["sha256"]
+    approve_media(central.db, tet, "lan")
+    later = date.fromisoformat(media_day(utcnow())) + timedelta(days=30)
+    set_media_dates(central.db, tet, "lan", later.isoformat(), None)
+    tet_pid = save_playlist(central.db, "tet", "Đón Tết", [(sha, 8.0), (tet, 8.0)],
+                            by="nguyen-thi-minh-khai")
+    add_entry(central.db, "group", "lang-son", tet_pid, start_time="18:00", end_time="20:00",
+              name="Buổi tối dịp Tết")
     publish(central.db, central.repo, by="lan")
     add_notice(central.db, "gate", "huu-nghi",
                {"vi": "Cửa khẩu mở cửa từ 7 giờ đến 22 giờ hằng ngày, kể cả ngày lễ và Tết",
                 "zh": "口岸每天7点至22点开放", "en": "Open daily 7:00–22:00"}, faces=[2])
     publication.submit(central.db, central.repo, by="nguyen-thi-minh-khai",
                        gates=["huu-nghi"], note="Giờ mở cửa mới từ tháng Mười hai")
+    add_power_window(central.db, "gate", "tan-thanh", "06:00", "23:00")
+    publication.submit(central.db, central.repo, by="lan", groups=["lang-son"],
+                       note="Giờ bật màn hình mới ở Tân Thanh")
     publish_emergency(central.db, central.repo, ["gate:tan-thanh"], by="tran-van-an-van-hanh",
                       reason="Lũ quét trên quốc lộ 4A, đường vào cửa khẩu bị ngập", minutes=120,
                       texts={"vi": "Tạm dừng thông quan do lũ quét", "zh": "因山洪暂停通关",
@@ -142,7 +160,7 @@ def console(tmp_path_factory):
 def _console_paths(page, url: str) -> list[str]:
     """The nav's pages, then every console link found on them (breadth first)."""
     todo = [urlsplit(a).path for a in page.eval_on_selector_all(
-        "#console-nav a", "els => els.map(e => e.href)")] + ["/account/"]
+        "#console-nav a", "els => els.map(e => e.href)")] + ["/account/", "/publish/?show=1"]
     seen: list[str] = []
     while todo and len(seen) < MAX_PAGES:
         path = todo.pop(0)
