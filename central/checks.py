@@ -125,6 +125,24 @@ SENTENCES: dict[str, str] = {
                                    "(%(day)s): %(media)s. Choose another playlist, or send "
                                    "the text alone."),
     "emergency_not_live": N_("This emergency has already ended."),
+    # central.publication: PublicationError's codes, keyed "publication_<code>" (its API
+    # code stays <code>); a stale form (nothing stored yet) has a sentence of its own.
+    "publication_token": N_("The preview token is not one this server made; look at the "
+                            "preview again."),
+    "publication_stale": N_("Request %(id)s is out of date: someone changed or published "
+                            "%(gates)s since it was submitted. Nothing was published; look at "
+                            "the preview again and submit a new request."),
+    "publication_form_stale": N_("Someone changed or published %(gates)s since this preview was "
+                                 "made; nothing was stored. Look at the preview again."),
+    "publication_nothing_to_publish": N_("Nothing to publish: the gates already show this "
+                                         "content."),
+    "publication_held_back": N_("Nothing to publish: the gates already show this content or "
+                                "are held back (%(why)s)."),
+    "publication_decided": N_("Request %(id)s was already decided (%(state)s)."),
+    "publication_reason": N_("Say why it is rejected (the submitter reads it)."),
+    "publication_four_eyes": N_("Four eyes: nobody approves what they themselves submitted. "
+                                "%(name)s submitted this; another approver must approve it."),
+    "request_unknown": N_("No publication request %(id)s."),
     "targets_shape": N_("“targets” is a list like [\"gate:a\", \"group:b\", \"province\"]."),
     # kiosk.schedule_entry.EntryError's codes (central.assign.EntryRefused), keyed
     # "entry_<code>": the gate's own rules for a schedule entry.
@@ -142,6 +160,11 @@ SENTENCES: dict[str, str] = {
     "entry_instant_offset": N_("%(v)s needs a UTC offset, e.g. +07:00."),
     "entry_name": N_("A name is text without control characters, at most %(n)s characters."),
 }
+
+# A publication request's state (a `state` parameter), in words.
+REQUEST_STATES = {"pending": N_("waiting for approval"), "published": N_("published"),
+                  "rejected": N_("rejected"), "stale": N_("out of date, nothing published"),
+                  "withdrawn": N_("withdrawn")}
 
 # One medium of "emergency_playlist_dates" (its `media`).
 DATED = N_("%(name)s, shown from %(start)s to %(end)s")
@@ -198,8 +221,11 @@ def in_words(e: Exception, lang: str | None = None) -> str:
     """A refusal in the reader's language: inside a request the request's
     (Flask-Babel), elsewhere `lang` or Vietnamese. Uncoded ones as they are."""
     code = getattr(e, "code", None)
-    template = (SENTENCES.get(getattr(e, "sentence_prefix", "") + code)
-                if isinstance(code, str) else None)
+    # `sentence`: a key of its own, for a code with two sentences (a stale form
+    # and a stale request are both "stale" to scripts).
+    key = getattr(e, "sentence", None) or (getattr(e, "sentence_prefix", "") + code
+                                           if isinstance(code, str) else None)
+    template = SENTENCES.get(key) if key else None
     if template is None:
         return str(e)
     params = {k: _param(k, v, lang) for k, v in getattr(e, "params", {}).items()}
@@ -255,6 +281,8 @@ def _param(key: str, value, lang: str | None):
                               start=local_date(m["valid_from"]) if m["valid_from"] else "…",
                               end=local_date(m["valid_until"]) if m["valid_until"] else "…")
                          for m in value)
+    if key == "state":  # a publication request's
+        return _say(REQUEST_STATES.get(value, value), lang)
     if key == "held":  # the gates' own refusals
         return " ".join(in_words(e, lang) for e in value)
     if isinstance(value, (list, tuple)):

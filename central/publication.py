@@ -26,7 +26,7 @@ from sqlalchemy import insert, select, update
 from kiosk.store import iso, utcnow
 
 from central import schema as t
-from central.checks import CentralError, Forbidden, NotFound, in_words
+from central.checks import REQUEST_STATES, CentralError, Forbidden, NotFound, in_words
 from central.db import Store, row, rows, transaction
 from central.publish import (PublishResult, _content_hash, _latest_releases, _plain, base_hash,
                              preview, publish)
@@ -39,8 +39,11 @@ APPROVE_ROLE = "approver"
 
 
 class PublicationError(CentralError):
-    """A publication request refused; `code` names the refusal for scripts
-    (the management API answers it with the message)."""
+    """A publication request refused; `code` names the refusal for scripts,
+    its sentence is SENTENCES' "publication_<code>" (`in_words`: the console
+    and the API in the request's language, the CLI in Vietnamese)."""
+
+    sentence_prefix = "publication_"
 
     def __init__(self, code: str, message: str, **params):
         super().__init__(message, code, **params)
@@ -55,6 +58,7 @@ class StaleError(PublicationError):
         self.gates = gates
         named = ", ".join(gates)
         if request_id is None:
+            self.sentence = "publication_form_stale"
             message = _("Someone changed or published %(gates)s since this preview was made; "
                         "nothing was stored. Look at the preview again.", gates=named)
         else:
@@ -62,7 +66,7 @@ class StaleError(PublicationError):
                         "%(gates)s since it was submitted. Nothing was published; look at "
                         "the preview again and submit a new request.", id=request_id,
                         gates=named)
-        super().__init__("stale", message, gates=gates, request=request_id)
+        super().__init__("stale", message, gates=gates, request=request_id, id=request_id)
 
 
 class OwnRequest(PublicationError, Forbidden):
@@ -108,10 +112,12 @@ def submit(store: Store, repo: Repository, *, by: str, gates=(), groups=(), note
         held = [in_words(p.held_error).rstrip(".") if p.held_error
                 else f"{p.gate['id']}: {p.held}" for p in previews if p.held]
         if held:
-            raise PublicationError(
+            e = PublicationError(
                 "nothing_to_publish",
                 _("Nothing to publish: the gates already show this content or are held back "
-                  "(%(why)s).", why="; ".join(held)), held=held)
+                  "(%(why)s).", why="; ".join(held)), why="; ".join(held))
+            e.sentence = "publication_held_back"
+            raise e
         raise PublicationError("nothing_to_publish",
                                _("Nothing to publish: the gates already show this content."))
     with store.transaction(write=True) as conn:
@@ -127,12 +133,14 @@ def get(db, request_id) -> dict:
     try:
         request_id = int(request_id)
     except (TypeError, ValueError):
-        raise NotFound(_("No publication request %(id)s.", id=request_id)) from None
+        raise NotFound(f"no publication request {request_id!r}", "request_unknown",
+                       id=request_id) from None
     with transaction(db) as conn:
         found = row(conn.execute(select(t.publication_request)
                                  .where(t.publication_request.c.id == request_id)))
     if found is None:
-        raise NotFound(_("No publication request %(id)s.", id=request_id))
+        raise NotFound(f"no publication request {request_id}", "request_unknown",
+                       id=request_id)
     return _public(found)
 
 
@@ -172,16 +180,13 @@ def _decide(conn, request_id: int, state: str, by: str, reason: str, now: dateti
 
 
 def _decided(found: dict) -> PublicationError:
-    return PublicationError("decided", _("Request %(id)s was already decided (%(state)s).",
-                                         id=found["id"], state=state_name(found["state"])),
-                            state=found["state"])
+    return PublicationError("decided", f"request {found['id']} was already decided "
+                            f"({found['state']})", id=found["id"], state=found["state"])
 
 
 def state_name(state: str) -> str:
     """A request's state in words (the reader's language in the console and API)."""
-    return {"pending": _("waiting for approval"), "published": _("published"),
-            "rejected": _("rejected"), "stale": _("out of date, nothing published"),
-            "withdrawn": _("withdrawn")}.get(state, state)
+    return _(REQUEST_STATES[state]) if state in REQUEST_STATES else state
 
 
 def _pending(db, request_id, by: str, role: str) -> dict:
@@ -201,7 +206,8 @@ def approve(store: Store, repo, request_id, *, by: str, feed=None,
     try:
         check_four_eyes(found["submitted_by"], by)
     except Forbidden as e:
-        raise OwnRequest("four_eyes", str(e), submitted_by=found["submitted_by"]) from None
+        raise OwnRequest("four_eyes", str(e), submitted_by=found["submitted_by"],
+                         name=found["submitted_by"]) from None
     wanted = found["preview"]
 
     def check(built):

@@ -38,6 +38,13 @@ def raised_codes_and_whats() -> tuple[set[str], set[str]]:
                     from kiosk.schedule_entry import MESSAGES
 
                     codes |= {"entry_" + code for code in MESSAGES}
+                elif name in ("PublicationError", "OwnRequest"):  # (code, message, ...)
+                    if node.args and isinstance(node.args[0], ast.Constant):
+                        codes.add("publication_" + node.args[0].value)
+                    else:
+                        raise AssertionError(f"{path}:{node.lineno}: cannot read the code")
+                elif name == "StaleError":
+                    codes.add("publication_stale")
                 elif name == "EmergencyError":  # EmergencyError("code", message, ...)
                     if node.args and isinstance(node.args[0], ast.Constant):
                         codes.add("emergency_" + node.args[0].value)
@@ -62,6 +69,12 @@ def raised_codes_and_whats() -> tuple[set[str], set[str]]:
                     elif not (isinstance(arg, ast.Name) and arg.id == "what"):
                         raise AssertionError(f"{path}:{node.lineno}: cannot read what "
                                              f"{name} checks")
+            # A sentence of its own: e.sentence = "..." (central.checks.in_words).
+            if isinstance(node, ast.Assign) and any(
+                    isinstance(t, ast.Attribute) and t.attr == "sentence" for t in node.targets):
+                if not isinstance(node.value, ast.Constant):
+                    raise AssertionError(f"{path}:{node.lineno}: cannot read the sentence")
+                codes.add(node.value.value)
             # Items of a coded refusal: {"code": "...", ...}
             if isinstance(node, ast.Dict):
                 for k, v in zip(node.keys, node.values):
@@ -288,3 +301,35 @@ def test_the_gates_own_refusals_of_a_slide_a_text_and_a_media_id_are_said_in_wor
     assert out.exit_code == 1, out.output
     assert "Căn lề là “center” hoặc “left” (không phải “right”)." in out.output, out.output
     assert "align must be" not in out.output and central.db.count("media") == 0
+
+
+def test_a_publication_requests_refusals_are_said_in_vietnamese_on_the_command_line(
+        central, runner, tmp_path):
+    """PublicationError's refusals (four eyes, unknown, already decided, a
+    rejection without a reason) by their codes: Vietnamese on the CLI, where
+    no request gives a language, with the request's state in words."""
+    from kiosk.cli import main
+
+    from central import publication
+
+    central.gate("gate-a", faces=(1,))
+    central.show("gate-a", [central.media(make_image(tmp_path / "red.png"))])
+    token = make_user(central.db, "duyet", "approver")
+    rid = publication.submit(central.db, central.repo, by="duyet", gates=["gate-a"])
+    config = central.state_dir.parent / f"{central.state_dir.name}.toml"
+
+    def cli(*args):
+        return runner.invoke(main, ["central", "publish", *args, "--as", "duyet", "--token",
+                                    token, "--state", str(central.state_dir), "--config",
+                                    str(config)])
+
+    out = cli("approve", str(rid))
+    assert out.exit_code == 1 and ("Nguyên tắc hai người: không ai tự duyệt những gì chính mình đã gửi. duyet đã gửi"
+                                   in out.output), out.output
+    out = cli("approve", "999")
+    assert out.exit_code == 1 and "Không có yêu cầu phát hành 999." in out.output, out.output
+    publication.reject(central.db, rid, by="duyet", reason="")
+    out = cli("reject", str(rid), "--reason", "sai")
+    assert out.exit_code == 1 and f"Yêu cầu {rid} đã được quyết định (đã rút lại)." \
+        in out.output, out.output
+    assert "Four eyes" not in out.output and "already decided" not in out.output

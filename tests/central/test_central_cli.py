@@ -105,12 +105,12 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     out = run(runner, state, "publish", "approve", "1", *lan).output
     assert "1 gate(s) changed" in out and "huu-nghi: release" in out
     again = run(runner, state, "publish", "approve", "1", *lan, ok=False)
-    assert again.exit_code == 1 and "already decided (published)" in again.output
+    assert again.exit_code == 1 and "đã được quyết định (đã xuất bản)" in again.output
     # Four eyes: lan's own request is not lan's to approve.
     run(runner, state, "assign", "fallback", "--gate", "huu-nghi", "--playlist", "welcome", *minh)
     assert "request 2:" in run(runner, state, "publish", "request", *lan).output
     own = run(runner, state, "publish", "approve", "2", *lan, ok=False)
-    assert own.exit_code == 1 and "Four eyes" in own.output
+    assert own.exit_code == 1 and "Nguyên tắc hai người" in own.output
     # Stale: someone edits after the request; approving publishes nothing.
     out = run(runner, state, "publish", "request", "--gate", "huu-nghi", *minh).output
     assert out.startswith("request 3:")
@@ -119,8 +119,8 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     assert "out of date: huu-nghi changed" in run(runner, state, "publish", "show", "3").output
     releases = db_count(config, state, "release")
     stale = run(runner, state, "publish", "approve", "3", *lan, ok=False)
-    assert stale.exit_code == 1 and "Request 3 is out of date" in stale.output
-    assert "Nothing was published" in stale.output and db_count(config, state, "release") == releases
+    assert stale.exit_code == 1 and "Yêu cầu 3 đã cũ" in stale.output
+    assert "Không có gì được xuất bản" in stale.output and db_count(config, state, "release") == releases
     out = run(runner, state, "publish", "list", "--only", "stale").output
     assert out.startswith("3: stale, huu-nghi, from minh")
     not_his = run(runner, state, "publish", "reject", "2", "--reason", "no", *minh, ok=False)
