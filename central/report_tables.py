@@ -47,6 +47,18 @@ def cell(column: Column, row: dict):
     return value
 
 
+def shown(column: Column, row: dict, locale: str) -> str:
+    """A row's value on a page, in the reader's locale (84,25 in Vietnamese):
+    hours with two decimals, shares with one, counts whole."""
+    from babel.numbers import format_decimal
+
+    value = cell(column, row)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    pattern = {"hours": "#,##0.00", "share": "#,##0.0"}.get(column.kind, "#,##0.##")
+    return format_decimal(value, format=pattern, locale=locale)
+
+
 GATE_COLUMNS = (Column("gate_id", N_("Gate id")), Column("gate_name", N_("Gate name")))
 DARK_COLUMNS = (
     Column("dark_power_schedule_s", N_("Dark by power schedule (h)"), "hours"),

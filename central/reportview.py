@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, Response, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -16,7 +17,7 @@ from central import reports
 from central.checks import NotFound
 from central.console import nav
 from central.console.base import require, store
-from central.report_tables import cell, monthly_tables, to_csv, to_xlsx
+from central.report_tables import monthly_tables, shown, to_csv, to_xlsx
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 nav.add("reports.index", _l("Reports"), right="view", order=70)
@@ -56,7 +57,8 @@ def index():
     return render_template(
         # label(): a table's msgid in the reader's language (the template's own _()
         # would read the '%' in "… (%)" as a placeholder).
-        "reports.html", report=report, month=month, tables=monthly_tables(report), cell=cell,
+        "reports.html", report=report, month=month, tables=monthly_tables(report),
+        cell=lambda column, row: shown(column, row, str(get_locale())),
         label=_,
         title=reports.monthly_title(report), day_chart=_day_chart(report["days"]),
         gate_chart=_gate_chart(report["gates"]))

@@ -29,6 +29,8 @@ def test_the_reports_page_and_its_downloads(central, console_app):
     assert "tháng 11/2026" in page and "Hữu Nghị" in page
     assert page.count("<rect") >= 30 + 2  # a bar per day, and the gate's share
     assert "1,5" in page  # three plays of half an hour: 1.5 hours on screen
+    # The tables' figures in the reader's locale too (hours with two decimals).
+    assert "<td>1,50</td>" in page and "<td>1.50</td>" not in page
 
     r = console.get("/reports/2026-11.pdf")
     assert r.status_code == 200 and r.data.startswith(b"%PDF")
