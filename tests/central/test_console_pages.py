@@ -87,7 +87,7 @@ def _seed_assignments(central, sha: str) -> None:
               level="priority", weekdays=[0, 1, 2, 3, 4],
               name="Giờ cao điểm sáng thứ Hai đến thứ Sáu")
     tet = add_media(central.db, central.state_dir,
-                    make_image(central.state_dir.parent / "tet.png", (1920, 1080), (200, 30, 30)),
+                    make_image(central.state_dir.parent / "tet.png", (1920, 1080), (30, 120, 200)),
                     "Chúc mừng năm mới Bính Ngọ.png", by="nguyen-thi-minh-khai")["sha256"]
     approve_media(central.db, tet, "lan")
     later = date.fromisoformat(media_day(utcnow())) + timedelta(days=30)
