@@ -242,6 +242,15 @@ def test_what_a_publication_leaves_out_and_an_empty_scope_are_said_in_words(
     out = runner.invoke(main, ["central", "publish", "preview", "--group", "trong", *state])
     assert out.exit_code == 1 and "Không có cửa khẩu nào trong lựa chọn này" in out.output
     assert "no gate in that scope" not in out.output
+    # Approved in the console: the page it lands on says what was left out.
+    assert c.post("/publish/", {"gate": ["gate-a"]}).status_code == 302
+    make_user(central.db, "duyet", "approver")
+    approver = Console(console_app)
+    approver.login("duyet")
+    rid = central.db.scalar("SELECT max(id) FROM publication_request")
+    r = approver.post(f"/publish/{rid}/approve")
+    assert r.status_code == 302
+    assert warned in approver.text(r.headers["Location"])
     # A publication's answer: the held gate and the warnings in words, with codes.
     result = publish(central.db, central.repo)
     with console_app.test_request_context("/api/v1/manage/publish", headers=auth):
