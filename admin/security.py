@@ -23,7 +23,7 @@ from admin.services import users as user_service
 
 # The only endpoints an anonymous client may reach. Static files are the
 # stylesheet and scripts of the login page and hold no gate data.
-PUBLIC_ENDPOINTS = {"auth.login", "auth.setup", "health.health", "health.favicon", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.language", "auth.setup", "health.health", "health.favicon", "static"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 

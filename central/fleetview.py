@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from kiosk.store import utcnow
+from kiosk.web.formatting import BadDate, read_date
 
 from central import fleetmap, killswitch
 from central.console import nav
@@ -262,11 +263,11 @@ def history_range(first: str, last: str) -> tuple[dict, str | None]:
     now = utcnow()
     today = now.astimezone(zone).date()
     error = None
-    try:
-        end = date.fromisoformat(last) if last else today
-        start = date.fromisoformat(first) if first else end - timedelta(days=1)
-    except ValueError:
-        error = _("A date is written as a day in the calendar (year-month-day), like 2026-11-30.")
+    try:  # dd/mm/yyyy from the form (web/macros.html date_input) or ISO from a link
+        end = read_date(last) or today
+        start = read_date(first) or end - timedelta(days=1)
+    except BadDate as e:
+        error = e.say(_)
     else:
         if start > end:
             error = _("The first day (%(first)s) is after the last day (%(last)s).",

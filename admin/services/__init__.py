@@ -49,6 +49,31 @@ def role_at_least(role: str, needed: str) -> bool:
     return ROLE_RANK.get(role, -1) >= ROLE_RANK[needed]
 
 
+def typed_date(value, field: str):
+    """A date from a form or the API: dd/mm/yyyy or ISO (kiosk.web.formatting,
+    shared with the console) -> a date, or None when empty; refused in the
+    user's language beside `field`."""
+    from flask_babel import gettext
+    from kiosk.web.formatting import BadDate, read_date
+
+    try:
+        return read_date(value)
+    except BadDate as e:
+        raise AdminError(e.say(gettext), field=field) from None
+
+
+def typed_datetime(value, field: str):
+    """A date and time ("HH:mm dd/mm/yyyy", the other order, or ISO) -> a
+    datetime (naive unless the text had an offset), or None when empty."""
+    from flask_babel import gettext
+    from kiosk.web.formatting import BadDate, read_datetime
+
+    try:
+        return read_datetime(value)
+    except BadDate as e:
+        raise AdminError(e.say(gettext), field=field) from None
+
+
 def check_face(settings, value, field: str = "face") -> int:
     """A configured face id from user input, else a 400 naming the faces there are."""
     from flask_babel import gettext as _

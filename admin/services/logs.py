@@ -11,21 +11,13 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 
 from kiosk.store import iso
+from kiosk.web.formatting import form_date
 
-from admin.services import AdminError
+from admin.services import AdminError, typed_date
 
 PAGE = 200
 CSV_COLUMNS = ("id", "face_id", "media_sha256", "media_name", "entry_id", "level", "started_at",
                "ended_at", "outcome", "reason")
-
-
-def _day(value, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise AdminError(_("%(v)s is not a date (YYYY-MM-DD).", v=str(value)[:20]), field=field) from None
 
 
 def proof_filter(settings, args) -> tuple[str, list]:
@@ -39,10 +31,10 @@ def proof_filter(settings, args) -> tuple[str, list]:
             raise AdminError(_("Unknown face %(face)s (this gate has faces %(faces)s).",
                                face=str(args["face"])[:20], faces="1-4"), field="face") from None
         where.append("face_id = ?")
-    start, end = _day(args.get("from"), "from"), _day(args.get("to"), "to")
+    start, end = typed_date(args.get("from"), "from"), typed_date(args.get("to"), "to")
     if start and end and end < start:
         raise AdminError(_("The date range ends (%(end)s) before it starts (%(start)s).",
-                           end=end.isoformat(), start=start.isoformat()), field="to")
+                           end=form_date(end), start=form_date(start)), field="to")
     # Stored instants are UTC ISO text: compare against the local day's bounds in UTC.
     if start:
         where.append("started_at >= ?")

@@ -15,7 +15,7 @@ from kiosk.settings import faces as configured_faces
 from kiosk.store import iso, utcnow, writing
 from kiosk.text import notices as text_notices
 
-from admin.services import Actor, AdminError, audit, check_face
+from admin.services import Actor, AdminError, audit, check_face, typed_datetime
 
 LANGUAGES = ("vi", "en", "zh", "lo", "km")
 MAX_CHARS = 500
@@ -81,13 +81,11 @@ def create(db, settings, actor: Actor, data: dict) -> dict:
 
 
 def _expiry(value, settings, now: datetime) -> datetime | None:
-    """'YYYY-MM-DDTHH:MM' in the gate's local time (or ISO with offset) -> aware datetime."""
-    if value in (None, ""):
+    """'HH:mm dd/mm/yyyy' (the form) or 'YYYY-MM-DDTHH:MM' in the gate's local
+    time (or ISO with an offset) -> aware datetime."""
+    at = typed_datetime(value, "expires_at")
+    if at is None:
         return None
-    try:
-        at = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise AdminError(_("%(v)s is not a date and time.", v=str(value)[:30]), field="expires_at") from None
     if at.tzinfo is None:
         at = at.replace(tzinfo=ZoneInfo(settings["timezone"]))
     if at <= now:

@@ -19,7 +19,7 @@ from kiosk.schedule_entry import EntryError
 from kiosk.settings import faces as configured_faces
 from kiosk.store import writing
 
-from admin.services import Actor, AdminError, Conflict, NotFound, audit, check_face
+from admin.services import Actor, AdminError, Conflict, NotFound, audit, check_face, typed_date
 
 MAX_ITEMS = 200
 
@@ -181,6 +181,11 @@ def entry_error_message(e: EntryError) -> str:
     return messages.get(e.code, lambda: str(e))()
 
 
+def _day(data: dict, field: str) -> str | None:
+    day = typed_date(data.get(field), field)
+    return day.isoformat() if day else None
+
+
 def check_entry(db, settings, data: dict) -> dict:
     """Validate every field of a schedule entry (kiosk.schedule_entry's rules, this
     gate's faces); returns the clean values."""
@@ -195,8 +200,9 @@ def check_entry(db, settings, data: dict) -> dict:
         "start_time": str(data.get("start_time") or "").strip(),
         "end_time": str(data.get("end_time") or "").strip(),
         "level": str(data.get("level") or "normal"),
-        "start_date": str(data.get("start_date") or "").strip() or None,
-        "end_date": str(data.get("end_date") or "").strip() or None,
+        # dd/mm/yyyy from the form or ISO from the API: ISO for the shared check.
+        "start_date": _day(data, "start_date"),
+        "end_date": _day(data, "end_date"),
     }
     try:
         clean = schedule_entry.check_entry(fields, faces=[f["id"] for f in configured_faces(settings)],

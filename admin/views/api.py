@@ -19,7 +19,7 @@ from kiosk import __version__
 
 from admin.extensions import csrf
 from admin.security import actor, require_role
-from admin.services import AdminError
+from admin.services import AdminError, typed_date
 from admin.services import audit
 from admin.services import config as config_service
 from admin.services import dashboard as dashboard_service
@@ -269,13 +269,7 @@ def fallback_set(face_id):
 @route("/week", "GET", "What each face shows over a week (segments from the schedule engine).",
        query={"monday": {"type": "string", "format": "date"}})
 def week():
-    from datetime import date
-
-    monday = request.args.get("monday")
-    try:
-        monday = date.fromisoformat(monday) if monday else None
-    except ValueError:
-        raise AdminError(_("%(v)s is not a date (YYYY-MM-DD).", v=monday[:20]), field="monday") from None
+    monday = typed_date(request.args.get("monday"), "monday")
     return jsonify(schedule_service.week_view(get_db(), get_settings(), monday))
 
 

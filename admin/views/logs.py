@@ -6,7 +6,7 @@ from flask import Blueprint, Response, render_template, request
 
 from kiosk.store import connect
 
-from admin.services import audit
+from admin.services import AdminError, audit
 from admin.services import logs as log_service
 from admin.db import get_db, get_settings
 
@@ -17,8 +17,13 @@ bp = Blueprint("logs", __name__, url_prefix="/logs")
 def proof_of_play():
     from kiosk.settings import faces
 
-    rows = log_service.proof_of_play(get_db(), get_settings(), request.args)
-    return render_template("logs_proof.html", rows=rows, faces=faces(get_settings()), args=request.args)
+    error, status = None, 200
+    try:
+        rows = log_service.proof_of_play(get_db(), get_settings(), request.args)
+    except AdminError as e:  # a bad filter: said beside its field, the form keeps what was typed
+        rows, error, status = [], e, e.status
+    return render_template("logs_proof.html", rows=rows, faces=faces(get_settings()), args=request.args,
+                           error=error), status
 
 
 @bp.get("/proof-of-play.csv")

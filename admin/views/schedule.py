@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 
 from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 
 from admin.security import actor, role_required
-from admin.services import AdminError
+from admin.services import AdminError, typed_date
 from admin.services import media as media_service
 from admin.services import schedule as schedule_service
 from admin.db import get_db, get_settings
@@ -167,12 +166,11 @@ def fallback():
 
 @bp.get("/week")
 def week():
-    monday = None
-    if request.args.get("monday"):
-        try:
-            monday = date.fromisoformat(request.args["monday"])
-        except ValueError:
-            raise AdminError(_("%(v)s is not a date (YYYY-MM-DD).", v=request.args["monday"][:20])) from None
+    error, status = None, 200
+    try:
+        monday = typed_date(request.args.get("monday"), "monday")
+    except AdminError as e:  # shown beside the field, which keeps what was typed
+        monday, error, status = None, e, e.status
     view = schedule_service.week_view(get_db(), get_settings(), monday)
-    return render_template("week.html", week=view,
-                           weekdays=[schedule_service.weekday_label(d) for d in range(7)])
+    return render_template("week.html", week=view, error=error, typed=request.args.get("monday"),
+                           weekdays=[schedule_service.weekday_label(d) for d in range(7)]), status

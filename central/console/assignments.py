@@ -18,7 +18,8 @@ from flask_babel import lazy_gettext as _l
 
 from central.checks import CentralError, NotFound
 from central.console import nav
-from central.console.base import done, require, store, wants_json, who
+from central.console.base import (done, require, store, typed_datetime, typed_iso_date, wants_json,
+                                  who)
 from central.console.wording import language, level, say, weekday
 
 bp = Blueprint("assignments", __name__, url_prefix="/assignments")
@@ -321,13 +322,8 @@ def _ints(name: str) -> list[int]:
 
 def _instant(name: str):
     """A datetime-local field in the viewer's zone -> an aware datetime."""
-    raw = request.form.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        return datetime.fromisoformat(raw).replace(tzinfo=_zone())
-    except ValueError:
-        raise CentralError(_("%(v)s is not a date and time.", v=raw)) from None
+    at = typed_datetime(request.form.get(name))
+    return at.replace(tzinfo=_zone()) if at and at.tzinfo is None else at
 
 
 @bp.post("/<kind>/<url_id>/<what>")
@@ -344,8 +340,8 @@ def add(kind, url_id, what):
             assign.add_entry(store(), kind, target_id, f.get("playlist", ""),
                              faces=_ints("faces"), start_time=f.get("start_time", ""),
                              end_time=f.get("end_time", ""), weekdays=_ints("weekdays"),
-                             start_date=f.get("start_date") or None,
-                             end_date=f.get("end_date") or None,
+                             start_date=typed_iso_date(f.get("start_date")),
+                             end_date=typed_iso_date(f.get("end_date")),
                              level=f.get("level", "normal"), name=f.get("name", ""), by=who())
         elif what == "fallback":
             face = f.get("face_id") or None

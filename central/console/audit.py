@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from kiosk.store import iso
+from kiosk.web.formatting import form_date
 
 from central.console import nav
 from central.console.base import require, store
@@ -243,13 +244,12 @@ def _level(level) -> str:
 
 
 def _day(text: str, field: str) -> date | None:
-    if not text:
-        return None
+    from kiosk.web.formatting import BadDate, read_date
+
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(_("%(field)s: %(value)s is not a date (YYYY-MM-DD).",
-                           field=field, value=text)) from None
+        return read_date(text)
+    except BadDate as e:
+        raise ValueError(f"{field}: {e.say(_)}") from None
 
 
 def _utc_start(day: date, zone: str) -> str:
@@ -321,7 +321,7 @@ def index():
         end = _day(filters["to"], _("Until"))
         if start and end and end < start:
             raise ValueError(_("The days end (%(end)s) before they start (%(start)s).",
-                               end=filters["to"], start=filters["from"]))
+                               end=form_date(end), start=form_date(start)))
         since = _utc_start(start, zone) if start else None
         until = _utc_start(end + timedelta(days=1), zone) if end else None
     except ValueError as e:

@@ -92,6 +92,35 @@ def require(right: str):
 NOT_CONSOLE = ("/api/", "/tuf/", "/healthz", "/screenshots/")
 
 
+def typed_date(value):
+    """A date a console form sent: dd/mm/yyyy (web/macros.html date_input) or
+    ISO -> a date, or None when empty; refused in the reader's language
+    (kiosk.web.formatting, shared with the gate admin)."""
+    from kiosk.web.formatting import BadDate, read_date
+
+    try:
+        return read_date(value)
+    except BadDate as e:
+        raise CentralError(e.say(_)) from None
+
+
+def typed_iso_date(value) -> str | None:
+    """typed_date as the ISO text the library and assignments store."""
+    day = typed_date(value)
+    return day.isoformat() if day else None
+
+
+def typed_datetime(value):
+    """A date and time ("HH:mm dd/mm/yyyy", the other order, or ISO) -> a
+    naive datetime (or aware when the text had an offset), None when empty."""
+    from kiosk.web.formatting import BadDate, read_datetime
+
+    try:
+        return read_datetime(value)
+    except BadDate as e:
+        raise CentralError(e.say(_)) from None
+
+
 def console_request() -> bool:
     """A console page, or an address that is nobody else's (an unknown URL
     typed by a person gets the console's error page)."""

@@ -15,7 +15,7 @@ from kiosk import mediaformats
 
 from central.checks import CentralError
 from central.console import nav
-from central.console.base import done, require, settings, store, wants_json, who
+from central.console.base import done, require, settings, store, typed_iso_date, wants_json, who
 from central.i18n import language_name
 
 bp = Blueprint("library", __name__, url_prefix="/library")
@@ -86,7 +86,8 @@ def add_text():
         typed = [t for part in ("title", "body") for t in spec[part].values()]
         name = f.get("name") or (typed[0].splitlines()[0][:60] if typed else "")
         row = store_text(store(), settings().state_path, spec, name, by=who(),
-                         valid_from=f.get("valid_from"), valid_until=f.get("valid_until"))
+                         valid_from=typed_iso_date(f.get("valid_from")),
+                         valid_until=typed_iso_date(f.get("valid_until")))
     except CentralError as e:
         from central.checks import in_words
 
@@ -132,7 +133,7 @@ def upload():
 
 @bp.get("/<sha256>")
 @require("view")
-def show(sha256):
+def show(sha256, dates=None, dates_error=None, status=200):
     from central.library import get_media
 
     media = get_media(store(), sha256)
@@ -148,7 +149,8 @@ def show(sha256):
         size = PREVIEW_SIZES[0]
     return render_template("library_show.html", media=media, spec=spec, size=size,
                            sizes=PREVIEW_SIZES, mime=mediaformats.mime(media["format"])
-                           if media["kind"] != "text" else "image/png", **_names())
+                           if media["kind"] != "text" else "image/png",
+                           dates=dates or media, dates_error=dates_error, **_names()), status
 
 
 @bp.get("/<sha256>/file")
@@ -226,6 +228,16 @@ def retire(sha256):
 def dates(sha256):
     from central.library import set_media_dates
 
-    set_media_dates(store(), sha256, who(), request.form.get("valid_from"),
-                    request.form.get("valid_until"))
+    from central.checks import in_words
+
+    f = request.form
+    try:
+        set_media_dates(store(), sha256, who(), typed_iso_date(f.get("valid_from")),
+                        typed_iso_date(f.get("valid_until")))
+    except CentralError as e:
+        if wants_json():
+            raise
+        # Said above the form, which keeps what was typed (31/02/2026 stays there).
+        return show(sha256, dates={k: f.get(k, "") for k in ("valid_from", "valid_until")},
+                    dates_error=in_words(e), status=400)
     return done(_("Saved."), url_for("library.show", sha256=sha256))

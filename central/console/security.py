@@ -16,7 +16,7 @@ from kiosk.web.pages import install_login
 from central.console.base import CONSOLE_BLUEPRINTS_KEY, User, csrf, login_manager, store
 
 # Console endpoints an anonymous visitor may reach.
-PUBLIC_ENDPOINTS = {"auth.login"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.language"}
 # What a user with a one-time password may still do.
 ONE_TIME_ENDPOINTS = {"account.index", "account.password", "auth.logout", "auth.language"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}

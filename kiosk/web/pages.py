@@ -34,7 +34,28 @@ def use_shared_templates(app) -> None:
     (whose names all start with "web/", so an app never shadows one by chance)."""
     from jinja2 import ChoiceLoader, FileSystemLoader
 
+    from kiosk.web import formatting
+
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(TEMPLATES))])
+    # What the shared form macros (web/macros.html date_input, datetime_input) show.
+    app.jinja_env.filters["form_date"] = formatting.form_date
+    app.jinja_env.filters["form_datetime"] = formatting.form_datetime
+    app.jinja_env.globals["calendar_words"] = calendar_words
+
+
+def calendar_words() -> dict:
+    """The date fields' calendar (static/forms.js) in the page's language:
+    Babel's month and weekday names (Monday first) and its buttons' words."""
+    from babel.dates import get_day_names, get_month_names
+    from flask_babel import get_locale
+    from flask_babel import gettext as _
+
+    locale = str(get_locale() or "vi")
+    months = get_month_names("wide", "stand-alone", locale)
+    days = get_day_names("short", "stand-alone", locale)
+    return {"months": [months[i] for i in range(1, 13)], "days": [days[i] for i in range(7)],
+            "open": _("Pick a date on the calendar"), "previous": _("Previous month"),
+            "next": _("Next month")}
 
 
 class SessionUser(UserMixin):
@@ -92,12 +113,16 @@ def add_language_route(bp: Blueprint, remember: Callable[[str], None], home: str
 
     def language():
         from flask_babel import gettext as _
+        from flask_login import current_user
 
         lang = request.form.get("lang", "")
         if lang not in LANGUAGES:
             raise error(_("Unknown language."))
         session["lang"] = lang
-        remember(lang)
+        # Before signing in (the login page has the switch too) there is no
+        # account to remember it for: the session keeps it through the login.
+        if current_user.is_authenticated:
+            remember(lang)
         return redirect(safe_next(request.form.get("next"), url_for(home)))
 
     bp.add_url_rule("/language", "language", language, methods=["POST"])

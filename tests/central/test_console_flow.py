@@ -143,7 +143,7 @@ def assign_playlist(page, url, name, sha, target, entry):
     page.fill("#add-entry input[name=name]", entry)
     page.fill("#add-entry input[name=start_time]", "00:00")
     page.fill("#add-entry input[name=end_time]", "24:00")
-    page.click("#add-entry button")
+    page.click("#add-entry > button")
     page.wait_for_selector("text=Đã lưu")
     assert entry in page.inner_text("#applies")
 
