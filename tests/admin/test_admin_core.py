@@ -11,7 +11,9 @@ import pytest
 
 from tests.support.admin import PASSWORDS, Auth, csrf_from
 
-PUBLIC = {"auth.login", "auth.setup", "health.health", "health.favicon", "static"}
+# auth.language: the login page's language switch works before signing in (it only
+# sets the session's language; CSRF still applies: tests/admin/test_admin_widgets.py).
+PUBLIC = {"auth.login", "auth.language", "auth.setup", "health.health", "health.favicon", "static"}
 
 
 def _sample_args(rule):
@@ -285,3 +287,17 @@ def test_language_switch_vietnamese_default_and_english(client, auth, accounts, 
     page = client.get("/").get_data(as_text=True)
     assert 'lang="en"' in page and "Dashboard" in page and "Tổng quan" not in page
     assert db.execute("SELECT language FROM admin_user WHERE username = 'view'").fetchone()[0] == "en"
+
+
+def test_the_login_page_switches_language_before_signing_in(client, auth, accounts):
+    assert client.post("/language", data={"lang": "en"}).status_code == 400  # no CSRF token
+    page = client.get("/login").get_data(as_text=True)
+    assert 'id="lang-en"' in page and "Đăng nhập" in page
+    resp = client.post("/language", data={"lang": "en", "next": "/login",
+                                          "csrf_token": auth.csrf("/login")})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/login"
+    assert "<h1>Log in</h1>" in client.get("/login").get_data(as_text=True)
+    # Chosen before signing in, kept through the login over the account's own (English).
+    client.post("/language", data={"lang": "vi", "next": "/login", "csrf_token": auth.csrf("/login")})
+    auth.login("view")
+    assert 'lang="vi"' in client.get("/").get_data(as_text=True)

@@ -165,8 +165,11 @@ def test_the_audit_log_page_filters_pages_and_says_everything_in_words(central, 
     page = c.text("/audit/?action=playlist.move")
     assert "mục 1 chuyển tới vị trí 3 (nội dung abababababab)" in page
     assert "danh sách phát c-sang" in page and "ab" * 32 not in page
-    # A bad or reversed day is refused in words.
-    r = c.get("/audit/?from=30/11/2026")
+    # A bad or reversed day is refused in words (dd/mm/yyyy is read, as the field shows it).
+    assert c.get("/audit/?from=30/11/2026").status_code == 200
+    r = c.get("/audit/?from=31/11/2026")
+    assert r.status_code == 400 and "Không có ngày 31/11/2026" in r.get_data(as_text=True)
+    r = c.get("/audit/?from=tomorrow")
     assert r.status_code == 400 and "không phải là ngày" in r.get_data(as_text=True)
     r = c.get("/audit/?from=2026-11-30&to=2026-11-01")
     assert r.status_code == 400 and "trước ngày bắt đầu" in r.get_data(as_text=True)
