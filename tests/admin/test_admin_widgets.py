@@ -14,32 +14,17 @@ Set WIDGET_SCREENSHOTS=DIR to keep the pictures (390 and 1280 px)."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.admin.test_admin_phone import PASSWORD, admin  # noqa: F401 (the served, seeded gate)
+from tests.support.browser import (DESKTOP, PHONE, assert_fits, forms_fit_both_widths, keep_picture,
+                                   switch_language_and_log_in)
 from tests.support.media import make_image
 
 pytestmark = pytest.mark.slow
-
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
-
-
-def _shot(page, name: str) -> None:
-    folder = os.environ.get("WIDGET_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"admin-{name}.png"), full_page=True)
-
-
-def _fits(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"], page.url
-
 
 def _query(admin, sql: str) -> list:
     from kiosk.store import connect
@@ -58,17 +43,7 @@ def test_dates_and_file_button_in_vietnamese_in_an_english_browser(admin, browse
     assert page.evaluate("navigator.language") == "en-US"
 
     # The login page switches language before anyone signs in, and keeps it through the login.
-    page.goto(url + "/login")
-    assert page.inner_text("main h1").startswith("Đăng nhập")
-    page.click("#lang-en")
-    assert page.inner_text("main h1").startswith("Log in")
-    assert "/login" in page.url
-    page.click("#lang-vi")
-    assert page.inner_text("main h1").startswith("Đăng nhập")
-    page.fill("input[name=username]", "chief")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(url + "/")
+    switch_language_and_log_in(page, url, "chief", PASSWORD)
 
     # A schedule entry: an impossible day is refused beside its field, nothing stored.
     entries = len(_query(admin, "SELECT id FROM schedule_entry"))
@@ -94,7 +69,7 @@ def test_dates_and_file_button_in_vietnamese_in_an_english_browser(admin, browse
     assert calendar.locator(".cal-head span").inner_text() == "Tháng 12 2026"
     assert calendar.locator(".cal-grid abbr").all_inner_texts() == ["T2", "T3", "T4", "T5", "T6", "T7", "CN"]
     assert calendar.locator("button[aria-selected=true]").inner_text() == "15"
-    _shot(page, "schedule-calendar-1280")
+    keep_picture(page, "admin-schedule-calendar-1280")
     page.click("#entry-form .calendar button[aria-label='16/12/2026']")
     assert page.input_value("#date-start_date") == "16/12/2026"
     page.click("#save-entry")
@@ -134,26 +109,17 @@ def test_dates_and_file_button_in_vietnamese_in_an_english_browser(admin, browse
     picture = make_image(tmp_path / "bien-bao-lan-duong.png", (640, 360))
     page.set_input_files("#upload-file", str(picture))
     assert page.inner_text("#upload-file-name") == "bien-bao-lan-duong.png"
-    _shot(page, "media-file-chosen-1280")
+    keep_picture(page, "admin-media-file-chosen-1280")
     page.click("#upload-button")
     page.wait_for_selector("#upload-status.ok", timeout=60_000)
 
     # Phone and desktop: the forms fit, the calendar stays on the screen.
-    for size, name in ((PHONE, "390"), (DESKTOP, "1280")):
-        page.set_viewport_size(size)
-        for path, shot in (("/schedule", "schedule"), ("/media/", "media"), ("/notices/", "notices"),
-                           ("/logs/", "logs"), ("/week", "week")):
-            page.goto(url + path)
-            _fits(page)
-            _shot(page, f"{shot}-{name}")
-        page.goto(url + "/schedule")
-        page.click(".date-field:has(#date-end_date) button.date-open")
-        _fits(page)
-        assert page.locator(".calendar").bounding_box()["x"] >= 0
-        _shot(page, f"schedule-calendar-{name}")
+    forms_fit_both_widths(page, url, {"/schedule": "schedule", "/media/": "media", "/notices/": "notices",
+                                      "/logs/": "logs", "/week": "week"},
+                          ("/schedule", "date-end_date"), "admin")
     page.close()
     anon = browser.new_page(locale="en-US", viewport=PHONE)
     anon.goto(url + "/login")
-    _fits(anon)
-    _shot(anon, "login-390")
+    assert_fits(anon)
+    keep_picture(anon, "admin-login-390")
     anon.close()
