@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from central import reports
 from central.checks import NotFound
+from central.reports import ReportError
 from central.console import nav
 from central.console.base import require, store
 from central.report_tables import monthly_tables, shown, to_csv, to_xlsx
@@ -26,7 +27,14 @@ CHART_W, CHART_H = 620, 180
 
 
 def _month_arg() -> str:
-    return request.args.get("month") or date.today().strftime("%Y-%m")
+    """The month asked for: mm/yyyy from the form (web/macros.html month_input)
+    or ISO from a link; this month when none."""
+    from kiosk.web.formatting import BadDate, read_month
+
+    try:
+        return read_month(request.args.get("month")) or date.today().strftime("%Y-%m")
+    except BadDate as e:
+        raise ReportError(e.say(_)) from None
 
 
 def _day_chart(days: list[dict]) -> dict:
@@ -52,7 +60,11 @@ def _gate_chart(gates: list[dict]) -> list[dict]:
 @bp.get("/")
 @require("view")
 def index():
-    month = _month_arg()
+    typed, error, status = request.args.get("month", ""), None, 200
+    try:
+        month = _month_arg()
+    except ReportError as e:  # said above the form, which keeps what was typed
+        month, error, status = date.today().strftime("%Y-%m"), str(e), 400
     report = reports.monthly(store(), reports.month_period(month))
     return render_template(
         # label(): a table's msgid in the reader's language (the template's own _()
@@ -61,7 +73,8 @@ def index():
         cell=lambda column, row: shown(column, row, str(get_locale())),
         label=_,
         title=reports.monthly_title(report), day_chart=_day_chart(report["days"]),
-        gate_chart=_gate_chart(report["gates"]))
+        gate_chart=_gate_chart(report["gates"]), month_error=error,
+        month_typed=typed if error else month), status
 
 
 def _download(data: bytes, name: str, mimetype: str) -> Response:

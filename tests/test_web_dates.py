@@ -68,3 +68,16 @@ def test_fields_show_stored_values_as_typed_and_refused_ones_unchanged():
     assert form_datetime("2026-12-25T18:30") == "18:30 25/12/2026"
     assert form_datetime("2026-12-25T11:30:00+00:00", "Asia/Ho_Chi_Minh") == "18:30 25/12/2026"
     assert form_datetime("30/02/2099 18:30") == "30/02/2099 18:30" and form_datetime("") == ""
+
+
+def test_a_month_is_read_month_first_or_iso_and_a_bad_one_refused_in_words():
+    from kiosk.web.formatting import form_month, read_month
+
+    assert [read_month(t) for t in ("11/2026", "1/2026", "01-2026", "2026-11", "", None)] == [
+        "2026-11", "2026-01", "2026-01", "2026-11", None, None]
+    assert form_month("2026-01") == "01/2026" and form_month("13/2026") == "13/2026"
+    say = gettext_in([SHARED], "vi")
+    for typed, words in (("13/2026", "không có tháng 13"), ("tháng 11", "không phải là tháng")):
+        with pytest.raises(BadDate) as e:
+            read_month(typed)
+        assert words in e.value.say(say)

@@ -186,6 +186,36 @@ def read_datetime(text) -> datetime | None:
                      "example 18:30 25/12/2026."), v=short)
 
 
+_MONTH_FIRST = re.compile(r"(\d{1,2})[/.-](\d{4})")
+_ISO_MONTH = re.compile(r"(\d{4})-(\d{1,2})")
+
+
+def read_month(text) -> str | None:
+    """A month typed in a form: "11/2026" (also 11-2026, 1/2026) or ISO
+    "2026-11" -> "2026-11"; empty is None. BadDate otherwise."""
+    typed = str(text or "").strip()
+    if not typed:
+        return None
+    m = _MONTH_FIRST.fullmatch(typed)
+    if m:
+        mo, y = int(m.group(1)), int(m.group(2))
+    else:
+        m = _ISO_MONTH.fullmatch(typed)
+        if not m:
+            raise BadDate(N_("%(v)s is not a month: write it as mm/yyyy, for example 11/2026."),
+                          v=typed[:40])
+        y, mo = int(m.group(1)), int(m.group(2))
+    if not 1 <= mo <= 12 or y < 1:
+        raise BadDate(N_("%(v)s is not a date: there is no month %(m)d."), v=typed[:40], m=mo)
+    return f"{y:04d}-{mo:02d}"
+
+
+def form_month(value) -> str:
+    """What a month field shows: "2026-11" as 11/2026; other text as it is."""
+    m = _ISO_MONTH.fullmatch(str(value or "").strip())
+    return f"{int(m.group(2)):02d}/{m.group(1)}" if m else str(value or "")
+
+
 def form_date(value) -> str:
     """What a date field shows: a stored date (ISO text or a date) as
     dd/mm/yyyy; anything else (a refused entry being typed again) as it is."""

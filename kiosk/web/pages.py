@@ -37,9 +37,10 @@ def use_shared_templates(app) -> None:
     from kiosk.web import formatting
 
     app.jinja_loader = ChoiceLoader([app.jinja_loader, FileSystemLoader(str(TEMPLATES))])
-    # What the shared form macros (web/macros.html date_input, datetime_input) show.
+    # What the shared form macros (web/macros.html date_input, datetime_input, month_input) show.
     app.jinja_env.filters["form_date"] = formatting.form_date
     app.jinja_env.filters["form_datetime"] = formatting.form_datetime
+    app.jinja_env.filters["form_month"] = formatting.form_month
     app.jinja_env.globals["calendar_words"] = calendar_words
 
 

@@ -161,8 +161,20 @@ def test_dates_and_file_button_in_vietnamese_in_an_english_browser(desk, browser
     assert "32/12/2026" in page.inner_text("#audit-error")
     assert page.input_value("#date-from") == "32/12/2026"
 
+    # The Reports page's month: mm/yyyy (an English <input type=month> would say "November 2026").
+    page.goto(url + "/reports/")
+    page.fill("#month", "13/2026")
+    page.click("form.report-month > button")
+    assert "không có tháng 13" in page.inner_text("#month-error")
+    assert page.input_value("#month") == "13/2026"
+    page.fill("#month", "10/2026")
+    page.click("form.report-month > button")
+    page.wait_for_url("**month=10%2F2026")
+    assert page.input_value("#month") == "10/2026"
+    assert page.get_attribute("#report-pdf", "href").endswith("/2026-10.pdf")
+
     # Phone and desktop: the forms fit, and the pictures are kept to look at.
     forms_fit_both_widths(page, url, {"/library/": "library", "/assignments/gate/huu-nghi": "assignments",
-                                      "/fleet/huu-nghi": "fleet-gate"},
+                                      "/fleet/huu-nghi": "fleet-gate", "/reports/": "reports"},
                           ("/library/", "date-valid_from"), "console")
     page.close()
