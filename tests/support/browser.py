@@ -76,3 +76,12 @@ def forms_fit_both_widths(page, url: str, pages: dict[str, str], calendar: tuple
         assert_fits(page)
         assert page.locator(".calendar").bounding_box()["x"] >= 0
         keep_picture(page, f"{prefix}-{calendar[1]}-calendar-{width}")
+
+
+def refused_and_kept(page, field: str, typed: str, submit: str, error: str, words: str) -> None:
+    """Type `typed` into `field` and send with `submit`: the page says `words`
+    in `error`, and the field still holds what was typed."""
+    page.fill(field, typed)
+    page.click(submit)
+    assert words in page.inner_text(error), page.inner_text(error)
+    assert page.input_value(field) == typed
