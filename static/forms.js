@@ -1,11 +1,47 @@
 // Form widgets in the page's language, not the browser's (kiosk/web
-// templates/web/macros.html): the file button's chosen name, and a calendar
-// beside each dd/mm/yyyy date field. Both fields work without this script.
+// templates/web/macros.html): the file button's chosen name, a calendar
+// beside each dd/mm/yyyy date field, and the browser's own checks of a field
+// said in the page's words. The fields work without this script. The words
+// come from the page (<body data-form-words>, kiosk/web/pages.py form_words).
 "use strict";
+
+const formWords = () => JSON.parse(document.body.dataset.formWords || "{}");
+
+// The browser checks required fields, a number's range, a minimum length and
+// a pattern before a form is sent, and says what is wrong in ITS language:
+// say it in the page's instead (the same check, the page's words).
+function startFieldChecks(words) {
+  if (!words.fill) return;
+  const said = new WeakSet();
+  document.addEventListener("invalid", (ev) => {
+    const el = ev.target;
+    const v = el.validity;
+    if (v.customError && !said.has(el)) return;  // a message of the page's own (the file button)
+    let text = words.fix;
+    if (v.valueMissing) {
+      text = el.type === "file" ? words.file : el.type === "checkbox" ? words.tick
+        : el.tagName === "SELECT" ? words.choose : words.fill;
+    } else if (v.rangeUnderflow || v.rangeOverflow || v.stepMismatch || v.badInput) {
+      text = words.number.replace("{min}", el.min || "…").replace("{max}", el.max || "…");
+    } else if (v.tooShort) {
+      text = words.short.replace("{min}", el.minLength);
+    }
+    said.add(el);
+    el.setCustomValidity(text);
+  }, true);
+  const retry = (ev) => {
+    if (said.has(ev.target)) {
+      said.delete(ev.target);
+      ev.target.setCustomValidity("");
+    }
+  };
+  document.addEventListener("input", retry, true);
+  document.addEventListener("change", retry, true);
+}
 
 // The file button: the chosen file's name beside "Chọn tệp", and the page's
 // own words when the form is sent without a file.
-function startFilePicks() {
+function startFilePicks(words) {
   document.querySelectorAll(".file-pick input[type=file]").forEach((input) => {
     const shown = document.getElementById(input.id + "-name");
     const chosen = document.createElement("span");
@@ -15,7 +51,7 @@ function startFilePicks() {
       const names = [...input.files].map((f) => f.name).join(", ");
       chosen.textContent = names;
       shown.classList.toggle("chosen", names !== "");
-      input.setCustomValidity(input.required && !names ? input.dataset.missing : "");
+      input.setCustomValidity(input.required && !names ? words.file || "" : "");
     };
     input.addEventListener("change", update);
     input.form && input.form.addEventListener("reset", () => setTimeout(update));
@@ -44,8 +80,7 @@ function sameDay(a, b) {
 
 // A calendar for one date field: a button opens it under the field; arrows
 // move the day, PageUp/PageDown the month, Enter picks, Escape closes.
-function startCalendars() {
-  const words = JSON.parse(document.body.dataset.calendar || "{}");
+function startCalendars(words) {
   if (!words.months) return;
   document.querySelectorAll("input[data-date]").forEach((input) => {
     const box = document.createElement("span");
@@ -158,6 +193,8 @@ function startCalendars() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  startFilePicks();
-  startCalendars();
+  const words = formWords();
+  startFieldChecks(words);
+  startFilePicks(words);
+  startCalendars(words);
 });

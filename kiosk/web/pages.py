@@ -41,12 +41,15 @@ def use_shared_templates(app) -> None:
     app.jinja_env.filters["form_date"] = formatting.form_date
     app.jinja_env.filters["form_datetime"] = formatting.form_datetime
     app.jinja_env.filters["form_month"] = formatting.form_month
-    app.jinja_env.globals["calendar_words"] = calendar_words
+    app.jinja_env.globals["form_words"] = form_words
 
 
-def calendar_words() -> dict:
-    """The date fields' calendar (static/forms.js) in the page's language:
-    Babel's month and weekday names (Monday first) and its buttons' words."""
+def form_words() -> dict:
+    """What static/forms.js says in the page's language instead of the
+    browser's: the date fields' calendar (Babel's month and weekday names,
+    Monday first) and the browser's own checks of a field (required, a number's
+    range, a minimum length, a pattern), which it otherwise says in the
+    browser's language ("Please fill out this field.")."""
     from babel.dates import get_day_names, get_month_names
     from flask_babel import get_locale
     from flask_babel import gettext as _
@@ -56,7 +59,12 @@ def calendar_words() -> dict:
     days = get_day_names("short", "stand-alone", locale)
     return {"months": [months[i] for i in range(1, 13)], "days": [days[i] for i in range(7)],
             "open": _("Pick a date on the calendar"), "previous": _("Previous month"),
-            "next": _("Next month")}
+            "next": _("Next month"),
+            # {min} {max}: filled in by the script from the field's own attributes.
+            "fill": _("Fill in this field."), "choose": _("Choose one of the list."),
+            "tick": _("Tick this box to go on."), "file": _("Choose a file first."),
+            "number": _("Enter a number from {min} to {max}."), "short": _("Enter at least {min} characters."),
+            "fix": _("This is not written the way this field asks.")}
 
 
 class SessionUser(UserMixin):

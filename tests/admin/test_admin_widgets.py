@@ -116,6 +116,8 @@ def test_dates_and_file_button_in_vietnamese_in_an_english_browser(admin, browse
     page.close()
     anon = browser.new_page(locale="en-US", viewport=PHONE)
     anon.goto(url + "/login")
+    anon.click("button[type=submit]")  # nothing typed: the page's words, not "Please fill out this field."
+    assert anon.eval_on_selector("input[name=username]", "el => el.validationMessage") == "Hãy điền vào ô này."
     assert_fits(anon)
     keep_picture(anon, "admin-login-390")
     anon.close()

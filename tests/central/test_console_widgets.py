@@ -79,6 +79,14 @@ def test_dates_and_file_button_in_vietnamese_in_an_english_browser(desk, browser
     assert page.input_value("#date-valid_until") == focused
     assert calendar.count() == 0
 
+    # The browser's own checks in the page's words (this chromium would say "Value must be ...").
+    said = "el => { el.reportValidity(); return el.validationMessage; }"
+    page.fill("input[name=duration_s]", "0")
+    assert page.eval_on_selector("input[name=duration_s]", said) == "Hãy nhập một số từ 1 đến 3600."
+    page.fill("input[name=duration_s]", "")
+    assert page.eval_on_selector("input[name=duration_s]", "el => el.validationMessage") == ""
+    assert page.eval_on_selector("#upload-file", said) == "Hãy chọn tệp trước."
+
     slides_before = len(_rows(desk.db, "media"))
     page.fill("input[name=title_vi]", "Giờ mở cửa mùa đông")
     field.fill("31/02/2026")
