@@ -13,7 +13,7 @@ import socket
 
 from kiosk.settings import load_settings
 from kiosk.store import open_db
-from kiosk.sync import outbox
+from kiosk.sync import loop, outbox
 from kiosk.sync.loop import SyncService
 from kiosk.sync.report import PLAY_BATCH
 
@@ -69,7 +69,7 @@ def test_reports_wait_offline_survive_a_restart_and_arrive_in_order(gate, centra
     assert outbox.pending(gate.db) == {"heartbeats": 0, "screenshots": 0, "proof_of_play": 0, "bytes": 0}
 
 
-def test_a_central_without_the_combined_report_gets_two_requests(gate, central):
+def test_a_central_without_the_combined_report_gets_two_requests(gate, central, monkeypatch):
     add_plays(gate.db, 5)
     svc = service(gate)
     r = svc.report()
@@ -82,6 +82,11 @@ def test_a_central_without_the_combined_report_gets_two_requests(gate, central):
     api = [p.rsplit("/", 1)[-1] for p in central.paths() if p.startswith("/api/")]
     assert r.code == "ok" and api[3:] == ["proof-of-play", "heartbeat"]
     assert len(central.plays) == 6 and len(central.heartbeats) == 2
+    # After the hour it asks again (an upgraded central gets one request a minute).
+    monkeypatch.setattr(loop, "SEPARATE_REPORTS_S", 0)
+    r = svc.report()
+    api = [p.rsplit("/", 1)[-1] for p in central.paths() if p.startswith("/api/")]
+    assert r.code == "ok" and api[5:] == ["report", "heartbeat"] and len(central.heartbeats) == 3
 
 
 def test_server_errors_keep_everything_queued(gate, central):
