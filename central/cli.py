@@ -53,10 +53,15 @@ def central_db(fn):
             db = open_central_db(settings)
         except (SQLAlchemyError, ValueError) as e:  # down, refusing us, or a bad URL
             raise click.ClickException(f"cannot open the central database: {e}") from None
+        from central.i18n import speaking
+
         try:
-            return fn(*args, settings=settings, db=db, **kwargs)
+            # In the province's language, like the console: refusals the
+            # library translates where it raises them too (central.i18n.speaking).
+            with speaking(settings["central_language"]):
+                return fn(*args, settings=settings, db=db, **kwargs)
         except CentralError as e:
-            raise click.ClickException(in_words(e)) from None
+            raise click.ClickException(in_words(e, settings["central_language"])) from None
         finally:
             db.close()
 

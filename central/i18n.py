@@ -12,8 +12,9 @@ told. Console pages say things through Flask-Babel (central/console/i18n.py).
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from kiosk.web.i18n import N_, SHARED, gettext_in
 
@@ -28,6 +29,30 @@ def gettext(lang: str = LANGUAGE) -> Callable[..., str]:
 
 def say(msgid: str, lang: str = LANGUAGE, **params) -> str:
     return gettext(lang)(msgid, **params)
+
+
+@contextmanager
+def speaking(lang: str = LANGUAGE) -> Iterator[None]:
+    """Flask-Babel's gettext in `lang` outside any request (the command line):
+    what the library raises with `_()` (a refusal translated where it is
+    made) comes out as a console page would say it, not as its English
+    msgid. An app context of an app whose only job is Babel, its catalogues
+    compiled as the console's are, into a folder of its own."""
+    import tempfile
+
+    from flask import Flask
+    from flask_babel import Babel
+
+    from kiosk.web.i18n import LANGUAGES, compiled_catalogues
+
+    lang = lang if lang in LANGUAGES else LANGUAGE
+    with tempfile.TemporaryDirectory(prefix="gatecast-words-") as folder:
+        app = Flask("gatecast-central-cli")
+        Babel(app, default_locale=lang, locale_selector=lambda: lang,
+              default_translation_directories=compiled_catalogues(
+                  [("central", CATALOGUE), ("web", SHARED)], Path(folder)))
+        with app.app_context():
+            yield
 
 
 # A content language's name: kiosk.text.fonts.LANGUAGES' English msgids, listed here so

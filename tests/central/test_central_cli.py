@@ -57,22 +57,22 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     assert no_reason.exit_code == 2 and "--reason" in no_reason.output
     not_editor = run(runner, state, "media", "reject", odd_sha[:10], "--reason", "x", *minh,
                      ok=False)
-    assert not_editor.exit_code == 1 and "right to approve" in not_editor.output
+    assert not_editor.exit_code == 1 and "việc này cần quyền duyệt" in not_editor.output
     out = run(runner, state, "media", "reject", odd_sha[:10], "--reason", "Sai logo",
               "--as", "lan", "--token", approver_token).output
     assert f"{odd_sha} rejected by lan" in out
     assert odd_sha in run(runner, state, "media", "list", "--only", "rejected").output
     refused = run(runner, state, "media", "approve", sha[:10], "--as", "minh", "--token",
                   editor_token, ok=False)
-    assert refused.exit_code == 1 and "right to approve" in refused.output
+    assert refused.exit_code == 1 and "việc này cần quyền duyệt" in refused.output
     unchecked = run(runner, state, "media", "approve", sha[:10], "--as", "lan", "--token",
                     editor_token, ok=False)
-    assert unchecked.exit_code == 1 and "do not match" in unchecked.output
+    assert unchecked.exit_code == 1 and "không khớp" in unchecked.output
     run(runner, state, "media", "approve", sha[:10], "--as", "lan", "--token", approver_token)
     run(runner, state, "media", "approve", text_sha[:10], "--as", "lan", "--token", approver_token)
     editor_gate = run(runner, state, "gate", "add", "huu-nghi", "--name", "Hữu Nghị", *minh,
                       ok=False)
-    assert editor_gate.exit_code == 1 and "right to" in editor_gate.output
+    assert editor_gate.exit_code == 1 and "việc này cần quyền" in editor_gate.output
     token = run(runner, state, "gate", "add", "huu-nghi", "--name", "Hữu Nghị",
                 "--province", "Lạng Sơn", "--faces", "1,2", *chi).output.strip()
     assert len(token) >= 40
@@ -89,7 +89,7 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     lan = ("--as", "lan", "--token", approver_token)  # approves
     wrong = run(runner, state, "publish", "request", "--as", "lan", "--token", editor_token,
                 ok=False)
-    assert wrong.exit_code == 1 and "do not match" in wrong.output
+    assert wrong.exit_code == 1 and "không khớp" in wrong.output
     out = run(runner, state, "publish", "preview", "--group", "lang-son").output
     assert "huu-nghi (Hữu Nghị): changes (nothing published yet)" in out
     assert "face 1 power: + 05:30–22:30" in out and db_count(config, state, "release") == 0
@@ -99,7 +99,7 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     assert out.startswith("request 1: 1 gate(s) wait for another approver") and "face 2" in out
     assert "publish approve 1 --as APPROVER" in out
     refused = run(runner, state, "publish", "approve", "1", *minh, ok=False)
-    assert refused.exit_code == 1 and "right to approve" in refused.output
+    assert refused.exit_code == 1 and "việc này cần quyền duyệt" in refused.output
     assert "1: pending, huu-nghi, from minh" in run(runner, state, "publish", "list").output
     assert "face 1 entries: + " in run(runner, state, "publish", "show", "1").output
     out = run(runner, state, "publish", "approve", "1", *lan).output
@@ -124,7 +124,7 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     out = run(runner, state, "publish", "list", "--only", "stale").output
     assert out.startswith("3: stale, huu-nghi, from minh")
     not_his = run(runner, state, "publish", "reject", "2", "--reason", "no", *minh, ok=False)
-    assert not_his.exit_code == 1 and "right to approve" in not_his.output
+    assert not_his.exit_code == 1 and "việc này cần quyền duyệt" in not_his.output
     assert "request 2: withdrawn by lan" in run(runner, state, "publish", "reject", "2",
                                                  *lan).output
     operator_token = run(runner, state, "user", "add", "an", "--role",

@@ -69,7 +69,7 @@ def test_cli_gate_add_and_set_position(central):
     editor = add_user(central.db, "minh", "editor")
     refused = runner.invoke(central_cli, ["gate", "add", "mong-cai", "--name", "Móng Cái",
                                           "--as", "minh", "--token", editor], env=env)
-    assert refused.exit_code == 1 and "right to" in refused.output
+    assert refused.exit_code == 1 and "việc này cần quyền" in refused.output
     added = runner.invoke(central_cli, ["gate", "add", "mong-cai", "--name", "Móng Cái",
                                         "--lat", "21.52", "--lon", "107.97"], env=env)
     assert added.exit_code == 0, added.output
@@ -80,9 +80,9 @@ def test_cli_gate_add_and_set_position(central):
     assert moved.exit_code == 0, moved.output
     bad = runner.invoke(central_cli, ["gate", "set", "mong-cai", "--lat", "99", "--lon", "1"],
                         env=env)
-    assert bad.exit_code != 0 and "Latitude is -90 to 90" in bad.output
+    assert bad.exit_code != 0 and "Vĩ độ từ -90 đến 90" in bad.output
     half = runner.invoke(central_cli, ["gate", "set", "mong-cai", "--lat", "21"], env=env)
-    assert half.exit_code != 0 and "both" in half.output
+    assert half.exit_code != 0 and "cả vĩ độ và kinh độ" in half.output
     assert get_gate(central.db, "mong-cai")["longitude"] == 107.96
 
 

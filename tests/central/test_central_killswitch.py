@@ -193,7 +193,7 @@ def test_cli_blank_and_unblank_check_who_acts(central, gate):
     runner = CliRunner()
     wrong = runner.invoke(central_cli, ["blank", "--gate", GATE, "--reason", "x", "--as", "lan",
                                         "--token", "wrong"], env=env)
-    assert wrong.exit_code != 0 and "do not match" in wrong.output
+    assert wrong.exit_code != 0 and "không khớp" in wrong.output
     assert blank_state(central.db, GATE) is None
 
     done = runner.invoke(central_cli, ["blank", "--gate", GATE, "--faces", "1", "--reason",

@@ -66,8 +66,8 @@ def test_emergency_to_gate_a_is_not_blocked_by_gate_bs_unapproved_item(central, 
         return result.output
 
     # Who it acts as is checked: a wrong token or a viewer publishes nothing.
-    assert "do not match" in emergency("--as", "lan", "--token", "not-the-token", ok=False)
-    assert "right to publish an emergency" in emergency("--as", "khach", "--token",
+    assert "không khớp" in emergency("--as", "lan", "--token", "not-the-token", ok=False)
+    assert "cần quyền phát thông báo khẩn cấp" in emergency("--as", "khach", "--token",
                                       _token_of(central, "khach"), ok=False)
     assert current_release(central.db, "gate-a")["version"] == first["gate-a"]
     assert central.db.scalar("SELECT count(*) FROM emergency") == 0

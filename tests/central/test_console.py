@@ -206,7 +206,7 @@ def test_rights_four_eyes_and_the_cli_acting_check(central, runner):
         return runner.invoke(main, ["central", "media", "approve", sha[:10], *extra, "--state",
                                     str(central.state_dir), "--config", str(config)], env=env)
 
-    assert "do not match" in approve("--as", "lan", "--token", "guess").output
+    assert "không khớp" in approve("--as", "lan", "--token", "guess").output
     assert central.db.scalar("SELECT state FROM media") == "uploaded"
     out = approve(env={"GATECAST_CENTRAL_USER": "lan", "GATECAST_CENTRAL_TOKEN": token})
     assert out.exit_code == 0, out.output
