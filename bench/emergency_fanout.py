@@ -187,6 +187,12 @@ class SimGate(asyncio.Protocol):
         self.state = state
         self.transport.write(self.wait_request())
 
+    def wait_again(self):
+        """After a refused wait: ask again, unless the connection dropped meanwhile
+        (then reconnect() asks)."""
+        if self.transport is not None and self.state == "waiting":
+            self.send_wait()
+
     def send_fetch(self):
         self.state = "fetching"
         self.transport.write(self.run.fetch_request)
@@ -257,7 +263,7 @@ class SimGate(asyncio.Protocol):
                 self.send_wait()
             elif status != 200:  # e.g. 500: the token check did not get through
                 self.errors.append(f"wait: HTTP {status}")
-                self.run.loop.call_later(self.RETRY_S, self.send_wait)
+                self.run.loop.call_later(self.RETRY_S, self.wait_again)
             else:
                 self.position = (etag, modified)
                 if json.loads(body)["version"] < self.run.target:
@@ -293,8 +299,9 @@ class SimGate(asyncio.Protocol):
         """Connect and wait without a position: nchan answers with the channel's
         last message as soon as nginx has the token checked. Then wait from there.
         --cold: every gate's feed just dropped (nginx restarted): it comes back
-        as a gate does, after kiosk.sync.loop.feed_retry_s (jittered) or all at
-        the same moment (the fixed 15 s pause before wave 2 session 4)."""
+        as a gate does, after kiosk.sync.loop.feed_retry_s (jittered), or all at
+        the same moment and after a failure 15 s later (the fixed pause gates
+        had before wave 2 session 4: at-once)."""
         if self.run.cold == "jittered":
             await asyncio.sleep(feed_retry_s(self.run.rng))
         async with slots:  # gates coming up at once (their token checks in flight)
@@ -311,7 +318,7 @@ class SimGate(asyncio.Protocol):
                     self.errors.append(f"first wait: {e!r}")
                 if self.transport is not None:
                     self.transport.close()
-                await asyncio.sleep(feed_retry_s(self.run.rng) if self.run.cold else self.RETRY_S)
+                await asyncio.sleep(self.run.retry_s())
         self.up = None
         self.held_at = time.monotonic()
         self.run.held += 1
@@ -336,6 +343,13 @@ class FleetRun:
         self.held = 0
         self.left = len(tokens)
         self.all_done = loop.create_future()
+
+    def retry_s(self) -> float:
+        """A gate's pause after its feed failed: the gate's own (jittered), or,
+        for --cold at-once, the fixed 15 s gates paused before wave 2 session 4."""
+        if self.cold == "jittered":
+            return feed_retry_s(self.rng)
+        return 15.0 if self.cold == "at-once" else SimGate.RETRY_S
 
     def finished(self, gate):
         self.left -= 1
