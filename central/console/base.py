@@ -144,6 +144,22 @@ def done(message: str, to: str, status: int = 200, **extra):
     return redirect(to)
 
 
+def warn(warnings) -> None:
+    """What a publication left out (central.checks.Said warnings: a retired
+    item, media outside its dates), in words above the page it lands on.
+    Uncoded ones (the change feed's, for the server's administrator) go to
+    the log only: a page never shows English."""
+    import logging
+
+    from central.checks import in_words
+
+    for w in warnings:
+        if isinstance(getattr(w, "code", None), str):
+            flash(in_words(w), "warning")
+        else:
+            logging.getLogger(__name__).warning("publication: %s", w)
+
+
 def error_page(message: str, status: int):
     if wants_json():
         return jsonify({"error": str(message)}), status

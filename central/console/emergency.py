@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from central.checks import CentralError
 from central.console import nav
-from central.console.base import done, require, store, who
+from central.console.base import done, require, store, warn, who
 from central.console.wording import say
 from central.i18n import language_name
 
@@ -134,6 +134,7 @@ def publish():
             playlist_id=form["playlist"] or None, faces=form["faces"], feed=feed())
     except CentralError as e:
         return _page(form, say(e), 400)
+    warn(result.warnings)
     return done(_("Emergency published to %(n)d gate(s); they show it within seconds.",
                   n=len(result.changed)), url_for("emergency.index") + f"#{eid}", id=eid)
 
@@ -149,5 +150,6 @@ def cancel(emergency_id):
                                   reason=request.form.get("reason", ""), feed=feed())
     except CentralError as e:
         return _page(None, say(e), 400)
+    warn(result.warnings)
     return done(_("Emergency ended early on %(n)d gate(s).", n=len(result.changed)),
                 url_for("emergency.index"))

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 
 from central.checks import CentralError
 from central.console import nav
-from central.console.base import done, require, store, who
+from central.console.base import done, require, store, warn, who
 from central.console.wording import say, words
 
 bp = Blueprint("publishing", __name__, url_prefix="/publish")
@@ -99,17 +99,6 @@ def submit():
                 url_for("publishing.index") + f"#request-{rid}", id=rid)
 
 
-def _warn(warnings) -> None:
-    """What the publication left out (a retired item, media outside its
-    dates), in words above the page it lands on."""
-    from flask import flash
-
-    from central.checks import in_words
-
-    for w in warnings:
-        flash(in_words(w), "warning")
-
-
 def _stale(e) -> bool:
     from central.publication import StaleError
 
@@ -145,7 +134,7 @@ def approve(request_id):
         result = publication.approve(store(), repo(), request_id, by=who(), feed=feed())
     except CentralError as e:
         return _page(error=say(e), status=409 if _stale(e) else 400)
-    _warn(result.warnings)
+    warn(result.warnings)
     return done(_("Published: %(n)d gate(s) get the new content within seconds.",
                   n=len(result.changed)), url_for("publishing.index"))
 
