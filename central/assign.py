@@ -18,6 +18,7 @@ from sqlalchemy import and_, delete, insert, or_, select, update
 from kiosk.schedule import LEVELS, ScheduleError, parse_time
 from kiosk.schedule_entry import EntryError, check_entry
 from kiosk.store import iso, parse_iso, utcnow
+from kiosk.web.formatting import local_date
 
 from central import schema as t
 from central.db import insert_or_update, rows, transaction
@@ -83,8 +84,10 @@ class EntryRefused(CentralError):
 
     def __init__(self, err: EntryError):
         p = err.params
+        # A reversed range's days as the date fields show them (dd/mm/yyyy).
+        start, end = (local_date(p[k]) if p.get(k) else None for k in ("start", "end"))
         super().__init__(str(err), err.code, v=p.get("value") or "—", face=p.get("value"),
-                         n=p.get("limit"), start=p.get("start"), end=p.get("end"))
+                         n=p.get("limit"), start=start, end=end)
 
 
 def add_entry(db, target_kind: str, target_id: str, playlist_id: str, *, faces=None,

@@ -216,8 +216,11 @@ def _dates(valid_from: str | None, valid_until: str | None) -> dict:
                     from None
         values[key] = value
     if values["valid_from"] and values["valid_until"] and values["valid_until"] < values["valid_from"]:
+        from kiosk.web.formatting import local_date  # as the date fields show them
+
         raise CentralError(_("The last day (%(until)s) is before the first (%(start)s).",
-                             until=values["valid_until"], start=values["valid_from"]))
+                             until=local_date(values["valid_until"]),
+                             start=local_date(values["valid_from"])))
     return values
 
 

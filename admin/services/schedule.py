@@ -18,6 +18,7 @@ from kiosk.schedule import load_schedule
 from kiosk.schedule_entry import EntryError
 from kiosk.settings import faces as configured_faces
 from kiosk.store import writing
+from kiosk.web.formatting import local_date
 
 from admin.services import Actor, AdminError, Conflict, NotFound, audit, check_face, typed_date
 
@@ -166,7 +167,7 @@ def entry_error_message(e: EntryError) -> str:
                                      "(or 24:00 as an end).", v=p.get("value") or "—"),
         "date": lambda: _("%(v)s is not a date (YYYY-MM-DD).", v=p.get("value") or "—"),
         "dates_reversed": lambda: _("The date range ends (%(end)s) before it starts (%(start)s).",
-                                    end=p["end"], start=p["start"]),
+                                    end=local_date(p["end"]), start=local_date(p["start"])),
         "no_faces": lambda: _("Choose at least one face."),
         "unknown_face": lambda: _("Unknown face %(face)s (this gate has faces %(faces)s).",
                                   face=p["value"], faces=p["faces"]),

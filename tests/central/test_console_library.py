@@ -145,7 +145,7 @@ def test_a_text_slide_made_in_the_browser_waits_for_approval(central, console_ap
              "nhiều nhất 3 ngôn ngữ"),
             ({"title_vi": "Thông báo", "duration_s": "0"}, "3600"),
             ({"title_vi": "Thông báo", "valid_from": "2026-12-10", "valid_until": "2026-12-01"},
-             "2026-12-01")):
+             "(01/12/2026) ở trước ngày đầu (10/12/2026)")):  # days as the date fields show them
         r = c.post("/library/text", data)
         html = r.get_data(as_text=True)
         assert r.status_code == 400 and said in html, html[:3000]

@@ -203,7 +203,7 @@ def test_assignments_pages_say_what_applies_and_refuse_bad_input(desk):
         "playlist": "c-a-main", "start_time": "06:00", "end_time": "07:00", "weekdays": ["0"],
         "start_date": "2026-12-10", "end_date": "2026-12-01"})
     assert r.status_code == 400
-    assert "Khoảng ngày kết thúc (2026-12-01) trước khi bắt đầu" in r.get_data(as_text=True)
+    assert "Khoảng ngày kết thúc (01/12/2026) trước khi bắt đầu" in r.get_data(as_text=True)
     assert ed.post("/assignments/gate/nowhere/power",
                    {"start_time": "05:00", "end_time": "06:00"}).status_code == 404
     assert central.db.count("power_window") == before
