@@ -150,6 +150,8 @@ def serve_reports(settings: Settings, bind: str, threads: int) -> None:
     config = uvicorn.Config(
         app, loop="uvloop", http="httptools", lifespan="off", interface="asgi3",
         access_log=False, log_level="warning", server_header=False,
+        # Only nginx talks to it, and nothing here reads the client's address.
+        proxy_headers=False,
         # nginx keeps connections to us open (upstream keepalive, 4 s): stay longer.
         timeout_keep_alive=5, backlog=4096)
     server = uvicorn.Server(config)
