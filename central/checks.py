@@ -71,6 +71,10 @@ SENTENCES: dict[str, str] = {
     "slide_align": N_("The alignment is “center” or “left” (not “%(value)s”)."),
     "slide_duration": N_("A slide is shown for 1 to 3600 seconds (not %(value)s)."),
     "slide_shade": N_("The shade is a number from 0 to 1 (not %(value)s)."),
+    "slide_fit": N_("The text does not fit on the face even in the smallest letters: shorten "
+                    "it."),
+    "slide_background_missing": N_("The slide's background picture %(value)s is missing from "
+                                   "the library folder."),
     "slide_colour": N_("“%(value)s” is not a colour like #0B3D91."),
     "text_language": N_("“%(value)s” is not a language the gates show (vi, zh, lo, km, en)."),
     "text_not_text": N_("A text must be text."),

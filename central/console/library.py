@@ -188,7 +188,7 @@ def preview(sha256):
         rendered = render(spec, width, height, settings().state_path / "cache" / "slides",
                           media_dir=lib.root)
     except SlideError as e:
-        raise CentralError(str(e)) from None
+        raise CentralError(str(e), e.code, **e.params) from None
     page = min(int(request.args.get("page", 0) or 0), len(rendered.paths) - 1)
     resp = send_file(rendered.paths[max(page, 0)], mimetype="image/png")
     resp.headers["Cache-Control"] = "private, max-age=3600"

@@ -222,7 +222,8 @@ def _fit(spec: SlideSpec, langs, chains, width: int, height: int) -> tuple[int, 
         else:
             hi = mid - 1
     if best is None:
-        raise SlideError(f"the text does not fit a {width}x{height} area even at 8 px; shorten it")
+        raise SlideError(f"the text does not fit a {width}x{height} area even at 8 px; shorten it",
+                         "slide_fit", width=width, height=height)
     return best
 
 
@@ -230,7 +231,8 @@ def _background(spec: SlideSpec, size: tuple[int, int], media_dir: Path | None) 
     if spec.background_image:
         path = (media_dir / spec.background_image) if media_dir else None
         if path is None or not path.is_file():
-            raise SlideError(f"background image {spec.background_image[:12]} is not in the media store")
+            raise SlideError(f"background image {spec.background_image[:12]} is not in the media store",
+                             "slide_background_missing", value=spec.background_image[:12])
         with Image.open(path) as src:
             image = ImageOps.fit(src.convert("RGB"), size)
         if spec.shade:

@@ -342,3 +342,19 @@ def test_a_publication_requests_refusals_are_said_in_vietnamese_on_the_command_l
     assert out.exit_code == 1 and f"Yêu cầu {rid} đã được quyết định (đã rút lại)." \
         in out.output, out.output
     assert "Four eyes" not in out.output and "already decided" not in out.output
+
+
+def test_a_slide_that_cannot_be_drawn_on_a_face_is_said_in_words():
+    """The slide preview's refusal (kiosk's render: the text does not fit)
+    passes its code on, so the console says it in the reader's language."""
+    import pytest
+
+    from kiosk.text.slide import SlideError, parse_spec, render_images
+
+    from central.checks import CentralError, in_words
+
+    spec = parse_spec({"body": {"vi": "Cửa khẩu mở cửa từ 7 giờ đến 22 giờ hằng ngày " * 40}})
+    with pytest.raises(SlideError) as e:
+        render_images(spec, 64, 64)
+    said = in_words(CentralError(str(e.value), e.value.code, **e.value.params))
+    assert said == "Chữ không vừa mặt màn hình kể cả với cỡ chữ nhỏ nhất: hãy rút ngắn."
