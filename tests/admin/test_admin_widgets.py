@@ -114,6 +114,31 @@ def test_dates_and_file_button_in_vietnamese_in_an_english_browser(admin, browse
                                       "/logs/": "logs", "/week": "week"},
                           ("/schedule", "date-end_date"), "admin")
     page.close()
+    # Without JavaScript: the same fields, typed; the file button still says whether a file is chosen.
+    bare = browser.new_context(locale="en-US", viewport=DESKTOP, java_script_enabled=False)
+    page = bare.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(url + "/login")
+    page.fill("input[name=username]", "chief")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/")
+    page.goto(url + "/schedule")
+    assert page.locator("button.date-open").count() == 0  # no calendar: the script adds it
+    page.fill("#entry-form input[name=name]", "Không có JavaScript")
+    page.check("#entry-face-2")
+    page.fill("#date-start_date", "1/3/2027")
+    page.fill("#date-end_date", "2027-03-31")
+    page.click("#save-entry")
+    page.wait_for_selector(".flash.ok")
+    row = _query(admin, "SELECT start_date, end_date FROM schedule_entry WHERE name = 'Không có JavaScript'")
+    assert [tuple(r) for r in row] == [("2027-03-01", "2027-03-31")]
+    page.goto(url + "/media/")
+    assert page.inner_text("#upload-file-name") == "Chưa chọn tệp"
+    page.set_input_files("#upload-file", str(picture))
+    assert page.inner_text("#upload-file-name") == "Đã chọn tệp"
+    bare.close()
+
     anon = browser.new_page(locale="en-US", viewport=PHONE)
     anon.goto(url + "/login")
     anon.click("button[type=submit]")  # nothing typed: the page's words, not "Please fill out this field."
