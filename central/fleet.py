@@ -68,7 +68,8 @@ def add_gate(db, gate_id: str, name: str, province: str = "", faces=(1,), by: st
         conn.execute(insert(t.gate).values(
             id=gate_id, name=name or gate_id, province=province, faces=faces,
             token_hash=hash_token(token), token_issued_at=now, created_at=now,
-            latitude=latitude, longitude=longitude))
+            latitude=latitude, longitude=longitude,
+            token_version=gate_tokens.next_version(conn)))
         audit(conn, by, "gate.add", gate_id, {"name": name, "province": province,
                                               "latitude": latitude, "longitude": longitude})
     return token
@@ -101,7 +102,8 @@ def reissue_token(db, gate_id: str, by: str = "cli") -> str:
     with transaction(db, write=True) as conn:
         get_gate(conn, gate_id)
         conn.execute(update(t.gate).where(t.gate.c.id == gate_id).values(
-            token_hash=hash_token(token), token_issued_at=iso(utcnow())))
+            token_hash=hash_token(token), token_issued_at=iso(utcnow()),
+            token_version=gate_tokens.next_version(conn)))
         audit(conn, by, "gate.token", gate_id)
     gate_tokens.forget(gate_id)
     return token

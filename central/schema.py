@@ -117,6 +117,19 @@ gate = Table(
     # Where the gate stands on the fleet map (WGS 84 degrees; NULL: not placed).
     Column("latitude", Float),
     Column("longitude", Float),
+    # gate_token_clock's version when the token was last issued or changed
+    # (central.gate_tokens.next_version): token memories read only newer gates.
+    Column("token_version", BigInteger, nullable=False, server_default="0"),
+    Index("gate_token_version", "token_version"),
+)
+
+# One row (id 1): the last token version handed out. A writer takes its row lock
+# (central.gate_tokens.next_version), so versions commit in the order they are
+# numbered and a reader's highest seen version is a safe watermark.
+gate_token_clock = Table(
+    "gate_token_clock", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", BigInteger, nullable=False),
 )
 
 # Central's kill switch per gate (central/killswitch.py), carried by every

@@ -277,52 +277,100 @@ def test_a_heartbeat_commits_asynchronously_and_a_proof_of_play_does_not(central
     assert central.db.scalar("SELECT sent_at FROM gate_status") == "2026-11-27T01:02:00+00:00"
 
 
-def test_the_token_memory_refreshed_from_the_gate_table(central):
-    """The server reads every gate's token hash every half lifetime (GoodTokens.refresh):
-    reports find their gate in memory however long ago they last came; a token changed
-    in the table is refused after the next refresh; one reissued while a refresh reads
-    is not brought back by it."""
+REISSUE = ("import sys; from central.db import Store; from central.fleet import reissue_token; "
+           "store = Store(sys.argv[1]); print(reissue_token(store, sys.argv[2])); store.close()")
+
+
+def test_the_token_memory_reads_only_what_changed(central):
+    """The server keeps every gate's token hash in memory (GoodTokens.refresh, every
+    half lifetime), reading only the gates whose token version moved: a token
+    reissued in ANOTHER process (a real one, as the CLI or another server) is refused
+    after the next refresh, which reads that gate alone; with no refresh for a whole
+    lifetime nothing is taken from memory; one reissued here while a refresh reads is
+    not brought back by it, and is read again by the next."""
+    import subprocess
+    import sys
     from contextlib import contextmanager
 
-    from sqlalchemy import update
-
-    from central import schema as t
-    from central.db import transaction
-    from central.fleet import reissue_token
+    from central.fleet import add_gate, reissue_token
     from central.gate_tokens import GoodTokens
     from central.users import hash_token
 
     first, second = central.gate("huu-nghi"), central.gate("tan-thanh")
     clock = [0.0]
     memory = GoodTokens(10.0, clock=lambda: clock[0])
-    assert memory.refresh(central.db) == 2
-    assert memory.recall("huu-nghi", first) == {"id": "huu-nghi", "token_hash": hash_token(first)}
+    assert memory.refresh(central.db) == 2 and memory.last_read == 2
+    assert memory.recall("huu-nghi", first)["token_hash"] == hash_token(first)
     assert memory.recall("tan-thanh", second) is not None
     assert memory.recall("tan-thanh", first) is None
-    with transaction(central.db, write=True) as conn:
-        conn.execute(update(t.gate).where(t.gate.c.id == "tan-thanh").values(
-            token_hash=hash_token("set-elsewhere")))
     clock[0] = 5.0
-    memory.refresh(central.db)
+    assert memory.refresh(central.db) == 2 and memory.last_read == 0  # nothing changed
+    url = central.db.url.render_as_string(hide_password=False)
+    elsewhere = subprocess.run([sys.executable, "-c", REISSUE, url, "tan-thanh"],
+                               capture_output=True, text=True, timeout=120)
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    third = elsewhere.stdout.strip()
+    assert memory.recall("tan-thanh", second) is not None  # this process cannot know yet
+    clock[0] = 10.0
+    assert memory.refresh(central.db) == 2 and memory.last_read == 1
     assert memory.recall("tan-thanh", second) is None
-    assert memory.recall("tan-thanh", "set-elsewhere") is not None
-    clock[0] = 15.0  # not refreshed for a whole lifetime: nothing is taken from memory
+    assert memory.recall("tan-thanh", third) is not None
+    assert memory.recall("huu-nghi", first) is not None
+    # A gate added elsewhere is read too.
+    added = add_gate(central.db, "mong-cai", "Móng Cái")
+    clock[0] = 15.0
+    assert memory.refresh(central.db) == 3 and memory.last_read == 1
+    assert memory.recall("mong-cai", added) is not None
+    clock[0] = 25.0  # not refreshed for a whole lifetime: nothing is taken from memory
     assert memory.recall("huu-nghi", first) is None
-    # A reissue landing while a refresh reads the old hash: the refresh leaves it out.
+    assert memory.recall("tan-thanh", third) is None
+    # A reissue landing while a refresh reads: the refresh leaves that gate out...
     real = central.db.transaction
 
     @contextmanager
     def read_then_reissue(*args, **kwargs):
         with real(*args, **kwargs) as conn:
-            yield conn  # the refresh reads the old hash here
+            yield conn  # the refresh reads here
         central.db.transaction = real
         reissue_token(central.db, "huu-nghi")
 
     central.db.transaction = read_then_reissue
     try:
-        clock[0] = 20.0
-        assert memory.refresh(central.db) == 1
+        clock[0] = 30.0
+        assert memory.refresh(central.db) == 2
     finally:
         central.db.transaction = real
     assert memory.recall("huu-nghi", first) is None
-    assert memory.recall("tan-thanh", "set-elsewhere") is not None
+    assert memory.recall("tan-thanh", third) is not None
+    # ... and the next one reads it again.
+    fourth = reissue_token(central.db, "huu-nghi")
+    clock[0] = 35.0
+    assert memory.refresh(central.db) == 3 and memory.last_read == 1
+    assert memory.recall("huu-nghi", fourth) is not None
+
+
+def test_a_token_reissued_in_another_process_stops_within_the_lifetime(central):
+    """keep_fresh's thread in real time: a token reissued by another process is
+    refused, and the new one taken, without any look-up in this process (the bound,
+    within the lifetime, is proven on a clock in the test above)."""
+    import subprocess
+    import sys
+
+    from central.gate_tokens import GoodTokens
+    from tests.support.wait import wait_for
+
+    token = central.gate("huu-nghi")
+    memory, stop = GoodTokens(2.0), threading.Event()
+    thread = memory.keep_fresh(central.db, stop)
+    try:
+        wait_for(lambda: memory.recall("huu-nghi", token) is not None, timeout=30)
+        url = central.db.url.render_as_string(hide_password=False)
+        elsewhere = subprocess.run([sys.executable, "-c", REISSUE, url, "huu-nghi"],
+                                   capture_output=True, text=True, timeout=120)
+        assert elsewhere.returncode == 0, elsewhere.stderr
+        new = elsewhere.stdout.strip()
+        wait_for(lambda: memory.recall("huu-nghi", token) is None, timeout=30)
+        wait_for(lambda: memory.recall("huu-nghi", new) is not None, timeout=30)
+    finally:
+        stop.set()
+        thread.join(timeout=30)
