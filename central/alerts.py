@@ -22,6 +22,7 @@ the one working dies another takes over at its next tick; no extra service to de
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import threading
@@ -49,104 +50,148 @@ ACK_RIGHT = "fleet"  # operator, admin (central/users.py RIGHTS)
 
 
 # ---- reading the fleet ------------------------------------------------------------
+_STATUS_COLUMNS = ("gate_id", "last_heartbeat_at", "sent_at", "release_version",
+                   "last_good_release_version")
+
+
 class FleetMemory:
-    """What an alert loop keeps between its ticks, so that a tick costs what changed
-    since the last one, not the whole fleet: the gates' faces, each gate's latest
-    status and parsed heartbeat (a heartbeat's body is read and parsed again only when
-    its gate's status changed), and the conditions found for each gate, reused while
-    nothing they depend on changed and no deadline they depend on passed (the offline
-    limit; a frozen-picture check asks proof of play anew each tick). A fresh memory
-    reads and evaluates everything: the CLI's `alerts run` uses one."""
+    """What an alert loop keeps between its ticks, so that a quiet tick costs
+    milliseconds, not the fleet: the gates and their faces (read again only for gates
+    whose token version moved: every new gate stamps one, central.gate_tokens), each
+    gate's latest status and parsed heartbeat (only the `gate_status` rows the
+    database stamped since the last tick are read: migration 0010), and the
+    conditions found for each gate, reused while nothing they depend on changed and
+    no deadline they depend on passed. The deadlines (a silent gate counting as
+    offline) wait in a heap, so a tick looks only at the gates whose time ran out; a
+    frozen-picture check, which asks proof of play, is made anew each tick. A fresh
+    memory reads and evaluates everything: the CLI's `alerts run` uses one."""
 
     def __init__(self):
         self.faces: dict[str, tuple[str, list]] = {}  # gate -> (faces as stored, parsed)
-        self.status: dict[str, tuple[tuple, dict]] = {}  # gate -> (status key, parsed body)
+        self.status: dict[str, tuple[tuple, dict, dict]] = {}  # gate -> (key, status, body)
         # gate -> (inputs, conditions found, kinds unknown, valid until)
         self.found: dict[str, tuple[tuple, list, frozenset, datetime | None]] = {}
+        self.deadlines: list[tuple[datetime, str]] = []  # (valid until, gate): a heap
+        self.every_tick: set[str] = set()  # gates whose conditions hold for one tick only
+        self.holding: set[str] = set()  # gates with conditions found
+        self.untaken: dict[str, tuple] = {}  # gate -> (version, published at) behind it
+        self.shots: dict[str, tuple] = {}  # gate -> its screenshots as compared
+        self._gates_seen = -1  # highest gate.token_version read
+        self._status_mark: int | None = None  # where the next status read starts
+        self.last_read = 0  # status rows the last tick read (tests and the bench look)
 
-    def gates(self, conn) -> list[tuple[dict, str]]:
-        """Every gate (id and parsed faces) with its faces as stored."""
+    def gates(self, conn) -> set[str]:
+        """Gates added since the last tick (their faces kept); every gate the first time."""
         g = t.gate.c
-        result = []
-        seen = set()
-        for gate_id, faces in conn.execute(select(g.id, g.faces).order_by(g.id)).all():
+        added = set()
+        for gate_id, faces, version in conn.execute(
+                select(g.id, g.faces, g.token_version).where(g.token_version > self._gates_seen)
+        ).all():
+            self._gates_seen = max(self._gates_seen, version)
             known = self.faces.get(gate_id)
             if known is None or known[0] != faces:
-                known = self.faces[gate_id] = (faces, json.loads(faces))
-            result.append(({"id": gate_id, "faces": known[1]}, faces))
-            seen.add(gate_id)
-        for gone in set(self.faces) - seen:
-            self.faces.pop(gone, None)
-            self.found.pop(gone, None)
-        return result
+                self.faces[gate_id] = (faces, json.loads(faces))
+                added.add(gate_id)
+        return added
 
-    def statuses(self, conn) -> dict[str, tuple[dict, dict]]:
-        """gate -> (status without the heartbeat's text, the heartbeat parsed)."""
+    def statuses(self, conn) -> set[str]:
+        """Read the statuses the database stamped since the last read; returns the
+        gates whose status changed (their heartbeat parsed again)."""
         s = t.gate_status.c
-        cheap = conn.execute(select(s.gate_id, s.last_heartbeat_at, s.sent_at, s.release_version,
-                                    s.last_good_release_version)).all()
-        changed = [r[0] for r in cheap if (self.status.get(r[0]) or ((),))[0] != tuple(r)]
-        bodies: dict[str, dict] = {}
-        bodies_of = select(s.gate_id, s.heartbeat).where(
-            among(s.gate_id, "gate_ids", conn.dialect.name))
-        for start in range(0, len(changed), 500):
-            for gate_id, text in conn.execute(
-                    bodies_of, {"gate_ids": changed[start:start + 500]}).all():
-                try:
-                    body = json.loads(text) if text else {}
-                except ValueError:
-                    body = {}
-                bodies[gate_id] = body if isinstance(body, dict) else {}
-        result = {}
-        for r in cheap:
-            gate_id = r[0]
-            if gate_id in bodies:
-                self.status[gate_id] = (tuple(r), bodies[gate_id])
-            body = (self.status.get(gate_id) or ((), {}))[1]
-            result[gate_id] = (dict(r._mapping), body)
-        return result
+        columns = select(*(s[c] for c in _STATUS_COLUMNS), s.heartbeat, s.changed)
+        postgresql = conn.dialect.name == "postgresql"
+        if postgresql:
+            # Every transaction below the oldest one running now has ended: the next
+            # read starts there, so a commit landing late is still read.
+            mark = conn.exec_driver_sql(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint").scalar()
+        if self._status_mark is None:
+            found = conn.execute(columns).all()
+        elif postgresql:
+            found = conn.execute(columns.where(s.changed >= self._status_mark)).all()
+        else:
+            found = conn.execute(columns.where(s.changed > self._status_mark)).all()
+        self.last_read = len(found)
+        changed = set()
+        for r in found:
+            gate_id, key = r[0], tuple(r[:5])
+            known = self.status.get(gate_id)
+            if known is not None and known[0] == key:
+                continue
+            try:
+                body = json.loads(r[5]) if r[5] else {}
+            except ValueError:
+                body = {}
+            self.status[gate_id] = (key, dict(zip(_STATUS_COLUMNS, key)),
+                                    body if isinstance(body, dict) else {})
+            changed.add(gate_id)
+        if postgresql:
+            self._status_mark = mark
+        else:
+            highest = max((r[6] for r in found), default=None)
+            if highest is not None or self._status_mark is None:
+                self._status_mark = max(highest or 0, self._status_mark or 0)
+        return changed
+
+    def due(self, now: datetime) -> set[str]:
+        """Gates whose conditions' deadline has passed, and those checked every tick."""
+        due = set(self.every_tick)
+        while self.deadlines and self.deadlines[0][0] <= now:
+            until, gate_id = heapq.heappop(self.deadlines)
+            known = self.found.get(gate_id)
+            if known is not None and known[3] == until:  # else a newer deadline replaced it
+                due.add(gate_id)
+        return due
 
 
-def _facts(conn, settings, now: datetime, memory: FleetMemory) -> list[tuple]:
-    """Per gate: (gate id, conditions found, kinds unknown), from `memory` where
-    nothing they depend on changed."""
-    gates = memory.gates(conn)
-    statuses = memory.statuses(conn)
-    r = t.release.c
-    # Per gate, the oldest release newer than the one its screens play.
-    # One statement for the fleet: right after a publication every gate is behind,
-    # and a query per gate made each tick 10,000 round trips (bench/emergency_fanout.py
-    # saw the application busy for seconds while the gates fetched).
-    releases: dict[str, list[tuple[int, str]]] = {}
-    s = t.gate_status.c
+def _untaken_releases(conn) -> dict[str, tuple]:
+    """Per gate behind, the oldest release newer than the one its screens play.
+    One statement for the fleet: right after a publication every gate is behind,
+    and a query per gate made each tick 10,000 round trips (bench/emergency_fanout.py
+    saw the application busy for seconds while the gates fetched)."""
+    r, s = t.release.c, t.gate_status.c
     oldest_newer = (
         select(r.gate_id, func.min(r.version).label("version"))
         .select_from(t.release.outerjoin(t.gate_status, s.gate_id == r.gate_id))
         .where(r.version > func.coalesce(s.last_good_release_version, 0))
         .group_by(r.gate_id).subquery())
-    for gate_id, version, published_at in conn.execute(
-            select(r.gate_id, r.version, r.published_at).join(
-                oldest_newer, (r.gate_id == oldest_newer.c.gate_id)
-                & (r.version == oldest_newer.c.version))).all():
-        releases[gate_id] = [(version, published_at)]
+    return {gate_id: (version, published_at) for gate_id, version, published_at in conn.execute(
+        select(r.gate_id, r.version, r.published_at).join(
+            oldest_newer, (r.gate_id == oldest_newer.c.gate_id)
+            & (r.version == oldest_newer.c.version))).all()}
+
+
+def _facts(conn, settings, now: datetime, memory: FleetMemory) -> dict[str, tuple]:
+    """gate -> (conditions found, kinds unknown) for every gate whose conditions are
+    not empty or were evaluated this tick; a gate left out has none, as last tick.
+    Only gates whose inputs changed or whose deadline passed are evaluated."""
+    added = memory.gates(conn)
+    dirty = added | memory.statuses(conn) | memory.due(now)
+    untaken = _untaken_releases(conn)
+    dirty |= {g for g in untaken.keys() | memory.untaken.keys()
+              if untaken.get(g) != memory.untaken.get(g)}
+    memory.untaken = untaken
     shots: dict[str, dict[int, dict]] = {}
     for shot in rows(conn.execute(select(t.screenshot))):
         shots.setdefault(shot["gate_id"], {})[shot["face_id"]] = shot
+    compared = {g: tuple(sorted((f, tuple(v.values())) for f, v in faces.items()))
+                for g, faces in shots.items()}
+    dirty |= {g for g in compared.keys() | memory.shots.keys()
+              if compared.get(g) != memory.shots.get(g)}
+    memory.shots = compared
+    dirty |= {g for g in added if g not in memory.found}  # never evaluated yet
     limit = timedelta(seconds=OFFLINE_AFTER_INTERVALS * settings["central_heartbeat_interval_s"])
-    result = []
-    for gate, faces in gates:
-        gate_id = gate["id"]
-        status, body = statuses.get(gate_id, (None, {}))
-        untaken = releases.get(gate_id)
-        untaken = tuple(untaken[0]) if untaken else None
+    for gate_id in sorted(dirty & memory.faces.keys()):
+        faces, parsed_faces = memory.faces[gate_id]
+        _key, status, body = memory.status.get(gate_id, ((), None, {}))
         gate_shots = shots.get(gate_id, {})
-        inputs = (faces, tuple(status.values()) if status else None, untaken,
-                  tuple(sorted((f, tuple(v.values())) for f, v in gate_shots.items())))
+        inputs = (faces, tuple(status.values()) if status else None, untaken.get(gate_id),
+                  compared.get(gate_id, ()))
         known = memory.found.get(gate_id)
         if known is not None and known[0] == inputs and (known[3] is None or now < known[3]):
-            result.append((gate_id, known[1], known[2]))
-            continue
-        facts = GateFacts(gate, status, body, untaken, gate_shots)
+            continue  # read again, but nothing it depends on changed
+        facts = GateFacts({"id": gate_id, "faces": parsed_faces}, status, body,
+                          untaken.get(gate_id), gate_shots)
         candidates = frozen_candidates(facts, settings, now)
         for face_id in candidates:
             facts.media_since_picture[face_id] = _media_started(
@@ -155,15 +200,22 @@ def _facts(conn, settings, now: datetime, memory: FleetMemory) -> list[tuple]:
         # Valid until the gate would count as offline, or only for this tick when a
         # picture's freshness is checked against proof of play.
         last = parse_iso(status["last_heartbeat_at"]) if status else None
+        memory.every_tick.discard(gate_id)
         if candidates:
             until = now
+            memory.every_tick.add(gate_id)
         elif last is None or last.tzinfo is None or any(c.kind == "offline" for c in found):
             until = None  # nothing here changes with time alone
         else:
             until = last + limit
+            heapq.heappush(memory.deadlines, (until, gate_id))
         memory.found[gate_id] = (inputs, found, unknown, until)
-        result.append((gate_id, found, unknown))
-    return result
+        if found:
+            memory.holding.add(gate_id)
+        else:
+            memory.holding.discard(gate_id)
+    return {gate_id: memory.found[gate_id][1:3]
+            for gate_id in (memory.holding | dirty) & memory.found.keys()}
 
 
 def _media_started(conn, gate_id: str, face_id: int, shot: dict) -> int:
@@ -221,7 +273,9 @@ def _plan(conn, settings, now: datetime, memory: FleetMemory) -> list[tuple]:
     for r in rows(conn.execute(select(t.alert).where(a.state != "resolved"))):
         unresolved.setdefault(r["gate_id"], {})[(r["kind"], r["face_id"])] = r
     plan: list[tuple] = []
-    for gate_id, found, unknown in _facts(conn, settings, now, memory):
+    facts = _facts(conn, settings, now, memory)
+    for gate_id in sorted(facts.keys() | (unresolved.keys() & memory.faces.keys())):
+        found, unknown = facts.get(gate_id) or memory.found[gate_id][1:3]
         alerts = unresolved.get(gate_id, {})
         if not found and not alerts:
             continue  # most of a healthy fleet: nothing holds and nothing is open

@@ -316,6 +316,10 @@ gate_status = Table(
     Column("release_version", BigInteger),
     Column("last_good_release_version", BigInteger),
     Column("heartbeat", Text),
+    # Stamped by the database on every write (a trigger, migration 0010): the alert
+    # loop reads only the rows changed since its last tick (central.alerts).
+    Column("changed", BigInteger, nullable=False, server_default="0"),
+    Index("gate_status_changed", "changed"),
 )
 
 heartbeat = Table(

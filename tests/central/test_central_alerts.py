@@ -373,40 +373,33 @@ def test_the_alerts_page_lists_acknowledges_and_manages_subscriptions(central, c
 
 def test_the_loops_memory_reads_only_what_changed_and_still_sees_time_pass(alerting):
     """An alert loop keeps the fleet between ticks (central.alerts.FleetMemory): a tick
-    re-reads only heartbeats that changed, and a gate that goes quiet still becomes
-    offline when its time runs out, with nothing changed in the database."""
-    from sqlalchemy import event
-
+    reads only the statuses the database stamped since the last one (migration 0010),
+    and a gate that goes quiet still becomes offline when its time runs out (the
+    deadline heap), with nothing changed in the database; a heartbeat that moves a
+    deadline later is obeyed, not the old deadline."""
     from central.alerts import FleetMemory
 
     db, s = alerting.db, alerting.settings
-    bodies_read = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        if statement.startswith("SELECT gate_status.gate_id, gate_status.heartbeat "):
-            bodies_read.append(parameters)  # the loop reading heartbeats (not intake's read)
-
     memory = FleetMemory()
     t0 = utcnow()
     record_heartbeat(db, "huu-nghi", heartbeat(), now=t0)
     record_heartbeat(db, "tan-thanh", heartbeat(), now=t0)
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        assert tick(db, s, now=t0 + timedelta(seconds=1), memory=memory)["pending"] == 0
-        assert len(bodies_read) == 1  # the first tick reads every heartbeat, in one query
-        assert tick(db, s, now=t0 + timedelta(seconds=2), memory=memory)["pending"] == 0
-        assert len(bodies_read) == 1  # nothing changed: no heartbeat read again
-        record_heartbeat(db, "huu-nghi", heartbeat(cpu_temp_c=91.0), now=t0 + timedelta(seconds=10))
-        assert tick(db, s, now=t0 + timedelta(seconds=11), memory=memory)["pending"] == 1
-        assert len(bodies_read) == 2
-        assert "huu-nghi" in str(bodies_read[-1]) and "tan-thanh" not in str(bodies_read[-1])
-        # Silence: Tân Thanh's 150 s run out first, then Hữu Nghị's.
-        result = tick(db, s, now=t0 + timedelta(seconds=151), memory=memory)
-        assert result["opened"] == 1 and len(bodies_read) == 2
-        result = tick(db, s, now=t0 + timedelta(seconds=161), memory=memory)
-        assert result["opened"] == 1
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
+    assert tick(db, s, now=t0 + timedelta(seconds=1), memory=memory)["pending"] == 0
+    assert memory.last_read == 2  # the first tick reads every status
+    assert tick(db, s, now=t0 + timedelta(seconds=2), memory=memory)["pending"] == 0
+    assert memory.last_read == 0  # nothing changed: nothing read
+    record_heartbeat(db, "huu-nghi", heartbeat(cpu_temp_c=91.0), now=t0 + timedelta(seconds=10))
+    assert tick(db, s, now=t0 + timedelta(seconds=11), memory=memory)["pending"] == 1
+    assert memory.last_read == 1  # Hữu Nghị only
+    # Silence: Tân Thanh's 150 s run out first (its deadline from t0), then Hữu Nghị's
+    # (moved to t0 + 160 s by its second heartbeat), nothing read meanwhile.
+    result = tick(db, s, now=t0 + timedelta(seconds=151), memory=memory)
+    assert result["opened"] == 1 and memory.last_read == 0
+    assert {a["gate_id"] for a in list_alerts(db) if a["kind"] == "offline"} == {"tan-thanh"}
+    result = tick(db, s, now=t0 + timedelta(seconds=159), memory=memory)
+    assert result["opened"] == 0  # Hữu Nghị's old deadline (t0 + 150 s) is not obeyed
+    result = tick(db, s, now=t0 + timedelta(seconds=161), memory=memory)
+    assert result["opened"] == 1 and memory.last_read == 0
     # (An offline gate's last temperature is left as it was: unknown, not cleared.)
     assert {(a["gate_id"], a["kind"]) for a in list_alerts(db)} == {
         ("tan-thanh", "offline"), ("huu-nghi", "offline"), ("huu-nghi", "temperature")}
