@@ -403,3 +403,37 @@ def test_the_loops_memory_reads_only_what_changed_and_still_sees_time_pass(alert
     # (An offline gate's last temperature is left as it was: unknown, not cleared.)
     assert {(a["gate_id"], a["kind"]) for a in list_alerts(db)} == {
         ("tan-thanh", "offline"), ("huu-nghi", "offline"), ("huu-nghi", "temperature")}
+
+
+def test_a_status_committed_after_a_later_one_is_still_read(alerting):
+    """The loop reads statuses by the stamp the database gave them (migration 0010). A
+    heartbeat whose transaction commits late, after a tick already read a later
+    transaction's (PostgreSQL: writers run side by side), is still read by the next
+    tick: the watermark is the oldest transaction running, not the newest stamp seen."""
+    import threading
+
+    from central.alerts import FleetMemory
+    from central.db import transaction
+    from central.intake import check_heartbeat, store_heartbeats
+
+    db, s = alerting.db, alerting.settings
+    memory = FleetMemory()
+    t0 = utcnow()
+    record_heartbeat(db, "huu-nghi", heartbeat(), now=t0)
+    record_heartbeat(db, "tan-thanh", heartbeat(), now=t0)
+    assert tick(db, s, now=t0 + timedelta(seconds=1), memory=memory)["pending"] == 0
+    hot = [("huu-nghi", check_heartbeat(heartbeat(cpu_temp_c=91.0)), t0 + timedelta(seconds=10))]
+    with transaction(db, write=True) as conn:
+        store_heartbeats(conn, hot)  # written, not committed yet
+        if db.dialect == "postgresql":  # a later writer commits first
+            later = threading.Thread(target=record_heartbeat, args=(
+                db, "tan-thanh", heartbeat(cpu_temp_c=55.0)), kwargs={"now": t0 + timedelta(seconds=11)})
+            later.start()
+            later.join(timeout=60)
+            assert not later.is_alive()
+        assert tick(db, s, now=t0 + timedelta(seconds=12), memory=memory)["pending"] == 0
+        assert memory.last_read == (1 if db.dialect == "postgresql" else 0)
+    result = tick(db, s, now=t0 + timedelta(seconds=13), memory=memory)
+    assert result["pending"] == 1 and memory.last_read >= 1
+    assert {(a["gate_id"], a["kind"]) for a in alerting.db.query(
+        "SELECT gate_id, kind FROM alert")} == {("huu-nghi", "temperature")}
