@@ -14,7 +14,10 @@ database's own CPU is not in it), median of `--ticks`:
   * token refresh with nothing changed, and after 20 tokens were reissued;
   * alert tick with nothing changed, and the tick right after `--reported` gates
     sent a new heartbeat (as in one 5 s tick at 10,000 gates reporting each minute
-    time-compressed).
+    time-compressed);
+  * on PostgreSQL, what the gate_status stamp (a trigger, migration 0010) adds to
+    intake: the wall time to store a batch of 32 heartbeats with the trigger on and
+    off (3 rounds of 100 batches, medians).
 
     .venv/bin/python bench/background_cost.py [--gates 10000] [--store sqlite|postgresql]
         [--reported 2000] [--ticks 7]
@@ -118,8 +121,40 @@ def run(args, url: str, tmp: Path) -> None:
     print(f"alert tick: first {first:.1f} ms, nothing changed median {alert_quiet:.2f} ms, "
           f"after {args.reported} gates reported {after:.1f} ms, the tick after {again:.2f} ms",
           flush=True)
+    if args.store == "postgresql":
+        trigger_cost(c, ids, settings)
     c.db.close()
     print(f"background_quiet_cpu_ms: {token_quiet + alert_quiet:.2f}")
+
+
+def trigger_cost(c, ids: list[str], settings) -> None:
+    from kiosk.store import iso, utcnow
+
+    from central.db import transaction
+    from central.intake import check_heartbeat, store_heartbeats
+
+    def batches() -> float:
+        times = []
+        for start in range(0, 3200, 32):
+            now = utcnow()
+            beats = [(g, check_heartbeat(beat(iso(now))), now) for g in ids[start:start + 32]]
+            began = time.perf_counter()
+            with transaction(c.db, write=True) as conn:
+                store_heartbeats(conn, beats, interval_s=settings["central_heartbeat_interval_s"])
+            times.append(time.perf_counter() - began)
+        return statistics.median(times) * 1000
+
+    def trigger(state: str) -> None:
+        with c.db.engine.begin() as conn:
+            conn.exec_driver_sql(f"ALTER TABLE gate_status {state} TRIGGER gate_status_stamp")
+
+    for _ in range(3):
+        on = batches()
+        trigger("DISABLE")
+        off = batches()
+        trigger("ENABLE")
+        print(f"32 heartbeats stored (wall): stamp trigger on {on:.2f} ms, off {off:.2f} ms",
+              flush=True)
 
 
 if __name__ == "__main__":
