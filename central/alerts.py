@@ -37,7 +37,7 @@ from kiosk.store import iso, parse_iso, utcnow
 from central import schema as t
 from central.alert_rules import SEVERITIES, Condition, GateFacts, conditions, frozen_candidates
 from central.checks import CentralError, NotFound, check_id
-from central.db import among, exclusive, rows, transaction
+from central.db import exclusive, rows, transaction
 from central.fleet import OFFLINE_AFTER_INTERVALS
 from central.users import audit, require_right
 
