@@ -58,8 +58,9 @@ class FleetMemory:
     """What an alert loop keeps between its ticks, so that a quiet tick costs
     milliseconds, not the fleet: the gates and their faces (read again only for gates
     whose token version moved: every new gate stamps one, central.gate_tokens), each
-    gate's latest status and parsed heartbeat (only the `gate_status` rows the
-    database stamped since the last tick are read: migration 0010), and the
+    gate's latest status and parsed heartbeat and its screenshots (only the
+    `gate_status` and `screenshot` rows the database stamped since the last tick are
+    read: migrations 0010, 0011), and the
     conditions found for each gate, reused while nothing they depend on changed and
     no deadline they depend on passed. The deadlines (a silent gate counting as
     offline) wait in a heap, so a tick looks only at the gates whose time ran out; a
@@ -75,7 +76,9 @@ class FleetMemory:
         self.every_tick: set[str] = set()  # gates whose conditions hold for one tick only
         self.holding: set[str] = set()  # gates with conditions found
         self.untaken: dict[str, tuple] = {}  # gate -> (version, published at) behind it
+        self.shot_rows: dict[str, dict[int, dict]] = {}  # gate -> face -> screenshot
         self.shots: dict[str, tuple] = {}  # gate -> its screenshots as compared
+        self._shots_mark: int | None = None  # where the next screenshot read starts
         self._gates_seen = -1  # highest gate.token_version read
         self._status_mark: int | None = None  # where the next status read starts
         self.last_read = 0  # status rows the last tick read (tests and the bench look)
@@ -98,19 +101,9 @@ class FleetMemory:
         """Read the statuses the database stamped since the last read; returns the
         gates whose status changed (their heartbeat parsed again)."""
         s = t.gate_status.c
-        columns = select(*(s[c] for c in _STATUS_COLUMNS), s.heartbeat, s.changed)
-        postgresql = conn.dialect.name == "postgresql"
-        if postgresql:
-            # Every transaction below the oldest one running now has ended: the next
-            # read starts there, so a commit landing late is still read.
-            mark = conn.exec_driver_sql(
-                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint").scalar()
-        if self._status_mark is None:
-            found = conn.execute(columns).all()
-        elif postgresql:
-            found = conn.execute(columns.where(s.changed >= self._status_mark)).all()
-        else:
-            found = conn.execute(columns.where(s.changed > self._status_mark)).all()
+        found, self._status_mark = _stamped_since(
+            conn, select(*(s[c] for c in _STATUS_COLUMNS), s.heartbeat, s.changed),
+            s.changed, self._status_mark)
         self.last_read = len(found)
         changed = set()
         for r in found:
@@ -125,12 +118,27 @@ class FleetMemory:
             self.status[gate_id] = (key, dict(zip(_STATUS_COLUMNS, key)),
                                     body if isinstance(body, dict) else {})
             changed.add(gate_id)
-        if postgresql:
-            self._status_mark = mark
-        else:
-            highest = max((r[6] for r in found), default=None)
-            if highest is not None or self._status_mark is None:
-                self._status_mark = max(highest or 0, self._status_mark or 0)
+        return changed
+
+    def screenshots(self, conn) -> set[str]:
+        """Read the screenshots the database stamped since the last read (migration
+        0011); returns the gates whose screenshots changed."""
+        s = t.screenshot.c
+        found, self._shots_mark = _stamped_since(
+            conn, select(t.screenshot), s.changed, self._shots_mark)
+        touched = set()
+        for shot in found:
+            shot = dict(shot._mapping)
+            del shot["changed"]
+            self.shot_rows.setdefault(shot["gate_id"], {})[shot["face_id"]] = shot
+            touched.add(shot["gate_id"])
+        changed = set()
+        for gate_id in touched:
+            compared = tuple(sorted((f, tuple(v.values()))
+                                    for f, v in self.shot_rows[gate_id].items()))
+            if self.shots.get(gate_id) != compared:
+                self.shots[gate_id] = compared
+                changed.add(gate_id)
         return changed
 
     def due(self, now: datetime) -> set[str]:
@@ -142,6 +150,24 @@ class FleetMemory:
             if known is not None and known[3] == until:  # else a newer deadline replaced it
                 due.add(gate_id)
         return due
+
+
+def _stamped_since(conn, query, stamp, mark: int | None) -> tuple[list, int]:
+    """The rows of `query` whose `stamp` column (set by the database on every write:
+    migrations 0010, 0011) moved since `mark` (None: every row), and the mark for the
+    next read. PostgreSQL: the stamp is the writing transaction's id, and the next
+    mark the oldest transaction running before this read: every transaction below it
+    has ended, so a commit landing late is still read next time (rows of transactions
+    at or above it are read again, harmlessly). SQLite: writers go one at a time, so
+    stamps commit in order and the highest stamp read is the next mark."""
+    if conn.dialect.name == "postgresql":
+        following = conn.exec_driver_sql(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint").scalar()
+        found = conn.execute(query if mark is None else query.where(stamp >= mark)).all()
+        return found, following
+    found = conn.execute(query if mark is None else query.where(stamp > mark)).all()
+    column = stamp.name
+    return found, max((r._mapping[column] for r in found), default=mark or 0)
 
 
 def _untaken_releases(conn) -> dict[str, tuple]:
@@ -171,14 +197,8 @@ def _facts(conn, settings, now: datetime, memory: FleetMemory) -> dict[str, tupl
     dirty |= {g for g in untaken.keys() | memory.untaken.keys()
               if untaken.get(g) != memory.untaken.get(g)}
     memory.untaken = untaken
-    shots: dict[str, dict[int, dict]] = {}
-    for shot in rows(conn.execute(select(t.screenshot))):
-        shots.setdefault(shot["gate_id"], {})[shot["face_id"]] = shot
-    compared = {g: tuple(sorted((f, tuple(v.values())) for f, v in faces.items()))
-                for g, faces in shots.items()}
-    dirty |= {g for g in compared.keys() | memory.shots.keys()
-              if compared.get(g) != memory.shots.get(g)}
-    memory.shots = compared
+    dirty |= memory.screenshots(conn)
+    shots, compared = memory.shot_rows, memory.shots
     dirty |= {g for g in added if g not in memory.found}  # never evaluated yet
     limit = timedelta(seconds=OFFLINE_AFTER_INTERVALS * settings["central_heartbeat_interval_s"])
     for gate_id in sorted(dirty & memory.faces.keys()):

@@ -408,6 +408,10 @@ screenshot = Table(
     Column("luma", Float),
     Column("picture_sha256", Text),
     Column("picture_changed_at", Text),
+    # Stamped by the database on every write (a trigger, migration 0011): the alert
+    # loop reads only the screenshots changed since its last tick (central.alerts).
+    Column("changed", BigInteger, nullable=False, server_default="0"),
+    Index("screenshot_changed", "changed"),
 )
 
 # Who changed what, for the province's own accountability.
