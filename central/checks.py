@@ -44,6 +44,14 @@ SENTENCES: dict[str, str] = {
     "warn_emergency_playlist": N_("Gate %(gate)s: the emergency's playlist has nothing approved "
                                   "and within its dates to show any more; only its text is "
                                   "shown."),
+    # central.feed: the gates could not be told at once (they find the release at their poll).
+    "feed_origin_behind": N_("The gates were not told of repository version %(version)s: the "
+                             "static origin %(origin)s still did not serve it after %(seconds)s s. "
+                             "They find it at their next poll."),
+    "feed_unreachable": N_("The change feed at %(url)s cannot be reached: gates find the new "
+                           "release at their next poll. Tell the server's administrator."),
+    "feed_partial": N_("The change feed took %(told)s of %(count)s messages; the other gates "
+                       "find the new release at their next poll."),
     "nothing_published": N_("Nothing was published: every gate chosen uses media not approved "
                             "yet. %(held)s"),
     # central.library: media and playlists.

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from kiosk.settings import SettingsError
+from kiosk.web.i18n import N_
 
 from central.checks import CentralError, in_words
 
@@ -498,7 +499,7 @@ def media_approve_cmd(sha, by, settings, db):
     from central.library import approve_media, resolve_media
 
     row = approve_media(db, resolve_media(db, sha), by)
-    click.echo(f"{row['sha256']} approved by {by}")
+    click.echo(_words(N_("%(sha)s approved by %(name)s"), sha=row["sha256"], name=by))
 
 
 @media_group.command("reject")
@@ -519,7 +520,7 @@ def media_reject_cmd(sha, reason, by, settings, db):
     from central.library import reject_media, resolve_media
 
     row = reject_media(db, resolve_media(db, sha), by, reason)
-    click.echo(f"{row['sha256']} rejected by {by}")
+    click.echo(_words(N_("%(sha)s rejected by %(name)s"), sha=row["sha256"], name=by))
 
 
 @media_group.command("retire")
@@ -536,7 +537,7 @@ def media_retire_cmd(sha, by, settings, db):
     from central.library import resolve_media, retire_media
 
     row = retire_media(db, resolve_media(db, sha), by)
-    click.echo(f"{row['sha256']} retired")
+    click.echo(_words(N_("%(sha)s retired"), sha=row["sha256"]))
 
 
 # ---- gates and groups ----------------------------------------------------------
@@ -601,7 +602,7 @@ def gate_set_cmd(gate_id, name, province, lat, lon, clear_position, by, settings
             raise click.UsageError("--clear-position and --lat/--lon contradict each other")
         position = (lat, lon)
     update_gate(db, gate_id, name=name, province=province, position=position, by=by)
-    click.echo(f"gate {gate_id} updated")
+    click.echo(_words(N_("gate %(gate)s updated"), gate=gate_id))
 
 
 @gate_group.command("token")
@@ -625,11 +626,14 @@ def _said_blank(result) -> None:
     b, pub = result.blank, result.publication
     if b["active"]:
         faces = ", ".join(map(str, b["faces"])) or "every face"
-        click.echo(f"gate {result.gate_id} blanked from central ({faces})")
+        click.echo(_words(N_("gate %(gate)s blanked from central (%(faces)s)"),
+                          gate=result.gate_id, faces=faces))
     else:
-        click.echo(f"gate {result.gate_id}: central's blank released")
+        click.echo(_words(N_("gate %(gate)s: central's blank released"), gate=result.gate_id))
     version = pub.changed.get(result.gate_id) or pub.unchanged.get(result.gate_id)
-    click.echo(f"  signed in release {version} (repository version {pub.repository_version})")
+    click.echo("  " + _words(N_("signed in release %(version)s (repository version "
+                                "%(repository)s)"), version=version,
+                             repository=pub.repository_version))
 
 
 @central.command("blank")
@@ -767,7 +771,8 @@ def playlist_delete_cmd(playlist_id, by, settings, db):
 
     pid = central_id(playlist_id, "playlist")
     name = delete_playlist(db, pid, playlist_version(get_playlist(db, pid)), by=by)
-    click.echo(f"deleted playlist {pid.removeprefix('c-')} ({name})")
+    click.echo(_words(N_("deleted playlist %(id)s (%(name)s)"), id=pid.removeprefix("c-"),
+                      name=name))
 
 
 @central.group("assign")
@@ -891,49 +896,67 @@ def assign_remove_cmd(kind, row_id, by, settings, db):
 
 
 # ---- publishing (central.publication: four eyes) ---------------------------------
-def _warned(warnings, indent: str = "") -> None:
-    """A publication's warnings (what its build leaves out), in words."""
-    from kiosk.web.i18n import N_
+# Lines said more than once.
+HELD = N_("%(gate)s: held back, keeps its release (%(why)s)")
+FACE_PART = N_("face %(face)s %(part)s")
 
+
+def _words(msgid: str, **params) -> str:
+    """A line for people in the province's language: inside a central_db
+    command (central.i18n.speaking) Flask-Babel's, else Vietnamese."""
+    from flask import has_app_context
+
+    if has_app_context():
+        from flask_babel import gettext
+
+        return gettext(msgid, **params)
     from central.i18n import say
 
+    return say(msgid, **params)
+
+
+def _warned(warnings, indent: str = "") -> None:
+    """A publication's warnings (what its build leaves out), in words."""
     for warning in warnings:
-        click.echo(indent + say(N_("Warning: %(what)s"), what=in_words(warning)), err=True)
+        click.echo(indent + _words(N_("Warning: %(what)s"), what=in_words(warning)), err=True)
 
 
 def _said(result) -> None:
     _warned(result.warnings)
-    click.echo(f"repository version {result.repository_version}: "
-               f"{len(result.changed)} gate(s) changed, {len(result.unchanged)} unchanged, "
-               f"{len(result.held)} held back")
+    click.echo(_words(N_("repository version %(version)s: %(changed)s gate(s) changed, "
+                         "%(unchanged)s unchanged, %(held)s held back"),
+                      version=result.repository_version, changed=len(result.changed),
+                      unchanged=len(result.unchanged), held=len(result.held)))
     for gate_id, version in sorted(result.changed.items()):
-        click.echo(f"  {gate_id}: release {version}")
+        click.echo("  " + _words(N_("%(gate)s: release %(version)s"), gate=gate_id,
+                                 version=version))
     for gate_id, why in sorted(result.held.items()):
         if gate_id in result.held_errors:
             why = in_words(result.held_errors[gate_id])
-        click.echo(f"  {gate_id}: held back, keeps its release ({why})")
+        click.echo("  " + _words(HELD, gate=gate_id, why=why))
 
 
 def _said_preview(previews) -> None:
     """What a publication would change, gate by gate and face by face."""
     for p in previews:
         name = f"{p.gate['id']} ({p.gate['name']})" if p.gate["name"] else p.gate["id"]
-        now = f"release {p.version} in force" if p.version else "nothing published yet"
+        now = (_words(N_("release %(version)s in force"), version=p.version) if p.version
+               else _words(N_("nothing published yet")))
         if p.held:
             why = in_words(p.held_error) if p.held_error is not None else p.held
-            click.echo(f"  {name}: held back, keeps its release ({why})")
+            click.echo("  " + _words(HELD, gate=name, why=why))
             continue
         if not p.changes:
-            click.echo(f"  {name}: no change ({now})")
+            click.echo("  " + _words(N_("%(gate)s: no change (%(now)s)"), gate=name, now=now))
             continue
-        click.echo(f"  {name}: changes ({now})")
+        click.echo("  " + _words(N_("%(gate)s: changes (%(now)s)"), gate=name, now=now))
         _warned(p.warnings, "    ")
         for face, parts in p.faces.items():
             for part, diff in parts.items():
                 for line in diff["removed"]:
-                    click.echo(f"    face {face} {part}: - {line}")
+                    click.echo(f"    {_words(FACE_PART, face=face, part=part)}: - {line}")
                 for line in diff["added"]:
-                    click.echo(f"    face {face} {part}: + {line}")
+                    click.echo(f"    {_words(FACE_PART, face=face, part=part)}: + {line}")
 
 
 def _scope_options(fn):
@@ -1005,9 +1028,11 @@ def publish_request_cmd(gates, groups, note, by, settings, db):
     rid = publication.submit(db, repo, by=by, gates=gates, groups=groups, note=note,
                              previews=previews)
     n = sum(1 for p in previews if p.changes)
-    click.echo(f"request {rid}: {n} gate(s) wait for another approver")
+    click.echo(_words(N_("request %(id)s: %(count)s gate(s) wait for another approver"),
+                      id=rid, count=n))
     _said_preview(previews)
-    click.echo(f"approve it with: gatecast central publish approve {rid} --as APPROVER")
+    click.echo(_words(N_("approve it with: %(command)s"),
+                      command=f"gatecast central publish approve {rid} --as APPROVER"))
 
 
 @publish_group.command("list")
@@ -1030,7 +1055,7 @@ def publish_list_cmd(state, as_json, settings, db):
         click.echo(json.dumps(found, ensure_ascii=False, indent=2))
         return
     if not found:
-        click.echo("no publication requests")
+        click.echo(_words(N_("No publication requests.")))
     for r in found:
         decided = (f", {r['state']} by {r['decided_by']} at {r['decided_at']}"
                    if r["decided_by"] else "")
@@ -1062,8 +1087,8 @@ def publish_show_cmd(request_id, settings, db):
     if r["state"] != "pending":
         return
     if seen.stale:
-        click.echo(f"out of date: {', '.join(seen.stale)} changed since it was submitted; "
-                   "approving it would publish nothing")
+        click.echo(_words(N_("out of date: %(gates)s changed since it was submitted; approving "
+                             "it would publish nothing"), gates=", ".join(seen.stale)))
     _said_preview([p for p in seen.previews if p.gate["id"] not in seen.stale])
 
 
@@ -1105,7 +1130,11 @@ def publish_reject_cmd(request_id, reason, by, settings, db):
     from central.publication import get, reject
 
     reject(db, request_id, by=by, reason=reason)
-    click.echo(f"request {request_id}: {get(db, request_id)['state']} by {by}")
+    from central.checks import REQUEST_STATES
+
+    state = get(db, request_id)["state"]
+    click.echo(_words(N_("request %(id)s: %(state)s by %(name)s"), id=request_id,
+                      state=_words(REQUEST_STATES.get(state, state)), name=by))
 
 
 @central.command("emergency")
@@ -1139,7 +1168,7 @@ def emergency_cmd(target, texts, playlist, minutes, faces, reason, by, settings,
         db, repository_for(settings), [target], by=by, reason=reason, minutes=minutes,
         texts=_texts(texts) if texts else None, playlist_id=playlist, faces=faces,
         feed=feed_for(settings))
-    click.echo(f"emergency {eid}")
+    click.echo(_words(N_("emergency %(id)s"), id=eid))
     _said(result)
 
 

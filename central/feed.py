@@ -31,6 +31,8 @@ from urllib.parse import urlsplit
 
 import urllib3
 
+from central.checks import Said
+
 log = logging.getLogger("gatecast.central.feed")
 
 # Requests written before their answers are read: few enough that their
@@ -167,7 +169,8 @@ def announce(feed: NchanFeed | None, result) -> None:
     """Tell the gates whose release changed, once the repository is where
     they read it. Called by publish() after the repository files are written,
     fsynced and renamed (timestamp.json last) and the publication recorded.
-    Problems become warnings on the result: the publication itself stands."""
+    Problems become warnings on the result (central.checks.Said, said in
+    words on the console, the CLI and the API): the publication itself stands."""
     if feed is None or not result.changed:
         return
     origin = feed.origin_url
@@ -176,18 +179,21 @@ def announce(feed: NchanFeed | None, result) -> None:
         pool = urllib3.PoolManager(retries=False)
         while not origin_shows(origin, result.repository_version, pool):
             if time.monotonic() > deadline:
-                result.warnings.append(
+                result.warnings.append(Said(
                     f"the static origin {origin} does not serve repository version "
                     f"{result.repository_version} after {feed.origin_wait_s:.0f} s: gates were not told; "
-                    f"they find it at their next poll")
+                    f"they find it at their next poll", "feed_origin_behind", origin=origin,
+                    version=result.repository_version, seconds=f"{feed.origin_wait_s:.0f}"))
                 return
             time.sleep(0.2)
     try:
         told = feed.announce(result.changed)
     except FeedError as e:
         log.warning("%s", e)
-        result.warnings.append(f"{e}; gates find the new release at their next poll")
+        result.warnings.append(Said(f"{e}; gates find the new release at their next poll",
+                                    "feed_unreachable", url=feed.publish_url))
         return
     if told < len(result.changed):
-        result.warnings.append(f"the change feed accepted {told} of {len(result.changed)} "
-                               f"messages; the others find it at their next poll")
+        result.warnings.append(Said(f"the change feed accepted {told} of {len(result.changed)} "
+                                    f"messages; the others find it at their next poll",
+                                    "feed_partial", told=told, count=len(result.changed)))

@@ -145,10 +145,10 @@ def done(message: str, to: str, status: int = 200, **extra):
 
 
 def warn(warnings) -> None:
-    """What a publication left out (central.checks.Said warnings: a retired
-    item, media outside its dates), in words above the page it lands on.
-    Uncoded ones (the change feed's, for the server's administrator) go to
-    the log only: a page never shows English."""
+    """What a publication left out or could not do (central.checks.Said
+    warnings: a retired item, media outside its dates, gates the change feed
+    could not tell), in words above the page it lands on. An uncoded one (none
+    is left in central) would go to the log only: a page never shows English."""
     import logging
 
     from central.checks import in_words

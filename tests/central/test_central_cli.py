@@ -60,7 +60,7 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     assert not_editor.exit_code == 1 and "việc này cần quyền duyệt" in not_editor.output
     out = run(runner, state, "media", "reject", odd_sha[:10], "--reason", "Sai logo",
               "--as", "lan", "--token", approver_token).output
-    assert f"{odd_sha} rejected by lan" in out
+    assert f"{odd_sha} đã bị lan từ chối" in out
     assert odd_sha in run(runner, state, "media", "list", "--only", "rejected").output
     refused = run(runner, state, "media", "approve", sha[:10], "--as", "minh", "--token",
                   editor_token, ok=False)
@@ -91,32 +91,32 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
                 ok=False)
     assert wrong.exit_code == 1 and "không khớp" in wrong.output
     out = run(runner, state, "publish", "preview", "--group", "lang-son").output
-    assert "huu-nghi (Hữu Nghị): changes (nothing published yet)" in out
-    assert "face 1 power: + 05:30–22:30" in out and db_count(config, state, "release") == 0
+    assert "huu-nghi (Hữu Nghị): có thay đổi (chưa phát hành gì)" in out
+    assert "mặt 1 power: + 05:30–22:30" in out and db_count(config, state, "release") == 0
     # Publishing takes two people: minh asks, lan (not minh) approves exactly that.
     out = run(runner, state, "publish", "request", "--group", "lang-son", "--note", "first",
               *minh).output
-    assert out.startswith("request 1: 1 gate(s) wait for another approver") and "face 2" in out
+    assert out.startswith("yêu cầu 1: 1 cửa khẩu chờ một người khác duyệt") and "mặt 2" in out
     assert "publish approve 1 --as APPROVER" in out
     refused = run(runner, state, "publish", "approve", "1", *minh, ok=False)
     assert refused.exit_code == 1 and "việc này cần quyền duyệt" in refused.output
     assert "1: pending, huu-nghi, from minh" in run(runner, state, "publish", "list").output
-    assert "face 1 entries: + " in run(runner, state, "publish", "show", "1").output
+    assert "mặt 1 entries: + " in run(runner, state, "publish", "show", "1").output
     out = run(runner, state, "publish", "approve", "1", *lan).output
-    assert "1 gate(s) changed" in out and "huu-nghi: release" in out
+    assert "1 cửa khẩu thay đổi" in out and "huu-nghi: bản phát hành" in out
     again = run(runner, state, "publish", "approve", "1", *lan, ok=False)
     assert again.exit_code == 1 and "đã được quyết định (đã xuất bản)" in again.output
     # Four eyes: lan's own request is not lan's to approve.
     run(runner, state, "assign", "fallback", "--gate", "huu-nghi", "--playlist", "welcome", *minh)
-    assert "request 2:" in run(runner, state, "publish", "request", *lan).output
+    assert "yêu cầu 2:" in run(runner, state, "publish", "request", *lan).output
     own = run(runner, state, "publish", "approve", "2", *lan, ok=False)
     assert own.exit_code == 1 and "Nguyên tắc hai người" in own.output
     # Stale: someone edits after the request; approving publishes nothing.
     out = run(runner, state, "publish", "request", "--gate", "huu-nghi", *minh).output
-    assert out.startswith("request 3:")
+    assert out.startswith("yêu cầu 3:")
     run(runner, state, "assign", "power", "--gate", "huu-nghi", "--start", "06:00", "--end",
         "21:00", *minh)
-    assert "out of date: huu-nghi changed" in run(runner, state, "publish", "show", "3").output
+    assert "đã lỗi thời: huu-nghi đã thay đổi" in run(runner, state, "publish", "show", "3").output
     releases = db_count(config, state, "release")
     stale = run(runner, state, "publish", "approve", "3", *lan, ok=False)
     assert stale.exit_code == 1 and "Yêu cầu 3 đã cũ" in stale.output
@@ -125,18 +125,18 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     assert out.startswith("3: stale, huu-nghi, from minh")
     not_his = run(runner, state, "publish", "reject", "2", "--reason", "no", *minh, ok=False)
     assert not_his.exit_code == 1 and "việc này cần quyền duyệt" in not_his.output
-    assert "request 2: withdrawn by lan" in run(runner, state, "publish", "reject", "2",
+    assert "yêu cầu 2: đã rút lại, do lan" in run(runner, state, "publish", "reject", "2",
                                                  *lan).output
     operator_token = run(runner, state, "user", "add", "an", "--role",
                          "operator").output.strip().splitlines()[-1]
     out = run(runner, state, "emergency", "--gate", "huu-nghi", "--text", "vi=Tạm dừng",
               "--minutes", "15", "--reason", "drill", "--as", "an",
               "--token", operator_token).output
-    assert "emergency em-" in out and "1 gate(s) changed" in out
-    eid = out.split("emergency ", 1)[1].split()[0]
+    assert "thông báo khẩn cấp em-" in out and "1 cửa khẩu thay đổi" in out
+    eid = out.split("thông báo khẩn cấp ", 1)[1].split()[0]
     out = run(runner, state, "emergency-cancel", eid, "--reason", "drill over", "--as", "an",
               "--token", operator_token).output
-    assert "1 gate(s) changed" in out
+    assert "1 cửa khẩu thay đổi" in out
     again = run(runner, state, "emergency-cancel", eid, "--reason", "x", "--as", "an",
                 "--token", operator_token, ok=False)
     assert again.exit_code == 1 and "Thông báo khẩn này đã kết thúc." in again.output

@@ -15,6 +15,7 @@ import time
 import pytest
 import urllib3
 
+from central.checks import in_words, said
 from central.feed import FeedError, NchanFeed
 from central.publish import publish
 from kiosk.sync.report import Reporter, Unauthorised
@@ -220,6 +221,10 @@ def test_an_origin_that_lags_behind_means_no_gate_is_told(central, nginx, tmp_pa
         feed = NchanFeed(nginx.publish_url, origin_url=origin_url, origin_wait_s=1.0)
         result = publish(central.db, central.repo, feed=feed)
         assert any("does not serve repository version" in w for w in result.warnings)
+        # Coded, and said in the desk's words (console flash, CLI, API).
+        behind = [w for w in result.warnings if w.code == "feed_origin_behind"]
+        assert behind and "Chưa báo cho các cửa khẩu về phiên bản kho" in in_words(behind[0])
+        assert said(behind[0])["code"] == "feed_origin_behind"
         assert gate.wait(1, 2, position) is None, "told before the origin had it"
 
         # The copy catches up: the next publication is announced.
@@ -248,6 +253,10 @@ def test_a_feed_that_is_down_does_not_fail_the_publication(central, tmp_path):
     result = publish(central.db, central.repo, feed=dead)
     assert result.changed == {"huu-nghi": result.repository_version}
     assert any("cannot be reached" in w for w in result.warnings)
+    assert [said(w) for w in result.warnings] == [{
+        "warning": f"Không liên lạc được với kênh báo thay đổi tại {dead.publish_url}: các cửa "
+                   "khẩu sẽ nhận bản phát hành mới ở lần hỏi kế tiếp. Hãy báo cho người quản "
+                   "trị máy chủ.", "code": "feed_unreachable"}]
     with pytest.raises(FeedError):
         NchanFeed("https://elsewhere/feed")
 
@@ -517,3 +526,38 @@ def test_every_gate_of_a_fleet_is_told_held_or_reconnecting(central, nginx, tmp_
 
     told, version = asyncio.run(fleet())
     assert told == {g: (200, {"version": version}) for g in tokens}
+
+
+def test_a_feed_that_refuses_some_gates_is_a_coded_warning(central, tmp_path):
+    """nchan answering some posts with an error: the publication stands, and
+    the desk reads how many gates were told, in words and with a code."""
+
+    class Feed(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # the publisher pipelines over one connection
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(403 if self.path.endswith("/tan-thanh") else 201)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Feed)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        sha = central.media(make_image(tmp_path / "red.png"))
+        for gate in ("huu-nghi", "tan-thanh"):
+            central.gate(gate)
+            central.show(gate, [sha])
+        feed = NchanFeed(f"http://127.0.0.1:{server.server_port}/feed", gates_per_post=1)
+        result = publish(central.db, central.repo, feed=feed)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert set(result.changed) == {"huu-nghi", "tan-thanh"}
+    assert [said(w) for w in result.warnings] == [{
+        "warning": "Kênh báo thay đổi nhận 1 trên 2 thông báo; các cửa khẩu còn lại sẽ nhận "
+                   "bản phát hành mới ở lần hỏi kế tiếp.", "code": "feed_partial"}]
+    assert "accepted 1 of 2" in result.warnings[0]

@@ -199,7 +199,7 @@ def test_cli_blank_and_unblank_check_who_acts(central, gate):
     done = runner.invoke(central_cli, ["blank", "--gate", GATE, "--faces", "1", "--reason",
                                        "sai nội dung", "--as", "lan", "--token", token], env=env)
     assert done.exit_code == 0, done.output
-    assert f"gate {GATE} blanked from central (1)" in done.output
+    assert f"cửa khẩu {GATE} bị tắt hình từ trung tâm (1)" in done.output
     assert gate.pull().outcome == "activated"
     assert dark_faces(gate.db) == {1: "central_blank"}
     back = runner.invoke(central_cli, ["unblank", "--gate", GATE, "--reason", "ok", "--as", "lan",

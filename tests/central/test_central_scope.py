@@ -73,7 +73,7 @@ def test_emergency_to_gate_a_is_not_blocked_by_gate_bs_unapproved_item(central, 
     assert central.db.scalar("SELECT count(*) FROM emergency") == 0
 
     out = emergency("--as", "lan", "--token", token)
-    assert "gate-a: release" in out and "gate-b" not in out.split("gate(s) changed")[1]
+    assert "gate-a: bản phát hành" in out and "gate-b" not in out.split("cửa khẩu thay đổi")[1]
     a = document(central, "gate-a")
     assert a["version"] > first["gate-a"]
     [notice] = a["notices"]

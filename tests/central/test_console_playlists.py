@@ -239,7 +239,7 @@ def test_the_cli_deletes_a_playlist_only_when_unused(desk, runner):
     assert desk.db.count("playlist") == 1
     assign.remove(desk.db, "schedule_entry", desk.db.scalar("SELECT id FROM schedule_entry"))
     done = run("chao-mung")
-    assert done.exit_code == 0 and "deleted playlist chao-mung (Chào mừng)" in done.output
+    assert done.exit_code == 0 and "đã xoá danh sách phát chao-mung (Chào mừng)" in done.output
     assert desk.db.count("playlist") == 0
     assert desk.db.scalar("SELECT who FROM audit WHERE action = 'playlist.delete'") == "minh"
     assert run("chao-mung").exit_code == 1  # gone: a clear error, not a trace
