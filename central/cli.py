@@ -53,7 +53,10 @@ def central_db(fn):
         try:
             db = open_central_db(settings)
         except (SQLAlchemyError, ValueError) as e:  # down, refusing us, or a bad URL
-            raise click.ClickException(f"cannot open the central database: {e}") from None
+            from central.i18n import say
+
+            raise click.ClickException(say(N_("cannot open the central database: %(why)s"),
+                                           settings["central_language"], why=e)) from None
         from central.i18n import speaking
 
         try:
@@ -168,13 +171,15 @@ def init_cmd(offline_keys, settings, db):
     repo.init()
     audit(db, SERVER_SHELL, "repository.init", "repository",
           {"offline_keys": repo.offline_keys_dir != repo.keys_dir})
-    click.echo(f"repository created in {repo.base}")
-    click.echo(f"online keys (publisher, snapshot, timestamp): {repo.keys_dir}")
-    click.echo(f"offline keys (root, targets): {repo.offline_keys_dir}")
+    click.echo(_words(N_("repository created in %(folder)s"), folder=repo.base))
+    click.echo(_words(N_("online keys (publisher, snapshot, timestamp): %(folder)s"),
+                      folder=repo.keys_dir))
+    click.echo(_words(N_("offline keys (root, targets): %(folder)s"),
+                      folder=repo.offline_keys_dir))
     if repo.offline_keys_dir == repo.keys_dir:
-        click.echo("  move root.pem and targets.pem off this machine; pass --offline-keys "
-                   "DIR when rotating keys")
-    click.echo(f"pin this root on every gate: {repo.trusted_root_path}")
+        click.echo("  " + _words(N_("move root.pem and targets.pem off this machine; pass "
+                                    "--offline-keys DIR when rotating keys")))
+    click.echo(_words(N_("pin this root on every gate: %(path)s"), path=repo.trusted_root_path))
 
 
 @central.command("serve")
@@ -242,8 +247,14 @@ def migrate_cmd(settings):
         finally:
             store.close()
     except (SQLAlchemyError, ValueError) as e:
-        raise click.ClickException(f"cannot migrate the central database: {e}") from None
-    click.echo(f"central database at schema {revision} (newest {head_revision()})")
+        from central.i18n import say
+
+        raise click.ClickException(say(N_("cannot migrate the central database: %(why)s"),
+                                       settings["central_language"], why=e)) from None
+    from central.i18n import say
+
+    click.echo(say(N_("central database at schema %(revision)s (newest %(newest)s)"),
+                   settings["central_language"], revision=revision, newest=head_revision()))
 
 
 @central.command("refresh")
@@ -264,7 +275,8 @@ def refresh_cmd(settings, db):
     roles = repository_for(settings).refresh()
     if roles:
         audit(db, SERVER_SHELL, "repository.refresh", "repository", {"roles": list(roles)})
-    click.echo("re-signed " + ", ".join(roles) if roles else "nothing due")
+    click.echo(_words(N_("re-signed %(roles)s"), roles=", ".join(roles)) if roles
+               else _words(N_("nothing due")))
 
 
 @central.command("prune")
@@ -289,7 +301,8 @@ def prune_cmd(older_than_days, settings, db):
     removed = repository_for(settings).prune(timedelta(days=older_than_days))
     if any(removed.values()):
         audit(db, SERVER_SHELL, "repository.prune", "repository", dict(removed))
-    click.echo(f"removed {removed['metadata']} metadata and {removed['targets']} target file(s)")
+    click.echo(_words(N_("removed %(metadata)s metadata and %(targets)s target file(s)"),
+                      metadata=removed["metadata"], targets=removed["targets"]))
 
 
 @central.command("rotate-key")
@@ -313,7 +326,7 @@ def rotate_key_cmd(role, offline_keys, settings, db):
 
     keyid = repository_for(settings, offline_keys).rotate_key(role)
     audit(db, SERVER_SHELL, "key.rotate", role, {"keyid": keyid})
-    click.echo(f"{role} key rotated; new keyid {keyid}")
+    click.echo(_words(N_("%(role)s key rotated; new keyid %(keyid)s"), role=role, keyid=keyid))
 
 
 # ---- users -------------------------------------------------------------------
@@ -354,9 +367,11 @@ def user_add_cmd(name, role, settings, db):
 
     token = add_user(db, name, role)
     password = set_one_time_password(db, name, "cli")
-    click.echo(f"user {name} ({role}) added")
-    click.echo(f"console one-time password (change it at the first login): {password}")
-    click.echo("API token for scripts (shown once; GATECAST_CENTRAL_TOKEN):")
+    click.echo(_words(N_("user %(name)s (%(role)s) added"), name=name, role=role))
+    click.echo(_words(N_("console one-time password (change it at the first login): "
+                         "%(password)s"), password=password))
+    # The token stays the last line, alone (scripts take it from there).
+    click.echo(_words(N_("API token for scripts (shown once; GATECAST_CENTRAL_TOKEN):")))
     click.echo(token)
 
 
@@ -372,7 +387,8 @@ def user_password_cmd(name, settings, db):
     """
     from central.users import set_one_time_password
 
-    click.echo(f"console one-time password: {set_one_time_password(db, name, 'cli')}")
+    click.echo(_words(N_("console one-time password: %(password)s"),
+                      password=set_one_time_password(db, name, "cli")))
 
 
 @user_group.command("list")
@@ -420,7 +436,7 @@ def user_remove_cmd(name, settings, db):
     from central.users import remove_user
 
     remove_user(db, name)
-    click.echo(f"user {name} removed")
+    click.echo(_words(N_("user %(name)s removed"), name=name))
 
 
 # ---- media ---------------------------------------------------------------------
@@ -700,7 +716,8 @@ def group_cmd(group_id, gate_ids, name, by, settings, db):
     from central.fleet import add_group
 
     add_group(db, group_id, name, gate_ids, by=by)
-    click.echo(f"group {group_id}: {', '.join(gate_ids) or 'no gates added'}")
+    click.echo(_words(N_("group %(group)s: %(gates)s"), group=group_id,
+                      gates=", ".join(gate_ids) or _words(N_("no gates added"))))
 
 
 @central.command("gates")
@@ -892,7 +909,7 @@ def assign_remove_cmd(kind, row_id, by, settings, db):
     table = {"entry": "schedule_entry", "fallback": "fallback", "power": "power_window",
              "notice": "notice"}[kind]
     remove(db, table, int(row_id) if kind in ("fallback", "power") else row_id, by=by)
-    click.echo(f"removed {kind} {row_id}")
+    click.echo(_words(N_("removed %(kind)s %(id)s"), kind=kind, id=row_id))
 
 
 # ---- publishing (central.publication: four eyes) ---------------------------------
@@ -913,6 +930,13 @@ def _words(msgid: str, **params) -> str:
     from central.i18n import say
 
     return say(msgid, **params)
+
+
+def _state(state: str) -> str:
+    """A publication request's state in words."""
+    from central.checks import REQUEST_STATES
+
+    return _words(REQUEST_STATES.get(state, state))
 
 
 def _warned(warnings, indent: str = "") -> None:
@@ -1057,10 +1081,12 @@ def publish_list_cmd(state, as_json, settings, db):
     if not found:
         click.echo(_words(N_("No publication requests.")))
     for r in found:
-        decided = (f", {r['state']} by {r['decided_by']} at {r['decided_at']}"
-                   if r["decided_by"] else "")
-        click.echo(f"{r['id']}: {r['state']}, {', '.join(r['gates'])}, from {r['submitted_by']} "
-                   f"at {r['submitted_at']}{decided}" + (f": {r['note']}" if r["note"] else ""))
+        decided = (_words(N_(", %(state)s by %(name)s at %(at)s"), state=_state(r["state"]),
+                          name=r["decided_by"], at=r["decided_at"]) if r["decided_by"] else "")
+        click.echo(_words(N_("%(id)s: %(state)s, %(gates)s, from %(name)s at %(at)s"),
+                          id=r["id"], state=_state(r["state"]), gates=", ".join(r["gates"]),
+                          name=r["submitted_by"], at=r["submitted_at"])
+                   + decided + (f": {r['note']}" if r["note"] else ""))
 
 
 @publish_group.command("show")
@@ -1079,10 +1105,12 @@ def publish_show_cmd(request_id, settings, db):
 
     seen = review(db, repository_for(settings), request_id)
     r = seen.request
-    click.echo(f"request {r['id']}: {r['state']}, from {r['submitted_by']} at {r['submitted_at']}"
+    click.echo(_words(N_("request %(id)s: %(state)s, from %(name)s at %(at)s"), id=r["id"],
+                      state=_state(r["state"]), name=r["submitted_by"], at=r["submitted_at"])
                + (f": {r['note']}" if r["note"] else ""))
     if r["decided_by"]:
-        click.echo(f"decided by {r['decided_by']} at {r['decided_at']}"
+        click.echo(_words(N_("decided by %(name)s at %(at)s"), name=r["decided_by"],
+                          at=r["decided_at"])
                    + (f": {r['decision_reason']}" if r["decision_reason"] else ""))
     if r["state"] != "pending":
         return
@@ -1130,11 +1158,8 @@ def publish_reject_cmd(request_id, reason, by, settings, db):
     from central.publication import get, reject
 
     reject(db, request_id, by=by, reason=reason)
-    from central.checks import REQUEST_STATES
-
-    state = get(db, request_id)["state"]
     click.echo(_words(N_("request %(id)s: %(state)s by %(name)s"), id=request_id,
-                      state=_words(REQUEST_STATES.get(state, state)), name=by))
+                      state=_state(get(db, request_id)["state"]), name=by))
 
 
 @central.command("emergency")
@@ -1254,8 +1279,8 @@ def ack_cmd(alert_id, by, settings, db):
     from central.alerts import acknowledge
 
     alert = acknowledge(db, alert_id, by)
-    click.echo(f"alert {alert_id} acknowledged by {alert['acknowledged_by']} "
-               f"at {alert['acknowledged_at']}")
+    click.echo(_words(N_("alert %(id)s acknowledged by %(name)s at %(at)s"), id=alert_id,
+                      name=alert["acknowledged_by"], at=alert["acknowledged_at"]))
 
 
 @alerts_group.command("subscribe")
@@ -1279,7 +1304,7 @@ def subscribe_cmd(email, webhook, group_id, severity, by, settings, db):
         raise click.UsageError("give exactly one of --email ADDRESS or --webhook URL")
     sub_id = add_subscription(db, "email" if email else "webhook", email or webhook,
                               group_id, severity, by=by)
-    click.echo(f"subscription {sub_id}")
+    click.echo(_words(N_("subscription %(id)s"), id=sub_id))
 
 
 @alerts_group.command("subscriptions")
@@ -1312,7 +1337,7 @@ def unsubscribe_cmd(sub_id, by, settings, db):
     from central.alerts import remove_subscription
 
     remove_subscription(db, sub_id, by=by)
-    click.echo(f"subscription {sub_id} removed")
+    click.echo(_words(N_("subscription %(id)s removed"), id=sub_id))
 
 
 @alerts_group.command("run")

@@ -91,7 +91,7 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
                 ok=False)
     assert wrong.exit_code == 1 and "không khớp" in wrong.output
     out = run(runner, state, "publish", "preview", "--group", "lang-son").output
-    assert "huu-nghi (Hữu Nghị): có thay đổi (chưa phát hành gì)" in out
+    assert "huu-nghi (Hữu Nghị): có thay đổi (chưa xuất bản gì)" in out
     assert "mặt 1 power: + 05:30–22:30" in out and db_count(config, state, "release") == 0
     # Publishing takes two people: minh asks, lan (not minh) approves exactly that.
     out = run(runner, state, "publish", "request", "--group", "lang-son", "--note", "first",
@@ -100,7 +100,7 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     assert "publish approve 1 --as APPROVER" in out
     refused = run(runner, state, "publish", "approve", "1", *minh, ok=False)
     assert refused.exit_code == 1 and "việc này cần quyền duyệt" in refused.output
-    assert "1: pending, huu-nghi, from minh" in run(runner, state, "publish", "list").output
+    assert "1: chờ duyệt, huu-nghi, do minh gửi lúc " in run(runner, state, "publish", "list").output
     assert "mặt 1 entries: + " in run(runner, state, "publish", "show", "1").output
     out = run(runner, state, "publish", "approve", "1", *lan).output
     assert "1 cửa khẩu thay đổi" in out and "huu-nghi: bản phát hành" in out
@@ -116,13 +116,13 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     assert out.startswith("yêu cầu 3:")
     run(runner, state, "assign", "power", "--gate", "huu-nghi", "--start", "06:00", "--end",
         "21:00", *minh)
-    assert "đã lỗi thời: huu-nghi đã thay đổi" in run(runner, state, "publish", "show", "3").output
+    assert "đã cũ: huu-nghi đã thay đổi" in run(runner, state, "publish", "show", "3").output
     releases = db_count(config, state, "release")
     stale = run(runner, state, "publish", "approve", "3", *lan, ok=False)
     assert stale.exit_code == 1 and "Yêu cầu 3 đã cũ" in stale.output
     assert "Không có gì được xuất bản" in stale.output and db_count(config, state, "release") == releases
     out = run(runner, state, "publish", "list", "--only", "stale").output
-    assert out.startswith("3: stale, huu-nghi, from minh")
+    assert out.startswith("3: đã cũ, không xuất bản gì, huu-nghi, do minh gửi lúc ")
     not_his = run(runner, state, "publish", "reject", "2", "--reason", "no", *minh, ok=False)
     assert not_his.exit_code == 1 and "việc này cần quyền duyệt" in not_his.output
     assert "yêu cầu 2: đã rút lại, do lan" in run(runner, state, "publish", "reject", "2",
@@ -144,7 +144,7 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     rotated = run(runner, state, "rotate-key", "timestamp", ok=False)
     assert rotated.exit_code == 1 and "offline-keys" in rotated.output
     run(runner, state, "rotate-key", "timestamp", "--offline-keys", str(tmp_path / "usb"))
-    assert "nothing due" in run(runner, state, "refresh").output
+    assert "chưa có gì đến hạn ký lại" in run(runner, state, "refresh").output
     # Tokens can be replaced and users revoked; the old token stops working at once.
     from central.db import open_central_db
     from central.users import user_for_token

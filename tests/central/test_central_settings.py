@@ -64,4 +64,4 @@ def test_the_cli_refuses_a_bad_database_url(runner, tmp_path):
     result = runner.invoke(main, ["central", "user", "add", "lan", "--role", "admin",
                                   "--state", str(tmp_path / "c"), "--config", str(cfg)])
     assert result.exit_code == 1
-    assert "cannot open the central database" in result.output and "mysql" in result.output
+    assert "không mở được cơ sở dữ liệu trung tâm" in result.output and "mysql" in result.output

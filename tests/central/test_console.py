@@ -29,7 +29,7 @@ def test_no_default_account_the_first_admin_comes_from_the_cli(central, console_
     out = runner.invoke(main, ["central", "user", "add", "chi", "--role", "admin", "--state",
                                str(central.state_dir), "--config", str(config)])
     assert out.exit_code == 0, out.output
-    one_time = re.search(r"one-time password.*: (\S+)", out.output).group(1)
+    one_time = re.search(r"mật khẩu dùng một lần.*: (\S+)", out.output).group(1)
     token = out.output.strip().splitlines()[-1]
     assert len(token) >= 40 and token != one_time
     c.login("chi", one_time)
