@@ -20,6 +20,7 @@ from central.users import add_user, set_password
 
 from tests.support.browser import chromium
 from tests.support.central import LiveServer, make_central
+from tests.support.console import browser_login
 from tests.support.fleet import two_faces_on_sway
 from tests.support.media import make_image
 from tests.support.wait import wait_for
@@ -116,11 +117,8 @@ def browser():
 
 def login(browser, base: str, viewport=DESKTOP):
     page = browser.new_page(viewport=viewport, locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh")
-    page.goto(base + "/login")
-    page.fill("input[name=username]", "van-hanh")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit], form button")
-    page.wait_for_load_state()
+    # The login page has the language switch's buttons before the form's own.
+    browser_login(page, base, "van-hanh", PASSWORD)
     return page
 
 
