@@ -961,7 +961,11 @@ def _said(result) -> None:
 
 
 def _said_preview(previews) -> None:
-    """What a publication would change, gate by gate and face by face."""
+    """What a publication would change, gate by gate and face by face, in the
+    console's words (its part names, levels and weekdays)."""
+    from central.console.publishing import part_names
+
+    part_words = part_names()
     for p in previews:
         name = f"{p.gate['id']} ({p.gate['name']})" if p.gate["name"] else p.gate["id"]
         now = (_words(N_("release %(version)s in force"), version=p.version) if p.version
@@ -978,9 +982,9 @@ def _said_preview(previews) -> None:
         for face, parts in p.faces.items():
             for part, diff in parts.items():
                 for line in diff["removed"]:
-                    click.echo(f"    {_words(FACE_PART, face=face, part=part)}: - {line}")
+                    click.echo(f"    {_words(FACE_PART, face=face, part=part_words.get(part, part))}: - {line}")
                 for line in diff["added"]:
-                    click.echo(f"    {_words(FACE_PART, face=face, part=part)}: + {line}")
+                    click.echo(f"    {_words(FACE_PART, face=face, part=part_words.get(part, part))}: + {line}")
 
 
 def _scope_options(fn):
@@ -1022,9 +1026,11 @@ def publish_preview_cmd(gates, groups, settings, db):
         gatecast central publish preview --gate lang-son-huu-nghi
     """
     from central.app import repository_for
+    from central.console.wording import words
     from central.publish import preview
 
-    _said_preview(preview(db, repository_for(settings), gates=gates, groups=groups))
+    _said_preview(preview(db, repository_for(settings), gates=gates, groups=groups,
+                          words=words))
 
 
 @publish_group.command("request")
@@ -1045,10 +1051,11 @@ def publish_request_cmd(gates, groups, note, by, settings, db):
     """
     from central import publication
     from central.app import repository_for
+    from central.console.wording import words
     from central.publish import preview
 
     repo = repository_for(settings)
-    previews = preview(db, repo, gates=gates, groups=groups)
+    previews = preview(db, repo, gates=gates, groups=groups, words=words)
     rid = publication.submit(db, repo, by=by, gates=gates, groups=groups, note=note,
                              previews=previews)
     n = sum(1 for p in previews if p.changes)
@@ -1101,9 +1108,10 @@ def publish_show_cmd(request_id, settings, db):
         gatecast central publish show 12
     """
     from central.app import repository_for
+    from central.console.wording import words
     from central.publication import review
 
-    seen = review(db, repository_for(settings), request_id)
+    seen = review(db, repository_for(settings), request_id, words=words)
     r = seen.request
     click.echo(_words(N_("request %(id)s: %(state)s, from %(name)s at %(at)s"), id=r["id"],
                       state=_state(r["state"]), name=r["submitted_by"], at=r["submitted_at"])

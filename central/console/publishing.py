@@ -22,7 +22,7 @@ nav.add("publishing.index", _l("Publish"), right="view", order=40)
 PARTS = ("entries", "fallback", "playlists", "notices", "power")
 
 
-def _part_names() -> dict[str, str]:
+def part_names() -> dict[str, str]:
     return {"entries": _("Schedule entries"), "fallback": _("Fallback"),
             "playlists": _("Playlists"), "notices": _("Notices and tickers"),
             "power": _("Power windows")}
@@ -52,7 +52,7 @@ def _page(previews=None, scope=None, error=None, status=200):
     return render_template(
         "publish.html", gates=gates, groups=groups, scope=scope, previews=previews,
         token=publication.form_token(previews) if previews else "",
-        changed=changed, parts=PARTS, part_names=_part_names(), names=names, error=error,
+        changed=changed, parts=PARTS, part_names=part_names(), names=names, error=error,
         pending=pending, state_name=publication.state_name,
         # Requests already waiting with some of these gates (this one would make
         # them stale, or they this one), and each waiting request's such others.
@@ -119,7 +119,7 @@ def request_page(request_id):
                                       seen.request["gates"], seen.request["id"])
               if seen.request["state"] == "pending" else [])
     return render_template("publish_request.html", seen=seen, r=seen.request, parts=PARTS,
-                           part_names=_part_names(), state_name=publication.state_name,
+                           part_names=part_names(), state_name=publication.state_name,
                            stale_names=", ".join(names.get(g, g) for g in seen.stale),
                            others=others, names=names)
 

@@ -92,7 +92,7 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     assert wrong.exit_code == 1 and "không khớp" in wrong.output
     out = run(runner, state, "publish", "preview", "--group", "lang-son").output
     assert "huu-nghi (Hữu Nghị): có thay đổi (chưa xuất bản gì)" in out
-    assert "mặt 1 power: + 05:30–22:30" in out and db_count(config, state, "release") == 0
+    assert "mặt 1 Khung giờ bật nguồn: + 05:30–22:30 · mọi ngày" in out and db_count(config, state, "release") == 0
     # Publishing takes two people: minh asks, lan (not minh) approves exactly that.
     out = run(runner, state, "publish", "request", "--group", "lang-son", "--note", "first",
               *minh).output
@@ -101,7 +101,7 @@ def test_cli_from_init_to_publish(runner, tmp_path, config):
     refused = run(runner, state, "publish", "approve", "1", *minh, ok=False)
     assert refused.exit_code == 1 and "việc này cần quyền duyệt" in refused.output
     assert "1: chờ duyệt, huu-nghi, do minh gửi lúc " in run(runner, state, "publish", "list").output
-    assert "mặt 1 entries: + " in run(runner, state, "publish", "show", "1").output
+    assert "mặt 1 Mục lịch phát: + " in run(runner, state, "publish", "show", "1").output
     out = run(runner, state, "publish", "approve", "1", *lan).output
     assert "1 cửa khẩu thay đổi" in out and "huu-nghi: bản phát hành" in out
     again = run(runner, state, "publish", "approve", "1", *lan, ok=False)
