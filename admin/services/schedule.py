@@ -7,6 +7,7 @@ engine."""
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -183,7 +184,13 @@ def entry_error_message(e: EntryError) -> str:
 
 
 def _day(data: dict, field: str) -> str | None:
-    day = typed_date(data.get(field), field)
+    """ISO (the API, yyyy-mm-dd) goes to kiosk.schedule_entry as typed, so every
+    door refuses a bad ISO day with the same EntryError; the form's dd/mm/yyyy is
+    read by the shared date parser and refused beside its field."""
+    text = str(data.get(field) or "").strip()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        return text
+    day = typed_date(text, field)
     return day.isoformat() if day else None
 
 
