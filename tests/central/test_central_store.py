@@ -103,7 +103,7 @@ def test_the_migrate_command(runner, tmp_path, central_database_url):
     for _ in range(2):
         result = runner.invoke(main, args)
         assert result.exit_code == 0, result.output
-        assert f"schema {head_revision()}" in result.output
+        assert f"lược đồ {head_revision()}" in result.output  # the province's language
 
 
 HOLD = """
