@@ -49,29 +49,38 @@ def role_at_least(role: str, needed: str) -> bool:
     return ROLE_RANK.get(role, -1) >= ROLE_RANK[needed]
 
 
-def typed_date(value, field: str):
-    """A date from a form or the API: dd/mm/yyyy or ISO (kiosk.web.formatting,
-    shared with the console) -> a date, or None when empty; refused in the
-    user's language beside `field`."""
+def _typed(read, value, field: str):
+    """`read` (a kiosk.web.formatting reader, shared with the console) on what a
+    form or the API sent; its refusal said in the user's language beside `field`."""
     from flask_babel import gettext
-    from kiosk.web.formatting import BadDate, read_date
+    from kiosk.web.formatting import BadDate
 
     try:
-        return read_date(value)
+        return read(value)
     except BadDate as e:
         raise AdminError(e.say(gettext), field=field) from None
+
+
+def typed_date(value, field: str):
+    """A date from a form or the API: dd/mm/yyyy or ISO -> a date, or None when empty."""
+    from kiosk.web.formatting import read_date
+
+    return _typed(read_date, value, field)
+
+
+def typed_iso_date(value, field: str) -> str | None:
+    """typed_date as the ISO text kiosk.schedule_entry checks and stores."""
+    from kiosk.web.formatting import read_iso_date
+
+    return _typed(read_iso_date, value, field)
 
 
 def typed_datetime(value, field: str):
     """A date and time ("HH:mm dd/mm/yyyy", the other order, or ISO) -> a
     datetime (naive unless the text had an offset), or None when empty."""
-    from flask_babel import gettext
-    from kiosk.web.formatting import BadDate, read_datetime
+    from kiosk.web.formatting import read_datetime
 
-    try:
-        return read_datetime(value)
-    except BadDate as e:
-        raise AdminError(e.say(gettext), field=field) from None
+    return _typed(read_datetime, value, field)
 
 
 def check_face(settings, value, field: str = "face") -> int:

@@ -21,7 +21,7 @@ from kiosk.settings import faces as configured_faces
 from kiosk.store import writing
 from kiosk.web.formatting import local_date
 
-from admin.services import Actor, AdminError, Conflict, NotFound, audit, check_face, typed_date
+from admin.services import Actor, AdminError, Conflict, NotFound, audit, check_face, typed_iso_date
 
 MAX_ITEMS = 200
 
@@ -190,8 +190,7 @@ def _day(data: dict, field: str) -> str | None:
     text = str(data.get(field) or "").strip()
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         return text
-    day = typed_date(text, field)
-    return day.isoformat() if day else None
+    return typed_iso_date(text, field)
 
 
 def check_entry(db, settings, data: dict) -> dict:

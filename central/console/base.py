@@ -92,33 +92,38 @@ def require(right: str):
 NOT_CONSOLE = ("/api/", "/tuf/", "/healthz", "/screenshots/")
 
 
-def typed_date(value):
-    """A date a console form sent: dd/mm/yyyy (web/macros.html date_input) or
-    ISO -> a date, or None when empty; refused in the reader's language
-    (kiosk.web.formatting, shared with the gate admin)."""
-    from kiosk.web.formatting import BadDate, read_date
+def _typed(read, value):
+    """`read` (a kiosk.web.formatting reader, shared with the gate admin) on what
+    a console form sent; its refusal said in the reader's language."""
+    from kiosk.web.formatting import BadDate
 
     try:
-        return read_date(value)
+        return read(value)
     except BadDate as e:
         raise CentralError(e.say(_)) from None
 
 
+def typed_date(value):
+    """A date a console form sent: dd/mm/yyyy (web/macros.html date_input) or
+    ISO -> a date, or None when empty."""
+    from kiosk.web.formatting import read_date
+
+    return _typed(read_date, value)
+
+
 def typed_iso_date(value) -> str | None:
     """typed_date as the ISO text the library and assignments store."""
-    day = typed_date(value)
-    return day.isoformat() if day else None
+    from kiosk.web.formatting import read_iso_date
+
+    return _typed(read_iso_date, value)
 
 
 def typed_datetime(value):
     """A date and time ("HH:mm dd/mm/yyyy", the other order, or ISO) -> a
     naive datetime (or aware when the text had an offset), None when empty."""
-    from kiosk.web.formatting import BadDate, read_datetime
+    from kiosk.web.formatting import read_datetime
 
-    try:
-        return read_datetime(value)
-    except BadDate as e:
-        raise CentralError(e.say(_)) from None
+    return _typed(read_datetime, value)
 
 
 def console_request() -> bool:
