@@ -22,8 +22,21 @@ sending a request to its whole answer read (the first one's includes the connect
 default durability settings) for the run; --database-url uses yours.
 
 The load generator (one process: asyncio protocols on uvloop, no task per gate)
-shares the 2 cores with nginx and the servers. Prints figures, with each
-process's CPU per request and per gate-minute; the last line is
+shares the 2 cores with nginx and the servers. Each simulated gate connects from
+an address of its own (127.1.x.y, as real gates come from their own addresses):
+from one address, every connect searched the kernel's ephemeral ports past the
+thousands held open to nginx (130 us of kernel time per connect with 9,500 held,
+against 20 us). A gate has at most one report in flight, as a gate's sync loop
+does: when its next minute comes while the last report is still unanswered,
+that minute counts as failed (the server's backlog). The load generator raises
+its own descriptor limit up to the hard limit and never asks more descriptors
+than it has: the waiting gates' feeds plus one per report in flight; a report
+that would not fit counts as failed too (the server's backlog), never as the
+load generator's "Too many open files".
+
+Prints figures, with each process's CPU per request and per gate-minute over the
+measured window only (the fleet's ramp, when 10,000 gates connect and nginx asks
+the application once for each gate's token, is not the steady state); the last line is
 `central_intake_p99_ms: X` (target <= 100), over every request sent (a failed
 one counts as infinite).
 """
@@ -33,6 +46,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import json
 import os
 import random
@@ -81,13 +95,28 @@ def heartbeat_body(gate_id: str, version: int) -> bytes:
     }, ensure_ascii=False).encode()
 
 
+def _pop_row_tails() -> list[bytes]:
+    """Each proof-of-play row's JSON after its id: the rows differ only by id, so a
+    report's body is joined from these (json.dumps per report was a tenth of the
+    load generator's CPU)."""
+    tails = []
+    for i in range(POP_ROWS):
+        row = json.dumps({"id": 0, "face_id": 1 + i % 2, "media_sha256": "a" * 64,
+                          "entry_id": "c-e-1a2b3c4d", "level": "normal",
+                          "started_at": "2026-11-27T08:00:00.000+07:00",
+                          "ended_at": "2026-11-27T08:00:10.000+07:00", "outcome": "completed",
+                          "reason": None}).encode()
+        assert row.startswith(b'{"id": 0, ')
+        tails.append(row[len(b'{"id": 0'):])
+    return tails
+
+
+POP_ROW_TAILS = _pop_row_tails()
+
+
 def pop_body(first_id: int) -> bytes:
-    rows = [{"id": first_id + i, "face_id": 1 + i % 2, "media_sha256": "a" * 64,
-             "entry_id": "c-e-1a2b3c4d", "level": "normal",
-             "started_at": "2026-11-27T08:00:00.000+07:00",
-             "ended_at": "2026-11-27T08:00:10.000+07:00", "outcome": "completed", "reason": None}
-            for i in range(POP_ROWS)]
-    return json.dumps({"batch_id": f"b{first_id}", "rows": rows}).encode()
+    rows = b", ".join(b'{"id": %d' % (first_id + i) + tail for i, tail in enumerate(POP_ROW_TAILS))
+    return b'{"batch_id": "b%d", "rows": [' % first_id + rows + b"]}"
 
 
 def report_body(heartbeat: bytes, first_id: int) -> bytes:
@@ -198,12 +227,24 @@ class Feed(asyncio.Protocol):
             self.lost.set_result(None)
 
 
-async def hold_feed(port, gate_id, token, end_ref, held, errors):
+FIRST_GATE_ADDRESS = int(ipaddress.IPv4Address("127.1.0.1"))
+
+
+def gate_address(index: int, one_address: bool) -> tuple[str, int]:
+    """The local address gate number `index` connects from: its own in 127.1.0.0/16
+    and up (all of 127/8 is loopback), or 127.0.0.1 for all with --one-address."""
+    if one_address:
+        return ("127.0.0.1", 0)
+    return (str(ipaddress.IPv4Address(FIRST_GATE_ADDRESS + index)), 0)
+
+
+async def hold_feed(port, gate_id, token, end_ref, held, errors, local_addr):
     loop = asyncio.get_running_loop()
     while time.monotonic() < end_ref[0]:
         try:
             _, feed = await loop.create_connection(
-                lambda: Feed(gate_id, token, end_ref, held, errors), "127.0.0.1", port)
+                lambda: Feed(gate_id, token, end_ref, held, errors), "127.0.0.1", port,
+                local_addr=local_addr)
         except OSError as e:
             errors.append(str(e))
             await asyncio.sleep(1)
@@ -215,15 +256,21 @@ async def hold_feed(port, gate_id, token, end_ref, held, errors):
 
 class Fleet:
     """Every gate's reports on schedule (loop.call_at, no task per gate): a gate
-    sends its minute's report every `interval` s from a random start, whether or
-    not the previous one was answered (no slowing down under load)."""
+    sends its minute's report every `interval` s from a random start (no slowing
+    down under load). Like a gate's sync loop it has one report in flight at most:
+    a minute that comes while the last report is unanswered counts as failed, and
+    so does one that would exceed the load generator's descriptor budget (both
+    say the server is behind, not that the load generator ran out)."""
 
-    def __init__(self, port, tokens, interval, start, end, combined):
+    def __init__(self, port, tokens, interval, start, end, combined, addresses, budget):
         self.port, self.tokens, self.interval = port, tokens, interval
         self.start, self.end, self.combined = start, end, combined
+        self.addresses, self.budget = addresses, budget
         self.results = {kind: [] for kind in (COMBINED_KINDS if combined else SEPARATE_KINDS)}
         self.errors: list[str] = []
         self.inflight = 0
+        self.busy: set[str] = set()  # gates whose report is in flight
+        self.peak_inflight = 0
         self.loop = asyncio.get_running_loop()
         self.finished = self.loop.create_future()
         self.heartbeats = {gid: heartbeat_body(gid, 7) for gid in tokens}
@@ -246,17 +293,31 @@ class Fleet:
 
     def send(self, gid, pop_id, t):
         self.schedule(gid, pop_id + POP_ROWS, t + self.interval)  # on schedule, whatever happens
+        per_report = 1 if self.combined else 2
+        if gid in self.busy:
+            self.errors += ["the gate's last report still unanswered"] * per_report
+            return
+        if self.inflight >= self.budget:
+            self.errors += [f"{self.inflight} reports unanswered: the load generator's "
+                            "descriptor budget is full"] * per_report
+            return
         requests = self.requests(gid, pop_id)
         self.inflight += 1
+        self.peak_inflight = max(self.peak_inflight, self.inflight)
+        self.busy.add(gid)
         t0 = time.perf_counter()  # the first request's time includes the connect
-        self.loop.create_task(self._report(requests, t0))
+        self.loop.create_task(self._report(gid, requests, t0))
 
-    async def _report(self, requests, t0):
+    async def _report(self, gid, requests, t0):
+        def answered(answers, error, n=None):
+            self.busy.discard(gid)
+            self.answered(answers, error, n)
         try:
-            await self.loop.create_connection(lambda: Report(requests, t0, self.answered),
-                                              "127.0.0.1", self.port)
+            await self.loop.create_connection(lambda: Report(requests, t0, answered),
+                                              "127.0.0.1", self.port,
+                                              local_addr=self.addresses[gid])
         except OSError as e:
-            self.answered([], repr(e), len(requests))
+            answered([], repr(e), len(requests))
 
     def answered(self, answers, error, n=None):
         self.inflight -= 1
@@ -272,7 +333,10 @@ class Fleet:
             self.finished.set_result(None)
 
 
-async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s, combined):
+async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s, combined,
+                   addresses, nofile, window):
+    """`window(True)` is called when the measurement starts, `window(False)` when
+    its last report is in (or given up): the CPU figures are taken between."""
     loop = asyncio.get_running_loop()
     wait_errors, held = [], [0]
     tasks = []
@@ -281,13 +345,18 @@ async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s, co
         end_all = [float("inf")]
         for gid, tok in tokens.items():
             tasks.append(loop.create_task(hold_feed(port, gid, tok, end_all, held,
-                                                    wait_errors)))
+                                                    wait_errors, addresses[gid])))
             await asyncio.sleep(ramp_s / len(tokens))
         await asyncio.sleep(1.0)
         print(f"feed held by {held[0]} gates before measuring", flush=True)
+    # Descriptors: the feeds' (one per gate) and a reserve for the loop itself; the
+    # rest may carry reports in flight.
+    budget = nofile - (len(tokens) if waiting else 0) - RESERVED_FDS
     start = time.monotonic() + 1.0
     end = start + seconds
-    fleet = Fleet(port, tokens, interval, start, end, combined)
+    fleet = Fleet(port, tokens, interval, start, end, combined, addresses, budget)
+    await asyncio.sleep(max(0.0, start - time.monotonic() - 0.05))
+    window(True)
     fleet.begin()
     held_during = []
 
@@ -306,9 +375,12 @@ async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s, co
         await asyncio.wait_for(asyncio.shield(fleet.finished), grace_s)
     except asyncio.TimeoutError:
         pass
+    window(False)
     per_report = 1 if combined else 2
     fleet.errors += [f"unanswered {grace_s:g} s after the measurement"] * (
         per_report * fleet.inflight)
+    print(f"load generator: descriptor limit {nofile}, budget for reports in flight "
+          f"{budget}, peak in flight {fleet.peak_inflight}", flush=True)
     if waiting:
         end_all[0] = 0.0
     for task in tasks:
@@ -325,20 +397,22 @@ def run_loop(kind: str, coroutine):
     return asyncio.run(coroutine)
 
 
-def _own_cpu() -> float:
+RESERVED_FDS = 256  # the loop's own, the logs, the CPU readings in /proc
+
+
+def _own_cpu() -> tuple[float, float]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    return usage.ru_utime, usage.ru_stime
 
 
-def raise_fd_limit(want: int) -> int:
+def raise_fd_limit(want: int) -> tuple[int, int]:
+    """Raise this process's soft descriptor limit towards `want`, up to the hard
+    limit (never the hard limit itself): (soft, hard) as they are now."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    for limit in ((want, max(want, hard)), (min(want, hard), hard)):
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, limit)
-            break
-        except (ValueError, OSError):
-            continue
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+    if target > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
 def main() -> None:
@@ -367,6 +441,9 @@ def main() -> None:
     ap.add_argument("--requests", choices=("combined", "separate"), default="combined",
                     help="combined: one request per gate-minute, the heartbeat carrying its "
                          "proof of play; separate: the older gates' two requests")
+    ap.add_argument("--one-address", action="store_true",
+                    help="every gate connects from 127.0.0.1 (before session 5: the kernel's "
+                         "port search for each connect then costs the load generator more)")
     ap.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
                     help="the load generator's event loop (uvloop: less of the shared CPU)")
     ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
@@ -380,7 +457,11 @@ def main() -> None:
 
 def run(args, database_url: str) -> None:
     interval = 60.0 / args.compress
-    nofile = raise_fd_limit(3 * args.gates + 2000)
+    # Each gate's feed and at most one report in flight, and the loop's own.
+    nofile, hard_nofile = raise_fd_limit(2 * args.gates + RESERVED_FDS + 1000)
+    if args.waiting and nofile < args.gates + RESERVED_FDS + 100:
+        sys.exit(f"{args.gates} waiting gates need more than the descriptor limit {nofile} "
+                 f"(hard {hard_nofile}): raise it (ulimit -Hn) and run again")
     store = make_url(database_url).get_backend_name() if database_url else "sqlite"
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -408,25 +489,35 @@ def run(args, database_url: str) -> None:
                             rlimit_nofile=nofile, tls=False, reports=report_ports)
                 stack.enter_context(running_nginx(ng, "/healthz"))
             port = app_port if args.direct else ng.https
-            load_before = os.getloadavg()[0]
-            app_cpu = cpu_seconds(str(state))
             # The report servers' command lines: "serve-reports --state <state>".
             reports_marker = f"serve-reports\0--state\0{state}"
-            reports_cpu = cpu_seconds(reports_marker)
-            nginx_cpu = cpu_seconds(str(tmp / "nginx"))
             # The throwaway cluster's processes name its folder (the socket's).
             pg_marker = make_url(database_url).query.get("host") if database_url else None
-            pg_cpu = cpu_seconds(pg_marker) if pg_marker else 0.0
-            own_cpu = _own_cpu()
+            markers = {"app": str(state), "reports": reports_marker,
+                       "nginx": str(tmp / "nginx"), **({"pg": pg_marker} if pg_marker else {})}
+            readings = []
+
+            def window(starts: bool) -> None:
+                # Others' CPU first, this process's last at the start and first at
+                # the end: the readings' own cost stays out of the figure.
+                if starts:
+                    others = {k: cpu_seconds(m) for k, m in markers.items()}
+                    readings.append((os.getloadavg()[0], others, _own_cpu()))
+                else:
+                    own = _own_cpu()
+                    others = {k: cpu_seconds(m) for k, m in markers.items()}
+                    readings.append((os.getloadavg()[0], others, own))
+
+            addresses = {gid: gate_address(i, args.one_address) for i, gid in enumerate(tokens)}
             results, errors, wait_errors, held = run_loop(args.loop, run_load(
                 port, tokens, interval, args.seconds, args.waiting, args.ramp,
-                args.grace, args.requests == "combined"))
-            app_cpu = cpu_seconds(str(state)) - app_cpu
-            reports_cpu = cpu_seconds(reports_marker) - reports_cpu
-            nginx_cpu = cpu_seconds(str(tmp / "nginx")) - nginx_cpu
-            pg_cpu = (cpu_seconds(pg_marker) - pg_cpu) if pg_marker else 0.0
-            own_cpu = _own_cpu() - own_cpu
-            load_after = os.getloadavg()[0]
+                args.grace, args.requests == "combined", addresses, nofile, window))
+            (load_before, before, own0), (load_after, after, own1) = readings
+            cpu = {k: after[k] - before[k] for k in markers}
+            app_cpu, reports_cpu, nginx_cpu = cpu["app"], cpu["reports"], cpu["nginx"]
+            pg_cpu = cpu.get("pg", 0.0)
+            own_user, own_system = own1[0] - own0[0], own1[1] - own0[1]
+            own_cpu = own_user + own_system
         db = open_central_db(settings)
         stored, pop_stored = db.count("heartbeat"), db.count("proof_of_play")
         db.close()
@@ -447,9 +538,11 @@ def run(args, database_url: str) -> None:
           + ("" if args.direct else f"{args.report_servers} report servers (uvicorn) for the "
              "reports, gunicorn for the rest" if args.report_servers else "gunicorn") +
           f"; gunicorn gthread {args.workers} workers x {args.threads} threads, store: {store}; "
-          f"load generator ({args.loop}, one process) in the same 2-core machine; fds {nofile}")
-    print(f"machine load average (1 min) before/after: {load_before:.1f} / {load_after:.1f} "
-          f"(includes the other jobs on this shared machine)")
+          f"load generator ({args.loop}, one process, "
+          f"{'all gates from 127.0.0.1' if args.one_address else 'an address per gate'}) in the "
+          f"same 2-core machine; its descriptor limit {nofile} (hard {hard_nofile})")
+    print(f"machine load average (1 min) at the measurement's start/end: {load_before:.1f} / "
+          f"{load_after:.1f} (includes the other jobs on this shared machine)")
     if args.waiting:
         print(f"change feed held during the measurement: min {min(held or [0])}, "
               f"max {max(held or [0])} of {args.gates} gates; errors: {len(wait_errors)} "
@@ -462,8 +555,8 @@ def run(args, database_url: str) -> None:
     # CPU the server side spent, whatever else the machine ran: the capacity figure.
     requests = max(1, sent + len(errors))
     minutes = requests / (1 if args.requests == "combined" else 2)
-    print(f"CPU (user+system) over the run, per request ({requests}) / per gate-minute "
-          f"({minutes:.0f}):")
+    print(f"CPU (user+system) over the measurement (not the fleet's ramp), per request "
+          f"({requests}) / per gate-minute ({minutes:.0f}):")
     for name, cpu in (("application (all)", app_cpu),
                       ("  of which report servers (uvicorn)", reports_cpu),
                       ("  of which gunicorn", app_cpu - reports_cpu), ("nginx", nginx_cpu),
@@ -471,6 +564,7 @@ def run(args, database_url: str) -> None:
                       ("this load generator", own_cpu)):
         print(f"  {name}: {cpu:.1f} s, {1000 * cpu / requests:.2f} / "
               f"{1000 * cpu / minutes:.2f} ms")
+    print(f"    (the load generator: user {own_user:.1f} s, system {own_system:.1f} s)")
     for what, values in results.items():
         q, top = quantiles(values)
         print(f"{what} latency ms: p50 {q[49]:.1f}  p90 {q[89]:.1f}  p99 {q[98]:.1f}  "
