@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import functools
+import json
 import os
 import threading
 from contextlib import contextmanager
@@ -220,8 +221,50 @@ def insert_or_update(conn: Connection, table, values: dict | list[dict], keys: t
         return
     columns = tuple(rows[0])
     update = update if update is not None else tuple(c for c in columns if c not in keys)
+    if len(rows) > 1 and conn.dialect.name == "postgresql":
+        # Several rows: ONE statement of fixed text with the rows as one JSON
+        # parameter (json_rows), not an executemany that binds and sends every row
+        # from Python. Not when a key repeats (one statement may not update a row
+        # twice; executemany's last row wins on the columns updated, the first
+        # row's others stay) or a value is not plain JSON (the driver's path then).
+        payload = json_payload(rows)
+        if payload is not None and len({tuple(r[k] for k in keys) for r in rows}) == len(rows):
+            conn.execute(_json_upsert(table, tuple(keys), columns, tuple(update)),
+                         {"rows": payload})
+            return
     stmt = _upsert(conn.dialect.name, table, tuple(keys), columns, tuple(update))
     conn.execute(stmt, rows)
+
+
+def json_payload(rows: list[dict]) -> str | None:
+    """`rows` as the text of one JSON parameter for json_rows (json.dumps: C), or
+    None when a value has no exact JSON form (NaN, a datetime...)."""
+    try:
+        return json.dumps(rows, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+
+
+def json_rows(table, columns, name: str = "rows", extra: str = "", kind: str = "jsonb") -> str:
+    """SQL for PostgreSQL reading the rows of a JSON parameter `name` (a list of
+    objects, json_payload) as a set of `table`'s `columns`, typed as the table's:
+    `json_to_recordset(...) AS r(...)`. One statement text whatever the number of
+    rows, so the driver parses it once; the rows cost no Python per value.
+    `extra`: more "name type" fields of the rows that are not the table's."""
+    pg = postgresql.dialect()
+    shape = ", ".join([f"{c} {table.c[c].type.compile(dialect=pg)}" for c in columns]
+                      + ([extra] if extra else []))
+    return f"{kind}_to_recordset(CAST(:{name} AS {kind})) AS r({shape})"
+
+
+@functools.lru_cache(maxsize=64)
+def _json_upsert(table, keys: tuple[str, ...], columns: tuple[str, ...],
+                 update: tuple[str, ...]):
+    names = ", ".join(columns)
+    action = (f"UPDATE SET {', '.join(f'{c} = excluded.{c}' for c in update)}"
+              if update else "NOTHING")
+    return text(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM "
+                f"{json_rows(table, columns)} ON CONFLICT ({', '.join(keys)}) DO {action}")
 
 
 @functools.lru_cache(maxsize=64)

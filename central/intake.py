@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Integer, Text, delete, insert, select, text, tuple_
+from sqlalchemy import delete, insert, select, text, tuple_
 from sqlalchemy.dialects import sqlite
 
 from kiosk.mediastore import SHA256_RE
@@ -27,8 +27,19 @@ from kiosk.store import iso, utcnow
 from central import schema as t
 from central.alert_rules import picture_facts_of
 from central.checks import CentralError
-from central.db import among, insert_or_update, rows, transaction
-from central.reports import count_face_time, count_plays, faces_of, heartbeat_time
+from central.db import among, insert_or_update, json_payload, json_rows, rows, transaction
+from central.reports import (
+    FACE_TIME_KEYS,
+    PLAY_DAY_KEYS,
+    PLAY_DAY_SUMS,
+    count_face_time,
+    count_plays,
+    face_time_rows,
+    faces_of,
+    heartbeat_time,
+    increment_sql,
+    play_day_rows,
+)
 
 MAX_POP_ROWS = 5000
 SCREENSHOT_TYPES = {"image/png": ("png", b"\x89PNG\r\n\x1a\n", "PNG"),
@@ -64,7 +75,9 @@ def _text(value, what: str, limit: int = 200, required: bool = False) -> str | N
 
 
 def check_heartbeat(body) -> dict:
-    """A heartbeat's checked fields and its text as stored (BadReport if malformed)."""
+    """A heartbeat's checked fields and its body (BadReport if malformed). Its text
+    as stored is json.dumps(body, ensure_ascii=False) (heartbeat_text), written
+    only by the store that needs it."""
     if not isinstance(body, dict):
         raise BadReport("a heartbeat is a JSON object")
     release = _int_or_none(body.get("release_version"), "release_version")
@@ -74,7 +87,12 @@ def check_heartbeat(body) -> dict:
         if body.get(key) is not None and not isinstance(body[key], kind):
             raise BadReport(f"{key} must be a JSON {kind.__name__}")
     return {"release_version": release, "last_good_release_version": good,
-            "sent_at": sent_at, "body": body, "text": json.dumps(body, ensure_ascii=False)}
+            "sent_at": sent_at, "body": body}
+
+
+def heartbeat_text(beat: dict) -> str:
+    """The text a checked heartbeat is stored as (gate_status, heartbeat history)."""
+    return json.dumps(beat["body"], ensure_ascii=False)
 
 
 def record_heartbeat(db, gate_id: str, body, now: datetime | None = None, *,
@@ -91,13 +109,25 @@ def store_heartbeats(conn, beats: list[tuple[str, dict, datetime]], *,
                      interval_s: float = 60.0, tz: ZoneInfo = DEFAULT_TZ,
                      asynchronous: bool = True) -> None:
     """Store checked heartbeats ((gate id, check_heartbeat(...), received at), in the
-    order received) in the caller's write transaction: one read of the gates'
-    previous status, and one statement per table for the whole batch.
-    `asynchronous=False`: the transaction also holds something whose commit must
-    reach the disk (proof of play), so it keeps the server's synchronous commit."""
+    order received) in the caller's write transaction: the gates' statuses, the
+    history, and the time since each gate's previous heartbeat in the report
+    totals (face_time_day). `asynchronous=False`: the transaction also holds
+    something whose commit must reach the disk (proof of play), so it keeps the
+    server's synchronous commit."""
+    count_face_time(conn, _store_heartbeats(conn, beats, interval_s=interval_s, tz=tz,
+                                            asynchronous=asynchronous))
+
+
+def _store_heartbeats(conn, beats: list[tuple[str, dict, datetime]], *, interval_s: float,
+                      tz: ZoneInfo, asynchronous: bool) -> dict[tuple, float]:
+    """store_heartbeats but the report totals, returned ((day, gate, face, state) ->
+    seconds, central.reports.heartbeat_time) for the caller to add: SQLite, one
+    read of the gates' previous status and one statement per table for the whole
+    batch; PostgreSQL, one statement for all (_STORE_BEATS_PG)."""
     if not beats:
-        return
-    if asynchronous and conn.dialect.name == "postgresql":
+        return {}
+    postgres = conn.dialect.name == "postgresql"
+    if asynchronous and postgres:
         # A heartbeat is a snapshot the next one (a minute later) replaces:
         # its commit need not wait for the WAL to reach the disk, which is
         # most of its latency when 10,000 gates report. A crash can lose
@@ -106,31 +136,77 @@ def store_heartbeats(conn, beats: list[tuple[str, dict, datetime]], *,
         # acknowledged) nor anything else; the uptime counted below is only
         # as durable as the heartbeats it counts.
         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-    gate_ids = sorted({gate_id for gate_id, _, _ in beats})
-    previous = {r["gate_id"]: r for r in rows(conn.execute(
-        _PREVIOUS_STATUSES[conn.dialect.name], {"gate_ids": gate_ids}))}
+    last = {gate_id: i for i, (gate_id, _, _) in enumerate(beats)}  # a gate's latest status
+    history = [{"gate_id": gate_id, "received_at": iso(received), "sent_at": beat["sent_at"],
+                "release_version": beat["release_version"],
+                "last_good_release_version": beat["last_good_release_version"],
+                "body": beat["body"], "last": last[gate_id] == i}
+               for i, (gate_id, beat, received) in enumerate(beats)]
+    if postgres:
+        previous = _store_beats_pg(conn, history)
+    else:
+        previous = {r["gate_id"]: r for r in rows(conn.execute(
+            _PREVIOUS_STATUSES[conn.dialect.name], {"gate_ids": sorted(last)}))}
+        for h in history:
+            h["heartbeat"] = heartbeat_text(h)
+        # A fixed order of rows keeps two batches from deadlocking.
+        insert_or_update(conn, t.gate_status, [
+            {"gate_id": h["gate_id"], "last_heartbeat_at": h["received_at"],
+             "sent_at": h["sent_at"], "release_version": h["release_version"],
+             "last_good_release_version": h["last_good_release_version"],
+             "heartbeat": h["heartbeat"]}
+            for h in sorted((h for h in history if h["last"]), key=lambda h: h["gate_id"])],
+            ("gate_id",))
+        conn.execute(_INSERT_HEARTBEAT, [
+            {"gate_id": h["gate_id"], "received_at": h["received_at"], "sent_at": h["sent_at"],
+             "release_version": h["release_version"], "body": h["heartbeat"]} for h in history])
     parsed_faces: dict[str, list] = {}  # the batch's own earlier heartbeat of a gate
     totals: dict[tuple, float] = {}
-    status: dict[str, dict] = {}
-    history = []
-    for gate_id, beat, received in beats:
-        now_s = iso(received)
+    for (gate_id, beat, received), h in zip(beats, history):
         heartbeat_time(totals, gate_id, previous.get(gate_id), beat["sent_at"], received,
                        interval_s, tz, previous_faces=parsed_faces.get(gate_id))
-        previous[gate_id] = {"last_heartbeat_at": now_s, "sent_at": beat["sent_at"],
-                             "heartbeat": beat["text"]}
+        previous[gate_id] = {"last_heartbeat_at": h["received_at"], "sent_at": beat["sent_at"]}
         parsed_faces[gate_id] = faces_of(beat["body"])
-        status[gate_id] = {
-            "gate_id": gate_id, "last_heartbeat_at": now_s, "sent_at": beat["sent_at"],
-            "release_version": beat["release_version"],
-            "last_good_release_version": beat["last_good_release_version"],
-            "heartbeat": beat["text"]}
-        history.append({"gate_id": gate_id, "received_at": now_s, "sent_at": beat["sent_at"],
-                        "release_version": beat["release_version"], "body": beat["text"]})
-    count_face_time(conn, totals)
-    # A fixed order of rows keeps two batches from deadlocking on PostgreSQL.
-    insert_or_update(conn, t.gate_status, [status[g] for g in sorted(status)], ("gate_id",))
-    conn.execute(_INSERT_HEARTBEAT, history)
+    return totals
+
+
+_BEAT_COLUMNS = ("gate_id", "received_at", "sent_at", "release_version")
+# PostgreSQL, ONE statement for a batch of heartbeats (central.db.json_rows): read the
+# gates' previous status, insert the history and upsert the statuses (a gate's
+# latest heartbeat of the batch, in gate order: two batches never deadlock). Every
+# part of one statement sees the database as it was before it, so `previous` is the
+# status before this batch. The body's text is the parameter's own text of it
+# (json_to_recordset keeps a json field's text as sent): stored exactly as
+# json.dumps(body, ensure_ascii=False), without encoding it twice; `text`, when
+# given, is stored instead (heartbeat_text: a body without an exact JSON form).
+_STORE_BEATS_PG = text(f"""
+    WITH b AS MATERIALIZED (
+        SELECT *, coalesce(r.text, r.body::text) AS stored FROM {json_rows(
+            t.heartbeat, _BEAT_COLUMNS, "beats",
+            "last_good_release_version bigint, body json, text text, last boolean", "json")}),
+    history AS (
+        INSERT INTO heartbeat (gate_id, received_at, sent_at, release_version, body)
+        SELECT gate_id, received_at, sent_at, release_version, stored FROM b),
+    status AS (
+        INSERT INTO gate_status (gate_id, last_heartbeat_at, sent_at, release_version,
+                                 last_good_release_version, heartbeat)
+        SELECT gate_id, received_at, sent_at, release_version, last_good_release_version, stored
+        FROM b WHERE last ORDER BY gate_id
+        ON CONFLICT (gate_id) DO UPDATE SET last_heartbeat_at = excluded.last_heartbeat_at,
+            sent_at = excluded.sent_at, release_version = excluded.release_version,
+            last_good_release_version = excluded.last_good_release_version,
+            heartbeat = excluded.heartbeat)
+    SELECT gate_id, last_heartbeat_at, sent_at, heartbeat FROM gate_status
+    WHERE gate_id IN (SELECT gate_id FROM b)""")
+
+
+def _store_beats_pg(conn, history: list[dict]) -> dict[str, dict]:
+    """_STORE_BEATS_PG: the gates' previous statuses by gate id."""
+    payload = json_payload(history)
+    if payload is None:  # NaN or Infinity in a body: stored as Python writes it
+        payload = json.dumps([{**h, "body": None, "text": heartbeat_text(h)} for h in history],
+                             ensure_ascii=False)
+    return {r["gate_id"]: r for r in rows(conn.execute(_STORE_BEATS_PG, {"beats": payload}))}
 
 
 def check_proof_of_play(gate_id: str, body, now: datetime | None = None) -> tuple[int, list[dict]]:
@@ -185,68 +261,101 @@ def _key(r: dict) -> tuple:
     return (r["gate_id"], r["installation"], r["row_id"])
 
 
-def store_proof_of_play(conn, batches: list[list[dict]], *, tz: ZoneInfo = DEFAULT_TZ) -> list[int]:
+def store_proof_of_play(conn, batches: list[list[dict]], *, tz: ZoneInfo = DEFAULT_TZ,
+                        face_time: dict[tuple, float] | None = None) -> list[int]:
     """Store checked batches (check_proof_of_play's unique rows, in the order
     received) in the caller's write transaction, as if one after the other: a
     row is new to the first batch that carries it, later copies update it.
-    Returns how many rows each batch added."""
+    Returns how many rows each batch added. `face_time`: heartbeat totals to add
+    in the same statement (central.reports.count_face_time)."""
     first: dict[tuple, int] = {}  # row key -> the batch it is new to, if any
     candidates, later = [], []
     for i, batch in enumerate(batches):
         for r in batch:
-            key = _key(r)
+            key = (r["gate_id"], r["installation"], r["row_id"])
             if key in first:
                 later.append(r)
             else:
                 first[key] = i
                 candidates.append(r)
     new: set[tuple] = set()
-    if candidates:
+    if not candidates:
+        count_face_time(conn, face_time or {})
+    else:
         # INSERT ... ON CONFLICT DO NOTHING RETURNING names exactly the rows this
         # transaction added: a concurrent copy of the batch waits for ours (a
         # unique-key conflict) and then adds none, so totals count each row once.
         # Sorted: two transactions meet their shared rows in the same order.
         candidates.sort(key=_key)
-        new = _insert_new_plays(conn, candidates)
+        if conn.dialect.name == "postgresql":
+            new = _insert_new_plays_pg(conn, candidates, tz, face_time or {})
+        else:
+            count_face_time(conn, face_time or {})
+            new = {tuple(r) for r in conn.execute(_INSERT_NEW_PLAYS_SQLITE, candidates)}
+            count_plays(conn, [r for r in candidates if _key(r) in new], tz)
         held = {_key(r): r for r in candidates if _key(r) not in new}
         for r in later:
             held[_key(r)] = r  # the last copy wins, as it would one batch after another
         if held:
             insert_or_update(conn, t.proof_of_play, [held[k] for k in sorted(held)],
-                             ("gate_id", "installation", "row_id"),
-                             update=("ended_at", "outcome", "reason"))
-        count_plays(conn, [r for r in candidates if _key(r) in new], tz)
+                             _PLAY_KEY, update=("ended_at", "outcome", "reason"))
     added = [0] * len(batches)
     for key in new:
         added[first[key]] += 1
     return added
 
 
-def _insert_new_plays(conn, rows_: list[dict]) -> set[tuple]:
-    """Insert the rows central does not hold yet; the keys of those it inserted."""
-    if conn.dialect.name == "postgresql":
-        # One statement of fixed text whatever the batch's size, its rows as ONE JSON
-        # parameter that PostgreSQL expands (jsonb_to_recordset): SQLAlchemy's multi-row
-        # VALUES would be a new statement text per size, parsed anew by the driver, and
-        # one array per column made psycopg quote-check every value in Python (a regex
-        # per value: a fifth of a report's CPU in py-spy). json.dumps runs in C.
-        result = conn.execute(_INSERT_NEW_PLAYS_PG, {"rows": json.dumps(rows_)})
-    else:
-        result = conn.execute(_INSERT_NEW_PLAYS_SQLITE, rows_)
-    return {tuple(r) for r in result}
+def _insert_new_plays_pg(conn, rows_: list[dict], tz: ZoneInfo,
+                         face_time: dict[tuple, float]) -> set[tuple]:
+    """PostgreSQL: ONE statement (_STORE_PLAYS_PG) adds the heartbeats' face time,
+    inserts the rows central does not hold yet and, when every row was new (a
+    batch sent once: nearly always), counts them in play_day; returns the keys
+    of the new rows. Each parameter is one JSON text and the statement's text is
+    fixed whatever the batch's size: SQLAlchemy's multi-row VALUES would be a new
+    text per size, parsed anew by the driver, and an executemany binds every row
+    in Python (psycopg quote-checked every value of its arrays with a regex: a
+    fifth of a report's CPU in py-spy). json.dumps runs in C."""
+    counts = play_day_rows(rows_, tz)
+    added, keys = conn.execute(_STORE_PLAYS_PG, {
+        "times": json.dumps(face_time_rows(face_time), allow_nan=False),
+        "rows": json.dumps(rows_, ensure_ascii=False),
+        "counts": json.dumps(counts, ensure_ascii=False), "n": len(rows_)}).one()
+    if added == len(rows_):
+        return {_key(r) for r in rows_}
+    # Some rows were held already (a batch sent again): count only the new ones.
+    new = {tuple(k) for k in keys or ()}
+    count_plays(conn, [r for r in rows_ if _key(r) in new], tz)
+    return new
 
 
-def _recordset_insert(table, returning: tuple[str, ...]):
-    types = {Text: "text", BigInteger: "bigint", Integer: "integer"}
-    names = ", ".join(c.name for c in table.columns)
-    shape = ", ".join(f"{c.name} {types[type(c.type)]}" for c in table.columns)
-    return text(f"INSERT INTO {table.name} ({names}) SELECT {names} FROM "
-                f"jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({shape}) "
-                f"ON CONFLICT DO NOTHING RETURNING {', '.join(returning)}")
+def _key(r: dict) -> tuple:
+    return (r["gate_id"], r["installation"], r["row_id"])
 
 
 _PLAY_KEY = ("gate_id", "installation", "row_id")
-_INSERT_NEW_PLAYS_PG = _recordset_insert(t.proof_of_play, _PLAY_KEY)
+_PLAY_COLUMNS = ", ".join(c.name for c in t.proof_of_play.columns)
+_PLAY_DAY_COLUMNS = (*PLAY_DAY_KEYS, *PLAY_DAY_SUMS)
+# The parts of one statement see the database as it was before it; `counted` waits
+# for `new` (its count), and adds the batch's play_day totals, computed by Python
+# as if every row were new, only if every row was.
+_STORE_PLAYS_PG = text(f"""
+    WITH face_time AS (
+        {increment_sql(t.face_time_day, FACE_TIME_KEYS, ("seconds",), "SELECT * FROM " + json_rows(
+            t.face_time_day, (*FACE_TIME_KEYS, "seconds"), "times"))}),
+    new AS (
+        INSERT INTO proof_of_play ({_PLAY_COLUMNS})
+        SELECT {_PLAY_COLUMNS} FROM {json_rows(t.proof_of_play, [
+            c.name for c in t.proof_of_play.columns])}
+        ON CONFLICT DO NOTHING RETURNING {", ".join(_PLAY_KEY)}),
+    added AS (SELECT count(*) AS n FROM new),
+    counted AS (
+        {increment_sql(t.play_day, PLAY_DAY_KEYS, PLAY_DAY_SUMS,
+                       f"SELECT {', '.join(_PLAY_DAY_COLUMNS)} FROM "
+                       f"{json_rows(t.play_day, _PLAY_DAY_COLUMNS, 'counts')} "
+                       "WHERE (SELECT n FROM added) = :n")})
+    SELECT n, CASE WHEN n < :n THEN (
+        SELECT json_agg(json_build_array({", ".join(_PLAY_KEY)})) FROM new) END
+    FROM added""")
 _INSERT_NEW_PLAYS_SQLITE = sqlite.insert(t.proof_of_play).on_conflict_do_nothing().returning(
     *(t.proof_of_play.c[k] for k in _PLAY_KEY))
 
@@ -306,12 +415,13 @@ def store_reports(conn, reports: list[Report], *, interval_s: float = 60.0,
     transaction: every heartbeat (store_heartbeats) and every proof-of-play batch
     (store_proof_of_play). Returns, per report, how many rows it added (None: it
     had no proof of play). The commit is asynchronous on PostgreSQL only when the
-    batch holds no proof-of-play row: the gate forgets rows once acknowledged."""
+    batch holds no proof-of-play row: the gate forgets rows once acknowledged.
+    On PostgreSQL a batch is two statements: the heartbeats, then the rest."""
     batches = [r.plays for r in reports if r.plays is not None]
-    store_heartbeats(conn, [(r.gate_id, r.beat, r.received) for r in reports
-                            if r.beat is not None],
-                     interval_s=interval_s, tz=tz, asynchronous=not any(batches))
-    added = iter(store_proof_of_play(conn, batches, tz=tz) if batches else ())
+    face_time = _store_heartbeats(conn, [(r.gate_id, r.beat, r.received) for r in reports
+                                         if r.beat is not None],
+                                  interval_s=interval_s, tz=tz, asynchronous=not any(batches))
+    added = iter(store_proof_of_play(conn, batches, tz=tz, face_time=face_time))
     return [next(added) if r.plays is not None else None for r in reports]
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import and_, func, literal, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kiosk.store import parse_iso
@@ -33,7 +33,7 @@ from kiosk.web.i18n import N_
 
 from central import schema as t
 from central.checks import CentralError, NotFound
-from central.db import transaction
+from central.db import json_payload, json_rows, transaction
 from central.i18n import say  # the report's language: Vietnamese
 
 FACE_STATES = ("shown", "power_schedule", "kill_switch", "error", "outage")
@@ -59,9 +59,16 @@ def _increment(conn, table, rows: list[dict], keys: tuple[str, ...], sums: tuple
     """Add `sums` to the rows with these keys, creating them: one statement for all."""
     if not rows:
         return
-    stmt = _increment_statement(conn.dialect.name, table, keys, sums)
     # A fixed order of keys keeps two transactions from deadlocking on PostgreSQL.
-    conn.execute(stmt, sorted(rows, key=lambda r: tuple(r[k] for k in keys)))
+    rows = sorted(rows, key=lambda r: tuple(r[k] for k in keys))
+    if conn.dialect.name == "postgresql":
+        # The rows as ONE JSON parameter (central.db.json_rows): an executemany
+        # binds and sends every row from Python.
+        payload = json_payload(rows)
+        if payload is not None:
+            conn.execute(_json_increment(table, keys, sums), {"rows": payload})
+            return
+    conn.execute(_increment_statement(conn.dialect.name, table, keys, sums), rows)
 
 
 @functools.lru_cache(maxsize=32)
@@ -75,6 +82,21 @@ def _increment_statement(dialect: str, table, keys: tuple[str, ...], sums: tuple
         set_={c: table.c[c] + insert.excluded[c] for c in sums})
 
 
+def increment_sql(table, keys: tuple[str, ...], sums: tuple[str, ...], source: str) -> str:
+    """PostgreSQL: add the `sums` of the rows `source` (SQL naming the table's
+    columns) to the table's rows with the same keys, creating them."""
+    names = ", ".join((*keys, *sums))
+    return (f"INSERT INTO {table.name} ({names}) {source} ON CONFLICT ({', '.join(keys)}) "
+            f"DO UPDATE SET {', '.join(f'{c} = {table.name}.{c} + excluded.{c}' for c in sums)}")
+
+
+@functools.lru_cache(maxsize=32)
+def _json_increment(table, keys: tuple[str, ...], sums: tuple[str, ...]):
+    names = ", ".join((*keys, *sums))
+    return text(increment_sql(table, keys, sums,
+                              f"SELECT {names} FROM {json_rows(table, (*keys, *sums))}"))
+
+
 def _instant(text: str | None) -> datetime | None:
     try:
         value = parse_iso(text)
@@ -85,29 +107,49 @@ def _instant(text: str | None) -> datetime | None:
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
+def play_of(row: dict, tz: ZoneInfo) -> tuple[str, float] | None:
+    """The local day (in `tz`) a proof-of-play row counts on, and its airtime in
+    seconds; None when its start is not a time (the row is kept, not counted)."""
+    start = _instant(row["started_at"])
+    if start is None:
+        return None
+    airtime = 0.0
+    if row["outcome"] in SHOWN_OUTCOMES:
+        end = _instant(row.get("ended_at"))
+        if end is not None:
+            airtime = max(0.0, (end - start).total_seconds())
+    return start.astimezone(tz).date().isoformat(), airtime
+
+
+PLAY_DAY_KEYS = ("day", "gate_id", "face_id", "media_sha256", "entry_id", "outcome")
+PLAY_DAY_SUMS = ("plays", "airtime_s")
+
+
 def count_plays(conn, rows: list[dict], tz: ZoneInfo) -> None:
     """Add proof-of-play rows that central did not hold before to `play_day`.
     The caller passes only rows its INSERT really added, so a batch sent twice
     counts once."""
+    _increment(conn, t.play_day, play_day_rows(rows, tz), PLAY_DAY_KEYS, PLAY_DAY_SUMS)
+
+
+def play_day_rows(rows: list[dict], tz: ZoneInfo) -> list[dict]:
+    """What proof-of-play rows add to `play_day`, as its rows (in key order)."""
     totals: dict[tuple, list] = {}
     for r in rows:
-        start = _instant(r["started_at"])
-        if start is None:
+        counted = play_of(r, tz)
+        if counted is None:
             continue
-        end = _instant(r.get("ended_at"))
-        airtime = 0.0
-        if end is not None and r["outcome"] in SHOWN_OUTCOMES:
-            airtime = max(0.0, (end - start).total_seconds())
-        key = (start.astimezone(tz).date().isoformat(), r["gate_id"], r["face_id"],
-               r["media_sha256"], r.get("entry_id") or "", r["outcome"])
-        total = totals.setdefault(key, [0, 0.0])
-        total[0] += 1
-        total[1] += airtime
-    _increment(conn, t.play_day, [
-        {"day": k[0], "gate_id": k[1], "face_id": k[2], "media_sha256": k[3], "entry_id": k[4],
-         "outcome": k[5], "plays": v[0], "airtime_s": v[1]} for k, v in totals.items()],
-        ("day", "gate_id", "face_id", "media_sha256", "entry_id", "outcome"),
-        ("plays", "airtime_s"))
+        key = (counted[0], r["gate_id"], r["face_id"], r["media_sha256"], r.get("entry_id") or "",
+               r["outcome"])
+        total = totals.get(key)
+        if total is None:
+            totals[key] = [1, counted[1]]
+        else:
+            total[0] += 1
+            total[1] += counted[1]
+    return [{"day": k[0], "gate_id": k[1], "face_id": k[2], "media_sha256": k[3],
+             "entry_id": k[4], "outcome": k[5], "plays": v[0], "airtime_s": v[1]}
+            for k, v in sorted(totals.items())]
 
 
 def face_state(face: dict) -> str:
@@ -159,9 +201,16 @@ def count_heartbeat(conn, gate_id: str, previous: dict | None, sent_at: str | No
 def count_face_time(conn, totals: dict[tuple, float]) -> None:
     """Add `totals` ((day, gate, face, state) -> seconds, from `heartbeat_time`) to
     `face_time_day`: one statement for a whole batch of heartbeats."""
-    _increment(conn, t.face_time_day, [
-        {"day": k[0], "gate_id": k[1], "face_id": k[2], "state": k[3], "seconds": v}
-        for k, v in totals.items()], ("day", "gate_id", "face_id", "state"), ("seconds",))
+    _increment(conn, t.face_time_day, face_time_rows(totals), FACE_TIME_KEYS, ("seconds",))
+
+
+FACE_TIME_KEYS = ("day", "gate_id", "face_id", "state")
+
+
+def face_time_rows(totals: dict[tuple, float]) -> list[dict]:
+    """heartbeat_time's `totals` as face_time_day rows to add, in key order."""
+    return [{"day": k[0], "gate_id": k[1], "face_id": k[2], "state": k[3], "seconds": totals[k]}
+            for k in sorted(totals)]
 
 
 def heartbeat_time(totals: dict[tuple, float], gate_id: str, previous: dict | None,

@@ -135,7 +135,7 @@ def test_a_report_that_fails_in_a_batch_fails_alone(central, central_server):
     good = check_heartbeat({"sent_at": "2026-11-27T01:00:00+00:00"})
     bad = {**good, "release_version": "not a number"}  # refused by the database's type
     if central.db.is_sqlite:  # SQLite stores any type: a missing field fails instead
-        bad = {k: v for k, v in good.items() if k != "text"}
+        bad = {k: v for k, v in good.items() if k != "body"}
     outcomes: dict[str, object] = {}
 
     def submit(name, gate, beat):

@@ -30,10 +30,13 @@ def _bindir() -> Path:
 
 
 class PostgresCluster:
-    def __init__(self, durable: bool = False):
+    def __init__(self, durable: bool = False, settings: dict[str, str] | None = None):
         """`durable`: PostgreSQL's own defaults (fsync, full page writes), for
-        benchmarks; tests throw the cluster away and skip them."""
+        benchmarks; tests throw the cluster away and skip them. `settings`: more
+        server settings (e.g. {"shared_preload_libraries": "pg_stat_statements"}
+        for a bench that reads what each statement cost)."""
         self.durable = durable
+        self.settings = dict(settings or {})
         self.bindir = _bindir()
         self.dir = Path(tempfile.mkdtemp(prefix="gatecast-pg-"))
         self.data = self.dir / "data"
@@ -61,6 +64,7 @@ class PostgresCluster:
         options = f"-k {self.dir} -c listen_addresses='' -c max_connections=200"
         if not self.durable:
             options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        options += "".join(f" -c {name}={value}" for name, value in self.settings.items())
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l",
                   str(self.dir / "server.log"), "-w", "-t", "60", "start")
         return self

@@ -1,0 +1,126 @@
+"""One group-commit transaction of gate reports (central.intake.store_reports) on
+both stores: what it stores is what the reports stored one by one would, however
+the batch is written (PostgreSQL: two statements with JSON parameters; SQLite:
+one statement per table). Worked out by hand from the reports sent."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from central import schema as t
+from central.db import insert_or_update
+from central.intake import check_report, record_heartbeat, store_reports
+
+T = datetime(2026, 11, 10, 3, 0, tzinfo=timezone.utc)  # 10:00 in Hà Nội
+SHA = "a" * 64
+
+
+def beat(minute: int, **more) -> dict:
+    return {"sent_at": (T + timedelta(minutes=minute)).isoformat(), "release_version": minute,
+            "last_good_release_version": minute,
+            "faces": [{"face_id": 1, "power": "on", "blanked": 0, "playing_sha256": SHA,
+                       "playing_name": "Chào mừng đến Hữu Nghị.mp4"}],
+            "health": {"cpu_temp_c": 61.5, "load": [0.25, 0.5]}, **more}
+
+
+def rows(first: int, last: int) -> list[dict]:
+    return [{"id": i, "installation": "i1", "face_id": 1, "media_sha256": SHA,
+             "entry_id": "c-e1", "level": "normal",
+             "started_at": (T + timedelta(seconds=10 * i)).isoformat(),
+             "ended_at": (T + timedelta(seconds=10 * i + 10)).isoformat(),
+             "outcome": "completed"} for i in range(first, last + 1)]
+
+
+def report(gate_id: str, minute: int, plays: list[dict] | None, **more):
+    body = {"heartbeat": beat(minute, **more)}
+    if plays is not None:
+        body["proof_of_play"] = {"batch_id": f"{gate_id}-{minute}", "rows": plays}
+    checked, _, refused = check_report(gate_id, body, T + timedelta(minutes=minute, seconds=1))
+    assert not refused
+    return checked
+
+
+def store(central, reports: list) -> list:
+    with central.db.transaction(write=True) as conn:
+        return store_reports(conn, reports)
+
+
+def totals(central, table: str, gate_id: str) -> dict:
+    if table == "play_day":
+        return {(r["day"], r["outcome"]): (r["plays"], r["airtime_s"]) for r in central.db.query(
+            "SELECT * FROM play_day WHERE gate_id = :g", {"g": gate_id})}
+    return {(r["face_id"], r["state"]): r["seconds"] for r in central.db.query(
+        "SELECT * FROM face_time_day WHERE gate_id = :g", {"g": gate_id})}
+
+
+def test_a_group_commit_stores_what_the_reports_one_by_one_would(central):
+    record_heartbeat(central.db, "huu-nghi", beat(0), now=T + timedelta(seconds=1))
+    [before] = central.db.query("SELECT changed FROM gate_status")
+    # One transaction: a gate twice (its second report resends two rows of its
+    # first: later copies, updated), and a gate never seen before.
+    resent = rows(3, 6)
+    resent[0]["outcome"] = "skipped"
+    added = store(central, [report("huu-nghi", 1, rows(1, 4)), report("tan-thanh", 1, rows(1, 2)),
+                            report("huu-nghi", 2, resent)])
+    assert added == [4, 2, 2]
+    history = central.db.query("SELECT gate_id, sent_at, body FROM heartbeat ORDER BY id")
+    assert [(h["gate_id"], h["sent_at"]) for h in history] == [
+        ("huu-nghi", beat(m)["sent_at"]) for m in (0, 1)] + [
+        ("tan-thanh", beat(1)["sent_at"]), ("huu-nghi", beat(2)["sent_at"])]
+    # Stored as Python writes each body, byte for byte (the gate page reads it).
+    assert [h["body"] for h in history] == [json.dumps(beat(m), ensure_ascii=False)
+                                             for m in (0, 1, 1, 2)]
+    status = {r["gate_id"]: r for r in central.db.query("SELECT * FROM gate_status")}
+    assert status["huu-nghi"]["heartbeat"] == json.dumps(beat(2), ensure_ascii=False)
+    assert status["huu-nghi"]["release_version"] == 2
+    assert status["huu-nghi"]["last_good_release_version"] == 2
+    assert status["tan-thanh"]["last_heartbeat_at"] == "2026-11-10T03:01:01.000+00:00"
+    # The alert loop's change stamp moved for the gate written again.
+    assert status["huu-nghi"]["changed"] > before["changed"]
+    # Two minutes online and shown, chained through the batch's own first heartbeat.
+    assert totals(central, "face_time_day", "huu-nghi") == {(0, "online"): 120.0,
+                                                            (1, "shown"): 120.0}
+    assert totals(central, "face_time_day", "tan-thanh") == {}
+    # Six rows of huu-nghi, row 3's last copy skipped (it was counted as first sent).
+    assert totals(central, "play_day", "huu-nghi") == {("2026-11-10", "completed"): (6, 60.0)}
+    assert totals(central, "play_day", "tan-thanh") == {("2026-11-10", "completed"): (2, 20.0)}
+    [row3] = central.db.query("SELECT outcome FROM proof_of_play WHERE gate_id = 'huu-nghi' "
+                              "AND row_id = 3")
+    assert row3["outcome"] == "skipped"
+
+    # A batch of which some rows are held already counts only its new rows.
+    assert store(central, [report("huu-nghi", 3, rows(5, 9))]) == [3]
+    assert totals(central, "play_day", "huu-nghi") == {("2026-11-10", "completed"): (9, 90.0)}
+    assert store(central, [report("huu-nghi", 4, rows(5, 9))]) == [0]
+    assert totals(central, "play_day", "huu-nghi") == {("2026-11-10", "completed"): (9, 90.0)}
+    assert central.db.count("proof_of_play") == 11
+    assert totals(central, "face_time_day", "huu-nghi") == {(0, "online"): 240.0,
+                                                            (1, "shown"): 240.0}
+
+
+def test_a_heartbeat_without_an_exact_json_form_is_stored_as_python_writes_it(central):
+    # The gate's JSON may say NaN (Python reads it); PostgreSQL's json does not.
+    body = beat(0, health={"cpu_temp_c": float("nan")})
+    record_heartbeat(central.db, "huu-nghi", body, now=T)
+    [status] = central.db.query("SELECT heartbeat FROM gate_status")
+    assert status["heartbeat"] == json.dumps(body, ensure_ascii=False)
+    assert '"cpu_temp_c": NaN' in status["heartbeat"]
+    [history] = central.db.query("SELECT body FROM heartbeat")
+    assert history["body"] == status["heartbeat"]
+
+
+def test_insert_or_update_of_several_rows_on_either_store(central):
+    with central.db.transaction(write=True) as conn:
+        insert_or_update(conn, t.gate_group, [{"id": "b", "name": "B", "created_at": "1"},
+                                              {"id": "a", "name": "A", "created_at": "1"}], ("id",))
+        insert_or_update(conn, t.gate_group, [{"id": "a", "name": "Á", "created_at": "2"},
+                                              {"id": "c", "name": "C", "created_at": "2"}], ("id",),
+                         update=("name",))
+        # A key twice: as one statement per row, the last row wins on what it updates.
+        insert_or_update(conn, t.gate_group, [{"id": "d", "name": "D1", "created_at": "3"},
+                                              {"id": "d", "name": "D2", "created_at": "4"}], ("id",),
+                         update=("name",))
+    assert {r["id"]: (r["name"], r["created_at"]) for r in central.db.query(
+        "SELECT * FROM gate_group")} == {"a": ("Á", "1"), "b": ("B", "1"), "c": ("C", "2"),
+                                         "d": ("D2", "3")}
