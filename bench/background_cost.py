@@ -25,14 +25,33 @@ database's own CPU is not in it), median of `--ticks`:
 
 Last line: `background_quiet_cpu_ms: X` (token refresh + alert tick with nothing
 changed: a worker's CPU per 5 s doing nothing).
+
+--served measures the same background work in the real processes, as installed:
+`gatecast central serve` (gunicorn, 2 workers) and one `gatecast central serve-reports`
+on `--gates` gates, while this process stores their heartbeats straight into the
+database at the rate of `--gates` gates reporting every 60 s / `--compress` (in
+batches of 32 a transaction, as the report server's group commit does), so the servers
+answer no request at all: every CPU second they spend is background work. After
+`--settle` seconds (first alert tick, first token read), each server thread's CPU
+(/proc, named by py-spy dump) over `--seconds`, per gate-minute stored:
+
+    .venv/bin/python bench/background_cost.py --served [--gates 10000] [--compress 5]
+        [--seconds 30] [--settle 20] [--store sqlite|postgresql]
+
+Last line: `background_gunicorn_ms_per_gate_minute: X` (#14's target <= 0.05).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import re
 import statistics
+import subprocess
 import sys
+import urllib.request
 import tempfile
 import time
 from pathlib import Path
@@ -65,9 +84,14 @@ def main() -> None:
     ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--reported", type=int, default=2000)
     ap.add_argument("--ticks", type=int, default=7)
+    ap.add_argument("--served", action="store_true",
+                    help="measure the real servers while heartbeats are stored")
+    ap.add_argument("--compress", type=float, default=5.0)
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--settle", type=float, default=20.0)
     args = ap.parse_args()
     with bench_database_url(args.store) as url, tempfile.TemporaryDirectory() as tmp:
-        run(args, url, Path(tmp))
+        (served if args.served else run)(args, url, Path(tmp))
 
 
 def run(args, url: str, tmp: Path) -> None:
@@ -160,6 +184,130 @@ def trigger_cost(c, ids: list[str], settings) -> None:
         trigger("ENABLE")
         print(f"32 heartbeats stored (wall): stamp trigger on {on:.2f} ms, off {off:.2f} ms",
               flush=True)
+
+
+def thread_cpu(pid: int) -> dict[int, float]:
+    """Native thread id -> user+system CPU seconds, of one process."""
+    found = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        found[int(task.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def thread_names(pid: int) -> dict[int, str]:
+    """Native thread id -> Python thread name (py-spy dump), pool threads by their pool."""
+    out = subprocess.run([str(Path(sys.executable).parent / "py-spy"), "dump", "-p", str(pid)],
+                         capture_output=True, text=True, timeout=60).stdout
+    return {int(tid): re.sub(r"_\d+$", "", name)
+            for tid, name in re.findall(r'^Thread (\d+) \([a-z]+\): "([^"]*)"', out, re.M)}
+
+
+def served(args, url: str, tmp: Path) -> None:
+    from kiosk.store import utcnow
+
+    from central.app import repository_for
+    from central.db import open_central_db
+    from central.fleet import add_gate
+    from central.intake import check_heartbeat, store_heartbeats
+    from central.settings import load_central_settings
+    from tests.support.central import central_config, served_central, served_reports
+
+    # The intake bench's heartbeat (1.5 KB, two faces), so the alert loop parses what
+    # a fleet sends.
+    from bench.central_intake import heartbeat_body
+
+    state = tmp / "central"
+    config = central_config(tmp / "central.toml", central_database_url=url)
+    settings = load_central_settings(config_file=config, state_dir=state, env={})
+    repository_for(settings).init()
+    db = open_central_db(settings)
+    ids = [f"gate-{i:05d}" for i in range(args.gates)]
+    with db.transaction(write=True) as conn:
+        tokens = [add_gate(conn, g, g, "Lạng Sơn", [1, 2]) for g in ids]
+    rate = args.gates * args.compress / 60
+    interval = settings["central_heartbeat_interval_s"]
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(served_central(state, tmp / "serve.log", 2, 64, config=config))
+        reports = stack.enter_context(served_reports(state, tmp / "reports.log", 64,
+                                                     config=config))
+        # One report, so the report server's release watch runs as under a fleet.
+        answer = urllib.request.urlopen(urllib.request.Request(
+            f"{reports}/api/v1/gates/{ids[0]}/heartbeat", data=heartbeat_body(ids[0], 0),
+            headers={"Authorization": f"Bearer {tokens[0]}",
+                     "Content-Type": "application/json"}), timeout=30)
+        assert answer.status == 200, answer.status
+        marker = str(state).encode()
+        pids = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    cmd = (entry / "cmdline").read_bytes()
+                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except OSError:
+                    continue
+                if marker in cmd:
+                    pids[int(entry.name)] = (cmd, parent)
+        roles = {}
+        for pid, (cmd, parent) in pids.items():
+            roles[pid] = ("report server" if b"serve-reports" in cmd else
+                          "gunicorn worker" if parent in pids else "gunicorn master")
+
+        def store(count: int, offset: int) -> int:
+            now = utcnow()
+            beats = [(g, check_heartbeat(json.loads(heartbeat_body(g, 0))), now)
+                     for g in (ids[(offset + i) % len(ids)] for i in range(count))]
+            with db.transaction(write=True) as conn:
+                store_heartbeats(conn, beats, interval_s=interval)
+            return offset + count
+
+        # Settle at the full rate: the first tick, the first token read, warm caches.
+        sent = pace(store, rate, args.settle, 0)[1]
+        names = {pid: thread_names(pid) for pid in pids}
+        before = {pid: thread_cpu(pid) for pid in pids}
+        load_before = os.getloadavg()[0]
+        stored, sent = pace(store, rate, args.seconds, sent)
+        after = {pid: thread_cpu(pid) for pid in pids}
+        load_after = os.getloadavg()[0]
+    db.close()
+    print(f"{args.gates} gates on {args.store}; heartbeats stored by this process at "
+          f"{stored / args.seconds:.0f}/s ({args.gates} gates every 60 s / {args.compress:g}) "
+          f"for {args.seconds:g} s after {args.settle:g} s; the servers answered no request")
+    print(f"machine load average (1 min) before/after: {load_before:.1f} / {load_after:.1f}")
+    minutes = max(1, stored)
+    totals: dict[str, float] = {}
+    for pid in sorted(pids, key=lambda p: roles[p]):
+        spent: dict[str, float] = {}
+        for tid, cpu in after[pid].items():
+            name = names[pid].get(tid, "(unnamed)")
+            spent[name] = spent.get(name, 0.0) + cpu - before[pid].get(tid, 0.0)
+        total = sum(spent.values())
+        totals[roles[pid]] = totals.get(roles[pid], 0.0) + total
+        print(f"  {roles[pid]} {pid}: {total:.2f} s CPU, {1000 * total / minutes:.3f} ms per "
+              f"gate-minute; " + ", ".join(f"{n} {v:.2f} s" for n, v in
+                                           sorted(spent.items(), key=lambda kv: -kv[1]) if v))
+    gunicorn = totals.get("gunicorn worker", 0.0) + totals.get("gunicorn master", 0.0)
+    print(f"report server: {1000 * totals.get('report server', 0.0) / minutes:.3f} ms per "
+          f"gate-minute (its background only: it answered nothing)")
+    print(f"background_gunicorn_ms_per_gate_minute: {1000 * gunicorn / minutes:.3f}")
+
+
+def pace(store, rate: float, seconds: float, offset: int) -> tuple[int, int]:
+    """Call store(count, offset) in batches of up to 32 so that `rate` a second are
+    stored for `seconds`; returns (stored, next offset)."""
+    start, stored = time.monotonic(), 0
+    while (elapsed := time.monotonic() - start) < seconds:
+        due = int(rate * elapsed) - stored
+        if due <= 0:
+            time.sleep(min(0.01, 1 / rate))
+            continue
+        count = min(32, due)
+        offset = store(count, offset)
+        stored += count
+    return stored, offset
 
 
 if __name__ == "__main__":
