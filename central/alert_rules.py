@@ -61,7 +61,7 @@ class GateFacts:
 
     gate: dict
     status: dict | None  # gate_status row
-    heartbeat: dict  # its parsed body ({} when none)
+    heartbeat: dict  # its parsed body, or the part of it read here (heartbeat_view)
     # The oldest release version newer than what the screens play, and when it was
     # published: (version, published_at) or None.
     untaken_release: tuple[int, str] | None
@@ -69,6 +69,32 @@ class GateFacts:
     # face id -> distinct media the gate reported starting on that face since its
     # picture last changed (only asked for faces whose picture is old enough).
     media_since_picture: dict[int, int] = field(default_factory=dict)
+
+
+def heartbeat_view(body) -> dict:
+    """The part of a heartbeat's parsed body the rules below read, so that an alert
+    loop keeps 10,000 gates' small views, not their whole heartbeats, and can tell that
+    a new heartbeat changed nothing the rules look at (central.alerts.FleetMemory).
+    A face's playing_sha256 is kept as its truth value (`should_show` reads no more):
+    a gate moving to its next item is no news. Add here what a new rule reads."""
+    if not isinstance(body, dict):
+        return {}
+    view = {}
+    health, sync, faces = body.get("health"), body.get("sync"), body.get("faces")
+    if health is not None:
+        view["health"] = _pick(health, ("cpu_temp_c", "throttling", "disk", "clock_synced"))
+    if sync is not None:
+        view["sync"] = _pick(sync, ("status", "failing_since", "code", "reason", "clock"))
+    if faces is not None:
+        view["faces"] = [
+            {**_pick(f, ("face_id", "power", "blanked")),
+             "playing_sha256": bool(f.get("playing_sha256"))} if isinstance(f, dict) else f
+            for f in faces] if isinstance(faces, list) else faces
+    return view
+
+
+def _pick(value, keys: tuple[str, ...]):
+    return {k: value[k] for k in keys if k in value} if isinstance(value, dict) else value
 
 
 def picture_facts(image) -> tuple[float, str]:
