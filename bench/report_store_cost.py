@@ -31,6 +31,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,6 +47,7 @@ from central.db import Store, migrate  # noqa: E402
 from central.intake import check_report, store_reports  # noqa: E402
 
 START = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 class Fleet:
@@ -64,6 +66,11 @@ class Fleet:
         beat = dict(self.beat, gate_id=gate_id,
                     sent_at=sent.isoformat(timespec="seconds"))
         plays = json.loads(pop_body(1 + 12 * m))
+        for i, row in enumerate(plays["rows"]):  # each its own start, in the last minute
+            start = sent - timedelta(seconds=60 - 5 * i)
+            row["started_at"] = start.astimezone(VN).isoformat(timespec="milliseconds")
+            row["ended_at"] = (start + timedelta(seconds=5)).astimezone(VN).isoformat(
+                timespec="milliseconds")
         return {"heartbeat": beat, "proof_of_play": plays}, sent + timedelta(seconds=0.2)
 
     def batches(self, size: int, reports: int):

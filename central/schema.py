@@ -350,7 +350,6 @@ proof_of_play = Table(
     Column("reason", Text),
     Column("batch_id", Text),
     Column("received_at", Text),
-    Index("proof_of_play_media", "media_sha256", "started_at"),
     Index("proof_of_play_received", "received_at"),
 )
 

@@ -124,3 +124,73 @@ def test_insert_or_update_of_several_rows_on_either_store(central):
     assert {r["id"]: (r["name"], r["created_at"]) for r in central.db.query(
         "SELECT * FROM gate_group")} == {"a": ("Á", "1"), "b": ("B", "1"), "c": ("C", "2"),
                                          "d": ("D2", "3")}
+
+
+def test_the_local_day_of_a_play_is_the_timezone_s_however_it_is_remembered():
+    """central.reports._local_day remembers a minute's day: around daylight-saving
+    changes, midnights and offsets with seconds it answers as astimezone does."""
+    from zoneinfo import ZoneInfo
+
+    from central.reports import _local_day
+
+    cases = [("America/New_York", "2026-03-08T06:30:00+00:00"),  # 02:00 -> 03:00
+             ("America/New_York", "2026-11-01T05:30:00+00:00"),  # 02:00 -> 01:00
+             ("Asia/Kolkata", "2026-11-26T18:00:00+00:00"),  # midnight at :30 UTC
+             ("Asia/Ho_Chi_Minh", "1906-06-30T16:30:00+00:00"),  # LMT +7:06:30 ends
+             ("Europe/Amsterdam", "1937-06-30T23:00:00+00:00"),  # +00:19:32
+             ("Australia/Lord_Howe", "2026-04-04T14:30:00+00:00")]  # a half-hour change
+    remembered = {}
+    for zone, around in cases:
+        tz, start = ZoneInfo(zone), datetime.fromisoformat(around)
+        days = remembered[zone] = {}
+        for offset in ("+00:00", "+07:00", "-05:30", "+05:45"):
+            for second in range(0, 2 * 3600, 17):
+                instant = (start + timedelta(seconds=second, microseconds=second * 7919 % 10**6)
+                           ).astimezone(datetime.fromisoformat("2026-01-01T00:00" + offset).tzinfo)
+                assert _local_day(days, instant, tz) == instant.astimezone(tz).date().isoformat(), (
+                    zone, instant)
+    # Remembered where offsets are whole minutes (not Hồ Chí Minh's +07:06:30 of 1906).
+    assert all(remembered[z] for z, around in cases if around.startswith("2026"))
+    assert not remembered["Asia/Ho_Chi_Minh"]
+
+
+def test_a_bad_proof_of_play_row_is_refused_with_what_is_wrong():
+    import pytest
+
+    from central.intake import BadReport, check_proof_of_play
+
+    good = rows(1, 1)[0]
+    cases = [("x", "row 1 is not an object"),
+             ({**good, "id": True}, "row 1 id must be an integer or null"),
+             ({**good, "id": "1"}, "row 1 id must be an integer or null"),
+             ({**good, "face_id": 1.0}, "row 1 face_id must be an integer or null"),
+             ({**good, "id": None}, "row 1 needs an integer id and face_id and a media_sha256"),
+             ({**good, "media_sha256": "A" * 64},
+              "row 1 needs an integer id and face_id and a media_sha256"),
+             ({**good, "installation": "i" * 65},
+              "row 1 installation must be a string of at most 64 characters"),
+             ({**good, "outcome": ""}, "row 1 outcome must be a string of at most 20 characters"),
+             ({**good, "outcome": "played"},
+              "row 1 outcome must be one of completed, skipped, error, preempted, playing"),
+             ({**good, "entry_id": 5}, "entry_id must be a string of at most 100 characters"),
+             ({**good, "level": "l" * 21}, "level must be a string of at most 20 characters"),
+             ({**good, "started_at": None}, "started_at must be a string of at most 40 characters"),
+             ({**good, "ended_at": ["x"]}, "ended_at must be a string of at most 40 characters"),
+             ({**good, "reason": "r" * 501}, "reason must be a string of at most 500 characters")]
+    for bad, message in cases:
+        with pytest.raises(BadReport) as refused:
+            check_proof_of_play("g", {"batch_id": "b", "rows": [good, bad]}, T)
+        assert str(refused.value) == message
+    # Accepted as before: a sha256 the pattern takes with its line end, a gate from
+    # before installation ids, a row sent twice (the last copy wins).
+    sha_nl = {**good, "id": 2, "media_sha256": SHA + "\n"}
+    legacy = {k: v for k, v in good.items() if k != "installation"}
+    assert check_proof_of_play("g", {"batch_id": None, "rows": [
+        good, sha_nl, legacy, {**good, "reason": "again"}]}, T) == (4, [
+        {**{k: v for k, v in good.items() if k != "id"}, "row_id": 1, "gate_id": "g",
+         "reason": "again", "batch_id": None, "received_at": "2026-11-10T03:00:00.000+00:00"},
+        {**{k: v for k, v in sha_nl.items() if k != "id"}, "row_id": 2, "gate_id": "g",
+         "reason": None, "batch_id": None, "received_at": "2026-11-10T03:00:00.000+00:00"},
+        {**{k: v for k, v in legacy.items() if k != "id"}, "row_id": 1, "gate_id": "g",
+         "installation": "", "reason": None, "batch_id": None,
+         "received_at": "2026-11-10T03:00:00.000+00:00"}])
