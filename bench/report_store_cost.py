@@ -67,6 +67,7 @@ class Fleet:
                     sent_at=sent.isoformat(timespec="seconds"))
         plays = json.loads(pop_body(1 + 12 * m))
         for i, row in enumerate(plays["rows"]):  # each its own start, in the last minute
+            row["installation"] = "3f0c9a1e"  # as today's gates send (kiosk.sync.report)
             start = sent - timedelta(seconds=60 - 5 * i)
             row["started_at"] = start.astimezone(VN).isoformat(timespec="milliseconds")
             row["ended_at"] = (start + timedelta(seconds=5)).astimezone(VN).isoformat(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+from operator import itemgetter
 import os
 import tempfile
 import warnings
@@ -222,15 +223,16 @@ def check_proof_of_play(gate_id: str, body, now: datetime | None = None) -> tupl
     received_at = iso(now or utcnow())
     rows_ = []
     for i, r in enumerate(body["rows"]):
-        # The rows a gate sends, checked without a call per field (a report's
-        # 12 rows cost a third of its check and store in Python that way); any
-        # other row, _checked_row: the same rules, and it names what is wrong.
-        if type(r) is dict:
-            get = r.get
-            row_id, face_id, sha = get("id"), get("face_id"), get("media_sha256")
-            installation, outcome = get("installation"), get("outcome")
-            entry_id, level, reason = get("entry_id"), get("level"), get("reason")
-            started_at, ended_at = get("started_at"), get("ended_at")
+        # The rows a gate sends (every field, kiosk.sync.report), checked without a
+        # call per field (a report's 12 rows cost a third of its check and store in
+        # Python that way); any other row, _checked_row: the same rules, and it
+        # names what is wrong.
+        try:
+            (row_id, face_id, sha, installation, outcome, entry_id, level, started_at, ended_at,
+             reason) = _ROW_FIELDS(r)
+        except (KeyError, TypeError, IndexError):  # not an object, or a field left out
+            pass
+        else:
             if (type(row_id) is int and type(face_id) is int and type(sha) is str
                     and len(sha) == 64 and not sha.strip(_HEX)
                     and (installation is None or type(installation) is str and len(installation) <= 64)
@@ -239,7 +241,8 @@ def check_proof_of_play(gate_id: str, body, now: datetime | None = None) -> tupl
                     and (level is None or type(level) is str and len(level) <= 20)
                     and type(started_at) is str and 0 < len(started_at) <= 40
                     and (ended_at is None or type(ended_at) is str and len(ended_at) <= 40)
-                    and (reason is None or type(reason) is str and len(reason) <= 500)):
+                    and (reason is None or type(reason) is str and len(reason) <= 500)
+                    and type(r) is dict):
                 rows_.append({
                     "gate_id": gate_id, "installation": installation or "", "row_id": row_id,
                     "face_id": face_id, "media_sha256": sha, "entry_id": entry_id,
@@ -253,6 +256,8 @@ def check_proof_of_play(gate_id: str, body, now: datetime | None = None) -> tupl
 
 
 _HEX = "0123456789abcdef"
+_ROW_FIELDS = itemgetter("id", "face_id", "media_sha256", "installation", "outcome", "entry_id",
+                         "level", "started_at", "ended_at", "reason")
 _POP_OUTCOME_SET = frozenset(POP_OUTCOMES)
 
 
@@ -293,82 +298,86 @@ def record_proof_of_play(db, gate_id: str, body, now: datetime | None = None, *,
     return {"received": received, "new": new}
 
 
-def _key(r: dict) -> tuple:
-    return (r["gate_id"], r["installation"], r["row_id"])
-
-
 def store_proof_of_play(conn, batches: list[list[dict]], *, tz: ZoneInfo = DEFAULT_TZ,
                         face_time: dict[tuple, float] | None = None) -> list[int]:
-    """Store checked batches (check_proof_of_play's unique rows, in the order
-    received) in the caller's write transaction, as if one after the other: a
-    row is new to the first batch that carries it, later copies update it.
+    """Store checked batches (check_proof_of_play's unique rows of one gate each, in
+    the order received) in the caller's write transaction, as if one after the
+    other: a row is new to the first batch that carries it, later copies update it.
     Returns how many rows each batch added. `face_time`: heartbeat totals to add
     in the same statement (central.reports.count_face_time)."""
-    first: dict[tuple, int] = {}  # row key -> the batch it is new to, if any
-    candidates, later = [], []
-    for i, batch in enumerate(batches):
-        for r in batch:
-            key = (r["gate_id"], r["installation"], r["row_id"])
-            if key in first:
-                later.append(r)
-            else:
-                first[key] = i
-                candidates.append(r)
-    new: set[tuple] = set()
+    gates = [batch[0]["gate_id"] for batch in batches if batch]
+    first: dict[tuple, int] | None = None  # row key -> the batch it is new to
+    later = []
+    if len(set(gates)) == len(gates):
+        # A gate's one batch (nearly always): no row is in two batches.
+        candidates = [r for batch in batches for r in batch]
+    else:
+        first, candidates = {}, []
+        for i, batch in enumerate(batches):
+            for r in batch:
+                key = _key(r)
+                if key in first:
+                    later.append(r)
+                else:
+                    first[key] = i
+                    candidates.append(r)
     if not candidates:
         count_face_time(conn, face_time or {})
+        return [0] * len(batches)
+    # INSERT ... ON CONFLICT DO NOTHING RETURNING names exactly the rows this
+    # transaction added: a concurrent copy of the batch waits for ours (a
+    # unique-key conflict) and then adds none, so totals count each row once.
+    # Sorted: two transactions meet their shared rows in the same order.
+    candidates.sort(key=_key)
+    if conn.dialect.name == "postgresql":
+        new = _insert_new_plays_pg(conn, candidates, tz, face_time or {})  # None: all
     else:
-        # INSERT ... ON CONFLICT DO NOTHING RETURNING names exactly the rows this
-        # transaction added: a concurrent copy of the batch waits for ours (a
-        # unique-key conflict) and then adds none, so totals count each row once.
-        # Sorted: two transactions meet their shared rows in the same order.
-        candidates.sort(key=_key)
-        if conn.dialect.name == "postgresql":
-            new = _insert_new_plays_pg(conn, candidates, tz, face_time or {})
-        else:
-            count_face_time(conn, face_time or {})
-            new = {tuple(r) for r in conn.execute(_INSERT_NEW_PLAYS_SQLITE, candidates)}
-            count_plays(conn, [r for r in candidates if _key(r) in new], tz)
-        held = {_key(r): r for r in candidates if _key(r) not in new}
-        for r in later:
-            held[_key(r)] = r  # the last copy wins, as it would one batch after another
-        if held:
-            insert_or_update(conn, t.proof_of_play, [held[k] for k in sorted(held)],
-                             _PLAY_KEY, update=("ended_at", "outcome", "reason"))
+        count_face_time(conn, face_time or {})
+        new = {tuple(r) for r in conn.execute(_INSERT_NEW_PLAYS_SQLITE, candidates)}
+        count_plays(conn, [r for r in candidates if _key(r) in new], tz)
+    held = {} if new is None else {_key(r): r for r in candidates if _key(r) not in new}
+    for r in later:
+        held[_key(r)] = r  # the last copy wins, as it would one batch after another
+    if held:
+        insert_or_update(conn, t.proof_of_play, [held[k] for k in sorted(held)],
+                         _PLAY_KEY, update=("ended_at", "outcome", "reason"))
+    if first is None:
+        return [len(batch) if new is None else sum(_key(r) in new for r in batch)
+                for batch in batches]
     added = [0] * len(batches)
-    for key in new:
+    for key in (first if new is None else new):
         added[first[key]] += 1
     return added
 
 
 def _insert_new_plays_pg(conn, rows_: list[dict], tz: ZoneInfo,
-                         face_time: dict[tuple, float]) -> set[tuple]:
+                         face_time: dict[tuple, float]) -> set[tuple] | None:
     """PostgreSQL: ONE statement (_STORE_PLAYS_PG) adds the heartbeats' face time,
     inserts the rows central does not hold yet and, when every row was new (a
-    batch sent once: nearly always), counts them in play_day; returns the keys
-    of the new rows. Each parameter is one JSON text and the statement's text is
-    fixed whatever the batch's size: SQLAlchemy's multi-row VALUES would be a new
-    text per size, parsed anew by the driver, and an executemany binds every row
-    in Python (psycopg quote-checked every value of its arrays with a regex: a
-    fifth of a report's CPU in py-spy). json.dumps runs in C."""
+    batch sent once: nearly always; then None is returned), counts them in
+    play_day; else returns the keys of the new rows, counted here. Each parameter
+    is one JSON text and the statement's text is fixed whatever the batch's size:
+    SQLAlchemy's multi-row VALUES would be a new text per size, parsed anew by the
+    driver, and an executemany binds every row in Python (psycopg quote-checked
+    every value of its arrays with a regex: a fifth of a report's CPU in py-spy).
+    json.dumps runs in C."""
     counts = play_day_rows(rows_, tz)
     added, keys = conn.execute(_STORE_PLAYS_PG, {
         "times": json.dumps(face_time_rows(face_time), allow_nan=False),
         # ASCII escapes: json.dumps's cached encoder, a third faster than ensure_ascii=False.
         "rows": json.dumps(rows_), "counts": json.dumps(counts), "n": len(rows_)}).one()
     if added == len(rows_):
-        return {_key(r) for r in rows_}
+        return None
     # Some rows were held already (a batch sent again): count only the new ones.
     new = {tuple(k) for k in keys or ()}
     count_plays(conn, [r for r in rows_ if _key(r) in new], tz)
     return new
 
 
-def _key(r: dict) -> tuple:
-    return (r["gate_id"], r["installation"], r["row_id"])
 
 
 _PLAY_KEY = ("gate_id", "installation", "row_id")
+_key = itemgetter(*_PLAY_KEY)  # a proof-of-play row's primary key
 _PLAY_COLUMNS = ", ".join(c.name for c in t.proof_of_play.columns)
 _PLAY_DAY_COLUMNS = (*PLAY_DAY_KEYS, *PLAY_DAY_SUMS)
 # The parts of one statement see the database as it was before it; `counted` waits

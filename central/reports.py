@@ -119,15 +119,19 @@ def count_plays(conn, rows: list[dict], tz: ZoneInfo) -> None:
 
 
 def play_day_rows(rows: list[dict], tz: ZoneInfo) -> list[dict]:
-    """What proof-of-play rows add to `play_day` (play_of each), as its rows in
-    key order."""
+    """What proof-of-play rows add to `play_day`, as its rows in key order: each
+    row counts on the local day (in `tz`) it started, with its airtime when its
+    outcome was shown (a row whose start is not a time is kept, not counted)."""
     totals: dict[tuple, list] = {}
     days: dict[datetime, str] = {}  # _local_day's memory for this batch
     for r in rows:
-        # play_of, inline: a batch of 64 reports has ~800 rows.
-        start = _instant(r["started_at"])
-        if start is None:
+        # _instant, inline: a batch of 64 reports has ~800 rows.
+        try:
+            start = _fromiso(r["started_at"])
+        except (ValueError, TypeError):
             continue
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=timezone.utc)
         airtime = 0.0
         if r["outcome"] in SHOWN_OUTCOMES:
             end = _instant(r.get("ended_at"))
@@ -146,6 +150,7 @@ def play_day_rows(rows: list[dict], tz: ZoneInfo) -> list[dict]:
             for k, v in sorted(totals.items())]
 
 
+_fromiso = datetime.fromisoformat  # kiosk.store.parse_iso, without its None
 _MINUTE = timedelta(minutes=1)
 
 
