@@ -8,16 +8,16 @@ has fetched its new timestamp.json from nginx.
     .venv/bin/python bench/emergency_fanout.py [--gates 10000] [--tls] [--auth uncached]
 
 Gates are simulated in one asyncio process: each holds one keep-alive
-connection to nginx, long-polls its channel (authorised by the application
-through nginx's auth_request, whose answers nginx caches behind its feed-auth
-hop), and when told fetches timestamp.json on the same connection, then waits
+connection to nginx, long-polls its channel (authorised by the application,
+whose good answers nginx keeps in its shared memory: the site's
+access_by_lua_block), and when told fetches timestamp.json on the same connection, then waits
 again as a gate does (the fleet's reconnect burst). A gate whose check failed
 or whose connection dropped asks again after 2 s, like the sync loop. Every
 channel first gets its gate's last version (production channels keep theirs),
 so a gate is known to be waiting once that first message came back; gates
 come up 200 at a time. With the fleet held the bench prints nginx's worker
-descriptors (one per waiting gate: its socket); --auth uncached sends every
-token check to the application instead, for comparison. Plain HTTP on 127.0.0.1 by default (10,000 TLS handshakes
+descriptors (one per waiting gate: its socket); --auth uncached asks the
+application for every wait's token instead (nginx keeps no answer), for comparison. Plain HTTP on 127.0.0.1 by default (10,000 TLS handshakes
 would measure this machine's RSA/ECDHE rather than the feed); --tls measures
 with TLS. Times are from the moment the publisher starts telling the feed
 (the repository is signed, on disk and recorded by then); the publication's
@@ -431,8 +431,8 @@ async def fanout(ng, ssl_ctx, tokens, state_dir, settle_s, base_version, rewait_
     # What a waiting gate costs nginx: its descriptors now, with the fleet held.
     fds = worker_descriptors(ng)
     print(f"nginx workers' descriptors with {len(gates)} gates waiting: "
-          + "; ".join(f"{sum(k.values())} ({k['sockets']} sockets, {k['auth_cache_files']} "
-                      f"auth-cache files, {k['other']} other)" for k in fds), flush=True)
+          + "; ".join(f"{sum(k.values())} ({k['sockets']} sockets, {k['other']} other)"
+                      for k in fds), flush=True)
     await peak_since(watcher)
     cpu = {"nginx": cpu_seconds(str(state_dir.parent / "nginx")), "gates": time.process_time(),
            "app": cpu_seconds(app)}
@@ -514,7 +514,7 @@ def main() -> None:
             port = int(app_url.rsplit(":", 1)[1])
             ng = render(tmp / "nginx", [port], state, worker_processes=args.nginx_workers,
                         # Every descriptor may be a connection: a token check in
-                        # flight holds two loopback ones (the feed-auth hop) for a moment.
+                        # flight holds an application connection for a moment.
                         worker_connections=nofile - 100,
                         rlimit_nofile=nofile, tls=args.tls,
                         auth_cache=args.auth == "cached")

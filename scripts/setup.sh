@@ -17,10 +17,11 @@ if (( with_tests )); then
   # Tests: a real browser for the admin, a Debian root for the Ansible
   # converge, nft and systemd-analyze to check what Ansible wrote,
   # nginx to serve the central repository with deploy/nginx's config, with
-  # nchan holding the gates' change feed; PostgreSQL for central's tests on
-  # both stores (tests/support/postgres.py starts a throwaway cluster as the
+  # nchan holding the gates' change feed and lua keeping its token answers;
+  # PostgreSQL for central's tests on both stores (tests/support/postgres.py starts a throwaway cluster as the
   # unprivileged `postgres` user the package makes; its service is not needed).
-  packages+=(chromium debootstrap nftables systemd nginx-light libnginx-mod-nchan postgresql)
+  packages+=(chromium debootstrap nftables systemd nginx-light libnginx-mod-nchan
+            libnginx-mod-http-lua postgresql)
   # The player's display tests: a real sway (headless, virtual outputs),
   # swaybg for its black background, grim to capture outputs, wlr-randr and
   # wf-recorder to look at and film them. The Ansible test starts the

@@ -11,6 +11,7 @@ import json
 import shutil
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 import urllib3
@@ -21,7 +22,7 @@ from central.publish import publish
 from kiosk.sync.report import Reporter, Unauthorised
 
 from tests.support.media import make_image
-from tests.support.nginx import (HOSTNAME, free_port, have_nginx, render, running_nginx,
+from tests.support.nginx import (HOSTNAME, SITE, free_port, have_nginx, render, running_nginx,
                                  worker_descriptors)
 
 pytestmark = [pytest.mark.slow,
@@ -41,6 +42,25 @@ def gate_reporter(ng, gate_id, token) -> Reporter:
     pool = urllib3.PoolManager(retries=False, ca_certs=str(ng.crt), server_hostname=HOSTNAME,
                                assert_hostname=HOSTNAME)
     return Reporter(ng.url, gate_id, token, timeout=10, pool=pool)
+
+
+@contextmanager
+def token_checks(server):
+    """Counts the application's answers to nginx's token checks (GET
+    /api/v1/gates/<id>/feed-auth) while the block runs: how often nginx asked
+    instead of answering from its memory."""
+    app, asked = server.server.app, []
+
+    def counting(environ, start_response):
+        if environ.get("PATH_INFO", "").endswith("/feed-auth"):
+            asked.append(environ["PATH_INFO"])
+        return app(environ, start_response)
+
+    server.server.app = counting  # werkzeug's server calls server.app per request
+    try:
+        yield asked
+    finally:
+        server.server.app = app
 
 
 def in_thread(fn):
@@ -140,27 +160,38 @@ def test_one_post_tells_every_gate_it_names(central, nginx):
 
 def test_a_reissued_token_stops_opening_the_feed_once_nginx_forgets_its_answer(
         central, central_server, tmp_path):
-    """nginx keeps the application's "good token" answer (5 minutes in the site;
-    3 s here) in its cache behind the feed-auth hop: once it lapses, the old
-    token of a gate whose token was reissued is refused and the new one opens
-    the feed. (The bound the gate protocol documents: that lifetime plus
+    """nginx keeps the application's "good token" answer in its shared memory
+    (300 s in the site; 6 s here): a gate's next waits are not asked of the
+    application. Once the answer lapses, the old token of a gate whose token was
+    reissued is refused (with the application's challenge) and the new one
+    opens the feed. (The bound the gate protocol documents: that lifetime plus
     central_gate_token_cache_s in other application processes.)"""
     from central.fleet import reissue_token
     from tests.support.wait import wait_for
 
-    ng = render(tmp_path / "nginx", [central_server.server.server_port], central.state_dir)
-    conf = ng.work / "nginx.conf"
-    assert "proxy_cache_valid 200 5m;" in conf.read_text()
-    conf.write_text(conf.read_text().replace("proxy_cache_valid 200 5m;",
-                                             "proxy_cache_valid 200 3s;"))
+    lifetime = 6
+    ng = render(tmp_path / "nginx", [central_server.server.server_port], central.state_dir,
+                token_lifetime_s=lifetime)
+    assert f"local lifetime = {lifetime}" in (ng.work / "nginx.conf").read_text()
+    assert "local lifetime = 300" in SITE.read_text()
     old = central.gate("huu-nghi")
-    with running_nginx(ng, "/healthz"):
+    with running_nginx(ng, "/healthz"), token_checks(central_server) as asked:
         # The channel's last message: a wait without a position is answered at
         # once when the token passes.
         NchanFeed(ng.publish_url).announce({"huu-nghi": 7})
         assert gate_reporter(ng, "huu-nghi", old).wait(0, 5, {}) == 7
-        assert any(p.is_file() for p in (ng.work / "feed-auth").rglob("*")), "not cached"
+        assert gate_reporter(ng, "huu-nghi", old).wait(0, 5, {}) == 7
+        assert asked == ["/api/v1/gates/huu-nghi/feed-auth"], "nginx kept no answer"
+        # A stranger's token is refused with the application's challenge, and
+        # asked again each time (a refusal is never kept).
+        for _ in range(2):
+            r = ng.pool().request("GET", "/api/v1/gates/huu-nghi/wait?version=0&timeout=5",
+                                  headers={"Authorization": "Bearer nope", "Host": HOSTNAME})
+            assert r.status == 401 and r.headers["WWW-Authenticate"].startswith("Bearer"), (
+                r.status, dict(r.headers))
+        assert len(asked) == 3
         new = reissue_token(central.db, "huu-nghi")
+        reissued = time.monotonic()
 
         def old_refused() -> bool:
             try:
@@ -170,6 +201,10 @@ def test_a_reissued_token_stops_opening_the_feed_once_nginx_forgets_its_answer(
             return False
 
         wait_for(old_refused, 60, "the old token to be refused")
+        # Within the stated bound: nginx's lifetime plus the application's own
+        # token memory (and a margin for this busy machine).
+        bound = lifetime + central.settings.central_gate_token_cache_s + 10
+        assert time.monotonic() - reissued <= bound
         assert gate_reporter(ng, "huu-nghi", new).wait(0, 5, {}) == 7
 
 
@@ -429,7 +464,8 @@ def test_two_application_servers_share_one_database_state_folder_and_feed(postgr
         db.close()
 
 
-def test_every_gate_of_a_fleet_is_told_held_or_reconnecting(central, nginx, tmp_path):
+def test_every_gate_of_a_fleet_is_told_held_or_reconnecting(central, central_server, nginx,
+                                                            tmp_path):
     """An emergency for a group tells every gate: the ones holding their long
     poll at once, and the ones whose poll ended between the publication and
     their next one (nchan's 408, a dropped link) as soon as they ask again
@@ -495,12 +531,10 @@ def test_every_gate_of_a_fleet_is_told_held_or_reconnecting(central, nginx, tmp_
                 writer.close()
                 dropped[gate_id] = position
         await asyncio.sleep(1.0)  # the held polls are in nchan now
-        # A waiting gate costs nginx its socket only: the token check's cached
-        # answer is read by a short request of its own (the site's feed-auth hop),
-        # not kept open by the long poll (which would be a file per gate).
+        # A waiting gate costs nginx its socket only: the token's good answer is
+        # in nginx's shared memory, no file and no connection held for it.
         [fds] = worker_descriptors(nginx)
-        assert fds["auth_cache_files"] == 0 and fds["sockets"] >= len(held), fds
-        assert any(p.is_file() for p in (nginx.work / "feed-auth").rglob("*")), "not cached"
+        assert fds["sockets"] >= len(held) and fds["other"] < 64, fds
         made, result = await asyncio.to_thread(
             publish_emergency, central.db, central.repo, ["group:fleet"], by="duty",
             reason="kiểm tra", minutes=10, texts={"vi": "Tạm dừng", "en": "Suspended"}, feed=feed)
@@ -524,8 +558,12 @@ def test_every_gate_of_a_fleet_is_told_held_or_reconnecting(central, nginx, tmp_
             *(ask_again(g, p) for g, p in dropped.items())), timeout=60)
         return told, result.repository_version
 
-    told, version = asyncio.run(fleet())
+    with token_checks(central_server) as asked:
+        told, version = asyncio.run(fleet())
     assert told == {g: (200, {"version": version}) for g in tokens}
+    # Each gate's token was asked of the application once; its re-waits (after a
+    # dropped poll, after the emergency) were answered from nginx's memory.
+    assert sorted(asked) == sorted(f"/api/v1/gates/{g}/feed-auth" for g in tokens)
 
 
 def test_a_feed_that_refuses_some_gates_is_a_coded_warning(central, tmp_path):

@@ -1,4 +1,4 @@
-"""A real nginx (with Debian's nchan module) running deploy/nginx's site on
+"""A real nginx (with Debian's nchan and lua modules) running deploy/nginx's site on
 127.0.0.1, in front of a real central server: for the tests and the benches.
 
 Only the site's addresses and paths are replaced; everything else is the file
@@ -7,6 +7,7 @@ an operator installs.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import shutil
@@ -24,19 +25,34 @@ from tests.support.wait import wait_for
 ROOT = Path(__file__).resolve().parents[2]
 SITE = ROOT / "deploy" / "nginx" / "gatecast-central.conf"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-NCHAN = Path("/usr/lib/nginx/modules/ngx_nchan_module.so")
+MODULES = Path("/usr/lib/nginx/modules")
+NCHAN = MODULES / "ngx_nchan_module.so"
+# The site's feed token memory (access_by_lua_block): Debian's libnginx-mod-http-lua,
+# which needs its development kit (libnginx-mod-http-ndk) loaded first.
+LUA = (MODULES / "ndk_http_module.so", MODULES / "ngx_http_lua_module.so")
+LOAD_MODULES = "\n".join(f"load_module {m};" for m in (NCHAN, *LUA))
 HOSTNAME = "central.example.gov.vn"
 
 
 def have_nginx() -> bool:
-    return Path(NGINX).exists() and NCHAN.exists()
+    return Path(NGINX).exists() and all(m.exists() for m in (NCHAN, *LUA))
 
 
 def free_port() -> int:
     # nginx takes no port 0: ask the kernel for a free one and hand it over.
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` different free ports: the sockets stay bound until all are chosen
+    (on a busy machine the kernel hands a just-closed port out again at once)."""
+    with contextlib.ExitStack() as stack:
+        ports = []
+        for _ in range(n):
+            s = stack.enter_context(socket.socket())
+            s.bind(("127.0.0.1", 0))
+            ports.append(s.getsockname()[1])
+        return ports
 
 
 def self_signed(folder: Path) -> tuple[Path, Path]:
@@ -93,18 +109,20 @@ class Nginx:
 def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: int = 1,
            worker_connections: int = 256, rlimit_nofile: int | None = None,
            tls: bool = True, auth_cache: bool = True, publish: int | None = None,
-           reports: list[int] | None = None) -> Nginx:
+           reports: list[int] | None = None, token_lifetime_s: int | None = None) -> Nginx:
     """Write nginx.conf in `work` around the site file. tls=False makes the
     site's port plain HTTP (benches: thousands of loopback handshakes would
-    measure the cipher, not the feed). auth_cache=False sends the feed's token
-    checks straight to the application (bench/emergency_fanout.py --auth uncached).
+    measure the cipher, not the feed). auth_cache=False asks the application
+    for every wait's token, keeping no answer (bench/emergency_fanout.py --auth
+    uncached). token_lifetime_s: how long nginx keeps a good answer (the site: 300).
     publish: the internal publish port, when application servers started first
     must be told it (central_feed_publish_url). reports: the ports of `gatecast
     central serve-reports` servers (gatecast_reports); none: the application
     servers answer the report URLs too."""
     work.mkdir(parents=True, exist_ok=True)
     crt, key = self_signed(work)
-    ng = Nginx(work, free_port(), free_port(), publish or free_port(), crt, tls=tls)
+    https, http, publish_port = free_ports(3)
+    ng = Nginx(work, https, http, publish or publish_port, crt, tls=tls)
     site = SITE.read_text()
     servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in upstreams)
     report_servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in reports or upstreams)
@@ -114,9 +132,7 @@ def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: 
         ("/var/lib/gatecast-central/", f"{state_dir}/"),
         ("/etc/ssl/gatecast/central.crt", str(crt)),
         ("/etc/ssl/gatecast/central.key", str(key)),
-        ("/run/nginx-gatecast-feed-auth", str(work / "feed-auth")),
         ("listen 127.0.0.1:8701;", f"listen 127.0.0.1:{ng.publish};"),
-        ("server 127.0.0.1:8701;", f"server 127.0.0.1:{ng.publish};"),  # feed-auth's hop
         ("listen 443 ssl http2 backlog=16384;",
          f"listen 127.0.0.1:{ng.https} ssl http2 backlog=16384;" if tls
          else f"listen 127.0.0.1:{ng.https} backlog=16384;"),
@@ -124,15 +140,17 @@ def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: 
         ("listen 80;", f"listen 127.0.0.1:{ng.http};"),
         ("listen [::]:80;", ""),
     ) + (() if auth_cache else (
-        ("proxy_pass http://gatecast_feed_auth/feed-auth/$feed_gate;",
-         "proxy_pass http://gatecast_central/api/v1/gates/$feed_gate/feed-auth;"),
+        ("if tokens:get(key) then", "if false then"),
+        ("tokens:set(key, true, lifetime)", ""),
+    )) + (() if token_lifetime_s is None else (
+        ("local lifetime = 300", f"local lifetime = {token_lifetime_s}"),
     )):
         assert old in site, old
         site = site.replace(old, new)
     user = "user root;" if os.geteuid() == 0 else ""  # workers must read pytest's 0700 folders
     nofile = f"worker_rlimit_nofile {rlimit_nofile};" if rlimit_nofile else ""
     (work / "nginx.conf").write_text(f"""
-load_module {NCHAN};
+{LOAD_MODULES}
 {user}
 daemon off;
 worker_processes {worker_processes};
@@ -197,21 +215,19 @@ def stop(ng: Nginx) -> None:
 
 
 def worker_descriptors(ng: Nginx) -> list[dict[str, int]]:
-    """What each nginx worker holds open now (from /proc/<pid>/fd): sockets,
-    files of the feed's auth cache, and the rest (logs, listeners' files,
-    eventfd, ...). The proof that a waiting gate costs nginx one descriptor."""
-    cache = str(ng.work / "feed-auth")
+    """What each nginx worker holds open now (from /proc/<pid>/fd): sockets, and
+    the rest (logs, listeners' files, eventfd, ...). The proof that a waiting
+    gate costs nginx one descriptor."""
     counts = []
     for pid in worker_pids(ng):
-        kinds = {"sockets": 0, "auth_cache_files": 0, "other": 0}
+        kinds = {"sockets": 0, "other": 0}
         try:
             for fd in Path(f"/proc/{pid}/fd").iterdir():
                 try:
                     target = os.readlink(fd)
                 except OSError:
                     continue  # closed meanwhile
-                kind = ("sockets" if target.startswith("socket:")
-                        else "auth_cache_files" if target.startswith(cache) else "other")
+                kind = "sockets" if target.startswith("socket:") else "other"
                 kinds[kind] += 1
         except OSError:
             continue  # the worker ended
