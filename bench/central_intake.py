@@ -63,7 +63,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.central import central_config, served_central, served_reports  # noqa: E402
-from tests.support.nginx import HOSTNAME, cpu_seconds, render, running_nginx  # noqa: E402
+from tests.support.nginx import (HOSTNAME, SITE, cpu_seconds, render,  # noqa: E402
+                                 running_nginx)
 from tests.support.postgres import bench_database_url  # noqa: E402
 
 from central.app import repository_for  # noqa: E402
@@ -441,6 +442,11 @@ def main() -> None:
     ap.add_argument("--requests", choices=("combined", "separate"), default="combined",
                     help="combined: one request per gate-minute, the heartbeat carrying its "
                          "proof of play; separate: the older gates' two requests")
+    ap.add_argument("--nginx-workers", type=int, default=1,
+                    help="nginx worker processes (1: as the central role runs it, "
+                         "central_nginx_workers)")
+    ap.add_argument("--site", type=Path, default=SITE,
+                    help="the nginx site file (default: deploy/nginx's; for experiments)")
     ap.add_argument("--one-address", action="store_true",
                     help="every gate connects from 127.0.0.1 (before session 5: the kernel's "
                          "port search for each connect then costs the load generator more)")
@@ -484,7 +490,8 @@ def run(args, database_url: str) -> None:
                 for i in range(0 if args.direct else args.report_servers)]
             if not args.direct:
                 # Plain HTTP on loopback: no TLS handshake cost in the load generator.
-                ng = render(tmp / "nginx", [app_port], state, worker_processes=2,
+                ng = render(tmp / "nginx", [app_port], state,
+                            worker_processes=args.nginx_workers, site=args.site,
                             worker_connections=2 * args.gates + 2000,
                             rlimit_nofile=nofile, tls=False, reports=report_ports)
                 stack.enter_context(running_nginx(ng, "/healthz"))
@@ -537,6 +544,7 @@ def run(args, database_url: str) -> None:
     print(f"path: {'gunicorn directly' if args.direct else 'nginx (nchan feed) -> '}"
           + ("" if args.direct else f"{args.report_servers} report servers (uvicorn) for the "
              "reports, gunicorn for the rest" if args.report_servers else "gunicorn") +
+          ("" if args.direct else f"; nginx {args.nginx_workers} worker(s), site {args.site}") +
           f"; gunicorn gthread {args.workers} workers x {args.threads} threads, store: {store}; "
           f"load generator ({args.loop}, one process, "
           f"{'all gates from 127.0.0.1' if args.one_address else 'an address per gate'}) in the "

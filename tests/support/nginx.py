@@ -109,7 +109,8 @@ class Nginx:
 def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: int = 1,
            worker_connections: int = 256, rlimit_nofile: int | None = None,
            tls: bool = True, auth_cache: bool = True, publish: int | None = None,
-           reports: list[int] | None = None, token_lifetime_s: int | None = None) -> Nginx:
+           reports: list[int] | None = None, token_lifetime_s: int | None = None,
+           site: Path = SITE) -> Nginx:
     """Write nginx.conf in `work` around the site file. tls=False makes the
     site's port plain HTTP (benches: thousands of loopback handshakes would
     measure the cipher, not the feed). auth_cache=False asks the application
@@ -118,12 +119,14 @@ def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: 
     publish: the internal publish port, when application servers started first
     must be told it (central_feed_publish_url). reports: the ports of `gatecast
     central serve-reports` servers (gatecast_reports); none: the application
-    servers answer the report URLs too."""
+    servers answer the report URLs too. The http block around the site is
+    Debian 12's /etc/nginx/nginx.conf (its access log, sendfile, gzip), which the
+    central role keeps; `site`: another site file, for experiments."""
     work.mkdir(parents=True, exist_ok=True)
     crt, key = self_signed(work)
     https, http, publish_port = free_ports(3)
     ng = Nginx(work, https, http, publish or publish_port, crt, tls=tls)
-    site = SITE.read_text()
+    site = Path(site).read_text()
     servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in upstreams)
     report_servers = "\n    ".join(f"server 127.0.0.1:{port};" for port in reports or upstreams)
     for old, new in (
@@ -147,6 +150,7 @@ def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: 
     )):
         assert old in site, old
         site = site.replace(old, new)
+    site = site.replace("/var/log/nginx/", f"{work}/")  # the site's own access logs
     user = "user root;" if os.geteuid() == 0 else ""  # workers must read pytest's 0700 folders
     nofile = f"worker_rlimit_nofile {rlimit_nofile};" if rlimit_nofile else ""
     (work / "nginx.conf").write_text(f"""
@@ -159,8 +163,14 @@ pid {work}/nginx.pid;
 error_log {work}/error.log warn;
 events {{ worker_connections {worker_connections}; }}
 http {{
+    # As Debian's nginx.conf (the central role changes only workers and limits).
+    sendfile on;
+    tcp_nopush on;
+    types_hash_max_size 2048;
     include /etc/nginx/mime.types;
-    access_log off;
+    default_type application/octet-stream;
+    access_log {work}/access.log;
+    gzip on;
     client_body_temp_path {work}/body;
     proxy_temp_path {work}/proxy;
     fastcgi_temp_path {work}/fastcgi;
