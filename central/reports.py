@@ -123,7 +123,6 @@ def play_day_rows(rows: list[dict], tz: ZoneInfo) -> list[dict]:
     row counts on the local day (in `tz`) it started, with its airtime when its
     outcome was shown (a row whose start is not a time is kept, not counted)."""
     totals: dict[tuple, list] = {}
-    days: dict[datetime, str] = {}  # _local_day's memory for this batch
     for r in rows:
         # _instant, inline: a batch of 64 reports has ~800 rows.
         try:
@@ -137,7 +136,91 @@ def play_day_rows(rows: list[dict], tz: ZoneInfo) -> list[dict]:
             end = _instant(r.get("ended_at"))
             if end is not None:
                 airtime = max(0.0, (end - start).total_seconds())
-        key = (_local_day(days, start, tz), r["gate_id"], r["face_id"], r["media_sha256"],
+        key = (local_day(start, tz), r["gate_id"], r["face_id"], r["media_sha256"],
+               r.get("entry_id") or "", r["outcome"])
+        total = totals.get(key)
+        if total is None:
+            totals[key] = [1, airtime]
+        else:
+            total[0] += 1
+            total[1] += airtime
+    return [{"day": k[0], "gate_id": k[1], "face_id": k[2], "media_sha256": k[3],
+             "entry_id": k[4], "outcome": k[5], "plays": v[0], "airtime_s": v[1]}
+            for k, v in sorted(totals.items())]
+
+
+_fromiso = datetime.fromisoformat  # kiosk.store.parse_iso, without its None
+_MINUTE, _MICROSECOND = timedelta(minutes=1), timedelta(microseconds=1)
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_REMEMBERED = 100_000  # days and midnights kept at most (a few days' minutes per zone)
+_days: dict[tuple, str] = {}  # (zone, UTC minute) -> the local day all of it is in
+_midnights: dict[tuple, datetime] = {}  # (zone, local day) -> the next local midnight
+
+
+def local_day(instant: datetime, tz: ZoneInfo) -> str:
+    """instant.astimezone(tz).date().isoformat() (an aware instant), remembered
+    per UTC minute: a fleet's reports count time and plays in a few minutes, and
+    the conversion costs more than the rest of counting a play. A minute is
+    remembered only when its local day cannot change inside it: tz's offset is
+    the same at both ends of it and a whole number of minutes (so local midnight
+    can only fall on the minute's start)."""
+    since = instant - _EPOCH
+    key = (tz, since // _MINUTE)
+    day = _days.get(key)
+    if day is None:
+        day = instant.astimezone(tz).date().isoformat()
+        start = instant - since % _MINUTE
+        offset = start.astimezone(tz).utcoffset()
+        if offset == (start + (_MINUTE - _MICROSECOND)).astimezone(tz).utcoffset() \
+                and not offset % _MINUTE:
+            if len(_days) >= _REMEMBERED:
+                _days.clear()
+            _days[key] = day
+    return day
+
+
+def _next_midnight(day: str, tz: ZoneInfo) -> datetime:
+    """The instant (UTC) the local day after `day` starts in tz, remembered."""
+    midnight = _midnights.get((tz, day))
+    if midnight is None:
+        midnight = datetime.combine(date.fromisoformat(day) + timedelta(days=1),
+                                    datetime.min.time(), tzinfo=tz).astimezone(timezone.utc)
+        if len(_midnights) >= _REMEMBERED:
+            _midnights.clear()
+        _midnights[(tz, day)] = midnight
+    return midnight
+
+
+PLAY_DAY_KEYS = ("day", "gate_id", "face_id", "media_sha256", "entry_id", "outcome")
+PLAY_DAY_SUMS = ("plays", "airtime_s")
+
+
+def count_plays(conn, rows: list[dict], tz: ZoneInfo) -> None:
+    """Add proof-of-play rows that central did not hold before to `play_day`.
+    The caller passes only rows its INSERT really added, so a batch sent twice
+    counts once."""
+    _increment(conn, t.play_day, play_day_rows(rows, tz), PLAY_DAY_KEYS, PLAY_DAY_SUMS)
+
+
+def play_day_rows(rows: list[dict], tz: ZoneInfo) -> list[dict]:
+    """What proof-of-play rows add to `play_day`, as its rows in key order: each
+    row counts on the local day (in `tz`) it started, with its airtime when its
+    outcome was shown (a row whose start is not a time is kept, not counted)."""
+    totals: dict[tuple, list] = {}
+    for r in rows:
+        # _instant, inline: a batch of 64 reports has ~800 rows.
+        try:
+            start = _fromiso(r["started_at"])
+        except (ValueError, TypeError):
+            continue
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=timezone.utc)
+        airtime = 0.0
+        if r["outcome"] in SHOWN_OUTCOMES:
+            end = _instant(r.get("ended_at"))
+            if end is not None:
+                airtime = max(0.0, (end - start).total_seconds())
+        key = (local_day(start, tz), r["gate_id"], r["face_id"], r["media_sha256"],
                r.get("entry_id") or "", r["outcome"])
         total = totals.get(key)
         if total is None:
@@ -193,11 +276,9 @@ def split_by_day(start: datetime, end: datetime, tz: ZoneInfo):
     """(local day, seconds) for each day the interval [start, end) touches."""
     cursor = start
     while cursor < end:
-        local = cursor.astimezone(tz)
-        next_midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(),
-                                         tzinfo=tz)
-        stop = min(end, next_midnight.astimezone(timezone.utc))
-        yield local.date().isoformat(), (stop - cursor).total_seconds()
+        day = local_day(cursor, tz)
+        stop = min(end, _next_midnight(day, tz))
+        yield day, (stop - cursor).total_seconds()
         cursor = stop
 
 
@@ -249,8 +330,13 @@ def heartbeat_time(totals: dict[tuple, float], gate_id: str, previous: dict | No
     if previous is None:
         return
 
+    splits: dict[tuple, list] = {}  # the faces share their interval: split it once
+
     def add(start: datetime, end: datetime, face_id: int, state: str) -> None:
-        for day, seconds in split_by_day(start, end, tz):
+        days = splits.get((start, end))
+        if days is None:
+            days = splits[start, end] = list(split_by_day(start, end, tz))
+        for day, seconds in days:
             key = (day, gate_id, face_id, state)
             totals[key] = totals.get(key, 0.0) + seconds
 

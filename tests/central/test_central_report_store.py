@@ -127,11 +127,12 @@ def test_insert_or_update_of_several_rows_on_either_store(central):
 
 
 def test_the_local_day_of_a_play_is_the_timezone_s_however_it_is_remembered():
-    """central.reports._local_day remembers a minute's day: around daylight-saving
-    changes, midnights and offsets with seconds it answers as astimezone does."""
+    """central.reports.local_day remembers a minute's day, split_by_day the next
+    midnight: around daylight-saving changes, midnights and offsets with seconds
+    they answer as astimezone does."""
     from zoneinfo import ZoneInfo
 
-    from central.reports import _local_day
+    from central import reports
 
     cases = [("America/New_York", "2026-03-08T06:30:00+00:00"),  # 02:00 -> 03:00
              ("America/New_York", "2026-11-01T05:30:00+00:00"),  # 02:00 -> 01:00
@@ -139,19 +140,27 @@ def test_the_local_day_of_a_play_is_the_timezone_s_however_it_is_remembered():
              ("Asia/Ho_Chi_Minh", "1906-06-30T16:30:00+00:00"),  # LMT +7:06:30 ends
              ("Europe/Amsterdam", "1937-06-30T23:00:00+00:00"),  # +00:19:32
              ("Australia/Lord_Howe", "2026-04-04T14:30:00+00:00")]  # a half-hour change
-    remembered = {}
+    reports._days.clear()
     for zone, around in cases:
         tz, start = ZoneInfo(zone), datetime.fromisoformat(around)
-        days = remembered[zone] = {}
         for offset in ("+00:00", "+07:00", "-05:30", "+05:45"):
             for second in range(0, 2 * 3600, 17):
                 instant = (start + timedelta(seconds=second, microseconds=second * 7919 % 10**6)
                            ).astimezone(datetime.fromisoformat("2026-01-01T00:00" + offset).tzinfo)
-                assert _local_day(days, instant, tz) == instant.astimezone(tz).date().isoformat(), (
-                    zone, instant)
+                assert reports.local_day(instant, tz) == instant.astimezone(tz).date(
+                    ).isoformat(), (zone, instant)
+        # A span of days, split where tz's own midnights fall.
+        end = start + timedelta(days=2, seconds=7)
+        parts, cursor = list(reports.split_by_day(start, end, tz)), start
+        for day, seconds in parts:
+            assert cursor.astimezone(tz).date().isoformat() == day
+            cursor += timedelta(seconds=seconds)
+            assert cursor == end or cursor.astimezone(tz).time() == datetime.min.time()
+        assert cursor == end and len(parts) in (3, 4)
     # Remembered where offsets are whole minutes (not Hồ Chí Minh's +07:06:30 of 1906).
-    assert all(remembered[z] for z, around in cases if around.startswith("2026"))
-    assert not remembered["Asia/Ho_Chi_Minh"]
+    zones = {key[0].key for key in reports._days}
+    assert {z for z, around in cases if around.startswith("2026")} <= zones
+    assert "Asia/Ho_Chi_Minh" not in zones
 
 
 def test_a_bad_proof_of_play_row_is_refused_with_what_is_wrong():
