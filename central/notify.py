@@ -2,13 +2,20 @@
 that their gate's release version changed.
 
 Publishing may happen in another process (the CLI) or another gunicorn
-worker, so a watcher thread per server process polls the tiny `publication`
-table (one indexed read every `poll_s`) and wakes every waiter through one
-`threading.Condition`; waiters cost a parked thread and no queries.
+worker, so a watcher thread per server process reads the release versions when the
+`publication` table grew, and wakes every waiter through one `threading.Condition`;
+waiters cost a parked thread and no queries. How it learns that the table grew:
+
+* PostgreSQL: it LISTENs on `gatecast_release`, which every publication NOTIFYs when
+  it commits (a trigger, migration 0013), on a connection of its own; no query while
+  nothing is published. It also reads every `safety_s` seconds, and at once after
+  its connection came back (a publication meanwhile was not heard).
+* SQLite: one indexed read of the tiny `publication` table every `poll_s`.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -17,11 +24,15 @@ from sqlalchemy import func, select
 from central import schema as t
 from central.db import Store
 
+log = logging.getLogger("gatecast.central")
+CHANNEL = "gatecast_release"  # migration 0013
+
 
 class ReleaseWatch:
-    def __init__(self, store: Store, poll_s: float = 0.2):
+    def __init__(self, store: Store, poll_s: float = 0.2, safety_s: float = 60.0):
         self._store = store
-        self.poll_s = poll_s
+        self.poll_s, self.safety_s = poll_s, safety_s
+        self.reads = 0  # how often it read the publication table (tests look)
         self._cond = threading.Condition()
         self._versions: dict[str, int] = {}
         self._seen: int | None = None
@@ -29,6 +40,7 @@ class ReleaseWatch:
         self._stop = threading.Event()
 
     def _load(self) -> None:
+        self.reads += 1
         with self._store.transaction() as conn:
             latest = conn.execute(select(func.max(t.publication.c.id))).scalar()
             if latest == self._seen:
@@ -41,11 +53,45 @@ class ReleaseWatch:
             self._cond.notify_all()
 
     def _run(self) -> None:
-        while not self._stop.wait(self.poll_s):
+        if self._store.is_sqlite:
+            while not self._stop.wait(self.poll_s):
+                try:
+                    self._load()
+                except Exception:  # a locked, busy or restarting database: next tick
+                    continue
+            return
+        while not self._stop.is_set():
             try:
-                self._load()
-            except Exception:  # a locked, busy or restarting database: next tick
-                continue
+                self._listen()
+            except Exception:  # the database restarting: poll until it is back
+                log.warning("release watch: listening failed; again in %s s", self.poll_s,
+                            exc_info=True)
+            self._stop.wait(self.poll_s)
+
+    def _listen(self) -> None:
+        """LISTEN on a connection of its own, taken out of the pool, then read the
+        versions (a publication committed before the LISTEN is read there) and again
+        after each notification (several in a row: once) or every `safety_s`."""
+        raw = self._store.engine.raw_connection()
+        conn = raw.driver_connection
+        raw.detach()  # never handed back to the pool in LISTEN mode
+        try:
+            conn.rollback()
+            conn.autocommit = True
+            conn.execute(f"LISTEN {CHANNEL}")
+            self._load()
+            last = time.monotonic()
+            while not self._stop.is_set():
+                # A short timeout, so that stop() is obeyed within a second.
+                heard = any(True for _ in conn.notifies(timeout=1.0, stop_after=1))
+                if heard:
+                    for _ in conn.notifies(timeout=0.0):  # the rest of a burst
+                        pass
+                if heard or time.monotonic() - last >= self.safety_s:
+                    self._load()
+                    last = time.monotonic()
+        finally:
+            conn.close()
 
     def _start(self) -> None:
         # Started on first use, i.e. after gunicorn forked its workers.
