@@ -207,8 +207,9 @@ def serve_cmd(bind, workers, threads, settings):
 @central.command("serve-reports")
 @click.option("--bind", required=True,
               help="HOST:PORT, e.g. 127.0.0.1:8702 (nginx's upstream gatecast_reports).")
-@click.option("--threads", type=int,
-              help="Reports waiting for their commit at once (default: central_threads).")
+@click.option("--threads", type=int, default=4, show_default=True,
+              help="Gate token look-ups at once (a token not in memory reads the database "
+                   "off the event loop); reports waiting for their commit hold no thread.")
 @central_settings
 def serve_reports_cmd(bind, threads, settings):
     """Serve the gates' heartbeats and proof of play (only those) with an
@@ -221,7 +222,7 @@ def serve_reports_cmd(bind, threads, settings):
     """
     from central.report_server import serve_reports
 
-    serve_reports(settings, bind, threads or settings["central_threads"])
+    serve_reports(settings, bind, threads)
 
 
 @central.command("migrate")

@@ -28,6 +28,13 @@ central.intake, and a share of a transaction:
 - A failed batch is written again one report at a time, and a failed combined report
   one part at a time: a heartbeat that cannot be stored never loses the proof of
   play that came with it, nor the other way round.
+- The rules live in ONE place for both servers. `GateReports.prepare` turns an
+  authorised gate's request into its answer when it needs no commit (400, 413), or
+  into a `Pending` report with how to answer it once stored (`finish`). gunicorn's
+  WSGI path waits for the commit in its request thread (`GroupCommit.submit`); the
+  event-driven report server (central.report_server) checks the token on its event
+  loop and runs `prepare`, `GroupCommit.commit` and `finish` in its writer process
+  (central.report_writer), so no thread waits there for a report.
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
+from typing import NamedTuple
 
 from kiosk.store import utcnow
 
@@ -55,6 +64,8 @@ BAD_GATE_TOKEN = {"error": "bad gate token"}
 BAD_GATE_TOKEN_CHALLENGE = ("WWW-Authenticate", 'Bearer realm="gatecast"')
 NOT_JSON = "the body must be JSON (Content-Type: application/json)"
 NOT_STORED = "central could not store the report; send it again later"
+# The same answer for an unknown gate and a wrong token.
+UNAUTHORISED = ("401 UNAUTHORIZED", BAD_GATE_TOKEN, [BAD_GATE_TOKEN_CHALLENGE])
 
 
 class _Waiter:
@@ -76,6 +87,27 @@ class _Waiter:
         if self.error is not None:
             raise self.error
         return self.result
+
+
+class Then:
+    """A waiter answered by a callback once its batch committed or failed (the
+    report server's writer process: `GroupCommit.commit` called directly)."""
+
+    __slots__ = ("then",)
+
+    def __init__(self, then):
+        self.then = then
+
+    def done(self, result=None, error: BaseException | None = None) -> None:
+        self.then(result, error)
+
+
+class Pending(NamedTuple):
+    """A checked report waiting for its commit: `finish(result, error)` (the
+    writer's result for `item`, or what writing it raised) makes its answer."""
+
+    item: Report
+    finish: Callable[[object, BaseException | None], tuple[str, dict, list]]
 
 
 # The result of a part of a combined report that could not be stored on its own.
@@ -117,9 +149,11 @@ class GroupCommit:
                     self._cond.wait()
                 batch = self._queue[:self.MAX_BATCH]
                 del self._queue[:self.MAX_BATCH]
-            self._commit(batch)
+            self.commit(batch)
 
-    def _commit(self, batch) -> None:
+    def commit(self, batch) -> None:
+        """Write `batch`, [(report, waiter)], in one transaction and answer each
+        waiter (`done(result)` or `done(error=...)`), retrying as the class says."""
         try:
             with self._store.transaction(write=True) as conn:
                 results = self._write(conn, [item for item, _ in batch])
@@ -137,7 +171,7 @@ class GroupCommit:
             log.warning("a batch of %d %s failed (%s); writing them one by one",
                         len(batch), self.name, e)
             for one in batch:
-                self._commit([one])
+                self.commit([one])
             return
         self.batches += 1
         self.items += len(batch)
@@ -157,83 +191,126 @@ class GroupCommit:
         return result
 
 
+def report_writer(store, settings) -> GroupCommit:
+    """The group commit of gate reports into `store` on central's `settings` (in
+    GateReports, and in the report server's writer process)."""
+    from zoneinfo import ZoneInfo
+
+    interval_s = settings["central_heartbeat_interval_s"]
+    tz = ZoneInfo(settings["central_timezone"])
+    return GroupCommit(store, lambda conn, reports: store_reports(
+        conn, reports, interval_s=interval_s, tz=tz), "central-reports")
+
+
 class GateReports:
     """WSGI middleware answering the gates' reports (see the module's docstring);
     `app`: the Flask app's own WSGI callable for the rest."""
 
     def __init__(self, app, store, tokens, watch, settings, headers: dict[str, str]):
-        from zoneinfo import ZoneInfo
-
         self.app, self.store, self.tokens, self.watch = app, store, tokens, watch
         self.max_bytes = int(settings["central_max_report_mb"] * 2**20)
-        interval_s = settings["central_heartbeat_interval_s"]
-        tz = ZoneInfo(settings["central_timezone"])
         self.headers = [(k, v) for k, v in headers.items()]
-        self.writer = GroupCommit(store, lambda conn, reports: store_reports(
-            conn, reports, interval_s=interval_s, tz=tz), "central-reports")
+        self.writer = report_writer(store, settings)
 
     def __call__(self, environ, start_response):
+        route = self.route(environ)
+        if route is None:
+            return self.app(environ, start_response)
+        status, headers, body = self.respond(*self.answer(environ, *route))
+        start_response(status, headers)
+        return [body]
+
+    @staticmethod
+    def route(environ) -> tuple[str, str] | None:
+        """(gate id, kind) when the request is a gate report answered here."""
         path = environ.get("PATH_INFO", "")
         if path.startswith(PREFIX) and environ.get("REQUEST_METHOD") == "POST":
             gate_id, _, kind = path[len(PREFIX):].partition("/")
             if gate_id and kind in KINDS:
-                status, answer, extra = self.answer(environ, gate_id, kind)
-                body = (json.dumps(answer, sort_keys=True, separators=(",", ":")) + "\n").encode()
-                start_response(status, [("Content-Type", "application/json"),
-                                        ("Content-Length", str(len(body))),
-                                        *self.headers, *extra])
-                return [body]
-        return self.app(environ, start_response)
+                return gate_id, kind
+        return None
+
+    def respond(self, status: str, answer: dict, extra: list) -> tuple[str, list, bytes]:
+        """An answer as its status line, headers and body."""
+        body = (json.dumps(answer, sort_keys=True, separators=(",", ":")) + "\n").encode()
+        return status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                        *self.headers, *extra], body
 
     def answer(self, environ, gate_id: str, kind: str) -> tuple[str, dict, list]:
+        """The answer to a report, once it is stored (this thread waits for its commit)."""
         if not self.authorised(gate_id, environ.get("HTTP_AUTHORIZATION", "")):
-            # The same answer for an unknown gate and a wrong token.
-            return "401 UNAUTHORIZED", BAD_GATE_TOKEN, [BAD_GATE_TOKEN_CHALLENGE]
+            return UNAUTHORISED
+        ready = self.prepare(environ, gate_id, kind)
+        if not isinstance(ready, Pending):
+            return ready
+        try:
+            result, error = self.writer.submit(ready.item), None
+        except Exception as e:
+            result, error = None, e
+        return ready.finish(result, error)
+
+    def prepare(self, environ, gate_id: str, kind: str) -> tuple[str, dict, list] | Pending:
+        """The answer to an authorised gate's report when it needs no commit (413,
+        400), else its checked report and how to answer it once stored (`finish`).
+        Reads no database: central.report_writer runs it in the writer process."""
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
+        if length > 0 and length <= self.max_bytes:
+            data = environ["wsgi.input"].read(length)
+        elif length == 0 and environ.get("wsgi.input_terminated"):
+            # chunked: read to its end, bounded
+            data = environ["wsgi.input"].read(self.max_bytes + 1)
+            length = len(data)
+        else:
+            data = b""
         if length > self.max_bytes:
             return "413 REQUEST ENTITY TOO LARGE", {
                 "error": f"a report is at most {self.max_bytes} bytes"}, []
-        if length > 0:
-            data = environ["wsgi.input"].read(length)
-        elif environ.get("wsgi.input_terminated"):  # chunked: read to its end, bounded
-            data = environ["wsgi.input"].read(self.max_bytes + 1)
-            if len(data) > self.max_bytes:
-                return "413 REQUEST ENTITY TOO LARGE", {
-                    "error": f"a report is at most {self.max_bytes} bytes"}, []
-        else:
-            data = b""
         try:
             body = _json(environ.get("CONTENT_TYPE", ""), data)
             now = utcnow()
             if kind == "report":
                 return self.combined(gate_id, body, now)
             if kind == "heartbeat":
-                self.writer.submit(Report(gate_id, now, beat=check_heartbeat(body)))
-                return "200 OK", self.heartbeat_answer(gate_id), []
+                return Pending(Report(gate_id, now, beat=check_heartbeat(body)),
+                               self._single(kind, gate_id, None))
             received, rows = check_proof_of_play(gate_id, body, now)
-            return "200 OK", {"received": received,
-                              "new": self.writer.submit(Report(gate_id, now, plays=rows))}, []
+            return Pending(Report(gate_id, now, plays=rows), self._single(kind, gate_id, received))
         except BadReport as e:
             return "400 BAD REQUEST", {"error": str(e)}, []
         except Exception:
-            log.exception("storing a %s from %s failed", kind, gate_id)
+            log.exception("checking a %s from %s failed", kind, gate_id)
             return "500 INTERNAL SERVER ERROR", {"error": NOT_STORED}, []
 
-    def combined(self, gate_id: str, body, now) -> tuple[str, dict, list]:
+    def _single(self, kind: str, gate_id: str, received: int | None):
+        """How a heartbeat or a proof-of-play batch (of `received` rows) is answered
+        once stored: as its own endpoint always answered it."""
+        def finish(result, error):
+            if isinstance(error, BadReport):
+                return "400 BAD REQUEST", {"error": str(error)}, []
+            if error is not None:
+                log.error("storing a %s from %s failed", kind, gate_id, exc_info=error)
+                return "500 INTERNAL SERVER ERROR", {"error": NOT_STORED}, []
+            if kind == "heartbeat":
+                return "200 OK", self.heartbeat_answer(gate_id), []
+            return "200 OK", {"received": received, "new": result}, []
+        return finish
+
+    def combined(self, gate_id: str, body, now) -> tuple[str, dict, list] | Pending:
         """POST report: each part sent is answered in its place, as its own endpoint
         answers it (a refused or unstored part as {"error", "status"}); 200 when
         anything was stored, else 400 (refused) or 500 (could not be stored)."""
         report, received, refused = check_report(gate_id, body, now)
         answer = {part: {"error": str(e), "status": 400} for part, e in refused.items()}
         sent = report.parts()
-        if sent:
-            try:
-                result = self.writer.submit(report)
-            except Exception:  # nothing of it stored: the gate sends it all again
-                log.exception("storing a report from %s failed", gate_id)
+        if not sent:
+            return self._combined_answer(answer, refused)
+
+        def finish(result, error):
+            if error is not None:  # nothing of it stored: the gate sends it all again
+                log.error("storing a report from %s failed", gate_id, exc_info=error)
                 result = dict.fromkeys(sent, PART_FAILED)
             if not isinstance(result, dict):  # written whole: the rows it added
                 result = {"heartbeat": None, "proof_of_play": result}
@@ -244,6 +321,11 @@ class GateReports:
                     answer[part] = self.heartbeat_answer(gate_id)
                 else:
                     answer[part] = {"received": received, "new": result[part]}
+            return self._combined_answer(answer, refused)
+        return Pending(report, finish)
+
+    @staticmethod
+    def _combined_answer(answer: dict, refused: dict) -> tuple[str, dict, list]:
         statuses = {a.get("status", 200) for a in answer.values()}
         if 200 in statuses:
             return "200 OK", answer, []

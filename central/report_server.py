@@ -10,18 +10,24 @@ every request to a thread pool (py-spy, docs/benchmarks.md #14). Here one event 
 per process holds every connection and parses HTTP in C; a request costs its parse,
 one hand-off to a thread and back.
 
-What a report means is NOT here: the request goes, as a WSGI environ, to the very
-`central.gate_reports.GateReports` that answers the same URLs in front of Flask under
-gunicorn (token check, checks of central.intake, group commit, answers). It runs on
-a pool of threads because it waits for its batch's commit; a waiting request holds a
-pool thread, never the event loop. Any other URL is answered 404: nginx sends the
-rest to `gatecast central serve`.
+What a report means is NOT here: the rules (token check, checks of central.intake,
+group commit, the answers) are `central.gate_reports.GateReports`, the same that
+answers these URLs in front of Flask under gunicorn. Here no thread waits for a
+report:
+
+- a request whose gate token is in memory (nearly all) is checked on the event loop
+  (`GateReports.prepare`); one whose token is not (an unknown gate, a new or wrong
+  token) is checked on a small thread pool, because its look-up reads the database;
+- its commit is awaited on the loop: the group-commit writer is a process of its
+  own (central.report_writer, why there), forked at start, which answers each batch
+  over a socket pair.
+
+Any other URL is answered 404: nginx sends the rest to `gatecast central serve`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import logging
 import socket
@@ -29,33 +35,31 @@ from concurrent.futures import ThreadPoolExecutor
 
 from kiosk.settings import Settings
 
+from central.gate_reports import NOT_STORED, UNAUTHORISED, GateReports, bearer_token
+from central.report_writer import start_writer, wire
+
 log = logging.getLogger("gatecast.central.reports")
 
 NOT_FOUND = b'{"error":"not found"}\n'
-
-
-def _not_found(environ, start_response):
-    """The WSGI app behind GateReports here: nginx routes only reports to this server."""
-    start_response("404 NOT FOUND", [("Content-Type", "application/json"),
-                                     ("Content-Length", str(len(NOT_FOUND)))])
-    return [NOT_FOUND]
+JSON = (b"content-type", b"application/json")
 
 
 class ReportApp:
-    """ASGI application running a WSGI `reports` callable (GateReports) off the
-    event loop, on `threads` threads. The body is read here, bounded by
-    `max_bytes` (GateReports answers 413 from the length it is told)."""
+    """ASGI application answering gate reports with `reports` (GateReports) on the
+    event loop, storing them through `writer` (central.report_writer.WriterClient).
+    The body is read here, bounded by `max_bytes` (GateReports answers 413 from the
+    length it is told); `threads`: token look-ups at once."""
 
-    def __init__(self, reports, threads: int, max_bytes: int):
-        self.reports, self.max_bytes = reports, max_bytes
-        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="central-report")
+    def __init__(self, reports, writer, threads: int, max_bytes: int):
+        self.reports, self.writer, self.max_bytes = reports, writer, max_bytes
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="central-token")
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return
         headers = dict(scope["headers"])  # httptools gives lower-case names
         if scope["path"] == "/healthz":
-            await _answer(send, 200, [(b"content-type", b"application/json")], b'{"ok":true}\n')
+            await _answer(send, 200, [JSON], b'{"ok":true}\n')
             return
         declared = headers.get(b"content-length")
         try:
@@ -74,41 +78,30 @@ class ReportApp:
                 size += len(chunk)
                 more = message.get("more_body", False)
             body = b"".join(chunks)
-        environ = {
-            "REQUEST_METHOD": scope["method"],
-            "SCRIPT_NAME": "",
-            "PATH_INFO": scope["path"],
-            "QUERY_STRING": scope["query_string"].decode("latin-1"),
-            "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
-            # Over the limit without reading: the declared length says so.
-            "CONTENT_LENGTH": str(len(body) if declared_n is None or declared_n <= self.max_bytes
-                                  else declared_n),
-            "CONTENT_TYPE": headers.get(b"content-type", b"").decode("latin-1"),
-            "HTTP_AUTHORIZATION": headers.get(b"authorization", b"").decode("latin-1"),
-            "wsgi.input": io.BytesIO(body),
-            "wsgi.input_terminated": True,
-            "wsgi.url_scheme": scope.get("scheme", "http"),
-        }
-        status, out_headers, out = await asyncio.get_running_loop().run_in_executor(
-            self.pool, self._wsgi, environ)
-        await _answer(send, status, out_headers, out)
-
-    def _wsgi(self, environ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        started = []
-
-        def start_response(status, headers, exc_info=None):
-            started[:] = [status, headers]
-
+        reports = self.reports
+        route = reports.route({"REQUEST_METHOD": scope["method"], "PATH_INFO": scope["path"]})
+        if route is None:
+            await _answer(send, 404, [JSON], NOT_FOUND)
+            return
+        gate_id, kind = route
+        authorization = headers.get(b"authorization", b"").decode("latin-1")
         try:
-            out = b"".join(self.reports(environ, start_response))
+            if (reports.tokens.recall(gate_id, bearer_token(authorization)) is None
+                    and not await asyncio.get_running_loop().run_in_executor(
+                        self.pool, reports.authorised, gate_id, authorization)):
+                # not in memory, and the look-up (it reads the database: off the loop) failed
+                status, out_headers, out = wire(reports.respond(*UNAUTHORISED))
+            else:
+                # Over the limit without reading: the declared length says so (413).
+                status, out_headers, out = await self.writer.answer(
+                    gate_id, kind, headers.get(b"content-type", b"").decode("latin-1"),
+                    len(body) if declared_n is None or declared_n <= self.max_bytes
+                    else declared_n, body)
         except Exception:  # GateReports answers its own failures; this is a bug
-            log.exception("answering %s failed", environ["PATH_INFO"])
-            body = json.dumps({"error": "central could not store the report; "
-                                        "send it again later"}).encode()
-            return 500, [(b"content-type", b"application/json")], body
-        status, headers = started
-        return (int(status[:3]), [(k.lower().encode("latin-1"), v.encode("latin-1"))
-                                  for k, v in headers if k.lower() != "content-length"], out)
+            log.exception("answering %s failed", scope["path"])
+            await _answer(send, 500, [JSON], json.dumps({"error": NOT_STORED}).encode())
+            return
+        await _answer(send, status, out_headers, out)
 
 
 async def _answer(send, status: int, headers: list, body: bytes) -> None:
@@ -117,23 +110,34 @@ async def _answer(send, status: int, headers: list, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def report_app(settings: Settings, threads: int) -> ReportApp:
-    """The report server's application on central's `settings`: its own store
-    connections, token memory (refreshed from the gate table) and release watch;
-    no background jobs (`gatecast central serve` runs those)."""
+def report_app(settings: Settings, threads: int, writer) -> ReportApp:
+    """The report server's event-loop side on central's `settings`: its own store
+    connections (token look-ups) and token memory (refreshed from the gate table);
+    reports are checked, stored and answered by `writer` (central.report_writer).
+    No background jobs (`gatecast central serve` runs those)."""
     from central import gate_tokens
     from central.app import SECURITY_HEADERS
     from central.db import open_central_db
     from central.fleet import find_gate
-    from central.gate_reports import GateReports
-    from central.notify import ReleaseWatch
 
     store = open_central_db(settings, migrate_first=False)
     tokens = gate_tokens.GoodTokens(settings["central_gate_token_cache_s"], look_up=find_gate)
     tokens.keep_fresh(store)
-    reports = GateReports(_not_found, store, tokens, ReleaseWatch(store), settings,
-                          SECURITY_HEADERS)
-    return ReportApp(reports, threads, reports.max_bytes)
+    # Only its routes, token check and answers are used on this side: no release
+    # watch (the writer process answers heartbeats) and its group commit never starts.
+    reports = GateReports(None, store, tokens, None, settings, SECURITY_HEADERS)
+    return ReportApp(reports, writer, threads, reports.max_bytes)
+
+
+def writer_reports(settings: Settings) -> GateReports:
+    """The GateReports of the writer process (central.report_writer): its own store
+    connections, group commit and release watch (heartbeat answers)."""
+    from central.app import SECURITY_HEADERS
+    from central.db import open_central_db
+    from central.notify import ReleaseWatch
+
+    store = open_central_db(settings, migrate_first=False, pool_size=2)
+    return GateReports(None, store, None, ReleaseWatch(store), settings, SECURITY_HEADERS)
 
 
 def serve_reports(settings: Settings, bind: str, threads: int) -> None:
@@ -141,12 +145,14 @@ def serve_reports(settings: Settings, bind: str, threads: int) -> None:
     stopped. Logs `Listening at: http://HOST:PORT` once it accepts."""
     import uvicorn
 
+    # First: forked before any store, socket or thread of this process exists.
+    writer = start_writer(lambda: writer_reports(settings))
     host, _, port = bind.rpartition(":")
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host.strip("[]"), int(port)))
     sock.listen(4096)  # a fleet reconnecting at once queues here, not in SYN resets
-    app = report_app(settings, threads)
+    app = report_app(settings, threads, writer)
     config = uvicorn.Config(
         app, loop="uvloop", http="httptools", lifespan="off", interface="asgi3",
         access_log=False, log_level="warning", server_header=False,

@@ -1,0 +1,189 @@
+"""The report server's second process: it checks and stores the reports whose
+gate token the server's event loop found good (central.report_server), and makes
+their answers.
+
+The event loop holds the connections, parses HTTP (in C), checks the gate token in
+memory and sends each report, still as its bytes, over a socket pair; this process
+takes everything that arrived, checks each report and makes the answer of a refused
+one (`GateReports.prepare`: 400, 413), stores the rest in ONE transaction
+(`GroupCommit.commit`: the same batch, the same retries one by one and part by
+part), answers them (`Pending.finish`, `GateReports.respond`) and sends every
+answer back in one message; the loop sends each to its gate. The rules are
+GateReports', as under gunicorn; only where they run differs.
+
+Why two processes (#14, docs/benchmarks.md, measured on the 3,000- and 10,000-gate
+benches):
+- one process with a thread waiting per report (session 4), or a writer thread
+  calling back onto the loop (session 4's experiment): the loop and the threads
+  took Python's interpreter lock from each other on every system call, each
+  waiting up to the 5 ms switch interval to get it back;
+- the writer on the loop itself (SQLAlchemy's asyncio engine over psycopg's async
+  connection, session 5): each of the writer's round trips to the database waited
+  for the loop to parse everything that had arrived meanwhile; once reports queued
+  a batch of 500 took 2 s and the queue never drained.
+Here the loop never waits for the database, the checks and the store get a core's
+worth of interpreter of their own, and a report crosses the socket as its raw body.
+
+Framing: a 4-byte big-endian length, then a pickle: (seq, gate id, kind, content
+type, declared length, body) to this process, [(seq, status, headers, body), ...]
+back, one list per batch. This process exits when the server's end closes; the
+server stops itself when this process is gone (systemd restarts the unit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import itertools
+import json
+import logging
+import os
+import pickle
+import signal
+import socket
+import struct
+
+from central.gate_reports import NOT_STORED, Pending, Then
+
+log = logging.getLogger("gatecast.central.reports")
+
+HEADER = struct.Struct(">I")
+GONE = (500, [(b"content-type", b"application/json")],
+        json.dumps({"error": NOT_STORED}).encode() + b"\n")
+
+
+def start_writer(make_reports) -> WriterClient:
+    """Fork the writer process and return the server's end. `make_reports()` builds,
+    in the new process, the GateReports whose rules and group commit it runs. Call
+    before the server opens its store, sockets or threads (a fork copies only the
+    calling thread)."""
+    ours, theirs = socket.socketpair()
+    pid = os.fork()
+    if pid == 0:  # the writer
+        ours.close()
+        code = 1
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopped by SIGTERM or EOF
+            answer_forever(theirs, make_reports())
+            code = 0
+        except BaseException:
+            log.exception("the report writer stopped")
+        finally:
+            os._exit(code)
+    theirs.close()
+    return WriterClient(ours, pid)
+
+
+def answer_forever(sock: socket.socket, reports) -> None:
+    """The writer process: answer the reports the server sends, many to a commit,
+    until the server's end closes."""
+    buffer = bytearray()
+    while True:
+        data = sock.recv(1 << 20)  # waits for the first report
+        if not data:
+            return
+        buffer += data
+        sock.setblocking(False)
+        try:  # and takes everything else already sent: one batch
+            while chunk := sock.recv(1 << 20):
+                buffer += chunk
+        except BlockingIOError:
+            pass
+        finally:
+            sock.setblocking(True)
+        sock.sendall(_frame(answer_batch(reports, list(_frames(buffer)))))
+
+
+def answer_batch(reports, requests: list[tuple]) -> list[tuple]:
+    """[(seq, gate id, kind, content type, declared length, body)] -> [(seq, status,
+    headers, body)]: refused ones answered at once, the rest after their commit."""
+    answers, pending = [], []
+    for seq, gate_id, kind, content_type, length, body in requests:
+        ready = reports.prepare({"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(length),
+                                 "wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True},
+                                gate_id, kind)
+        if isinstance(ready, Pending):
+            pending.append((seq, ready))
+        else:
+            answers.append((seq, ready))
+    stored: dict[int, tuple] = {}
+    batch = [(ready.item, Then(lambda result, error, seq=seq: stored.__setitem__(
+        seq, (result, error)))) for seq, ready in pending]
+    for start in range(0, len(batch), reports.writer.MAX_BATCH):
+        reports.writer.commit(batch[start:start + reports.writer.MAX_BATCH])
+    answers += [(seq, ready.finish(*stored[seq])) for seq, ready in pending]
+    return [(seq, *wire(reports.respond(*answer))) for seq, answer in answers]
+
+
+def wire(response: tuple[str, list, bytes]) -> tuple[int, list, bytes]:
+    """A GateReports response as the ASGI server sends it."""
+    status, headers, body = response
+    return int(status[:3]), [(k.lower().encode("latin-1"), v.encode("latin-1"))
+                             for k, v in headers if k != "Content-Length"], body
+
+
+def _frames(buffer: bytearray):
+    """The whole frames at the start of `buffer`, unpickled (and removed from it)."""
+    at = 0
+    while len(buffer) - at >= HEADER.size:
+        (size,) = HEADER.unpack_from(buffer, at)
+        if len(buffer) - at - HEADER.size < size:
+            break
+        yield pickle.loads(buffer[at + HEADER.size:at + HEADER.size + size])
+        at += HEADER.size + size
+    del buffer[:at]
+
+
+def _frame(message) -> bytes:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    return HEADER.pack(len(data)) + data
+
+
+class WriterClient(asyncio.Protocol):
+    """The server's end: `await answer(gate_id, kind, content_type, length, body)`
+    gives (status, headers, body) once the writer process checked the report and,
+    unless refused, committed it."""
+
+    def __init__(self, sock: socket.socket, pid: int):
+        self.sock, self.pid = sock, pid
+        self._seq = itertools.count()
+        self._waiting: dict[int, asyncio.Future] = {}
+        self._transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._gone = False
+
+    async def answer(self, gate_id: str, kind: str, content_type: str, length: int,
+                     body: bytes) -> tuple[int, list, bytes]:
+        loop = asyncio.get_running_loop()
+        if self._transport is None and not self._gone:
+            await loop.create_unix_connection(lambda: self, sock=self.sock)
+        if self._gone:
+            return GONE
+        seq = next(self._seq)
+        future = self._waiting[seq] = loop.create_future()
+        self._transport.write(_frame((seq, gate_id, kind, content_type, length, body)))
+        try:
+            return await future
+        finally:
+            self._waiting.pop(seq, None)
+
+    def connection_made(self, transport) -> None:
+        self._transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        for batch in _frames(self._buffer):
+            for seq, *response in batch:
+                future = self._waiting.pop(seq, None)
+                if future is not None and not future.done():  # done: the gate went away
+                    future.set_result(response)
+
+    def connection_lost(self, exc) -> None:
+        self._gone = True
+        log.critical("the report writer (process %s) stopped; this report server stops "
+                     "too", self.pid)
+        for future in self._waiting.values():
+            if not future.done():
+                future.set_result(GONE)
+        self._waiting.clear()
+        os.kill(os.getpid(), signal.SIGTERM)  # uvicorn stops; systemd starts us again
