@@ -46,11 +46,11 @@ MAX_POP_ROWS = 5000
 SCREENSHOT_TYPES = {"image/png": ("png", b"\x89PNG\r\n\x1a\n", "PNG"),
                     "image/jpeg": ("jpg", b"\xff\xd8\xff", "JPEG")}
 POP_OUTCOMES = ("completed", "skipped", "error", "preempted", "playing")
-# Built once: a batch of heartbeats reads its gates' previous status in one query.
-_PREVIOUS_STATUSES = {dialect: select(
+# SQLite, built once: a batch of heartbeats reads its gates' previous status in one
+# query (PostgreSQL: in _STORE_BEATS_PG).
+_PREVIOUS_STATUSES = select(
     t.gate_status.c.gate_id, t.gate_status.c.last_heartbeat_at, t.gate_status.c.sent_at,
-    t.gate_status.c.heartbeat).where(among(t.gate_status.c.gate_id, "gate_ids", dialect))
-    for dialect in ("sqlite", "postgresql")}
+    t.gate_status.c.heartbeat).where(among(t.gate_status.c.gate_id, "gate_ids", "sqlite"))
 _INSERT_HEARTBEAT = insert(t.heartbeat)
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -147,7 +147,7 @@ def _store_heartbeats(conn, beats: list[tuple[str, dict, datetime]], *, interval
         previous = _store_beats_pg(conn, history)
     else:
         previous = {r["gate_id"]: r for r in rows(conn.execute(
-            _PREVIOUS_STATUSES[conn.dialect.name], {"gate_ids": sorted(last)}))}
+            _PREVIOUS_STATUSES, {"gate_ids": sorted(last)}))}
         for h in history:
             h["heartbeat"] = heartbeat_text(h)
         # A fixed order of rows keeps two batches from deadlocking.
