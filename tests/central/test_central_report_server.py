@@ -8,13 +8,19 @@ the same checks and group commit."""
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 import urllib3
+from sqlalchemy.engine import make_url
 
+from central.report_server import writer_reports
+from central.report_writer import answer_batch
 from tests.central.test_central_api import pop_row
+from tests.central.test_central_gate_reports import beat_at
 from tests.support.central import served_reports
 from tests.support.nginx import have_nginx, render, running_nginx
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.skipif(not have_nginx(),
                                 reason="nginx or its nchan module is not installed "
@@ -91,3 +97,115 @@ def test_reports_go_to_the_report_server_with_the_same_answers(central, central_
     health = urllib3.request("GET", f"{reports_url}/healthz", retries=False)
     assert health.status == 200 and json.loads(health.data) == {"ok": True}
     assert urllib3.request("GET", f"{reports_url}/", retries=False).status == 404
+
+
+def test_a_gate_that_goes_away_while_waiting_does_not_stop_the_server(central, site):
+    """A gate that closes its connection before its report is answered: the report
+    is still stored once (it was checked and sent to the writer), and the server
+    answers the next ones."""
+    _pool, reports_url = site
+    token = central.gate("huu-nghi")
+    body = json.dumps({"heartbeat": beat_at(1),
+                       "proof_of_play": {"batch_id": "gone", "rows": [pop_row(1)]}}).encode()
+    host, port = reports_url.rsplit("/", 1)[1].split(":")
+    for _ in range(20):  # several, so that some close while their batch is written
+        with socket.create_connection((host, int(port))) as gate:
+            gate.sendall(b"POST /api/v1/gates/huu-nghi/report HTTP/1.1\r\nHost: central\r\n"
+                         b"Authorization: Bearer " + token.encode() + b"\r\n"
+                         b"Content-Type: application/json\r\nContent-Length: "
+                         + str(len(body)).encode() + b"\r\n\r\n" + body)
+    wait_for(lambda: central.db.count("heartbeat") == 20, 30, "every report stored")
+    assert central.db.count("proof_of_play") == 1  # the same row, counted once
+    r = urllib3.request("POST", f"{reports_url}/api/v1/gates/huu-nghi/heartbeat",
+                        body=json.dumps(beat_at(2)).encode(), retries=False,
+                        headers={"Authorization": f"Bearer {token}",
+                                 "Content-Type": "application/json"})
+    assert r.status == 200 and json.loads(r.data)["ok"] is True
+
+
+def test_reports_are_answered_500_while_the_database_is_away_then_stored_again(
+        central, central_store, site, request):
+    """PostgreSQL restarted or down (every connection dropped, new ones refused):
+    reports are answered 500 at once, never left hanging, and stored again once the
+    database is back, by the same report server."""
+    if central_store == "sqlite":
+        pytest.skip("an SQLite database is a file: there is no server to go away")
+    postgres_cluster = request.getfixturevalue("postgres_cluster")
+    pool, _ = site
+    token = central.gate("huu-nghi")
+    database = make_url(central.settings["central_database_url"]).database
+    admin = postgres_cluster._admin_conn()
+
+    def report(minute: int):
+        return post(pool, "/api/v1/gates/huu-nghi/report", token, {
+            "heartbeat": beat_at(minute),
+            "proof_of_play": {"batch_id": f"m{minute}", "rows": [pop_row(minute)]}})
+
+    assert report(1).status == 200
+    admin.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false')
+    try:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                      "WHERE datname = %s AND pid <> pg_backend_pid()", (database,))
+        for minute in (2, 3):
+            r = report(minute)
+            assert r.status == 500, r.data
+            answer = json.loads(r.data)
+            assert answer["heartbeat"]["status"] == 500 or answer.get("error")
+    finally:
+        admin.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true')
+    # Back: the gate sends it again (its pooled connections were dropped: a first
+    # try may still fail on one) and it is stored.
+    wait_for(lambda: report(4).status == 200, 30, "a report stored after the outage")
+    central.db.engine.dispose()  # the test's own connections were dropped too
+    assert central.db.count("proof_of_play") == 2
+    assert central.db.query("SELECT count(*) AS n FROM heartbeat")[0]["n"] >= 2
+
+
+def test_the_writer_process_writes_a_failed_batch_again_one_by_one(central, central_server):
+    """The report server's writer process (central.report_writer.answer_batch, here
+    in process on the store under test): reports that arrived together share one
+    commit; when that commit fails, each is written again alone and a combined one
+    part by part, so only what the database refuses is answered 500."""
+    token_gates = [central.gate(g) for g in ("huu-nghi", "tan-thanh")]
+    assert token_gates
+    reports = writer_reports(central.settings)
+    try:
+        real = reports.writer._write
+
+        def write(conn, batch):  # the database refuses any heartbeat sent at 01:59
+            if any(r.beat and r.beat["sent_at"].endswith("01:59:00+00:00") for r in batch):
+                raise RuntimeError("refused by the database")
+            return real(conn, batch)
+
+        reports.writer._write = write
+
+        def request(seq, gate, kind, body, content_type="application/json"):
+            data = json.dumps(body).encode() if not isinstance(body, bytes) else body
+            return seq, gate, kind, content_type, len(data), data
+
+        answers = {seq: (status, json.loads(body)) for seq, status, _headers, body in
+                   answer_batch(reports, [
+                       request(0, "huu-nghi", "report", {
+                           "heartbeat": beat_at(59),
+                           "proof_of_play": {"batch_id": "a", "rows": [pop_row(1)]}}),
+                       request(1, "tan-thanh", "heartbeat", beat_at(1)),
+                       request(2, "tan-thanh", "proof-of-play", {"batch_id": "b",
+                                                                 "rows": [pop_row(2)]}),
+                       request(3, "huu-nghi", "heartbeat", beat_at(59)),
+                       request(4, "huu-nghi", "report", b"{not json"),
+                       request(5, "huu-nghi", "heartbeat", {}, "text/plain")])}
+        assert answers[0] == (200, {
+            "heartbeat": {"error": "central could not store the report; send it again later",
+                          "status": 500},
+            "proof_of_play": {"received": 1, "new": 1}})
+        assert answers[1][0] == 200 and answers[1][1]["ok"] is True
+        assert answers[2] == (200, {"received": 1, "new": 1})
+        assert answers[3] == (500, {"error": "central could not store the report; "
+                                             "send it again later"})
+        assert answers[4][0] == 400 and "JSON" in answers[4][1]["error"]
+        assert answers[5][0] == 400
+        assert central.db.count("heartbeat") == 1 and central.db.count("proof_of_play") == 2
+        # The failed batch, then each alone: two reports and one part committed.
+        assert reports.writer.batches == 3
+    finally:
+        reports.store.close()
