@@ -3,8 +3,9 @@ same POST report (a known gate, its good token, a body central refuses with 400,
 so nothing is written) sent on kept-alive connections, as nginx's upstream
 keepalive sends them, straight to `gatecast central serve` (gunicorn gthread, the
 central role's 2 workers x 64 threads) and to `gatecast central serve-reports`
-(uvicorn + httptools + uvloop running the same central.gate_reports code off its
-event loop). Prints each server's CPU per request; the last line is
+(uvicorn + httptools + uvloop: the token checked on its event loop, the same
+central.gate_reports rules run in its writer process, central.report_writer; both
+processes' CPU counted). Prints each server's CPU per request; the last line is
 `report_server_cpu_ms: X`, the report server's.
 
     .venv/bin/python bench/report_server_cost.py [--requests 10000] [--connections 32]

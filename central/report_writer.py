@@ -91,12 +91,15 @@ def answer_forever(sock: socket.socket, reports) -> None:
             pass
         finally:
             sock.setblocking(True)
-        sock.sendall(_frame(answer_batch(reports, list(_frames(buffer)))))
+        requests = list(_frames(buffer))
+        step = reports.writer.MAX_BATCH  # each commit's answers go back as soon as it is done
+        for start in range(0, len(requests), step):
+            sock.sendall(_frame(answer_batch(reports, requests[start:start + step])))
 
 
 def answer_batch(reports, requests: list[tuple]) -> list[tuple]:
     """[(seq, gate id, kind, content type, declared length, body)] -> [(seq, status,
-    headers, body)]: refused ones answered at once, the rest after their commit."""
+    headers, body)]: refused ones answered at once, the rest after their ONE commit."""
     answers, pending = [], []
     for seq, gate_id, kind, content_type, length, body in requests:
         ready = reports.prepare({"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(length),
@@ -107,10 +110,9 @@ def answer_batch(reports, requests: list[tuple]) -> list[tuple]:
         else:
             answers.append((seq, ready))
     stored: dict[int, tuple] = {}
-    batch = [(ready.item, Then(lambda result, error, seq=seq: stored.__setitem__(
-        seq, (result, error)))) for seq, ready in pending]
-    for start in range(0, len(batch), reports.writer.MAX_BATCH):
-        reports.writer.commit(batch[start:start + reports.writer.MAX_BATCH])
+    if pending:
+        reports.writer.commit([(ready.item, Then(lambda result, error, seq=seq: stored.__setitem__(
+            seq, (result, error)))) for seq, ready in pending])
     answers += [(seq, ready.finish(*stored[seq])) for seq, ready in pending]
     return [(seq, *wire(reports.respond(*answer))) for seq, answer in answers]
 
