@@ -29,6 +29,8 @@ import threading
 from datetime import datetime, timedelta
 from typing import Iterable
 
+import orjson
+
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, insert, or_, select, update
 
@@ -116,10 +118,7 @@ class FleetMemory:
             known = self.status.get(gate_id)
             if known is not None and known[0] == key:
                 continue
-            try:
-                body = json.loads(r[5]) if r[5] else {}
-            except ValueError:
-                body = {}
+            body = _parsed(r[5])
             self.status[gate_id] = (key, dict(zip(_STATUS_COLUMNS, key)), heartbeat_view(body))
             changed.add(gate_id)
         return changed
@@ -154,6 +153,21 @@ class FleetMemory:
             if known is not None and known[3] == until:  # else a newer deadline replaced it
                 due.add(gate_id)
         return due
+
+
+def _parsed(text: str | None):
+    """A stored heartbeat's body (orjson: about half json's time, for ~4,000 bodies a
+    tick at 10,000 gates x5); json for what orjson refuses (NaN, Infinity: intake
+    stores what Python's json writes); {} for what neither reads."""
+    if not text:
+        return {}
+    try:
+        return orjson.loads(text)
+    except ValueError:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return {}
 
 
 def _stamped_since(conn, query, stamp, mark: int | None) -> tuple[list, int]:
@@ -219,6 +233,13 @@ def _facts(conn, settings, now: datetime, memory: FleetMemory) -> dict[str, tupl
         if known is not None and known[0] == inputs:
             if known[4] == last_at and (known[3] is None or now < known[3]):
                 continue  # read again, but nothing it depends on changed
+            if (known[3] is not None and gate_id not in memory.every_tick and now < known[3]
+                    and last_at is not None and known[4] is not None and last_at >= known[4]):
+                # Heard from again before its deadline: the deadline only moves later.
+                # The new one is worked out when the old one comes due (below), not
+                # for each of ~4,000 heartbeats a tick.
+                memory.found[gate_id] = (inputs, *known[1:3], known[3], last_at)
+                continue
             if known[3] is not None and gate_id not in memory.every_tick and (
                     (until := _offline_at(last_at, limit)) is not None and now < until):
                 # Not offline before, not offline now, nothing else changed: the same

@@ -479,3 +479,14 @@ def test_a_heartbeat_that_changes_nothing_the_rules_read_only_moves_the_deadline
     tick(db, s, now=t0 + timedelta(seconds=261), memory=memory)
     assert memory.last_evaluated == 1
     assert not [a for a in list_alerts(db) if a["kind"] == "offline" and a["clear_since"] is None]
+
+
+def test_a_heartbeat_with_nan_is_still_read(alerting):
+    """The loop parses stored heartbeats with orjson, which refuses NaN; intake stores
+    what Python's json writes (NaN included), so such a body is read by json instead,
+    and its other facts still count."""
+    db, s = alerting.db, alerting.settings
+    record_heartbeat(db, "huu-nghi", heartbeat(cpu_temp_c=float("nan"), disk={"free_mb": 10.0}))
+    assert "NaN" in db.scalar("SELECT heartbeat FROM gate_status WHERE gate_id = 'huu-nghi'")
+    assert tick(db, s)["pending"] == 1
+    assert [r["kind"] for r in db.query("SELECT kind FROM alert")] == ["disk_low"]
