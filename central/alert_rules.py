@@ -71,30 +71,39 @@ class GateFacts:
     media_since_picture: dict[int, int] = field(default_factory=dict)
 
 
+_NOTHING: dict = {}
+
+
+def _object(value) -> dict:
+    return value if isinstance(value, dict) else _NOTHING
+
+
 def heartbeat_view(body) -> dict:
     """The part of a heartbeat's parsed body the rules below read, so that an alert
     loop keeps 10,000 gates' small views, not their whole heartbeats, and can tell that
     a new heartbeat changed nothing the rules look at (central.alerts.FleetMemory).
-    A face's playing_sha256 is kept as its truth value (`should_show` reads no more):
-    a gate moving to its next item is no news. Add here what a new rule reads."""
-    if not isinstance(body, dict):
-        return {}
-    view = {}
-    health, sync, faces = body.get("health"), body.get("sync"), body.get("faces")
-    if health is not None:
-        view["health"] = _pick(health, ("cpu_temp_c", "throttling", "disk", "clock_synced"))
-    if sync is not None:
-        view["sync"] = _pick(sync, ("status", "failing_since", "code", "reason", "clock"))
-    if faces is not None:
-        view["faces"] = [
-            {**_pick(f, ("face_id", "power", "blanked")),
-             "playing_sha256": bool(f.get("playing_sha256"))} if isinstance(f, dict) else f
-            for f in faces] if isinstance(faces, list) else faces
-    return view
-
-
-def _pick(value, keys: tuple[str, ...]):
-    return {k: value[k] for k in keys if k in value} if isinstance(value, dict) else value
+    Always the same shape (a missing or malformed part reads as None or empty, as the
+    rules read it); a face's playing_sha256 only as a truth value (`should_show` reads
+    no more: a gate moving to its next item is no news). Written out, not generic: it
+    runs for every heartbeat (~4,000 a tick at 10,000 gates x5). Add here what a new
+    rule reads."""
+    body = _object(body)
+    health, sync = _object(body.get("health")), _object(body.get("sync"))
+    clock, faces = _object(sync.get("clock")), body.get("faces")
+    return {
+        "health": {"cpu_temp_c": health.get("cpu_temp_c"),
+                   "clock_synced": health.get("clock_synced"),
+                   "throttling": {"under_voltage_now":
+                                  _object(health.get("throttling")).get("under_voltage_now")},
+                   "disk": {"free_mb": _object(health.get("disk")).get("free_mb")}},
+        "sync": {"status": sync.get("status"), "failing_since": sync.get("failing_since"),
+                 "code": sync.get("code"), "reason": sync.get("reason"),
+                 "clock": {"server_skew_s": clock.get("server_skew_s"),
+                           "skew_suspect": clock.get("skew_suspect")}},
+        "faces": [{"face_id": f.get("face_id"), "power": f.get("power"),
+                   "blanked": f.get("blanked"), "playing_sha256": bool(f.get("playing_sha256"))}
+                  for f in faces if isinstance(f, dict)] if isinstance(faces, list) else [],
+    }
 
 
 def picture_facts(image) -> tuple[float, str]:
