@@ -268,20 +268,25 @@ def test_a_refused_part_of_a_report_never_loses_the_other(central, central_serve
     assert central.db.count("heartbeat") == 1 and central.db.count("proof_of_play") == 1
 
 
+def refuse_heartbeats_at_59(writer) -> None:
+    """Make `writer`'s transactions fail whenever they hold a heartbeat sent at 01:59."""
+    real = writer._write
+
+    def write(conn, batch):
+        if any(r.beat and r.beat["sent_at"].endswith("01:59:00+00:00") for r in batch):
+            raise RuntimeError("refused by the database")
+        return real(conn, batch)
+
+    writer._write = write
+
+
 def test_a_report_the_database_refuses_is_stored_part_by_part(central, central_server):
     """A combined report whose transaction fails is written again one part at a time:
     the part the database takes is stored and acknowledged, the other is answered
     500 in its place (the gate sends it again)."""
     token = central.gate("huu-nghi")
     reports = central_server.app.extensions["gate_reports"]
-    real = reports.writer._write
-
-    def write(conn, batch):  # the database refuses any heartbeat sent at 01:59
-        if any(r.beat and r.beat["sent_at"].endswith("01:59:00+00:00") for r in batch):
-            raise RuntimeError("refused by the database")
-        return real(conn, batch)
-
-    reports.writer._write = write
+    refuse_heartbeats_at_59(reports.writer)
     r = call(central_server, "POST", REPORT.format("huu-nghi"), token, {
         "heartbeat": beat_at(59), "proof_of_play": {"batch_id": "a", "rows": [pop_row(1)]}})
     assert r.status == 200

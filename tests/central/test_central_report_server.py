@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from central.report_server import writer_reports
 from central.report_writer import answer_batch
 from tests.central.test_central_api import pop_row
-from tests.central.test_central_gate_reports import beat_at
+from tests.central.test_central_gate_reports import beat_at, refuse_heartbeats_at_59
 from tests.support.central import served_reports
 from tests.support.nginx import have_nginx, render, running_nginx
 from tests.support.wait import wait_for
@@ -166,18 +166,11 @@ def test_the_writer_process_writes_a_failed_batch_again_one_by_one(central, cent
     in process on the store under test): reports that arrived together share one
     commit; when that commit fails, each is written again alone and a combined one
     part by part, so only what the database refuses is answered 500."""
-    token_gates = [central.gate(g) for g in ("huu-nghi", "tan-thanh")]
-    assert token_gates
+    for gate in ("huu-nghi", "tan-thanh"):
+        central.gate(gate)
     reports = writer_reports(central.settings)
     try:
-        real = reports.writer._write
-
-        def write(conn, batch):  # the database refuses any heartbeat sent at 01:59
-            if any(r.beat and r.beat["sent_at"].endswith("01:59:00+00:00") for r in batch):
-                raise RuntimeError("refused by the database")
-            return real(conn, batch)
-
-        reports.writer._write = write
+        refuse_heartbeats_at_59(reports.writer)
 
         def request(seq, gate, kind, body, content_type="application/json"):
             data = json.dumps(body).encode() if not isinstance(body, bytes) else body
