@@ -38,6 +38,10 @@ answer no request at all: every CPU second they spend is background work. After
     .venv/bin/python bench/background_cost.py --served [--gates 10000] [--compress 5]
         [--seconds 30] [--settle 20] [--store sqlite|postgresql]
 
+Then `--feed-auth` token checks as nginx's feed asks them (GET .../feed-auth, 8
+kept-alive connections straight to gunicorn; each gate's every 300 s: ~33 a second at
+10,000 gates), with gunicorn's CPU per check.
+
 Last line: `background_gunicorn_ms_per_gate_minute: X` (#14's target <= 0.05).
 """
 
@@ -89,6 +93,8 @@ def main() -> None:
     ap.add_argument("--compress", type=float, default=5.0)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--settle", type=float, default=20.0)
+    ap.add_argument("--feed-auth", type=int, default=2000,
+                    help="--served: then this many token checks as nginx asks them")
     args = ap.parse_args()
     with bench_database_url(args.store) as url, tempfile.TemporaryDirectory() as tmp:
         (served if args.served else run)(args, url, Path(tmp))
@@ -231,7 +237,8 @@ def served(args, url: str, tmp: Path) -> None:
     rate = args.gates * args.compress / 60
     interval = settings["central_heartbeat_interval_s"]
     with contextlib.ExitStack() as stack:
-        stack.enter_context(served_central(state, tmp / "serve.log", 2, 64, config=config))
+        app_url = stack.enter_context(served_central(state, tmp / "serve.log", 2, 64,
+                                                     config=config))
         reports = stack.enter_context(served_reports(state, tmp / "reports.log", 64,
                                                      config=config))
         # One report, so the report server's release watch runs as under a fleet.
@@ -272,6 +279,8 @@ def served(args, url: str, tmp: Path) -> None:
         stored, sent = pace(store, rate, args.seconds, sent)
         after = {pid: thread_cpu(pid) for pid in pids}
         load_after = os.getloadavg()[0]
+        checks = feed_auth_cost(app_url, ids, tokens, args.feed_auth,
+                                [p for p in pids if roles[p] != "report server"])
     db.close()
     print(f"{args.gates} gates on {args.store}; heartbeats stored by this process at "
           f"{stored / args.seconds:.0f}/s ({args.gates} gates every 60 s / {args.compress:g}) "
@@ -292,7 +301,40 @@ def served(args, url: str, tmp: Path) -> None:
     gunicorn = totals.get("gunicorn worker", 0.0) + totals.get("gunicorn master", 0.0)
     print(f"report server: {1000 * totals.get('report server', 0.0) / minutes:.3f} ms per "
           f"gate-minute (its background only: it answered nothing)")
+    if checks is not None:
+        print(f"feed token checks: {args.feed_auth} answered by gunicorn, "
+              f"{1000 * checks / args.feed_auth:.3f} ms of its CPU each")
     print(f"background_gunicorn_ms_per_gate_minute: {1000 * gunicorn / minutes:.3f}")
+
+
+def feed_auth_cost(url: str, ids: list[str], tokens: list[str], count: int,
+                   pids: list[int]) -> float | None:
+    """gunicorn's CPU seconds for `count` token checks (GET .../feed-auth) over 8
+    kept-alive connections, as nginx's feed sends them."""
+    import http.client
+    from concurrent.futures import ThreadPoolExecutor
+
+    if count <= 0:
+        return None
+    host, port = url.split("//", 1)[1].split(":")
+
+    def check(part: int) -> None:
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        for i in range(part, count, 8):
+            conn.request("GET", f"/api/v1/gates/{ids[i % len(ids)]}/feed-auth",
+                         headers={"Authorization": f"Bearer {tokens[i % len(ids)]}"})
+            answer = conn.getresponse()
+            answer.read()
+            assert answer.status == 200, answer.status
+        conn.close()
+
+    def spent() -> float:
+        return sum(sum(thread_cpu(pid).values()) for pid in pids)
+
+    before = spent()
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(check, range(8)))
+    return spent() - before
 
 
 def pace(store, rate: float, seconds: float, offset: int) -> tuple[int, int]:

@@ -53,6 +53,24 @@ def test_reports_need_the_gates_own_token(central, central_server):
     assert row["online"] and row["release_version"] == 3 and row["sync"] == {"ok": True}
 
 
+def test_the_feed_token_check_answers_in_front_of_flask(central, central_server):
+    """nginx's token check before it holds a gate's long poll (GET .../feed-auth,
+    central.app.FeedTokenChecks): 200 for the gate's token, the same 401 and challenge
+    for a wrong token and an unknown gate, with the security headers; nothing past
+    Flask's door (a stray suffix, another method) changes."""
+    token = central.gate("huu-nghi")
+    good = call(central_server, "GET", "/api/v1/gates/huu-nghi/feed-auth", token)
+    assert good.status == 200 and good.data == b""
+    assert good.headers["Cache-Control"] == "no-store"
+    assert good.headers["X-Frame-Options"] == "DENY"
+    for gate, presented in (("huu-nghi", "x" * 43), ("huu-nghi", None), ("nowhere", token)):
+        bad = call(central_server, "GET", f"/api/v1/gates/{gate}/feed-auth", presented)
+        assert bad.status == 401 and json.loads(bad.data) == {"error": "bad gate token"}
+        assert bad.headers["WWW-Authenticate"] == 'Bearer realm="gatecast"'
+    assert call(central_server, "POST", "/api/v1/gates/huu-nghi/feed-auth", token).status == 405
+    assert call(central_server, "GET", "/api/v1/gates/huu-nghi/x/feed-auth", token).status == 404
+
+
 def test_a_reissued_token_stops_working_within_the_token_memorys_bound(central, central_server):
     """Good gate tokens are remembered per process (central.gate_tokens) for
     central_gate_token_cache_s: a token reissued in this process stops at once, one
