@@ -55,6 +55,9 @@ class ReportApp:
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="central-token")
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         headers = dict(scope["headers"])  # httptools gives lower-case names
@@ -102,6 +105,19 @@ class ReportApp:
             await _answer(send, 500, [JSON], json.dumps({"error": NOT_STORED}).encode())
             return
         await _answer(send, status, out_headers, out)
+
+
+    async def _lifespan(self, receive, send) -> None:
+        """At start, connect to the writer process at once: if it dies this server
+        learns it then and stops, even before the first report."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.writer.connect()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
 
 
 async def _answer(send, status: int, headers: list, body: bytes) -> None:
@@ -154,7 +170,7 @@ def serve_reports(settings: Settings, bind: str, threads: int) -> None:
     sock.listen(4096)  # a fleet reconnecting at once queues here, not in SYN resets
     app = report_app(settings, threads, writer)
     config = uvicorn.Config(
-        app, loop="uvloop", http="httptools", lifespan="off", interface="asgi3",
+        app, loop="uvloop", http="httptools", lifespan="on", interface="asgi3",
         access_log=False, log_level="warning", server_header=False,
         # Only nginx talks to it, and nothing here reads the client's address.
         proxy_headers=False,

@@ -157,8 +157,7 @@ class WriterClient(asyncio.Protocol):
     async def answer(self, gate_id: str, kind: str, content_type: str, length: int,
                      body: bytes) -> tuple[int, list, bytes]:
         loop = asyncio.get_running_loop()
-        if self._transport is None and not self._gone:
-            await loop.create_unix_connection(lambda: self, sock=self.sock)
+        await self.connect()
         if self._gone:
             return GONE
         seq = next(self._seq)
@@ -168,6 +167,12 @@ class WriterClient(asyncio.Protocol):
             return await future
         finally:
             self._waiting.pop(seq, None)
+
+    async def connect(self) -> None:
+        """Take the socket onto the running event loop (once)."""
+        if self._transport is None and not self._gone:
+            await asyncio.get_running_loop().create_unix_connection(lambda: self,
+                                                                     sock=self.sock)
 
     def connection_made(self, transport) -> None:
         self._transport = transport

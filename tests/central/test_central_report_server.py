@@ -7,8 +7,12 @@ the same checks and group commit."""
 
 from __future__ import annotations
 
+import gc
 import json
+import os
+import signal
 import socket
+from pathlib import Path
 
 import pytest
 import urllib3
@@ -123,6 +127,9 @@ def test_a_gate_that_goes_away_while_waiting_does_not_stop_the_server(central, s
     assert r.status == 200 and json.loads(r.data)["ok"] is True
 
 
+# The test's own app server and store lose their connections too, and psycopg warns
+# when such a dropped connection is collected unclosed: collected (gc) and let be here.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_reports_are_answered_500_while_the_database_is_away_then_stored_again(
         central, central_store, site, request):
     """PostgreSQL restarted or down (every connection dropped, new ones refused):
@@ -159,6 +166,7 @@ def test_reports_are_answered_500_while_the_database_is_away_then_stored_again(
     central.db.engine.dispose()  # the test's own connections were dropped too
     assert central.db.count("proof_of_play") == 2
     assert central.db.query("SELECT count(*) AS n FROM heartbeat")[0]["n"] >= 2
+    gc.collect()
 
 
 def test_the_writer_process_writes_a_failed_batch_again_one_by_one(central, central_server):
@@ -202,3 +210,37 @@ def test_the_writer_process_writes_a_failed_batch_again_one_by_one(central, cent
         assert reports.writer.batches == 3
     finally:
         reports.store.close()
+
+
+def test_the_server_stops_when_its_writer_process_is_gone(central, tmp_path):
+    """Nothing could be stored without the writer process: the report server stops
+    too (its unit's Restart=always starts both again), even before any report."""
+    config = central.state_dir.parent / f"{central.state_dir.name}.toml"
+    with served_reports(central.state_dir, tmp_path / "reports.log", config=config):
+        server, writer = _report_server_processes(central.state_dir)
+        os.kill(writer, signal.SIGKILL)
+        wait_for(lambda: not _running(server), 30, "the report server to stop")
+        assert "the report writer" in (tmp_path / "reports.log").read_text()
+
+
+def _report_server_processes(state_dir) -> tuple[int, int]:
+    """The report server's pid and its writer process's (the server's child)."""
+    pids = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()
+            and f"serve-reports\0--state\0{state_dir}\0".encode() in _read(p / "cmdline")]
+    parents = {pid: int(_read(Path(f"/proc/{pid}/stat")).rsplit(b")", 1)[1].split()[1])
+               for pid in pids}
+    (server,) = [pid for pid in pids if parents[pid] not in pids]
+    (writer,) = [pid for pid in pids if parents[pid] == server]
+    return server, writer
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # gone meanwhile
+        return b""
+
+
+def _running(pid: int) -> bool:
+    stat = _read(Path(f"/proc/{pid}/stat"))
+    return bool(stat) and stat.rsplit(b")", 1)[1].split()[0] != b"Z"
