@@ -190,11 +190,15 @@ class Report(asyncio.Protocol):
 
 class Feed(asyncio.Protocol):
     """A gate holding the change feed: nchan answers 408 after its timeout and
-    the gate asks again at once (the application's own endpoint answers 204)."""
+    the gate asks again at once (the application's own endpoint answers 204),
+    on a new connection as `gatecast sync` does (kiosk.sync.loop makes a new
+    Reporter, so a new urllib3 pool, for each wait), or on the same one with
+    --feed-keep-alive (before session 5)."""
 
-    def __init__(self, gate_id, token, end_ref, held, errors):
+    def __init__(self, gate_id, token, end_ref, held, errors, keep_alive):
         self.gate_id, self.token, self.end_ref = gate_id, token, end_ref
         self.held, self.errors = held, errors
+        self.keep_alive, self.renewing = keep_alive, False
         self.buffer = bytearray()
         self.transport = None
         self.lost = asyncio.get_running_loop().create_future()
@@ -215,14 +219,15 @@ class Feed(asyncio.Protocol):
         for status in answers_in(self.buffer):
             if status not in (204, 408):
                 self.errors.append(f"wait: HTTP {status}")
-            if time.monotonic() < self.end_ref[0]:
+            if time.monotonic() < self.end_ref[0] and self.keep_alive:
                 self.ask()
             else:
+                self.renewing = time.monotonic() < self.end_ref[0]
                 self.transport.close()
 
     def connection_lost(self, exc):
         self.held[0] -= 1
-        if time.monotonic() < self.end_ref[0]:
+        if time.monotonic() < self.end_ref[0] and not self.renewing:
             self.errors.append(repr(exc or "feed closed by the server"))
         if not self.lost.done():
             self.lost.set_result(None)
@@ -239,19 +244,19 @@ def gate_address(index: int, one_address: bool) -> tuple[str, int]:
     return (str(ipaddress.IPv4Address(FIRST_GATE_ADDRESS + index)), 0)
 
 
-async def hold_feed(port, gate_id, token, end_ref, held, errors, local_addr):
+async def hold_feed(port, gate_id, token, end_ref, held, errors, local_addr, keep_alive):
     loop = asyncio.get_running_loop()
     while time.monotonic() < end_ref[0]:
         try:
             _, feed = await loop.create_connection(
-                lambda: Feed(gate_id, token, end_ref, held, errors), "127.0.0.1", port,
-                local_addr=local_addr)
+                lambda: Feed(gate_id, token, end_ref, held, errors, keep_alive), "127.0.0.1",
+                port, local_addr=local_addr)
         except OSError as e:
             errors.append(str(e))
             await asyncio.sleep(1)
             continue
         await feed.lost
-        if time.monotonic() < end_ref[0]:
+        if time.monotonic() < end_ref[0] and not feed.renewing:
             await asyncio.sleep(1)
 
 
@@ -335,7 +340,7 @@ class Fleet:
 
 
 async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s, combined,
-                   addresses, nofile, window):
+                   addresses, nofile, window, feed_keep_alive=False):
     """`window(True)` is called when the measurement starts, `window(False)` when
     its last report is in (or given up): the CPU figures are taken between."""
     loop = asyncio.get_running_loop()
@@ -346,7 +351,8 @@ async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s, co
         end_all = [float("inf")]
         for gid, tok in tokens.items():
             tasks.append(loop.create_task(hold_feed(port, gid, tok, end_all, held,
-                                                    wait_errors, addresses[gid])))
+                                                    wait_errors, addresses[gid],
+                                                    feed_keep_alive)))
             await asyncio.sleep(ramp_s / len(tokens))
         await asyncio.sleep(1.0)
         print(f"feed held by {held[0]} gates before measuring", flush=True)
@@ -447,6 +453,9 @@ def main() -> None:
                          "central_nginx_workers)")
     ap.add_argument("--site", type=Path, default=SITE,
                     help="the nginx site file (default: deploy/nginx's; for experiments)")
+    ap.add_argument("--feed-keep-alive", action="store_true",
+                    help="a waiting gate asks again on the same connection (before session 5; "
+                         "a gate opens a new one for each wait)")
     ap.add_argument("--one-address", action="store_true",
                     help="every gate connects from 127.0.0.1 (before session 5: the kernel's "
                          "port search for each connect then costs the load generator more)")
@@ -518,7 +527,8 @@ def run(args, database_url: str) -> None:
             addresses = {gid: gate_address(i, args.one_address) for i, gid in enumerate(tokens)}
             results, errors, wait_errors, held = run_loop(args.loop, run_load(
                 port, tokens, interval, args.seconds, args.waiting, args.ramp,
-                args.grace, args.requests == "combined", addresses, nofile, window))
+                args.grace, args.requests == "combined", addresses, nofile, window,
+                args.feed_keep_alive))
             (load_before, before, own0), (load_after, after, own1) = readings
             cpu = {k: after[k] - before[k] for k in markers}
             app_cpu, reports_cpu, nginx_cpu = cpu["app"], cpu["reports"], cpu["nginx"]
@@ -547,7 +557,10 @@ def run(args, database_url: str) -> None:
           ("" if args.direct else f"; nginx {args.nginx_workers} worker(s), site {args.site}") +
           f"; gunicorn gthread {args.workers} workers x {args.threads} threads, store: {store}; "
           f"load generator ({args.loop}, one process, "
-          f"{'all gates from 127.0.0.1' if args.one_address else 'an address per gate'}) in the "
+          f"{'all gates from 127.0.0.1' if args.one_address else 'an address per gate'}, "
+          + ("the feed on one kept-alive connection" if args.feed_keep_alive
+             else "a new connection per wait") +
+          ") in the "
           f"same 2-core machine; its descriptor limit {nofile} (hard {hard_nofile})")
     print(f"machine load average (1 min) at the measurement's start/end: {load_before:.1f} / "
           f"{load_after:.1f} (includes the other jobs on this shared machine)")
