@@ -209,6 +209,7 @@ def test_the_writer_process_writes_a_failed_batch_again_one_by_one(central, cent
         # The failed batch, then each alone: two reports and one part committed.
         assert reports.writer.batches == 3
     finally:
+        reports.watch.stop()
         reports.store.close()
 
 
