@@ -203,3 +203,13 @@ def test_a_bad_proof_of_play_row_is_refused_with_what_is_wrong():
         {**{k: v for k, v in legacy.items() if k != "id"}, "row_id": 1, "gate_id": "g",
          "installation": "", "reason": None, "batch_id": None,
          "received_at": "2026-11-10T03:00:00.000+00:00"}])
+
+
+def test_the_report_totals_leave_room_for_their_next_version_on_postgresql(central):
+    """Migration 0014: today's totals rows, updated every minute, keep a third of
+    each page free on PostgreSQL (heap-only updates)."""
+    if central.db.is_sqlite:
+        return  # no such setting
+    options = {r["relname"]: r["reloptions"] for r in central.db.query(
+        "SELECT relname, reloptions FROM pg_class WHERE relname IN ('play_day', 'face_time_day')")}
+    assert options == {"play_day": ["fillfactor=70"], "face_time_day": ["fillfactor=70"]}
