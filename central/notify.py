@@ -38,6 +38,7 @@ class ReleaseWatch:
         self._seen: int | None = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._listening = False  # LISTEN went through on the current connection
 
     def _load(self) -> None:
         self.reads += 1
@@ -60,12 +61,15 @@ class ReleaseWatch:
                 except Exception:  # a locked, busy or restarting database: next tick
                     continue
             return
+        failed = False
         while not self._stop.is_set():
+            self._listening = False
             try:
                 self._listen()
-            except Exception:  # the database restarting: poll until it is back
-                log.warning("release watch: listening failed; again in %s s", self.poll_s,
-                            exc_info=True)
+            except Exception:  # the database restarting: try again until it is back
+                if self._listening or not failed:  # once an outage, not every try
+                    log.warning("release watch: listening failed; trying again", exc_info=True)
+                failed = True
             self._stop.wait(self.poll_s)
 
     def _listen(self) -> None:
@@ -79,6 +83,7 @@ class ReleaseWatch:
             conn.rollback()
             conn.autocommit = True
             conn.execute(f"LISTEN {CHANNEL}")
+            self._listening = True
             self._load()
             last = time.monotonic()
             while not self._stop.is_set():
