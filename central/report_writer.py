@@ -26,8 +26,9 @@ worth of interpreter of their own, and a report crosses the socket as its raw bo
 
 Framing: a 4-byte big-endian length, then a pickle: (seq, gate id, kind, content
 type, declared length, body) to this process, [(seq, status, headers, body), ...]
-back, one list per batch. This process exits when the server's end closes; the
-server stops itself when this process is gone (systemd restarts the unit).
+back, one list per batch. This process exits when the server's end closes (it
+ignores SIGTERM, so a stop lets it finish the batch in hand); the server stops itself
+when this process is gone (systemd restarts the unit).
 """
 
 from __future__ import annotations
@@ -63,7 +64,10 @@ def start_writer(make_reports) -> WriterClient:
         ours.close()
         code = 1
         try:
-            signal.signal(signal.SIGINT, signal.SIG_IGN)  # stopped by SIGTERM or EOF
+            # Stopped by the server's end closing (EOF), after the batch in hand: a
+            # stop (systemd's SIGTERM to the unit's group) lets the server go first.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
             answer_forever(theirs, make_reports())
             code = 0
         except BaseException:
