@@ -31,7 +31,8 @@ def nginx(central, central_server, tmp_path):
 
 
 @pytest.mark.slow
-def test_nginx_serves_the_repository_and_proxies_reports(central, nginx, tmp_path):
+def test_nginx_serves_the_repository_and_proxies_reports(central, central_server, nginx,
+                                                          tmp_path):
     pool, http_port = nginx
     token = central.gate("huu-nghi")
     sha = central.media(make_image(tmp_path / "big.png", size=(800, 600)))
@@ -44,6 +45,9 @@ def test_nginx_serves_the_repository_and_proxies_reports(central, nginx, tmp_pat
     assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
     assert r.headers["Strict-Transport-Security"].startswith("max-age=")
     assert r.headers["Content-Type"] == "application/octet-stream"
+    # nginx's own answer: its security headers once each.
+    assert r.headers.getlist("X-Content-Type-Options") == ["nosniff"]
+    assert len(r.headers.getlist("Strict-Transport-Security")) == 1
     for name in ("timestamp.json", "root.json"):
         r = pool.request("GET", f"/tuf/metadata/{name}")
         assert r.status == 200 and r.headers["Cache-Control"] == "no-cache", name
@@ -80,6 +84,14 @@ def test_nginx_serves_the_repository_and_proxies_reports(central, nginx, tmp_pat
     assert console.status == 302 and "/login" in console.headers["Location"]
     login = pool.request("GET", "/login")
     assert login.status == 200 and "script-src 'self'" in login.headers["Content-Security-Policy"]
+    # A proxied page: the application sends nosniff too (it must without nginx), nginx
+    # hides that copy and adds its own: once, not "nosniff, nosniff".
+    direct = urllib3.request("GET", f"{central_server.url}/login", retries=False)
+    assert direct.headers.getlist("X-Content-Type-Options") == ["nosniff"]
+    for page in (login, r):  # the console's login page and a gate's report answer
+        assert page.headers.getlist("X-Content-Type-Options") == ["nosniff"]
+        assert len(page.headers.getlist("Strict-Transport-Security")) == 1
+        assert len(page.headers.getlist("X-Frame-Options")) == 1
     plain = urllib3.request("GET", f"http://127.0.0.1:{http_port}/tuf/metadata/timestamp.json",
                             redirect=False, retries=False)
     assert plain.status == 301 and plain.headers["Location"].startswith("https://")
