@@ -46,7 +46,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ipaddress
 import json
 import os
 import random
@@ -65,6 +64,7 @@ sys.path.insert(0, str(ROOT))
 from tests.support.central import central_config, served_central, served_reports  # noqa: E402
 from tests.support.nginx import (HOSTNAME, SITE, cpu_seconds, render,  # noqa: E402
                                  running_nginx)
+from tests.support.loopback import gate_address, raise_fd_limit  # noqa: E402
 from tests.support.postgres import bench_database_url  # noqa: E402
 
 from central.app import repository_for  # noqa: E402
@@ -233,17 +233,6 @@ class Feed(asyncio.Protocol):
             self.lost.set_result(None)
 
 
-FIRST_GATE_ADDRESS = int(ipaddress.IPv4Address("127.1.0.1"))
-
-
-def gate_address(index: int, one_address: bool) -> tuple[str, int]:
-    """The local address gate number `index` connects from: its own in 127.1.0.0/16
-    and up (all of 127/8 is loopback), or 127.0.0.1 for all with --one-address."""
-    if one_address:
-        return ("127.0.0.1", 0)
-    return (str(ipaddress.IPv4Address(FIRST_GATE_ADDRESS + index)), 0)
-
-
 async def hold_feed(port, gate_id, token, end_ref, held, errors, local_addr, keep_alive):
     loop = asyncio.get_running_loop()
     while time.monotonic() < end_ref[0]:
@@ -410,16 +399,6 @@ RESERVED_FDS = 256  # the loop's own, the logs, the CPU readings in /proc
 def _own_cpu() -> tuple[float, float]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime, usage.ru_stime
-
-
-def raise_fd_limit(want: int) -> tuple[int, int]:
-    """Raise this process's soft descriptor limit towards `want`, up to the hard
-    limit (never the hard limit itself): (soft, hard) as they are now."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    target = want if hard == resource.RLIM_INFINITY else min(want, hard)
-    if target > soft:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)
 
 
 def main() -> None:

@@ -8,7 +8,8 @@ has fetched its new timestamp.json from nginx.
     .venv/bin/python bench/emergency_fanout.py [--gates 10000] [--tls] [--auth uncached]
 
 Gates are simulated in one asyncio process: each holds one keep-alive
-connection to nginx, long-polls its channel (authorised by the application,
+connection to nginx from an address of its own (127.1.x.y, as real gates come
+from their own; --one-address: all from 127.0.0.1), long-polls its channel (authorised by the application,
 whose good answers nginx keeps in its shared memory: the site's
 access_by_lua_block), and when told fetches timestamp.json on the same connection, then waits
 again as a gate does (the fleet's reconnect burst). A gate whose check failed
@@ -34,7 +35,6 @@ import asyncio
 import json
 import os
 import random
-import resource
 import ssl
 import sys
 import tempfile
@@ -45,6 +45,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.central import make_central, served_central  # noqa: E402
+from tests.support.loopback import gate_address, raise_fd_limit  # noqa: E402
 from tests.support.nginx import (HOSTNAME, cpu_seconds, render, running_nginx,  # noqa: E402
                                  worker_descriptors, worker_pids)
 
@@ -106,17 +107,6 @@ def raise_listen_backlog(want: int) -> int:
     return int(knob.read_text())
 
 
-def raise_fd_limit(want: int) -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    for limit in ((want, max(want, hard)), (min(want, hard), hard)):
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, limit)
-            break
-        except (ValueError, OSError):
-            continue
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-
-
 # Gates coming up at once (connection + first token check in flight). The whole fleet
 # at once is a reconnect storm: each check in flight holds the gate's socket and two
 # loopback connections in nginx and one in the application; see docs/benchmarks.md
@@ -159,8 +149,9 @@ class SimGate(asyncio.Protocol):
 
     RETRY_S = 2.0
 
-    def __init__(self, gate_id: str, token: str, run):
+    def __init__(self, gate_id: str, token: str, run, local_addr: tuple[str, int]):
         self.gate_id = gate_id
+        self.local_addr = local_addr  # its own address (tests.support.loopback)
         self.token = token
         self.run = run  # the fan-out's shared state (FleetRun)
         self.position: tuple[bytes, bytes] | None = None
@@ -236,6 +227,7 @@ class SimGate(asyncio.Protocol):
             try:
                 await self.run.loop.create_connection(lambda: self, "127.0.0.1", self.run.port,
                                                       ssl=self.run.ssl_ctx,
+                                                      local_addr=self.local_addr,
                                                       server_hostname=self.run.hostname)
             except OSError as e:
                 self.errors.append(f"reconnect: {e!r}")
@@ -310,7 +302,7 @@ class SimGate(asyncio.Protocol):
                 try:
                     await self.run.loop.create_connection(
                         lambda: self, "127.0.0.1", self.run.port, ssl=self.run.ssl_ctx,
-                        server_hostname=self.run.hostname)
+                        server_hostname=self.run.hostname, local_addr=self.local_addr)
                     self.send_wait("first")
                     if await self.up:
                         break
@@ -385,10 +377,11 @@ async def peak_since(watcher) -> int:
 
 
 async def fanout(ng, ssl_ctx, tokens, state_dir, settle_s, base_version, rewait_s,
-                 gates_per_post, cold=None):
+                 gates_per_post, cold=None, one_address=False):
     loop = asyncio.get_running_loop()
     run = FleetRun(loop, ng.https, ssl_ctx, tokens, base_version + 1, rewait_s, cold)
-    gates = [SimGate(g, tok, run) for g, tok in tokens.items()]
+    gates = [SimGate(g, tok, run, gate_address(i, one_address))
+             for i, (g, tok) in enumerate(tokens.items())]
     slots = asyncio.Semaphore(len(gates) if cold else COMING_UP)
     app = str(state_dir)  # the application servers' command line names the state folder
     # The most nginx holds (counted in a process of its own) while gates come up,
@@ -484,13 +477,17 @@ def main() -> None:
                          "every gate's feed dropped at once): each gate back after the "
                          "gate's jittered retry pause, or all at the same moment; prints "
                          "cold_reconnect_p99_s (seconds from the drop until held)")
+    ap.add_argument("--one-address", action="store_true",
+                    help="every gate connects from 127.0.0.1 (before wave 2 session 5: each "
+                         "connect searches the kernel's ephemeral ports past the fleet's "
+                         "connections), for comparison; else each from its own 127.1.x.y")
     args = ap.parse_args()
     loop_factory = None
     if args.loop == "uvloop":
         import uvloop
         loop_factory = uvloop.new_event_loop
-    nofile = raise_fd_limit(args.gates * 2 + 1000)  # nginx's workers inherit it
-    print(f"file descriptors: {nofile}")
+    nofile, hard_nofile = raise_fd_limit(args.gates * 2 + 1000)  # nginx's workers inherit it
+    print(f"file descriptors: {nofile} (hard {hard_nofile})")
     print(f"listen queue: {raise_listen_backlog(16384)} (the central role's central_listen_backlog)")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -530,7 +527,7 @@ def main() -> None:
                 with asyncio.Runner(loop_factory=loop_factory) as runner:
                     marks, gates = runner.run(fanout(ng, ssl_ctx, tokens, state, args.settle,
                                                      base, args.rewait, args.gates_per_post,
-                                                     args.cold))
+                                                     args.cold, args.one_address))
                 load_after = os.getloadavg()[0]
                 log_lines = ng.error_log().splitlines()
                 crashed = [line for line in log_lines
@@ -555,7 +552,8 @@ def main() -> None:
     def q(values, p):
         return values[min(len(values) - 1, int(len(values) * p))] if values else float("inf")
 
-    print(f"gates: {args.gates}, {'TLS' if args.tls else 'plain HTTP'} to nginx on 127.0.0.1, "
+    print(f"gates: {args.gates}, {'TLS' if args.tls else 'plain HTTP'} to nginx on 127.0.0.1 "
+          f"{'all from 127.0.0.1' if args.one_address else 'each from its own address'}, "
           f"{args.nginx_workers} nginx workers; the simulated gates ({args.loop} loop) share "
           f"this 2-core machine; up to {args.gates_per_post} gates named in one post to nchan")
     print(f"machine load average (1 min) before/after: {load_before:.1f} / {load_after:.1f} "
