@@ -27,7 +27,13 @@ from central.alerts import AlertLoop
 from central.db import Checkpointer, open_central_db
 from central import gate_tokens
 from central.fleet import find_gate, get_gate
-from central.gate_reports import BAD_GATE_TOKEN, BAD_GATE_TOKEN_CHALLENGE, GateReports, bearer_token
+from central.gate_reports import (
+    BAD_GATE_TOKEN,
+    BAD_GATE_TOKEN_CHALLENGE,
+    PREFIX,
+    GateReports,
+    bearer_token,
+)
 from central.intake import BadReport, prune_heartbeats, prune_proof_of_play, record_screenshot
 from central.feed import feed_for
 from central.notify import ReleaseWatch
@@ -235,13 +241,12 @@ class FeedTokenChecks:
 
     def __init__(self, app, db, tokens: gate_tokens.GoodTokens):
         self.app, self.db, self.tokens = app, db, tokens
-        self.prefix_len = len("/api/v1/gates/")
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
-        gate_id = path[self.prefix_len:-len(self.SUFFIX)]
+        gate_id = path[len(PREFIX):-len(self.SUFFIX)]
         if (environ.get("REQUEST_METHOD") != "GET" or not path.endswith(self.SUFFIX)
-                or not path.startswith("/api/v1/gates/") or not gate_id or "/" in gate_id):
+                or not path.startswith(PREFIX) or not gate_id or "/" in gate_id):
             return self.app(environ, start_response)
         token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
         if self.tokens.check(self.db(), gate_id, token, cached=True) is not None:
