@@ -22,6 +22,8 @@ if (( with_tests )); then
   # unprivileged `postgres` user the package makes; its service is not needed).
   packages+=(chromium debootstrap nftables systemd nginx-light libnginx-mod-nchan
             libnginx-mod-http-lua postgresql)
+  # curl: the change feed's HTTP/2 client in tests/central/test_central_feed.py.
+  packages+=(curl)
   # The player's display tests: a real sway (headless, virtual outputs),
   # swaybg for its black background, grim to capture outputs, wlr-randr and
   # wf-recorder to look at and film them. The Ansible test starts the

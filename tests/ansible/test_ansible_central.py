@@ -123,7 +123,7 @@ def test_nginx_accepts_the_site_with_nchan_and_tls(central_host):
     assert "nchan_subscriber longpoll;" in site and "listen 127.0.0.1:8701;" in site
     # The feed's token memory: Debian's lua module, enabled by its package (nginx -t
     # below refuses lua_shared_dict without it).
-    assert "access_by_lua_block" in site
+    assert "auth_request /_gatecast_feed_auth;" in site and "rewrite_by_lua_block" in site
     assert os.path.lexists(root / "etc/nginx/modules-enabled/50-mod-http-lua.conf")
     assert not os.path.lexists(root / "etc/nginx/sites-enabled/default")
     key = root / "etc/ssl/gatecast/central.key"
@@ -310,7 +310,7 @@ def test_several_application_hosts_render_and_are_accepted(tmp_path):
     # (subrequests of the wait only) and the token memory is nginx's own.
     publish = site.split("location ~ \"^/feed/", 1)[1].split("location / {")[0]
     assert "allow 10.0.0.0/24;" in publish
-    auth = site.split("location ~ \"^/_gatecast_feed_auth/", 1)[1].split("\n    }", 1)[0]
+    auth = site.split("location = /_gatecast_feed_auth {", 1)[1].split("\n    }", 1)[0]
     assert "internal;" in auth and "proxy_pass http://gatecast_central/" in auth
     assert "lua_shared_dict gatecast_feed_tokens" in site and "proxy_cache_path" not in site
     # One descriptor per connection (a waiting gate holds only its socket) + files being sent.

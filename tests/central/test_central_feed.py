@@ -599,3 +599,57 @@ def test_a_feed_that_refuses_some_gates_is_a_coded_warning(central, tmp_path):
         "warning": "Kênh báo thay đổi nhận 1 trên 2 thông báo; các cửa khẩu còn lại sẽ nhận "
                    "bản phát hành mới ở lần hỏi kế tiếp.", "code": "feed_partial"}]
     assert "accepted 1 of 2" in result.warnings[0]
+
+
+def test_a_long_poll_over_http2_is_held_and_its_token_asked_once(central, central_server,
+                                                                   tmp_path):
+    """Browsers and curl negotiate HTTP/2 with the site (its listen line says
+    http2). A long poll over h2 is checked and held like one over HTTP/1.1 (the
+    lua module's subrequests refuse h2 requests: the token check must not use
+    them), with the same token memory: a gate's token asked of the application
+    once, a stranger refused with the challenge every time. The client is curl,
+    a real HTTP/2 client over TLS."""
+    import subprocess
+
+    ng = render(tmp_path / "nginx", [central_server.server.server_port], central.state_dir)
+    token = central.gate("huu-nghi")
+    base = f"https://{HOSTNAME}:{ng.https}/api/v1/gates/huu-nghi/wait"
+
+    def curl(url: str, authorization: str, *headers: str) -> tuple[str, dict, str]:
+        out = subprocess.run(
+            ["curl", "--http2", "--silent", "--show-error", "--include", "--max-time", "30",
+             "--cacert", str(ng.crt), "--resolve", f"{HOSTNAME}:{ng.https}:127.0.0.1",
+             "-H", f"Authorization: {authorization}",
+             *(arg for h in headers for arg in ("-H", h)), url],
+            capture_output=True, text=True, timeout=60, check=True).stdout
+        head, _, body = out.partition("\n\n")  # text=True: curl's CRLFs read as \n
+        status, *lines = head.split("\n")
+        headers = {}
+        for line in lines:
+            name, _, value = line.partition(":")
+            headers.setdefault(name.strip().lower(), []).append(value.strip())
+        return status.strip(), headers, body
+
+    with running_nginx(ng, "/healthz"), token_checks(central_server) as asked:
+        NchanFeed(ng.publish_url).announce({"huu-nghi": 7})
+        for _ in range(3):  # the channel's last message at once
+            status, headers, body = curl(f"{base}?version=0", f"Bearer {token}")
+            assert status == "HTTP/2 200", (status, headers, body, ng.error_log())
+            assert json.loads(body) == {"version": 7}
+        assert asked == ["/api/v1/gates/huu-nghi/feed-auth"], "nginx kept no answer"
+        # Held: a wait from that message's position is answered by the next post.
+        position = (f"If-None-Match: {headers['etag'][0]}",
+                    f"If-Modified-Since: {headers['last-modified'][0]}")
+        t, out = in_thread(lambda: curl(f"{base}?version=7", f"Bearer {token}", *position))
+        time.sleep(1)  # the long poll reaches nchan (if not, it gets the message at once)
+        NchanFeed(ng.publish_url).announce({"huu-nghi": 8})
+        t.join(30)
+        assert "error" not in out, out
+        status, _, body = out["value"]
+        assert status == "HTTP/2 200" and json.loads(body) == {"version": 8}
+        for _ in range(2):  # a stranger: refused with the challenge, asked each time
+            status, headers, _ = curl(f"{base}?version=0", "Bearer nope")
+            assert status == "HTTP/2 401", (status, headers)
+            assert headers["www-authenticate"] == ['Bearer realm="gatecast"']
+        assert len(asked) == 3
+    assert "http2 requests not supported" not in ng.error_log()

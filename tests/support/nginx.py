@@ -143,8 +143,8 @@ def render(work: Path, upstreams: list[int], state_dir: Path, worker_processes: 
         ("listen 80;", f"listen 127.0.0.1:{ng.http};"),
         ("listen [::]:80;", ""),
     ) + (() if auth_cache else (
-        ("if tokens:get(key) then", "if false then"),
-        ("tokens:set(key, true, lifetime)", ""),
+        ("if ngx.shared.gatecast_feed_tokens:get(key) then", "if false then"),
+        ("ngx.shared.gatecast_feed_tokens:set(ngx.ctx.asked, true, lifetime)", ""),
     )) + (() if token_lifetime_s is None else (
         ("local lifetime = 300", f"local lifetime = {token_lifetime_s}"),
     )):
