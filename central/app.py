@@ -11,7 +11,6 @@ terminated by nginx.
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import threading
 from datetime import timedelta
@@ -27,13 +26,7 @@ from central.alerts import AlertLoop
 from central.db import Checkpointer, open_central_db
 from central import gate_tokens
 from central.fleet import find_gate, get_gate
-from central.gate_reports import (
-    BAD_GATE_TOKEN,
-    BAD_GATE_TOKEN_CHALLENGE,
-    PREFIX,
-    GateReports,
-    bearer_token,
-)
+from central.gate_reports import PREFIX, UNAUTHORISED, GateReports, bearer_token
 from central.intake import BadReport, prune_heartbeats, prune_proof_of_play, record_screenshot
 from central.feed import feed_for
 from central.notify import ReleaseWatch
@@ -137,8 +130,8 @@ def create_app(settings: Settings, background: bool = False, migrate: bool = Tru
         gate = good_tokens.check(db(), gate_id, bearer_token(request.headers.get(
             "Authorization", "")), cached)
         if gate is None:  # the same answer for an unknown gate and a wrong token
-            abort(Response(json.dumps(BAD_GATE_TOKEN), 401, mimetype="application/json",
-                           headers=[BAD_GATE_TOKEN_CHALLENGE]))
+            status, headers, body = reports.respond(*UNAUTHORISED)  # the reports' own 401
+            abort(Response(body, status, headers))
         return gate
 
     # Gate reports (the combined report; heartbeats and proof of play from older
@@ -239,7 +232,7 @@ class FeedTokenChecks:
 
     SUFFIX = "/feed-auth"
 
-    def __init__(self, app, db, tokens: gate_tokens.GoodTokens):
+    def __init__(self, app: GateReports, db, tokens: gate_tokens.GoodTokens):
         self.app, self.db, self.tokens = app, db, tokens
 
     def __call__(self, environ, start_response):
@@ -250,12 +243,12 @@ class FeedTokenChecks:
             return self.app(environ, start_response)
         token = bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
         if self.tokens.check(self.db(), gate_id, token, cached=True) is not None:
-            status, body, headers = "200 OK", b"", [("Cache-Control", "no-store")]
-        else:  # the same answer for an unknown gate and a wrong token
-            status, body = "401 UNAUTHORIZED", json.dumps(BAD_GATE_TOKEN).encode()
-            headers = [("Content-Type", "application/json"), BAD_GATE_TOKEN_CHALLENGE]
-        start_response(status, [*headers, *SECURITY_HEADERS.items(),
-                                ("Content-Length", str(len(body)))])
+            status, headers, body = "200 OK", [("Cache-Control", "no-store"),
+                                               *SECURITY_HEADERS.items(),
+                                               ("Content-Length", "0")], b""
+        else:  # the reports' 401, byte for byte (an unknown gate or a wrong token)
+            status, headers, body = self.app.respond(*UNAUTHORISED)
+        start_response(status, headers)
         return [body]
 
 

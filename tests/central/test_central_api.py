@@ -63,9 +63,21 @@ def test_the_feed_token_check_answers_in_front_of_flask(central, central_server)
     assert good.status == 200 and good.data == b""
     assert good.headers["Cache-Control"] == "no-store"
     assert good.headers["X-Frame-Options"] == "DENY"
+    # The same 401 as a refused report's (GateReports.respond(*UNAUTHORISED)), byte for
+    # byte, and as Flask's own gate routes (screenshots).
+    report = call(central_server, "POST", "/api/v1/gates/huu-nghi/report", "x" * 43, body={})
+    screenshot = call(central_server, "POST", "/api/v1/gates/huu-nghi/screenshots/1", "x" * 43,
+                      raw=b"x", headers={"Content-Type": "image/png"})
+    assert report.status == 401 and report.data == b'{"error":"bad gate token"}\n'
+
+    def answer(r, *left_out):
+        return r.status, r.data, sorted((k, v) for k, v in r.headers.items() if k not in (
+            "Date", "Server", "Connection", *left_out))
+
+    assert answer(screenshot, "Vary") == answer(report)  # Flask's session says Vary: Cookie
     for gate, presented in (("huu-nghi", "x" * 43), ("huu-nghi", None), ("nowhere", token)):
         bad = call(central_server, "GET", f"/api/v1/gates/{gate}/feed-auth", presented)
-        assert bad.status == 401 and json.loads(bad.data) == {"error": "bad gate token"}
+        assert answer(bad) == answer(report)
         assert bad.headers["WWW-Authenticate"] == 'Bearer realm="gatecast"'
     assert call(central_server, "POST", "/api/v1/gates/huu-nghi/feed-auth", token).status == 405
     assert call(central_server, "GET", "/api/v1/gates/huu-nghi/x/feed-auth", token).status == 404
