@@ -11,11 +11,13 @@ By default the gates talk to nginx with the production site
 central role installs: `gatecast central serve-reports` (uvicorn; --report-servers)
 for the report URLs, `gatecast central serve` (gunicorn) for the rest;
 --report-servers 0 lets gunicorn answer the reports too; --direct skips nginx (and
-then the application holds the waiting gates, a thread each). Latency is from
+then the application holds the waiting gates, a thread each). --tls: the gates
+talk TLS to nginx as in production (each new connection a whole handshake, as a
+gate's new urllib3 pool makes; the load generator pays its side too). Latency is from
 sending a request to its whole answer read (the first one's includes the connect).
 
     .venv/bin/python bench/central_intake.py [--gates 1000] [--compress 5] [--seconds 60] [--waiting]
-        [--requests combined|separate] [--report-servers 1] [--loop uvloop|asyncio]
+        [--requests combined|separate] [--report-servers 1] [--loop uvloop|asyncio] [--tls]
         [--store sqlite|postgresql | --database-url URL]
 
 --store postgresql starts a throwaway PostgreSQL cluster (Debian's package,
@@ -50,6 +52,8 @@ import json
 import os
 import random
 import resource
+import socket
+import ssl
 import statistics
 import sys
 import tempfile
@@ -233,13 +237,14 @@ class Feed(asyncio.Protocol):
             self.lost.set_result(None)
 
 
-async def hold_feed(port, gate_id, token, end_ref, held, errors, local_addr, keep_alive):
+async def hold_feed(port, gate_id, token, end_ref, held, errors, local_addr, keep_alive,
+                    tls=None):
     loop = asyncio.get_running_loop()
     while time.monotonic() < end_ref[0]:
         try:
             _, feed = await loop.create_connection(
                 lambda: Feed(gate_id, token, end_ref, held, errors, keep_alive), "127.0.0.1",
-                port, local_addr=local_addr)
+                port, local_addr=local_addr, **tls_args(tls))
         except OSError as e:
             errors.append(str(e))
             await asyncio.sleep(1)
@@ -247,6 +252,21 @@ async def hold_feed(port, gate_id, token, end_ref, held, errors, local_addr, kee
         await feed.lost
         if time.monotonic() < end_ref[0] and not feed.renewing:
             await asyncio.sleep(1)
+
+
+def tls_args(ctx) -> dict:
+    """create_connection's arguments for a gate's TLS (None: plain HTTP). Each new
+    connection is a whole handshake, as a gate's new urllib3 pool makes (no session
+    resumption across pools)."""
+    return {"ssl": ctx, "server_hostname": HOSTNAME} if ctx is not None else {}
+
+
+def tls_negotiated(ctx, port) -> str:
+    """What a gate's TLS connection to the site negotiates (printed with the figures)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        with ctx.wrap_socket(raw, server_hostname=HOSTNAME) as conn:
+            cert = conn.getpeercert(binary_form=True)
+            return f"{conn.version()} {conn.cipher()[0]}, a {len(cert)}-byte certificate"
 
 
 class Fleet:
@@ -257,8 +277,9 @@ class Fleet:
     so does one that would exceed the load generator's descriptor budget (both
     say the server is behind, not that the load generator ran out)."""
 
-    def __init__(self, port, tokens, interval, start, end, combined, addresses, budget):
-        self.port, self.tokens, self.interval = port, tokens, interval
+    def __init__(self, port, tokens, interval, start, end, combined, addresses, budget,
+                 tls=None):
+        self.port, self.tokens, self.interval, self.tls = port, tokens, interval, tls
         self.start, self.end, self.combined = start, end, combined
         self.addresses, self.budget = addresses, budget
         self.results = {kind: [] for kind in (COMBINED_KINDS if combined else SEPARATE_KINDS)}
@@ -310,7 +331,8 @@ class Fleet:
         try:
             await self.loop.create_connection(lambda: Report(requests, t0, answered),
                                               "127.0.0.1", self.port,
-                                              local_addr=self.addresses[gid])
+                                              local_addr=self.addresses[gid],
+                                              **tls_args(self.tls))
         except OSError as e:
             answered([], repr(e), len(requests))
 
@@ -329,7 +351,7 @@ class Fleet:
 
 
 async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s, combined,
-                   addresses, nofile, window, feed_keep_alive=False):
+                   addresses, nofile, window, feed_keep_alive=False, tls=None):
     """`window(True)` is called when the measurement starts, `window(False)` when
     its last report is in (or given up): the CPU figures are taken between."""
     loop = asyncio.get_running_loop()
@@ -341,7 +363,7 @@ async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s, co
         for gid, tok in tokens.items():
             tasks.append(loop.create_task(hold_feed(port, gid, tok, end_all, held,
                                                     wait_errors, addresses[gid],
-                                                    feed_keep_alive)))
+                                                    feed_keep_alive, tls)))
             await asyncio.sleep(ramp_s / len(tokens))
         await asyncio.sleep(1.0)
         print(f"feed held by {held[0]} gates before measuring", flush=True)
@@ -350,7 +372,7 @@ async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s, co
     budget = nofile - (len(tokens) if waiting else 0) - RESERVED_FDS
     start = time.monotonic() + 1.0
     end = start + seconds
-    fleet = Fleet(port, tokens, interval, start, end, combined, addresses, budget)
+    fleet = Fleet(port, tokens, interval, start, end, combined, addresses, budget, tls)
     await asyncio.sleep(max(0.0, start - time.monotonic() - 0.05))
     window(True)
     fleet.begin()
@@ -432,6 +454,10 @@ def main() -> None:
                          "central_nginx_workers)")
     ap.add_argument("--site", type=Path, default=SITE,
                     help="the nginx site file (default: deploy/nginx's; for experiments)")
+    ap.add_argument("--tls", action="store_true",
+                    help="gates talk TLS to nginx, as in production (the site's TLS 1.2/1.3 "
+                         "and a self-signed P-256 certificate; every new connection a whole "
+                         "handshake); default plain HTTP on loopback")
     ap.add_argument("--feed-keep-alive", action="store_true",
                     help="a waiting gate asks again on the same connection (before session 5; "
                          "a gate opens a new one for each wait)")
@@ -445,6 +471,8 @@ def main() -> None:
     ap.add_argument("--database-url", default="",
                     help="central_database_url of an existing (empty) database")
     args = ap.parse_args()
+    if args.tls and args.direct:
+        ap.error("--tls is nginx's: not with --direct")
     with bench_database_url(args.store, args.database_url) as url:
         run(args, url)
 
@@ -477,13 +505,16 @@ def run(args, database_url: str) -> None:
                 state, tmp / f"reports-{i}.log", args.threads, config=config)).rsplit(":", 1)[1])
                 for i in range(0 if args.direct else args.report_servers)]
             if not args.direct:
-                # Plain HTTP on loopback: no TLS handshake cost in the load generator.
+                # Plain HTTP on loopback unless --tls (the handshakes then cost the
+                # load generator too).
                 ng = render(tmp / "nginx", [app_port], state,
                             worker_processes=args.nginx_workers, site=args.site,
                             worker_connections=2 * args.gates + 2000,
-                            rlimit_nofile=nofile, tls=False, reports=report_ports)
+                            rlimit_nofile=nofile, tls=args.tls, reports=report_ports)
                 stack.enter_context(running_nginx(ng, "/healthz"))
             port = app_port if args.direct else ng.https
+            tls = ssl.create_default_context(cafile=str(ng.crt)) if args.tls else None
+            negotiated = tls_negotiated(tls, port) if tls else ""
             # The report servers' command lines: "serve-reports --state <state>".
             reports_marker = f"serve-reports\0--state\0{state}"
             # The throwaway cluster's processes name its folder (the socket's).
@@ -507,7 +538,7 @@ def run(args, database_url: str) -> None:
             results, errors, wait_errors, held = run_loop(args.loop, run_load(
                 port, tokens, interval, args.seconds, args.waiting, args.ramp,
                 args.grace, args.requests == "combined", addresses, nofile, window,
-                args.feed_keep_alive))
+                args.feed_keep_alive, tls))
             (load_before, before, own0), (load_after, after, own1) = readings
             cpu = {k: after[k] - before[k] for k in markers}
             app_cpu, reports_cpu, nginx_cpu = cpu["app"], cpu["reports"], cpu["nginx"]
@@ -533,7 +564,9 @@ def run(args, database_url: str) -> None:
     print(f"path: {'gunicorn directly' if args.direct else 'nginx (nchan feed) -> '}"
           + ("" if args.direct else f"{args.report_servers} report servers (uvicorn) for the "
              "reports, gunicorn for the rest" if args.report_servers else "gunicorn") +
-          ("" if args.direct else f"; nginx {args.nginx_workers} worker(s), site {args.site}") +
+          ("" if args.direct else f"; nginx {args.nginx_workers} worker(s), site {args.site}, "
+           + (f"TLS ({negotiated}; a whole handshake a connection)" if args.tls
+              else "plain HTTP")) +
           f"; gunicorn gthread {args.workers} workers x {args.threads} threads, store: {store}; "
           f"load generator ({args.loop}, one process, "
           f"{'all gates from 127.0.0.1' if args.one_address else 'an address per gate'}, "
