@@ -95,3 +95,31 @@ def test_nginx_serves_the_repository_and_proxies_reports(central, central_server
     plain = urllib3.request("GET", f"http://127.0.0.1:{http_port}/tuf/metadata/timestamp.json",
                             redirect=False, retries=False)
     assert plain.status == 301 and plain.headers["Location"].startswith("https://")
+
+
+def test_nginx_ports_are_chosen_where_no_connection_takes_them(monkeypatch):
+    """nginx takes no port 0, so the tests choose its ports: below the kernel's
+    ephemeral range, which every connect() draws from. A heavy bench holding
+    thousands of connections (or another test's bind(0)) then cannot take a port
+    between the choice and nginx's bind (it did: "Address already in use")."""
+    import socket
+
+    from tests.support import nginx
+
+    low, _ = nginx.ephemeral_ports()
+    ports = nginx.free_ports(3)
+    assert all(1024 <= p < low for p in ports) and len(set(ports)) == 3, (ports, low)
+    # A port in use is passed over: the random draw offers the taken one first.
+    offered = iter([ports[0], ports[0], ports[1], ports[1], ports[2]])
+
+    class Draws:
+        def choice(self, candidates):
+            port = next(offered)
+            assert port in candidates
+            return port
+
+    monkeypatch.setattr(nginx.random, "SystemRandom", Draws)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", ports[0]))
+        taken.listen()
+        assert nginx.free_ports(2) == [ports[1], ports[2]]

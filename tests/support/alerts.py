@@ -8,17 +8,13 @@ import email
 import email.policy
 import json
 import logging
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# A port below the kernel's ephemeral range: a heavy bench's connects never take it.
+from tests.support.nginx import free_port
 
 
 @dataclass

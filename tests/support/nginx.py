@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import os
+import random
 import shutil
 import signal
 import socket
@@ -39,13 +40,50 @@ def have_nginx() -> bool:
 
 
 def free_port() -> int:
-    # nginx takes no port 0: ask the kernel for a free one and hand it over.
+    # nginx takes no port 0: choose a free one for it (free_ports).
     return free_ports(1)[0]
 
 
 def free_ports(n: int) -> list[int]:
-    """`n` different free ports: the sockets stay bound until all are chosen
-    (on a busy machine the kernel hands a just-closed port out again at once)."""
+    """`n` different free ports on 127.0.0.1 for nginx, which takes no port 0.
+
+    They are chosen BELOW the kernel's ephemeral range (net.ipv4.ip_local_port_range,
+    32768-60999 on Debian): the kernel hands those out to every connect() and
+    bind(0), so a port it had just handed over here could be taken by one of a heavy
+    bench's thousands of connections (or another test's server) before nginx bound
+    it ("Address already in use"). Below the range only a listener that chose the
+    same way can take it: each port is tried with a bind (a port in use, or in
+    TIME_WAIT, is passed over) and picked at random among ~22,000 (two runs choosing
+    three ports within the same moment share one about once in 2,500 such
+    coincidences). The sockets stay bound until all `n` are chosen, so the `n` differ."""
+    low = ephemeral_ports()[0]
+    below = range(max(1024, low - 22768), low)
+    if len(below) < 1000:  # a machine whose ephemeral range starts low: the kernel's choice
+        return _kernel_ports(n)
+    rng = random.SystemRandom()
+    with contextlib.ExitStack() as stack:
+        ports: list[int] = []
+        for _ in range(100 * n):
+            if len(ports) == n:
+                break
+            s = stack.enter_context(socket.socket())
+            try:
+                s.bind(("127.0.0.1", rng.choice(below)))
+            except OSError:
+                continue
+            ports.append(s.getsockname()[1])
+        if len(ports) < n:
+            raise RuntimeError(f"no {n} free ports below {low} on 127.0.0.1")
+        return ports
+
+
+def ephemeral_ports() -> tuple[int, int]:
+    """The kernel's ephemeral port range (net.ipv4.ip_local_port_range)."""
+    low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    return int(low), int(high)
+
+
+def _kernel_ports(n: int) -> list[int]:
     with contextlib.ExitStack() as stack:
         ports = []
         for _ in range(n):
