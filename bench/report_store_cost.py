@@ -100,6 +100,15 @@ def store_batch(store: Store, batch) -> float:
     return time.process_time() - cpu
 
 
+def status_updates(store: Store) -> tuple[int, int]:
+    """PostgreSQL: gate_status rows updated so far, and how many of them heap-only
+    (HOT: no new index entries, the old version pruned on its page). Backends
+    report their counts when idle for a second, so this waits that long first."""
+    time.sleep(1.5)
+    return tuple(store.query("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+                             "WHERE relname = 'gate_status'")[0].values())
+
+
 def run(store: Store, marker: str | None, sizes: list[int], reports: int, gates: int,
         statements: bool) -> dict[int, float]:
     fleet = Fleet(gates)
@@ -111,6 +120,7 @@ def run(store: Store, marker: str | None, sizes: list[int], reports: int, gates:
         batches = list(fleet.batches(size, reports - reports % size))
         if statements:
             store.query("SELECT pg_stat_statements_reset()")
+        updates = status_updates(store) if marker else None
         pg_cpu = cpu_seconds(marker) if marker else 0.0
         wall = time.perf_counter()
         py_cpu = sum(store_batch(store, batch) for batch in batches)
@@ -122,6 +132,9 @@ def run(store: Store, marker: str | None, sizes: list[int], reports: int, gates:
               f"Python {python[size]:.3f} ms per report"
               + (f", PostgreSQL CPU {1000 * pg_cpu / n:.3f} ms per report" if marker else "")
               + f", wall {1000 * wall / n:.3f} ms per report")
+        if updates is not None:
+            upd, hot = (b - a for a, b in zip(updates, status_updates(store)))
+            print(f"      gate_status: {upd} rows updated, {hot} of them heap-only")
         if statements:
             for r in store.query(
                     "SELECT calls, total_exec_time, rows, query FROM pg_stat_statements "

@@ -82,28 +82,39 @@ def heartbeat_view(body) -> dict:
     """The part of a heartbeat's parsed body the rules below read, so that an alert
     loop keeps 10,000 gates' small views, not their whole heartbeats, and can tell that
     a new heartbeat changed nothing the rules look at (central.alerts.FleetMemory).
-    Always the same shape (a missing or malformed part reads as None or empty, as the
-    rules read it); a face's playing_sha256 only as a truth value (`should_show` reads
-    no more: a gate moving to its next item is no news). Written out, not generic: it
-    runs for every heartbeat (~4,000 a tick at 10,000 gates x5). Add here what a new
-    rule reads."""
+    Intake stores it with each status (gate_status.alert_view), so it is small: a
+    value that is missing, None or malformed (a part that is not an object) is left
+    out, which the rules read the same (`.get()`); a face's playing_sha256 only as a
+    truth value (`should_show` reads no more: a gate moving to its next item is no
+    news). Written out, not generic: it runs for every heartbeat. Add here what a new
+    rule reads; tests/central/test_central_alert_rules.py fails until you do."""
     body = _object(body)
     health, sync = _object(body.get("health")), _object(body.get("sync"))
-    clock, faces = _object(sync.get("clock")), body.get("faces")
-    return {
-        "health": {"cpu_temp_c": health.get("cpu_temp_c"),
-                   "clock_synced": health.get("clock_synced"),
-                   "throttling": {"under_voltage_now":
-                                  _object(health.get("throttling")).get("under_voltage_now")},
-                   "disk": {"free_mb": _object(health.get("disk")).get("free_mb")}},
-        "sync": {"status": sync.get("status"), "failing_since": sync.get("failing_since"),
-                 "code": sync.get("code"), "reason": sync.get("reason"),
-                 "clock": {"server_skew_s": clock.get("server_skew_s"),
-                           "skew_suspect": clock.get("skew_suspect")}},
-        "faces": [{"face_id": f.get("face_id"), "power": f.get("power"),
-                   "blanked": f.get("blanked"), "playing_sha256": bool(f.get("playing_sha256"))}
-                  for f in faces if isinstance(f, dict)] if isinstance(faces, list) else [],
-    }
+    view: dict = {}
+    part = _present(health, ("cpu_temp_c", "clock_synced"))
+    if (voltage := _object(health.get("throttling")).get("under_voltage_now")) is not None:
+        part["throttling"] = {"under_voltage_now": voltage}
+    if (free := _object(health.get("disk")).get("free_mb")) is not None:
+        part["disk"] = {"free_mb": free}
+    if part:
+        view["health"] = part
+    part = _present(sync, ("status", "failing_since", "code", "reason"))
+    if clock := _present(_object(sync.get("clock")), ("server_skew_s", "skew_suspect")):
+        part["clock"] = clock
+    if part:
+        view["sync"] = part
+    faces = body.get("faces")
+    if isinstance(faces, list) and faces:
+        view["faces"] = [{"face_id": f.get("face_id"), "power": f.get("power"),
+                          "blanked": f.get("blanked"),
+                          "playing_sha256": bool(f.get("playing_sha256"))}
+                         for f in faces if isinstance(f, dict)]
+    return view
+
+
+def _present(part: dict, keys: tuple[str, ...]) -> dict:
+    """`part`'s `keys` that hold a value (not None)."""
+    return {k: v for k in keys if (v := part.get(k)) is not None}
 
 
 def picture_facts(image) -> tuple[float, str]:

@@ -32,7 +32,7 @@ from typing import Iterable
 import orjson
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, insert, or_, select, update
 
 from kiosk.store import iso, parse_iso, utcnow
 
@@ -61,9 +61,9 @@ class FleetMemory:
     """What an alert loop keeps between its ticks, so that a quiet tick costs
     milliseconds, not the fleet: the gates and their faces (read again only for gates
     whose token version moved: every new gate stamps one, central.gate_tokens), each
-    gate's latest status and parsed heartbeat and its screenshots (only the
-    `gate_status` and `screenshot` rows the database stamped since the last tick are
-    read: migrations 0010, 0011), and the
+    gate's latest status and the alert view of its heartbeat (gate_status.alert_view,
+    written by intake) and its screenshots (only the `gate_status` and `screenshot`
+    rows stamped since the last tick are read: migrations 0010, 0011, 0015), and the
     conditions found for each gate, reused while nothing they depend on changed and
     no deadline they depend on passed. Of a heartbeat it keeps only what the rules read
     (alert_rules.heartbeat_view): a gate's new heartbeat whose view, release versions,
@@ -105,21 +105,31 @@ class FleetMemory:
         return added
 
     def statuses(self, conn) -> set[str]:
-        """Read the statuses the database stamped since the last read; returns the
-        gates whose status changed (their heartbeat parsed again, its view kept)."""
+        """Read the statuses stamped since the last read; returns the gates whose
+        status changed. Of each it reads the alert view intake wrote
+        (gate_status.alert_view, ~300 bytes), parsed only when its text changed; the
+        whole heartbeat only for a row without one (written before migration 0015,
+        or by hand), its view then worked out here."""
         s = t.gate_status.c
         found, self._status_mark = _stamped_since(
-            conn, select(*(s[c] for c in _STATUS_COLUMNS), s.heartbeat, s.changed),
+            conn, select(*(s[c] for c in _STATUS_COLUMNS), s.alert_view,
+                         case((s.alert_view.is_(None), s.heartbeat)), s.changed),
             s.changed, self._status_mark)
         self.last_read = len(found)
         changed = set()
         for r in found:
-            gate_id, key = r[0], tuple(r[:5])
+            gate_id, view_text = r[0], r[5]
+            key = (*r[:5], view_text if view_text is not None else r[6])
             known = self.status.get(gate_id)
             if known is not None and known[0] == key:
                 continue
-            body = _parsed(r[5])
-            self.status[gate_id] = (key, dict(zip(_STATUS_COLUMNS, key)), heartbeat_view(body))
+            if known is not None and view_text is not None and known[0][5] == view_text:
+                view = known[2]  # the same view: the same object, compared at once
+            elif view_text is not None:
+                view = _parsed(view_text)
+            else:
+                view = heartbeat_view(_parsed(r[6]))
+            self.status[gate_id] = (key, dict(zip(_STATUS_COLUMNS, key)), view)
             changed.add(gate_id)
         return changed
 
@@ -171,9 +181,11 @@ def _parsed(text: str | None):
 
 
 def _stamped_since(conn, query, stamp, mark: int | None) -> tuple[list, int]:
-    """The rows of `query` whose `stamp` column (set by the database on every write:
-    migrations 0010, 0011) moved since `mark` (None: every row), and the mark for the
-    next read. PostgreSQL: the stamp is the writing transaction's id, and the next
+    """The rows of `query` whose `stamp` column (set on every write: migrations 0010,
+    0011, 0015) moved since `mark` (None: every row), and the mark for the next read.
+    PostgreSQL reads gate_status's by a scan (0015: no index on a column every report
+    changes, so the report's update is heap-only). PostgreSQL: the stamp is the
+    writing transaction's id, and the next
     mark the oldest transaction running before this read: every transaction below it
     has ended, so a commit landing late is still read next time (rows of transactions
     at or above it are read again, harmlessly). SQLite: writers go one at a time, so

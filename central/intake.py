@@ -26,7 +26,7 @@ from kiosk.mediastore import SHA256_RE
 from kiosk.store import iso, utcnow
 
 from central import schema as t
-from central.alert_rules import picture_facts_of
+from central.alert_rules import heartbeat_view, picture_facts_of
 from central.checks import CentralError
 from central.db import among, insert_or_update, json_payload, json_rows, rows, transaction
 from central.reports import (
@@ -96,6 +96,12 @@ def heartbeat_text(beat: dict) -> str:
     return json.dumps(beat["body"], ensure_ascii=False)
 
 
+def view_text(view: dict) -> str:
+    """The text gate_status.alert_view is stored as (alert_rules.heartbeat_view); on
+    PostgreSQL the same text comes from the batch's JSON parameter (json_payload)."""
+    return json.dumps(view, ensure_ascii=False)
+
+
 def record_heartbeat(db, gate_id: str, body, now: datetime | None = None, *,
                      interval_s: float = 60.0, tz: ZoneInfo = DEFAULT_TZ) -> None:
     """Store a heartbeat; the time since the gate's previous one goes into the
@@ -143,6 +149,10 @@ def _store_heartbeats(conn, beats: list[tuple[str, dict, datetime]], *, interval
                 "last_good_release_version": beat["last_good_release_version"],
                 "body": beat["body"], "last": last[gate_id] == i}
                for i, (gate_id, beat, received) in enumerate(beats)]
+    for i in last.values():
+        # The alert rules' view of the status (gate_status.alert_view): made here,
+        # where the body is parsed already, so the alert loop need not parse it.
+        history[i]["view"] = heartbeat_view(history[i]["body"])
     if postgres:
         previous = _store_beats_pg(conn, history)
     else:
@@ -155,7 +165,7 @@ def _store_heartbeats(conn, beats: list[tuple[str, dict, datetime]], *, interval
             {"gate_id": h["gate_id"], "last_heartbeat_at": h["received_at"],
              "sent_at": h["sent_at"], "release_version": h["release_version"],
              "last_good_release_version": h["last_good_release_version"],
-             "heartbeat": h["heartbeat"]}
+             "heartbeat": h["heartbeat"], "alert_view": view_text(h["view"])}
             for h in sorted((h for h in history if h["last"]), key=lambda h: h["gate_id"])],
             ("gate_id",))
         conn.execute(_INSERT_HEARTBEAT, [
@@ -180,25 +190,31 @@ _BEAT_COLUMNS = ("gate_id", "received_at", "sent_at", "release_version")
 # (json_to_recordset keeps a json field's text as sent): stored exactly as
 # json.dumps(body, ensure_ascii=False), without encoding it twice; `text`, when
 # given, is stored instead (heartbeat_text: a body without an exact JSON form).
+# The alert view likewise (`view`, or `view_text`). The status's change stamp is
+# written here (the value 0015's triggers would write, which then do not fire): an
+# update sets only columns no index covers, so it stays on its page (heap-only).
 # `= ANY (ARRAY(...))`: the previous statuses are read by key (an IN (SELECT ...)
 # made a hash join over every gate's status).
 _STORE_BEATS_PG = text(f"""
     WITH b AS MATERIALIZED (
         SELECT *, coalesce(r.text, r.body::text) AS stored FROM {json_rows(
             t.heartbeat, _BEAT_COLUMNS, "beats",
-            "last_good_release_version bigint, body json, text text, last boolean", "json")}),
+            "last_good_release_version bigint, body json, text text, last boolean, "
+            "view json, view_text text", "json")}),
     history AS (
         INSERT INTO heartbeat (gate_id, received_at, sent_at, release_version, body)
         SELECT gate_id, received_at, sent_at, release_version, stored FROM b),
     status AS (
         INSERT INTO gate_status (gate_id, last_heartbeat_at, sent_at, release_version,
-                                 last_good_release_version, heartbeat)
-        SELECT gate_id, received_at, sent_at, release_version, last_good_release_version, stored
+                                 last_good_release_version, heartbeat, alert_view, changed)
+        SELECT gate_id, received_at, sent_at, release_version, last_good_release_version,
+               stored, coalesce(view_text, view::text), pg_current_xact_id()::text::bigint
         FROM b WHERE last ORDER BY gate_id
         ON CONFLICT (gate_id) DO UPDATE SET last_heartbeat_at = excluded.last_heartbeat_at,
             sent_at = excluded.sent_at, release_version = excluded.release_version,
             last_good_release_version = excluded.last_good_release_version,
-            heartbeat = excluded.heartbeat)
+            heartbeat = excluded.heartbeat, alert_view = excluded.alert_view,
+            changed = excluded.changed)
     SELECT gate_id, last_heartbeat_at, sent_at, heartbeat FROM gate_status
     WHERE gate_id = ANY (ARRAY(SELECT gate_id FROM b))""")
 
@@ -207,8 +223,9 @@ def _store_beats_pg(conn, history: list[dict]) -> dict[str, dict]:
     """_STORE_BEATS_PG: the gates' previous statuses by gate id."""
     payload = json_payload(history)
     if payload is None:  # NaN or Infinity in a body: stored as Python writes it
-        payload = json.dumps([{**h, "body": None, "text": heartbeat_text(h)} for h in history],
-                             ensure_ascii=False)
+        payload = json.dumps([{**h, "body": None, "text": heartbeat_text(h), "view": None,
+                               "view_text": view_text(h["view"]) if "view" in h else None}
+                              for h in history], ensure_ascii=False)
     return {r["gate_id"]: r for r in rows(conn.execute(_STORE_BEATS_PG, {"beats": payload}))}
 
 

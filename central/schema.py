@@ -316,10 +316,17 @@ gate_status = Table(
     Column("release_version", BigInteger),
     Column("last_good_release_version", BigInteger),
     Column("heartbeat", Text),
-    # Stamped by the database on every write (a trigger, migration 0010): the alert
+    # What the alert rules read of it (central.alert_rules.heartbeat_view, as JSON),
+    # written by intake; NULL: worked out from `heartbeat` (migration 0015).
+    Column("alert_view", Text),
+    # Stamped on every write (intake, else a trigger: migrations 0010, 0015): the alert
     # loop reads only the rows changed since its last tick (central.alerts).
     Column("changed", BigInteger, nullable=False, server_default="0"),
-    Index("gate_status_changed", "changed"),
+    # SQLite only: its stamp is the highest plus one. On PostgreSQL an index on a
+    # column every report changes kept each update from being heap-only (0015).
+    Index("gate_status_changed", "changed").ddl_if(dialect="sqlite"),
+    # Room on the page for a row's next version: a report's update is heap-only.
+    postgresql_with={"fillfactor": 75},
 )
 
 heartbeat = Table(
@@ -331,6 +338,9 @@ heartbeat = Table(
     Column("release_version", BigInteger),
     Column("body", Text),
     Index("heartbeat_gate", "gate_id", "received_at"),
+    # prune_heartbeats (migration 0015); BRIN: the history is appended in time order.
+    Index("heartbeat_received", "received_at", postgresql_using="brin",
+          postgresql_with={"autosummarize": "on"}),
 )
 
 proof_of_play = Table(
