@@ -66,4 +66,5 @@ def sync_cmd(once, show_status, ctx_):
     except KeyboardInterrupt:
         pass
     finally:
+        service.close()
         service.unlock()

@@ -28,6 +28,7 @@ from tuf.api import exceptions
 from tuf.ngclient.fetcher import FetcherInterface
 
 from kiosk import __version__
+from kiosk.sync.link import Link
 
 CHUNK = 64 * 1024
 # Names whose bytes can never change: "<version>.<role>.json" and "<hash>.<name>".
@@ -59,19 +60,18 @@ class ResumingFetcher(FetcherInterface):
         partial_dir: Path | str,
         timeout: float = 30.0,
         attempts_without_progress: int = 3,
-        pool: urllib3.PoolManager | None = None,
+        pool: Link | urllib3.PoolManager | None = None,
     ):
         self.partial_dir = Path(partial_dir)
         self.partial_dir.mkdir(parents=True, exist_ok=True)
         self.timeout = timeout
         self.attempts_without_progress = attempts_without_progress
-        # One pool for the whole sync cycle: keep-alive saves a TCP (and TLS)
-        # handshake per request, which is most of an unchanged poll's cost.
-        self.pool = pool or urllib3.PoolManager(
-            retries=False,
-            timeout=urllib3.Timeout(connect=timeout, read=timeout),
-            headers={"User-Agent": f"gatecast/{__version__}"},
-        )
+        # The sync process's kept connection (kiosk.sync.link), shared with its
+        # reports: keep-alive saves a TCP (and TLS) handshake per request, which
+        # is most of an unchanged poll's cost.
+        self.link = pool if isinstance(pool, Link) else Link(pool)
+        self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
+        self._headers = {"User-Agent": f"gatecast/{__version__}"}
         self.stats = FetchStats()
 
     # ---- plumbing ----------------------------------------------------------
@@ -80,8 +80,9 @@ class ResumingFetcher(FetcherInterface):
         self.stats.requests += 1
         self.stats.urls.append(url)
         try:
-            resp = self.pool.request(
-                "GET", url, headers=headers, preload_content=False, redirect=False
+            resp = self.link.request(
+                "GET", url, headers={**self._headers, **(headers or {})},
+                timeout=self._timeout, preload_content=False, redirect=False,
             )
         except urllib3.exceptions.TimeoutError as e:
             raise exceptions.SlowRetrievalError(f"{url}: {e}") from e

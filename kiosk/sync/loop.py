@@ -1,6 +1,12 @@
 """The `gatecast sync` service: pull on a jittered interval, report on the heartbeat
-interval, and in between hold a long-poll on central's change notification so an
+interval, and all the while hold a long-poll on central's change notification so an
 emergency release is pulled within seconds of publishing.
+
+Two kept connections (kiosk.sync.link) for the process's life: the loop's pulls and
+reports take turns on one, and a second thread holds the change feed's long poll on
+the other, asking again as soon as it ends. (On one connection, a report falling due
+meant hanging up on the long poll that nginx holds its full 55 s: a new connection,
+and a new TLS handshake, every minute.)
 
 The notification is only a hint to pull now; what gets activated is always what a
 normal TUF refresh verifies. Only one sync runs per state folder (a lock file), as
@@ -20,6 +26,8 @@ from pathlib import Path
 from kiosk.store import get_state, iso, set_state, utcnow
 from kiosk.sync import outbox
 from kiosk.sync.activate import active_release
+from kiosk.sync.fetcher import ResumingFetcher
+from kiosk.sync.link import Link
 from kiosk.sync.pull import PullConfig, PullResult, pull
 from kiosk.sync.report import FlushResult, NotSupported, Offline, Reporter, Unauthorised, read_token
 from kiosk.sync.status import SYNC_KEY, record_pull
@@ -50,12 +58,28 @@ def feed_retry_s(rng: random.Random, cap: float = 15.0) -> float:
     return rng.uniform(1.0, max(1.0, cap))
 
 
+class _Stop(threading.Event):
+    """The service's stop: setting it also wakes whoever waits on `wakes`."""
+
+    def __init__(self, *wakes: threading.Event):
+        super().__init__()
+        self._wakes = wakes
+
+    def set(self) -> None:
+        super().set()
+        for event in self._wakes:
+            event.set()
+
+
 class SyncService:
-    def __init__(self, settings, db, stop: threading.Event | None = None,
-                 rng: random.Random | None = None):
+    def __init__(self, settings, db, rng: random.Random | None = None):
         self.settings = settings
         self.db = db
-        self.stop = stop or threading.Event()
+        # The loop sleeps on _wake: the feed's news and the stop both end its sleep.
+        # The feed thread sleeps on _taken until the loop has acted on its news.
+        self._wake = threading.Event()
+        self._taken = threading.Event()
+        self.stop = _Stop(self._wake, self._taken)
         self.rng = rng or random.Random()
         self.state_dir = Path(settings.state_path)
         self._lock_file = None
@@ -63,6 +87,11 @@ class SyncService:
         self._last_play_prune = 0.0
         self._feed_position: dict = {}  # where this gate is in nginx's change feed
         self._separate_since = 0.0  # when central last said it has no combined report
+        # The kept connections: the loop's pulls and reports, and the feed's long poll.
+        self.link = Link()
+        self.feed_link = Link()
+        self._announced: int | None = None  # the feed's news, for the loop to take
+        self._wait_past = 0  # the version the feed waits past (known_version, kept by the loop)
 
     # ---- one step each ---------------------------------------------------------
 
@@ -81,12 +110,15 @@ class SyncService:
             self._lock_file = None
 
     def pull(self) -> PullResult:
-        result = pull(self.db, PullConfig.from_settings(self.settings))
+        config = PullConfig.from_settings(self.settings)
+        result = pull(self.db, config, ResumingFetcher(config.partial_dir, timeout=config.timeout,
+                                                       pool=self.link))
         record_pull(self.db, result)
         log.info("pull: %s %s %s", result.outcome, result.code, result.reason)
         return result
 
-    def reporter(self) -> Reporter | None:
+    def reporter(self, link: Link | None = None) -> Reporter | None:
+        """A Reporter on `link` (default: the loop's connection)."""
         s = self.settings
         if not s["central_url"]:
             return None
@@ -94,7 +126,7 @@ class SyncService:
         combined = not (self._separate_since
                         and time.monotonic() - self._separate_since < SEPARATE_REPORTS_S)
         return Reporter(s["central_url"], s["gate_id"], token, timeout=s["sync_http_timeout_s"],
-                        combined=combined)
+                        pool=link or self.link, combined=combined)
 
     def report(self, heartbeat: bool = True) -> FlushResult:
         """Queue what is due (always, even offline), then send what the link takes."""
@@ -156,6 +188,11 @@ class SyncService:
         outbox.tidy(self.db, self.state_dir)
         return self.pull(), self.report()
 
+    def close(self) -> None:
+        """Close the kept connections (the service's end)."""
+        self.link.close()
+        self.feed_link.close()
+
     # ---- the service -------------------------------------------------------------
 
     def run(self) -> None:
@@ -163,40 +200,70 @@ class SyncService:
         outbox.tidy(self.db, self.state_dir)
         next_pull = next_report = 0.0
         failures = 0
-        longpoll = s["sync_longpoll_s"] > 0
+        feed: threading.Thread | None = None
+        try:
+            while not self.stop.is_set():
+                now = time.monotonic()
+                if now >= next_pull:
+                    result = self.pull()
+                    failures = 0 if result.ok else failures + 1
+                    # After a failure retry sooner (but backing off), never in a tight loop.
+                    delay = s["sync_interval_s"] if result.ok else min(
+                        s["sync_interval_s"], 10 * 2 ** min(failures, 6))
+                    next_pull = time.monotonic() + jittered(delay, self.rng)
+                    self._wait_past = self.known_version()
+                    self._taken.set()  # the feed's news (if any) is pulled: it may ask again
+                if time.monotonic() >= next_report:
+                    reported = self.report()
+                    if (reported.published_version or 0) > self.known_version() and not failures:
+                        next_pull = time.monotonic()  # central says there is something new
+                    next_report = time.monotonic() + jittered(s["sync_heartbeat_interval_s"],
+                                                              self.rng)
+                if feed is None and s["sync_longpoll_s"] > 0:
+                    feed = threading.Thread(target=self._hold_feed, name="sync-feed", daemon=True)
+                    feed.start()
+                self._wake.clear()
+                announced, self._announced = self._announced, None
+                if announced is not None:
+                    if announced > self._wait_past:
+                        log.info("central announces release %s", announced)
+                        next_pull = time.monotonic() if not failures else min(
+                            next_pull, time.monotonic() + min(2 ** failures, 30))
+                    else:
+                        self._taken.set()  # pulled already (the report's answer said it)
+                remaining = min(next_pull, next_report) - time.monotonic()
+                if remaining > 0:
+                    self._wake.wait(remaining)
+        finally:
+            self.stop.set()
+            self.feed_link.interrupt()
+            if feed is not None:
+                feed.join(10)
+            self.close()
+
+    def _hold_feed(self) -> None:
+        """The feed thread: a long poll always held on its own kept connection,
+        asked again as soon as it ends; news is handed to the loop, and the next
+        long poll waits until the loop has pulled it."""
+        s = self.settings
         while not self.stop.is_set():
-            now = time.monotonic()
-            if now >= next_pull:
-                result = self.pull()
-                failures = 0 if result.ok else failures + 1
-                # After a failure retry sooner (but backing off), never in a tight loop.
-                delay = s["sync_interval_s"] if result.ok else min(
-                    s["sync_interval_s"], 10 * 2 ** min(failures, 6))
-                next_pull = time.monotonic() + jittered(delay, self.rng)
-            if time.monotonic() >= next_report:
-                reported = self.report()
-                if (reported.published_version or 0) > self.known_version() and not failures:
-                    next_pull = time.monotonic()  # central says there is something new
-                next_report = time.monotonic() + jittered(s["sync_heartbeat_interval_s"], self.rng)
-            remaining = min(next_pull, next_report) - time.monotonic()
-            if remaining <= 0:
+            try:
+                reporter = self.reporter(self.feed_link)
+                changed = reporter.wait(self._wait_past, s["sync_longpoll_s"], self._feed_position)
+            except NotSupported:
+                log.info("central has no change notification; polling only")
+                return
+            except (Offline, Unauthorised) as e:
+                if self.stop.is_set():
+                    return
+                log.info("change notification unavailable: %s", e)
+                self.stop.wait(feed_retry_s(self.rng))
                 continue
-            if longpoll and remaining > 1:
-                try:
-                    reporter = self.reporter()
-                    changed = reporter.wait(self.known_version(), min(s["sync_longpoll_s"], remaining),
-                                           self._feed_position)
-                except NotSupported:
-                    log.info("central has no change notification; polling only")
-                    longpoll = False
-                    continue
-                except (Offline, Unauthorised) as e:
-                    log.info("change notification unavailable: %s", e)
-                    self.stop.wait(feed_retry_s(self.rng, min(remaining, 15)))
-                    continue
-                if changed is not None:
-                    log.info("central announces release %s", changed)
-                    next_pull = time.monotonic() if not failures else min(
-                        next_pull, time.monotonic() + min(2 ** failures, 30))
+            if changed is None:
                 continue
-            self.stop.wait(remaining)
+            self._taken.clear()
+            self._announced = changed
+            self._wake.set()
+            # Asked again with the old version, the application's own wait (no
+            # nginx) would answer at once: wait until the loop has pulled.
+            self._taken.wait()

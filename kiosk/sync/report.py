@@ -29,6 +29,7 @@ import urllib3
 
 from kiosk import __version__
 from kiosk.store import iso, log_event, utcnow
+from kiosk.sync.link import Link
 from kiosk.sync.outbox import outbox_dir, remove_item
 from kiosk.sync.schema import installation_id
 
@@ -85,18 +86,20 @@ class FlushResult:
 
 class Reporter:
     def __init__(self, central_url: str, gate_id: str, token: str, timeout: float = 30.0,
-                 pool: urllib3.PoolManager | None = None, combined: bool = True):
+                 pool: Link | urllib3.PoolManager | None = None, combined: bool = True):
         self.base = f"{central_url.rstrip('/')}/api/v1/gates/{gate_id}"
         self.timeout = timeout
         # False once central answered `report` with 404/405 (a central from before it):
         # heartbeats and proof of play then go as two requests.
         self.combined = combined
         self.headers = {"Authorization": f"Bearer {token}", "User-Agent": f"gatecast/{__version__}"}
-        self.pool = pool or urllib3.PoolManager(retries=False)
+        # The sync process's kept connection (kiosk.sync.link): a Reporter is made
+        # per report and per long poll, its connection is not.
+        self.link = pool if isinstance(pool, Link) else Link(pool)
 
     def _request(self, method, path, body=None, headers=None, timeout=None):
         try:
-            resp = self.pool.request(
+            resp = self.link.request(
                 method, f"{self.base}/{path}", body=body,
                 headers={**self.headers, **(headers or {})},
                 timeout=urllib3.Timeout(connect=self.timeout, read=timeout or self.timeout),

@@ -271,7 +271,7 @@ def _real_network_failures(tmp_path) -> dict[str, str]:
             else:
                 raise AssertionError(f"{url} answered")
     finally:
-        fetcher.pool.clear()
+        fetcher.link.close()
         web.shutdown()
         web.server_close()
         silent.close()
