@@ -1,0 +1,176 @@
+"""The gate's kept connection (kiosk.sync.link) against the real central server, on
+SQLite and PostgreSQL: a report sent twice is stored once (which is what makes
+sending it again on a new connection safe), a kept connection closed as the gate
+sends is sent again once, a failure on a new connection is not, and the sync
+service's pulls, reports and long polls ride two kept connections."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from kiosk.player import facestate
+from kiosk.sync.loop import SyncService
+
+from tests.support.sync.gate import Gate, running_sync
+from tests.support.sync.keptproxy import KeptFault, KeptProxy
+from tests.support.wait import wait_for
+
+GATE = "lang-son-huu-nghi"
+
+
+def plays(n, sha="a" * 64):
+    return [{"id": i, "face_id": 1, "media_sha256": sha, "entry_id": "c-e1", "level": "normal",
+             "started_at": f"2026-11-27T08:{i % 60:02d}:00+07:00",
+             "ended_at": f"2026-11-27T08:{i % 60:02d}:10+07:00", "outcome": "completed"}
+            for i in range(1, n + 1)]
+
+
+def stored(central) -> dict[str, list[dict]]:
+    """What central holds of the gate's reports, table by table, in a fixed order."""
+    q = central.db.query
+    return {
+        "proof_of_play": q("SELECT installation, row_id, face_id, media_sha256, entry_id, level, "
+                           "started_at, ended_at, outcome, reason, batch_id FROM proof_of_play "
+                           "ORDER BY installation, row_id"),
+        "play_day": q("SELECT * FROM play_day ORDER BY day, face_id, media_sha256, entry_id, "
+                      "outcome"),
+        "face_time_day": q("SELECT day, face_id, state, seconds FROM face_time_day "
+                           "ORDER BY day, face_id, state"),
+        "gate_status": q("SELECT gate_id, sent_at, release_version, last_good_release_version, "
+                         "heartbeat, last_heartbeat_at FROM gate_status"),
+        "heartbeat": q("SELECT received_at, sent_at, body FROM heartbeat ORDER BY id"),
+    }
+
+
+def gate_behind(proxy, central, tmp_path, **settings) -> Gate:
+    token = central.gate(GATE, faces=(1, 2))
+    gate = Gate(tmp_path / "gate", proxy.url, central.repo.trusted_root_path.read_bytes(),
+                gate_id=GATE, sync_screenshot_interval_s=0, **settings)
+    gate.token_file.write_text(token + "\n")
+    # Face 1 shows a picture: its heartbeats count face time at central.
+    facestate.update(gate.db, 1, power="on", blanked=0, level="normal", entry_id="c-e1",
+                     playing_sha256="a" * 64, playing_name="a.png", playing_kind="image",
+                     since="2026-11-27T08:00:00+07:00")
+    return gate
+
+
+def seconds_between(a: str, b: str) -> float:
+    return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()
+
+
+def test_a_report_whose_answer_was_lost_on_a_kept_connection_is_stored_once(
+        central, central_server, tmp_path):
+    proxy = KeptProxy(central_server.url)
+    gate = gate_behind(proxy, central, tmp_path)
+    svc = SyncService(gate.settings, gate.db)
+    try:
+        assert svc.report().code == "ok"  # the first heartbeat opens the kept connection
+        time.sleep(1.1)  # the second heartbeat has its own sent_at
+        gate.db["proof_of_play"].insert_all(plays(20))
+        first_copy = []
+        proxy.faults.append(KeptFault("lose_answer", "/report",
+                                      then=lambda: first_copy.append(stored(central))))
+        result = svc.report()
+        assert result.code == "ok", result.error
+        assert result.sent == {"proof_of_play": 20, "heartbeats": 1, "screenshots": 0}
+        # Central stored the report, its answer was lost, the gate sent it again
+        # on a new connection.
+        assert proxy.fired and svc.link.resent == 1
+        assert [p for _, m, p in proxy.requests if p.endswith("/report")] == [
+            f"/api/v1/gates/{GATE}/report"] * 3
+        assert proxy.connections == 2
+        once, twice = first_copy[0], stored(central)
+        assert len(once["proof_of_play"]) == 20
+        # Stored once: the rows by their key, the day totals, what the faces showed.
+        for table in ("proof_of_play", "play_day"):
+            assert twice[table] == once[table], table
+        faces = [r for r in once["face_time_day"] if r["face_id"] != 0]
+        assert faces and [r for r in twice["face_time_day"] if r["face_id"] != 0] == faces
+        # The status is the same heartbeat, received later.
+        keep = ("gate_id", "sent_at", "release_version", "last_good_release_version", "heartbeat")
+        assert ([{k: r[k] for k in keep} for r in twice["gate_status"]]
+                == [{k: r[k] for k in keep} for r in once["gate_status"]])
+        # The history holds the second copy (same sent_at, same body), as after any
+        # answer lost on the way; the link was online from one copy to the next,
+        # and that time is counted once.
+        assert twice["heartbeat"][:-1] == once["heartbeat"] and len(once["heartbeat"]) == 2
+        copy, again = once["heartbeat"][-1], twice["heartbeat"][-1]
+        assert (again["sent_at"], again["body"]) == (copy["sent_at"], copy["body"])
+        online = {r["day"]: r["seconds"] for r in once["face_time_day"]
+                  if (r["face_id"], r["state"]) == (0, "online")}
+        online_after = {r["day"]: r["seconds"] for r in twice["face_time_day"]
+                        if (r["face_id"], r["state"]) == (0, "online")}
+        gap = seconds_between(copy["received_at"], again["received_at"])
+        assert abs(sum(online_after.values()) - sum(online.values()) - gap) < 1e-3
+    finally:
+        svc.close()
+        gate.close()
+        proxy.close()
+
+
+def test_a_kept_connection_closed_as_the_report_goes_is_sent_again_once(
+        central, central_server, tmp_path):
+    proxy = KeptProxy(central_server.url)
+    gate = gate_behind(proxy, central, tmp_path)
+    svc = SyncService(gate.settings, gate.db)
+    try:
+        assert svc.report().code == "ok"
+        gate.db["proof_of_play"].insert_all(plays(5))
+        proxy.faults.append(KeptFault("close", "/report"))
+        result = svc.report()
+        assert result.code == "ok" and result.sent["proof_of_play"] == 5, result.error
+        assert proxy.fired and svc.link.resent == 1 and proxy.connections == 2
+        held = stored(central)
+        assert len(held["proof_of_play"]) == 5 and len(held["heartbeat"]) == 2
+    finally:
+        svc.close()
+        gate.close()
+        proxy.close()
+
+
+def test_a_failure_on_a_new_connection_is_not_sent_again(central, central_server, tmp_path):
+    proxy = KeptProxy(central_server.url)
+    gate = gate_behind(proxy, central, tmp_path)
+    svc = SyncService(gate.settings, gate.db)
+    try:
+        gate.db["proof_of_play"].insert_all(plays(5))
+        proxy.faults.append(KeptFault("lose_answer", "/report", kept=False))
+        result = svc.report()
+        # The link's failure: everything stays queued for the next report.
+        assert result.code == "offline" and svc.link.resent == 0
+        assert gate.db.execute("SELECT count(*) FROM proof_of_play WHERE sent_at IS NULL"
+                               ).fetchone()[0] == 5
+        assert len(stored(central)["proof_of_play"]) == 5  # central has them already
+        result = svc.report()
+        assert result.code == "ok" and result.sent["proof_of_play"] == 5
+        assert len(stored(central)["proof_of_play"]) == 5
+    finally:
+        svc.close()
+        gate.close()
+        proxy.close()
+
+
+def test_the_service_keeps_one_connection_for_reports_and_pulls_and_one_for_the_feed(
+        central, central_server, tmp_path):
+    proxy = KeptProxy(central_server.url)
+    gate = gate_behind(proxy, central, tmp_path, sync_interval_s=3600,
+                       sync_heartbeat_interval_s=0.3, sync_longpoll_s=1)
+    wait_path = f"/api/v1/gates/{GATE}/wait"
+    try:
+        with running_sync(gate.settings) as svc:
+            wait_for(lambda: sum(p.startswith(wait_path) for _, _, p in proxy.requests) >= 3
+                     and len(central.db.query("SELECT id FROM heartbeat")) >= 6, 60,
+                     "three long polls and six reports")
+            links = (svc.link.opened, svc.feed_link.opened)
+        by_connection: dict[int, set[str]] = {}
+        for number, _, path in proxy.requests:
+            kind = ("wait" if path.startswith(wait_path) else
+                    "report" if path.endswith("/report") else "tuf" if "/tuf/" in path else path)
+            by_connection.setdefault(number, set()).add(kind)
+        # The first pull opens the loop's connection; the feed thread starts after it.
+        assert by_connection == {1: {"tuf", "report"}, 2: {"wait"}}, by_connection
+        assert links == (1, 1) and proxy.connections == 2
+    finally:
+        gate.close()
+        proxy.close()
