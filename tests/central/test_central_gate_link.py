@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from datetime import datetime
 
+import pytest
+
 from kiosk.player import facestate
 from kiosk.sync.loop import SyncService
 
@@ -55,100 +57,92 @@ def gate_behind(proxy, central, tmp_path, **settings) -> Gate:
     return gate
 
 
+@pytest.fixture
+def kept(central, central_server, tmp_path):
+    """(proxy, gate, service): a gate reporting to the real central through a
+    KeptProxy, one SyncService (its kept connection) for the whole test."""
+    proxy = KeptProxy(central_server.url)
+    gate = gate_behind(proxy, central, tmp_path)
+    svc = SyncService(gate.settings, gate.db)
+    try:
+        yield proxy, gate, svc
+    finally:
+        svc.close()
+        gate.close()
+        proxy.close()
+
+
 def seconds_between(a: str, b: str) -> float:
     return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()
 
 
-def test_a_report_whose_answer_was_lost_on_a_kept_connection_is_stored_once(
-        central, central_server, tmp_path):
-    proxy = KeptProxy(central_server.url)
-    gate = gate_behind(proxy, central, tmp_path)
-    svc = SyncService(gate.settings, gate.db)
-    try:
-        assert svc.report().code == "ok"  # the first heartbeat opens the kept connection
-        time.sleep(1.1)  # the second heartbeat has its own sent_at
-        gate.db["proof_of_play"].insert_all(plays(20))
-        first_copy = []
-        proxy.faults.append(KeptFault("lose_answer", "/report",
-                                      then=lambda: first_copy.append(stored(central))))
-        result = svc.report()
-        assert result.code == "ok", result.error
-        assert result.sent == {"proof_of_play": 20, "heartbeats": 1, "screenshots": 0}
-        # Central stored the report, its answer was lost, the gate sent it again
-        # on a new connection.
-        assert proxy.fired and svc.link.resent == 1
-        assert [p for _, m, p in proxy.requests if p.endswith("/report")] == [
-            f"/api/v1/gates/{GATE}/report"] * 3
-        assert proxy.connections == 2
-        once, twice = first_copy[0], stored(central)
-        assert len(once["proof_of_play"]) == 20
-        # Stored once: the rows by their key, the day totals, what the faces showed.
-        for table in ("proof_of_play", "play_day"):
-            assert twice[table] == once[table], table
-        faces = [r for r in once["face_time_day"] if r["face_id"] != 0]
-        assert faces and [r for r in twice["face_time_day"] if r["face_id"] != 0] == faces
-        # The status is the same heartbeat, received later.
-        keep = ("gate_id", "sent_at", "release_version", "last_good_release_version", "heartbeat")
-        assert ([{k: r[k] for k in keep} for r in twice["gate_status"]]
-                == [{k: r[k] for k in keep} for r in once["gate_status"]])
-        # The history holds the second copy (same sent_at, same body), as after any
-        # answer lost on the way; the link was online from one copy to the next,
-        # and that time is counted once.
-        assert twice["heartbeat"][:-1] == once["heartbeat"] and len(once["heartbeat"]) == 2
-        copy, again = once["heartbeat"][-1], twice["heartbeat"][-1]
-        assert (again["sent_at"], again["body"]) == (copy["sent_at"], copy["body"])
-        online = {r["day"]: r["seconds"] for r in once["face_time_day"]
-                  if (r["face_id"], r["state"]) == (0, "online")}
-        online_after = {r["day"]: r["seconds"] for r in twice["face_time_day"]
-                        if (r["face_id"], r["state"]) == (0, "online")}
-        gap = seconds_between(copy["received_at"], again["received_at"])
-        assert abs(sum(online_after.values()) - sum(online.values()) - gap) < 1e-3
-    finally:
-        svc.close()
-        gate.close()
-        proxy.close()
+def test_a_report_whose_answer_was_lost_on_a_kept_connection_is_stored_once(central, kept):
+    proxy, gate, svc = kept
+    assert svc.report().code == "ok"  # the first heartbeat opens the kept connection
+    time.sleep(1.1)  # the second heartbeat has its own sent_at
+    gate.db["proof_of_play"].insert_all(plays(20))
+    first_copy = []
+    proxy.faults.append(KeptFault("lose_answer", "/report",
+                                  then=lambda: first_copy.append(stored(central))))
+    result = svc.report()
+    assert result.code == "ok", result.error
+    assert result.sent == {"proof_of_play": 20, "heartbeats": 1, "screenshots": 0}
+    # Central stored the report, its answer was lost, the gate sent it again
+    # on a new connection.
+    assert proxy.fired and svc.link.resent == 1
+    assert [p for _, m, p in proxy.requests if p.endswith("/report")] == [
+        f"/api/v1/gates/{GATE}/report"] * 3
+    assert proxy.connections == 2
+    once, twice = first_copy[0], stored(central)
+    assert len(once["proof_of_play"]) == 20
+    # Stored once: the rows by their key, the day totals, what the faces showed.
+    for table in ("proof_of_play", "play_day"):
+        assert twice[table] == once[table], table
+    faces = [r for r in once["face_time_day"] if r["face_id"] != 0]
+    assert faces and [r for r in twice["face_time_day"] if r["face_id"] != 0] == faces
+    # The status is the same heartbeat, received later.
+    keep = ("gate_id", "sent_at", "release_version", "last_good_release_version", "heartbeat")
+    assert ([{k: r[k] for k in keep} for r in twice["gate_status"]]
+            == [{k: r[k] for k in keep} for r in once["gate_status"]])
+    # The history holds the second copy (same sent_at, same body), as after any
+    # answer lost on the way; the link was online from one copy to the next,
+    # and that time is counted once.
+    assert twice["heartbeat"][:-1] == once["heartbeat"] and len(once["heartbeat"]) == 2
+    copy, again = once["heartbeat"][-1], twice["heartbeat"][-1]
+    assert (again["sent_at"], again["body"]) == (copy["sent_at"], copy["body"])
+    online = {r["day"]: r["seconds"] for r in once["face_time_day"]
+              if (r["face_id"], r["state"]) == (0, "online")}
+    online_after = {r["day"]: r["seconds"] for r in twice["face_time_day"]
+                    if (r["face_id"], r["state"]) == (0, "online")}
+    gap = seconds_between(copy["received_at"], again["received_at"])
+    assert abs(sum(online_after.values()) - sum(online.values()) - gap) < 1e-3
 
 
-def test_a_kept_connection_closed_as_the_report_goes_is_sent_again_once(
-        central, central_server, tmp_path):
-    proxy = KeptProxy(central_server.url)
-    gate = gate_behind(proxy, central, tmp_path)
-    svc = SyncService(gate.settings, gate.db)
-    try:
-        assert svc.report().code == "ok"
-        gate.db["proof_of_play"].insert_all(plays(5))
-        proxy.faults.append(KeptFault("close", "/report"))
-        result = svc.report()
-        assert result.code == "ok" and result.sent["proof_of_play"] == 5, result.error
-        assert proxy.fired and svc.link.resent == 1 and proxy.connections == 2
-        held = stored(central)
-        assert len(held["proof_of_play"]) == 5 and len(held["heartbeat"]) == 2
-    finally:
-        svc.close()
-        gate.close()
-        proxy.close()
+def test_a_kept_connection_closed_as_the_report_goes_is_sent_again_once(central, kept):
+    proxy, gate, svc = kept
+    assert svc.report().code == "ok"
+    gate.db["proof_of_play"].insert_all(plays(5))
+    proxy.faults.append(KeptFault("close", "/report"))
+    result = svc.report()
+    assert result.code == "ok" and result.sent["proof_of_play"] == 5, result.error
+    assert proxy.fired and svc.link.resent == 1 and proxy.connections == 2
+    held = stored(central)
+    assert len(held["proof_of_play"]) == 5 and len(held["heartbeat"]) == 2
 
 
-def test_a_failure_on_a_new_connection_is_not_sent_again(central, central_server, tmp_path):
-    proxy = KeptProxy(central_server.url)
-    gate = gate_behind(proxy, central, tmp_path)
-    svc = SyncService(gate.settings, gate.db)
-    try:
-        gate.db["proof_of_play"].insert_all(plays(5))
-        proxy.faults.append(KeptFault("lose_answer", "/report", kept=False))
-        result = svc.report()
-        # The link's failure: everything stays queued for the next report.
-        assert result.code == "offline" and svc.link.resent == 0
-        assert gate.db.execute("SELECT count(*) FROM proof_of_play WHERE sent_at IS NULL"
-                               ).fetchone()[0] == 5
-        assert len(stored(central)["proof_of_play"]) == 5  # central has them already
-        result = svc.report()
-        assert result.code == "ok" and result.sent["proof_of_play"] == 5
-        assert len(stored(central)["proof_of_play"]) == 5
-    finally:
-        svc.close()
-        gate.close()
-        proxy.close()
+def test_a_failure_on_a_new_connection_is_not_sent_again(central, kept):
+    proxy, gate, svc = kept
+    gate.db["proof_of_play"].insert_all(plays(5))
+    proxy.faults.append(KeptFault("lose_answer", "/report", kept=False))
+    result = svc.report()
+    # The link's failure: everything stays queued for the next report.
+    assert result.code == "offline" and svc.link.resent == 0
+    assert gate.db.execute("SELECT count(*) FROM proof_of_play WHERE sent_at IS NULL"
+                           ).fetchone()[0] == 5
+    assert len(stored(central)["proof_of_play"]) == 5  # central has them already
+    result = svc.report()
+    assert result.code == "ok" and result.sent["proof_of_play"] == 5
+    assert len(stored(central)["proof_of_play"]) == 5
 
 
 def test_the_service_keeps_one_connection_for_reports_and_pulls_and_one_for_the_feed(
