@@ -188,6 +188,15 @@ def main():
 
             db = open_db(gate.settings.db_path)
             svc = SyncService(gate.settings, db)
+            outcomes: dict[str, int] = {}
+            report = svc.report
+
+            def counted_report(*a, **kw):
+                result = report(*a, **kw)
+                outcomes[result.code] = outcomes.get(result.code, 0) + 1
+                return result
+
+            svc.report = counted_report
             threads_before = set(threading.enumerate())
             runner = threading.Thread(target=svc.run, name="sync", daemon=True)
             runner.start()
@@ -202,6 +211,7 @@ def main():
             beats = lambda: central.db.query("SELECT count(*) AS n FROM heartbeat")[0]["n"]  # noqa: E731
             wait_for(lambda: gate.release() is not None, 60, "the gate's first pull")
             time.sleep(args.settle)
+            outcomes.clear()
             c0, up0, down0 = relay.counts()
             cpu0, beats0, t0 = thread_cpu_s(sync_threads()), beats(), time.monotonic()
             while time.monotonic() - t0 < args.seconds:
@@ -226,6 +236,7 @@ def main():
     print(f"measured {t1 - t0:.0f} s = {gate_minutes:.1f} gate-minutes: {reports} reports, "
           f"{opened} connections opened (TLS handshakes), {up1 - up0} bytes up, "
           f"{down1 - down0} bytes down")
+    print(f"the gate's reports: {outcomes} (ok: central acknowledged everything sent)")
     print(f"per gate-minute: {total / gate_minutes:.0f} bytes; per report: "
           f"{total / max(reports, 1):.0f} bytes (all the sync's traffic: reports, long polls, pulls)")
     print(f"sync threads' CPU: {(cpu1 - cpu0) * 1000 / max(reports, 1):.2f} ms per report "

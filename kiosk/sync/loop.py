@@ -249,6 +249,8 @@ class SyncService:
         while not self.stop.is_set():
             try:
                 reporter = self.reporter(self.feed_link)
+                if reporter is None:
+                    return  # no central_url: nothing to wait on
                 changed = reporter.wait(self._wait_past, s["sync_longpoll_s"], self._feed_position)
             except NotSupported:
                 log.info("central has no change notification; polling only")

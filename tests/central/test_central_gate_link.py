@@ -168,3 +168,30 @@ def test_the_service_keeps_one_connection_for_reports_and_pulls_and_one_for_the_
     finally:
         gate.close()
         proxy.close()
+
+
+def test_when_every_kept_connection_drops_at_once_the_service_opens_new_ones(
+        central, central_server, tmp_path):
+    """nginx or central restarting: both kept connections close, one of them under
+    a held long poll. Reports go on, on a new connection, and nothing stays queued;
+    the feed comes back after its pause on a new one."""
+    proxy = KeptProxy(central_server.url)
+    gate = gate_behind(proxy, central, tmp_path, sync_interval_s=3600,
+                       sync_heartbeat_interval_s=0.3, sync_longpoll_s=30)
+    wait_path = f"/api/v1/gates/{GATE}/wait"
+    beats = lambda: len(central.db.query("SELECT id FROM heartbeat"))  # noqa: E731
+    waits = lambda: sum(p.startswith(wait_path) for _, _, p in proxy.requests)  # noqa: E731
+    try:
+        with running_sync(gate.settings) as svc:
+            wait_for(lambda: waits() >= 1 and beats() >= 3, 60, "a held long poll and reports")
+            before = beats()
+            proxy.drop_all()
+            wait_for(lambda: waits() >= 2 and beats() >= before + 5, 60,
+                     "the feed asked again and five more reports")
+            links = (svc.link.opened, svc.feed_link.opened)
+            upstream = gate.sync_state()["upstream"]
+        assert links == (2, 2) and proxy.connections == 4
+        assert upstream["status"] == "ok" and upstream["pending"]["heartbeats"] == 0
+    finally:
+        gate.close()
+        proxy.close()

@@ -51,6 +51,14 @@ class KeptProxy:
     def url(self) -> str:
         return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
 
+    def drop_all(self) -> None:
+        """Close every open connection at once, both sides (nginx or central
+        restarting); the proxy goes on accepting new ones."""
+        with self._lock:
+            for s in list(self._open):
+                _close(s)
+            self._open.clear()
+
     def close(self) -> None:
         try:
             self._sock.shutdown(socket.SHUT_RDWR)
