@@ -109,6 +109,12 @@ def status_updates(store: Store) -> tuple[int, int]:
                              "WHERE relname = 'gate_status'")[0].values())
 
 
+def wal_position(store: Store) -> str:
+    """PostgreSQL: where the write-ahead log is now (what a batch writes to it is
+    the same on a busy machine, unlike CPU)."""
+    return store.scalar("SELECT pg_current_wal_lsn()::text")
+
+
 def run(store: Store, marker: str | None, sizes: list[int], reports: int, gates: int,
         statements: bool) -> dict[int, float]:
     fleet = Fleet(gates)
@@ -121,6 +127,7 @@ def run(store: Store, marker: str | None, sizes: list[int], reports: int, gates:
         if statements:
             store.query("SELECT pg_stat_statements_reset()")
         updates = status_updates(store) if marker else None
+        wal = wal_position(store) if marker else None
         pg_cpu = cpu_seconds(marker) if marker else 0.0
         wall = time.perf_counter()
         py_cpu = sum(store_batch(store, batch) for batch in batches)
@@ -133,8 +140,10 @@ def run(store: Store, marker: str | None, sizes: list[int], reports: int, gates:
               + (f", PostgreSQL CPU {1000 * pg_cpu / n:.3f} ms per report" if marker else "")
               + f", wall {1000 * wall / n:.3f} ms per report")
         if updates is not None:
+            wal = store.scalar("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), :at)", {"at": wal})
             upd, hot = (b - a for a, b in zip(updates, status_updates(store)))
-            print(f"      gate_status: {upd} rows updated, {hot} of them heap-only")
+            print(f"      WAL {wal / n:.0f} bytes per report; gate_status: {upd} rows updated, "
+                  f"{hot} of them heap-only")
         if statements:
             for r in store.query(
                     "SELECT calls, total_exec_time, rows, query FROM pg_stat_statements "

@@ -325,8 +325,8 @@ gate_status = Table(
     # SQLite only: its stamp is the highest plus one. On PostgreSQL an index on a
     # column every report changes kept each update from being heap-only (0015).
     Index("gate_status_changed", "changed").ddl_if(dialect="sqlite"),
-    # Room on the page for a row's next version: a report's update is heap-only.
-    postgresql_with={"fillfactor": 75},
+    # Room on the page for both rows' next versions: a report's update is heap-only.
+    postgresql_with={"fillfactor": 50},
 )
 
 heartbeat = Table(
