@@ -106,7 +106,6 @@ class ReportApp:
             return
         await _answer(send, status, out_headers, out)
 
-
     async def _lifespan(self, receive, send) -> None:
         """At start, connect to the writer process at once: if it dies this server
         learns it then and stops, even before the first report."""

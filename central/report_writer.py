@@ -5,10 +5,11 @@ their answers.
 The event loop holds the connections, parses HTTP (in C), checks the gate token in
 memory and sends each report, still as its bytes, over a socket pair; this process
 takes everything that arrived, checks each report and makes the answer of a refused
-one (`GateReports.prepare`: 400, 413), stores the rest in ONE transaction
-(`GroupCommit.commit`: the same batch, the same retries one by one and part by
-part), answers them (`Pending.finish`, `GateReports.respond`) and sends every
-answer back in one message; the loop sends each to its gate. The rules are
+one (`GateReports.prepare`: 400, 413), and queues the rest; its second thread
+stores everything queued in ONE transaction (`GroupCommit.commit`: the same batch,
+the same retries one by one and part by part), answers them (`Pending.finish`,
+`GateReports.respond`) and sends every answer back in one message, while the first
+thread already checks the next reports; the loop sends each answer to its gate. The rules are
 GateReports', as under gunicorn; only where they run differs.
 
 Why two processes (#14, docs/benchmarks.md, measured on the 3,000- and 10,000-gate
@@ -43,12 +44,15 @@ import pickle
 import signal
 import socket
 import struct
+import sys
+import threading
 
 from central.gate_reports import NOT_STORED, Pending, Then
 
 log = logging.getLogger("gatecast.central.reports")
 
 HEADER = struct.Struct(">I")
+SWITCH_INTERVAL_S = 0.0005
 GONE = (500, [(b"content-type", b"application/json")],
         json.dumps({"error": NOT_STORED}).encode() + b"\n")
 
@@ -68,6 +72,10 @@ def start_writer(make_reports) -> WriterClient:
             # stop (systemd's SIGTERM to the unit's group) lets the server go first.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
+            # A committer thread back from PostgreSQL waits for the interpreter lock
+            # while the reading thread checks reports: at most this long, not 5 ms
+            # per round trip.
+            sys.setswitchinterval(SWITCH_INTERVAL_S)
             answer_forever(theirs, make_reports())
             code = 0
         except BaseException:
@@ -80,30 +88,98 @@ def start_writer(make_reports) -> WriterClient:
 
 def answer_forever(sock: socket.socket, reports) -> None:
     """The writer process: answer the reports the server sends, many to a commit,
-    until the server's end closes."""
-    buffer = bytearray()
-    while True:
-        data = sock.recv(1 << 20)  # waits for the first report
-        if not data:
-            return
-        buffer += data
-        sock.setblocking(False)
-        try:  # and takes everything else already sent: one batch
-            while chunk := sock.recv(1 << 20):
-                buffer += chunk
-        except BlockingIOError:
-            pass
-        finally:
-            sock.setblocking(True)
-        requests = list(_frames(buffer))
-        step = reports.writer.MAX_BATCH  # each commit's answers go back as soon as it is done
-        for start in range(0, len(requests), step):
-            sock.sendall(_frame(answer_batch(reports, requests[start:start + step])))
+    until the server's end closes. Two threads overlap a report's stages: this one
+    reads and checks what arrived (`prepare_batch`) and answers a refused report at
+    once, while the committer (`_Committer`) stores the checked reports queued so
+    far in one transaction and answers them. PostgreSQL's round trips and its
+    commit release the interpreter lock, so the next batch is read, unpickled and
+    checked while the current one is in the database: the serial cycle (check,
+    store, commit, answer) had this process waiting on PostgreSQL for about 40 % of
+    its time with reports queued behind it (py-spy, docs/benchmarks.md)."""
+    committer = _Committer(sock, reports)
+    committer.start()
+    try:
+        buffer = bytearray()
+        while data := sock.recv(1 << 20):  # waits for the first report
+            buffer += data
+            try:  # and takes everything else already sent
+                while chunk := sock.recv(1 << 20, socket.MSG_DONTWAIT):
+                    buffer += chunk
+            except BlockingIOError:
+                pass
+            answers, pending = prepare_batch(reports, list(_frames(buffer)))
+            if answers:
+                committer.send(answers)
+            committer.queue(pending)
+    finally:
+        committer.stop()  # after committing and answering what is queued
+
+
+class _Committer(threading.Thread):
+    """The writer process's second thread: takes every checked report queued (at
+    most a group commit's MAX_BATCH), stores them with ONE `GroupCommit.commit`
+    (its retries one by one and part by part), answers them in one message, and
+    again. A failure here is a bug: the process stops (and the server with it)."""
+
+    def __init__(self, sock: socket.socket, reports):
+        super().__init__(name="central-report-commits", daemon=True)
+        self.sock, self.reports = sock, reports
+        self._ready = threading.Condition()
+        self._queued: list[tuple[int, Pending]] = []
+        self._stopping = False
+        self._sending = threading.Lock()
+
+    def queue(self, pending: list[tuple[int, Pending]]) -> None:
+        if pending:
+            with self._ready:
+                self._queued += pending
+                self._ready.notify()
+
+    def stop(self) -> None:
+        with self._ready:
+            self._stopping = True
+            self._ready.notify()
+        self.join()
+
+    def send(self, answers: list[tuple]) -> None:
+        """Answers to the server, one message (from either thread)."""
+        data = _frame(answers)
+        with self._sending:
+            try:
+                self.sock.sendall(data)
+            except OSError as e:  # the server's end is gone: nobody to answer
+                log.warning("the report server went away; %d answers not sent (%s)",
+                            len(answers), e)
+
+    def run(self) -> None:
+        try:
+            step = self.reports.writer.MAX_BATCH
+            while True:
+                with self._ready:
+                    while not self._queued and not self._stopping:
+                        self._ready.wait()
+                    if not self._queued:
+                        return
+                    batch = self._queued[:step]
+                    del self._queued[:step]
+                self.send(commit_batch(self.reports, batch))
+        except BaseException:
+            log.exception("the report writer's commits stopped")
+            os._exit(1)
 
 
 def answer_batch(reports, requests: list[tuple]) -> list[tuple]:
     """[(seq, gate id, kind, content type, declared length, body)] -> [(seq, status,
-    headers, body)]: refused ones answered at once, the rest after their ONE commit."""
+    headers, body)]: refused ones answered at once, the rest after their ONE commit
+    (both stages in the calling thread)."""
+    answers, pending = prepare_batch(reports, requests)
+    return answers + commit_batch(reports, pending)
+
+
+def prepare_batch(reports, requests: list[tuple]) -> tuple[list[tuple], list[tuple[int, Pending]]]:
+    """The checks (`GateReports.prepare`) of [(seq, gate id, kind, content type,
+    declared length, body)]: the answers of the refused ones, [(seq, status,
+    headers, body)], and the rest as [(seq, Pending)] for `commit_batch`."""
     answers, pending = [], []
     for seq, gate_id, kind, content_type, length, body in requests:
         ready = reports.prepare({"CONTENT_TYPE": content_type, "CONTENT_LENGTH": str(length),
@@ -112,13 +188,19 @@ def answer_batch(reports, requests: list[tuple]) -> list[tuple]:
         if isinstance(ready, Pending):
             pending.append((seq, ready))
         else:
-            answers.append((seq, ready))
+            answers.append((seq, *wire(reports.respond(*ready))))
+    return answers, pending
+
+
+def commit_batch(reports, pending: list[tuple[int, Pending]]) -> list[tuple]:
+    """Store checked reports, [(seq, Pending)], with ONE group commit (and its
+    retries) and answer each: [(seq, status, headers, body)]."""
+    if not pending:
+        return []
     stored: dict[int, tuple] = {}
-    if pending:
-        reports.writer.commit([(ready.item, Then(lambda result, error, seq=seq: stored.__setitem__(
-            seq, (result, error)))) for seq, ready in pending])
-    answers += [(seq, ready.finish(*stored[seq])) for seq, ready in pending]
-    return [(seq, *wire(reports.respond(*answer))) for seq, answer in answers]
+    reports.writer.commit([(ready.item, Then(lambda result, error, seq=seq: stored.__setitem__(
+        seq, (result, error)))) for seq, ready in pending])
+    return [(seq, *wire(reports.respond(*ready.finish(*stored[seq])))) for seq, ready in pending]
 
 
 def wire(response: tuple[str, list, bytes]) -> tuple[int, list, bytes]:
