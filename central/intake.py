@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import orjson
 from sqlalchemy import delete, insert, select, text, tuple_
 from sqlalchemy.dialects import sqlite
 
@@ -376,13 +377,11 @@ def _insert_new_plays_pg(conn, rows_: list[dict], tz: ZoneInfo,
     is one JSON text and the statement's text is fixed whatever the batch's size:
     SQLAlchemy's multi-row VALUES would be a new text per size, parsed anew by the
     driver, and an executemany binds every row in Python (psycopg quote-checked
-    every value of its arrays with a regex: a fifth of a report's CPU in py-spy).
-    json.dumps runs in C."""
+    every value of its arrays with a regex: a fifth of a report's CPU in py-spy)."""
     counts = play_day_rows(rows_, tz)
     added, keys = conn.execute(_STORE_PLAYS_PG, {
         "times": json.dumps(face_time_rows(face_time), allow_nan=False),
-        # ASCII escapes: json.dumps's cached encoder, a third faster than ensure_ascii=False.
-        "rows": json.dumps(rows_), "counts": json.dumps(counts), "n": len(rows_)}).one()
+        "rows": _rows_json(rows_), "counts": _rows_json(counts), "n": len(rows_)}).one()
     if added == len(rows_):
         return None
     # Some rows were held already (a batch sent again): count only the new ones.
@@ -391,6 +390,18 @@ def _insert_new_plays_pg(conn, rows_: list[dict], tz: ZoneInfo,
     return new
 
 
+
+
+def _rows_json(rows_: list[dict]) -> str:
+    """Checked rows (strings, integers, None, airtime floats) as one JSON parameter:
+    orjson, in a tenth to a twentieth of json.dumps's time (json.dumps of a batch's proof-of-play rows
+    was a fifth of the report writer's storing Python, py-spy). What orjson refuses
+    (a lone surrogate, an integer past 64 bits) goes to json.dumps, as before, and
+    PostgreSQL refuses it the same way."""
+    try:
+        return orjson.dumps(rows_).decode()
+    except TypeError:
+        return json.dumps(rows_)
 
 
 _PLAY_KEY = ("gate_id", "installation", "row_id")
