@@ -21,6 +21,7 @@ from tests.support.ansible import (
     project_version, save_debs, wheelhouse,
 )
 from tests.support.nginx import LOAD_MODULES, self_signed
+from tests.support.postgres import central_settings, host_memory_mb
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
@@ -188,6 +189,30 @@ def test_units_firewall_and_configuration_are_accepted(central_host):
     assert secret.read_text() == "mat-khau-thu\n" and secret.stat().st_mode & 0o777 == 0o640
     user = in_root(root, "getent", "passwd", "gatecast-central").stdout.split(":")
     assert user[6].strip() == "/usr/sbin/nologin" and int(user[2]) < 1000
+
+
+@needs_root
+def test_postgresql_reads_the_settings_the_tests_clusters_load(central_host):
+    """The role installs central's PostgreSQL settings where Debian's cluster reads
+    them, derived from the host's memory, and it is the very file the tests' and
+    benches' clusters load (tests.support.postgres.central_settings): a bench
+    measures the provisioned server."""
+    root = central_host["root"]
+    conf_d = root / "etc/postgresql/15/main/conf.d"
+    installed = conf_d / "60-gatecast-central.conf"
+    # The chroot shares this machine's memory, so the role derived the same values.
+    assert installed.read_text() == central_settings(host_memory_mb())
+    assert "include_dir = 'conf.d'" in (root / "etc/postgresql/15/main/postgresql.conf").read_text()
+    # PostgreSQL itself, in the host, reads the values through Debian's configuration.
+    expected = {"synchronous_commit": "on", "fsync": "on", "wal_compression": "lz4",
+                "shared_buffers": f"{min(max(host_memory_mb() // 4, 128), 8192)}MB",
+                "autovacuum_naptime": "15s"}
+    for name, value in expected.items():
+        shown = in_root(root, "runuser", "-u", "postgres", "--", str(PG_BIN / "postgres"),
+                        "--config-file=/etc/postgresql/15/main/postgresql.conf", "-C", name,
+                        check=False)
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.strip() == value, (name, shown.stdout)
 
 
 @needs_root

@@ -2,6 +2,11 @@
 (scripts/setup.sh --tests), initdb'd in a temporary folder, listening only
 on a unix socket in that folder, stopped and deleted at the end.
 
+It loads central's server settings as the central role installs them
+(`central_settings()`: the role's template rendered for this machine's memory),
+so a bench measures the provisioned server. Tests then turn durability off
+on the command line (it is thrown away); benches keep it.
+
 PostgreSQL refuses to run as root: under root the cluster runs as the
 unprivileged `postgres` user the package creates.
 """
@@ -18,6 +23,29 @@ import tempfile
 from pathlib import Path
 
 SUPERUSER = "gatecast"
+# The one file of central's PostgreSQL settings: the central role installs it in
+# the cluster's conf.d (roles/central/tasks/main.yml), these clusters include it.
+SETTINGS_TEMPLATE = (Path(__file__).resolve().parents[2] / "deploy" / "ansible" / "roles"
+                     / "central" / "templates" / "postgresql.conf.j2")
+SETTINGS_FILE = "gatecast-central.conf"
+
+
+def host_memory_mb() -> int:
+    """This machine's memory as Ansible's `ansible_memtotal_mb` gives it."""
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            return int(line.split()[1]) // 1024
+    raise RuntimeError("no MemTotal in /proc/meminfo")
+
+
+def central_settings(memory_mb: int | None = None) -> str:
+    """The role's postgresql.conf.j2 rendered for a host of `memory_mb` (this
+    machine's by default): the text the role installs on such a host."""
+    import jinja2
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    template = env.from_string(SETTINGS_TEMPLATE.read_text())
+    return template.render(central_postgresql_memory_mb=memory_mb or host_memory_mb())
 
 
 def _bindir() -> Path:
@@ -30,12 +58,16 @@ def _bindir() -> Path:
 
 
 class PostgresCluster:
-    def __init__(self, durable: bool = False, settings: dict[str, str] | None = None):
-        """`durable`: PostgreSQL's own defaults (fsync, full page writes), for
-        benchmarks; tests throw the cluster away and skip them. `settings`: more
-        server settings (e.g. {"shared_preload_libraries": "pg_stat_statements"}
-        for a bench that reads what each statement cost)."""
+    def __init__(self, durable: bool = False, settings: dict[str, str] | None = None,
+                 central: bool = True):
+        """`durable`: keep the provisioned durability (fsync, synchronous commit,
+        full page writes), for benchmarks; tests throw the cluster away and skip
+        them. `settings`: more server settings, over central's (e.g.
+        {"shared_preload_libraries": "pg_stat_statements"} for a bench that reads
+        what each statement cost). `central`: False leaves PostgreSQL's own
+        defaults (to compare against the provisioned settings)."""
         self.durable = durable
+        self.central = central
         self.settings = dict(settings or {})
         self.bindir = _bindir()
         self.dir = Path(tempfile.mkdtemp(prefix="gatecast-pg-"))
@@ -60,6 +92,10 @@ class PostgresCluster:
     def start(self) -> "PostgresCluster":
         self._run("initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust",
                   "--encoding=UTF8", "--locale=C.UTF-8", *(() if self.durable else ("--no-sync",)))
+        if self.central:
+            (self.data / SETTINGS_FILE).write_text(central_settings())
+            with open(self.data / "postgresql.conf", "a") as conf:
+                conf.write(f"include '{SETTINGS_FILE}'\n")
         # A unix socket in our folder only; no durability unless asked: it is thrown away.
         options = f"-k {self.dir} -c listen_addresses='' -c max_connections=200"
         if not self.durable:
