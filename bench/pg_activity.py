@@ -1,6 +1,7 @@
 """What a running PostgreSQL cluster does while a bench drives it: every
---every seconds one line of checkpoints, WAL (bytes, full-page images, flushes),
-buffers written by backends, commits, the cluster's CPU (every process, the
+--every seconds one line of checkpoints, WAL (bytes, full-page images, flushes
+and how long each took: it turns track_wal_io_timing on in the watched
+throwaway cluster), buffers written by backends, commits, the cluster's CPU (every process, the
 autovacuum workers that already exited included) and, for central's hot tables,
 dead rows, heap-only updates and autovacuum runs.
 
@@ -26,9 +27,15 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def newest_cluster(since: float) -> Path | None:
+    """The newest durable throwaway cluster made since `since` (tests' clusters,
+    with fsync off, are others' and skipped)."""
     found = [p for p in Path("/tmp").glob("gatecast-pg-*")
              if (p / "data" / "postmaster.pid").exists() and p.stat().st_mtime >= since]
-    return max(found, key=lambda p: p.stat().st_mtime) if found else None
+    for folder in sorted(found, key=lambda p: p.stat().st_mtime, reverse=True):
+        options = folder / "data" / "postmaster.opts"
+        if options.exists() and "fsync=off" not in options.read_text():
+            return folder
+    return None
 
 
 def cluster_cpu(folder: Path) -> float:
@@ -58,7 +65,8 @@ def database_of(conn) -> str:
 def sample(conn, tables_conn) -> dict:
     bg = conn.execute("SELECT checkpoints_timed + checkpoints_req, buffers_checkpoint, "
                       "buffers_backend, buffers_clean FROM pg_stat_bgwriter").fetchone()
-    wal = conn.execute("SELECT wal_bytes, wal_fpi, wal_sync FROM pg_stat_wal").fetchone()
+    wal = conn.execute("SELECT wal_bytes, wal_fpi, wal_sync, wal_sync_time "
+                       "FROM pg_stat_wal").fetchone()
     commits = int(conn.execute("SELECT sum(xact_commit) FROM pg_stat_database").fetchone()[0])
     tables = {}
     if tables_conn is not None:
@@ -68,6 +76,7 @@ def sample(conn, tables_conn) -> dict:
             tables[name] = (dead, upd, hot, av)
     return {"checkpoints": bg[0], "buf_ckpt": bg[1], "buf_backend": bg[2], "buf_clean": bg[3],
             "wal_bytes": int(wal[0]), "wal_fpi": wal[1], "wal_sync": wal[2],
+            "wal_sync_ms": wal[3],
             "commits": commits, "tables": tables}
 
 
@@ -76,6 +85,9 @@ def main() -> None:
     ap.add_argument("--socket-dir", type=Path)
     ap.add_argument("--every", type=float, default=20.0)
     ap.add_argument("--user", default="gatecast")
+    ap.add_argument("--checkpoint-after", type=float, default=0.0,
+                    help="run one CHECKPOINT this many seconds after the cluster answers "
+                         "(to see what the full-page images after a checkpoint cost; 0: never)")
     args = ap.parse_args()
     import psycopg
 
@@ -95,8 +107,13 @@ def main() -> None:
             if not (folder / "data" / "postmaster.pid").exists():
                 sys.exit("the cluster stopped before it answered")
             time.sleep(0.5)
+    # How long each WAL flush takes (a commit waits for its flush): timing on
+    # in this throwaway cluster only.
+    conn.execute("ALTER SYSTEM SET track_wal_io_timing = on")
+    conn.execute("SELECT pg_reload_conf()")
     tables_conn = None
     last, last_cpu, last_t = None, cluster_cpu(folder), time.monotonic()
+    checkpoint_at = last_t + args.checkpoint_after if args.checkpoint_after else None
     checkpoints0 = None
     while (folder / "data" / "postmaster.pid").exists():
         try:
@@ -121,7 +138,8 @@ def main() -> None:
                     f"ckpt +{now['checkpoints'] - last['checkpoints']}, "
                     f"WAL {(now['wal_bytes'] - last['wal_bytes']) / dt / 1e6:.1f} MB/s "
                     f"fpi {(now['wal_fpi'] - last['wal_fpi']) / dt:.0f}/s "
-                    f"sync {(now['wal_sync'] - last['wal_sync']) / dt:.0f}/s, "
+                    f"sync {(now['wal_sync'] - last['wal_sync']) / dt:.0f}/s "
+                    f"{(now['wal_sync_ms'] - last['wal_sync_ms']) / max(1, now['wal_sync'] - last['wal_sync']):.2f} ms each, "
                     f"written by ckpt/bgwriter/backends "
                     f"{now['buf_ckpt'] - last['buf_ckpt']}/{now['buf_clean'] - last['buf_clean']}/"
                     f"{now['buf_backend'] - last['buf_backend']}")
@@ -134,6 +152,12 @@ def main() -> None:
                                  f"av +{av - before[3]}")
             print(line + ("\n    " + "; ".join(parts) if parts else ""), flush=True)
         last, last_cpu, last_t = now, cpu, t
+        if checkpoint_at is not None and t + args.every >= checkpoint_at:
+            time.sleep(max(0.0, checkpoint_at - t))
+            print(f"{time.strftime('%H:%M:%S')} CHECKPOINT", flush=True)
+            conn.execute("CHECKPOINT")
+            checkpoint_at = None
+            continue
         time.sleep(args.every)
     print(f"pg_activity_checkpoints: {(last or {}).get('checkpoints', 0) - (checkpoints0 or 0)}")
 

@@ -43,7 +43,9 @@ def central_settings(memory_mb: int | None = None) -> str:
     machine's by default): the text the role installs on such a host."""
     import jinja2
 
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    # As Ansible renders templates: trim_blocks on, the last newline kept.
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, trim_blocks=True,
+                             keep_trailing_newline=True)
     template = env.from_string(SETTINGS_TEMPLATE.read_text())
     return template.render(central_postgresql_memory_mb=memory_mb or host_memory_mb())
 
