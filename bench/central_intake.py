@@ -192,6 +192,76 @@ class Report(asyncio.Protocol):
                  else repr(exc or "connection closed before the answer"))
 
 
+class KeptLink(asyncio.Protocol):
+    """A gate's kept connection for its reports (--connections kept), as
+    kiosk/sync/link.py keeps one for the sync process's life: each minute's report
+    goes out on it when it is still open, else on a new one; a request that met a
+    kept connection closed before any answer came is sent ONCE more on a new one
+    (the gate's Link.request); any other failure is the report's."""
+
+    __slots__ = ("fleet", "gid", "transport", "buffer", "pending", "reused", "heard")
+
+    def __init__(self, fleet, gid):
+        self.fleet, self.gid = fleet, gid
+        self.transport, self.buffer = None, bytearray()
+        self.pending = None  # [requests, t0, done, answered] of the report in flight
+        self.reused = self.heard = False
+
+    def send(self, requests, t0, done):
+        self.pending = [requests, t0, done, []]
+        self.heard = False
+        if self.transport is not None and not self.transport.is_closing():
+            self.reused = True
+            self.transport.write(requests[0][1])
+        else:
+            self.reused = False
+            self.fleet.connect(self)
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.buffer.clear()
+        self.fleet.opened += 1
+        if self.pending is not None:
+            transport.write(self.pending[0][0][1])
+
+    def data_received(self, data):
+        self.heard = True
+        self.buffer += data
+        pending = self.pending
+        for status in answers_in(self.buffer):
+            if pending is None:
+                continue  # nothing asked: not a gate's answer
+            requests, t0, done, answered = pending
+            now = time.perf_counter()
+            answered.append((requests[len(answered)][0], (now - t0) * 1000, status))
+            pending[1] = now
+            if len(answered) < len(requests):
+                self.transport.write(requests[len(answered)][1])
+            else:
+                self.pending = pending = None
+                done(answered, None)
+
+    def connection_lost(self, exc):
+        self.transport = None
+        if self.pending is None:
+            return
+        requests, t0, done, answered = self.pending
+        if self.reused and not self.heard and not answered:
+            self.fleet.resent += 1  # closed under the request: once more, on a new one
+            self.reused = False
+            self.fleet.connect(self)
+            return
+        self.pending = None
+        done(answered, repr(exc or "connection closed before the answer"))
+
+    def failed(self, error):
+        """The new connection could not be made."""
+        if self.pending is not None:
+            requests, _, done, answered = self.pending
+            self.pending = None
+            done(answered, error)
+
+
 class Feed(asyncio.Protocol):
     """A gate holding the change feed: nchan answers 408 after its timeout and
     the gate asks again at once (the application's own endpoint answers 204),
@@ -278,8 +348,11 @@ class Fleet:
     say the server is behind, not that the load generator ran out)."""
 
     def __init__(self, port, tokens, interval, start, end, combined, addresses, budget,
-                 tls=None):
+                 tls=None, kept=False):
         self.port, self.tokens, self.interval, self.tls = port, tokens, interval, tls
+        # --connections kept: each gate's reports ride its own kept connection.
+        self.links = {gid: KeptLink(self, gid) for gid in tokens} if kept else None
+        self.opened = self.resent = 0  # kept connections opened, requests sent again
         self.start, self.end, self.combined = start, end, combined
         self.addresses, self.budget = addresses, budget
         self.results = {kind: [] for kind in (COMBINED_KINDS if combined else SEPARATE_KINDS)}
@@ -313,7 +386,7 @@ class Fleet:
         if gid in self.busy:
             self.errors += ["the gate's last report still unanswered"] * per_report
             return
-        if self.inflight >= self.budget:
+        if self.links is None and self.inflight >= self.budget:
             self.errors += [f"{self.inflight} reports unanswered: the load generator's "
                             "descriptor budget is full"] * per_report
             return
@@ -322,19 +395,42 @@ class Fleet:
         self.peak_inflight = max(self.peak_inflight, self.inflight)
         self.busy.add(gid)
         t0 = time.perf_counter()  # the first request's time includes the connect
+        if self.links is not None:
+            self.links[gid].send(requests, t0, self._answered_by(gid, len(requests)))
+            return
         self.loop.create_task(self._report(gid, requests, t0))
 
-    async def _report(self, gid, requests, t0):
-        def answered(answers, error, n=None):
+    def _answered_by(self, gid, n):
+        def answered(answers, error):
             self.busy.discard(gid)
             self.answered(answers, error, n)
+        return answered
+
+    def connect(self, link):
+        """A new connection for a gate's kept link (its first, or after a close)."""
+        async def connecting():
+            try:
+                await self.loop.create_connection(lambda: link, "127.0.0.1", self.port,
+                                                  local_addr=self.addresses[link.gid],
+                                                  **tls_args(self.tls))
+            except OSError as e:
+                link.failed(repr(e))
+        self.loop.create_task(connecting())
+
+    def close_links(self):
+        for link in self.links.values() if self.links is not None else ():
+            if link.transport is not None:
+                link.transport.close()
+
+    async def _report(self, gid, requests, t0):
+        answered = self._answered_by(gid, len(requests))
         try:
             await self.loop.create_connection(lambda: Report(requests, t0, answered),
                                               "127.0.0.1", self.port,
                                               local_addr=self.addresses[gid],
                                               **tls_args(self.tls))
         except OSError as e:
-            answered([], repr(e), len(requests))
+            answered([], repr(e))
 
     def answered(self, answers, error, n=None):
         self.inflight -= 1
@@ -351,28 +447,39 @@ class Fleet:
 
 
 async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s, combined,
-                   addresses, nofile, window, feed_keep_alive=False, tls=None):
+                   addresses, nofile, window, feed_keep_alive=False, tls=None, kept=False):
     """`window(True)` is called when the measurement starts, `window(False)` when
     its last report is in (or given up): the CPU figures are taken between."""
     loop = asyncio.get_running_loop()
     wait_errors, held = [], [0]
     tasks = []
-    if waiting:
-        # The fleet comes up first and keeps the feed held through the measurement.
+    # Descriptors: the feeds' (one per gate), the kept report connections (one per
+    # gate) and a reserve for the loop itself; the rest may carry reports in flight.
+    budget = nofile - (len(tokens) if waiting else 0) - (len(tokens) if kept else 0) \
+        - RESERVED_FDS
+    fleet = Fleet(port, tokens, interval, 0.0, 0.0, combined, addresses, budget, tls, kept)
+    if waiting or kept:
+        # The fleet comes up first: it holds the feed, and its kept report
+        # connections are open (a gate's sync service has run for days).
         end_all = [float("inf")]
         for gid, tok in tokens.items():
-            tasks.append(loop.create_task(hold_feed(port, gid, tok, end_all, held,
-                                                    wait_errors, addresses[gid],
-                                                    feed_keep_alive, tls)))
+            if waiting:
+                tasks.append(loop.create_task(hold_feed(port, gid, tok, end_all, held,
+                                                        wait_errors, addresses[gid],
+                                                        feed_keep_alive or kept, tls)))
+            if kept:
+                fleet.connect(fleet.links[gid])
             await asyncio.sleep(ramp_s / len(tokens))
         await asyncio.sleep(1.0)
-        print(f"feed held by {held[0]} gates before measuring", flush=True)
-    # Descriptors: the feeds' (one per gate) and a reserve for the loop itself; the
-    # rest may carry reports in flight.
-    budget = nofile - (len(tokens) if waiting else 0) - RESERVED_FDS
+        if waiting:
+            print(f"feed held by {held[0]} gates before measuring", flush=True)
+        if kept:
+            print(f"kept report connections opened before measuring: {fleet.opened}",
+                  flush=True)
+            fleet.opened = 0
     start = time.monotonic() + 1.0
     end = start + seconds
-    fleet = Fleet(port, tokens, interval, start, end, combined, addresses, budget, tls)
+    fleet.start, fleet.end = start, end
     await asyncio.sleep(max(0.0, start - time.monotonic() - 0.05))
     window(True)
     fleet.begin()
@@ -387,7 +494,7 @@ async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s, co
     # Reports still unanswered a grace period after the measurement count as failed
     # (infinite): an overloaded server would otherwise keep the run going for minutes.
     await asyncio.sleep(max(0.0, end - time.monotonic()))
-    if fleet.inflight == 0:
+    if fleet.inflight == 0 and not fleet.finished.done():
         fleet.finished.set_result(None)
     try:
         await asyncio.wait_for(asyncio.shield(fleet.finished), grace_s)
@@ -399,7 +506,11 @@ async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s, co
         per_report * fleet.inflight)
     print(f"load generator: descriptor limit {nofile}, budget for reports in flight "
           f"{budget}, peak in flight {fleet.peak_inflight}", flush=True)
-    if waiting:
+    if kept:
+        print(f"kept report connections: {fleet.opened} opened during the measurement for "
+              f"{len(tokens)} gates, {fleet.resent} requests sent again on a new one", flush=True)
+    fleet.close_links()
+    if waiting or kept:
         end_all[0] = 0.0
     for task in tasks:
         task.cancel()
@@ -458,6 +569,11 @@ def main() -> None:
                     help="gates talk TLS to nginx, as in production (the site's TLS 1.2/1.3 "
                          "and a self-signed P-256 certificate; every new connection a whole "
                          "handshake); default plain HTTP on loopback")
+    ap.add_argument("--connections", choices=("new", "kept"), default="new",
+                    help="new: a new connection for every report and every wait (the gate "
+                         "before wave 2 session 6); kept: each gate's reports on one kept "
+                         "connection and its feed on a second, asked again on it (the gate's "
+                         "kiosk/sync/link.py): two descriptors per gate in nginx and here")
     ap.add_argument("--feed-keep-alive", action="store_true",
                     help="a waiting gate asks again on the same connection (before session 5; "
                          "a gate opens a new one for each wait)")
@@ -480,10 +596,11 @@ def main() -> None:
 def run(args, database_url: str) -> None:
     interval = 60.0 / args.compress
     # Each gate's feed and at most one report in flight, and the loop's own.
-    nofile, hard_nofile = raise_fd_limit(2 * args.gates + RESERVED_FDS + 1000)
-    if args.waiting and nofile < args.gates + RESERVED_FDS + 100:
-        sys.exit(f"{args.gates} waiting gates need more than the descriptor limit {nofile} "
-                 f"(hard {hard_nofile}): raise it (ulimit -Hn) and run again")
+    nofile, hard_nofile = raise_fd_limit(3 * args.gates + RESERVED_FDS + 1000)
+    held = (args.gates if args.waiting else 0) + (args.gates if args.connections == "kept" else 0)
+    if nofile < held + RESERVED_FDS + 100:
+        sys.exit(f"{args.gates} gates hold {held} connections: more than the descriptor limit "
+                 f"{nofile} (hard {hard_nofile}) allows: raise it (ulimit -Hn) and run again")
     store = make_url(database_url).get_backend_name() if database_url else "sqlite"
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -538,7 +655,7 @@ def run(args, database_url: str) -> None:
             results, errors, wait_errors, held = run_loop(args.loop, run_load(
                 port, tokens, interval, args.seconds, args.waiting, args.ramp,
                 args.grace, args.requests == "combined", addresses, nofile, window,
-                args.feed_keep_alive, tls))
+                args.feed_keep_alive, tls, args.connections == "kept"))
             (load_before, before, own0), (load_after, after, own1) = readings
             cpu = {k: after[k] - before[k] for k in markers}
             app_cpu, reports_cpu, nginx_cpu = cpu["app"], cpu["reports"], cpu["nginx"]
@@ -570,8 +687,9 @@ def run(args, database_url: str) -> None:
           f"; gunicorn gthread {args.workers} workers x {args.threads} threads, store: {store}; "
           f"load generator ({args.loop}, one process, "
           f"{'all gates from 127.0.0.1' if args.one_address else 'an address per gate'}, "
-          + ("the feed on one kept-alive connection" if args.feed_keep_alive
-             else "a new connection per wait") +
+          + ("reports and feed each on a kept connection" if args.connections == "kept"
+             else "the feed on one kept-alive connection" if args.feed_keep_alive
+             else "a new connection per report and per wait") +
           ") in the "
           f"same 2-core machine; its descriptor limit {nofile} (hard {hard_nofile})")
     print(f"machine load average (1 min) at the measurement's start/end: {load_before:.1f} / "
