@@ -133,10 +133,10 @@ def test_nginx_accepts_the_site_with_nchan_and_tls(central_host):
     check = in_root(root, "nginx", "-t", check=False)
     assert check.returncode == 0, check.stderr
     nginx_conf = (root / "etc/nginx/nginx.conf").read_text()
-    assert "worker_connections 16384;" in nginx_conf
+    assert "worker_connections 32768;" in nginx_conf
     # A descriptor per connection (a waiting gate holds only its socket) + files being sent.
     limits = root / "etc/nginx/modules-enabled/90-gatecast-central-limits.conf"
-    assert "worker_rlimit_nofile 20480;" in limits.read_text()
+    assert "worker_rlimit_nofile 36864;" in limits.read_text()
     # One worker: nchan's channels never cross workers (central_nginx_workers).
     assert "\nworker_processes 1;" in nginx_conf and "worker_processes auto" not in nginx_conf
 
@@ -341,7 +341,7 @@ def test_several_application_hosts_render_and_are_accepted(tmp_path):
     assert "internal;" in auth and "proxy_pass http://gatecast_central/" in auth
     assert "lua_shared_dict gatecast_feed_tokens" in site and "proxy_cache_path" not in site
     # One descriptor per connection (a waiting gate holds only its socket) + files being sent.
-    assert "\nworker_rlimit_nofile 20480;" in (out / "nginx-limits.conf").read_text()
+    assert "\nworker_rlimit_nofile 36864;" in (out / "nginx-limits.conf").read_text()
     unit = (out / "gatecast-central@.service").read_text()
     assert "RequiresMountsFor=/var/lib/gatecast-central" in unit
     assert "--bind 10.0.0.11:%i" in unit
