@@ -611,6 +611,8 @@ def test_a_long_poll_over_http2_is_held_and_its_token_asked_once(central, centra
     a real HTTP/2 client over TLS."""
     import subprocess
 
+    from tests.support.wait import wait_for
+
     ng = render(tmp_path / "nginx", [central_server.server.server_port], central.state_dir)
     token = central.gate("huu-nghi")
     base = f"https://{HOSTNAME}:{ng.https}/api/v1/gates/huu-nghi/wait"
@@ -641,7 +643,13 @@ def test_a_long_poll_over_http2_is_held_and_its_token_asked_once(central, centra
         position = (f"If-None-Match: {headers['etag'][0]}",
                     f"If-Modified-Since: {headers['last-modified'][0]}")
         t, out = in_thread(lambda: curl(f"{base}?version=7", f"Bearer {token}", *position))
-        time.sleep(1)  # the long poll reaches nchan (if not, it gets the message at once)
+
+        def held() -> bool:  # nchan's channel info (a GET on the publish location)
+            info = urllib3.request("GET", f"{ng.publish_url}/huu-nghi",
+                                   headers={"Accept": "text/json"}, retries=False)
+            return json.loads(info.data)["subscribers"] == 1
+
+        wait_for(held, 30, "the HTTP/2 long poll to be held by nchan")
         NchanFeed(ng.publish_url).announce({"huu-nghi": 8})
         t.join(30)
         assert "error" not in out, out
