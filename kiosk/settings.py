@@ -182,7 +182,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("sync_screenshot_interval_s", "float", 300.0,
             "Seconds between screenshot uploads per face; 0 sends none.", "sync"),
     Setting("sync_longpoll_s", "float", 55.0,
-            "How long one change-notification request may wait; 0 turns long polling off.",
+            "How long one change-notification request may wait; 0 turns long polling off. "
+            "Behind nginx keep it at nchan_subscriber_timeout (55 s): shorter, and the gate "
+            "hangs up on every long poll and opens a new connection for the next.",
             "sync"),
     Setting("sync_http_timeout_s", "float", 30.0,
             "Connect timeout and longest silence inside a download before it is cut and "
