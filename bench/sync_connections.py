@@ -9,7 +9,8 @@ poll), a release published, and the gate's real SyncService in this process
 between gate and nginx counts connections and every byte both ways (TLS records
 and handshakes included). Every interval of the gate and of nginx is divided by
 --compress: heartbeat 60 s, pull 300 s, long poll 55 s (nchan_subscriber_timeout
-too), nginx's keepalive_timeout 75 s and keepalive_time 1 h, the gate's IDLE_S.
+too), the site's keepalive_timeout (90 s) and nginx's keepalive_time (1 h), the
+gate's IDLE_S (75 s).
 
     .venv/bin/python bench/sync_connections.py [--seconds 120] [--compress 10]
     .venv/bin/python bench/sync_connections.py --code /tmp/gate-before   # another kiosk/
@@ -26,6 +27,7 @@ import argparse
 import datetime
 import logging
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -156,8 +158,16 @@ def main():
         tmp = Path(tmp)
         site = SITE.read_text().replace("nchan_subscriber_timeout 55s;",
                                         f"nchan_subscriber_timeout {round(55 / k)}s;")
+        # The site's keepalive_timeout (90 s; nginx's default 75 s when unset) and
+        # nginx's keepalive_time (1 h), compressed too.
+        # (the public server's, not the upstreams' own)
+        public = site.index("ssl_protocols")
+        found = re.compile(r"\n\s*keepalive_timeout (\d+)s;").search(site, public)
+        idle = int(found.group(1)) if found else 75
+        if found:
+            site = site[:found.start()] + site[found.end():]
         site = site.replace("    server_tokens off;\n", "    server_tokens off;\n"
-                            f"    keepalive_timeout {round(75000 / k)}ms;\n"
+                            f"    keepalive_timeout {round(idle * 1000 / k)}ms;\n"
                             f"    keepalive_time {round(3600 / k)}s;\n", 1)
         (tmp / "site.conf").write_text(site)
         central = make_central(tmp / "central")

@@ -24,9 +24,9 @@ What can happen to a kept connection between two requests:
   failure, never retried here (the caller's fault handling: everything stays
   queued, the download resumes).
 
-A connection idle longer than IDLE_S is not reused: by then nginx has closed it
-(its default keepalive_timeout is 75 s), and a mobile network's NAT may have
-forgotten it without a word.
+A connection idle longer than IDLE_S is not reused: nginx closes it soon after
+(the site's keepalive_timeout is 90 s, nginx's default 75 s), and a mobile
+network's NAT may have forgotten it without a word.
 """
 
 from __future__ import annotations
@@ -42,8 +42,9 @@ from urllib3.exceptions import ProtocolError, SSLError
 from kiosk import __version__
 
 # Longer than a heartbeat interval (60 s +-20%, so 72 s at most): the reports'
-# connection survives from one report to the next. nginx's keepalive_timeout
-# (75 s by default) closes it after that anyway.
+# connection survives from one report to the next. Shorter than the site's
+# keepalive_timeout (90 s): the gate stops reusing a connection before nginx
+# closes it, never at the same moment.
 IDLE_S = 75.0
 
 
