@@ -14,8 +14,10 @@ import pytest
 from kiosk.player import facestate
 from kiosk.sync.loop import SyncService
 
+from tests.support.nginx import SITE, have_nginx, render, running_nginx
 from tests.support.sync.gate import Gate, running_sync
 from tests.support.sync.keptproxy import KeptFault, KeptProxy
+from tests.support.sync.tls import loopback_cert
 from tests.support.wait import wait_for
 
 GATE = "lang-son-huu-nghi"
@@ -46,6 +48,7 @@ def stored(central) -> dict[str, list[dict]]:
 
 
 def gate_behind(proxy, central, tmp_path, **settings) -> Gate:
+    """A gate of `central` whose central_url is `proxy`'s (anything with a url)."""
     token = central.gate(GATE, faces=(1, 2))
     gate = Gate(tmp_path / "gate", proxy.url, central.repo.trusted_root_path.read_bytes(),
                 gate_id=GATE, sync_screenshot_interval_s=0, **settings)
@@ -195,3 +198,34 @@ def test_when_every_kept_connection_drops_at_once_the_service_opens_new_ones(
     finally:
         gate.close()
         proxy.close()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not have_nginx(), reason="nginx or its nchan module is not installed "
+                    "(scripts/setup.sh --tests)")
+def test_behind_the_nginx_site_over_tls_each_connection_is_opened_once(
+        central, central_server, tmp_path, monkeypatch):
+    """The production shape: nchan ends each long poll with 408 and keeps the
+    connection, the gate asks again on it; the reports and the pull share the other.
+    (nchan's 55 s made 2 s, so that several long polls end during the test.)"""
+    site = tmp_path / "site.conf"
+    site.write_text(SITE.read_text().replace("nchan_subscriber_timeout 55s;",
+                                             "nchan_subscriber_timeout 2s;"))
+    ng = render(tmp_path / "nginx", [central_server.server.server_port], central.state_dir,
+                site=site)
+    # The gate trusts central's certificate through the system's store, as in production.
+    monkeypatch.setenv("SSL_CERT_FILE", str(loopback_cert(ng.work)))
+    with running_nginx(ng, "/healthz"):
+        gate = gate_behind(ng, central, tmp_path, sync_interval_s=3600,
+                           sync_heartbeat_interval_s=0.5, sync_longpoll_s=2)
+        try:
+            with running_sync(gate.settings) as svc:
+                wait_for(lambda: svc.feed_link.requests >= 4 and len(
+                    central.db.query("SELECT id FROM heartbeat")) >= 8, 60,
+                    "four long polls and eight reports")
+                opened = (svc.link.opened, svc.feed_link.opened)
+                resent = svc.link.resent + svc.feed_link.resent
+            assert opened == (1, 1) and resent == 0
+            assert gate.sync_state()["upstream"]["status"] == "ok"
+        finally:
+            gate.close()
