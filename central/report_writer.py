@@ -5,11 +5,13 @@ their answers.
 The event loop holds the connections, parses HTTP (in C), checks the gate token in
 memory and sends each report, still as its bytes, over a socket pair; this process
 takes everything that arrived, checks each report and makes the answer of a refused
-one (`GateReports.prepare`: 400, 413), and queues the rest; its second thread
-stores everything queued in ONE transaction (`GroupCommit.commit`: the same batch,
-the same retries one by one and part by part), answers them (`Pending.finish`,
-`GateReports.respond`) and sends every answer back in one message, while the first
-thread already checks the next reports; the loop sends each answer to its gate. The rules are
+one (`GateReports.prepare`: 400, 413), and queues the rest; a committing thread
+(two on PostgreSQL, each with its own connection) stores everything queued in ONE
+transaction (`GroupCommit.commit`: the same batch, the same retries one by one and
+part by part), answers them (`Pending.finish`, `GateReports.respond`) and sends
+every answer back in one message, while the first thread already checks the next
+reports and the other committing thread stores them; the loop sends each answer to
+its gate. The rules are
 GateReports', as under gunicorn; only where they run differs.
 
 Why two processes (#14, docs/benchmarks.md, measured on the 3,000- and 10,000-gate
@@ -53,6 +55,12 @@ log = logging.getLogger("gatecast.central.reports")
 
 HEADER = struct.Struct(">I")
 SWITCH_INTERVAL_S = 0.0005
+# Committing threads on PostgreSQL, each with its own connection: while one batch
+# is in the database (its statements, its commit's WAL flush) the next is stored by
+# the other. bench/report_writer_cost.py at 833 reports a second (10,000 gates x5),
+# same machine and minutes: one thread kept up with 714-789/s, two with 805-823/s
+# (three: no better). SQLite has one writer at a time (a file lock): one thread.
+COMMITTERS = 2
 GONE = (500, [(b"content-type", b"application/json")],
         json.dumps({"error": NOT_STORED}).encode() + b"\n")
 
@@ -88,15 +96,15 @@ def start_writer(make_reports) -> WriterClient:
 
 def answer_forever(sock: socket.socket, reports) -> None:
     """The writer process: answer the reports the server sends, many to a commit,
-    until the server's end closes. Two threads overlap a report's stages: this one
-    reads and checks what arrived (`prepare_batch`) and answers a refused report at
-    once, while the committer (`_Committer`) stores the checked reports queued so
-    far in one transaction and answers them. PostgreSQL's round trips and its
-    commit release the interpreter lock, so the next batch is read, unpickled and
-    checked while the current one is in the database: the serial cycle (check,
-    store, commit, answer) had this process waiting on PostgreSQL for about 40 % of
-    its time with reports queued behind it (py-spy, docs/benchmarks.md)."""
-    committer = _Committer(sock, reports)
+    until the server's end closes. The stages overlap: this thread reads and checks
+    what arrived (`prepare_batch`) and answers a refused report at once, while the
+    committing threads (`_Committer`) each store the checked reports queued so far
+    in one transaction and answer them. PostgreSQL's round trips and commits
+    release the interpreter lock, so the next reports are read, unpickled, checked
+    and stored while a batch is in the database. Serial (check, store, commit,
+    answer), this process waited on PostgreSQL ~40 % of its time while reports
+    queued behind it (py-spy at 10,000 gates, docs/benchmarks.md)."""
+    committer = _Committer(sock, reports, 1 if reports.store.is_sqlite else COMMITTERS)
     committer.start()
     try:
         buffer = bytearray()
@@ -115,19 +123,25 @@ def answer_forever(sock: socket.socket, reports) -> None:
         committer.stop()  # after committing and answering what is queued
 
 
-class _Committer(threading.Thread):
-    """The writer process's second thread: takes every checked report queued (at
-    most a group commit's MAX_BATCH), stores them with ONE `GroupCommit.commit`
-    (its retries one by one and part by part), answers them in one message, and
-    again. A failure here is a bug: the process stops (and the server with it)."""
+class _Committer:
+    """The writer process's committing threads: each takes every checked report
+    queued (at most a group commit's MAX_BATCH), stores them with ONE
+    `GroupCommit.commit` (its retries one by one and part by part) on a connection
+    of its own, answers them in one message, and again. A failure here is a bug:
+    the process stops (and the server with it)."""
 
-    def __init__(self, sock: socket.socket, reports):
-        super().__init__(name="central-report-commits", daemon=True)
+    def __init__(self, sock: socket.socket, reports, threads: int = 1):
         self.sock, self.reports = sock, reports
         self._ready = threading.Condition()
         self._queued: list[tuple[int, Pending]] = []
         self._stopping = False
         self._sending = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, name=f"central-report-commits-{i}",
+                                          daemon=True) for i in range(threads)]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
 
     def queue(self, pending: list[tuple[int, Pending]]) -> None:
         if pending:
@@ -138,11 +152,12 @@ class _Committer(threading.Thread):
     def stop(self) -> None:
         with self._ready:
             self._stopping = True
-            self._ready.notify()
-        self.join()
+            self._ready.notify_all()
+        for thread in self._threads:
+            thread.join()
 
     def send(self, answers: list[tuple]) -> None:
-        """Answers to the server, one message (from either thread)."""
+        """Answers to the server, one message (from any thread)."""
         data = _frame(answers)
         with self._sending:
             try:
@@ -151,7 +166,7 @@ class _Committer(threading.Thread):
                 log.warning("the report server went away; %d answers not sent (%s)",
                             len(answers), e)
 
-    def run(self) -> None:
+    def _run(self) -> None:
         try:
             step = self.reports.writer.MAX_BATCH
             while True:

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -101,6 +102,38 @@ def test_reports_go_to_the_report_server_with_the_same_answers(central, central_
     health = urllib3.request("GET", f"{reports_url}/healthz", retries=False)
     assert health.status == 200 and json.loads(health.data) == {"ok": True}
     assert urllib3.request("GET", f"{reports_url}/", retries=False).status == 404
+
+
+def test_gates_reporting_at_once_are_each_answered_and_stored_once(central, site):
+    """Many gates at once: the writer process checks the next reports while others
+    are in the database (two committing threads on PostgreSQL), and every gate
+    still gets its own answer, each report stored once and the latest status kept."""
+    pool, _ = site
+    gates = {f"cua-khau-{i:02d}": central.gate(f"cua-khau-{i:02d}") for i in range(24)}
+    plays = {gate_id: 1 + i % 4 for i, gate_id in enumerate(gates)}  # an answer of its own
+
+    def gate_reports(gate_id: str) -> list[tuple[int, dict]]:
+        answers = []
+        for minute in (1, 2):
+            rows = [pop_row(10 * minute + i) for i in range(plays[gate_id])]
+            r = post(pool, f"/api/v1/gates/{gate_id}/report", gates[gate_id], {
+                "heartbeat": beat_at(minute),
+                "proof_of_play": {"batch_id": f"{gate_id}-{minute}", "rows": rows}})
+            answers.append((r.status, json.loads(r.data)))
+        return answers
+
+    with ThreadPoolExecutor(len(gates)) as threads:
+        answers = dict(zip(gates, threads.map(gate_reports, gates)))
+    for gate_id, (first, second) in answers.items():
+        for status, answer in (first, second):
+            assert status == 200, (gate_id, answer)
+            assert answer["heartbeat"]["ok"] is True
+            assert answer["proof_of_play"] == {"received": plays[gate_id],
+                                               "new": plays[gate_id]}, (gate_id, answer)
+    assert central.db.count("heartbeat") == 2 * len(gates)
+    assert central.db.count("proof_of_play") == 2 * sum(plays.values())
+    assert {r["gate_id"]: r["release_version"] for r in central.db.query(
+        "SELECT gate_id, release_version FROM gate_status")} == dict.fromkeys(gates, 2)
 
 
 def test_a_gate_that_goes_away_while_waiting_does_not_stop_the_server(central, site):
