@@ -11,7 +11,7 @@ Gates are simulated in one asyncio process: each holds one keep-alive
 connection to nginx from an address of its own (127.1.x.y, as real gates come
 from their own; --one-address: all from 127.0.0.1), long-polls its channel (authorised by the application,
 whose good answers nginx keeps in its shared memory: the site's
-access_by_lua_block), and when told fetches timestamp.json on the same connection, then waits
+auth_request answered by lua from it), and when told fetches timestamp.json on the same connection, then waits
 again as a gate does (the fleet's reconnect burst). A gate whose check failed
 or whose connection dropped asks again after 2 s, like the sync loop. Every
 channel first gets its gate's last version (production channels keep theirs),

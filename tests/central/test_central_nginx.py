@@ -123,3 +123,17 @@ def test_nginx_ports_are_chosen_where_no_connection_takes_them(monkeypatch):
         taken.bind(("127.0.0.1", ports[0]))
         taken.listen()
         assert nginx.free_ports(2) == [ports[1], ports[2]]
+
+
+def test_nginx_keeps_an_idle_gate_connection_longer_than_a_gate_reuses_one():
+    """A gate reuses its kept connection after at most kiosk.sync.link.IDLE_S idle (a
+    minute's heartbeat, +-20 %); the site keeps an idle connection longer, so a gate
+    never sends into a connection nginx is closing at that moment."""
+    import re
+
+    from kiosk.sync.link import IDLE_S
+    from tests.support.nginx import SITE
+
+    gates_server = SITE.read_text().split("listen 443 ssl", 1)[1]
+    timeouts = re.findall(r"\n\s*keepalive_timeout (\d+)s;", gates_server)
+    assert len(timeouts) == 1 and int(timeouts[0]) >= IDLE_S + 10, timeouts
