@@ -657,6 +657,10 @@ def run(args, database_url: str) -> None:
                 args.grace, args.requests == "combined", addresses, nofile, window,
                 args.feed_keep_alive, tls, args.connections == "kept"))
             (load_before, before, own0), (load_after, after, own1) = readings
+            # What nginx complained of (e.g. running short of connections or descriptors).
+            nginx_log = [] if args.direct else [
+                line.split("] ", 1)[-1] for line in ng.error_log().splitlines()
+                if any(level in line for level in ("[error]", "[crit]", "[alert]", "[emerg]"))]
             cpu = {k: after[k] - before[k] for k in markers}
             app_cpu, reports_cpu, nginx_cpu = cpu["app"], cpu["reports"], cpu["nginx"]
             pg_cpu = cpu.get("pg", 0.0)
@@ -703,6 +707,9 @@ def run(args, database_url: str) -> None:
           f"stored: {stored} heartbeats, {pop_stored} proof-of-play rows")
     if errors:
         print(f"first failures: {errors[:5]}")
+    if nginx_log:
+        kinds = sorted({line.split(", client:", 1)[0].split(" ", 2)[-1][:90] for line in nginx_log})
+        print(f"nginx error log: {len(nginx_log)} lines, e.g. {kinds[:4]}")
     # CPU the server side spent, whatever else the machine ran: the capacity figure.
     requests = max(1, sent + len(errors))
     minutes = requests / (1 if args.requests == "combined" else 2)
