@@ -317,7 +317,9 @@ gate_status = Table(
     Column("last_good_release_version", BigInteger),
     Column("heartbeat", Text),
     # What the alert rules read of it (central.alert_rules.heartbeat_view, as JSON),
-    # written by intake; NULL: worked out from `heartbeat` (migration 0015).
+    # written by intake; NULL: worked out from `heartbeat` (migration 0015). Whoever
+    # else writes `heartbeat` sets this to NULL (or to the view), else the alert loop
+    # goes on reading the old view.
     Column("alert_view", Text),
     # Stamped on every write (intake, else a trigger: migrations 0010, 0015): the alert
     # loop reads only the rows changed since its last tick (central.alerts).
