@@ -5,10 +5,11 @@ another application server would; how long until every gate has been told and
 has fetched its new timestamp.json from nginx.
 
     ulimit -n 20000   # the gates' sockets, and nginx's workers inherit it
-    .venv/bin/python bench/emergency_fanout.py [--gates 10000] [--tls] [--auth uncached]
+    .venv/bin/python bench/emergency_fanout.py [--gates 10000] [--tls] [--auth uncached] [--pull-link]
 
 Gates are simulated in one asyncio process: each holds one keep-alive
-connection to nginx from an address of its own (127.1.x.y, as real gates come
+connection to nginx (--pull-link: a second one for its pulls, as the gate keeps
+since wave 2 session 6; two descriptors per gate) from an address of its own (127.1.x.y, as real gates come
 from their own; --one-address: all from 127.0.0.1), long-polls its channel (authorised by the application,
 whose good answers nginx keeps in its shared memory: the site's
 auth_request answered by lua from it), and when told fetches timestamp.json on the same connection, then waits
@@ -139,6 +140,32 @@ def parse_answer(buf: bytearray):
             bytes(buf[end + 4:total]), total)
 
 
+class PullLink(asyncio.Protocol):
+    """A gate's second kept connection (--pull-link): the sync loop's pulls and
+    reports ride one kept connection beside the feed's (kiosk/sync/link.py, since
+    wave 2 session 6), so a told gate fetches timestamp.json there, not on the
+    connection its long poll holds."""
+
+    def __init__(self, gate):
+        self.gate, self.transport, self.buf = gate, None, bytearray()
+
+    def connection_made(self, transport):
+        self.transport = transport
+        self.buf.clear()
+
+    def data_received(self, data):
+        self.buf += data
+        while (answer := parse_answer(self.buf)) is not None:
+            del self.buf[:answer[4]]
+            self.gate.answered(*answer[:4])
+
+    def connection_lost(self, exc):
+        self.transport = None
+        if self.gate.state == "fetching":
+            self.gate.errors.append(f"fetch: pull connection lost {exc!r}")
+            self.gate.finish(None)
+
+
 class SimGate(asyncio.Protocol):
     """One gate's sync loop as far as the feed goes, as an asyncio Protocol (no
     stream objects, no task per gate once it is up: the load generator is one
@@ -165,6 +192,7 @@ class SimGate(asyncio.Protocol):
         self.buf = bytearray()
         self.up = None  # a future while coming up
         self.held_at = None
+        self.pull = PullLink(self) if run.pull_link else None  # --pull-link
 
     # ---- requests ---------------------------------------------------------------
     def wait_request(self) -> bytes:
@@ -186,7 +214,13 @@ class SimGate(asyncio.Protocol):
 
     def send_fetch(self):
         self.state = "fetching"
-        self.transport.write(self.run.fetch_request)
+        if self.pull is None:
+            self.transport.write(self.run.fetch_request)
+        elif self.pull.transport is not None:
+            self.pull.transport.write(self.run.fetch_request)
+        else:
+            self.errors.append("fetch: the pull connection is gone")
+            self.finish(None)
 
     # ---- the connection ---------------------------------------------------------
     def connection_made(self, transport):
@@ -285,6 +319,8 @@ class SimGate(asyncio.Protocol):
         self.state = "done"
         if self.transport is not None:
             self.transport.close()
+        if self.pull is not None and self.pull.transport is not None:
+            self.pull.transport.close()
         self.run.finished(self)
 
     async def come_up(self, slots):
@@ -311,6 +347,13 @@ class SimGate(asyncio.Protocol):
                 if self.transport is not None:
                     self.transport.close()
                 await asyncio.sleep(self.run.retry_s())
+            if self.pull is not None:  # the sync loop's own kept connection
+                try:
+                    await self.run.loop.create_connection(
+                        lambda: self.pull, "127.0.0.1", self.run.port, ssl=self.run.ssl_ctx,
+                        server_hostname=self.run.hostname, local_addr=self.local_addr)
+                except OSError as e:
+                    self.errors.append(f"pull connection: {e!r}")
         self.up = None
         self.held_at = time.monotonic()
         self.run.held += 1
@@ -320,8 +363,10 @@ class FleetRun:
     """What every simulated gate shares: the loop, nginx's address, the requests'
     fixed parts, the version that is the emergency, and who has finished."""
 
-    def __init__(self, loop, port, ssl_ctx, tokens, target, rewait_s, cold=None):
+    def __init__(self, loop, port, ssl_ctx, tokens, target, rewait_s, cold=None,
+                 pull_link=False):
         self.loop, self.port, self.ssl_ctx = loop, port, ssl_ctx
+        self.pull_link = pull_link
         self.cold = cold
         self.rng = random.Random(14)
         self.hostname = HOSTNAME if ssl_ctx else None
@@ -377,9 +422,10 @@ async def peak_since(watcher) -> int:
 
 
 async def fanout(ng, ssl_ctx, tokens, state_dir, settle_s, base_version, rewait_s,
-                 gates_per_post, cold=None, one_address=False):
+                 gates_per_post, cold=None, one_address=False, pull_link=False):
     loop = asyncio.get_running_loop()
-    run = FleetRun(loop, ng.https, ssl_ctx, tokens, base_version + 1, rewait_s, cold)
+    run = FleetRun(loop, ng.https, ssl_ctx, tokens, base_version + 1, rewait_s, cold,
+                   pull_link)
     gates = [SimGate(g, tok, run, gate_address(i, one_address))
              for i, (g, tok) in enumerate(tokens.items())]
     slots = asyncio.Semaphore(len(gates) if cold else COMING_UP)
@@ -452,6 +498,8 @@ async def fanout(ng, ssl_ctx, tokens, state_dir, settle_s, base_version, rewait_
     for g in gates:
         if g.transport is not None:
             g.transport.close()
+        if g.pull is not None and g.pull.transport is not None:
+            g.pull.transport.close()
     return marks, gates
 
 
@@ -481,13 +529,22 @@ def main() -> None:
                     help="every gate connects from 127.0.0.1 (before wave 2 session 5: each "
                          "connect searches the kernel's ephemeral ports past the fleet's "
                          "connections), for comparison; else each from its own 127.1.x.y")
+    ap.add_argument("--pull-link", action="store_true",
+                    help="each gate keeps a second connection for its pulls, as the gate does "
+                         "since wave 2 session 6 (kiosk/sync/link.py): a told gate fetches "
+                         "timestamp.json there (two descriptors per gate, here and in nginx)")
     args = ap.parse_args()
     loop_factory = None
     if args.loop == "uvloop":
         import uvloop
         loop_factory = uvloop.new_event_loop
-    nofile, hard_nofile = raise_fd_limit(args.gates * 2 + 1000)  # nginx's workers inherit it
+    per_gate = 2 if args.pull_link else 1
+    # nginx's workers inherit it
+    nofile, hard_nofile = raise_fd_limit(args.gates * (per_gate + 1) + 1000)
     print(f"file descriptors: {nofile} (hard {hard_nofile})")
+    if args.gates * per_gate + 500 > nofile:
+        sys.exit(f"{args.gates} gates with {per_gate} connections each need more than the "
+                 f"descriptor limit {nofile} (hard {hard_nofile}): fewer gates, or raise it")
     print(f"listen queue: {raise_listen_backlog(16384)} (the central role's central_listen_backlog)")
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -527,7 +584,8 @@ def main() -> None:
                 with asyncio.Runner(loop_factory=loop_factory) as runner:
                     marks, gates = runner.run(fanout(ng, ssl_ctx, tokens, state, args.settle,
                                                      base, args.rewait, args.gates_per_post,
-                                                     args.cold, args.one_address))
+                                                     args.cold, args.one_address,
+                                                     args.pull_link))
                 load_after = os.getloadavg()[0]
                 log_lines = ng.error_log().splitlines()
                 crashed = [line for line in log_lines
@@ -554,6 +612,7 @@ def main() -> None:
 
     print(f"gates: {args.gates}, {'TLS' if args.tls else 'plain HTTP'} to nginx on 127.0.0.1 "
           f"{'all from 127.0.0.1' if args.one_address else 'each from its own address'}, "
+          f"{'pulls on a second kept connection' if args.pull_link else 'one connection'}, "
           f"{args.nginx_workers} nginx workers; the simulated gates ({args.loop} loop) share "
           f"this 2-core machine; up to {args.gates_per_post} gates named in one post to nchan")
     print(f"machine load average (1 min) before/after: {load_before:.1f} / {load_after:.1f} "
