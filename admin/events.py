@@ -106,6 +106,13 @@ SYNC_FAILURES: dict[str, str] = {
     "local_error": N_("an error on this gate"),
     "no_release": N_("central has no release for this gate yet"),
 }
+# How the last report round went (state key sync.upstream, kiosk/sync/loop.py).
+UPSTREAM: dict[str, str] = {
+    "ok": N_("sent"),
+    "offline": N_("not sent: central cannot be reached or did not store them; they stay queued"),
+    "unauthorised": N_("not sent: central refused this gate's token; they stay queued"),
+    "not_configured": N_("not sent: sync is not set up (no central address)"),
+}
 SYNC_FAILED = N_("Sync failed: %(why)s. The screens keep the last verified release")
 for _code in SYNC_FAILURES:
     EVENTS["sync_" + _code] = SYNC_FAILED
@@ -291,6 +298,37 @@ class Renderer:
                 "unchanged": self._("up to date"),
                 "no_release": self._(SYNC_FAILURES["no_release"])}.get(status, status)
 
+    def upstream_state(self, sync: dict | None) -> str:
+        """The last report round (heartbeat, proof of play, screenshots) in words:
+        its outcome, the technical cause when it failed, what is still queued."""
+        up = (sync or {}).get("upstream") or {}
+        code = up.get("status")
+        if not code:
+            return self._("no report sent yet")
+        text = self._(UPSTREAM[code]) if code in UPSTREAM else code
+        if code == "offline" and up.get("error"):
+            text += " — " + self.cause(up["error"])
+        waiting = up.get("pending") or {}
+        if any(waiting.get(k) for k in ("heartbeats", "proof_of_play", "screenshots")):
+            text += " · " + self._(
+                "queued: %(heartbeats)s heartbeat(s), %(plays)s proof-of-play record(s), "
+                "%(screenshots)s screenshot(s)", heartbeats=waiting.get("heartbeats", 0),
+                plays=waiting.get("proof_of_play", 0), screenshots=waiting.get("screenshots", 0))
+        return text
+
+    def sync_round(self, sync: dict | None) -> list[str]:
+        """`gatecast sync --once` and `--status`: the pull and the reports, one line each."""
+        sync = sync or {}
+        poll = sync.get("last_poll") or {}
+        pull = self._("Pull: %(state)s", state=self.sync_state(sync))
+        if sync.get("last_good_release_version") is not None:
+            pull += "; " + self._("release %(version)s on the screens",
+                                  version=sync["last_good_release_version"])
+        if poll:
+            pull += "; " + self._("%(requests)s request(s), %(bytes)s bytes",
+                                  requests=poll.get("requests", 0), bytes=poll.get("bytes", 0))
+        return [pull, self._("Reports: %(state)s", state=self.upstream_state(sync))]
+
     # ---- audit log -----------------------------------------------------------------
     def action(self, action: str) -> str:
         return self._(AUDIT_ACTIONS[action]) if action in AUDIT_ACTIONS else action
@@ -380,4 +418,3 @@ class Renderer:
     def _dark(self, cause: str) -> str:
         return {"blanked": self._("kill switch"), "off": self._("switched off"),
                 "powered off": self._("switched off")}.get(cause, cause)
-

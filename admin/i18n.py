@@ -38,6 +38,17 @@ def cli_gettext(settings):
     return web_i18n.gate_gettext(settings, SOURCE, POWER)
 
 
+def sync_words(settings):
+    """gatecast.words "sync": `gatecast sync --once/--status` say the pull and the
+    reports as the dashboard does (admin/events.py), in the gate's language."""
+    from admin import events
+    from kiosk.web import formatting
+
+    say = events.Renderer(cli_gettext(settings), lambda at: formatting.when(at, settings["timezone"]),
+                          lambda n: formatting.size(n, web_i18n.gate_language(settings)))
+    return say.sync_round
+
+
 def select_locale() -> str:
     user_lang = current_user.language if current_user and current_user.is_authenticated else None
     return web_i18n.pick_language(session.get("lang"), user_lang,

@@ -26,6 +26,13 @@ _HOST = r"host='(?P<host>[^']*)', port=(?P<port>\d+)"
 # specific ones come first. Named groups are the sentence's parameters.
 CAUSES: list[tuple[str, re.Pattern, str]] = [
     # --- the network to central (kiosk/sync/fetcher.py, urllib3, ssl) ----------
+    # The gate's own words for a report central did not take (kiosk/sync/report.py).
+    ("no_answer", re.compile(r": no answer in time$"),
+     N_("central did not answer in time")),
+    ("not_central", re.compile(r"HTTP \d{3} without an answer per part"),
+     N_("something other than central answered (a proxy or a login page on the way?)")),
+    ("not_stored", re.compile(r"central could not store the "),
+     N_("central could not store the report (an error on the server)")),
     ("dns", re.compile(r"Failed to resolve '(?P<host>[^']+)'|"
                        r"(?:Name or service not known|Temporary failure in name resolution)"),
      N_("the name %(host)s cannot be resolved (DNS): check the gate's DNS server and the central address")),

@@ -11,6 +11,8 @@ Groups (see pyproject.toml for the current members):
 - `gatecast.player_plugins`: `PlayerPlugin` subclasses the player creates.
 - `gatecast.resolvers`: media kind -> `resolve(item, ctx) -> Playable`.
 - `gatecast.demo_services`: `services(ctx) -> list[Service]` for `gatecast demo`.
+- `gatecast.words`: `words(settings) -> say` for what a gate command shows in the
+  admin's words (`sync`: the sync state as the dashboard says it).
 
 Where order matters (migrations are applied, demo services started, plugins
 called) it is the order of the entry point names, so the names carry it
@@ -24,7 +26,7 @@ from functools import cache
 from importlib.metadata import EntryPoint, entry_points
 
 GROUPS = ("gatecast.migrations", "gatecast.commands", "gatecast.player_plugins",
-          "gatecast.resolvers", "gatecast.demo_services")
+          "gatecast.resolvers", "gatecast.demo_services", "gatecast.words")
 
 
 class EntryPointsMissing(RuntimeError):
@@ -64,3 +66,9 @@ def resolver(kind: str):
 
 def demo_service_factories() -> list:
     return list(loaded("gatecast.demo_services").values())
+
+
+def words(name: str):
+    """`words(settings)` of the area that says `name` (gatecast.words), or None."""
+    ep = declared("gatecast.words").get(name)
+    return None if ep is None else ep.load()

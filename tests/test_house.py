@@ -91,6 +91,7 @@ def test_every_entry_point_loads_and_is_what_its_group_promises():
     assert set(declared("gatecast.resolvers")) >= {"video", "image", "text"}
     assert all(callable(f) for f in loaded("gatecast.resolvers").values())
     assert all(callable(f) for f in loaded("gatecast.demo_services").values())
+    assert all(callable(f) for f in loaded("gatecast.words").values())
 
 
 # ---- no import circles between the project's modules ---------------------------------

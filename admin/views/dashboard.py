@@ -28,6 +28,7 @@ def _status() -> dict:
     for a in (status["health"] or {}).get("alarms") or []:
         a["text"] = say.alarm(a)
     status["sync_text"] = say.sync_state(status["sync"])
+    status["upstream_text"] = say.upstream_state(status["sync"])
     return status
 
 

@@ -14,9 +14,11 @@ from kiosk.cliutil import state_options
 @click.option("--once", is_flag=True,
               help="Pull once and send the queued reports once, then exit (status 1 if the pull failed).")
 @click.option("--status", "show_status", is_flag=True,
-              help="Print the sync state (as the admin and the heartbeat show it) and exit.")
+              help="Print the sync state in the gate's language (as the admin shows it) and exit.")
+@click.option("--json", "as_json", is_flag=True,
+              help="The state as JSON (as the heartbeat sends it), codes not words.")
 @state_options
-def sync_cmd(once, show_status, ctx_):
+def sync_cmd(once, show_status, as_json, ctx_):
     """Pull signed releases from the central authority and send reports.
 
     Runs until stopped: a TUF poll every sync_interval_s (jittered), a heartbeat
@@ -34,8 +36,11 @@ def sync_cmd(once, show_status, ctx_):
     from kiosk.sync.status import sync_state
 
     db = ctx_.db
-    if show_status:
+    if as_json:
         click.echo(json.dumps(sync_state(db), indent=2, ensure_ascii=False))
+        return
+    if show_status:
+        click.echo("\n".join(_say(ctx_.settings)(sync_state(db))))
         return
     if not ctx_.settings["central_url"]:
         raise click.ClickException("central_url is not set: nothing to sync with "
@@ -51,14 +56,8 @@ def sync_cmd(once, show_status, ctx_):
         raise click.ClickException(str(e)) from None
     try:
         if once:
-            pulled, reported = service.once()
-            click.echo(f"pull: {pulled.outcome}"
-                       + (f" ({pulled.code}: {pulled.reason})" if not pulled.ok else
-                          f" (release {pulled.active_version})" if pulled.active_version else "")
-                       + f"; {pulled.requests} request(s), {pulled.bytes} bytes")
-            click.echo(f"reports: {reported.code}; sent {reported.sent} "
-                       f"in {reported.requests} request(s)"
-                       + (f" ({reported.error})" if reported.error else ""))
+            pulled, _reported = service.once()
+            click.echo("\n".join(_say(ctx_.settings)(sync_state(db))))
             if not pulled.ok:
                 raise SystemExit(1)
             return
@@ -68,3 +67,14 @@ def sync_cmd(once, show_status, ctx_):
     finally:
         service.close()
         service.unlock()
+
+
+def _say(settings):
+    """The sync state in words, as the admin's dashboard says it (admin/events.py,
+    through the gatecast.words entry point: the core does not name the admin)."""
+    from kiosk import entrypoints
+
+    words = entrypoints.words("sync")
+    if words is None:  # no area says it: the codes
+        return lambda state: [json.dumps(state, indent=2, ensure_ascii=False)]
+    return words(settings)

@@ -9,6 +9,7 @@ did before. The combined report against a real central: test_sync_report_central
 from __future__ import annotations
 
 import os
+import re
 import socket
 
 from kiosk.settings import load_settings
@@ -188,11 +189,16 @@ def test_cli_once_and_status(gate, repo, runner):
     args = ["--state", str(gate.state_dir), "--config", str(gate.config_file)]
     result = runner.invoke(main, ["sync", "--once", *args])
     assert result.exit_code == 0, result.output
-    assert "pull: activated (release 1)" in result.output and "reports: ok" in result.output
-    result = runner.invoke(main, ["sync", "--status", *args])
+    # In the gate's language (Vietnamese unless set), as the admin's dashboard says it.
+    pulled, reported = result.output.splitlines()
+    assert re.fullmatch(r"Tải về: đã cập nhật \(vừa kích hoạt bản phát hành mới\); màn hình đang "
+                        r"chiếu bản phát hành 1; \d+ yêu cầu, \d+ byte", pulled), pulled
+    assert reported == "Báo cáo: đã gửi", reported
+    result = runner.invoke(main, ["sync", "--status", "--json", *args])
     assert '"last_good_release_version": 1' in result.output
-    result = runner.invoke(main, ["sync", "--once", *args])
-    assert "pull: unchanged" in result.output and "2 request(s)" in result.output
+    result = runner.invoke(main, ["sync", "--once", *args], env={"GATECAST_LANGUAGE": "en"})
+    assert result.output.startswith("Pull: up to date; release 1 on the screens; 2 request(s), ")
+    assert "Reports: sent" in result.output
 
 
 def test_cli_once_fails_with_the_reason(gate, repo, central, runner):
@@ -202,7 +208,8 @@ def test_cli_once_fails_with_the_reason(gate, repo, central, runner):
     central.overrides[f"/tuf/targets/media/{sha}.{sha}"] = b"bad"
     result = runner.invoke(main, ["sync", "--once", "--state", str(gate.state_dir),
                                   "--config", str(gate.config_file)])
-    assert result.exit_code == 1 and "tampered" in result.output
+    assert result.exit_code == 1 and ("thất bại: dữ liệu tải về không khớp với chữ ký của máy chủ "
+                                      "trung tâm") in result.output, result.output
 
 
 def test_cli_refuses_an_unknown_clock_policy(gate, runner):
