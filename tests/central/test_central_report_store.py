@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from central import schema as t
 from central.db import insert_or_update
-from central.intake import check_report, record_heartbeat, store_reports
+from central.intake import _rows_json, check_report, record_heartbeat, store_reports
 
 T = datetime(2026, 11, 10, 3, 0, tzinfo=timezone.utc)  # 10:00 in Hà Nội
 SHA = "a" * 64
@@ -213,3 +213,13 @@ def test_the_report_totals_leave_room_for_their_next_version_on_postgresql(centr
     options = {r["relname"]: r["reloptions"] for r in central.db.query(
         "SELECT relname, reloptions FROM pg_class WHERE relname IN ('play_day', 'face_time_day')")}
     assert options == {"play_day": ["fillfactor=70"], "face_time_day": ["fillfactor=70"]}
+
+
+def test_rows_as_a_json_parameter_keep_their_values_and_what_orjson_refuses_goes_to_json():
+    """The proof-of-play rows' JSON parameter (orjson): the same values as json.dumps
+    gives; a lone surrogate or an integer past 64 bits (orjson refuses both) is
+    written by json.dumps, as before, for PostgreSQL to refuse the same way."""
+    rows = [{"gate_id": "cửa-khẩu", "row_id": 2**63 - 1, "reason": None, "airtime_s": 9.75}]
+    assert json.loads(_rows_json(rows)) == rows
+    for odd in ({"reason": "\ud800"}, {"row_id": 2**64}):
+        assert _rows_json([odd]) == json.dumps([odd])
