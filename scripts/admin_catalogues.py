@@ -38,6 +38,9 @@ AREAS = {
     "text": ("kiosk/text", "kiosk/text/translations"),
     # `gatecast faces list|identify` (kiosk/player/cli.py, kiosk/player/identify.py).
     "player": ("kiosk/player", "kiosk/player/translations"),
+    # `gatecast sync`'s refusals (kiosk/sync/cli.py); the sync state itself is said
+    # in the admin's words (gatecast.words).
+    "sync": ("kiosk/sync", "kiosk/sync/translations", [("*.py", "python")]),
     # What every gate command shares (kiosk/cliutil.py, kiosk/cli.py): the
     # modules at kiosk/'s top only, as each area under it has its own.
     "core": ("kiosk", "kiosk/translations", [("*.py", "python")]),

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import click
 
 from kiosk.cliutil import state_options
+from kiosk.web.i18n import gate_gettext
+
+# What `gatecast sync` refuses, in the gate's language (scripts/admin_catalogues.py --area sync).
+CATALOGUE = Path(__file__).parent / "translations"
 
 
 @click.command("sync")
@@ -42,18 +47,20 @@ def sync_cmd(once, show_status, as_json, ctx_):
     if show_status:
         click.echo("\n".join(_say(ctx_.settings)(sync_state(db))))
         return
+    _ = gate_gettext(ctx_.settings, CATALOGUE)
     if not ctx_.settings["central_url"]:
-        raise click.ClickException("central_url is not set: nothing to sync with "
-                                   "(set it in the config file or GATECAST_CENTRAL_URL)")
+        raise click.ClickException(_("central_url is not set: nothing to sync with "
+                                     "(set it in the config file or GATECAST_CENTRAL_URL)"))
     if ctx_.settings["sync_clock"] not in ("ntp", "always", "never"):
-        raise click.ClickException(
-            f"sync_clock must be 'ntp', 'always' or 'never', not {ctx_.settings['sync_clock']!r}")
+        raise click.ClickException(_("sync_clock must be 'ntp', 'always' or 'never', not %(value)s",
+                                     value=repr(ctx_.settings["sync_clock"])))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     service = SyncService(ctx_.settings, db)
     try:
         service.lock()
-    except AlreadyRunning as e:
-        raise click.ClickException(str(e)) from None
+    except AlreadyRunning:
+        raise click.ClickException(_("another gatecast sync already uses %(state)s",
+                                     state=str(service.state_dir))) from None
     try:
         if once:
             pulled, _reported = service.once()

@@ -218,4 +218,36 @@ def test_cli_refuses_an_unknown_clock_policy(gate, runner):
     result = runner.invoke(main, ["sync", "--once", "--state", str(gate.state_dir),
                                   "--config", str(gate.config_file)],
                            env={"GATECAST_SYNC_CLOCK": "sometimes"})
-    assert result.exit_code == 1 and "sync_clock must be" in result.output
+    assert result.exit_code == 1 and ("sync_clock phải là 'ntp', 'always' hoặc 'never', không phải "
+                                      "'sometimes'") in result.output, result.output
+    result = runner.invoke(main, ["sync", "--once", "--state", str(gate.state_dir),
+                                  "--config", str(gate.config_file)],
+                           env={"GATECAST_SYNC_CLOCK": "sometimes", "GATECAST_LANGUAGE": "en"})
+    assert "sync_clock must be 'ntp', 'always' or 'never', not 'sometimes'" in result.output
+
+
+def test_cli_refuses_a_second_sync_in_vietnamese(gate, runner):
+    from kiosk.cli import main
+    from kiosk.sync.loop import SyncService
+
+    first = SyncService(gate.settings, gate.db)
+    first.lock()
+    try:
+        result = runner.invoke(main, ["sync", "--once", "--state", str(gate.state_dir),
+                                      "--config", str(gate.config_file)])
+    finally:
+        first.unlock()
+        first.close()
+    assert result.exit_code == 1 and (
+        f"một tiến trình gatecast sync khác đang dùng {gate.state_dir}") in result.output, result.output
+
+
+def test_every_sync_command_string_is_translated():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    tool = Path(__file__).resolve().parents[2] / "scripts" / "admin_catalogues.py"
+    r = subprocess.run([sys.executable, str(tool), "--check", "--area", "sync"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
