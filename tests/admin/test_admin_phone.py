@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.admin import GATECAST, clean_env, start_process, stop_process
+from tests.support.browser import chromium, keep_picture
 from tests.support.media import make_image, make_video
 from tests.support.wait import wait_for
 
@@ -80,6 +81,13 @@ def _seed(state: Path, config: Path, tmp: Path) -> dict:
     } for i in range(6)])
     db.close()
     return {"media": image["sha256"], "playlist": playlist["id"], "entry": entry["id"]}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One chromium for the module's tests."""
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture
@@ -165,3 +173,62 @@ def _check_width(page, name: str, too_wide: dict, shots: Path | None) -> None:
         too_wide[name] = (width, culprits)
     if shots:
         page.screenshot(path=str(shots / f"phone-{name}.png"), full_page=True)
+
+
+# Shows the dashboard with N face cards (copies of the first one: the cards'
+# layout is the CSS's, whatever the gate's configuration holds).
+_SET_FACES = """(n) => {
+    const section = document.querySelector('section.faces');
+    window.faceCard = window.faceCard || section.querySelector('article.face').cloneNode(true);
+    section.replaceChildren(...Array.from({length: n}, (_, i) => {
+        const card = window.faceCard.cloneNode(true);
+        card.removeAttribute('id');
+        card.querySelector('h2').textContent += ' #' + (i + 1);
+        return card;
+    }));
+}"""
+# Every word of the face cards' values laid out on one line (one line box for
+# its Range), and no value wider than its box: the words that break.
+_BROKEN_WORDS = """() => {
+    const broken = [];
+    for (const dd of document.querySelectorAll('section.faces dd')) {
+        if (dd.scrollWidth > dd.clientWidth + 1) broken.push(['too wide', dd.textContent.trim()]);
+        const walker = document.createTreeWalker(dd, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const m of node.data.matchAll(/\\S+/g)) {
+                const range = document.createRange();
+                range.setStart(node, m.index);
+                range.setEnd(node, m.index + m[0].length);
+                const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+                if (tops.size > 1) broken.push([m[0], dd.textContent.trim()]);
+            }
+        }
+    }
+    return broken;
+}"""
+
+
+def test_face_cards_break_values_only_between_words(admin, browser):
+    """The dashboard's face cards (player not running: "không rõ", "không có
+    lịch") keep each word on one line, with 1 to 4 faces, at phone and desktop
+    width, in Vietnamese and in English."""
+    broken = {}
+    for viewport in (DESKTOP, PHONE):
+        page = browser.new_page(viewport=viewport, locale="vi-VN")
+        page.set_default_timeout(30_000)
+        page.goto(admin["url"] + "/login")
+        page.fill("input[name=username]", "chief")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(admin["url"] + "/")
+        for language in ("vi", "en"):
+            page.click(f"#lang-{language}")  # the account keeps the choice: set it each time
+            page.wait_for_selector(f"html[lang={language}]")
+            for faces in (1, 2, 3, 4):
+                page.evaluate(_SET_FACES, faces)
+                found = page.evaluate(_BROKEN_WORDS)
+                if found:
+                    broken[(viewport["width"], language, faces)] = found
+            keep_picture(page, f"faces-{language}-{viewport['width']}")
+        page.close()
+    assert broken == {}
