@@ -55,12 +55,18 @@ log = logging.getLogger("gatecast.central.reports")
 
 HEADER = struct.Struct(">I")
 SWITCH_INTERVAL_S = 0.0005
-# Committing threads on PostgreSQL, each with its own connection: while one batch
-# is in the database (its statements, its commit's WAL flush) the next is stored by
-# the other. bench/report_writer_cost.py at 833 reports a second (10,000 gates x5),
-# same machine and minutes: one thread kept up with 714-789/s, two with 805-823/s
-# (three: no better). SQLite has one writer at a time (a file lock): one thread.
-COMMITTERS = 2
+# Committing threads on PostgreSQL, each with its own connection: with two, one batch
+# is in the database (its statements, its commit's WAL flush) while the other thread
+# stores the next. Measured both ways (docs/benchmarks.md, wave 2 session 6):
+# - on a busy machine (load 5-8), bench/report_writer_cost.py at 833 reports a second:
+#   one thread kept up with 714-789/s, two with 805-823/s;
+# - on a quiet one, bench/central_intake.py at 10,000 gates x5: two halved the batches,
+#   so every commit's fixed cost came twice as often: 2.0 ms of CPU per gate-minute
+#   against 1.7 with one, p50/p90 26/88 ms against 14/40, the same p99.
+# The reading thread already overlaps the checks with the commit, so ONE committer;
+# raise this (and the store's pool_size) only where the writer, not the machine, is
+# the limit. SQLite has one writer at a time (a file lock): always one thread.
+COMMITTERS = 1
 GONE = (500, [(b"content-type", b"application/json")],
         json.dumps({"error": NOT_STORED}).encode() + b"\n")
 
