@@ -6,12 +6,11 @@ The event loop holds the connections, parses HTTP (in C), checks the gate token 
 memory and sends each report, still as its bytes, over a socket pair; this process
 takes everything that arrived, checks each report and makes the answer of a refused
 one (`GateReports.prepare`: 400, 413), and queues the rest; a committing thread
-(two on PostgreSQL, each with its own connection) stores everything queued in ONE
-transaction (`GroupCommit.commit`: the same batch, the same retries one by one and
-part by part), answers them (`Pending.finish`, `GateReports.respond`) and sends
-every answer back in one message, while the first thread already checks the next
-reports and the other committing thread stores them; the loop sends each answer to
-its gate. The rules are
+(COMMITTERS of them on PostgreSQL, each with its own connection) stores everything
+queued in ONE transaction (`GroupCommit.commit`: the same batch, the same retries
+one by one and part by part), answers them (`Pending.finish`, `GateReports.respond`)
+and sends every answer back in one message, while the first thread already checks
+the next reports; the loop sends each answer to its gate. The rules are
 GateReports', as under gunicorn; only where they run differs.
 
 Why two processes (#14, docs/benchmarks.md, measured on the 3,000- and 10,000-gate
