@@ -195,6 +195,13 @@ class SimGate(asyncio.Protocol):
         self.pull = PullLink(self) if run.pull_link else None  # --pull-link
 
     # ---- requests ---------------------------------------------------------------
+    def connect(self, protocol: asyncio.Protocol):
+        """Open a connection for `protocol` (this gate's feed, or its pull link) to
+        nginx from this gate's own address, over TLS when the run has it."""
+        return self.run.loop.create_connection(
+            lambda: protocol, "127.0.0.1", self.run.port, ssl=self.run.ssl_ctx,
+            server_hostname=self.run.hostname, local_addr=self.local_addr)
+
     def wait_request(self) -> bytes:
         extra = b""
         if self.position:
@@ -224,9 +231,7 @@ class SimGate(asyncio.Protocol):
     async def _fetch_on_new_pull(self):
         self.run.pulls_reopened += 1
         try:
-            await self.run.loop.create_connection(
-                lambda: self.pull, "127.0.0.1", self.run.port, ssl=self.run.ssl_ctx,
-                server_hostname=self.run.hostname, local_addr=self.local_addr)
+            await self.connect(self.pull)
         except OSError as e:
             self.errors.append(f"fetch: {e!r}")
             self.finish(None)
@@ -270,10 +275,7 @@ class SimGate(asyncio.Protocol):
         """Told, then the connection dropped: fetch again; else wait again."""
         async def again():
             try:
-                await self.run.loop.create_connection(lambda: self, "127.0.0.1", self.run.port,
-                                                      ssl=self.run.ssl_ctx,
-                                                      local_addr=self.local_addr,
-                                                      server_hostname=self.run.hostname)
+                await self.connect(self)
             except OSError as e:
                 self.errors.append(f"reconnect: {e!r}")
                 self.run.loop.call_later(self.RETRY_S, self.reconnect)
@@ -347,9 +349,7 @@ class SimGate(asyncio.Protocol):
             while True:
                 self.up = self.run.loop.create_future()
                 try:
-                    await self.run.loop.create_connection(
-                        lambda: self, "127.0.0.1", self.run.port, ssl=self.run.ssl_ctx,
-                        server_hostname=self.run.hostname, local_addr=self.local_addr)
+                    await self.connect(self)
                     self.send_wait("first")
                     if await self.up:
                         break
@@ -360,9 +360,7 @@ class SimGate(asyncio.Protocol):
                 await asyncio.sleep(self.run.retry_s())
             if self.pull is not None:  # the sync loop's own kept connection
                 try:
-                    await self.run.loop.create_connection(
-                        lambda: self.pull, "127.0.0.1", self.run.port, ssl=self.run.ssl_ctx,
-                        server_hostname=self.run.hostname, local_addr=self.local_addr)
+                    await self.connect(self.pull)
                 except OSError as e:
                     self.errors.append(f"pull connection: {e!r}")
         self.up = None

@@ -16,7 +16,7 @@ What can happen to a kept connection between two requests:
   answer arrived. `Link.request` then sends it ONCE more on a new connection:
   nothing was answered, so central either never read it (nginx closes only idle
   connections) or stored it and its answer was lost, and a report sent twice is
-  stored once (tests/sync/test_sync_link.py proves it against the real central:
+  stored once (tests/central/test_central_gate_link.py proves it against the real central:
   proof of play by its key, the day totals, the status and the face time alike;
   only the heartbeat history holds the second copy, as when an answer is lost on
   the way, which the gate always answered by sending again);
