@@ -357,6 +357,9 @@ class Fleet:
         self.addresses, self.budget = addresses, budget
         self.results = {kind: [] for kind in (COMBINED_KINDS if combined else SEPARATE_KINDS)}
         self.errors: list[str] = []
+        # (wall-clock time, ms) of every answered request: --series, and the worst
+        # half-seconds in the summary (a stall shows as a spike, queueing as a slope).
+        self.series: list[tuple[float, float]] = []
         self.inflight = 0
         self.busy: set[str] = set()  # gates whose report is in flight
         self.peak_inflight = 0
@@ -434,9 +437,11 @@ class Fleet:
 
     def answered(self, answers, error, n=None):
         self.inflight -= 1
+        now = time.time()
         for what, ms, status in answers:
             if status == 200:
                 self.results[what].append(ms)
+                self.series.append((now, ms))
             else:
                 self.errors.append(f"{what}: HTTP {status}")
         if error is not None:
@@ -515,7 +520,7 @@ async def run_load(port, tokens, interval, seconds, waiting, ramp_s, grace_s, co
     for task in tasks:
         task.cancel()
     await asyncio.gather(sampler, *tasks, return_exceptions=True)
-    return fleet.results, fleet.errors, wait_errors, held_during
+    return fleet.results, fleet.errors, wait_errors, held_during, fleet.series
 
 
 def run_loop(kind: str, coroutine):
@@ -532,6 +537,18 @@ RESERVED_FDS = 256  # the loop's own, the logs, the CPU readings in /proc
 def _own_cpu() -> tuple[float, float]:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime, usage.ru_stime
+
+
+def half_seconds(series):
+    """The answers grouped by the half-second they came in: [(start, sorted ms)]."""
+    bins: dict[float, list[float]] = {}
+    for t, ms in series:
+        bins.setdefault(t - t % 0.5, []).append(ms)
+    return [(t, sorted(values)) for t, values in sorted(bins.items())]
+
+
+def utc_clock(t: float) -> str:
+    return time.strftime("%H:%M:%S", time.gmtime(t)) + f".{int(t * 10) % 10}"
 
 
 def main() -> None:
@@ -582,6 +599,10 @@ def main() -> None:
                          "port search for each connect then costs the load generator more)")
     ap.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
                     help="the load generator's event loop (uvloop: less of the shared CPU)")
+    ap.add_argument("--series", type=Path, default=None,
+                    help="write the latency per half-second (UTC time, answered, p50, max "
+                         "ms) to this CSV file, to lay beside PostgreSQL's or the servers' "
+                         "logs")
     ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
                     help="postgresql: a throwaway cluster for this run")
     ap.add_argument("--database-url", default="",
@@ -652,7 +673,7 @@ def run(args, database_url: str) -> None:
                     readings.append((os.getloadavg()[0], others, own))
 
             addresses = {gid: gate_address(i, args.one_address) for i, gid in enumerate(tokens)}
-            results, errors, wait_errors, held = run_loop(args.loop, run_load(
+            results, errors, wait_errors, held, series = run_loop(args.loop, run_load(
                 port, tokens, interval, args.seconds, args.waiting, args.ramp,
                 args.grace, args.requests == "combined", addresses, nofile, window,
                 args.feed_keep_alive, tls, args.connections == "kept"))
@@ -727,6 +748,17 @@ def run(args, database_url: str) -> None:
         q, top = quantiles(values)
         print(f"{what} latency ms: p50 {q[49]:.1f}  p90 {q[89]:.1f}  p99 {q[98]:.1f}  "
               f"max {top:.1f}")
+    bins = half_seconds(series)
+    if args.series:
+        with args.series.open("w") as f:
+            f.write("utc,answered,p50_ms,max_ms\n")
+            for t, values in bins:
+                f.write(f"{utc_clock(t)},{len(values)},{statistics.median(values):.1f},"
+                        f"{values[-1]:.1f}\n")
+    worst = sorted(bins, key=lambda b: b[1][-1], reverse=True)[:5]
+    print(f"half-seconds with a report over 100 ms: "
+          f"{sum(1 for _, values in bins if values[-1] > 100)} of {len(bins)}; the worst: "
+          + ", ".join(f"{utc_clock(t)} {values[-1]:.0f} ms" for t, values in worst))
     everything = sorted([v for values in results.values() for v in values]
                         + [float("inf")] * len(errors))
     p99 = everything[min(len(everything) - 1, int(len(everything) * 0.99))] if everything else 0
