@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from kiosk.settings import Settings
 
+from central import heap
 from central.gate_reports import NOT_STORED, UNAUTHORISED, GateReports, bearer_token
 from central.report_writer import start_writer, wire
 
@@ -113,6 +114,7 @@ class ReportApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 await self.writer.connect()
+                heap.settle()  # all this process keeps is loaded now
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})

@@ -48,6 +48,7 @@ import struct
 import sys
 import threading
 
+from central import heap
 from central.gate_reports import NOT_STORED, Pending, Then
 
 log = logging.getLogger("gatecast.central.reports")
@@ -89,7 +90,9 @@ def start_writer(make_reports) -> WriterClient:
             # while the reading thread checks reports: at most this long, not 5 ms
             # per round trip.
             sys.setswitchinterval(SWITCH_INTERVAL_S)
-            answer_forever(theirs, make_reports())
+            reports = make_reports()
+            heap.settle()
+            answer_forever(theirs, reports)
             code = 0
         except BaseException:
             log.exception("the report writer stopped")

@@ -7,6 +7,7 @@ from gunicorn.app.base import BaseApplication
 
 from kiosk.settings import Settings
 
+from central import heap
 from central.db import database_url, migrate
 
 
@@ -41,7 +42,9 @@ class CentralServer(BaseApplication):
         # Called in each worker after the fork: threads start there.
         from central.app import create_app
 
-        return create_app(self.settings, background=True, migrate=False)
+        app = create_app(self.settings, background=True, migrate=False)
+        heap.settle()
+        return app
 
 
 def serve(settings: Settings, bind: str, workers: int, threads: int) -> None:
