@@ -47,6 +47,7 @@ from typing import NamedTuple
 
 from kiosk.store import utcnow
 
+from central import jsonread
 from central.intake import (
     BadReport,
     Report,
@@ -357,7 +358,7 @@ def _json(content_type: str, data: bytes):
             or (mimetype.startswith("application/") and mimetype.endswith("+json"))):
         raise BadReport(NOT_JSON)
     try:
-        body = json.loads(data)
+        body = jsonread.loads(data)
     except ValueError:
         body = None
     if body is None:
