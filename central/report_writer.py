@@ -5,10 +5,10 @@ their answers.
 The event loop holds the connections, parses HTTP (in C), checks the gate token in
 memory and sends each report, still as its bytes, over a socket pair; this process
 takes everything that arrived, checks each report and makes the answer of a refused
-one (`GateReports.prepare`: 400, 413), and queues the rest; a committing thread
-(COMMITTERS of them on PostgreSQL, each with its own connection) stores everything
-queued in ONE transaction (`GroupCommit.commit`: the same batch, the same retries
-one by one and part by part), answers them (`Pending.finish`, `GateReports.respond`)
+one (`GateReports.prepare`: 400, 413), and queues the rest; ONE committing thread
+(its own connection) stores everything queued in ONE transaction
+(`GroupCommit.commit`: the same batch, the same retries one by one and part by
+part), answers them (`Pending.finish`, `GateReports.respond`)
 and sends every answer back in one message, while the first thread already checks
 the next reports; the loop sends each answer to its gate. The rules are
 GateReports', as under gunicorn; only where they run differs.
@@ -55,18 +55,16 @@ log = logging.getLogger("gatecast.central.reports")
 
 HEADER = struct.Struct(">I")
 SWITCH_INTERVAL_S = 0.0005
-# Committing threads on PostgreSQL, each with its own connection: with two, one batch
-# is in the database (its statements, its commit's WAL flush) while the other thread
-# stores the next. Measured both ways (docs/benchmarks.md, wave 2 session 6):
+# ONE committing thread, on both stores. Two on PostgreSQL (each with its own
+# connection, one batch in the database while the other stores the next) were
+# measured (docs/benchmarks.md, wave 2 session 6) and taken out again:
 # - on a busy machine (load 5-8), bench/report_writer_cost.py at 833 reports a second:
 #   one thread kept up with 714-789/s, two with 805-823/s;
 # - on a quiet one, bench/central_intake.py at 10,000 gates x5: two halved the batches,
 #   so every commit's fixed cost came twice as often: 2.0 ms of CPU per gate-minute
 #   against 1.7 with one, p50/p90 26/88 ms against 14/40, the same p99.
-# The reading thread already overlaps the checks with the commit, so ONE committer;
-# raise this (and the store's pool_size) only where the writer, not the machine, is
-# the limit. SQLite has one writer at a time (a file lock): always one thread.
-COMMITTERS = 1
+# The reading thread already overlaps the checks with the commit. (SQLite has one
+# writer at a time anyway: a file lock.)
 GONE = (500, [(b"content-type", b"application/json")],
         json.dumps({"error": NOT_STORED}).encode() + b"\n")
 
@@ -106,13 +104,13 @@ def answer_forever(sock: socket.socket, reports) -> None:
     """The writer process: answer the reports the server sends, many to a commit,
     until the server's end closes. The stages overlap: this thread reads and checks
     what arrived (`prepare_batch`) and answers a refused report at once, while the
-    committing threads (`_Committer`) each store the checked reports queued so far
-    in one transaction and answer them. PostgreSQL's round trips and commits
+    committing thread (`_Committer`) stores the checked reports queued so far in
+    one transaction and answers them. PostgreSQL's round trips and commits
     release the interpreter lock, so the next reports are read, unpickled, checked
     and stored while a batch is in the database. Serial (check, store, commit,
     answer), this process waited on PostgreSQL ~40 % of its time while reports
     queued behind it (py-spy at 10,000 gates, docs/benchmarks.md)."""
-    committer = _Committer(sock, reports, 1 if reports.store.is_sqlite else COMMITTERS)
+    committer = _Committer(sock, reports)
     committer.start()
     try:
         buffer = bytearray()
@@ -132,24 +130,22 @@ def answer_forever(sock: socket.socket, reports) -> None:
 
 
 class _Committer:
-    """The writer process's committing threads: each takes every checked report
-    queued (at most a group commit's MAX_BATCH), stores them with ONE
-    `GroupCommit.commit` (its retries one by one and part by part) on a connection
-    of its own, answers them in one message, and again. A failure here is a bug:
-    the process stops (and the server with it)."""
+    """The writer process's committing thread: it takes every checked report queued
+    (at most a group commit's MAX_BATCH), stores them with ONE `GroupCommit.commit`
+    (its retries one by one and part by part), answers them in one message, and
+    again. A failure here is a bug: the process stops (and the server with it)."""
 
-    def __init__(self, sock: socket.socket, reports, threads: int = 1):
+    def __init__(self, sock: socket.socket, reports):
         self.sock, self.reports = sock, reports
         self._ready = threading.Condition()
         self._queued: list[tuple[int, Pending]] = []
         self._stopping = False
-        self._sending = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, name=f"central-report-commits-{i}",
-                                          daemon=True) for i in range(threads)]
+        self._sending = threading.Lock()  # answers also go from the reading thread
+        self._thread = threading.Thread(target=self._run, name="central-report-commits",
+                                        daemon=True)
 
     def start(self) -> None:
-        for thread in self._threads:
-            thread.start()
+        self._thread.start()
 
     def queue(self, pending: list[tuple[int, Pending]]) -> None:
         if pending:
@@ -158,11 +154,11 @@ class _Committer:
                 self._ready.notify()
 
     def stop(self) -> None:
+        """Once what is queued is committed and answered."""
         with self._ready:
             self._stopping = True
-            self._ready.notify_all()
-        for thread in self._threads:
-            thread.join()
+            self._ready.notify()
+        self._thread.join()
 
     def send(self, answers: list[tuple]) -> None:
         """Answers to the server, one message (from any thread)."""
