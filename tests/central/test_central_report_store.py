@@ -223,3 +223,32 @@ def test_rows_as_a_json_parameter_keep_their_values_and_what_orjson_refuses_goes
     assert json.loads(_rows_json(rows)) == rows
     for odd in ({"reason": "\ud800"}, {"row_id": 2**64}):
         assert _rows_json([odd]) == json.dumps([odd])
+
+
+FACES = [{"face_id": 1, "power": "on", "blanked": 0, "playing_sha256": SHA},
+         {"face_id": 2, "power": "on", "blanked": True, "playing_sha256": SHA},
+         {"face_id": 3, "power": "off", "playing_sha256": None},
+         {"face_id": 4, "power": "on", "playing_sha256": ""},
+         {"face_id": "5", "power": "on"}, "not a face"]
+EACH_FACE_A_MINUTE = {(0, "online"): 60.0, (1, "shown"): 60.0, (2, "kill_switch"): 60.0,
+                      (3, "power_schedule"): 60.0, (4, "error"): 60.0}
+
+
+def test_the_previous_faces_come_from_the_status_view_or_else_its_heartbeat(central):
+    """The time since a gate's previous heartbeat is counted for the faces of that
+    heartbeat, read from its status's alert view (small), or from the heartbeat when
+    the status has no view (written before 0015, or by hand): the same totals."""
+    for gate_id in ("huu-nghi", "tan-thanh", "lao-cai"):
+        store(central, [report(gate_id, 0, None, faces=FACES)])
+    assert central.db.scalar("SELECT count(*) FROM gate_status WHERE alert_view IS NULL") == 0
+    with central.db.transaction(write=True) as conn:
+        conn.execute(t.gate_status.update().where(t.gate_status.c.gate_id == "tan-thanh")
+                     .values(alert_view=None))
+        # The view is what is read when there is one: a view saying face 1 was dark.
+        conn.execute(t.gate_status.update().where(t.gate_status.c.gate_id == "lao-cai")
+                     .values(alert_view=json.dumps({"faces": [{"face_id": 1, "blanked": 1}]})))
+    store(central, [report(gate_id, 1, None) for gate_id in ("huu-nghi", "tan-thanh", "lao-cai")])
+    assert totals(central, "face_time_day", "huu-nghi") == EACH_FACE_A_MINUTE
+    assert totals(central, "face_time_day", "tan-thanh") == EACH_FACE_A_MINUTE
+    assert totals(central, "face_time_day", "lao-cai") == {(0, "online"): 60.0,
+                                                           (1, "kill_switch"): 60.0}
