@@ -45,7 +45,6 @@ import pickle
 import signal
 import socket
 import struct
-import sys
 import threading
 
 from central import heap
@@ -54,7 +53,6 @@ from central.gate_reports import NOT_STORED, Pending, Then
 log = logging.getLogger("gatecast.central.reports")
 
 HEADER = struct.Struct(">I")
-SWITCH_INTERVAL_S = 0.0005
 # ONE committing thread, on both stores. Two on PostgreSQL (each with its own
 # connection, one batch in the database while the other stores the next) were
 # measured (docs/benchmarks.md, wave 2 session 6) and taken out again:
@@ -84,10 +82,11 @@ def start_writer(make_reports) -> WriterClient:
             # stop (systemd's SIGTERM to the unit's group) lets the server go first.
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGTERM, signal.SIG_IGN)
-            # A committer thread back from PostgreSQL waits for the interpreter lock
-            # while the reading thread checks reports: at most this long, not 5 ms
-            # per round trip.
-            sys.setswitchinterval(SWITCH_INTERVAL_S)
+            # Python's default switch interval (5 ms) on purpose: 0.5 ms (wave 2
+            # session 6, meant to hand the interpreter lock back to the committing
+            # thread sooner) made the writer fall behind at 833 reports a second on
+            # a busy machine, 3 runs of 3 (579-671/s against 741-818/s without it,
+            # bench/report_writer_cost.py, docs/benchmarks.md, session 7 cpu).
             reports = make_reports()
             heap.settle()
             answer_forever(theirs, reports)
