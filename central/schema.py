@@ -308,6 +308,12 @@ publication_request = Table(
 
 # Reports from gates. gate_status holds the latest heartbeat per gate;
 # heartbeat keeps the history (the console's "effectiveness analysis").
+# PostgreSQL's housekeeping of these report tables (migration 0016, which gives the
+# reasons and the measurements): the autovacuum storage parameters are in each
+# table's postgresql_with, and a column no query filters on says
+# info={"postgresql_statistics": 0} (ALTER COLUMN ... SET STATISTICS 0: ANALYZE
+# skips it). tests/central/test_central_pg_autovacuum.py holds the database to both.
+NO_STATISTICS = {"postgresql_statistics": 0}
 gate_status = Table(
     "gate_status", metadata,
     Column("gate_id", Text, primary_key=True),
@@ -315,12 +321,12 @@ gate_status = Table(
     Column("sent_at", Text),
     Column("release_version", BigInteger),
     Column("last_good_release_version", BigInteger),
-    Column("heartbeat", Text),
+    Column("heartbeat", Text, info=NO_STATISTICS),
     # What the alert rules read of it (central.alert_rules.heartbeat_view, as JSON),
     # written by intake; NULL: worked out from `heartbeat` (migration 0015). Whoever
     # else writes `heartbeat` sets this to NULL (or to the view), else the alert loop
     # goes on reading the old view.
-    Column("alert_view", Text),
+    Column("alert_view", Text, info=NO_STATISTICS),
     # Stamped on every write (intake, else a trigger: migrations 0010, 0015): the alert
     # loop reads only the rows changed since its last tick (central.alerts).
     Column("changed", BigInteger, nullable=False, server_default="0"),
@@ -328,7 +334,8 @@ gate_status = Table(
     # column every report changes kept each update from being heap-only (0015).
     Index("gate_status_changed", "changed").ddl_if(dialect="sqlite"),
     # Room on the page for both rows' next versions: a report's update is heap-only.
-    postgresql_with={"fillfactor": 50},
+    # Analyzed once every gate has reported 60 times (0016).
+    postgresql_with={"fillfactor": 50, "autovacuum_analyze_scale_factor": 60},
 )
 
 heartbeat = Table(
@@ -338,11 +345,15 @@ heartbeat = Table(
     Column("received_at", Text),
     Column("sent_at", Text),
     Column("release_version", BigInteger),
-    Column("body", Text),
+    Column("body", Text, info=NO_STATISTICS),
     Index("heartbeat_gate", "gate_id", "received_at"),
     # prune_heartbeats (migration 0015); BRIN: the history is appended in time order.
     Index("heartbeat_received", "received_at", postgresql_using="brin",
           postgresql_with={"autosummarize": "on"}),
+    # Append-only: analyzed and vacuumed per 100,000 new rows, throttled (0016).
+    postgresql_with={"autovacuum_analyze_threshold": 100_000,
+                     "autovacuum_vacuum_insert_threshold": 100_000,
+                     "autovacuum_vacuum_cost_delay": 20},
 )
 
 proof_of_play = Table(
@@ -354,15 +365,19 @@ proof_of_play = Table(
     Column("row_id", BigInteger, primary_key=True),
     Column("face_id", Integer),
     Column("media_sha256", Text),
-    Column("entry_id", Text),
-    Column("level", Text),
+    Column("entry_id", Text, info=NO_STATISTICS),
+    Column("level", Text, info=NO_STATISTICS),
     Column("started_at", Text),
-    Column("ended_at", Text),
+    Column("ended_at", Text, info=NO_STATISTICS),
     Column("outcome", Text),
-    Column("reason", Text),
-    Column("batch_id", Text),
+    Column("reason", Text, info=NO_STATISTICS),
+    Column("batch_id", Text, info=NO_STATISTICS),
     Column("received_at", Text),
     Index("proof_of_play_received", "received_at"),
+    # Append-only, 12 rows a gate-minute: per 1,000,000 new rows, throttled (0016).
+    postgresql_with={"autovacuum_analyze_threshold": 1_000_000,
+                     "autovacuum_vacuum_insert_threshold": 1_000_000,
+                     "autovacuum_vacuum_cost_delay": 20},
 )
 
 # Raw proof of play is pruned after central_play_retention_days; its totals per
@@ -391,8 +406,9 @@ play_day = Table(
     Column("outcome", Text, primary_key=True),
     Column("plays", BigInteger, nullable=False),
     Column("airtime_s", Float, nullable=False),
-    # Room for today's row's next version on its page (migration 0014).
-    postgresql_with={"fillfactor": 70},
+    # Room for today's row's next version on its page (migration 0014); analyzed
+    # after five times its rows were written (0016).
+    postgresql_with={"fillfactor": 70, "autovacuum_analyze_scale_factor": 5},
 )
 
 # Seconds per gate, day, face and state, from the gaps between heartbeats. Faces:
@@ -405,7 +421,7 @@ face_time_day = Table(
     Column("face_id", Integer, primary_key=True),
     Column("state", Text, primary_key=True),
     Column("seconds", Float, nullable=False),
-    postgresql_with={"fillfactor": 70},  # as play_day (migration 0014)
+    postgresql_with={"fillfactor": 70, "autovacuum_analyze_scale_factor": 5},  # as play_day
 )
 
 screenshot = Table(

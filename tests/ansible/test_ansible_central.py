@@ -208,7 +208,10 @@ def test_postgresql_reads_the_settings_the_tests_clusters_load(central_host):
     # (`postgres -C` prints base units: 8 kB pages, seconds.)
     expected = {"synchronous_commit": "on", "fsync": "on", "wal_compression": "lz4",
                 "shared_buffers": str(1024 * 128), "effective_cache_size": str(3 * 1024 * 128),
-                "autovacuum_naptime": "15"}
+                # autovacuum: PostgreSQL's minute and its throttle (migration 0016 has
+                # the per-table values).
+                "autovacuum_naptime": "60", "autovacuum_vacuum_cost_limit": "-1",
+                "autovacuum_vacuum_cost_delay": "2"}
     for name, value in expected.items():
         shown = in_root(root, "runuser", "-u", "postgres", "--", str(PG_BIN / "postgres"),
                         "--config-file=/etc/postgresql/15/main/postgresql.conf", "-C", name,

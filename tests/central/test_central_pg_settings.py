@@ -70,3 +70,8 @@ def test_a_bench_cluster_keeps_the_provisioned_durability():
         assert source == "configuration file" and sourcefile.endswith(SETTINGS_FILE), name
     assert server["synchronous_commit"][2] == "on" and server["fsync"][2] == "on"
     assert server["wal_compression"][2] == "lz4"
+    # autovacuum: a round a minute, throttled as PostgreSQL throttles it (the report
+    # tables' own thresholds and delays are storage parameters: migration 0016).
+    assert server["autovacuum_naptime"][2] == "60"
+    assert server["autovacuum_vacuum_cost_limit"][:3:2] == ("default", "-1")
+    assert server["autovacuum_vacuum_cost_delay"][:3:2] == ("default", "2")
