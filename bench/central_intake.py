@@ -83,6 +83,22 @@ REPORT = "report"  # the combined request: the heartbeat with its minute's proof
 COMBINED_KINDS = (REPORT,)
 
 
+def sent_at_now() -> str:
+    """The gate's `sent_at` (kiosk.store.iso: UTC, milliseconds)."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1000):03d}+00:00"
+
+
+_SENT_AT = len(b'{"sent_at": "') + len(sent_at_now())
+
+
+def sent_now(heartbeat: bytes) -> bytes:
+    """heartbeat_body's text with `sent_at` now: each minute's heartbeat its own, as
+    a gate sends it. Central stores a heartbeat sent again once (migration 0017), so
+    a bench that sent one text every minute would store next to no history."""
+    return b'{"sent_at": "' + sent_at_now().encode() + heartbeat[_SENT_AT:]
+
+
 def heartbeat_body(gate_id: str, version: int) -> bytes:
     face = {"power": "on", "blanked": 0, "level": "normal", "entry_id": "c-e-1a2b3c4d",
             "playing_sha256": "a" * 64, "playing_name": "Chào mừng đến Hữu Nghị.mp4",
@@ -90,7 +106,7 @@ def heartbeat_body(gate_id: str, version: int) -> bytes:
             "next_sha256": "b" * 64, "next_name": "Thông báo thủ tục.png",
             "next_at": "2026-11-27T08:00:30.000+07:00", "last_error": None}
     return json.dumps({
-        "sent_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()), "gate_id": gate_id,
+        "sent_at": sent_at_now(), "gate_id": gate_id,
         "release_version": version, "last_good_release_version": version,
         "sync": {"status": "unchanged", "code": "ok", "last_pull_at": "2026-11-27T07:59:00+00:00",
                  "clock": {"synchronised": True, "expiry_trusted": True}},
@@ -380,9 +396,10 @@ class Fleet:
     def requests(self, gid, pop_id):
         token = self.tokens[gid]
         if self.combined:
-            return [(REPORT, post(gid, token, REPORT, report_body(self.heartbeats[gid], pop_id)))]
+            return [(REPORT, post(gid, token, REPORT,
+                                  report_body(sent_now(self.heartbeats[gid]), pop_id)))]
         return [("proof-of-play", post(gid, token, "proof-of-play", pop_body(pop_id))),
-                ("heartbeat", post(gid, token, "heartbeat", self.heartbeats[gid]))]
+                ("heartbeat", post(gid, token, "heartbeat", sent_now(self.heartbeats[gid])))]
 
     def send(self, gid, pop_id, t):
         self.schedule(gid, pop_id + POP_ROWS, t + self.interval)  # on schedule, whatever happens

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from central_intake import heartbeat_body, pop_body  # noqa: E402
+from central_intake import heartbeat_body, pop_body, sent_now  # noqa: E402
 from tests.support.central import central_config  # noqa: E402
 from tests.support.postgres import bench_database_url  # noqa: E402
 
@@ -107,7 +107,7 @@ def main() -> None:
             return pop_body(base[0])
 
         def report(i):  # a gate's minute in one request (as kiosk.sync.report builds it)
-            return b'{"heartbeat":' + hb + b',"proof_of_play":' + pop(i) + b"}"
+            return b'{"heartbeat":' + sent_now(hb) + b',"proof_of_play":' + pop(i) + b"}"
 
         def empty_write(_):
             with store.transaction(write=True):
@@ -122,11 +122,11 @@ def main() -> None:
         memory.remember("huu-nghi", get_gate(store, "huu-nghi"))
         measure("token check, remembered (gate_tokens)", lambda _: memory.recall("huu-nghi", token), n)
         measure("empty write transaction", empty_write, n)
-        measure("record_heartbeat", lambda _: record_heartbeat(store, "huu-nghi", json.loads(hb)), n)
+        measure("record_heartbeat", lambda _: record_heartbeat(store, "huu-nghi", json.loads(sent_now(hb))), n)
         measure("record_proof_of_play (12 rows)",
                 lambda _: record_proof_of_play(store, "huu-nghi", json.loads(pop(0))), n)
         beat = measure("POST heartbeat (whole request)", lambda _: client.post(
-            "/api/v1/gates/huu-nghi/heartbeat", data=hb, headers=headers), n)
+            "/api/v1/gates/huu-nghi/heartbeat", data=sent_now(hb), headers=headers), n)
         measure("record_report (heartbeat + 12 rows)",
                 lambda _: record_report(store, "huu-nghi", json.loads(report(0))), n)
         played = measure("POST proof-of-play (whole request)", lambda _: client.post(
@@ -136,7 +136,7 @@ def main() -> None:
         # As under a fleet: many requests at once share each transaction (group
         # commit, central.gate_reports); CPU of the whole process per request.
         writer = app.extensions["gate_reports"].writer
-        for kind, body in (("heartbeat", lambda: hb), ("proof-of-play", lambda: pop(0)),
+        for kind, body in (("heartbeat", lambda: sent_now(hb)), ("proof-of-play", lambda: pop(0)),
                            ("report", lambda: report(0))):
             before = (writer.batches, writer.items)
             shared = measure_concurrent(

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import urllib3  # noqa: E402
 from sqlalchemy import make_url  # noqa: E402
 
-from central_intake import heartbeat_body, pop_body  # noqa: E402
+from central_intake import heartbeat_body, pop_body, sent_now  # noqa: E402
 from tests.support.central import central_config, served_central  # noqa: E402
 from tests.support.nginx import cpu_seconds  # noqa: E402
 from tests.support.postgres import bench_database_url  # noqa: E402
@@ -75,10 +75,10 @@ def main() -> None:
                 pop = pop_body(next_row[gate])
                 next_row[gate] += 100
                 if way == "two":
-                    sends = (("proof-of-play", pop), ("heartbeat", beats[gate]))
+                    sends = (("proof-of-play", pop), ("heartbeat", sent_now(beats[gate])))
                 else:
-                    sends = (("report", b'{"heartbeat":' + beats[gate] + b',"proof_of_play":'
-                              + pop + b"}"),)
+                    sends = (("report", b'{"heartbeat":' + sent_now(beats[gate])
+                              + b',"proof_of_play":' + pop + b"}"),)
                 for what, body in sends:
                     r = http.request("POST", f"{base}/api/v1/gates/{gate}/{what}", body=body,
                                      headers=headers)

@@ -20,7 +20,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import orjson
-from sqlalchemy import delete, func, insert, select, text, tuple_
+from sqlalchemy import delete, func, select, text, tuple_
 from sqlalchemy.dialects import sqlite
 
 from kiosk.mediastore import SHA256_RE
@@ -59,7 +59,9 @@ _PREVIOUS_STATUSES = select(
     t.gate_status.c.gate_id, t.gate_status.c.last_heartbeat_at, t.gate_status.c.sent_at,
     func.coalesce(t.gate_status.c.alert_view, t.gate_status.c.heartbeat).label("heartbeat")
 ).where(among(t.gate_status.c.gate_id, "gate_ids", "sqlite"))
-_INSERT_HEARTBEAT = insert(t.heartbeat)
+# SQLite: a heartbeat the history holds already (same gate and sent_at: the gate sent
+# it again after a lost answer) is not stored twice (migration 0017).
+_INSERT_HEARTBEAT = sqlite.insert(t.heartbeat).on_conflict_do_nothing()
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -198,7 +200,9 @@ _BEAT_COLUMNS = ("gate_id", "received_at", "sent_at", "release_version")
 # (json_to_recordset keeps a json field's text as sent): stored exactly as
 # json.dumps(body, ensure_ascii=False), without encoding it twice; `text`, when
 # given, is stored instead (heartbeat_text: a body without an exact JSON form).
-# The alert view likewise (`view`, or `view_text`). The status's change stamp is
+# The alert view likewise (`view`, or `view_text`). A heartbeat the history holds
+# already (the gate sent it again after a lost answer) is not stored twice there
+# (migration 0017's unique index); the status takes it as any other. The status's change stamp is
 # written here (the value 0015's triggers would write, which then do not fire): an
 # update sets only columns no index covers, so it stays on its page (heap-only).
 # `= ANY (ARRAY(...))`: the previous statuses are read by key (an IN (SELECT ...)
@@ -211,7 +215,8 @@ _STORE_BEATS_PG = text(f"""
             "view json, view_text text", "json")}),
     history AS (
         INSERT INTO heartbeat (gate_id, received_at, sent_at, release_version, body)
-        SELECT gate_id, received_at, sent_at, release_version, stored FROM b),
+        SELECT gate_id, received_at, sent_at, release_version, stored FROM b
+        ON CONFLICT (gate_id, sent_at) DO NOTHING),
     status AS (
         INSERT INTO gate_status (gate_id, last_heartbeat_at, sent_at, release_version,
                                  last_good_release_version, heartbeat, alert_view, changed)

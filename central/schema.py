@@ -350,6 +350,9 @@ heartbeat = Table(
     # prune_heartbeats (migration 0015); BRIN: the history is appended in time order.
     Index("heartbeat_received", "received_at", postgresql_using="brin",
           postgresql_with={"autosummarize": "on"}),
+    # A heartbeat is stored once (migration 0017): the gate sends it again after a
+    # lost answer, and its sent_at (milliseconds) tells it from the gate's others.
+    Index("heartbeat_sent", "gate_id", "sent_at", unique=True),
     # Append-only: analyzed and vacuumed per 100,000 new rows, throttled (0016).
     postgresql_with={"autovacuum_analyze_threshold": 100_000,
                      "autovacuum_vacuum_insert_threshold": 100_000,

@@ -197,8 +197,8 @@ def test_a_gates_history_in_periods_and_pages(central):
     def beat(minute, face1, face2):
         faces = [{"face_id": f, "power": p, "blanked": int(b)}
                  for f, (p, b) in ((1, face1), (2, face2))]
-        record_heartbeat(central.db, "huu-nghi", heartbeat(faces=faces),
-                         now=start + timedelta(minutes=minute))
+        at = start + timedelta(minutes=minute)  # each its own heartbeat (its sent_at)
+        record_heartbeat(central.db, "huu-nghi", heartbeat(faces=faces, sent_at=iso(at)), now=at)
 
     for minute in range(0, 10):  # both on
         beat(minute, ("on", False), ("on", False))

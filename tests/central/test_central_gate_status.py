@@ -2,14 +2,17 @@
 intake writes the alert rules' view with it; on PostgreSQL a report's update is
 heap-only and stamps the row without a trigger, while a row written any other way
 is still stamped; the alert loop reads a row without a view from its heartbeat;
-heartbeat history is pruned through an index; a database from before 0015 is
-upgraded with its rows and goes on working."""
+heartbeat history is pruned through an index and holds a heartbeat sent again
+once (0017); a database from before 0015 is upgraded with its rows and goes on
+working."""
 
 from __future__ import annotations
 
 import json
+import threading
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import text
 
 from kiosk.store import iso
@@ -17,6 +20,7 @@ from kiosk.store import iso
 from central.alert_rules import heartbeat_view
 from central.alerts import FleetMemory, list_alerts, tick
 from central.intake import check_heartbeat, prune_heartbeats, record_heartbeat, store_heartbeats
+from tests.support.wait import wait_for
 
 T = datetime(2026, 11, 30, 8, 0, tzinfo=timezone.utc)
 GATES = [f"cua-khau-{i:02d}" for i in range(12)]
@@ -150,7 +154,8 @@ def test_old_heartbeats_are_pruned_through_an_index(central, central_store):
     db = central.db
     with db.transaction(write=True) as conn:
         for hour in range(48):  # two days of history, 12 gates an hour
-            store_heartbeats(conn, [(g, check_heartbeat(beat()), T + timedelta(hours=hour))
+            at = T + timedelta(hours=hour)
+            store_heartbeats(conn, [(g, check_heartbeat(beat(sent_at=iso(at))), at)
                                     for g in GATES])
     assert prune_heartbeats(db, T + timedelta(hours=30)) == 30 * len(GATES)
     assert db.count("heartbeat") == 18 * len(GATES)
@@ -208,5 +213,103 @@ def test_a_database_from_before_0015_is_upgraded_and_goes_on_working(tmp_path, c
             assert memory.statuses(conn) == {GATES[0]}
         assert memory.status[GATES[0]][2]["health"]["cpu_temp_c"] == 90.0
         assert store.scalar(f"SELECT alert_view FROM gate_status WHERE gate_id = '{GATES[0]}'")
+    finally:
+        store.close()
+
+
+def _history(db) -> list[tuple]:
+    return [(r["gate_id"], r["received_at"], r["sent_at"], r["body"]) for r in db.query(
+        "SELECT gate_id, received_at, sent_at, body FROM heartbeat ORDER BY id")]
+
+
+def test_a_heartbeat_sent_again_is_kept_once_in_the_history(central):
+    """What identifies a heartbeat (migration 0017): its gate and sent_at. A copy is
+    not stored again, in the same batch or a later one, while its status still
+    moves on; the same sent_at of another gate, or no sent_at, is stored."""
+    db = central.db
+    first = beat()
+    with db.transaction(write=True) as conn:  # the copy in the same group commit
+        store_heartbeats(conn, [(GATES[0], check_heartbeat(first), T),
+                                (GATES[1], check_heartbeat(first), T),
+                                (GATES[0], check_heartbeat(beat()), T + timedelta(seconds=1))])
+    held = _history(db)
+    assert [(g, at) for g, at, _, _ in held] == [(GATES[0], iso(T)), (GATES[1], iso(T))]
+    later = T + timedelta(minutes=3)  # the gate's next round, after a lost answer
+    record_heartbeat(db, GATES[0], beat(), now=later)
+    assert _history(db) == held
+    status = db.query(f"SELECT last_heartbeat_at FROM gate_status WHERE gate_id = '{GATES[0]}'")
+    assert status[0]["last_heartbeat_at"] == iso(later)
+    record_heartbeat(db, GATES[0], beat(71.0, sent_at=iso(later)), now=later)
+    record_heartbeat(db, GATES[0], {"release_version": 3}, now=later)  # no sent_at
+    record_heartbeat(db, GATES[0], {"release_version": 3}, now=later)
+    bodies = [json.loads(b) for g, _, _, b in _history(db) if g == GATES[0]]
+    assert bodies == [first, beat(71.0, sent_at=iso(later)), {"release_version": 3},
+                      {"release_version": 3}]
+
+
+def test_two_copies_in_concurrent_transactions_are_kept_once(central, central_store):
+    """PostgreSQL: a gate that gave up waiting sends its report again while central
+    still holds the first copy uncommitted; the second transaction waits on the
+    unique index, then stores nothing. (SQLite's writers go one at a time.)"""
+    if central_store != "postgresql":
+        pytest.skip("SQLite's writers go one at a time")
+    db = central.db
+    done = threading.Event()
+
+    def second_copy():
+        with db.transaction(write=True) as conn:
+            store_heartbeats(conn, [(GATES[0], check_heartbeat(beat()), T + timedelta(seconds=30))])
+        done.set()
+
+    with db.transaction(write=True) as conn:
+        store_heartbeats(conn, [(GATES[0], check_heartbeat(beat()), T)])
+        thread = threading.Thread(target=second_copy)
+        thread.start()
+        wait_for(lambda: db.scalar("SELECT count(*) FROM pg_stat_activity WHERE "
+                                   "wait_event_type = 'Lock' AND query LIKE '%heartbeat%'"),
+                 what="the second copy waiting on the first")
+    thread.join(60)
+    assert done.is_set()
+    assert [(g, at) for g, at, _, _ in _history(db)] == [(GATES[0], iso(T))]
+
+
+def test_copies_already_in_the_history_go_on_upgrade(tmp_path, central_database_url):
+    """A database from before 0017 holds the copies re-sent reports left: the
+    upgrade keeps the first of each (when the heartbeat first arrived) and every
+    other heartbeat, and intake then stores no new copy."""
+    from alembic import command
+
+    from central.db import Store, _alembic_config, default_url, migrate
+
+    url = central_database_url or default_url(tmp_path / "central")
+    (tmp_path / "central").mkdir()
+    store = Store(url)
+    body = json.dumps(beat(), ensure_ascii=False)
+    other = json.dumps(beat(71.0), ensure_ascii=False)
+    minute = T + timedelta(minutes=1)
+    rows = [(GATES[0], T, T, body), (GATES[0], T + timedelta(seconds=5), T, body),
+            (GATES[1], T, T, body), (GATES[0], minute, minute, other),
+            (GATES[0], T + timedelta(minutes=2), T, body),
+            (GATES[0], minute, None, other), (GATES[0], minute, None, other)]
+    try:
+        with store.engine.connect() as conn:
+            command.upgrade(_alembic_config(conn), "0015")
+            conn.commit()
+        with store.transaction(write=True) as conn:
+            for g, at, sent, b in rows:
+                conn.execute(text("INSERT INTO heartbeat (gate_id, received_at, sent_at, body) "
+                                  "VALUES (:g, :at, :sent, :b)"),
+                             {"g": g, "at": iso(at), "sent": sent and iso(sent), "b": b})
+    finally:
+        store.close()
+    migrate(url)
+    store = Store(url)
+    try:
+        kept = [(g, at, b) for g, at, _, b in _history(store)]
+        assert kept == [(GATES[0], iso(T), body), (GATES[1], iso(T), body),
+                        (GATES[0], iso(minute), other), (GATES[0], iso(minute), other),
+                        (GATES[0], iso(minute), other)]
+        record_heartbeat(store, GATES[0], beat(), now=T + timedelta(minutes=3))
+        assert [(g, at, b) for g, at, _, b in _history(store)] == kept
     finally:
         store.close()

@@ -142,10 +142,11 @@ def test_a_gate_that_goes_away_while_waiting_does_not_stop_the_server(central, s
     answers the next ones."""
     _pool, reports_url = site
     token = central.gate("huu-nghi")
-    body = json.dumps({"heartbeat": beat_at(1),
-                       "proof_of_play": {"batch_id": "gone", "rows": [pop_row(1)]}}).encode()
     host, port = reports_url.rsplit("/", 1)[1].split(":")
-    for _ in range(20):  # several, so that some close while their batch is written
+    for second in range(20):  # several, so that some close while their batch is written
+        # Each its own heartbeat (sent_at: the history keeps a copy once), one row.
+        body = json.dumps({"heartbeat": beat_at(1, sent_at=f"2026-11-27T01:01:{second:02d}+00:00"),
+                           "proof_of_play": {"batch_id": "gone", "rows": [pop_row(1)]}}).encode()
         with socket.create_connection((host, int(port))) as gate:
             gate.sendall(b"POST /api/v1/gates/huu-nghi/report HTTP/1.1\r\nHost: central\r\n"
                          b"Authorization: Bearer " + token.encode() + b"\r\n"
