@@ -17,9 +17,8 @@ What can happen to a kept connection between two requests:
   nothing was answered, so central either never read it (nginx closes only idle
   connections) or stored it and its answer was lost, and a report sent twice is
   stored once (tests/central/test_central_gate_link.py proves it against the real central:
-  proof of play by its key, the day totals, the status and the face time alike;
-  only the heartbeat history holds the second copy, as when an answer is lost on
-  the way, which the gate always answered by sending again);
+  proof of play by its key, the day totals, the status, the face time and the
+  heartbeat history, by the heartbeat's sent_at, alike);
 - an answer cut halfway, a timeout, or a failure on a NEW connection is the link's
   failure, never retried here (the caller's fault handling: everything stays
   queued, the download resumes).
