@@ -62,6 +62,7 @@ _PREVIOUS_STATUSES = select(
 # SQLite: a heartbeat the history holds already (same gate and sent_at: the gate sent
 # it again after a lost answer) is not stored twice (migration 0017).
 _INSERT_HEARTBEAT = sqlite.insert(t.heartbeat).on_conflict_do_nothing()
+_NEXT_STAMP = select(func.coalesce(func.max(t.gate_status.c.changed), 0) + 1)
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
@@ -170,12 +171,16 @@ def _store_heartbeats(conn, beats: list[tuple[str, dict, datetime]], *, interval
             _PREVIOUS_STATUSES, {"gate_ids": sorted(last)}))}
         for h in history:
             h["heartbeat"] = heartbeat_text(h)
+        # Intake stamps its rows itself, one stamp for the batch (writers go one at a
+        # time): the stamp trigger runs only for other writers, and clears a view
+        # they left behind a new heartbeat (migration 0018).
+        stamp = conn.execute(_NEXT_STAMP).scalar()
         # A fixed order of rows keeps two batches from deadlocking.
         insert_or_update(conn, t.gate_status, [
             {"gate_id": h["gate_id"], "last_heartbeat_at": h["received_at"],
              "sent_at": h["sent_at"], "release_version": h["release_version"],
              "last_good_release_version": h["last_good_release_version"],
-             "heartbeat": h["heartbeat"], "alert_view": view_text(h["view"])}
+             "heartbeat": h["heartbeat"], "alert_view": view_text(h["view"]), "changed": stamp}
             for h in sorted((h for h in history if h["last"]), key=lambda h: h["gate_id"])],
             ("gate_id",))
         conn.execute(_INSERT_HEARTBEAT, [

@@ -323,9 +323,9 @@ gate_status = Table(
     Column("last_good_release_version", BigInteger),
     Column("heartbeat", Text, info=NO_STATISTICS),
     # What the alert rules read of it (central.alert_rules.heartbeat_view, as JSON),
-    # written by intake; NULL: worked out from `heartbeat` (migration 0015). Whoever
-    # else writes `heartbeat` sets this to NULL (or to the view), else the alert loop
-    # goes on reading the old view.
+    # written by intake; NULL: worked out from `heartbeat` (migration 0015). Another
+    # writer of `heartbeat` that leaves this as it was gets it cleared by the stamp
+    # trigger (0018); one that stamps `changed` itself, as intake, writes this too.
     Column("alert_view", Text, info=NO_STATISTICS),
     # Stamped on every write (intake, else a trigger: migrations 0010, 0015): the alert
     # loop reads only the rows changed since its last tick (central.alerts).

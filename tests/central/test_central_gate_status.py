@@ -313,3 +313,45 @@ def test_copies_already_in_the_history_go_on_upgrade(tmp_path, central_database_
         assert [(g, at, b) for g, at, _, b in _history(store)] == kept
     finally:
         store.close()
+
+
+def test_a_heartbeat_written_by_hand_clears_the_view_it_left_behind(central):
+    """Migration 0018: an update of a gate's heartbeat that leaves its alert view as
+    it was (by hand, a script) clears the view, so the alert loop reads the new
+    heartbeat, not the old view; intake, whose new heartbeat often leaves the view
+    as it was, keeps it; a hand write of both, or of other columns, keeps it."""
+    db = central.db
+    for g in GATES[:3]:
+        record_heartbeat(db, g, beat(), now=T)
+    record_heartbeat(db, GATES[0], beat(sent_at=iso(T + timedelta(minutes=1))),
+                     now=T + timedelta(minutes=1))  # the same view: kept
+    views = lambda: {r["gate_id"]: r["alert_view"] for r in db.query(  # noqa: E731
+        "SELECT gate_id, alert_view FROM gate_status")}
+    kept = views()
+    assert kept[GATES[0]] == kept[GATES[1]] == view_text_of(beat())
+    memory = FleetMemory()
+    with db.transaction() as conn:
+        memory.statuses(conn)
+    hot = json.dumps(beat(96.0), ensure_ascii=False)
+    with db.transaction(write=True) as conn:
+        conn.execute(text("UPDATE gate_status SET heartbeat = :b WHERE gate_id = :g"),
+                     {"b": hot, "g": GATES[0]})
+        conn.execute(text("UPDATE gate_status SET heartbeat = :b, alert_view = :v "
+                          "WHERE gate_id = :g"),
+                     {"b": hot, "v": view_text_of(beat(96.0)), "g": GATES[1]})
+        conn.execute(text("UPDATE gate_status SET sent_at = 'sửa tay' WHERE gate_id = :g"),
+                     {"g": GATES[2]})
+    now = views()
+    assert now[GATES[0]] is None
+    assert now[GATES[1]] == view_text_of(beat(96.0)) and now[GATES[2]] == kept[GATES[2]]
+    with db.transaction() as conn:
+        assert memory.statuses(conn) == set(GATES[:3])
+    # The loop sees the heartbeat written by hand, on both rows.
+    assert memory.status[GATES[0]][2] == heartbeat_view(beat(96.0)) == memory.status[GATES[1]][2]
+    record_heartbeat(db, GATES[0], beat(sent_at=iso(T + timedelta(minutes=2))),
+                     now=T + timedelta(minutes=2))
+    assert views()[GATES[0]] == view_text_of(beat())  # intake writes it again
+
+
+def view_text_of(body: dict) -> str:
+    return json.dumps(heartbeat_view(body), ensure_ascii=False)
