@@ -52,13 +52,13 @@ def _write_status(conn, gate_id: str, when: datetime, body: dict) -> None:
 def _xact_stats(conn) -> tuple[int, int, int]:
     """PostgreSQL, counted by this backend and not yet reported (this transaction's
     and maybe earlier ones': compare two readings): gate_status rows updated, of
-    which heap-only, and calls of the stamp trigger's function."""
+    which heap-only, and calls of the stamp triggers' functions (0010, 0018)."""
     upd, hot = conn.exec_driver_sql(
         "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_xact_user_tables "
         "WHERE relname = 'gate_status'").one()
     calls = conn.exec_driver_sql(
         "SELECT coalesce(sum(calls), 0) FROM pg_stat_xact_user_functions "
-        "WHERE funcname = 'gate_status_stamp'").scalar()
+        "WHERE funcname IN ('gate_status_stamp', 'gate_status_hand_update')").scalar()
     return upd, hot, calls
 
 

@@ -13,8 +13,9 @@ clears the view when the heartbeat changed and the view did not (an intake
 heartbeat often leaves the view as it was: nothing the rules read changed, so
 "the view did not change" alone cannot tell them apart).
 
-* PostgreSQL: gate_status_stamp() (0010), run by 0015's update trigger only for
-  such writers, clears the view too. Intake's statement is unchanged: no trigger
+* PostgreSQL: 0015's update trigger, which runs only for such writers, runs a
+  function of its own (gate_status_hand_update: it stamps as gate_status_stamp()
+  does, and clears the view). Intake's statement is unchanged: no trigger
   runs for it, its update stays heap-only.
 * SQLite: intake now writes the stamp too (the highest plus one, once per batch:
   writers go one at a time), and the update trigger runs only when the stamp was
@@ -39,26 +40,28 @@ depends_on = None
 STATUS = "last_heartbeat_at, sent_at, release_version, last_good_release_version, heartbeat"
 STAMP_SQLITE = ("UPDATE gate_status SET changed = "
                 "(SELECT coalesce(max(changed), 0) + 1 FROM gate_status)")
-STAMP_PG = "NEW.changed := pg_current_xact_id()::text::bigint;"
-
-
-def _stamp_pg(clear: bool) -> str:
-    view = """
-            IF TG_OP = 'UPDATE' AND NEW.heartbeat IS DISTINCT FROM OLD.heartbeat
-                    AND NEW.alert_view IS NOT DISTINCT FROM OLD.alert_view THEN
-                NEW.alert_view := NULL;
-            END IF;""" if clear else ""
-    return f"""
-        CREATE OR REPLACE FUNCTION gate_status_stamp() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-            {STAMP_PG}{view}
-            RETURN NEW;
-        END $$"""
+# PostgreSQL: 0010's gate_status_stamp() stamps screenshot rows too (0011), so the
+# update trigger of gate_status gets a function of its own.
+HAND_UPDATE_PG = """
+    CREATE FUNCTION gate_status_hand_update() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.changed := pg_current_xact_id()::text::bigint;
+        IF NEW.heartbeat IS DISTINCT FROM OLD.heartbeat
+                AND NEW.alert_view IS NOT DISTINCT FROM OLD.alert_view THEN
+            NEW.alert_view := NULL;
+        END IF;
+        RETURN NEW;
+    END $$"""
+UPDATE_TRIGGER_PG = ("CREATE TRIGGER gate_status_stamp_update BEFORE UPDATE ON gate_status "
+                     "FOR EACH ROW WHEN (NEW.changed IS NOT DISTINCT FROM OLD.changed) "
+                     "EXECUTE FUNCTION {}()")
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(_stamp_pg(clear=True))
+        op.execute(HAND_UPDATE_PG)
+        op.execute("DROP TRIGGER gate_status_stamp_update ON gate_status")
+        op.execute(UPDATE_TRIGGER_PG.format("gate_status_hand_update"))
     else:
         op.execute("DROP TRIGGER gate_status_stamp_update")
         op.execute(f"CREATE TRIGGER gate_status_stamp_update AFTER UPDATE OF {STATUS}, "
@@ -70,7 +73,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(_stamp_pg(clear=False))
+        op.execute("DROP TRIGGER gate_status_stamp_update ON gate_status")
+        op.execute(UPDATE_TRIGGER_PG.format("gate_status_stamp"))
+        op.execute("DROP FUNCTION gate_status_hand_update()")
     else:
         op.execute("DROP TRIGGER gate_status_stamp_update")
         op.execute(f"CREATE TRIGGER gate_status_stamp_update AFTER UPDATE OF {STATUS}, "
