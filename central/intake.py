@@ -51,8 +51,8 @@ POP_OUTCOMES = ("completed", "skipped", "error", "preempted", "playing")
 # query (PostgreSQL: in _STORE_BEATS_PG). Its faces, for the time since (central.reports.
 # faces_of, face_state), come from the status's alert view when it has one: the view
 # keeps every face with what face_state reads (face_id, power, blanked, whether
-# something played), ~230 bytes to read and parse instead of the ~1.5 KB heartbeat
-# (json.loads of it was ~35 us of the writer's ~550 per report). A status without a
+# something played), ~230 bytes to read and parse instead of the ~1.4 KB heartbeat
+# (faces_of: 5-8 us of CPU against 13-20, docs/benchmarks.md). A status without a
 # view (written before 0015, or by hand) gives its heartbeat, as before.
 _PREVIOUS_FACES = "coalesce(alert_view, heartbeat)"
 _PREVIOUS_STATUSES = select(
