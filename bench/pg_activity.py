@@ -3,7 +3,7 @@
 and how long each took: it turns track_wal_io_timing on in the watched
 throwaway cluster), buffers written by backends, commits, the cluster's CPU (every process, the
 autovacuum workers that already exited included) and, for central's hot tables,
-dead rows, heap-only updates and autovacuum runs.
+dead rows, heap-only updates, autovacuum runs (av) and autovacuum ANALYZEs (an).
 
 Run it beside a bench that uses a throwaway cluster (tests.support.postgres):
 
@@ -70,10 +70,11 @@ def sample(conn, tables_conn) -> dict:
     commits = int(conn.execute("SELECT sum(xact_commit) FROM pg_stat_database").fetchone()[0])
     tables = {}
     if tables_conn is not None:
-        for name, dead, upd, hot, av in tables_conn.execute(
-                "SELECT relname, n_dead_tup, n_tup_upd, n_tup_hot_upd, autovacuum_count "
-                "FROM pg_stat_user_tables WHERE relname = ANY(%s)", (list(HOT_TABLES),)):
-            tables[name] = (dead, upd, hot, av)
+        for name, dead, upd, hot, av, an in tables_conn.execute(
+                "SELECT relname, n_dead_tup, n_tup_upd, n_tup_hot_upd, autovacuum_count, "
+                "autoanalyze_count FROM pg_stat_user_tables WHERE relname = ANY(%s)",
+                (list(HOT_TABLES),)):
+            tables[name] = (dead, upd, hot, av, an)
     return {"checkpoints": bg[0], "buf_ckpt": bg[1], "buf_backend": bg[2], "buf_clean": bg[3],
             "wal_bytes": int(wal[0]), "wal_fpi": wal[1], "wal_sync": wal[2],
             "wal_sync_ms": wal[3],
@@ -146,10 +147,10 @@ def main() -> None:
             parts = []
             for name in HOT_TABLES:
                 if name in now["tables"]:
-                    dead, upd, hot, av = now["tables"][name]
-                    before = last["tables"].get(name, (0, 0, 0, 0))
+                    dead, upd, hot, av, an = now["tables"][name]
+                    before = last["tables"].get(name, (0, 0, 0, 0, 0))
                     parts.append(f"{name} dead {dead} hot {hot - before[2]}/{upd - before[1]} "
-                                 f"av +{av - before[3]}")
+                                 f"av +{av - before[3]} an +{an - before[4]}")
             print(line + ("\n    " + "; ".join(parts) if parts else ""), flush=True)
         last, last_cpu, last_t = now, cpu, t
         if checkpoint_at is not None and t + args.every >= checkpoint_at:
