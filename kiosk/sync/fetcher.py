@@ -69,7 +69,7 @@ class ResumingFetcher(FetcherInterface):
         # The sync process's kept connection (kiosk.sync.link), shared with its
         # reports: keep-alive saves a TCP (and TLS) handshake per request, which
         # is most of an unchanged poll's cost.
-        self.link = pool if isinstance(pool, Link) else Link(pool)
+        self.link = Link.of(pool)
         self._timeout = urllib3.Timeout(connect=timeout, read=timeout)
         self._headers = {"User-Agent": f"gatecast/{__version__}"}
         self.stats = FetchStats()

@@ -69,6 +69,12 @@ class Link:
         self.pool.pool_classes_by_scheme = {"http": _pool_class(HTTPConnectionPool, self),
                                             "https": _pool_class(HTTPSConnectionPool, self)}
 
+    @classmethod
+    def of(cls, pool: Link | urllib3.PoolManager | None) -> Link:
+        """`pool` itself if it is a Link (the sync process's kept one), else a new Link
+        over it (a PoolManager made elsewhere, or None: one of its own)."""
+        return pool if isinstance(pool, Link) else cls(pool)
+
     def request(self, method: str, url: str, **kw) -> urllib3.BaseHTTPResponse:
         """pool.request, once more on a new connection when a kept one turned out
         closed before any answer (see the module's docstring)."""

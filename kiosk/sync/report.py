@@ -95,7 +95,7 @@ class Reporter:
         self.headers = {"Authorization": f"Bearer {token}", "User-Agent": f"gatecast/{__version__}"}
         # The sync process's kept connection (kiosk.sync.link): a Reporter is made
         # per report and per long poll, its connection is not.
-        self.link = pool if isinstance(pool, Link) else Link(pool)
+        self.link = Link.of(pool)
 
     def _request(self, method, path, body=None, headers=None, timeout=None):
         try:

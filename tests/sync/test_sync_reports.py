@@ -12,11 +12,15 @@ import os
 import re
 import socket
 
+import urllib3
+
 from kiosk.settings import load_settings
 from kiosk.store import open_db
 from kiosk.sync import loop, outbox
+from kiosk.sync.fetcher import ResumingFetcher
+from kiosk.sync.link import Link
 from kiosk.sync.loop import SyncService
-from kiosk.sync.report import PLAY_BATCH
+from kiosk.sync.report import PLAY_BATCH, Reporter
 
 from tests.support.sync.gate import GATE_ID
 from tests.support.sync.tufrepo import publish_release
@@ -251,3 +255,17 @@ def test_every_sync_command_string_is_translated():
     r = subprocess.run([sys.executable, str(tool), "--check", "--area", "sync"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_reports_and_pulls_share_the_link_they_are_given(tmp_path):
+    """Link.of: the sync process's kept Link is used as it is; a PoolManager made
+    elsewhere (a test's, trusting its own CA) is wrapped in a Link of its own."""
+    kept, manager = Link(), urllib3.PoolManager()
+    reporter = Reporter("http://127.0.0.1:1", GATE_ID, "t", pool=kept)
+    fetcher = ResumingFetcher(tmp_path / "partial", pool=kept)
+    assert reporter.link is kept and fetcher.link is kept
+    wrapped = Reporter("http://127.0.0.1:1", GATE_ID, "t", pool=manager).link
+    assert isinstance(wrapped, Link) and wrapped.pool is manager
+    assert isinstance(Reporter("http://127.0.0.1:1", GATE_ID, "t").link, Link)
+    kept.close()
+    wrapped.close()
