@@ -179,6 +179,12 @@ AUDIT_HIDDEN = {"id", "sha256", "password_hash", "epoch", "created_at", "created
                 "override_id", "token_sha256", "style", "position"}
 
 
+# The report round's queue (kiosk.sync.outbox.pending), each part said when not empty.
+QUEUED = (("heartbeats", N_("%(n)s heartbeat(s)")),
+          ("proof_of_play", N_("%(n)s proof-of-play record(s)")),
+          ("screenshots", N_("%(n)s screenshot(s)")))
+
+
 class Renderer:
     """Renders events, alarms and proof-of-play outcomes with one request's
     gettext and time formatting (admin.web supplies both)."""
@@ -309,11 +315,10 @@ class Renderer:
         if code == "offline" and up.get("error"):
             text += " — " + self.cause(up["error"])
         waiting = up.get("pending") or {}
-        if any(waiting.get(k) for k in ("heartbeats", "proof_of_play", "screenshots")):
-            text += " · " + self._(
-                "queued: %(heartbeats)s heartbeat(s), %(plays)s proof-of-play record(s), "
-                "%(screenshots)s screenshot(s)", heartbeats=waiting.get("heartbeats", 0),
-                plays=waiting.get("proof_of_play", 0), screenshots=waiting.get("screenshots", 0))
+        # Only what is queued: "0 screenshots" would be a line to read for nothing.
+        queued = [self._(words, n=waiting[kind]) for kind, words in QUEUED if waiting.get(kind)]
+        if queued:
+            text += " · " + self._("queued: %(what)s", what=", ".join(queued))
         return text
 
     def sync_round(self, sync: dict | None) -> list[str]:

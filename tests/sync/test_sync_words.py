@@ -48,6 +48,11 @@ def test_a_report_without_answer_is_said_in_vietnamese_on_the_cli_and_the_dashbo
     from admin.services import users
 
     gate = silent_gate
+    # Proof of play waiting too; no screenshot: the queue says only what it holds.
+    gate.db["proof_of_play"].insert_all([
+        {"id": i, "face_id": 1, "media_sha256": "a" * 64, "entry_id": "c-e1", "level": "normal",
+         "started_at": f"2026-11-27T08:0{i}:00+07:00", "ended_at": f"2026-11-27T08:0{i}:10+07:00",
+         "outcome": "completed"} for i in range(1, 6)])
     once = _gatecast(gate, "sync", "--once")
     assert once.returncode == 1, once.stderr
     pull_line, report_line = once.stdout.splitlines()
@@ -56,7 +61,8 @@ def test_a_report_without_answer_is_said_in_vietnamese_on_the_cli_and_the_dashbo
     assert report_line.startswith(
         "Báo cáo: chưa gửi được: không kết nối được máy chủ trung tâm hoặc máy chủ không lưu được; "
         "báo cáo vẫn nằm trong hàng đợi — nguyên nhân: máy chủ trung tâm không trả lời kịp thời hạn"
-        " · đang chờ gửi: 1 bản tin trạng thái"), report_line
+        " · đang chờ gửi: 1 bản tin trạng thái, 5 bản ghi phát"), report_line
+    assert report_line.endswith("đang chờ gửi: 1 bản tin trạng thái, 5 bản ghi phát"), report_line
     assert "no answer" not in once.stdout and "Read timed out" not in once.stdout
     # What was stored is the code and the gate's own text, said when shown.
     upstream = gate.sync_state()["upstream"]
@@ -67,7 +73,9 @@ def test_a_report_without_answer_is_said_in_vietnamese_on_the_cli_and_the_dashbo
     english = _gatecast(gate, "sync", "--status", GATECAST_LANGUAGE="en")
     assert english.stdout.splitlines()[1].startswith(
         "Reports: not sent: central cannot be reached or did not store them; they stay queued — "
-        "cause: central did not answer in time · queued: 1 heartbeat(s)"), english.stdout
+        "cause: central did not answer in time · queued: 1 heartbeat(s), "
+        "5 proof-of-play record(s)"), english.stdout
+    assert english.stdout.splitlines()[1].endswith("5 proof-of-play record(s)"), english.stdout
     raw = json.loads(_gatecast(gate, "sync", "--status", "--json").stdout)
     assert raw["upstream"]["status"] == "offline" and raw["code"] == "network"
 
@@ -100,6 +108,7 @@ def _look_at_the_dashboard(url: str) -> None:
         assert "không trả lời trong 1" in page.inner_text("#sync-state")
         assert "error-text" in (page.get_attribute("#sync-state", "class") or "")
         assert "Báo cáo gửi máy chủ trung tâm" in page.inner_text("[data-part=sync]")
+        assert reports.endswith("đang chờ gửi: 1 bản tin trạng thái, 5 bản ghi phát"), reports
         keep_picture(page, "sync-failure-vi-desktop")
         page.set_viewport_size(PHONE)
         assert_fits(page)
@@ -109,3 +118,20 @@ def _look_at_the_dashboard(url: str) -> None:
         assert "cause: central did not answer in time" in page.inner_text("#sync-upstream")
         assert_fits(page)
         keep_picture(page, "sync-failure-en-phone")
+
+
+def test_the_queue_is_said_by_what_it_holds():
+    """Only the parts that hold something, in the queue's order; nothing when empty."""
+    from admin.events import Renderer
+
+    say = Renderer(lambda text, **kw: text % kw if kw else text, str, str)
+
+    def line(**pending):
+        return say.upstream_state({"upstream": {"status": "ok", "pending": pending}})
+
+    assert line(heartbeats=0, proof_of_play=0, screenshots=0) == line() == say.upstream_state(
+        {"upstream": {"status": "ok"}})
+    assert " · " not in line(heartbeats=0, proof_of_play=0, screenshots=0)
+    assert line(heartbeats=0, proof_of_play=12, screenshots=2).endswith(
+        " · queued: 12 proof-of-play record(s), 2 screenshot(s)")
+    assert line(heartbeats=3, screenshots=0).endswith(" · queued: 3 heartbeat(s)")
