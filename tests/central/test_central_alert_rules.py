@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -188,3 +189,17 @@ def test_every_field_the_rules_read_is_in_the_view(name):
                 continue  # a part: the fields the rules read of it are checked one by one
             assert g == (bool(w) if path in AS_TRUTH else w), (
                 f"the rules read {path}, which heartbeat_view leaves out or changes")
+
+
+def test_a_stored_body_is_read_as_json_reads_it():
+    """central.alerts._parsed (the loop's reader of stored heartbeats and views):
+    json.loads's values, an integer past 64 bits included (orjson alone would make
+    it a float); NaN as intake stores it; {} for what is not JSON."""
+    from central.alerts import _parsed
+
+    body = '{"health": {"cpu_temp_c": 71.5, "uptime_s": 123456789012345678901234}}'
+    assert _parsed(body) == json.loads(body)
+    assert type(_parsed(body)["health"]["uptime_s"]) is int
+    assert math.isnan(_parsed('{"health": {"cpu_temp_c": NaN}}')["health"]["cpu_temp_c"])
+    assert _parsed("{not json") == {} == _parsed(None) == _parsed("")
+    assert _parsed("[" * 5000 + "]" * 5000) == {}
