@@ -635,10 +635,16 @@ def main() -> None:
                     help="postgresql: a throwaway cluster for this run")
     ap.add_argument("--database-url", default="",
                     help="central_database_url of an existing (empty) database")
+    ap.add_argument("--fresh-wal", action="store_true",
+                    help="with --store postgresql: leave the new cluster without WAL "
+                         "segments to recycle (each one then created, zero-filled, while "
+                         "commits wait); default: recycled first, as a server in service")
     args = ap.parse_args()
     if args.tls and args.direct:
         ap.error("--tls is nginx's: not with --direct")
-    with bench_database_url(args.store, args.database_url) as url:
+    if args.fresh_wal and args.store != "postgresql":
+        ap.error("--fresh-wal is the throwaway PostgreSQL cluster's: with --store postgresql")
+    with bench_database_url(args.store, args.database_url, args.fresh_wal) as url:
         run(args, url)
 
 
@@ -737,7 +743,10 @@ def run(args, database_url: str) -> None:
           ("" if args.direct else f"; nginx {args.nginx_workers} worker(s), site {args.site}, "
            + (f"TLS ({negotiated}; a whole handshake a connection)" if args.tls
               else "plain HTTP")) +
-          f"; gunicorn gthread {args.workers} workers x {args.threads} threads, store: {store}; "
+          f"; gunicorn gthread {args.workers} workers x {args.threads} threads, store: {store}"
+          + (("; a fresh cluster (each WAL segment created while commits wait)" if args.fresh_wal
+              else "; the cluster's WAL segments recycled, as in service")
+             if args.store == "postgresql" and not args.database_url else "") + "; "
           f"load generator ({args.loop}, one process, "
           f"{'all gates from 127.0.0.1' if args.one_address else 'an address per gate'}, "
           + ("reports and feed each on a kept connection" if args.connections == "kept"

@@ -75,3 +75,24 @@ def test_a_bench_cluster_keeps_the_provisioned_durability():
     assert server["autovacuum_naptime"][2] == "60"
     assert server["autovacuum_vacuum_cost_limit"][:3:2] == ("default", "-1")
     assert server["autovacuum_vacuum_cost_delay"][:3:2] == ("default", "2")
+
+
+def _segments_ahead(cluster: PostgresCluster) -> int:
+    """WAL segment files already there past the one being written: the ones the
+    server will reuse instead of creating (and zero-filling) while commits wait."""
+    with psycopg.connect(host=str(cluster.dir), user=SUPERUSER, dbname="postgres") as conn:
+        current = conn.execute("SELECT pg_walfile_name(pg_current_wal_lsn())").fetchone()[0]
+    return sum(1 for name in (cluster.data / "pg_wal").iterdir()
+               if len(name.name) == 24 and name.name > current)
+
+
+@pytest.mark.slow
+def test_a_bench_cluster_recycles_min_wal_size_of_segments_before_it_is_measured():
+    # A small min_wal_size keeps this quick; the benches' clusters take the role's 2 GB.
+    cluster = PostgresCluster(settings={"min_wal_size": "64MB"}).start()
+    try:
+        assert _segments_ahead(cluster) == 0  # fresh: each next segment is created
+        assert cluster.recycle_wal() == 4  # 64 MB of 16 MB segments
+        assert _segments_ahead(cluster) >= 4
+    finally:
+        cluster.stop()
