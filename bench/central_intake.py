@@ -756,6 +756,11 @@ def run(args, database_url: str) -> None:
           f"same 2-core machine; its descriptor limit {nofile} (hard {hard_nofile})")
     print(f"machine load average (1 min) at the measurement's start/end: {load_before:.1f} / "
           f"{load_after:.1f} (includes the other jobs on this shared machine)")
+    expire, every = (int(Path(f"/proc/sys/vm/dirty_{name}_centisecs").read_text()) / 100
+                     for name in ("expire", "writeback"))
+    print(f"kernel writeback: dirty pages written once {expire:g} s old, looked for every "
+          f"{every:g} s (the central role sets 5 s and 1 s; Linux's defaults 30 s and 5 s "
+          "let a burst of PostgreSQL's new pages hold up the commits)")
     if args.waiting:
         print(f"change feed held during the measurement: min {min(held or [0])}, "
               f"max {max(held or [0])} of {args.gates} gates; errors: {len(wait_errors)} "

@@ -192,6 +192,20 @@ def test_units_firewall_and_configuration_are_accepted(central_host):
 
 
 @needs_root
+def test_the_kernel_queues_a_fleet_and_writes_postgresql_s_new_pages_out_in_small_pieces(
+        central_host):
+    """systemd-sysctl applies the role's file at boot (and the handler on a running
+    host): every name it sets must be one this kernel has."""
+    text = (central_host["root"] / "etc/sysctl.d/60-gatecast-central.conf").read_text()
+    values = dict(line.split(" = ") for line in text.splitlines()
+                  if line and not line.startswith("#"))
+    assert values == {"net.core.somaxconn": "16384", "net.ipv4.tcp_max_syn_backlog": "16384",
+                      "vm.dirty_expire_centisecs": "500", "vm.dirty_writeback_centisecs": "100"}
+    for name in values:
+        assert Path("/proc/sys", *name.split(".")).is_file(), name
+
+
+@needs_root
 def test_postgresql_reads_the_settings_the_tests_clusters_load(central_host):
     """The role installs central's PostgreSQL settings where Debian's cluster reads
     them, derived from the host's memory, and it is the very file the tests' and
