@@ -642,8 +642,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.tls and args.direct:
         ap.error("--tls is nginx's: not with --direct")
-    if args.fresh_wal and args.store != "postgresql":
-        ap.error("--fresh-wal is the throwaway PostgreSQL cluster's: with --store postgresql")
+    if args.fresh_wal and (args.store != "postgresql" or args.database_url):
+        ap.error("--fresh-wal is the throwaway PostgreSQL cluster's: with --store postgresql "
+                 "and no --database-url")
     with bench_database_url(args.store, args.database_url, args.fresh_wal) as url:
         run(args, url)
 
